@@ -1,0 +1,178 @@
+# SPDX-License-Identifier: MIT
+# One non-recursive GNU make for the whole project. See docs/DECISIONS.md for the layout.
+#
+#   make                      build build/mjpegd and build/quotepack
+#   make run                  install what is missing, build, run mjpegd on the test source
+#   make test                 install what is missing, build, run every test
+#   make SANITIZE=address,undefined test | make SANITIZE=thread test
+#   make format | format-check | analyze | check-deps | fuzz | bench | clean
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+PYTHON ?= /usr/bin/python3
+
+include mk/flags.mk
+
+# ---- sources -------------------------------------------------------------------------------
+CORE_SRC := $(sort $(wildcard src/core/*.c))
+MJD_SRC := $(sort $(filter-out src/mjpegd/main.c,$(shell find src/mjpegd -name '*.c' 2>/dev/null)))
+QP_SRC := $(sort $(filter-out src/quotepack/main.c,$(shell find src/quotepack -name '*.c' 2>/dev/null)))
+
+# Each program adds its libraries and any generated sources in its own fragment.
+MJD_LIBS :=
+QP_LIBS :=
+MJD_GEN_SRC :=
+QP_GEN_SRC :=
+-include src/mjpegd/build.mk
+-include src/quotepack/build.mk
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+CORE_OBJ := $(call obj,$(CORE_SRC))
+MJD_OBJ := $(call obj,$(MJD_SRC) $(MJD_GEN_SRC))
+QP_OBJ := $(call obj,$(QP_SRC) $(QP_GEN_SRC))
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libcore.a: $(CORE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(B)/libmjpegd.a: $(MJD_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(B)/libquotepack.a: $(QP_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/mjpegd: $(call obj,src/mjpegd/main.c) $(B)/libmjpegd.a $(B)/libcore.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MJD_LIBS) -lm
+$(B)/quotepack: $(call obj,src/quotepack/main.c) $(B)/libquotepack.a $(B)/libcore.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(QP_LIBS) -lm
+
+PROGRAMS := $(B)/mjpegd $(B)/quotepack
+
+# ---- unit tests: one binary per program, every test forked under a timeout ----------------
+UNIT_CORE_SRC := $(sort $(wildcard tests/unit/core/*.c))
+UNIT_MJD_SRC := $(sort $(wildcard tests/unit/mjpegd/*.c))
+UNIT_QP_SRC := $(sort $(wildcard tests/unit/quotepack/*.c))
+RUNNER_OBJ := $(call obj,tests/unit/runner.c)
+
+$(B)/tests/unit_core: $(RUNNER_OBJ) $(call obj,$(UNIT_CORE_SRC)) $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm
+$(B)/tests/unit_mjpegd: $(RUNNER_OBJ) $(call obj,$(UNIT_MJD_SRC)) $(B)/libmjpegd.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MJD_LIBS) -lm
+$(B)/tests/unit_quotepack: $(RUNNER_OBJ) $(call obj,$(UNIT_QP_SRC)) $(B)/libquotepack.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(QP_LIBS) -lm
+
+UNIT_BINS := $(B)/tests/unit_core
+ifneq ($(UNIT_MJD_SRC),)
+UNIT_BINS += $(B)/tests/unit_mjpegd
+endif
+ifneq ($(UNIT_QP_SRC),)
+UNIT_BINS += $(B)/tests/unit_quotepack
+endif
+
+# ---- fuzz targets: tests/fuzz/<program>_<name>.c, corpus in tests/fuzz/corpus/<target>/ -----
+# `make test` replays each corpus through the target (built with the variant's sanitizers);
+# `make fuzz` builds real libFuzzer binaries with clang and runs each for FUZZ_SECONDS.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/mjpegd_*.c tests/fuzz/quotepack_*.c))
+FUZZ_NAMES := $(notdir $(basename $(FUZZ_SRC)))
+REPLAY_BINS := $(addprefix $(B)/fuzz/,$(FUZZ_NAMES))
+fuzzlibs = $(if $(filter mjpegd_%,$(1)),$(B)/libmjpegd.a $(B)/libcore.a $(MJD_LIBS),$(B)/libquotepack.a $(B)/libcore.a $(QP_LIBS))
+
+$(B)/fuzz/%: $(call obj,tests/fuzz/replay.c) $(B)/obj/tests/fuzz/%.o $(B)/libcore.a $(B)/libmjpegd.a $(B)/libquotepack.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(call obj,tests/fuzz/replay.c) $(B)/obj/tests/fuzz/$*.o $(call fuzzlibs,$*) -lm
+
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: scripts-deps-test
+	@if [ "$(FUZZER)" != 1 ]; then \
+		$(MAKE) --no-print-directory FUZZER=1 CC=clang B=build/fuzz \
+			SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" fuzz-run; \
+	fi
+.PHONY: fuzz-run
+fuzz-run: $(B)/libcore.a $(B)/libmjpegd.a $(B)/libquotepack.a $(addprefix $(B)/obj/tests/fuzz/,$(addsuffix .o,$(FUZZ_NAMES)))
+	@mkdir -p $(B)/bin
+	@set -e; for t in $(FUZZ_NAMES); do \
+		case $$t in mjpegd_*) libs="$(B)/libmjpegd.a $(B)/libcore.a $(MJD_LIBS)";; \
+			*) libs="$(B)/libquotepack.a $(B)/libcore.a $(QP_LIBS)";; esac; \
+		$(CC) -fsanitize=fuzzer,address,undefined -pthread -o $(B)/bin/$$t $(B)/obj/tests/fuzz/$$t.o $$libs -lm; \
+		mkdir -p $(B)/corpus/$$t; \
+		echo "fuzzing $$t for $(FUZZ_SECONDS)s"; \
+		$(B)/bin/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/corpus/$$t tests/fuzz/corpus/$$t; \
+	done
+
+# ---- main targets ---------------------------------------------------------------------------
+.PHONY: all
+all: $(PROGRAMS)
+
+.PHONY: test-bins
+test-bins: $(PROGRAMS) $(UNIT_BINS) $(REPLAY_BINS)
+
+.PHONY: scripts-deps-build scripts-deps-test
+scripts-deps-build:
+	@scripts/deps build
+scripts-deps-test:
+	@scripts/deps test
+
+# The dependency check runs first, in its own make invocation, so that pkg-config and the
+# libraries it reports exist before any rule that needs them is read.
+.PHONY: test
+test: scripts-deps-test
+	@$(MAKE) --no-print-directory test-bins
+	@$(MAKE) --no-print-directory check-deps
+	@$(PYTHON) scripts/run-tests --build $(B) --variant $(VARIANT)
+
+.PHONY: run
+run: scripts-deps-build
+	@$(MAKE) --no-print-directory $(B)/mjpegd
+	$(B)/mjpegd --source test --listen 127.0.0.1:8080
+
+.PHONY: bench
+bench:
+	@scripts/deps bench
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -f bench/bench.mk B=$(B) bench
+
+# ---- hygiene --------------------------------------------------------------------------------
+ALL_C_FILES = $(shell find src tests bench -name '*.c' -o -name '*.h' 2>/dev/null | grep -v '/corpus/' | sort)
+
+.PHONY: format format-check
+format:
+	clang-format -i $(ALL_C_FILES)
+format-check:
+	@clang-format --dry-run --Werror $(ALL_C_FILES) && echo "format-check: $(words $(ALL_C_FILES)) files clean"
+
+# clang-tidy (analyzer, bugprone, braces) and gcc -fanalyzer over every source file.
+TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-narrowing-conversions,-bugprone-assignment-in-if-condition,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,readability-braces-around-statements
+.PHONY: analyze
+analyze:
+	@set -e; for f in $(CORE_SRC) $(MJD_SRC) $(QP_SRC) src/mjpegd/main.c src/quotepack/main.c; do \
+		[ -f $$f ] || continue; \
+		clang-tidy --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' $$f -- \
+			-std=c11 -D_GNU_SOURCE -Isrc -I$(B)/gen $(MJD_CFLAGS) $(QP_CFLAGS) 2>/dev/null; \
+		gcc -std=c11 -D_GNU_SOURCE -Isrc -I$(B)/gen $(MJD_CFLAGS) $(QP_CFLAGS) -fanalyzer -Werror -fsyntax-only -O1 $$f; \
+	done; echo "analyze: no findings"
+
+# Programs depend on core, core on libc and pthreads only, and the programs never on each other.
+.PHONY: check-deps
+check-deps:
+	@bad=0; \
+	if grep -rnE '#include "(mjpegd|quotepack)/' src/core; then bad=1; fi; \
+	if grep -rnE '#include "quotepack/' src/mjpegd; then bad=1; fi; \
+	if grep -rnE '#include "mjpegd/' src/quotepack; then bad=1; fi; \
+	if grep -rnE '#include <(curl|archive|sqlite3|turbojpeg|zstd|zlib|libdeflate)' src/core; then bad=1; fi; \
+	if [ $$bad -ne 0 ]; then echo "check-deps: forbidden include above" >&2; exit 1; fi; \
+	echo "check-deps: dependencies flow programs -> core -> libc"
+
+.PHONY: clean
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

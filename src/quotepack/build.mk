@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: MIT
+# quotepack's part of the Makefile: its libraries and generated sources.
+QP_LIBS += $(shell pkg-config --libs libcurl libarchive sqlite3 zlib libzstd 2>/dev/null) -ldeflate
