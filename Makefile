@@ -140,6 +140,11 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory -f bench/bench.mk B=$(B) bench
 
+.PHONY: demo
+demo: scripts-deps-build
+	@$(MAKE) --no-print-directory $(B)/quotepack
+	@scripts/demo $(B)/quotepack
+
 # ---- hygiene --------------------------------------------------------------------------------
 ALL_C_FILES = $(shell find src tests bench -name '*.c' -o -name '*.h' 2>/dev/null | grep -v '/corpus/' | sort)
 
