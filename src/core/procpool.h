@@ -32,7 +32,8 @@ struct core_procpool_out;
 
 /**
  * Runs in a worker process for each request. Returns a code that call() hands back in
- * result->code (any int, typically 0 or a negative errno). in is borrowed for the call.
+ * result->code (any int, typically 0 or a negative errno). in is borrowed for the call and is
+ * followed by a NUL byte (not counted in len), so text requests can be parsed in place.
  */
 typedef int (*core_procpool_handler_fn)(void *ctx, const void *in, size_t len,
         struct core_procpool_out *out);

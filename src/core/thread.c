@@ -4,12 +4,36 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
 
+struct start {
+    core_thread_fn fn;
+    void *arg;
+    char name[16];
+};
+
+/* Names the thread from inside, so the name is set before any of fn's code runs. */
+static void *trampoline(void *p)
+{
+    struct start st = *(struct start *)p;
+    free(p);
+    pthread_setname_np(pthread_self(), st.name);
+    return st.fn(st.arg);
+}
+
 int core_thread_start(pthread_t *out, const char *name, core_thread_fn fn, void *arg)
 {
+    struct start *st = malloc(sizeof(*st));
+    if (st == NULL) {
+        return -ENOMEM;
+    }
+    st->fn = fn;
+    st->arg = arg;
+    strncpy(st->name, name, sizeof(st->name) - 1);
+    st->name[sizeof(st->name) - 1] = '\0';
     sigset_t block, old;
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
@@ -19,15 +43,12 @@ int core_thread_start(pthread_t *out, const char *name, core_thread_fn fn, void 
     sigaddset(&block, SIGPIPE);
     // The new thread inherits the creator's mask, so block around pthread_create.
     pthread_sigmask(SIG_BLOCK, &block, &old);
-    int rc = pthread_create(out, NULL, fn, arg);
+    int rc = pthread_create(out, NULL, trampoline, st);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
+        free(st);
         return -rc;
     }
-    char tname[16];
-    strncpy(tname, name, sizeof(tname) - 1);
-    tname[sizeof(tname) - 1] = '\0';
-    pthread_setname_np(*out, tname);
     return 0;
 }
 
