@@ -10,6 +10,7 @@
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
 PYTHON ?= /usr/bin/python3
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 
 include mk/flags.mk
 
@@ -125,13 +126,13 @@ scripts-deps-test:
 # libraries it reports exist before any rule that needs them is read.
 .PHONY: test
 test: scripts-deps-test
-	@$(MAKE) --no-print-directory test-bins
+	@$(MAKE) --no-print-directory -j$(NPROC) test-bins
 	@$(MAKE) --no-print-directory check-deps
 	@$(PYTHON) scripts/run-tests --build $(B) --variant $(VARIANT)
 
 .PHONY: run
 run: scripts-deps-build
-	@$(MAKE) --no-print-directory $(B)/mjpegd
+	@$(MAKE) --no-print-directory -j$(NPROC) $(B)/mjpegd
 	$(B)/mjpegd --source test --listen 127.0.0.1:8080
 
 .PHONY: bench
