@@ -39,7 +39,7 @@ int core_buf_from(struct core_buf **out, const void *data, size_t len)
 }
 
 int core_buf_wrap(struct core_buf **out, void *data, size_t len,
-        void (*release)(void *ctx, void *p), void *ctx)
+                  void (*release)(void *ctx, void *p), void *ctx)
 {
     *out = NULL;
     struct core_buf *b = malloc(sizeof(*b));

@@ -36,7 +36,7 @@ int core_buf_from(struct core_buf **out, const void *data, size_t len) CORE_MUST
  * goes. Takes ownership of data on success only.
  */
 int core_buf_wrap(struct core_buf **out, void *data, size_t len,
-        void (*release)(void *ctx, void *p), void *ctx) CORE_MUST_CHECK;
+                  void (*release)(void *ctx, void *p), void *ctx) CORE_MUST_CHECK;
 
 /** Returns a new reference to b (the same pointer). Any thread. */
 struct core_buf *core_buf_ref(struct core_buf *b);

@@ -55,8 +55,8 @@ void core_log(enum core_log_level level, const char *fmt, ...)
     if (lvl < 0 || lvl >= (int)CORE_ARRAY_SIZE(level_names)) {
         lvl = CORE_LOG_ERROR;
     }
-    int n = snprintf(line, sizeof(line), "%s: %s: %s: ", atomic_load(&log_ident),
-            level_names[lvl], tname);
+    int n = snprintf(line, sizeof(line), "%s: %s: %s: ", atomic_load(&log_ident), level_names[lvl],
+                     tname);
     if (n < 0) {
         n = 0;
     }

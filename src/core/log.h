@@ -35,11 +35,11 @@ CORE_NORETURN void core_bug(const char *file, int line, const char *msg);
 #define LOG_ERROR(...) core_log(CORE_LOG_ERROR, __VA_ARGS__)
 #define LOG_WARN(...)  core_log(CORE_LOG_WARN, __VA_ARGS__)
 #define LOG_INFO(...)  core_log(CORE_LOG_INFO, __VA_ARGS__)
-#define LOG_DEBUG(...)                                                                             \
-    do {                                                                                           \
-        if (core_log_get_level() >= CORE_LOG_DEBUG) {                                              \
-            core_log(CORE_LOG_DEBUG, __VA_ARGS__);                                                 \
-        }                                                                                          \
+#define LOG_DEBUG(...)                                \
+    do {                                              \
+        if (core_log_get_level() >= CORE_LOG_DEBUG) { \
+            core_log(CORE_LOG_DEBUG, __VA_ARGS__);    \
+        }                                             \
     } while (0)
 
 #endif

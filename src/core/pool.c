@@ -24,20 +24,20 @@ struct worker {
 
 struct core_pool {
     pthread_mutex_t mu;
-    pthread_cond_t work;     /* tasks arrived, or stopping */
-    pthread_cond_t space;    /* backlog has room, or stopping */
-    pthread_cond_t idle;     /* a task finished or a worker finished init */
+    pthread_cond_t work;         /* tasks arrived, or stopping */
+    pthread_cond_t space;        /* backlog has room, or stopping */
+    pthread_cond_t idle;         /* a task finished or a worker finished init */
     struct core_pool_config cfg; /* immutable */
-    struct task *ring;       /* guarded by mu: cfg.backlog slots */
-    size_t head;             /* guarded by mu */
-    size_t count;            /* guarded by mu */
-    size_t running;          /* guarded by mu: tasks being run */
-    size_t started;          /* guarded by mu: workers whose init ran */
-    int init_error;          /* guarded by mu: first thread_init failure */
-    bool stopping;           /* guarded by mu: no more submits */
-    bool joined;             /* owner thread only */
-    struct worker *workers;  /* owner thread only */
-    size_t nworkers;         /* owner thread only: threads created */
+    struct task *ring;           /* guarded by mu: cfg.backlog slots */
+    size_t head;                 /* guarded by mu */
+    size_t count;                /* guarded by mu */
+    size_t running;              /* guarded by mu: tasks being run */
+    size_t started;              /* guarded by mu: workers whose init ran */
+    int init_error;              /* guarded by mu: first thread_init failure */
+    bool stopping;               /* guarded by mu: no more submits */
+    bool joined;                 /* owner thread only */
+    struct worker *workers;      /* owner thread only */
+    size_t nworkers;             /* owner thread only: threads created */
 };
 
 static void *worker_main(void *arg)

@@ -78,12 +78,12 @@ struct worker {
 struct core_procpool {
     struct core_procpool_config cfg; /* immutable */
     pthread_mutex_t mu;
-    pthread_cond_t idle;     /* a worker became free, or stopping */
-    struct worker *workers;  /* guarded by mu */
-    bool stopping;           /* guarded by mu */
+    pthread_cond_t idle;    /* a worker became free, or stopping */
+    struct worker *workers; /* guarded by mu */
+    bool stopping;          /* guarded by mu */
     pthread_mutex_t spawner_mu;
-    int spawner_fd;          /* guarded by spawner_mu */
-    pid_t spawner_pid;       /* immutable after create */
+    int spawner_fd;    /* guarded by spawner_mu */
+    pid_t spawner_pid; /* immutable after create */
     _Atomic uint64_t respawns;
 };
 
@@ -252,7 +252,7 @@ CORE_NORETURN static void worker_main(const struct core_procpool_config *cfg, in
             .len = out.overflow ? 0 : out.len,
         };
         if (write_all(fd, &rep, sizeof(rep)) != 0 ||
-                (rep.len > 0 && write_all(fd, out.data, rep.len) != 0)) {
+            (rep.len > 0 && write_all(fd, out.data, rep.len) != 0)) {
             _exit(0);
         }
         free(out.data);
@@ -426,7 +426,7 @@ static int spawner_spawn_locked(struct core_procpool *pp, pid_t *pid, int *fd)
     struct spawner_req req = { .op = OP_SPAWN, .pid = 0 };
     struct spawn_reply rep;
     if (send(pp->spawner_fd, &req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req) ||
-            recv_fd(pp->spawner_fd, &rep, sizeof(rep), fd) != 0) {
+        recv_fd(pp->spawner_fd, &rep, sizeof(rep), fd) != 0) {
         return -EPIPE;
     }
     if (rep.err != 0) {
@@ -445,7 +445,7 @@ static int spawner_reap_locked(struct core_procpool *pp, pid_t pid, int *status)
     struct reap_reply rep;
     int fd;
     if (send(pp->spawner_fd, &req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req) ||
-            recv_fd(pp->spawner_fd, &rep, sizeof(rep), &fd) != 0) {
+        recv_fd(pp->spawner_fd, &rep, sizeof(rep), &fd) != 0) {
         return -EPIPE;
     }
     if (fd >= 0) {
@@ -598,7 +598,7 @@ static void release(struct core_procpool *pp, struct worker *w)
 }
 
 int core_procpool_call(struct core_procpool *pp, const void *in, size_t len, int64_t timeout_ms,
-        struct core_procpool_result *result)
+                       struct core_procpool_result *result)
 {
     memset(result, 0, sizeof(*result));
     result->exit_status = -1;
@@ -682,7 +682,7 @@ void core_procpool_describe(const struct core_procpool_result *result, char *buf
     } else if (result->term_signal != 0) {
         const char *abbrev = sigabbrev_np(result->term_signal);
         snprintf(buf, size, "worker killed by signal %d (SIG%s: %s)", result->term_signal,
-                abbrev ? abbrev : "?", strsignal(result->term_signal));
+                 abbrev ? abbrev : "?", strsignal(result->term_signal));
     } else if (result->exit_status >= 0) {
         snprintf(buf, size, "worker exited with status %d", result->exit_status);
     } else {

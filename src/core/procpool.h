@@ -36,7 +36,7 @@ struct core_procpool_out;
  * followed by a NUL byte (not counted in len), so text requests can be parsed in place.
  */
 typedef int (*core_procpool_handler_fn)(void *ctx, const void *in, size_t len,
-        struct core_procpool_out *out);
+                                        struct core_procpool_out *out);
 
 /** Appends len bytes to the reply (in the worker). 0, or -EMSGSIZE past max_reply. */
 int core_procpool_out_append(struct core_procpool_out *out, const void *data, size_t len);
@@ -58,8 +58,8 @@ struct core_procpool_result {
 };
 
 /** Forks the spawner and the workers. *out is NULL on failure. Owner thread. */
-int core_procpool_create(struct core_procpool **out, const struct core_procpool_config *cfg)
-        CORE_MUST_CHECK;
+int core_procpool_create(struct core_procpool **out,
+                         const struct core_procpool_config *cfg) CORE_MUST_CHECK;
 
 /**
  * Sends the request (borrowed) to an idle worker and waits up to timeout_ms (< 0: no deadline)
@@ -69,7 +69,7 @@ int core_procpool_create(struct core_procpool **out, const struct core_procpool_
  * The caller owns result->reply and must unref it. Any thread.
  */
 int core_procpool_call(struct core_procpool *pp, const void *in, size_t len, int64_t timeout_ms,
-        struct core_procpool_result *result);
+                       struct core_procpool_result *result);
 
 /** Describes a failed call in words ("killed by signal 11 (SIGSEGV)", "timed out after..."). */
 void core_procpool_describe(const struct core_procpool_result *result, char *buf, size_t size);

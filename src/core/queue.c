@@ -79,8 +79,8 @@ static int push_locked(struct core_queue *q, void *item, bool wait, int64_t dead
         if (!wait) {
             return -EAGAIN;
         }
-        if (core_cond_wait_until(&q->not_full, &q->mu, deadline_ns) == -ETIMEDOUT &&
-                !q->closed && q->count == q->capacity) {
+        if (core_cond_wait_until(&q->not_full, &q->mu, deadline_ns) == -ETIMEDOUT && !q->closed &&
+            q->count == q->capacity) {
             return -ETIMEDOUT;
         }
     }
@@ -100,7 +100,7 @@ static int pop_locked(struct core_queue *q, void **out, bool wait, int64_t deadl
             return -EAGAIN;
         }
         if (core_cond_wait_until(&q->not_empty, &q->mu, deadline_ns) == -ETIMEDOUT &&
-                q->count == 0 && !q->closed) {
+            q->count == 0 && !q->closed) {
             return -ETIMEDOUT;
         }
     }

@@ -15,7 +15,8 @@ typedef void *(*core_thread_fn)(void *arg);
  * with SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGPIPE blocked, so only the main thread handles
  * them. Returns 0 or a negative errno. Any thread. The caller must join the thread.
  */
-int core_thread_start(pthread_t *out, const char *name, core_thread_fn fn, void *arg) CORE_MUST_CHECK;
+int core_thread_start(pthread_t *out, const char *name, core_thread_fn fn,
+                      void *arg) CORE_MUST_CHECK;
 
 /** Initialises a condition variable whose timed waits use CLOCK_MONOTONIC. */
 int core_cond_init_monotonic(pthread_cond_t *cond) CORE_MUST_CHECK;

@@ -129,7 +129,7 @@ static bool run_one(struct test_case *tc, int index, char *why, size_t whylen)
     }
     if (WIFSIGNALED(status)) {
         snprintf(why, whylen, "killed by signal %d (%s)", WTERMSIG(status),
-                strsignal(WTERMSIG(status)));
+                 strsignal(WTERMSIG(status)));
         return false;
     }
     if (WEXITSTATUS(status) != 0) {

@@ -67,7 +67,7 @@ static struct core_procpool *make_pool(size_t workers)
 }
 
 static int call(struct core_procpool *pp, const char *req, int64_t timeout_ms,
-        struct core_procpool_result *res)
+                struct core_procpool_result *res)
 {
     return core_procpool_call(pp, req, strlen(req), timeout_ms, res);
 }
@@ -182,14 +182,14 @@ static void *call_loop(void *arg)
         if (i % 50 == 7) {
             int rc = call(c->pp, "segv", 10000, &res);
             atomic_fetch_add(rc == -ECHILD && res.term_signal == SIGSEGV ? &c->crashed : &c->wrong,
-                    1);
+                             1);
             continue;
         }
         char req[32];
         int n = snprintf(req, sizeof(req), "echo:%d", i);
         int rc = core_procpool_call(c->pp, req, (size_t)n, 10000, &res);
         if (rc == 0 && res.reply->len == (size_t)n - 5 &&
-                memcmp(res.reply->data, req + 5, (size_t)n - 5) == 0) {
+            memcmp(res.reply->data, req + 5, (size_t)n - 5) == 0) {
             atomic_fetch_add(&c->ok, 1);
         } else {
             atomic_fetch_add(&c->wrong, 1);

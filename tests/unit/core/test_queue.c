@@ -49,7 +49,7 @@ TEST(queue_deadlines_time_out)
     ASSERT_EQ_INT(core_queue_pop_until(q, &v, core_now_ns() + 20 * CORE_NS_PER_MS), -ETIMEDOUT);
     ASSERT_OK(core_queue_push(q, ITEM(7)));
     ASSERT_EQ_INT(core_queue_push_until(q, ITEM(8), core_now_ns() + 20 * CORE_NS_PER_MS),
-            -ETIMEDOUT);
+                  -ETIMEDOUT);
     ASSERT_OK(core_queue_pop_until(q, &v, core_now_ns() + CORE_NS_PER_SEC));
     ASSERT_EQ_INT((uintptr_t)v, 7);
     core_queue_destroy(q);
