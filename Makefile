@@ -157,9 +157,10 @@ format-check:
 
 # clang-tidy (analyzer, bugprone, braces) and gcc -fanalyzer over every source file.
 TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-narrowing-conversions,-bugprone-assignment-in-if-condition,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,readability-braces-around-statements
+ANALYZE_SRC ?= $(CORE_SRC) $(MJD_SRC) $(QP_SRC) src/mjpegd/main.c src/quotepack/main.c
 .PHONY: analyze
 analyze:
-	@set -e; for f in $(CORE_SRC) $(MJD_SRC) $(QP_SRC) src/mjpegd/main.c src/quotepack/main.c; do \
+	@set -e; for f in $(ANALYZE_SRC); do \
 		[ -f $$f ] || continue; \
 		clang-tidy --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' $$f -- \
 			-std=c11 -D_GNU_SOURCE -Isrc -I$(B)/gen $(MJD_CFLAGS) $(QP_CFLAGS) 2>/dev/null; \
