@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: MIT
+/* CSV document -> XML document: drives the CSV parser and writes the XML in one buffer. */
+#include "quotepack/convert.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quotepack/csv.h"
+#include "quotepack/xml.h"
+
+#define DEFAULT_MAX_OUTPUT ((size_t)1 << 30)
+
+static const char decl[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Data";
+
+const char *qp_convert_status_name(enum qp_convert_status status)
+{
+    switch (status) {
+    case QP_CONVERT_OK:
+        return "ok";
+    case QP_CONVERT_NOT_CSV:
+        return "not-csv";
+    case QP_CONVERT_BAD_CSV:
+        return "bad-csv";
+    case QP_CONVERT_BAD_XML:
+        return "bad-xml";
+    case QP_CONVERT_TOO_LARGE:
+        return "too-large";
+    case QP_CONVERT_NO_MEMORY:
+        return "no-memory";
+    }
+    return "unknown";
+}
+
+CORE_PRINTF(5, 6)
+static enum qp_convert_status set_error(struct qp_convert_error *err, enum qp_convert_status st,
+                                        uint64_t line, uint64_t col, const char *fmt, ...)
+{
+    if (err != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof(err->message), fmt, ap);
+        va_end(ap);
+        err->status = st;
+        err->line = line;
+        err->column = col;
+    }
+    return st;
+}
+
+static bool starts_with_ci(const char *s, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (len < n) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z') {
+            c = (char)(c - 'A' + 'a');
+        }
+        if (c != prefix[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Rejects bodies that are obviously not CSV: empty, blank, or markup / JSON. */
+static enum qp_convert_status sniff(const char *csv, size_t len, struct qp_convert_error *err)
+{
+    size_t i = 0;
+    if (len >= 3 && memcmp(csv, "\xEF\xBB\xBF", 3) == 0) {
+        i = 3;
+    }
+    if (i == len) {
+        return set_error(err, QP_CONVERT_NOT_CSV, 1, 1, "body is empty");
+    }
+    uint64_t line = 1, line_start = 0;
+    while (i < len && (csv[i] == ' ' || csv[i] == '\t' || csv[i] == '\r' || csv[i] == '\n')) {
+        if (csv[i] == '\n' || (csv[i] == '\r' && (i + 1 == len || csv[i + 1] != '\n'))) {
+            line++;
+            line_start = i + 1;
+        }
+        i++;
+    }
+    if (i == len) {
+        return set_error(err, QP_CONVERT_NOT_CSV, 1, 1, "body is only whitespace");
+    }
+    uint64_t col = i - line_start + 1 - (line == 1 && len >= 3 && csv[0] == '\xEF' ? 3 : 0);
+    const char *s = csv + i;
+    size_t n = len - i;
+    if (s[0] == '<') {
+        if (starts_with_ci(s, n, "<?xml")) {
+            return set_error(err, QP_CONVERT_NOT_CSV, line, col,
+                             "body is an XML document, not CSV");
+        }
+        return set_error(err, QP_CONVERT_NOT_CSV, line, col, "body is an HTML page, not CSV");
+    }
+    if (s[0] == '{') {
+        return set_error(err, QP_CONVERT_NOT_CSV, line, col, "body is a JSON document, not CSV");
+    }
+    return QP_CONVERT_OK;
+}
+
+static enum qp_convert_status status_of(enum qp_csv_error_kind kind)
+{
+    switch (kind) {
+    case QP_CSV_ERR_XML_CHAR:
+        return QP_CONVERT_BAD_XML;
+    case QP_CSV_ERR_FIELD_TOO_LARGE:
+    case QP_CSV_ERR_RECORD_TOO_LARGE:
+    case QP_CSV_ERR_TOO_MANY_COLUMNS:
+        return QP_CONVERT_TOO_LARGE;
+    case QP_CSV_ERR_NO_MEMORY:
+        return QP_CONVERT_NO_MEMORY;
+    default:
+        return QP_CONVERT_BAD_CSV;
+    }
+}
+
+/* The output document, one growing buffer capped at max. */
+struct out {
+    char *p;
+    size_t len, cap, max;
+};
+
+/* Makes room for need more bytes; -E2BIG past the cap, -ENOMEM. */
+static int out_reserve(struct out *o, size_t need)
+{
+    if (need > o->max - o->len) {
+        return -E2BIG;
+    }
+    if (o->len + need <= o->cap) {
+        return 0;
+    }
+    size_t cap = o->cap > o->max / 2 ? o->max : o->cap * 2;
+    if (cap < o->len + need) {
+        cap = o->len + need;
+    }
+    char *np = realloc(o->p, cap);
+    if (np == NULL) {
+        return -ENOMEM;
+    }
+    o->p = np;
+    o->cap = cap;
+    return 0;
+}
+
+/* Per-column element strings, precomputed from the header. */
+struct tags {
+    char *block;
+    size_t *open_off, *close_off, *empty_off; /* offsets in block */
+    size_t *open_len, *close_len, *empty_len;
+    size_t fixed; /* bytes of a row with every field non-empty, values excluded */
+};
+
+static void tags_release(struct tags *t)
+{
+    free(t->block);
+    free(t->open_off);
+}
+
+static int tags_init(struct tags *t, const struct qp_xml_names *names, bool compact)
+{
+    size_t n = names->count;
+    const char *indent = compact ? "" : "\n\t\t";
+    size_t ilen = strlen(indent);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* indent<name>, </name>, indent<name /> */
+        total += 3 * names->lens[i] + 2 * ilen + 9;
+    }
+    memset(t, 0, sizeof(*t));
+    t->block = malloc(total + 1);
+    t->open_off = malloc(6 * (n ? n : 1) * sizeof(size_t));
+    if (t->block == NULL || t->open_off == NULL) {
+        tags_release(t);
+        return -ENOMEM;
+    }
+    t->close_off = t->open_off + n;
+    t->empty_off = t->open_off + 2 * n;
+    t->open_len = t->open_off + 3 * n;
+    t->close_len = t->open_off + 4 * n;
+    t->empty_len = t->open_off + 5 * n;
+    char *b = t->block;
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *nm = names->names[i];
+        int w = sprintf(b + off, "%s<%s>", indent, nm);
+        t->open_off[i] = off;
+        t->open_len[i] = (size_t)w;
+        off += (size_t)w;
+        w = sprintf(b + off, "</%s>", nm);
+        t->close_off[i] = off;
+        t->close_len[i] = (size_t)w;
+        off += (size_t)w;
+        w = sprintf(b + off, "%s<%s />", indent, nm);
+        t->empty_off[i] = off;
+        t->empty_len[i] = (size_t)w;
+        off += (size_t)w;
+        t->fixed += t->open_len[i] + t->close_len[i];
+    }
+    return 0;
+}
+
+struct conv {
+    const struct qp_convert_opts *opts;
+    struct out out;
+    struct tags tags;
+    bool have_tags;
+    const char *row_open, *row_close;
+    size_t row_open_len, row_close_len;
+};
+
+/* Exact size of one row's XML. */
+static size_t row_size(const struct conv *c, const struct qp_csv_record *rec)
+{
+    size_t n = c->row_open_len + c->row_close_len;
+    for (size_t i = 0; i < rec->count; i++) {
+        const struct qp_csv_field *f = &rec->fields[i];
+        if (f->len == 0) {
+            n += c->tags.empty_len[i];
+            continue;
+        }
+        n += c->tags.open_len[i] + c->tags.close_len[i] + f->len;
+        for (size_t k = 0; k < f->len; k++) {
+            char ch = f->data[k];
+            n += ch == '&' || ch == '\r' ? 4 : ch == '<' || ch == '>' ? 3 : 0;
+        }
+    }
+    return n;
+}
+
+static enum qp_convert_status write_row(struct conv *c, const struct qp_csv_record *rec,
+                                        struct qp_convert_error *err)
+{
+    /* Worst case first (one check per row); the exact size only near the cap. */
+    size_t need = c->row_open_len + c->row_close_len + c->tags.fixed;
+    for (size_t i = 0; i < rec->count; i++) {
+        need += 5 * rec->fields[i].len;
+    }
+    int rc = out_reserve(&c->out, need);
+    if (rc == -E2BIG) {
+        rc = out_reserve(&c->out, row_size(c, rec));
+    }
+    if (rc == -E2BIG) {
+        return set_error(err, QP_CONVERT_TOO_LARGE, rec->line, 1,
+                         "XML output would be larger than the %zu-byte cap", c->out.max);
+    }
+    if (rc < 0) {
+        return set_error(err, QP_CONVERT_NO_MEMORY, rec->line, 1, "out of memory for the XML");
+    }
+    char *o = c->out.p + c->out.len;
+    memcpy(o, c->row_open, c->row_open_len);
+    o += c->row_open_len;
+    const char *block = c->tags.block;
+    for (size_t i = 0; i < rec->count; i++) {
+        const struct qp_csv_field *f = &rec->fields[i];
+        if (f->len == 0) {
+            memcpy(o, block + c->tags.empty_off[i], c->tags.empty_len[i]);
+            o += c->tags.empty_len[i];
+            continue;
+        }
+        memcpy(o, block + c->tags.open_off[i], c->tags.open_len[i]);
+        o += c->tags.open_len[i];
+        o += qp_xml_escape_text(f->data, f->len, o);
+        memcpy(o, block + c->tags.close_off[i], c->tags.close_len[i]);
+        o += c->tags.close_len[i];
+    }
+    memcpy(o, c->row_close, c->row_close_len);
+    o += c->row_close_len;
+    c->out.len = (size_t)(o - c->out.p);
+    return QP_CONVERT_OK;
+}
+
+static enum qp_convert_status append(struct conv *c, const char *s, size_t n,
+                                     struct qp_convert_error *err)
+{
+    int rc = out_reserve(&c->out, n);
+    if (rc == -E2BIG) {
+        return set_error(err, QP_CONVERT_TOO_LARGE, 0, 0,
+                         "XML output would be larger than the %zu-byte cap", c->out.max);
+    }
+    if (rc < 0) {
+        return set_error(err, QP_CONVERT_NO_MEMORY, 0, 0, "out of memory for the XML");
+    }
+    memcpy(c->out.p + c->out.len, s, n);
+    c->out.len += n;
+    return QP_CONVERT_OK;
+}
+
+static enum qp_convert_status header(struct conv *c, const struct qp_csv_record *rec,
+                                     struct qp_convert_error *err)
+{
+    struct qp_xml_text *hdr = malloc((rec->count ? rec->count : 1) * sizeof(*hdr));
+    if (hdr == NULL) {
+        return set_error(err, QP_CONVERT_NO_MEMORY, rec->line, 1, "out of memory for the header");
+    }
+    for (size_t i = 0; i < rec->count; i++) {
+        hdr[i].data = rec->fields[i].data;
+        hdr[i].len = rec->fields[i].len;
+    }
+    struct qp_xml_names *names = NULL;
+    int rc = qp_xml_names_create(hdr, rec->count, &names);
+    free(hdr);
+    if (rc == 0) {
+        rc = tags_init(&c->tags, names, c->opts->compact);
+        c->have_tags = rc == 0;
+    }
+    qp_xml_names_destroy(names);
+    if (rc == -E2BIG) {
+        return set_error(err, QP_CONVERT_TOO_LARGE, rec->line, 1, "header is too large");
+    }
+    if (rc < 0) {
+        return set_error(err, QP_CONVERT_NO_MEMORY, rec->line, 1, "out of memory for the header");
+    }
+    return QP_CONVERT_OK;
+}
+
+enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_convert_opts *opts,
+                                  struct qp_convert_result *result, struct qp_convert_error *err)
+{
+    static const struct qp_convert_opts defaults = { 0 };
+    memset(result, 0, sizeof(*result));
+    if (err != NULL) {
+        memset(err, 0, sizeof(*err));
+    }
+    if (opts == NULL) {
+        opts = &defaults;
+    }
+    enum qp_convert_status st = sniff(csv, len, err);
+    if (st != QP_CONVERT_OK) {
+        return st;
+    }
+    struct conv c = { .opts = opts };
+    c.out.max = opts->max_output ? opts->max_output : DEFAULT_MAX_OUTPUT;
+    if (opts->compact) {
+        c.row_open = "<Row>";
+        c.row_close = "</Row>";
+    } else {
+        c.row_open = "\n\t<Row>";
+        c.row_close = "\n\t</Row>";
+    }
+    c.row_open_len = strlen(c.row_open);
+    c.row_close_len = strlen(c.row_close);
+
+    struct qp_csv *p = NULL;
+    struct qp_csv_opts copts = { .same_width = true, .xml_chars = true };
+    if (qp_csv_create(&copts, &p) < 0) {
+        return set_error(err, QP_CONVERT_NO_MEMORY, 0, 0, "out of memory for the parser");
+    }
+    /* First guess: Yahoo-like rows grow about 3x; the buffer grows by doubling from there. */
+    size_t guess = len / 2 * 5 + 256;
+    if (guess > c.out.max || guess < len) {
+        guess = c.out.max;
+    }
+    if (guess > ((size_t)256 << 20)) {
+        guess = (size_t)256 << 20;
+    }
+    c.out.p = malloc(guess);
+    if (c.out.p == NULL) {
+        st = set_error(err, QP_CONVERT_NO_MEMORY, 0, 0, "out of memory for the XML");
+        goto out;
+    }
+    c.out.cap = guess;
+    st = append(&c, decl, sizeof(decl) - 1, err);
+    if (st != QP_CONVERT_OK) {
+        goto out;
+    }
+    qp_csv_feed(p, csv, len);
+    qp_csv_finish(p);
+    struct qp_csv_record rec;
+    enum qp_csv_status cs;
+    while ((cs = qp_csv_next_record(p, &rec)) == QP_CSV_OK) {
+        if (rec.index == 0) {
+            st = header(&c, &rec, err);
+            result->columns = rec.count;
+        } else {
+            if (rec.index == 1) {
+                st = append(&c, ">", 1, err);
+            }
+            if (st == QP_CONVERT_OK) {
+                st = write_row(&c, &rec, err);
+            }
+            result->rows++;
+        }
+        if (st != QP_CONVERT_OK) {
+            goto out;
+        }
+    }
+    if (cs == QP_CSV_ERROR) {
+        const struct qp_csv_error *e = qp_csv_error(p);
+        st = set_error(err, status_of(e->kind), e->line, e->column, "%s", e->message);
+        goto out;
+    }
+    if (result->rows == 0) {
+        st = append(&c, " />\n", 4, err);
+    } else if (opts->compact) {
+        st = append(&c, "</Data>\n", 8, err);
+    } else {
+        st = append(&c, "\n</Data>\n", 9, err);
+    }
+    if (st != QP_CONVERT_OK) {
+        goto out;
+    }
+    char *shrunk = realloc(c.out.p, c.out.len);
+    if (shrunk != NULL) {
+        c.out.p = shrunk;
+    }
+    result->xml = c.out.p;
+    result->xml_len = c.out.len;
+    c.out.p = NULL;
+out:
+    if (st != QP_CONVERT_OK) {
+        result->rows = 0;
+        result->columns = 0;
+    }
+    free(c.out.p);
+    if (c.have_tags) {
+        tags_release(&c.tags);
+    }
+    qp_csv_destroy(p);
+    return st;
+}
