@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: MIT
+# quotepack's benchmarks, included by bench/bench.mk: conversion alone (bench/convert_bench.c).
+QP_BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -pthread -Isrc -Wall -Wextra
+
+$(B)/bench/convert_bench: bench/convert_bench.c $(B)/libquotepack.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(QP_BENCH_CFLAGS) -o $@ $< $(B)/libquotepack.a $(B)/libcore.a -lm
+
+.PHONY: bench-quotepack-convert
+bench-quotepack-convert: $(B)/bench/convert_bench
+	$(B)/bench/convert_bench --symbols 100 --rows 5000 --jobs $$(nproc) --rounds 3
+
+BENCH_TARGETS += bench-quotepack-convert
