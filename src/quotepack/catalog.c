@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: MIT
+/* The SQLite catalog in the output directory: every symbol's state, sizes, checksum, archive. */
+#include "quotepack/catalog.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+
+static const char *const state_names[] = { "pending", "fetched", "converted", "archived",
+                                           "failed" };
+
+struct qp_catalog {
+    sqlite3 *db;
+    bool in_txn;
+    sqlite3_stmt *get;
+    sqlite3_stmt *update;
+    sqlite3_stmt *insert;
+};
+
+const char *qp_state_name(enum qp_state s)
+{
+    return (unsigned)s < 5 ? state_names[s] : "unknown";
+}
+
+int qp_state_parse(const char *name, enum qp_state *out)
+{
+    for (unsigned i = 0; i < 5; i++) {
+        if (strcmp(name, state_names[i]) == 0) {
+            *out = (enum qp_state)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+bool qp_state_transition_ok(enum qp_state from, enum qp_state to)
+{
+    if (from == to) {
+        return from != QP_STATE_ARCHIVED;
+    }
+    switch (from) {
+    case QP_STATE_PENDING:
+        return to == QP_STATE_FETCHED || to == QP_STATE_CONVERTED || to == QP_STATE_FAILED;
+    case QP_STATE_FETCHED:
+        return to == QP_STATE_CONVERTED || to == QP_STATE_FAILED || to == QP_STATE_PENDING;
+    case QP_STATE_CONVERTED:
+        return to == QP_STATE_ARCHIVED || to == QP_STATE_FAILED || to == QP_STATE_PENDING;
+    case QP_STATE_FAILED:
+        return to == QP_STATE_PENDING || to == QP_STATE_FETCHED || to == QP_STATE_CONVERTED;
+    case QP_STATE_ARCHIVED:
+        return false;
+    }
+    return false;
+}
+
+static int map_err(struct qp_catalog *cat, int rc, const char *what)
+{
+    int code = sqlite3_extended_errcode(cat->db);
+    LOG_ERROR("catalog: %s: %s", what, sqlite3_errmsg(cat->db));
+    (void)code;
+    switch (rc & 0xff) {
+    case SQLITE_FULL:
+        return -ENOSPC;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return -EBUSY;
+    case SQLITE_CANTOPEN:
+        return -ENOENT;
+    case SQLITE_READONLY:
+        return -EROFS;
+    default:
+        return -EIO;
+    }
+}
+
+static int exec(struct qp_catalog *cat, const char *sql)
+{
+    int rc = sqlite3_exec(cat->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : map_err(cat, rc, sql);
+}
+
+static int prepare(struct qp_catalog *cat, const char *sql, sqlite3_stmt **st)
+{
+    int rc = sqlite3_prepare_v2(cat->db, sql, -1, st, NULL);
+    return rc == SQLITE_OK ? 0 : map_err(cat, rc, sql);
+}
+
+int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
+{
+    struct qp_catalog *cat = core_xcalloc(1, sizeof(*cat));
+    size_t n = strlen(dir) + sizeof(QP_CATALOG_FILE) + 2;
+    char *path = core_xmalloc(n);
+    int rc = 0;
+    snprintf(path, n, "%s/%s", dir, QP_CATALOG_FILE);
+    *out = NULL;
+    int flags = readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    int src = sqlite3_open_v2(path, &cat->db, flags, NULL);
+    if (src != SQLITE_OK) {
+        if (cat->db == NULL) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+        rc = map_err(cat, src, path);
+        goto fail;
+    }
+    sqlite3_busy_timeout(cat->db, 5000);
+    if (!readonly) {
+        // WAL: readers (verify) never block the writer. synchronous=FULL: a committed
+        // transaction survives a power loss too, at one fsync per commit; the pipeline
+        // commits per batch of updates, not per symbol, so that costs little.
+        rc = exec(cat, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                       "CREATE TABLE IF NOT EXISTS symbols ("
+                       " symbol TEXT PRIMARY KEY,"
+                       " batch INTEGER NOT NULL,"
+                       " state TEXT NOT NULL CHECK (state IN"
+                       "  ('pending','fetched','converted','archived','failed')),"
+                       " rows INTEGER NOT NULL DEFAULT 0,"
+                       " csv_bytes INTEGER NOT NULL DEFAULT 0,"
+                       " xml_bytes INTEGER NOT NULL DEFAULT 0,"
+                       " crc32 INTEGER NOT NULL DEFAULT 0,"
+                       " archive TEXT,"
+                       " error TEXT,"
+                       " updated INTEGER NOT NULL DEFAULT 0);"
+                       "CREATE INDEX IF NOT EXISTS symbols_batch ON symbols(batch);"
+                       "CREATE TABLE IF NOT EXISTS archives ("
+                       " name TEXT PRIMARY KEY,"
+                       " batch INTEGER NOT NULL,"
+                       " part INTEGER NOT NULL,"
+                       " members INTEGER NOT NULL,"
+                       " bytes INTEGER NOT NULL,"
+                       " created INTEGER NOT NULL);");
+        if (rc != 0) {
+            goto fail;
+        }
+    }
+    rc = prepare(cat,
+                 "SELECT symbol, batch, state, rows, csv_bytes, xml_bytes, crc32, archive, error"
+                 " FROM symbols WHERE symbol = ?1",
+                 &cat->get);
+    if (rc != 0) {
+        goto fail;
+    }
+    if (!readonly) {
+        rc = prepare(cat,
+                     "UPDATE symbols SET state = ?2, rows = ?3, csv_bytes = ?4, xml_bytes = ?5,"
+                     " crc32 = ?6, archive = ?7, error = ?8, updated = ?9"
+                     " WHERE symbol = ?1 AND state != 'archived'",
+                     &cat->update);
+        if (rc != 0) {
+            goto fail;
+        }
+        rc = prepare(cat,
+                     "INSERT OR IGNORE INTO symbols (symbol, batch, state, updated)"
+                     " VALUES (?1, ?2, 'pending', ?3)",
+                     &cat->insert);
+        if (rc != 0) {
+            goto fail;
+        }
+    }
+    free(path);
+    *out = cat;
+    return 0;
+fail:
+    free(path);
+    qp_catalog_close(cat);
+    return rc;
+}
+
+void qp_catalog_close(struct qp_catalog *cat)
+{
+    if (cat == NULL) {
+        return;
+    }
+    if (cat->in_txn) {
+        qp_catalog_rollback(cat);
+    }
+    sqlite3_finalize(cat->get);
+    sqlite3_finalize(cat->update);
+    sqlite3_finalize(cat->insert);
+    sqlite3_close(cat->db);
+    free(cat);
+}
+
+int qp_catalog_begin(struct qp_catalog *cat)
+{
+    int rc = exec(cat, "BEGIN IMMEDIATE");
+    if (rc == 0) {
+        cat->in_txn = true;
+    }
+    return rc;
+}
+
+int qp_catalog_commit(struct qp_catalog *cat)
+{
+    int rc = exec(cat, "COMMIT");
+    if (rc == 0) {
+        cat->in_txn = false;
+    }
+    return rc;
+}
+
+void qp_catalog_rollback(struct qp_catalog *cat)
+{
+    if (sqlite3_get_autocommit(cat->db) == 0) {
+        sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    cat->in_txn = false;
+}
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+int qp_catalog_assign(struct qp_catalog *cat, char *const *symbols, size_t n, size_t batch_size)
+{
+    sqlite3_stmt *max = NULL;
+    int64_t next = 0;
+    size_t in_batch = 0;
+    int rc = qp_catalog_begin(cat);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = prepare(cat, "SELECT COALESCE(MAX(batch), -1) FROM symbols", &max);
+    if (rc != 0) {
+        goto fail;
+    }
+    if (sqlite3_step(max) != SQLITE_ROW) {
+        rc = map_err(cat, SQLITE_ERROR, "max batch");
+        goto fail;
+    }
+    next = sqlite3_column_int64(max, 0) + 1;
+    for (size_t i = 0; i < n; i++) {
+        struct qp_catalog_row row;
+        rc = qp_catalog_get(cat, symbols[i], &row);
+        if (rc == 0) {
+            continue;
+        }
+        if (rc != -ENOENT) {
+            goto fail;
+        }
+        sqlite3_reset(cat->insert);
+        sqlite3_bind_text(cat->insert, 1, symbols[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(cat->insert, 2, next);
+        sqlite3_bind_int64(cat->insert, 3, now_s());
+        int src = sqlite3_step(cat->insert);
+        if (src != SQLITE_DONE) {
+            rc = map_err(cat, src, "insert symbol");
+            goto fail;
+        }
+        if (++in_batch == batch_size) {
+            in_batch = 0;
+            next++;
+        }
+    }
+    sqlite3_finalize(max);
+    return qp_catalog_commit(cat);
+fail:
+    sqlite3_finalize(max);
+    qp_catalog_rollback(cat);
+    return rc;
+}
+
+static void copy_text(char *dst, size_t size, const unsigned char *src)
+{
+    snprintf(dst, size, "%s", src != NULL ? (const char *)src : "");
+}
+
+static void fill_row(sqlite3_stmt *st, struct qp_catalog_row *row)
+{
+    memset(row, 0, sizeof(*row));
+    copy_text(row->symbol, sizeof(row->symbol), sqlite3_column_text(st, 0));
+    row->batch = sqlite3_column_int64(st, 1);
+    const unsigned char *s = sqlite3_column_text(st, 2);
+    if (s == NULL || qp_state_parse((const char *)s, &row->state) != 0) {
+        row->state = QP_STATE_PENDING;
+    }
+    row->rows = (uint64_t)sqlite3_column_int64(st, 3);
+    row->csv_bytes = (uint64_t)sqlite3_column_int64(st, 4);
+    row->xml_bytes = (uint64_t)sqlite3_column_int64(st, 5);
+    row->crc32 = (uint32_t)sqlite3_column_int64(st, 6);
+    copy_text(row->archive, sizeof(row->archive), sqlite3_column_text(st, 7));
+    copy_text(row->error, sizeof(row->error), sqlite3_column_text(st, 8));
+}
+
+int qp_catalog_get(struct qp_catalog *cat, const char *symbol, struct qp_catalog_row *row)
+{
+    sqlite3_reset(cat->get);
+    sqlite3_bind_text(cat->get, 1, symbol, -1, SQLITE_TRANSIENT);
+    int src = sqlite3_step(cat->get);
+    if (src == SQLITE_ROW) {
+        fill_row(cat->get, row);
+        sqlite3_reset(cat->get);
+        return 0;
+    }
+    sqlite3_reset(cat->get);
+    return src == SQLITE_DONE ? -ENOENT : map_err(cat, src, "get symbol");
+}
+
+int qp_catalog_update(struct qp_catalog *cat, const struct qp_catalog_row *row)
+{
+    struct qp_catalog_row cur;
+    int rc = qp_catalog_get(cat, row->symbol, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!qp_state_transition_ok(cur.state, row->state)) {
+        LOG_ERROR("catalog: refusing %s -> %s for %s", qp_state_name(cur.state),
+                  qp_state_name(row->state), row->symbol);
+        return -EPERM;
+    }
+    sqlite3_stmt *st = cat->update;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, row->symbol, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, qp_state_name(row->state), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (int64_t)row->rows);
+    sqlite3_bind_int64(st, 4, (int64_t)row->csv_bytes);
+    sqlite3_bind_int64(st, 5, (int64_t)row->xml_bytes);
+    sqlite3_bind_int64(st, 6, (int64_t)row->crc32);
+    if (row->archive[0] != '\0') {
+        sqlite3_bind_text(st, 7, row->archive, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, 7);
+    }
+    if (row->error[0] != '\0') {
+        sqlite3_bind_text(st, 8, row->error, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, 8);
+    }
+    sqlite3_bind_int64(st, 9, now_s());
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (src != SQLITE_DONE) {
+        return map_err(cat, src, "update symbol");
+    }
+    return sqlite3_changes(cat->db) == 1 ? 0 : -EPERM;
+}
+
+int qp_catalog_add_archive(struct qp_catalog *cat, const struct qp_catalog_archive *a)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(cat,
+                     "INSERT INTO archives (name, batch, part, members, bytes, created)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     &st);
+    if (rc != 0) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, a->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, a->batch);
+    sqlite3_bind_int(st, 3, a->part);
+    sqlite3_bind_int64(st, 4, (int64_t)a->members);
+    sqlite3_bind_int64(st, 5, (int64_t)a->bytes);
+    sqlite3_bind_int64(st, 6, now_s());
+    int src = sqlite3_step(st);
+    if (src == SQLITE_CONSTRAINT || (src & 0xff) == SQLITE_CONSTRAINT) {
+        rc = -EEXIST;
+    } else if (src != SQLITE_DONE) {
+        rc = map_err(cat, src, "insert archive");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int qp_catalog_count_archives(struct qp_catalog *cat, int64_t batch, int *count)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(cat, "SELECT COUNT(*) FROM archives WHERE batch = ?1", &st);
+    if (rc != 0) {
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, batch);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        *count = sqlite3_column_int(st, 0);
+    } else {
+        rc = map_err(cat, src, "count archives");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int qp_catalog_has_archive(struct qp_catalog *cat, const char *name)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(cat, "SELECT 1 FROM archives WHERE name = ?1", &st);
+    if (rc != 0) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        rc = 1;
+    } else if (src == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        rc = map_err(cat, src, "find archive");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int qp_catalog_foreach(struct qp_catalog *cat, qp_catalog_row_fn fn, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int rc =
+            prepare(cat,
+                    "SELECT symbol, batch, state, rows, csv_bytes, xml_bytes, crc32, archive, error"
+                    " FROM symbols ORDER BY batch, symbol",
+                    &st);
+    if (rc != 0) {
+        return rc;
+    }
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct qp_catalog_row row;
+        fill_row(st, &row);
+        rc = fn(ctx, &row);
+        if (rc != 0) {
+            break;
+        }
+    }
+    if (rc == 0 && src != SQLITE_DONE) {
+        rc = map_err(cat, src, "list symbols");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int qp_catalog_foreach_archive(struct qp_catalog *cat, qp_catalog_archive_fn fn, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(cat, "SELECT name, batch, part, members, bytes FROM archives ORDER BY name",
+                     &st);
+    if (rc != 0) {
+        return rc;
+    }
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct qp_catalog_archive a;
+        memset(&a, 0, sizeof(a));
+        copy_text(a.name, sizeof(a.name), sqlite3_column_text(st, 0));
+        a.batch = sqlite3_column_int64(st, 1);
+        a.part = sqlite3_column_int(st, 2);
+        a.members = (uint64_t)sqlite3_column_int64(st, 3);
+        a.bytes = (uint64_t)sqlite3_column_int64(st, 4);
+        rc = fn(ctx, &a);
+        if (rc != 0) {
+            break;
+        }
+    }
+    if (rc == 0 && src != SQLITE_DONE) {
+        rc = map_err(cat, src, "list archives");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: MIT
+/* quotepack's immutable configuration: command-line parsing, symbol lists, URL templates. */
+#include "quotepack/config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/version.h"
+#include "quotepack/shard.h"
+
+void qp_config_usage(void *f)
+{
+    fprintf(f,
+            "usage: quotepack [--source TEMPLATE] [--out DIR] [--batch N] [--jobs N] [--isolate]\n"
+            "                 [--connections N] [--rate PER_SEC] [--retries N] [--timeout SEC]\n"
+            "                 [--format tgz|tzst] [--level fast|default|best] [--compact]\n"
+            "                 [--shard K/N] [--symbols FILE] [SYMBOL...]\n"
+            "       quotepack verify DIR\n"
+            "       quotepack convert ...   (see quotepack convert --help)\n"
+            "\n"
+            "Downloads each symbol's CSV from TEMPLATE ({symbol} is replaced; http, https or\n"
+            "file URLs, or a local directory), converts it to XML on every core and packs every\n"
+            "N symbols into one archive in DIR (default ./quotes), tracked in DIR/catalog.sqlite.\n"
+            "A rerun resumes where the previous run stopped.\n"
+            "\n"
+            "  --source TEMPLATE   URL template (default " QP_DEFAULT_SOURCE ")\n"
+            "  --out DIR           output directory (default ./quotes)\n"
+            "  --batch N           symbols per archive (default 100)\n"
+            "  --jobs N            converter threads (default: number of cores)\n"
+            "  --isolate           convert in worker processes: a crash fails one symbol only\n"
+            "  --connections N     concurrent downloads (default 16)\n"
+            "  --rate PER_SEC      at most this many requests per second (default unlimited)\n"
+            "  --retries N         retries of a transient failure (default 3)\n"
+            "  --timeout SEC       per download (default 30)\n"
+            "  --format tgz|tzst   archive format (default tgz)\n"
+            "  --level L           fast, default or best compression (default fast)\n"
+            "  --compact           XML without indentation\n"
+            "  --shard K/N         only the symbols with hash(symbol) %% N == K (0 <= K < N)\n"
+            "  --symbols FILE      read symbols from FILE, one per line ('#' comments)\n"
+            "\n"
+            "Exit status: 0 when every symbol is archived, 1 when any failed, 2 on usage errors.\n");
+}
+
+bool qp_symbol_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > QP_MAX_SYMBOL || s[0] == '.' || s[0] == '-') {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '^' || c == '=' || c == '-';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int qp_config_url(const char *tmpl, const char *symbol, char *out, size_t size)
+{
+    static const char key[] = "{symbol}";
+    size_t o = 0;
+    for (const char *p = tmpl; *p != '\0';) {
+        if (strncmp(p, key, sizeof(key) - 1) == 0) {
+            for (const char *s = symbol; *s != '\0'; s++) {
+                if (*s == '^' || *s == '=') {
+                    if (o + 3 >= size) {
+                        return -ENAMETOOLONG;
+                    }
+                    snprintf(out + o, 4, "%%%02X", (unsigned char)*s);
+                    o += 3;
+                } else {
+                    if (o + 1 >= size) {
+                        return -ENAMETOOLONG;
+                    }
+                    out[o++] = *s;
+                }
+            }
+            p += sizeof(key) - 1;
+        } else {
+            if (o + 1 >= size) {
+                return -ENAMETOOLONG;
+            }
+            out[o++] = *p++;
+        }
+    }
+    if (o >= size) {
+        return -ENAMETOOLONG;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+char *qp_config_source_template(const char *arg)
+{
+    if (strstr(arg, "://") != NULL) {
+        return core_xstrdup(arg);
+    }
+    char cwd[PATH_MAX];
+    const char *prefix = "";
+    if (arg[0] != '/') {
+        if (getcwd(cwd, sizeof(cwd)) == NULL) {
+            return NULL;
+        }
+        prefix = cwd;
+    }
+    bool has_key = strstr(arg, "{symbol}") != NULL;
+    size_t n = strlen(prefix) + strlen(arg) + 32;
+    char *t = core_xmalloc(n);
+    snprintf(t, n, "file://%s%s%s%s", prefix, arg[0] == '/' ? "" : "/", arg,
+             has_key ? "" : "/{symbol}.csv");
+    return t;
+}
+
+/* An open-addressing set of symbol strings (borrowed), for de-duplication. */
+struct strset {
+    const char **slots;
+    size_t cap;
+};
+
+static bool strset_add(struct strset *s, const char *v)
+{
+    size_t i = (size_t)qp_shard_hash(v) & (s->cap - 1);
+    while (s->slots[i] != NULL) {
+        if (strcmp(s->slots[i], v) == 0) {
+            return false;
+        }
+        i = (i + 1) & (s->cap - 1);
+    }
+    s->slots[i] = v;
+    return true;
+}
+
+static int add_symbol(char ***list, size_t *n, size_t *cap, const char *s)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 256;
+        *list = core_xrealloc(*list, *cap * sizeof(**list));
+    }
+    (*list)[(*n)++] = core_xstrdup(s);
+    return 0;
+}
+
+static int read_symbols(const char *path, char ***list, size_t *n, size_t *cap, char *err,
+                        size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL) {
+        int e = errno;
+        snprintf(err, errlen, "cannot read --symbols %s: %s", path, strerror(e));
+        return -EINVAL;
+    }
+    char line[512];
+    unsigned long lineno = 0;
+    int rc = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        lineno++;
+        char *p = line;
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        char *e = p + strlen(p);
+        while (e > p && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t')) {
+            *--e = '\0';
+        }
+        if (*p == '\0' || *p == '#') {
+            continue;
+        }
+        if (!qp_symbol_valid(p)) {
+            snprintf(err, errlen, "%s:%lu: invalid symbol \"%.64s\"", path, lineno, p);
+            rc = -EINVAL;
+            goto out;
+        }
+        add_symbol(list, n, cap, p);
+    }
+out:
+    fclose(f);
+    return rc;
+}
+
+static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < lo || v > hi) {
+        return -EINVAL;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+static int parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(v >= lo && v <= hi)) {
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    enum {
+        OPT_SOURCE = 256,
+        OPT_OUT,
+        OPT_BATCH,
+        OPT_JOBS,
+        OPT_ISOLATE,
+        OPT_CONNECTIONS,
+        OPT_RATE,
+        OPT_RETRIES,
+        OPT_TIMEOUT,
+        OPT_FORMAT,
+        OPT_LEVEL,
+        OPT_COMPACT,
+        OPT_SHARD,
+        OPT_SYMBOLS,
+        OPT_HELP,
+        OPT_VERSION,
+    };
+    static const struct option opts[] = {
+        { "source", required_argument, NULL, OPT_SOURCE },
+        { "out", required_argument, NULL, OPT_OUT },
+        { "batch", required_argument, NULL, OPT_BATCH },
+        { "jobs", required_argument, NULL, OPT_JOBS },
+        { "isolate", no_argument, NULL, OPT_ISOLATE },
+        { "connections", required_argument, NULL, OPT_CONNECTIONS },
+        { "rate", required_argument, NULL, OPT_RATE },
+        { "retries", required_argument, NULL, OPT_RETRIES },
+        { "timeout", required_argument, NULL, OPT_TIMEOUT },
+        { "format", required_argument, NULL, OPT_FORMAT },
+        { "level", required_argument, NULL, OPT_LEVEL },
+        { "compact", no_argument, NULL, OPT_COMPACT },
+        { "shard", required_argument, NULL, OPT_SHARD },
+        { "symbols", required_argument, NULL, OPT_SYMBOLS },
+        { "help", no_argument, NULL, OPT_HELP },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { NULL, 0, NULL, 0 },
+    };
+    char **list = NULL;
+    size_t n = 0;
+    size_t cap = 0;
+    const char *source = QP_DEFAULT_SOURCE;
+    const char *symbols_file = NULL;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t retries = 3;
+    int rc = 0;
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->batch = 100;
+    cfg->jobs = cores > 0 ? (size_t)cores : 1;
+    cfg->connections = 16;
+    cfg->timeout_s = 30;
+    cfg->shard_n = 1;
+    cfg->max_body = (size_t)256 << 20;
+    err[0] = '\0';
+
+    optind = 0; // full reset: parse may run more than once in one process (tests)
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, "", opts, NULL);
+        if (c == -1) {
+            break;
+        }
+        const char *a = optarg;
+        switch (c) {
+        case OPT_SOURCE:
+            source = a;
+            break;
+        case OPT_OUT:
+            free(cfg->out);
+            cfg->out = core_xstrdup(a);
+            break;
+        case OPT_BATCH:
+            rc = parse_size(a, 1, 1000000, &cfg->batch);
+            break;
+        case OPT_JOBS:
+            rc = parse_size(a, 1, 1024, &cfg->jobs);
+            break;
+        case OPT_ISOLATE:
+            cfg->isolate = true;
+            break;
+        case OPT_CONNECTIONS:
+            rc = parse_size(a, 1, 1024, &cfg->connections);
+            break;
+        case OPT_RATE:
+            rc = parse_double(a, 0, 1e6, &cfg->rate);
+            break;
+        case OPT_RETRIES:
+            rc = parse_size(a, 0, 100, &retries);
+            break;
+        case OPT_TIMEOUT:
+            rc = parse_double(a, 0.001, 86400, &cfg->timeout_s);
+            break;
+        case OPT_FORMAT:
+            if (strcmp(a, "tgz") == 0) {
+                cfg->format = QP_FORMAT_TGZ;
+            } else if (strcmp(a, "tzst") == 0) {
+                cfg->format = QP_FORMAT_TZST;
+            } else {
+                rc = -EINVAL;
+            }
+            break;
+        case OPT_LEVEL:
+            if (strcmp(a, "fast") == 0) {
+                cfg->level = QP_LEVEL_FAST;
+            } else if (strcmp(a, "default") == 0) {
+                cfg->level = QP_LEVEL_DEFAULT;
+            } else if (strcmp(a, "best") == 0) {
+                cfg->level = QP_LEVEL_BEST;
+            } else {
+                rc = -EINVAL;
+            }
+            break;
+        case OPT_COMPACT:
+            cfg->compact = true;
+            break;
+        case OPT_SHARD:
+            rc = qp_shard_parse(a, &cfg->shard_k, &cfg->shard_n);
+            break;
+        case OPT_SYMBOLS:
+            symbols_file = a;
+            break;
+        case OPT_HELP:
+            qp_config_usage(stdout);
+            rc = 1;
+            goto out;
+        case OPT_VERSION:
+            printf("quotepack %s\n", CORE_VERSION);
+            rc = 1;
+            goto out;
+        default:
+            if (optopt != 0) {
+                snprintf(err, errlen, "option %s needs an argument or is unknown",
+                         argv[optind - 1]);
+            } else {
+                snprintf(err, errlen, "unknown option %s", argv[optind - 1]);
+            }
+            rc = -EINVAL;
+            goto out;
+        }
+        if (rc != 0) {
+            snprintf(err, errlen, "invalid value \"%s\" for %s", a, argv[optind - 1]);
+            goto out;
+        }
+    }
+    cfg->retries = (unsigned)retries;
+    if (cfg->out == NULL) {
+        cfg->out = core_xstrdup("quotes");
+    }
+    cfg->source = qp_config_source_template(source);
+    if (cfg->source == NULL) {
+        snprintf(err, errlen, "invalid --source %s", source);
+        rc = -EINVAL;
+        goto out;
+    }
+    if (strstr(cfg->source, "{symbol}") == NULL) {
+        snprintf(err, errlen, "--source %s has no {symbol}", source);
+        rc = -EINVAL;
+        goto out;
+    }
+    if (strncmp(cfg->source, "http://", 7) != 0 && strncmp(cfg->source, "https://", 8) != 0 &&
+        strncmp(cfg->source, "file://", 7) != 0) {
+        snprintf(err, errlen, "--source must be an http, https or file URL: %s", source);
+        rc = -EINVAL;
+        goto out;
+    }
+    if (symbols_file != NULL) {
+        rc = read_symbols(symbols_file, &list, &n, &cap, err, errlen);
+        if (rc != 0) {
+            goto out;
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (!qp_symbol_valid(argv[i])) {
+            snprintf(err, errlen, "invalid symbol \"%.64s\"", argv[i]);
+            rc = -EINVAL;
+            goto out;
+        }
+        add_symbol(&list, &n, &cap, argv[i]);
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "no symbols: give SYMBOL... or --symbols FILE");
+        rc = -EINVAL;
+        goto out;
+    }
+    cfg->nsymbols_input = n;
+
+    // De-duplicate (the first occurrence wins, so the order stays the input's) and shard.
+    struct strset set = { NULL, 16 };
+    while (set.cap < n * 2) {
+        set.cap *= 2;
+    }
+    set.slots = core_xcalloc(set.cap, sizeof(*set.slots));
+    cfg->symbols = core_xcalloc(n, sizeof(*cfg->symbols));
+    for (size_t i = 0; i < n; i++) {
+        if (strset_add(&set, list[i]) && qp_shard_selects(list[i], cfg->shard_k, cfg->shard_n)) {
+            cfg->symbols[cfg->nsymbols++] = list[i];
+            list[i] = NULL;
+        }
+    }
+    free(set.slots);
+out:
+    for (size_t i = 0; i < n; i++) {
+        free(list[i]);
+    }
+    free(list);
+    if (rc != 0) {
+        qp_config_release(cfg);
+    }
+    return rc;
+}
+
+void qp_config_release(struct qp_config *cfg)
+{
+    if (cfg == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < cfg->nsymbols; i++) {
+        free(cfg->symbols[i]);
+    }
+    free(cfg->symbols);
+    free(cfg->source);
+    free(cfg->out);
+    memset(cfg, 0, sizeof(*cfg));
+}

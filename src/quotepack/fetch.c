@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: MIT
+/* The download stage: libcurl multi, bounded concurrency, retries with backoff, a rate cap. */
+#include "quotepack/fetch.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/version.h"
+#include "quotepack/config.h"
+
+struct xfer {
+    struct qp_fetch *f;
+    CURL *easy; /* NULL while waiting for a retry */
+    size_t idx;
+    const char *symbol; /* borrowed from the pipeline */
+    unsigned attempt;   /* 0 for the first try */
+    int64_t not_before; /* monotonic ns: when a retry may start */
+    char *body;
+    size_t len;
+    size_t cap;
+    bool over_cap;
+    int64_t retry_after_s; /* from the last response, or -1 */
+    char errbuf[CURL_ERROR_SIZE];
+    char url[QP_MAX_URL];
+};
+
+struct qp_fetch {
+    struct qp_fetch_config cfg; /* immutable */
+    CURLM *multi;               /* fetch thread only (wakeup: any thread) */
+    struct xfer **waiting;      /* fetch thread only: retries not yet due */
+    size_t nwaiting;
+    struct xfer **running;         /* fetch thread only: transfers in the multi handle */
+    size_t active;                 /* fetch thread only: entries in running */
+    int64_t next_slot;             /* fetch thread only: rate cap, monotonic ns */
+    uint64_t rnd;                  /* fetch thread only: xorshift state for jitter */
+    atomic_bool stop;              /* atomic */
+    atomic_uint_fast64_t requests; /* atomic */
+    atomic_uint_fast64_t bytes;    /* atomic */
+};
+
+bool qp_fetch_status_retryable(long status)
+{
+    return status == 408 || status == 429 || (status >= 500 && status <= 599);
+}
+
+int64_t qp_fetch_backoff_ms(unsigned attempt, int64_t retry_after_ms, uint64_t rnd)
+{
+    if (retry_after_ms >= 0) {
+        return CORE_MIN(retry_after_ms, (int64_t)600000);
+    }
+    if (attempt < 1) {
+        attempt = 1;
+    }
+    int64_t base = attempt > 7 ? 30000 : CORE_MIN((int64_t)500 << (attempt - 1), (int64_t)30000);
+    int64_t half = base / 2;
+    return half + (int64_t)(rnd % (uint64_t)(half + 1));
+}
+
+int64_t qp_fetch_parse_retry_after(const char *value, int64_t now_s)
+{
+    while (*value == ' ' || *value == '\t') {
+        value++;
+    }
+    if (*value == '\0') {
+        return -1;
+    }
+    if (isdigit((unsigned char)*value)) {
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') {
+            end++;
+        }
+        if (errno != 0 || *end != '\0' || v < 0) {
+            return -1;
+        }
+        return v;
+    }
+    time_t t = curl_getdate(value, NULL);
+    if (t == (time_t)-1) {
+        return -1;
+    }
+    return (int64_t)t > now_s ? (int64_t)t - now_s : 0;
+}
+
+static uint64_t next_rand(struct qp_fetch *f)
+{
+    uint64_t x = f->rnd;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    f->rnd = x;
+    return x;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct xfer *t = arg;
+    size_t n = size * nmemb;
+    if (n > t->f->cfg.max_body - t->len) {
+        t->over_cap = true;
+        return 0; // CURLE_WRITE_ERROR: final, the body is over the cap
+    }
+    if (t->len + n > t->cap) {
+        size_t cap = t->cap ? t->cap : 64 * 1024;
+        while (cap < t->len + n) {
+            cap *= 2;
+        }
+        cap = CORE_MIN(cap, t->f->cfg.max_body);
+        char *b = realloc(t->body, cap);
+        if (b == NULL) {
+            return 0;
+        }
+        t->body = b;
+        t->cap = cap;
+    }
+    memcpy(t->body + t->len, data, n);
+    t->len += n;
+    atomic_fetch_add_explicit(&t->f->bytes, n, memory_order_relaxed);
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct xfer *t = arg;
+    size_t n = size * nmemb;
+    static const char key[] = "retry-after:";
+    if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+        t->retry_after_s = -1; // a new response (after a redirect or 100-continue)
+    } else if (n > sizeof(key) - 1 && strncasecmp(data, key, sizeof(key) - 1) == 0) {
+        char v[128];
+        size_t vl = CORE_MIN(n - (sizeof(key) - 1), sizeof(v) - 1);
+        memcpy(v, data + sizeof(key) - 1, vl);
+        v[vl] = '\0';
+        t->retry_after_s = qp_fetch_parse_retry_after(v, (int64_t)time(NULL));
+    }
+    return n;
+}
+
+int qp_fetch_create(struct qp_fetch **out, const struct qp_fetch_config *cfg)
+{
+    struct qp_fetch *f = core_xcalloc(1, sizeof(*f));
+    *out = NULL;
+    f->cfg = *cfg;
+    f->multi = curl_multi_init();
+    if (f->multi == NULL) {
+        free(f);
+        return -ENOMEM;
+    }
+    curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)cfg->connections);
+    curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)cfg->connections);
+    f->waiting = core_xcalloc(cfg->connections + 1, sizeof(*f->waiting));
+    f->running = core_xcalloc(cfg->connections + 1, sizeof(*f->running));
+    f->rnd = (uint64_t)core_now_ns() | 1;
+    atomic_init(&f->stop, false);
+    atomic_init(&f->requests, 0);
+    atomic_init(&f->bytes, 0);
+    *out = f;
+    return 0;
+}
+
+static void xfer_free(struct xfer *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    if (t->easy != NULL) {
+        curl_easy_cleanup(t->easy);
+    }
+    free(t->body);
+    free(t);
+}
+
+static int xfer_start(struct qp_fetch *f, struct xfer *t)
+{
+    CURL *e = curl_easy_init();
+    if (e == NULL) {
+        return -ENOMEM;
+    }
+    t->easy = e;
+    t->len = 0;
+    t->over_cap = false;
+    t->retry_after_s = -1;
+    t->errbuf[0] = '\0';
+    long timeout_ms = (long)(f->cfg.timeout_s * 1000.0);
+    curl_easy_setopt(e, CURLOPT_URL, t->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, CORE_MIN(timeout_ms, 10000L));
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "quotepack/" CORE_VERSION);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->cfg.max_body);
+    if (curl_multi_add_handle(f->multi, e) != CURLM_OK) {
+        curl_easy_cleanup(e);
+        t->easy = NULL;
+        return -ENOMEM;
+    }
+    f->running[f->active++] = t;
+    atomic_fetch_add_explicit(&f->requests, 1, memory_order_relaxed);
+    return 0;
+}
+
+static bool curl_retryable(CURLcode c)
+{
+    switch (c) {
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_SSL_CONNECT_ERROR:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Finishes a transfer: either done() or back into the waiting list for a retry. */
+static void xfer_finish(struct qp_fetch *f, struct xfer *t, CURLcode code)
+{
+    long status = 0;
+    char err[CURL_ERROR_SIZE + 128];
+    bool retry = false;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_multi_remove_handle(f->multi, t->easy);
+    curl_easy_cleanup(t->easy);
+    t->easy = NULL;
+    for (size_t i = 0; i < f->active; i++) {
+        if (f->running[i] == t) {
+            f->running[i] = f->running[--f->active];
+            break;
+        }
+    }
+    err[0] = '\0';
+
+    if (code == CURLE_OK && (status == 0 || (status >= 200 && status <= 299))) {
+        char *body = t->body;
+        size_t len = t->len;
+        t->body = NULL;
+        if (body == NULL) {
+            body = core_xmalloc(1); // an empty body is the converter's NOT_CSV, not ours
+        }
+        f->cfg.done(f->cfg.ctx, t->idx, body, len, NULL);
+        xfer_free(t);
+        return;
+    }
+    if (code == CURLE_OK) {
+        snprintf(err, sizeof(err), "HTTP %ld", status);
+        retry = qp_fetch_status_retryable(status);
+    } else if (t->over_cap || code == CURLE_FILESIZE_EXCEEDED) {
+        snprintf(err, sizeof(err), "body larger than the %zu-byte cap", f->cfg.max_body);
+    } else {
+        snprintf(err, sizeof(err), "%s (curl error %d)",
+                 t->errbuf[0] != '\0' ? t->errbuf : curl_easy_strerror(code), (int)code);
+        retry = curl_retryable(code);
+    }
+    if (retry && t->attempt < f->cfg.retries && !atomic_load(&f->stop)) {
+        t->attempt++;
+        int64_t ra = t->retry_after_s >= 0 ? t->retry_after_s * 1000 : -1;
+        int64_t delay = qp_fetch_backoff_ms(t->attempt, ra, next_rand(f));
+        LOG_DEBUG("%s: %s; retry %u in %lld ms", t->symbol, err, t->attempt, (long long)delay);
+        t->not_before = core_now_ns() + delay * CORE_NS_PER_MS;
+        f->waiting[f->nwaiting++] = t;
+        return;
+    }
+    if (t->attempt > 0) {
+        size_t l = strlen(err);
+        snprintf(err + l, sizeof(err) - l, " after %u attempts", t->attempt + 1);
+    }
+    f->cfg.done(f->cfg.ctx, t->idx, NULL, 0, err);
+    xfer_free(t);
+}
+
+/* The rate cap: whether a request may start now (rate_book() then takes the slot). */
+static bool rate_ready(struct qp_fetch *f, int64_t now)
+{
+    return f->cfg.rate <= 0 || now >= f->next_slot;
+}
+
+static void rate_book(struct qp_fetch *f, int64_t now)
+{
+    if (f->cfg.rate > 0) {
+        int64_t step = (int64_t)(1e9 / f->cfg.rate);
+        f->next_slot = CORE_MAX(f->next_slot, now - step) + step;
+    }
+}
+
+int qp_fetch_run(struct qp_fetch *f)
+{
+    bool admit_done = false;
+    int rc = 0;
+    while (!atomic_load(&f->stop)) {
+        int64_t now = core_now_ns();
+        int64_t wake = now + 200 * CORE_NS_PER_MS;
+        // Retries first (they belong to the oldest batches), then new symbols.
+        while (f->active < f->cfg.connections) {
+            size_t due = SIZE_MAX;
+            for (size_t i = 0; i < f->nwaiting; i++) {
+                if (f->waiting[i]->not_before <= now) {
+                    due = i;
+                    break;
+                }
+                wake = CORE_MIN(wake, f->waiting[i]->not_before);
+            }
+            struct xfer *t = NULL;
+            if (due == SIZE_MAX && (admit_done || f->nwaiting + f->active >= f->cfg.connections)) {
+                break;
+            }
+            if (!rate_ready(f, now)) {
+                wake = CORE_MIN(wake, f->next_slot);
+                break;
+            }
+            if (due != SIZE_MAX) {
+                t = f->waiting[due];
+                f->waiting[due] = f->waiting[--f->nwaiting];
+            } else {
+                size_t idx = 0;
+                const char *sym = NULL;
+                enum qp_fetch_admit a = f->cfg.admit(f->cfg.ctx, &idx, &sym);
+                if (a != QP_FETCH_ADMIT_OK) {
+                    admit_done = a == QP_FETCH_ADMIT_DONE;
+                    break;
+                }
+                t = core_xcalloc(1, sizeof(*t));
+                t->f = f;
+                t->idx = idx;
+                t->symbol = sym;
+                if (qp_config_url(f->cfg.url_template, sym, t->url, sizeof(t->url)) != 0) {
+                    f->cfg.done(f->cfg.ctx, idx, NULL, 0, "URL too long");
+                    xfer_free(t);
+                    continue;
+                }
+            }
+            rate_book(f, now);
+            if (xfer_start(f, t) != 0) {
+                f->cfg.done(f->cfg.ctx, t->idx, NULL, 0, "cannot start a transfer (out of memory)");
+                xfer_free(t);
+            }
+        }
+        if (admit_done && f->active == 0 && f->nwaiting == 0) {
+            break;
+        }
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(f->multi, &running);
+        if (mc != CURLM_OK) {
+            LOG_ERROR("curl_multi_perform: %s", curl_multi_strerror(mc));
+            rc = -EIO;
+            break;
+        }
+        CURLMsg *msg;
+        int left = 0;
+        while ((msg = curl_multi_info_read(f->multi, &left)) != NULL) {
+            if (msg->msg == CURLMSG_DONE) {
+                struct xfer *t = NULL;
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+                xfer_finish(f, t, msg->data.result);
+            }
+        }
+        long ct = -1;
+        curl_multi_timeout(f->multi, &ct);
+        now = core_now_ns();
+        int64_t ms = (wake - now) / CORE_NS_PER_MS;
+        if (ct >= 0 && ct < ms) {
+            ms = ct;
+        }
+        if (ms < 0) {
+            ms = 0;
+        }
+        if (ms > 0 || f->active > 0) {
+            curl_multi_poll(f->multi, NULL, 0, (int)ms, NULL);
+        }
+    }
+    // Stopped: abandon what is in flight or waiting; the catalog still says pending for them.
+    for (size_t i = 0; i < f->nwaiting; i++) {
+        xfer_free(f->waiting[i]);
+    }
+    f->nwaiting = 0;
+    for (size_t i = 0; i < f->active; i++) {
+        curl_multi_remove_handle(f->multi, f->running[i]->easy);
+        xfer_free(f->running[i]);
+    }
+    f->active = 0;
+    return rc;
+}
+
+void qp_fetch_wakeup(struct qp_fetch *f)
+{
+    curl_multi_wakeup(f->multi);
+}
+
+void qp_fetch_stop(struct qp_fetch *f)
+{
+    atomic_store(&f->stop, true);
+    curl_multi_wakeup(f->multi);
+}
+
+void qp_fetch_destroy(struct qp_fetch *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    curl_multi_cleanup(f->multi);
+    free(f->waiting);
+    free(f->running);
+    free(f);
+}
+
+uint64_t qp_fetch_requests(struct qp_fetch *f)
+{
+    return atomic_load_explicit(&f->requests, memory_order_relaxed);
+}
+
+uint64_t qp_fetch_bytes(struct qp_fetch *f)
+{
+    return atomic_load_explicit(&f->bytes, memory_order_relaxed);
+}
