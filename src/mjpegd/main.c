@@ -1,22 +1,113 @@
 // SPDX-License-Identifier: MIT
 /* mjpegd: parses options and wires the server together. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
-#include "core/version.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "mjpegd/capture.h"
+#include "mjpegd/config.h"
+#include "mjpegd/hub.h"
+#include "mjpegd/server.h"
+#include "mjpegd/sources/source.h"
+
+/* Many clients need many fds: use the hard limit. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--version") == 0) {
-            printf("mjpegd %s\n", CORE_VERSION);
-            return 0;
-        }
-        if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: mjpegd [--source test] [--listen HOST:PORT]\n");
-            return 0;
-        }
+    struct mjd_config cfg;
+    mjd_config_defaults(&cfg);
+    enum mjd_config_result cr = mjd_config_parse(&cfg, argc, argv, stdout, stderr);
+    if (cr == MJD_CONFIG_EXIT) {
+        return 0;
     }
-    fprintf(stderr, "mjpegd: not implemented yet\n");
-    return 2;
+    if (cr == MJD_CONFIG_USAGE) {
+        return 2;
+    }
+    core_log_set_ident("mjpegd");
+    core_log_set_level(cfg.log_level);
+    raise_fd_limit();
+
+    // Only this thread takes SIGINT/SIGTERM (core_thread_start blocks them in the others), and
+    // it takes them synchronously with sigwait; SIGPIPE is never wanted (MSG_NOSIGNAL anyway).
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int status = 1;
+    struct mjd_hub *hub = NULL;
+    struct mjd_source *source = NULL;
+    struct mjd_server *server = NULL;
+    struct mjd_capture *capture = NULL;
+    struct mjd_source_params sp = { .width = cfg.width, .height = cfg.height, .fps = cfg.fps };
+    struct mjd_source_info info;
+
+    int rc = mjd_hub_create(&hub);
+    if (rc != 0) {
+        LOG_ERROR("cannot create the frame hub: %s", strerror(-rc));
+        goto out;
+    }
+    rc = mjd_source_create(&source, cfg.source, &sp);
+    if (rc != 0) {
+        LOG_ERROR("cannot open source '%s': %s", cfg.source, strerror(-rc));
+        goto out;
+    }
+    info = *mjd_source_get_info(source);
+    rc = mjd_server_create(&server, &cfg, hub, &info);
+    if (rc != 0) {
+        goto out;
+    }
+    struct mjd_capture_config cc = {
+        .source = source,
+        .hub = hub,
+        .fps = cfg.fps,
+        .quality = cfg.quality,
+        .encoder_threads = cfg.encoders,
+    };
+    rc = mjd_capture_start(&capture, &cc);
+    source = cc.source; // NULL once the capture owns it
+    if (rc != 0) {
+        LOG_ERROR("cannot start capture: %s", strerror(-rc));
+        goto out;
+    }
+    rc = mjd_server_start(server);
+    if (rc != 0) {
+        LOG_ERROR("cannot start the network workers: %s", strerror(-rc));
+        goto out;
+    }
+    // Announce only once a frame exists, so the first /snapshot always has one.
+    if (mjd_hub_wait_first(hub, core_now_ns() + 5 * CORE_NS_PER_SEC) != 0) {
+        LOG_WARN("no frame from the source yet");
+    }
+    char addr[128];
+    mjd_server_address(server, addr, sizeof(addr));
+    LOG_INFO("listening on %s", addr);
+
+    int sig = 0;
+    while (sigwait(&sigs, &sig) != 0) {
+    }
+    LOG_INFO("caught signal %d, shutting down", sig);
+    status = 0;
+out:
+    // Capture first, so nothing publishes into the loops' eventfds while they close.
+    mjd_capture_stop(capture);
+    mjd_server_destroy(server);
+    mjd_source_destroy(source);
+    mjd_hub_destroy(hub);
+    return status;
 }

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+/* The capture thread: owns the source, paces it, feeds the encoder pool or the hub. */
+#ifndef MJD_CAPTURE_H
+#define MJD_CAPTURE_H
+
+#include <stddef.h>
+
+#include "core/compiler.h"
+#include "mjpegd/hub.h"
+#include "mjpegd/sources/source.h"
+
+/*
+ * One thread, named "capture", owns the source and nothing else. It never blocks on a client
+ * or on an encoder: when every frame buffer is lent out or the encoders are busy, the frame
+ * is dropped and counted. Raw frames go to the encoder pool; JPEG frames from a passthrough
+ * source are published directly.
+ */
+struct mjd_capture;
+
+struct mjd_capture_config {
+    struct mjd_source *source; /* ownership passes to the capture on success */
+    struct mjd_hub *hub;       /* borrowed; outlives the capture */
+    unsigned fps;              /* pacing for sources that are not self-paced, >= 1 */
+    int quality;               /* JPEG quality 1..100 */
+    size_t encoder_threads;    /* >= 1 */
+};
+
+/**
+ * Starts the encoder pool and the capture thread. On success the capture owns cfg->source
+ * (cfg->source is set to NULL); on failure the caller keeps it. Owner thread.
+ */
+int mjd_capture_start(struct mjd_capture **out, struct mjd_capture_config *cfg) CORE_MUST_CHECK;
+
+/**
+ * Stops the thread, finishes the frames being encoded, joins every thread, closes the source
+ * and frees everything. Accepts NULL. Owner thread.
+ */
+void mjd_capture_stop(struct mjd_capture *cap);
+
+#endif

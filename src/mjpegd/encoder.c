@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+/* The encoder pool: raw frames to JPEG on N threads, each with its own TurboJPEG handle. */
+#include "mjpegd/encoder.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <turbojpeg.h>
+
+#include "core/log.h"
+#include "core/pool.h"
+
+struct mjd_encoder {
+    struct mjd_encoder_config cfg; /* immutable */
+    struct core_pool *pool;        /* owner thread only (submit is thread-safe) */
+};
+
+/* A pool thread's private state, made by thread_init. */
+struct tls {
+    tjhandle tj;
+    unsigned char *out; /* tjAlloc'ed, cap bytes */
+    unsigned long cap;
+};
+
+static int tls_init(void *ctx, void **state)
+{
+    (void)ctx;
+    struct tls *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        return -ENOMEM;
+    }
+    t->tj = tjInitCompress();
+    if (t->tj == NULL) {
+        free(t);
+        return -ENOMEM;
+    }
+    *state = t;
+    return 0;
+}
+
+static void tls_fini(void *ctx, void *state)
+{
+    (void)ctx;
+    struct tls *t = state;
+    if (t == NULL) {
+        return;
+    }
+    tjFree(t->out);
+    tjDestroy(t->tj);
+    free(t);
+}
+
+/* Encodes with t's handle into t's buffer, then copies the JPEG into a new core_buf. */
+static int encode(struct tls *t, const struct mjd_raw_frame *f, int quality, struct core_buf **out)
+{
+    *out = NULL;
+    if (f->format != MJD_PIX_YUV420P) {
+        return -EINVAL;
+    }
+    unsigned long need = tjBufSize((int)f->width, (int)f->height, TJSAMP_420);
+    if (need == (unsigned long)-1) {
+        return -EINVAL;
+    }
+    if (t->cap < need) {
+        tjFree(t->out);
+        t->out = tjAlloc((int)need);
+        t->cap = t->out != NULL ? need : 0;
+        if (t->out == NULL) {
+            return -ENOMEM;
+        }
+    }
+    int cw = ((int)f->width + 1) / 2;
+    int ch = ((int)f->height + 1) / 2;
+    const unsigned char *planes[3] = { f->data, f->data + (size_t)f->width * f->height,
+                                       f->data + (size_t)f->width * f->height + (size_t)cw * ch };
+    int strides[3] = { (int)f->width, cw, cw };
+    unsigned char *dst = t->out;
+    unsigned long size = t->cap;
+    if (tjCompressFromYUVPlanes(t->tj, planes, (int)f->width, strides, (int)f->height, TJSAMP_420,
+                                &dst, &size, quality, TJFLAG_NOREALLOC | TJFLAG_FASTDCT) != 0) {
+        LOG_WARN("encode failed: %s", tjGetErrorStr2(t->tj));
+        return -EIO;
+    }
+    return core_buf_from(out, dst, size);
+}
+
+static void encode_task(void *arg, void *state, int status)
+{
+    struct mjd_raw_frame *f = arg;
+    struct mjd_encoder *enc = f->encoder_;
+    struct core_buf *jpeg = NULL;
+    if (status != 0 || encode(state, f, enc->cfg.quality, &jpeg) != 0) {
+        mjd_hub_count_dropped(enc->cfg.hub);
+    } else {
+        mjd_hub_count_encoded(enc->cfg.hub);
+        mjd_hub_publish(enc->cfg.hub, jpeg, f->seq, f->wall_ns);
+    }
+    enc->cfg.done(enc->cfg.done_ctx, f);
+}
+
+int mjd_encoder_create(struct mjd_encoder **out, const struct mjd_encoder_config *cfg)
+{
+    *out = NULL;
+    struct mjd_encoder *enc = calloc(1, sizeof(*enc));
+    if (enc == NULL) {
+        return -ENOMEM;
+    }
+    enc->cfg = *cfg;
+    struct core_pool_config pc = {
+        .name = "encode",
+        .threads = cfg->threads,
+        .backlog = cfg->backlog,
+        .thread_init = tls_init,
+        .thread_fini = tls_fini,
+        .ctx = enc,
+    };
+    int rc = core_pool_create(&enc->pool, &pc);
+    if (rc != 0) {
+        free(enc);
+        return rc;
+    }
+    *out = enc;
+    return 0;
+}
+
+int mjd_encoder_submit(struct mjd_encoder *enc, struct mjd_raw_frame *frame)
+{
+    frame->encoder_ = enc;
+    return core_pool_submit(enc->pool, encode_task, frame);
+}
+
+void mjd_encoder_destroy(struct mjd_encoder *enc)
+{
+    if (enc == NULL) {
+        return;
+    }
+    core_pool_shutdown(enc->pool, CORE_POOL_DRAIN);
+    core_pool_destroy(enc->pool);
+    free(enc);
+}
+
+int mjd_encoder_encode_once(const struct mjd_raw_frame *frame, int quality, struct core_buf **out)
+{
+    void *state = NULL;
+    *out = NULL;
+    int rc = tls_init(NULL, &state);
+    if (rc == 0) {
+        rc = encode(state, frame, quality, out);
+    }
+    tls_fini(NULL, state);
+    return rc;
+}

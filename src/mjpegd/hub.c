@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+/* The frame hub: holds the newest published JPEG, wakes the network loops, counts frames. */
+#include "mjpegd/hub.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/thread.h"
+
+#define RATE_RING   256
+#define RATE_WINDOW (2 * CORE_NS_PER_SEC)
+
+struct mjd_hub {
+    pthread_mutex_t mu;
+    pthread_cond_t first;            /* signalled on the first publish */
+    struct core_buf *latest;         /* guarded by mu: the hub's reference */
+    int64_t latest_wall_ns;          /* guarded by mu */
+    atomic_uint_fast64_t latest_seq; /* written under mu, read anywhere (atomic) */
+    int64_t pub_times[RATE_RING];    /* guarded by mu: monotonic publish times */
+    size_t pub_count;                /* guarded by mu: entries ever written to pub_times */
+    int wakers[MJD_HUB_MAX_WAKERS];  /* immutable once publishing starts */
+    size_t nwakers;                  /* immutable once publishing starts */
+    atomic_uint_fast64_t captured;   /* atomic */
+    atomic_uint_fast64_t encoded;    /* atomic */
+    atomic_uint_fast64_t dropped;    /* atomic */
+    atomic_uint_fast64_t published;  /* atomic */
+};
+
+int mjd_hub_create(struct mjd_hub **out)
+{
+    *out = NULL;
+    struct mjd_hub *hub = calloc(1, sizeof(*hub));
+    if (hub == NULL) {
+        return -ENOMEM;
+    }
+    int rc = core_cond_init_monotonic(&hub->first);
+    if (rc != 0) {
+        free(hub);
+        return rc;
+    }
+    pthread_mutex_init(&hub->mu, NULL);
+    atomic_init(&hub->latest_seq, 0);
+    atomic_init(&hub->captured, 0);
+    atomic_init(&hub->encoded, 0);
+    atomic_init(&hub->dropped, 0);
+    atomic_init(&hub->published, 0);
+    *out = hub;
+    return 0;
+}
+
+void mjd_hub_destroy(struct mjd_hub *hub)
+{
+    if (hub == NULL) {
+        return;
+    }
+    core_buf_unref(hub->latest);
+    pthread_cond_destroy(&hub->first);
+    pthread_mutex_destroy(&hub->mu);
+    free(hub);
+}
+
+int mjd_hub_add_waker(struct mjd_hub *hub, int efd)
+{
+    if (hub->nwakers == MJD_HUB_MAX_WAKERS) {
+        return -ENOSPC;
+    }
+    hub->wakers[hub->nwakers++] = efd;
+    return 0;
+}
+
+bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, int64_t wall_ns)
+{
+    struct core_buf *old = NULL;
+    pthread_mutex_lock(&hub->mu);
+    if (seq <= atomic_load_explicit(&hub->latest_seq, memory_order_relaxed)) {
+        pthread_mutex_unlock(&hub->mu);
+        core_buf_unref(jpeg);
+        atomic_fetch_add_explicit(&hub->dropped, 1, memory_order_relaxed);
+        return false;
+    }
+    old = hub->latest;
+    bool first = old == NULL;
+    hub->latest = jpeg;
+    hub->latest_wall_ns = wall_ns;
+    atomic_store_explicit(&hub->latest_seq, seq, memory_order_release);
+    hub->pub_times[hub->pub_count % RATE_RING] = core_now_ns();
+    hub->pub_count++;
+    if (first) {
+        pthread_cond_broadcast(&hub->first);
+    }
+    pthread_mutex_unlock(&hub->mu);
+    atomic_fetch_add_explicit(&hub->published, 1, memory_order_relaxed);
+    // The old frame may be the last reference: free it outside the lock.
+    core_buf_unref(old);
+    uint64_t one = 1;
+    for (size_t i = 0; i < hub->nwakers; i++) {
+        // Non-blocking eventfd: a full counter (impossible in practice) only loses a wake-up
+        // that is already pending.
+        ssize_t w = write(hub->wakers[i], &one, sizeof(one));
+        (void)w;
+    }
+    return true;
+}
+
+bool mjd_hub_latest(struct mjd_hub *hub, struct mjd_frame *out)
+{
+    pthread_mutex_lock(&hub->mu);
+    bool have = hub->latest != NULL;
+    if (have) {
+        out->jpeg = core_buf_ref(hub->latest);
+        out->seq = atomic_load_explicit(&hub->latest_seq, memory_order_relaxed);
+        out->wall_ns = hub->latest_wall_ns;
+    } else {
+        out->jpeg = NULL;
+        out->seq = 0;
+        out->wall_ns = 0;
+    }
+    pthread_mutex_unlock(&hub->mu);
+    return have;
+}
+
+uint64_t mjd_hub_latest_seq(struct mjd_hub *hub)
+{
+    return atomic_load_explicit(&hub->latest_seq, memory_order_acquire);
+}
+
+int mjd_hub_wait_first(struct mjd_hub *hub, int64_t deadline_ns)
+{
+    int rc = 0;
+    pthread_mutex_lock(&hub->mu);
+    while (hub->latest == NULL && rc == 0) {
+        rc = core_cond_wait_until(&hub->first, &hub->mu, deadline_ns);
+    }
+    if (hub->latest != NULL) {
+        rc = 0;
+    }
+    pthread_mutex_unlock(&hub->mu);
+    return rc;
+}
+
+void mjd_hub_count_captured(struct mjd_hub *hub)
+{
+    atomic_fetch_add_explicit(&hub->captured, 1, memory_order_relaxed);
+}
+
+void mjd_hub_count_encoded(struct mjd_hub *hub)
+{
+    atomic_fetch_add_explicit(&hub->encoded, 1, memory_order_relaxed);
+}
+
+void mjd_hub_count_dropped(struct mjd_hub *hub)
+{
+    atomic_fetch_add_explicit(&hub->dropped, 1, memory_order_relaxed);
+}
+
+void mjd_hub_get_stats(struct mjd_hub *hub, struct mjd_hub_stats *out)
+{
+    out->captured = atomic_load_explicit(&hub->captured, memory_order_relaxed);
+    out->encoded = atomic_load_explicit(&hub->encoded, memory_order_relaxed);
+    out->dropped = atomic_load_explicit(&hub->dropped, memory_order_relaxed);
+    out->published = atomic_load_explicit(&hub->published, memory_order_relaxed);
+    int64_t now = core_now_ns();
+    pthread_mutex_lock(&hub->mu);
+    size_t n = hub->pub_count < RATE_RING ? hub->pub_count : RATE_RING;
+    size_t k = 0;
+    int64_t oldest = 0;
+    int64_t newest = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t t = hub->pub_times[(hub->pub_count - 1 - i) % RATE_RING];
+        if (now - t > RATE_WINDOW) {
+            break;
+        }
+        if (k == 0) {
+            newest = t;
+        }
+        oldest = t;
+        k++;
+    }
+    pthread_mutex_unlock(&hub->mu);
+    out->fps = 0.0;
+    if (k >= 2 && newest > oldest) {
+        out->fps = (double)(k - 1) * (double)CORE_NS_PER_SEC / (double)(newest - oldest);
+    }
+}

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+/* Connection accounting: streaming clients overall and per IP, and the pending-head set. */
+#ifndef MJD_LIMITS_H
+#define MJD_LIMITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/compiler.h"
+
+/*
+ * Streaming clients are the expensive ones and are counted against --max-clients and
+ * --max-clients-per-ip, across every network loop: the counters are shared (an atomic for the
+ * total, a mutex-guarded hash table for the per-IP counts, touched only when a stream starts
+ * or ends).
+ */
+struct mjd_limits;
+
+/** Creates the counters. max_per_ip 0 means no per-IP limit. Owner thread. */
+int mjd_limits_create(struct mjd_limits **out, unsigned max_clients,
+                      unsigned max_per_ip) CORE_MUST_CHECK;
+/** Frees the counters. Accepts NULL. No other thread may use them any more. */
+void mjd_limits_destroy(struct mjd_limits *lim);
+
+/**
+ * Admits one more streaming client from peer (borrowed): 0, -EBUSY when --max-clients are
+ * streaming, -EUSERS when that IP already has --max-clients-per-ip. Any thread.
+ */
+int mjd_limits_acquire(struct mjd_limits *lim, const struct sockaddr *peer);
+/** Releases what a successful acquire for the same peer took. Any thread. */
+void mjd_limits_release(struct mjd_limits *lim, const struct sockaddr *peer);
+
+/** Streaming clients now, and streams ever admitted. Any thread (atomic snapshots). */
+unsigned mjd_limits_streaming(struct mjd_limits *lim);
+uint64_t mjd_limits_total(struct mjd_limits *lim);
+
+/*
+ * The pending set: connections that have not yet sent a full request head, in accept order,
+ * each with a total deadline (accepted + header timeout). It is capped: adding to a full set
+ * evicts the oldest connection, so idle or slowloris connections can never lock out a newcomer.
+ * Each network loop owns one set (loop thread only); callers embed the structs, whose fields
+ * ending in '_' are private.
+ */
+struct mjd_pending_node {
+    struct mjd_pending_node *prev_;
+    struct mjd_pending_node *next_;
+    int64_t deadline_ns; /* read-only for callers */
+};
+
+struct mjd_pending {
+    struct mjd_pending_node head_; /* sentinel: next_ is the oldest */
+    size_t count;                  /* read-only for callers */
+    size_t cap_;
+    int64_t timeout_ns_;
+};
+
+/** Initialises an empty set holding at most cap (>= 1) nodes, with the given timeout. */
+void mjd_pending_init(struct mjd_pending *p, size_t cap, int64_t timeout_ns);
+
+/**
+ * Adds node (borrowed until removed) with deadline now + timeout. If the set was full, the
+ * oldest node is removed first and returned, for the caller to close; otherwise NULL.
+ */
+struct mjd_pending_node *mjd_pending_add(struct mjd_pending *p, struct mjd_pending_node *node,
+                                         int64_t now_ns);
+/** Removes node if it is in the set (idempotent). */
+void mjd_pending_remove(struct mjd_pending *p, struct mjd_pending_node *node);
+/** True if node is in a set. */
+int mjd_pending_contains(const struct mjd_pending_node *node);
+/** Removes and returns the oldest node whose deadline is <= now, or NULL. */
+struct mjd_pending_node *mjd_pending_pop_expired(struct mjd_pending *p, int64_t now_ns);
+/** Removes and returns the oldest node, or NULL when empty. */
+struct mjd_pending_node *mjd_pending_pop_oldest(struct mjd_pending *p);
+
+#endif

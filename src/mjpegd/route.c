@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+/* Maps a request target to one of the server's endpoints. */
+#include "mjpegd/route.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mjpegd/http_parse.h"
+#include "mjpegd/url.h"
+
+static bool parse_fps(const char *s, unsigned *out)
+{
+    if (s[0] == '\0' || strlen(s) > 4) {
+        return false;
+    }
+    unsigned v = 0;
+    for (const char *c = s; *c != '\0'; c++) {
+        if (*c < '0' || *c > '9') {
+            return false;
+        }
+        v = v * 10 + (unsigned)(*c - '0');
+    }
+    if (v == 0 || v > MJD_ROUTE_MAX_FPS) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+int mjd_route_resolve(const char *target, size_t len, struct mjd_route *out)
+{
+    char path[MJD_HTTP_MAX_REQUEST_LINE + 1];
+    char value[64];
+    out->kind = MJD_ROUTE_NOT_FOUND;
+    out->fps = 0;
+    const char *q = memchr(target, '?', len);
+    size_t plen = q != NULL ? (size_t)(q - target) : len;
+    const char *query = q != NULL ? q + 1 : "";
+    size_t qlen = q != NULL ? len - plen - 1 : 0;
+
+    int n = mjd_url_decode(path, sizeof(path), target, plen, false);
+    if (n < 0) {
+        return n == -ENAMETOOLONG ? 414 : 400;
+    }
+    n = mjd_path_normalize(path, (size_t)n);
+    if (n < 0) {
+        return 400;
+    }
+    int fr = mjd_query_get(query, qlen, "fps", value, sizeof(value));
+    if (fr >= 0 && !parse_fps(value, &out->fps)) {
+        return 400;
+    }
+    if (fr < 0 && fr != -ENOENT) {
+        return 400;
+    }
+    if (strcmp(path, "/") == 0) {
+        int ar = mjd_query_get(query, qlen, "action", value, sizeof(value));
+        if (ar == -ENOENT) {
+            out->kind = MJD_ROUTE_INDEX;
+        } else if (ar >= 0 && strcmp(value, "stream") == 0) {
+            out->kind = MJD_ROUTE_STREAM;
+        } else if (ar >= 0 && strcmp(value, "snapshot") == 0) {
+            out->kind = MJD_ROUTE_SNAPSHOT;
+        }
+    } else if (strcmp(path, "/index.html") == 0) {
+        out->kind = MJD_ROUTE_INDEX;
+    } else if (strcmp(path, "/stream") == 0) {
+        out->kind = MJD_ROUTE_STREAM;
+    } else if (strcmp(path, "/snapshot") == 0) {
+        out->kind = MJD_ROUTE_SNAPSHOT;
+    } else if (strcmp(path, "/state") == 0) {
+        out->kind = MJD_ROUTE_STATE;
+    } else if (strcmp(path, "/metrics") == 0) {
+        out->kind = MJD_ROUTE_METRICS;
+    }
+    return 0;
+}

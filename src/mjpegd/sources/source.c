@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+/* Picks a source implementation by the kind named in --source. */
+#include "mjpegd/sources/source.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "mjpegd/sources/source_impl.h"
+
+static const struct mjd_source_ops *const kinds[] = {
+    &mjd_source_test_ops,
+};
+
+static const struct mjd_source_ops *find(const char *spec, const char **arg)
+{
+    const char *colon = strchr(spec, ':');
+    size_t klen = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
+    *arg = colon != NULL ? colon + 1 : "";
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (strlen(kinds[i]->kind) == klen && memcmp(kinds[i]->kind, spec, klen) == 0) {
+            return kinds[i];
+        }
+    }
+    return NULL;
+}
+
+bool mjd_source_known(const char *spec)
+{
+    const char *arg;
+    return find(spec, &arg) != NULL;
+}
+
+int mjd_source_create(struct mjd_source **out, const char *spec,
+                      const struct mjd_source_params *params)
+{
+    *out = NULL;
+    const char *arg;
+    const struct mjd_source_ops *ops = find(spec, &arg);
+    if (ops == NULL) {
+        return -ENOENT;
+    }
+    int rc = ops->create(out, arg, params);
+    if (rc != 0) {
+        *out = NULL;
+        return rc;
+    }
+    (*out)->ops = ops;
+    return 0;
+}
+
+void mjd_source_destroy(struct mjd_source *src)
+{
+    if (src != NULL) {
+        src->ops->destroy(src);
+    }
+}
+
+const struct mjd_source_info *mjd_source_get_info(const struct mjd_source *src)
+{
+    return &src->info;
+}
+
+int mjd_source_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns)
+{
+    return src->ops->read(src, frame, deadline_ns);
+}

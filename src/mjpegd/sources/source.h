@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+/* The frame-source interface: every --source kind (test now; camera, file, pipe, relay later). */
+#ifndef MJD_SOURCE_H
+#define MJD_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+
+/* What a source hands the capture thread. Raw formats go to the encoder pool; JPEG is
+ * published as is (camera MJPEG passthrough, files, pipes, relays). */
+enum mjd_pixfmt {
+    MJD_PIX_YUV420P, /* planar Y, then U and V at half width and height (rounded up) */
+    MJD_PIX_JPEG,    /* a complete JPEG image */
+};
+
+/** What the user asked for; a source may only approximate it (a camera's nearest mode). */
+struct mjd_source_params {
+    unsigned width;
+    unsigned height;
+    unsigned fps;
+};
+
+/** What the source actually delivers; fixed between create and destroy. */
+struct mjd_source_info {
+    const char *kind; /* "test", ... (static string) */
+    unsigned width;
+    unsigned height;
+    enum mjd_pixfmt format;
+    bool self_paced;        /* read() waits for the next frame itself (a camera); otherwise the
+                               capture thread paces the calls at the asked rate */
+    size_t max_frame_bytes; /* the capacity a frame buffer needs */
+};
+
+/** One frame buffer, owned by the capture thread and lent to an encoder. */
+struct mjd_raw_frame {
+    unsigned char *data; /* capacity cap */
+    size_t cap;
+    size_t len;             /* bytes used, set by read() */
+    unsigned width;         /* set by read() */
+    unsigned height;        /* set by read() */
+    enum mjd_pixfmt format; /* set by read() */
+    uint64_t seq;           /* set by the capture thread before read(), starting at 1 */
+    int64_t wall_ns;        /* capture time: set by the capture thread, a source may refine it */
+    void *encoder_;         /* private: the encoder holding the frame */
+};
+
+struct mjd_source;
+
+/**
+ * Opens the source named by spec ("test"; later "v4l2:/dev/video0", "file:PATH", ...), borrowed.
+ * Returns 0, -ENOENT for an unknown kind, -EINVAL for bad parameters, or the source's error.
+ * *out is NULL on failure. The source belongs to the thread that reads it.
+ */
+int mjd_source_create(struct mjd_source **out, const char *spec,
+                      const struct mjd_source_params *params) CORE_MUST_CHECK;
+/** Closes the source. Accepts NULL. */
+void mjd_source_destroy(struct mjd_source *src);
+/** What the source delivers. */
+const struct mjd_source_info *mjd_source_get_info(const struct mjd_source *src);
+/** True if spec names a known kind (for option checking). */
+bool mjd_source_known(const char *spec);
+
+/**
+ * Fills frame->data with the next frame. A self-paced source may block until deadline_ns
+ * (monotonic) at most. Returns 0, -EAGAIN when no frame came before the deadline, or another
+ * negative errno when the source failed. Capture thread only.
+ */
+int mjd_source_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns);
+
+#endif

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: MIT
+/* The built-in test source: moving colour bars, a bouncing box, texture, frame number and time. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "mjpegd/sources/source_impl.h"
+
+/* Noise amplitude (in luma steps) of the texture: makes a frame weigh what a camera scene does. */
+#ifndef NOISE_AMPLITUDE
+#define NOISE_AMPLITUDE 3
+#endif
+#define NOISE_SIZE 65536
+#define NOISE_MASK (NOISE_SIZE - 1)
+
+struct test_source {
+    struct mjd_source base; /* first: the generic part */
+    unsigned w, h;
+    unsigned cw, ch;      /* chroma plane size */
+    signed char *noise;   /* NOISE_SIZE texture values in [-A, A] */
+    unsigned char *col_y; /* per-column bar colour, w entries */
+    unsigned char *col_u; /* cw entries */
+    unsigned char *col_v; /* cw entries */
+};
+
+/* 5x7 glyphs, one byte per row, bit 4 is the leftmost pixel. */
+struct glyph {
+    char c;
+    unsigned char rows[7];
+};
+
+static const struct glyph font[] = {
+    { '0', { 0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e } },
+    { '1', { 0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e } },
+    { '2', { 0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f } },
+    { '3', { 0x1f, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0e } },
+    { '4', { 0x02, 0x06, 0x0a, 0x12, 0x1f, 0x02, 0x02 } },
+    { '5', { 0x1f, 0x10, 0x1e, 0x01, 0x01, 0x11, 0x0e } },
+    { '6', { 0x06, 0x08, 0x10, 0x1e, 0x11, 0x11, 0x0e } },
+    { '7', { 0x1f, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 } },
+    { '8', { 0x0e, 0x11, 0x11, 0x0e, 0x11, 0x11, 0x0e } },
+    { '9', { 0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c } },
+    { ':', { 0x00, 0x0c, 0x0c, 0x00, 0x0c, 0x0c, 0x00 } },
+    { '.', { 0x00, 0x00, 0x00, 0x00, 0x00, 0x0c, 0x0c } },
+    { '-', { 0x00, 0x00, 0x00, 0x1f, 0x00, 0x00, 0x00 } },
+    { 'A', { 0x0e, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11 } },
+    { 'C', { 0x0e, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0e } },
+    { 'D', { 0x1c, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1c } },
+    { 'E', { 0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x1f } },
+    { 'F', { 0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x10 } },
+    { 'G', { 0x0e, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0f } },
+    { 'J', { 0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0c } },
+    { 'M', { 0x11, 0x1b, 0x15, 0x15, 0x11, 0x11, 0x11 } },
+    { 'P', { 0x1e, 0x11, 0x11, 0x1e, 0x10, 0x10, 0x10 } },
+    { 'R', { 0x1e, 0x11, 0x11, 0x1e, 0x14, 0x12, 0x11 } },
+    { 'S', { 0x0f, 0x10, 0x10, 0x0e, 0x01, 0x01, 0x1e } },
+    { 'T', { 0x1f, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04 } },
+    { 'U', { 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0e } },
+};
+
+static const unsigned char *glyph_rows(char c)
+{
+    for (size_t i = 0; i < sizeof(font) / sizeof(font[0]); i++) {
+        if (font[i].c == c) {
+            return font[i].rows;
+        }
+    }
+    return NULL; // space and anything unknown: blank
+}
+
+/* The eight classic colour bars in Y'CbCr (BT.601, full range). */
+static const unsigned char bars[8][3] = {
+    { 235, 128, 128 }, { 210, 16, 146 }, { 170, 166, 16 }, { 145, 54, 34 },
+    { 106, 202, 222 }, { 81, 90, 240 },  { 41, 240, 110 }, { 16, 128, 128 },
+};
+
+static unsigned char clamp_u8(int v)
+{
+    return (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+static void fill_rect(unsigned char *plane, unsigned stride, unsigned pw, unsigned ph, int x0,
+                      int y0, int w, int h, unsigned char v)
+{
+    int x1 = x0 + w;
+    int y1 = y0 + h;
+    x0 = x0 < 0 ? 0 : x0;
+    y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > (int)pw ? (int)pw : x1;
+    y1 = y1 > (int)ph ? (int)ph : y1;
+    for (int y = y0; y < y1; y++) {
+        if (x1 > x0) {
+            memset(plane + (size_t)y * stride + (size_t)x0, v, (size_t)(x1 - x0));
+        }
+    }
+}
+
+/* Draws text in the luma plane at (x, y), each font pixel a scale x scale square. */
+static void draw_text(struct test_source *s, unsigned char *yp, int x, int y, int scale,
+                      const char *text)
+{
+    for (const char *c = text; *c != '\0'; c++, x += 6 * scale) {
+        const unsigned char *rows = glyph_rows(*c);
+        if (rows == NULL) {
+            continue;
+        }
+        for (int r = 0; r < 7; r++) {
+            for (int b = 0; b < 5; b++) {
+                if (rows[r] & (0x10 >> b)) {
+                    fill_rect(yp, s->w, s->w, s->h, x + b * scale, y + r * scale, scale, scale,
+                              235);
+                }
+            }
+        }
+    }
+}
+
+static void render(struct test_source *s, struct mjd_raw_frame *f)
+{
+    unsigned w = s->w;
+    unsigned h = s->h;
+    unsigned char *yp = f->data;
+    unsigned char *up = yp + (size_t)w * h;
+    unsigned char *vp = up + (size_t)s->cw * s->ch;
+    uint64_t n = f->seq;
+
+    // Colour bars, one eighth of the width each, scrolling left by 4 pixels per frame.
+    unsigned barw = w / 8 ? w / 8 : 1;
+    unsigned shift = (unsigned)((n * 4) % (barw * 8));
+    for (unsigned x = 0; x < w; x++) {
+        s->col_y[x] = bars[((x + shift) / barw) % 8][0];
+    }
+    for (unsigned x = 0; x < s->cw; x++) {
+        unsigned b = ((2 * x + shift) / barw) % 8;
+        s->col_u[x] = bars[b][1];
+        s->col_v[x] = bars[b][2];
+    }
+    // Luma: the bar, a vertical gradient, and a texture that drifts with the frame number.
+    for (unsigned y = 0; y < h; y++) {
+        int grad = (int)(y * 96 / h) - 48;
+        unsigned char *row = yp + (size_t)y * w;
+        size_t r = ((size_t)y * 4099u + (size_t)n * 977u) & NOISE_MASK;
+        for (unsigned x = 0; x < w; x++) {
+            row[x] = clamp_u8(s->col_y[x] + grad + s->noise[(r + x) & NOISE_MASK]);
+        }
+    }
+    for (unsigned y = 0; y < s->ch; y++) {
+        memcpy(up + (size_t)y * s->cw, s->col_u, s->cw);
+        memcpy(vp + (size_t)y * s->cw, s->col_v, s->cw);
+    }
+
+    // A box bouncing off the edges (triangle waves in x and y).
+    int bs = (int)(h / 6 > 8 ? h / 6 : 8);
+    int rx = (int)w - bs > 1 ? (int)w - bs : 1;
+    int ry = (int)h - bs > 1 ? (int)h - bs : 1;
+    int px = (int)((n * 7) % (uint64_t)(2 * rx));
+    int py = (int)((n * 5) % (uint64_t)(2 * ry));
+    px = px < rx ? px : 2 * rx - px;
+    py = py < ry ? py : 2 * ry - py;
+    fill_rect(yp, w, w, h, px, py, bs, bs, 16);
+    fill_rect(yp, w, w, h, px + 4, py + 4, bs - 8, bs - 8, 200);
+    fill_rect(up, s->cw, s->cw, s->ch, px / 2 + 2, py / 2 + 2, bs / 2 - 4, bs / 2 - 4, 90);
+    fill_rect(vp, s->cw, s->cw, s->ch, px / 2 + 2, py / 2 + 2, bs / 2 - 4, bs / 2 - 4, 200);
+
+    // The frame number and the capture time (UTC) on a dark band.
+    char text[96];
+    time_t secs = (time_t)(f->wall_ns / CORE_NS_PER_SEC);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(text, sizeof(text), "MJPEGD TEST FRAME %06llu %04d-%02d-%02d %02d:%02d:%02d.%03d UTC",
+             (unsigned long long)n, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)((f->wall_ns % CORE_NS_PER_SEC) / CORE_NS_PER_MS));
+    int scale = (int)(w / (6 * (unsigned)strlen(text) + 8));
+    scale = scale < 1 ? 1 : scale > 4 ? 4 : scale;
+    int band = 9 * scale + 4;
+    fill_rect(yp, w, w, h, 0, 0, (int)w, band, 16);
+    fill_rect(up, s->cw, s->cw, s->ch, 0, 0, (int)s->cw, band / 2 + 1, 128);
+    fill_rect(vp, s->cw, s->cw, s->ch, 0, 0, (int)s->cw, band / 2 + 1, 128);
+    draw_text(s, yp, 4, 2 + scale, scale, text);
+
+    f->len = (size_t)w * h + 2 * (size_t)s->cw * s->ch;
+    f->width = w;
+    f->height = h;
+    f->format = MJD_PIX_YUV420P;
+}
+
+static void test_destroy(struct mjd_source *src)
+{
+    struct test_source *s = (struct test_source *)src;
+    if (s == NULL) {
+        return;
+    }
+    free(s->noise);
+    free(s->col_y);
+    free(s->col_u);
+    free(s->col_v);
+    free(s);
+}
+
+static int test_create(struct mjd_source **out, const char *arg, const struct mjd_source_params *p)
+{
+    *out = NULL;
+    if (arg[0] != '\0' || p->width < 16 || p->height < 16 || p->width > 8192 || p->height > 8192 ||
+        p->fps == 0) {
+        return -EINVAL;
+    }
+    struct test_source *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return -ENOMEM;
+    }
+    s->w = p->width;
+    s->h = p->height;
+    s->cw = (p->width + 1) / 2;
+    s->ch = (p->height + 1) / 2;
+    s->noise = malloc(NOISE_SIZE);
+    s->col_y = malloc(s->w);
+    s->col_u = malloc(s->cw);
+    s->col_v = malloc(s->cw);
+    if (s->noise == NULL || s->col_y == NULL || s->col_u == NULL || s->col_v == NULL) {
+        test_destroy(&s->base);
+        return -ENOMEM;
+    }
+    // A fixed xorshift seed: the pattern is the same on every run, which tests rely on.
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < NOISE_SIZE; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        s->noise[i] = (signed char)((int)(x % (2 * NOISE_AMPLITUDE + 1)) - NOISE_AMPLITUDE);
+    }
+    s->base.info.kind = "test";
+    s->base.info.width = s->w;
+    s->base.info.height = s->h;
+    s->base.info.format = MJD_PIX_YUV420P;
+    s->base.info.self_paced = false;
+    s->base.info.max_frame_bytes = (size_t)s->w * s->h + 2 * (size_t)s->cw * s->ch;
+    *out = &s->base;
+    return 0;
+}
+
+static int test_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns)
+{
+    (void)deadline_ns;
+    struct test_source *s = (struct test_source *)src;
+    if (frame->cap < s->base.info.max_frame_bytes) {
+        return -ENOBUFS;
+    }
+    render(s, frame);
+    return 0;
+}
+
+const struct mjd_source_ops mjd_source_test_ops = {
+    .kind = "test",
+    .create = test_create,
+    .destroy = test_destroy,
+    .read = test_read,
+};
