@@ -431,12 +431,19 @@ enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_c
     if (st != QP_CONVERT_OK) {
         goto out;
     }
-    if (c.out.cap - c.out.len > c.out.len / 8) {
-        char *shrunk = realloc(c.out.p, c.out.len);
-        if (shrunk != NULL) {
-            c.out.p = shrunk;
+    /* A NUL after the document (not counted in xml_len), and no more than 1/8 left unused. */
+    size_t want = c.out.len + 1;
+    if (c.out.cap < want || c.out.cap - want > c.out.len / 8) {
+        char *np = realloc(c.out.p, want);
+        if (np != NULL) {
+            c.out.p = np;
+            c.out.cap = want;
+        } else if (c.out.cap < want) {
+            st = set_error(err, QP_CONVERT_NO_MEMORY, 0, 0, "out of memory for the XML");
+            goto out;
         }
     }
+    c.out.p[c.out.len] = '\0';
     result->xml = c.out.p;
     result->xml_len = c.out.len;
     c.out.p = NULL;

@@ -292,9 +292,14 @@ static int check_field_size(struct qp_csv *p, size_t cur)
 }
 
 /* Appends in[run_start..end) to the current field's copy in buf, within the caps. */
+static int migrate_fields(struct qp_csv *p);
+
 static int field_copy(struct qp_csv *p, size_t end)
 {
     if (!p->f_in_buf) {
+        if (migrate_fields(p) < 0) {
+            return -ENOMEM;
+        }
         p->f_in_buf = true;
         p->f_buf_start = p->buf_len;
     }
@@ -484,8 +489,9 @@ static int special_byte(struct qp_csv *p, uint8_t cls, size_t i)
     }
 }
 
-/* Moves everything of the unfinished record that still points into the chunk into buf. */
-static int migrate(struct qp_csv *p)
+/* Moves the finished fields of the record that still point into the chunk into buf, so that
+ * buf holds the record's fields in order before the current field is copied after them. */
+static int migrate_fields(struct qp_csv *p)
 {
     for (size_t k = 0; k < p->nf; k++) {
         struct fdesc *d = &p->fd[k];
@@ -497,6 +503,15 @@ static int migrate(struct qp_csv *p)
             d->off = off;
             d->in_buf = true;
         }
+    }
+    return 0;
+}
+
+/* Moves everything of the unfinished record that still points into the chunk into buf. */
+static int migrate(struct qp_csv *p)
+{
+    if (migrate_fields(p) < 0) {
+        return -ENOMEM;
     }
     if (p->st == ST_UNQUOTED || p->st == ST_QUOTED || p->st == ST_QUOTE) {
         if (field_copy(p, p->in_len) < 0) {

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests for qp_convert (exact XML bytes, statuses and positions) and the convert CLI. */
+#include "../testlib.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "quotepack/convert.h"
+#include "quotepack/convert_cli.h"
+
+#define DECL "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+
+static char *convert_ok(const char *csv, size_t len, bool compact, uint64_t rows, uint64_t cols)
+{
+    struct qp_convert_opts opts = { .compact = compact };
+    struct qp_convert_result res;
+    struct qp_convert_error err;
+    enum qp_convert_status st = qp_convert(csv, len, &opts, &res, &err);
+    if (st != QP_CONVERT_OK) {
+        test_fail(__FILE__, __LINE__, "%s at %llu:%llu: %s", qp_convert_status_name(st),
+                  (unsigned long long)err.line, (unsigned long long)err.column, err.message);
+    }
+    ASSERT_EQ_U64(res.rows, rows);
+    ASSERT_EQ_U64(res.columns, cols);
+    ASSERT_EQ_INT(strlen(res.xml), res.xml_len);
+    char *s = malloc(res.xml_len + 1);
+    ASSERT_NOT_NULL(s);
+    memcpy(s, res.xml, res.xml_len);
+    s[res.xml_len] = '\0';
+    free(res.xml);
+    return s;
+}
+
+static void check_xml(const char *csv, bool compact, uint64_t rows, uint64_t cols,
+                      const char *expect)
+{
+    char *s = convert_ok(csv, strlen(csv), compact, rows, cols);
+    ASSERT_EQ_STR(s, expect);
+    free(s);
+}
+
+static void check_err(const char *csv, size_t len, enum qp_convert_status want, uint64_t line,
+                      uint64_t col, const char *msg_part)
+{
+    struct qp_convert_result res;
+    struct qp_convert_error err;
+    enum qp_convert_status st = qp_convert(csv, len, NULL, &res, &err);
+    if (st != want || err.line != line || err.column != col || err.status != want) {
+        test_fail(__FILE__, __LINE__, "got %s at %llu:%llu (%s), want %s at %llu:%llu",
+                  qp_convert_status_name(st), (unsigned long long)err.line,
+                  (unsigned long long)err.column, err.message, qp_convert_status_name(want),
+                  (unsigned long long)line, (unsigned long long)col);
+    }
+    ASSERT_NULL(res.xml);
+    ASSERT_EQ_INT(res.xml_len, 0);
+    if (msg_part != NULL && strstr(err.message, msg_part) == NULL) {
+        test_fail(__FILE__, __LINE__, "message \"%s\" lacks \"%s\"", err.message, msg_part);
+    }
+}
+
+#define CHECK_ERR(csv, want, line, col, msg) \
+    check_err((csv), sizeof(csv) - 1, (want), (line), (col), (msg))
+
+/* The bytes the original csvToXml + pretty() + ElementTree.write() produce for this sample
+ * (checked with Python 3's xml.etree), after our XML declaration. */
+TEST(convert_pretty_matches_the_original_layout)
+{
+    check_xml("Date,Open,Adj Close\n2016-01-04,102.6,\nx,\"a&b<c>\"\"\",z\n", false, 2, 3,
+              DECL "<Data>\n"
+                   "\t<Row>\n"
+                   "\t\t<Date>2016-01-04</Date>\n"
+                   "\t\t<Open>102.6</Open>\n"
+                   "\t\t<AdjClose />\n"
+                   "\t</Row>\n"
+                   "\t<Row>\n"
+                   "\t\t<Date>x</Date>\n"
+                   "\t\t<Open>a&amp;b&lt;c&gt;\"</Open>\n"
+                   "\t\t<AdjClose>z</AdjClose>\n"
+                   "\t</Row>\n"
+                   "</Data>\n");
+}
+
+TEST(convert_compact)
+{
+    check_xml("Date,Open,Adj Close\r\n2016-01-04,102.6,\r\n1,2,3\r\n", true, 2, 3,
+              DECL "<Data><Row><Date>2016-01-04</Date><Open>102.6</Open><AdjClose /></Row>"
+                   "<Row><Date>1</Date><Open>2</Open><AdjClose>3</AdjClose></Row></Data>\n");
+}
+
+TEST(convert_header_only_is_an_empty_document)
+{
+    check_xml("Date,Open\n", false, 0, 2, DECL "<Data />\n");
+    check_xml("Date,Open", true, 0, 2, DECL "<Data />\n");
+    check_xml("\xEF\xBB\xBF"
+              "Date\n\n\n",
+              false, 0, 1, DECL "<Data />\n");
+}
+
+TEST(convert_values_keep_cr_as_reference_and_lf_as_is)
+{
+    check_xml("a\n\"x\r\ny\nz\rw\"\n", true, 1, 1,
+              DECL "<Data><Row><a>x&#13;\ny\nz&#13;w</a></Row></Data>\n");
+}
+
+TEST(convert_real_world_headers)
+{
+    check_xml("52-week high,P&L,Adj Close,Close,Close,\"x y\"\n1,2,3,4,5,6\n", true, 1, 6,
+              DECL "<Data><Row><_52-weekhigh>1</_52-weekhigh><P_L>2</P_L><AdjClose>3</AdjClose>"
+                   "<Close>4</Close><Close_2>5</Close_2><xy>6</xy></Row></Data>\n");
+}
+
+TEST(convert_unicode_and_quotes)
+{
+    check_xml("\xEF\xBB\xBF"
+              "Name,Stadt\n\"Jos\xC3\xA9 \"\"J\"\"\",\xE6\x9D\xB1\xE4\xBA\xAC\n",
+              true, 1, 2,
+              DECL
+              "<Data><Row><Name>Jos\xC3\xA9 \"J\"</Name><Stadt>\xE6\x9D\xB1\xE4\xBA\xAC</Stadt>"
+              "</Row></Data>\n");
+}
+
+TEST(convert_not_csv)
+{
+    CHECK_ERR("", QP_CONVERT_NOT_CSV, 1, 1, "body is empty");
+    CHECK_ERR("\xEF\xBB\xBF", QP_CONVERT_NOT_CSV, 1, 1, "body is empty");
+    CHECK_ERR(" \r\n\t\n", QP_CONVERT_NOT_CSV, 1, 1, "whitespace");
+    CHECK_ERR("<!DOCTYPE html><html></html>", QP_CONVERT_NOT_CSV, 1, 1, "HTML page");
+    CHECK_ERR("\n\n  <html>", QP_CONVERT_NOT_CSV, 3, 3, "body is an HTML page, not CSV");
+    CHECK_ERR("<?xml version=\"1.0\"?><a/>", QP_CONVERT_NOT_CSV, 1, 1, "XML document");
+    CHECK_ERR("\xEF\xBB\xBF{\"error\":\"rate\"}", QP_CONVERT_NOT_CSV, 1, 1, "JSON");
+}
+
+TEST(convert_bad_csv_statuses_and_positions)
+{
+    CHECK_ERR("a,b\n1,2,3\n", QP_CONVERT_BAD_CSV, 2, 5, "more fields");
+    CHECK_ERR("a,b\n1\n", QP_CONVERT_BAD_CSV, 2, 2, "1 field but the header has 2");
+    CHECK_ERR("a,b\n1,\"2\n", QP_CONVERT_BAD_CSV, 2, 3, "never closed");
+    CHECK_ERR("a,b\n1,2\"\n", QP_CONVERT_BAD_CSV, 2, 4, "quote inside");
+    CHECK_ERR("a,b\n1,\"2\"x\n", QP_CONVERT_BAD_CSV, 2, 6, "after the closing quote");
+    CHECK_ERR("a,b\n1,\xC3(\n", QP_CONVERT_BAD_CSV, 2, 3, "UTF-8");
+    CHECK_ERR("a,b\n1,\0\n", QP_CONVERT_BAD_CSV, 2, 3, "NUL");
+}
+
+TEST(convert_bad_xml_characters)
+{
+    CHECK_ERR("a,b\n1,x\x1B[0m\n", QP_CONVERT_BAD_XML, 2, 4, "U+001B");
+    CHECK_ERR("a\x01,b\n", QP_CONVERT_BAD_XML, 1, 2, "U+0001");
+    CHECK_ERR("a,b\n1,\xEF\xBF\xBF\n", QP_CONVERT_BAD_XML, 2, 3, "U+FFFF");
+    CHECK_ERR("a,b\n1,\xED\xB0\x80\n", QP_CONVERT_BAD_XML, 2, 3, "U+DC00");
+}
+
+TEST(convert_output_cap)
+{
+    static const char csv[] = "a,b\n1,2\n3,4\n";
+    struct qp_convert_opts opts = { .max_output = 80 };
+    struct qp_convert_result res;
+    struct qp_convert_error err;
+    ASSERT_EQ_INT(qp_convert(csv, sizeof(csv) - 1, &opts, &res, &err), QP_CONVERT_TOO_LARGE);
+    ASSERT_NULL(res.xml);
+    ASSERT_EQ_INT(err.status, QP_CONVERT_TOO_LARGE);
+    ASSERT_TRUE(strstr(err.message, "80-byte cap") != NULL);
+    /* Exactly the size of the document fits. */
+    opts.max_output = 0;
+    ASSERT_EQ_INT(qp_convert(csv, sizeof(csv) - 1, &opts, &res, &err), QP_CONVERT_OK);
+    size_t need = res.xml_len;
+    free(res.xml);
+    opts.max_output = need;
+    ASSERT_EQ_INT(qp_convert(csv, sizeof(csv) - 1, &opts, &res, &err), QP_CONVERT_OK);
+    ASSERT_EQ_INT(res.xml_len, need);
+    free(res.xml);
+    opts.max_output = need - 1;
+    ASSERT_EQ_INT(qp_convert(csv, sizeof(csv) - 1, &opts, &res, &err), QP_CONVERT_TOO_LARGE);
+}
+
+TEST(convert_escapes_worst_case_near_the_cap)
+{
+    /* Every byte of a value escapes to 5; the exact-size path must get it right. */
+    static const char csv[] = "a\n&&&&\r\n";
+    struct qp_convert_opts opts = { .compact = true };
+    struct qp_convert_result res;
+    struct qp_convert_error err;
+    ASSERT_EQ_INT(qp_convert(csv, sizeof(csv) - 1, &opts, &res, &err), QP_CONVERT_OK);
+    size_t need = res.xml_len;
+    free(res.xml);
+    opts.max_output = need;
+    ASSERT_EQ_INT(qp_convert(csv, sizeof(csv) - 1, &opts, &res, &err), QP_CONVERT_OK);
+    ASSERT_EQ_INT(res.xml_len, need);
+    free(res.xml);
+}
+
+TEST(convert_large_document)
+{
+    size_t rows = 20000;
+    char *csv = malloc(64 + rows * 80);
+    ASSERT_NOT_NULL(csv);
+    size_t n = (size_t)sprintf(csv, "Date,Open,High,Low,Close,Volume,Adj Close\n");
+    for (size_t i = 0; i < rows; i++) {
+        n += (size_t)sprintf(csv + n, "2016-01-%02zu,%zu.5,2,3,4,%zu,\"5\"\n", i % 28 + 1, i,
+                             i * 7);
+    }
+    char *xml = convert_ok(csv, n, false, rows, 7);
+    ASSERT_TRUE(strstr(xml, "\t\t<Open>19999.5</Open>\n\t\t<High>2</High>") != NULL);
+    free(xml);
+    free(csv);
+}
+
+TEST(convert_status_names)
+{
+    ASSERT_EQ_STR(qp_convert_status_name(QP_CONVERT_OK), "ok");
+    ASSERT_EQ_STR(qp_convert_status_name(QP_CONVERT_NOT_CSV), "not-csv");
+    ASSERT_EQ_STR(qp_convert_status_name(QP_CONVERT_BAD_CSV), "bad-csv");
+    ASSERT_EQ_STR(qp_convert_status_name(QP_CONVERT_BAD_XML), "bad-xml");
+    ASSERT_EQ_STR(qp_convert_status_name(QP_CONVERT_TOO_LARGE), "too-large");
+    ASSERT_EQ_STR(qp_convert_status_name(QP_CONVERT_NO_MEMORY), "no-memory");
+    ASSERT_EQ_STR(qp_convert_status_name((enum qp_convert_status)42), "unknown");
+}
+
+/* Runs qp_convert_cli with stdout and stderr sent to files; returns the exit status. */
+static int run_cli(int argc, char **argv, char *out, size_t outcap, char *errbuf, size_t errcap)
+{
+    char opath[512], epath[512];
+    snprintf(opath, sizeof(opath), "%s/out", test_tmpdir());
+    snprintf(epath, sizeof(epath), "%s/err", test_tmpdir());
+    fflush(stdout);
+    fflush(stderr);
+    int saved_out = dup(1), saved_err = dup(2);
+    int ofd = open(opath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int efd = open(epath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ASSERT_TRUE(saved_out >= 0 && saved_err >= 0 && ofd >= 0 && efd >= 0);
+    dup2(ofd, 1);
+    dup2(efd, 2);
+    int rc = qp_convert_cli(argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, 1);
+    dup2(saved_err, 2);
+    close(saved_out);
+    close(saved_err);
+    close(ofd);
+    close(efd);
+    FILE *f = fopen(opath, "rb");
+    size_t n = fread(out, 1, outcap - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    f = fopen(epath, "rb");
+    n = fread(errbuf, 1, errcap - 1, f);
+    errbuf[n] = '\0';
+    fclose(f);
+    return rc;
+}
+
+static void write_file(const char *path, const char *s)
+{
+    FILE *f = fopen(path, "wb");
+    ASSERT_NOT_NULL(f);
+    fputs(s, f);
+    fclose(f);
+}
+
+TEST(convert_cli_writes_xml_or_a_positioned_error)
+{
+    char good[512], bad[512], out[4096], errb[1024];
+    char cmd[] = "convert", compact[] = "--compact", bogus[] = "--bogus";
+    snprintf(good, sizeof(good), "%s/good.csv", test_tmpdir());
+    snprintf(bad, sizeof(bad), "%s/bad.csv", test_tmpdir());
+    write_file(good, "a,b\n1,2\n");
+    write_file(bad, "a,b\n1,2\n3,\"4\n");
+
+    char *a1[] = { cmd, compact, good, NULL };
+    ASSERT_EQ_INT(run_cli(3, a1, out, sizeof(out), errb, sizeof(errb)), 0);
+    ASSERT_EQ_STR(out, DECL "<Data><Row><a>1</a><b>2</b></Row></Data>\n");
+    ASSERT_EQ_STR(errb, "");
+
+    char *a2[] = { cmd, bad, NULL };
+    ASSERT_EQ_INT(run_cli(2, a2, out, sizeof(out), errb, sizeof(errb)), 1);
+    ASSERT_EQ_STR(out, "");
+    char want[1024];
+    snprintf(want, sizeof(want),
+             "quotepack: %s:3:3: bad-csv: quoted field opened here is never closed\n", bad);
+    ASSERT_EQ_STR(errb, want);
+
+    char missing[600];
+    snprintf(missing, sizeof(missing), "%s/nope.csv", test_tmpdir());
+    char *a3[] = { cmd, missing, NULL };
+    ASSERT_EQ_INT(run_cli(2, a3, out, sizeof(out), errb, sizeof(errb)), 1);
+    ASSERT_TRUE(strstr(errb, "No such file") != NULL);
+
+    char *a4[] = { cmd, NULL };
+    ASSERT_EQ_INT(run_cli(1, a4, out, sizeof(out), errb, sizeof(errb)), 2);
+    char *a5[] = { cmd, bogus, good, NULL };
+    ASSERT_EQ_INT(run_cli(3, a5, out, sizeof(out), errb, sizeof(errb)), 2);
+    char *a6[] = { cmd, good, good, NULL };
+    ASSERT_EQ_INT(run_cli(3, a6, out, sizeof(out), errb, sizeof(errb)), 2);
+}
+
+TEST(convert_cli_reads_stdin)
+{
+    char path[512], out[4096], errb[1024];
+    char cmd[] = "convert", dash[] = "-";
+    snprintf(path, sizeof(path), "%s/in.csv", test_tmpdir());
+    write_file(path, "<html><body>Not found</body></html>\n");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ASSERT_TRUE(fd >= 0);
+    dup2(fd, 0);
+    close(fd);
+    char *a[] = { cmd, dash, NULL };
+    ASSERT_EQ_INT(run_cli(2, a, out, sizeof(out), errb, sizeof(errb)), 1);
+    ASSERT_EQ_STR(errb, "quotepack: <stdin>:1:1: not-csv: body is an HTML page, not CSV\n");
+}

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests for the streaming CSV parser: grammar, errors with positions, every chunking. */
+#include "../testlib.h"
+
+#include "quotepack/csv.h"
+
+/* Parses in[0..len) fed in chunks (0 = all at once; split > 0: two chunks cut there) and
+ * writes the records as "<f1><f2>\n" lines into out. Returns END or ERROR. */
+static enum qp_csv_status parse(const char *in, size_t len, size_t chunk, size_t split,
+                                const struct qp_csv_opts *opts, char *out, size_t cap,
+                                struct qp_csv_error *err)
+{
+    struct qp_csv *p = NULL;
+    ASSERT_OK(qp_csv_create(opts, &p));
+    size_t off = 0, o = 0;
+    out[0] = '\0';
+    bool fed_all = false;
+    char *copy = NULL;
+    enum qp_csv_status st;
+    struct qp_csv_record rec;
+    for (;;) {
+        st = qp_csv_next_record(p, &rec);
+        if (st == QP_CSV_NEED_MORE) {
+            ASSERT_FALSE(fed_all);
+            size_t n = len - off;
+            if (split > 0) {
+                n = off < split ? split - off : len - off;
+            } else if (chunk > 0 && n > chunk) {
+                n = chunk;
+            }
+            /* A copy per chunk, freed at the next NEED_MORE, lets ASan catch stale pointers. */
+            free(copy);
+            copy = malloc(n ? n : 1);
+            ASSERT_NOT_NULL(copy);
+            memcpy(copy, in + off, n);
+            qp_csv_feed(p, copy, n);
+            off += n;
+            if (off == len) {
+                qp_csv_finish(p);
+                fed_all = true;
+            }
+            continue;
+        }
+        if (st != QP_CSV_OK) {
+            break;
+        }
+        for (size_t i = 0; i < rec.count; i++) {
+            ASSERT_CMP_INT(o + rec.fields[i].len + 3, <, cap);
+            out[o++] = '<';
+            if (rec.fields[i].len > 0) {
+                memcpy(out + o, rec.fields[i].data, rec.fields[i].len);
+            }
+            o += rec.fields[i].len;
+            out[o++] = '>';
+        }
+        out[o++] = '\n';
+        out[o] = '\0';
+    }
+    if (err != NULL) {
+        *err = *qp_csv_error(p);
+    }
+    ASSERT_EQ_INT(qp_csv_next_record(p, &rec), st); /* END and ERROR are final */
+    qp_csv_destroy(p);
+    free(copy);
+    return st;
+}
+
+/* Parses with every chunking (whole, 1-byte chunks, every two-way split) and checks that all
+ * give expect (or the same error kind and position). */
+static void check_all(const char *in, size_t len, const struct qp_csv_opts *opts,
+                      const char *expect, enum qp_csv_error_kind kind, uint64_t line, uint64_t col)
+{
+    char out[4096];
+    struct qp_csv_error err;
+    for (size_t mode = 0; mode <= len + 1; mode++) {
+        enum qp_csv_status st;
+        if (mode == 0) {
+            st = parse(in, len, 0, 0, opts, out, sizeof(out), &err);
+        } else if (mode == 1) {
+            st = parse(in, len, 1, 0, opts, out, sizeof(out), &err);
+        } else {
+            st = parse(in, len, 0, mode - 1, opts, out, sizeof(out), &err);
+        }
+        if (kind == QP_CSV_ERR_NONE) {
+            if (st != QP_CSV_END) {
+                test_fail(__FILE__, __LINE__, "mode %zu: error %s at %llu:%llu: %s", mode,
+                          qp_csv_error_name(err.kind), (unsigned long long)err.line,
+                          (unsigned long long)err.column, err.message);
+            }
+            ASSERT_EQ_STR(out, expect);
+        } else {
+            ASSERT_EQ_INT(st, QP_CSV_ERROR);
+            if (err.kind != kind || err.line != line || err.column != col) {
+                test_fail(__FILE__, __LINE__,
+                          "mode %zu: got %s at %llu:%llu (%s), want %s at %llu:%llu", mode,
+                          qp_csv_error_name(err.kind), (unsigned long long)err.line,
+                          (unsigned long long)err.column, err.message, qp_csv_error_name(kind),
+                          (unsigned long long)line, (unsigned long long)col);
+            }
+            ASSERT_TRUE(err.message[0] != '\0');
+        }
+    }
+}
+
+static const struct qp_csv_opts strict = { .same_width = true, .xml_chars = true };
+
+#define OK(in, expect)          check_all((in), sizeof(in) - 1, &strict, (expect), QP_CSV_ERR_NONE, 0, 0)
+#define BAD(in, kind, l, c)     check_all((in), sizeof(in) - 1, &strict, NULL, (kind), (l), (c))
+#define OK_LAX(in, expect)      check_all((in), sizeof(in) - 1, NULL, (expect), QP_CSV_ERR_NONE, 0, 0)
+#define BAD_LAX(in, kind, l, c) check_all((in), sizeof(in) - 1, NULL, NULL, (kind), (l), (c))
+
+TEST(csv_simple_lf_crlf_cr_and_no_final_newline)
+{
+    OK("a,b\n1,2\n", "<a><b>\n<1><2>\n");
+    OK("a,b\r\n1,2\r\n", "<a><b>\n<1><2>\n");
+    OK("a,b\r1,2\r", "<a><b>\n<1><2>\n");
+    OK("a,b\n1,2", "<a><b>\n<1><2>\n");
+    OK("a", "<a>\n");
+    OK("", "");
+}
+
+TEST(csv_blank_lines_are_skipped)
+{
+    OK("\n\r\n\na,b\n\n1,2\r\n\r\n\r\n3,4\n\n", "<a><b>\n<1><2>\n<3><4>\n");
+}
+
+TEST(csv_empty_fields_and_trailing_comma)
+{
+    OK("a,b,c\n,,\n\"\",x,\n", "<a><b><c>\n<><><>\n<><x><>\n");
+    OK("a,b\n1,", "<a><b>\n<1><>\n");
+}
+
+TEST(csv_quoted_fields)
+{
+    OK("h1,h2\n\"a,b\",\"say \"\"hi\"\"\"\n", "<h1><h2>\n<a,b><say \"hi\">\n");
+    OK("h\n\"\"\"\"\n", "<h>\n<\">\n");
+    OK("h\n\"line1\nline2\r\nline3\rx\"\n", "<h>\n<line1\nline2\r\nline3\rx>\n");
+    OK("h,i\n\"a\"\"\",\"\"\"b\"\r\n", "<h><i>\n<a\"><\"b>\n");
+    OK("h\n\"x\"", "<h>\n<x>\n");
+}
+
+TEST(csv_spaces_are_data)
+{
+    OK("a , b\n 1 ,2 \n", "<a >< b>\n< 1 ><2 >\n");
+}
+
+TEST(csv_bom_is_skipped)
+{
+    OK("\xEF\xBB\xBF"
+       "Date,Open\n1,2\n",
+       "<Date><Open>\n<1><2>\n");
+    OK("\xEF\xBB\xBF", "");
+    /* A BOM only counts at the very start. */
+    OK("a\n\xEF\xBB\xBF\n", "<a>\n<\xEF\xBB\xBF>\n");
+    /* Column numbers on line 1 count after the BOM. */
+    BAD("\xEF\xBB\xBF"
+        "a,b\"\n",
+        QP_CSV_ERR_STRAY_QUOTE, 1, 4);
+}
+
+TEST(csv_partial_bom_is_data)
+{
+    /* EF BF BE is U+FFFE: valid UTF-8, allowed without xml_chars, forbidden with it. */
+    OK_LAX("\xEF\xBF\xBE,x\n", "<\xEF\xBF\xBE><x>\n");
+    BAD("\xEF\xBF\xBE,x\n", QP_CSV_ERR_XML_CHAR, 1, 1);
+    BAD("\xEF\xBBx\n", QP_CSV_ERR_UTF8, 1, 1);
+    BAD("\xEF", QP_CSV_ERR_UTF8, 1, 1);
+    BAD("\xEF\xBB", QP_CSV_ERR_UTF8, 1, 1);
+    OK_LAX("\xEF\xBB\xBE\n", "<\xEF\xBB\xBE>\n");
+}
+
+TEST(csv_unicode_values)
+{
+    OK("name,city\nJos\xC3\xA9,\xE6\x9D\xB1\xE4\xBA\xAC\n\xF0\x9F\x98\x80,\"\xC3\xA9,\"\n",
+       "<name><city>\n<Jos\xC3\xA9><\xE6\x9D\xB1\xE4\xBA\xAC>\n<\xF0\x9F\x98\x80><\xC3\xA9,>\n");
+}
+
+TEST(csv_ragged_rows_are_errors_with_position)
+{
+    BAD("a,b\n1,2,3\n", QP_CSV_ERR_RAGGED, 2, 5);
+    BAD("a,b\n1,2,\n", QP_CSV_ERR_RAGGED, 2, 5);
+    BAD("a,b,c\n1,2\n", QP_CSV_ERR_RAGGED, 2, 4);
+    BAD("a,b,c\r\n1,2\r\n", QP_CSV_ERR_RAGGED, 2, 4);
+    BAD("a,b,c\n1,2", QP_CSV_ERR_RAGGED, 2, 4);
+    BAD("a,b\n1,2\n\n\"x\ny\"\n", QP_CSV_ERR_RAGGED, 5, 3);
+    OK_LAX("a,b\n1,2,3\n4\n", "<a><b>\n<1><2><3>\n<4>\n");
+}
+
+TEST(csv_unterminated_quote_points_at_the_opening_quote)
+{
+    BAD("a,b\n1,\"abc\n\n", QP_CSV_ERR_UNTERMINATED, 2, 3);
+    BAD("\"", QP_CSV_ERR_UNTERMINATED, 1, 1);
+    BAD("a\n\"x\"\"", QP_CSV_ERR_UNTERMINATED, 2, 1);
+}
+
+TEST(csv_stray_quote_and_text_after_quote)
+{
+    BAD("a,b\n1,ab\"c\n", QP_CSV_ERR_STRAY_QUOTE, 2, 5);
+    BAD("a,b\n1,\"ab\"c\n", QP_CSV_ERR_AFTER_QUOTE, 2, 7);
+    BAD("a,b\n1,\"ab\" \n", QP_CSV_ERR_AFTER_QUOTE, 2, 7);
+    BAD("a\n\"ab\"\xC3\xA9\n", QP_CSV_ERR_AFTER_QUOTE, 2, 5);
+}
+
+TEST(csv_nul_is_an_error)
+{
+    static const char in[] = "a,b\n1,x\0y\n";
+    check_all(in, sizeof(in) - 1, &strict, NULL, QP_CSV_ERR_NUL, 2, 4);
+    check_all(in, sizeof(in) - 1, NULL, NULL, QP_CSV_ERR_NUL, 2, 4);
+    static const char q[] = "a\n\"\0\"\n";
+    check_all(q, sizeof(q) - 1, NULL, NULL, QP_CSV_ERR_NUL, 2, 2);
+}
+
+TEST(csv_invalid_utf8_is_an_error_with_position)
+{
+    BAD("a,b\n1,x\xFFy\n", QP_CSV_ERR_UTF8, 2, 4);
+    BAD("a,b\n1,\x80\n", QP_CSV_ERR_UTF8, 2, 3);
+    BAD("a\n\xC0\x80\n", QP_CSV_ERR_UTF8, 2, 1);         /* overlong NUL */
+    BAD("a\n\xE0\x80\x80\n", QP_CSV_ERR_UTF8, 2, 1);     /* overlong */
+    BAD("a\n\xF4\x90\x80\x80\n", QP_CSV_ERR_UTF8, 2, 1); /* over U+10FFFF */
+    BAD("a\n\xF5\x80\x80\x80\n", QP_CSV_ERR_UTF8, 2, 1);
+    BAD("a\nxy\xC3\n", QP_CSV_ERR_UTF8, 2, 3);   /* truncated */
+    BAD("a\nxy\xE6\x9D", QP_CSV_ERR_UTF8, 2, 3); /* truncated at the end */
+    BAD("a\n\"\xC3\"\n", QP_CSV_ERR_UTF8, 2, 2);
+    BAD_LAX("a\n\xED\xA0\x80\n", QP_CSV_ERR_UTF8, 2, 1); /* surrogate */
+}
+
+TEST(csv_xml_forbidden_characters)
+{
+    BAD("a\nx\x01y\n", QP_CSV_ERR_XML_CHAR, 2, 2);
+    BAD("a\n\"\x1F\"\n", QP_CSV_ERR_XML_CHAR, 2, 2);
+    BAD("a\n\xEF\xBF\xBF\n", QP_CSV_ERR_XML_CHAR, 2, 1);
+    BAD("a\nab\xED\xA0\x80\n", QP_CSV_ERR_XML_CHAR, 2, 3);
+    OK("a\nx\ty\x7F\n", "<a>\n<x\ty\x7F>\n");
+    OK_LAX("a\nx\x01y\n", "<a>\n<x\x01y>\n");
+}
+
+TEST(csv_line_numbers_count_lines_inside_quotes)
+{
+    BAD("h\n\"a\r\nb\rc\nd\"\n\"x\"y\n", QP_CSV_ERR_AFTER_QUOTE, 6, 4);
+    BAD("h\r\n\r\n\r\nx\"\n", QP_CSV_ERR_STRAY_QUOTE, 4, 2);
+}
+
+TEST(csv_record_lines_and_indexes)
+{
+    static const char in[] = "a\n\n\"x\ny\"\nz\n";
+    struct qp_csv *p = NULL;
+    ASSERT_OK(qp_csv_create(NULL, &p));
+    qp_csv_feed(p, in, sizeof(in) - 1);
+    qp_csv_finish(p);
+    struct qp_csv_record rec;
+    ASSERT_EQ_INT(qp_csv_next_record(p, &rec), QP_CSV_OK);
+    ASSERT_EQ_U64(rec.line, 1);
+    ASSERT_EQ_U64(rec.index, 0);
+    ASSERT_EQ_INT(qp_csv_next_record(p, &rec), QP_CSV_OK);
+    ASSERT_EQ_U64(rec.line, 3);
+    ASSERT_EQ_U64(rec.index, 1);
+    ASSERT_EQ_INT(qp_csv_next_record(p, &rec), QP_CSV_OK);
+    ASSERT_EQ_U64(rec.line, 5);
+    ASSERT_EQ_INT(qp_csv_next_record(p, &rec), QP_CSV_END);
+    ASSERT_EQ_INT(qp_csv_next_record(p, &rec), QP_CSV_END);
+    ASSERT_EQ_INT(qp_csv_error(p)->kind, QP_CSV_ERR_NONE);
+    qp_csv_destroy(p);
+}
+
+TEST(csv_unquoted_fields_in_one_chunk_are_zero_copy)
+{
+    static const char in[] = "ab,cd\n\"q\",\"r\"\"s\"\n\"t\",u\n";
+    struct qp_csv *p = NULL;
+    ASSERT_OK(qp_csv_create(NULL, &p));
+    qp_csv_feed(p, in, sizeof(in) - 1);
+    qp_csv_finish(p);
+    struct qp_csv_record rec;
+    ASSERT_EQ_INT(qp_csv_next_record(p, &rec), QP_CSV_OK);
+    ASSERT_TRUE(rec.fields[0].data == in);
+    ASSERT_TRUE(rec.fields[1].data == in + 3);
+    ASSERT_EQ_INT(qp_csv_next_record(p, &rec), QP_CSV_OK);
+    ASSERT_EQ_INT(rec.fields[0].len, 1);
+    ASSERT_EQ_MEM(rec.fields[0].data, "q", 1);
+    ASSERT_EQ_INT(rec.fields[1].len, 3);
+    ASSERT_EQ_MEM(rec.fields[1].data, "r\"s", 3);
+    ASSERT_EQ_INT(qp_csv_next_record(p, &rec), QP_CSV_OK);
+    ASSERT_TRUE(rec.fields[0].data == in + 18); /* quoted without "" : still a slice */
+    ASSERT_TRUE(rec.fields[1].data == in + 21);
+    qp_csv_destroy(p);
+}
+
+TEST(csv_caps_on_field_record_and_columns)
+{
+    struct qp_csv_opts o = { .max_field = 4, .max_record = 10, .max_columns = 3 };
+    check_all("abcd,x\n", 7, &o, "<abcd><x>\n", QP_CSV_ERR_NONE, 0, 0);
+    check_all("a\nabcde\n", 8, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 2, 1);
+    check_all("a\n\"ab\"\"cd\"\n", 11, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 2, 1);
+    check_all("abcd,abcd,abc\n", 14, &o, NULL, QP_CSV_ERR_RECORD_TOO_LARGE, 1, 1);
+    check_all("a,b,c,d\n", 8, &o, NULL, QP_CSV_ERR_TOO_MANY_COLUMNS, 1, 7);
+}
+
+TEST(csv_many_columns_grow_the_field_array)
+{
+    char in[4000];
+    size_t n = 0;
+    for (int i = 0; i < 500; i++) {
+        n += (size_t)sprintf(in + n, "%s%d", i ? "," : "", i % 10);
+    }
+    in[n++] = '\n';
+    struct qp_csv *p = NULL;
+    ASSERT_OK(qp_csv_create(&strict, &p));
+    qp_csv_feed(p, in, n);
+    qp_csv_finish(p);
+    struct qp_csv_record rec;
+    ASSERT_EQ_INT(qp_csv_next_record(p, &rec), QP_CSV_OK);
+    ASSERT_EQ_INT(rec.count, 500);
+    ASSERT_EQ_INT(rec.fields[499].data[0], '9');
+    qp_csv_destroy(p);
+}
+
+TEST(csv_long_quoted_field_across_many_chunks)
+{
+    size_t n = 100000;
+    char *in = malloc(2 * n);
+    ASSERT_NOT_NULL(in);
+    size_t o = 0;
+    memcpy(in, "h\n\"", 3);
+    o = 3;
+    for (size_t i = 0; i < n - 10; i++) {
+        in[o++] = i % 97 == 0 ? '"' : (char)('a' + i % 26);
+        if (i % 97 == 0) {
+            in[o++] = '"';
+        }
+    }
+    in[o++] = '"';
+    in[o++] = '\n';
+    struct qp_csv *p = NULL;
+    ASSERT_OK(qp_csv_create(NULL, &p));
+    struct qp_csv_record rec;
+    size_t off = 0, expect_len = 0;
+    for (size_t i = 0; i < n - 10; i++) {
+        expect_len++;
+    }
+    int records = 0;
+    for (;;) {
+        enum qp_csv_status st = qp_csv_next_record(p, &rec);
+        if (st == QP_CSV_NEED_MORE) {
+            size_t c = o - off < 777 ? o - off : 777;
+            qp_csv_feed(p, in + off, c);
+            off += c;
+            if (off == o) {
+                qp_csv_finish(p);
+            }
+            continue;
+        }
+        if (st != QP_CSV_OK) {
+            ASSERT_EQ_INT(st, QP_CSV_END);
+            break;
+        }
+        if (records++ == 1) {
+            ASSERT_EQ_INT(rec.fields[0].len, expect_len);
+            ASSERT_EQ_INT(rec.fields[0].data[0], '"');
+            ASSERT_EQ_INT(rec.fields[0].data[1], 'b');
+        }
+    }
+    ASSERT_EQ_INT(records, 2);
+    qp_csv_destroy(p);
+    free(in);
+}
+
+TEST(csv_error_names)
+{
+    ASSERT_EQ_STR(qp_csv_error_name(QP_CSV_ERR_RAGGED), "ragged-row");
+    ASSERT_EQ_STR(qp_csv_error_name(QP_CSV_ERR_UTF8), "bad-utf8");
+    ASSERT_EQ_STR(qp_csv_error_name((enum qp_csv_error_kind)999), "unknown");
+}
