@@ -307,7 +307,7 @@ static void rate_book(struct qp_fetch *f, int64_t now)
 {
     if (f->cfg.rate > 0) {
         int64_t step = (int64_t)(1e9 / f->cfg.rate);
-        f->next_slot = CORE_MAX(f->next_slot, now - step) + step;
+        f->next_slot = CORE_MAX(f->next_slot, now) + step;
     }
 }
 
@@ -375,8 +375,10 @@ int qp_fetch_run(struct qp_fetch *f)
         }
         CURLMsg *msg;
         int left = 0;
+        bool finished_some = false;
         while ((msg = curl_multi_info_read(f->multi, &left)) != NULL) {
             if (msg->msg == CURLMSG_DONE) {
+                finished_some = true;
                 struct xfer *t = NULL;
                 curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
                 xfer_finish(f, t, msg->data.result);
@@ -391,6 +393,9 @@ int qp_fetch_run(struct qp_fetch *f)
         }
         if (ms < 0) {
             ms = 0;
+        }
+        if (finished_some) {
+            continue; // slots are free: admit more before sleeping
         }
         if (ms > 0 || f->active > 0) {
             curl_multi_poll(f->multi, NULL, 0, (int)ms, NULL);

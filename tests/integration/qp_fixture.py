@@ -1,0 +1,176 @@
+# SPDX-License-Identifier: MIT
+"""A fault-injecting HTTP server on 127.0.0.1 for the quotepack tests (standard library only).
+
+The behaviour comes from the symbol's prefix in GET /q/<symbol>:
+  OK...      200 with a generated CSV (Yahoo layout, newest first)
+  E404...    404 every time                  E500X...  500 every time
+  E500...    500 on the first request, then the CSV
+  R429...    429 with "Retry-After: 1" first, then the CSV
+  R429D...   as R429 with Retry-After as an HTTP date two seconds ahead
+  TRUNC...   Content-Length larger than what is sent, then close (every time)
+  TRUNC1...  truncated on the first request only, then the CSV
+  RESET...   half the body then a TCP reset (every time); RESET1... only the first time
+  HANG...    sends nothing for `hang` seconds (past the client's timeout)
+  HTML...    200 with an HTML page             EMPTY...  200 with an empty body
+Every request is recorded in `hits[symbol]` (monotonic times). Optional `delay` seconds
+before each response slow a run down for the kill tests.
+"""
+import email.utils
+import importlib.machinery
+import os
+import socket
+import struct
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+gen = importlib.machinery.SourceFileLoader(
+    "gen_quotes", os.path.join(ROOT, "scripts", "gen-quotes")).load_module()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # keep test output clean
+        pass
+
+    def _send(self, code, body, ctype="text/csv", extra=None, length=None):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        fx = self.server.fixture
+        if not self.path.startswith("/q/"):
+            self._send(404, b"no such path\n", "text/plain")
+            return
+        sym = self.path[3:]
+        with fx.lock:
+            fx.hits.setdefault(sym, []).append(time.monotonic())
+            n = len(fx.hits[sym])
+        if fx.delay:
+            time.sleep(fx.delay)
+        csv = gen.make_csv(sym, fx.rows).encode()
+        if sym.startswith("E404"):
+            self._send(404, b"not found\n", "text/plain")
+        elif sym.startswith("E500X") or (sym.startswith("E500") and n == 1):
+            self._send(500, b"server error\n", "text/plain")
+        elif sym.startswith("R429D") and n == 1:
+            when = email.utils.formatdate(time.time() + 2, usegmt=True)
+            self._send(429, b"slow down\n", "text/plain", {"Retry-After": when})
+        elif sym.startswith("R429") and not sym.startswith("R429D") and n == 1:
+            self._send(429, b"slow down\n", "text/plain", {"Retry-After": "1"})
+        elif (sym.startswith("TRUNC1") and n == 1) or (sym.startswith("TRUNC") and not sym.startswith("TRUNC1")):
+            self._send(200, csv[: len(csv) // 2], length=len(csv))
+            self.close_connection = True
+        elif (sym.startswith("RESET1") and n == 1) or (sym.startswith("RESET") and not sym.startswith("RESET1")):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", str(len(csv)))
+            self.end_headers()
+            self.wfile.write(csv[: len(csv) // 2])
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+        elif sym.startswith("HANG"):
+            fx.stop_event.wait(fx.hang)
+            self.close_connection = True
+        elif sym.startswith("HTML"):
+            self._send(200, b"<!DOCTYPE html>\n<html><body>Sorry, no quotes</body></html>\n",
+                       "text/html")
+        elif sym.startswith("EMPTY"):
+            self._send(200, b"")
+        else:
+            self._send(200, csv)
+
+
+class Fixture:
+    """with Fixture(rows=50) as fx: url = fx.template  (http://127.0.0.1:PORT/q/{symbol})"""
+
+    def __init__(self, rows=50, delay=0.0, hang=10.0):
+        self.rows = rows
+        self.delay = delay
+        self.hang = hang
+        self.hits = {}
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server.daemon_threads = True
+        self.server.fixture = self
+        self.port = self.server.server_address[1]
+        self.template = f"http://127.0.0.1:{self.port}/q/{{symbol}}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+        return False
+
+
+# ---- helpers shared by the quotepack tests ----------------------------------------------------
+import sqlite3  # noqa: E402
+import subprocess  # noqa: E402
+import tarfile  # noqa: E402
+
+from harness import MULT, binary  # noqa: E402
+
+
+def run_qp(*args, env=None, timeout=120):
+    """Runs quotepack to completion; returns the CompletedProcess (text mode)."""
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([binary("quotepack"), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout * MULT, env=e)
+
+
+def catalog(out):
+    """{symbol: row dict} read from out/catalog.sqlite."""
+    db = sqlite3.connect(f"file:{os.path.join(out, 'catalog.sqlite')}?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    try:
+        return {r["symbol"]: dict(r) for r in db.execute("SELECT * FROM symbols")}
+    finally:
+        db.close()
+
+
+def archives(out):
+    """{archive name: [member names]} for every .tgz in out (read with Python's tarfile)."""
+    res = {}
+    for n in sorted(os.listdir(out)):
+        if n.startswith("quotes-") and n.endswith(".tgz"):
+            with tarfile.open(os.path.join(out, n), "r:gz") as t:
+                res[n] = t.getnames()
+    return res
+
+
+def member_data(out, archive, member):
+    with tarfile.open(os.path.join(out, archive), "r:gz") as t:
+        return t.extractfile(member).read()
+
+
+def leftovers(out):
+    """Files in out that a finished run should not leave: temp files, spool, stray XML."""
+    allowed = ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", ".lock")
+    bad = []
+    for n in os.listdir(out):
+        if n in allowed or (n.startswith("quotes-") and (n.endswith(".tgz") or n.endswith(".tar.zst"))):
+            continue
+        bad.append(n)
+    return sorted(bad)
+
+
+def write_symbols(path, names):
+    with open(path, "w") as f:
+        f.write("".join(n + "\n" for n in names))
+    return path
