@@ -89,6 +89,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, csv)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # clients killed or resetting mid-request are the point of these tests
+
+
 class Fixture:
     """with Fixture(rows=50) as fx: url = fx.template  (http://127.0.0.1:PORT/q/{symbol})"""
 
@@ -99,8 +106,7 @@ class Fixture:
         self.hits = {}
         self.lock = threading.Lock()
         self.stop_event = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.fixture = self
         self.port = self.server.server_address[1]
         self.template = f"http://127.0.0.1:{self.port}/q/{{symbol}}"

@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""SIGKILL quotepack at random moments, 20 times; then every symbol is in exactly one archive."""
+import os
+import random
+import signal
+import subprocess
+import tempfile
+import time
+
+from harness import MULT, binary, check, check_eq, main, test
+from qp_fixture import Fixture, archives, catalog, leftovers, run_qp, write_symbols
+
+
+def check_consistent(out, names):
+    """What must hold after any kill: each archived symbol is in the archive the catalog names,
+    and no symbol is in two recorded archives."""
+    if not os.path.exists(os.path.join(out, "catalog.sqlite")):
+        return 0
+    try:
+        cat = catalog(out)
+    except Exception:  # noqa: BLE001 - killed before the schema existed
+        return 0
+    arch = archives(out)
+    where = {}
+    for name, members in arch.items():
+        for m in members:
+            where.setdefault(m[:-4], []).append(name)
+    archived = 0
+    for s, row in cat.items():
+        if row["state"] == "archived":
+            archived += 1
+            check(row["archive"] in where.get(s, []),
+                  f"{s} archived in {row['archive']} but not found there ({where.get(s)})")
+    recorded = {r["archive"] for r in cat.values() if r["archive"]}
+    for s, names_ in where.items():
+        check(len([n for n in names_ if n in recorded]) <= 1, f"{s} in two recorded archives")
+    return archived
+
+
+@test(timeout=300)
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing():
+    rnd = random.Random(int(os.environ.get("QP_KILL_SEED", "4242")))
+    with tempfile.TemporaryDirectory() as tmp, Fixture(rows=80, delay=0.004) as fx:
+        names = [f"OK{i:04d}" for i in range(240)]
+        lst = write_symbols(os.path.join(tmp, "symbols.txt"), names)
+        out = os.path.join(tmp, "out")
+        args = [binary("quotepack"), "--source", fx.template, "--out", out, "--symbols", lst,
+                "--batch", "12", "--connections", "4", "--jobs", "2"]
+        kills = 0
+        progress = []
+        for i in range(20):
+            extra = ["--isolate"] if i % 4 == 3 else []
+            p = subprocess.Popen(args + extra, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(rnd.uniform(0.0, 0.6) * MULT)
+            p.send_signal(signal.SIGKILL)
+            _, err = p.communicate(timeout=30 * MULT)
+            if p.returncode == -signal.SIGKILL:
+                kills += 1
+            else:
+                check_eq(p.returncode, 0, f"run {i} ended by itself with {p.returncode}: {err!r}")
+            progress.append(check_consistent(out, names))
+        check(kills >= 15, f"only {kills} of 20 runs were killed mid-way")
+        r = run_qp("--source", fx.template, "--out", out, "--symbols", lst, "--batch", "12")
+        check_eq(r.returncode, 0, r.stderr)
+        members = sorted(m for ms in archives(out).values() for m in ms)
+        check_eq(members, sorted(n + ".xml" for n in names), "every symbol exactly once")
+        cat = catalog(out)
+        check(all(row["state"] == "archived" for row in cat.values()), "all archived")
+        check_eq(leftovers(out), [], "leftovers")
+        v = run_qp("verify", out)
+        check_eq(v.returncode, 0, v.stdout)
+        print(f"# archived after each kill: {progress}")
+
+
+if __name__ == "__main__":
+    main()
