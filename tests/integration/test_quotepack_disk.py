@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""A full disk (a 2 MB tmpfs) gives a clear error and loses nothing; a rerun with space completes."""
+import os
+import subprocess
+import tempfile
+
+from harness import check, check_eq, main, test
+from qp_fixture import archives, catalog, gen, leftovers, run_qp
+
+
+def mount_tmpfs(path, size):
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path],
+                       capture_output=True, text=True)
+    return r.returncode == 0, r.stderr.strip()
+
+
+@test(timeout=180)
+def test_full_disk_is_reported_and_a_rerun_with_space_completes():
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "src")
+        names = gen.write_quotes(src, 120, rows=1000)
+        out = os.path.join(tmp, "out")
+        os.makedirs(out)
+        ok, why = mount_tmpfs(out, "2m")
+        if not ok:
+            print(f"ok - test_quotepack_disk.py: full disk # skip: cannot mount a tmpfs ({why})")
+            return
+        try:
+            args = ["--source", "file://" + src + "/{symbol}.csv", "--out", out, "--batch", "20",
+                    "--symbols", os.path.join(src, "symbols.txt")]
+            r = run_qp(*args)
+            check_eq(r.returncode, 1, "exit status on a full disk: " + r.stderr)
+            check("No space left on device" in r.stderr, "no clear error: " + r.stderr[-2000:])
+            check("rerun" in r.stderr, "no advice to rerun: " + r.stderr[-500:])
+            # Nothing recorded as archived is missing, and nothing half-written is left.
+            v = run_qp("verify", out)
+            check_eq(v.returncode, 0, "verify after ENOSPC: " + v.stdout + v.stderr)
+            before = archives(out)
+            subprocess.run(["mount", "-o", "remount,size=64m", out], check=True)
+            r = run_qp(*args)
+            check_eq(r.returncode, 0, "rerun with space: " + r.stderr)
+            after = archives(out)
+            for a, members in before.items():
+                check_eq(after.get(a), members, f"{a} changed by the rerun")
+            allm = sorted(m for ms in after.values() for m in ms)
+            check_eq(allm, sorted(n + ".xml" for n in names), "every symbol exactly once")
+            check(all(r["state"] == "archived" for r in catalog(out).values()), "all archived")
+            check_eq(leftovers(out), [], "leftovers")
+            v = run_qp("verify", out)
+            check_eq(v.returncode, 0, v.stdout)
+        finally:
+            subprocess.run(["umount", "-l", out], capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
