@@ -219,7 +219,8 @@ static int64_t now_s(void)
     return (int64_t)time(NULL);
 }
 
-int qp_catalog_assign(struct qp_catalog *cat, char *const *symbols, size_t n, size_t batch_size)
+int qp_catalog_assign(struct qp_catalog *cat, const char *const *symbols, size_t n,
+                      size_t batch_size)
 {
     sqlite3_stmt *max = NULL;
     int64_t next = 0;

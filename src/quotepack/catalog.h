@@ -78,7 +78,7 @@ void qp_catalog_rollback(struct qp_catalog *cat);
  * input order, in new batches of batch_size numbered after the highest batch so far, all in
  * one transaction. Known symbols keep their batch. Returns 0 or -errno.
  */
-int qp_catalog_assign(struct qp_catalog *cat, char *const *symbols, size_t n,
+int qp_catalog_assign(struct qp_catalog *cat, const char *const *symbols, size_t n,
                       size_t batch_size) CORE_MUST_CHECK;
 
 /** Fills *row for symbol: 0 or -ENOENT. */

@@ -271,7 +271,8 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
     optind = 0; // full reset: parse may run more than once in one process (tests)
     opterr = 0;
     for (;;) {
-        int c = getopt_long(argc, argv, "", opts, NULL);
+        int li = -1;
+        int c = getopt_long(argc, argv, "", opts, &li);
         if (c == -1) {
             break;
         }
@@ -353,7 +354,8 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
             goto out;
         }
         if (rc != 0) {
-            snprintf(err, errlen, "invalid value \"%s\" for %s", a, argv[optind - 1]);
+            snprintf(err, errlen, "invalid value \"%s\" for --%s", a,
+                     li >= 0 ? opts[li].name : "?");
             goto out;
         }
     }

@@ -680,7 +680,8 @@ static int prepare(struct qp_pipeline *pl, struct qp_pipeline_stats *st)
 {
     const struct qp_config *cfg = pl->cfg;
     size_t *order = NULL;
-    int rc = qp_catalog_assign(pl->cat, cfg->symbols, cfg->nsymbols, cfg->batch);
+    int rc = qp_catalog_assign(pl->cat, (const char *const *)cfg->symbols, cfg->nsymbols,
+                               cfg->batch);
     if (rc != 0) {
         return rc;
     }

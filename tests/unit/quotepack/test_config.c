@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests for option parsing, symbol lists and URL templating. */
+#include "../testlib.h"
+
+#include <errno.h>
+
+#include "quotepack/config.h"
+
+static int parse(struct qp_config *cfg, const char *const *args, char *err)
+{
+    char *argv[64];
+    int argc = 0;
+    while (args[argc] != NULL && argc < 63) {
+        argv[argc] = strdup(args[argc]);
+        argc++;
+    }
+    argv[argc] = NULL;
+    int rc = qp_config_parse(cfg, argc, argv, err, 256);
+    for (int i = 0; i < argc; i++) {
+        free(argv[i]);
+    }
+    return rc;
+}
+
+TEST(url_template_expands_and_encodes)
+{
+    char out[64];
+    ASSERT_OK(qp_config_url("http://h/q?s={symbol}&x={symbol}", "AB.L", out, sizeof(out)));
+    ASSERT_EQ_STR(out, "http://h/q?s=AB.L&x=AB.L");
+    ASSERT_OK(qp_config_url("http://h/{symbol}", "^GSPC", out, sizeof(out)));
+    ASSERT_EQ_STR(out, "http://h/%5EGSPC");
+    ASSERT_OK(qp_config_url("http://h/{symbol}", "EURUSD=X", out, sizeof(out)));
+    ASSERT_EQ_STR(out, "http://h/EURUSD%3DX");
+    ASSERT_OK(qp_config_url("{symbo}", "A", out, sizeof(out)));
+    ASSERT_EQ_STR(out, "{symbo}");
+    ASSERT_EQ_INT(qp_config_url("http://h/{symbol}", "ABCDEFGH", out, 12), -ENAMETOOLONG);
+}
+
+TEST(symbols_are_safe_file_names)
+{
+    ASSERT_TRUE(qp_symbol_valid("000001.SZ"));
+    ASSERT_TRUE(qp_symbol_valid("^GSPC"));
+    ASSERT_TRUE(qp_symbol_valid("BRK-B"));
+    ASSERT_FALSE(qp_symbol_valid(""));
+    ASSERT_FALSE(qp_symbol_valid(".hidden"));
+    ASSERT_FALSE(qp_symbol_valid("-x"));
+    ASSERT_FALSE(qp_symbol_valid("a/b"));
+    ASSERT_FALSE(qp_symbol_valid("a b"));
+    ASSERT_FALSE(qp_symbol_valid(
+            "0123456789012345678901234567890123456789012345678901234567890123456789"));
+}
+
+TEST(source_paths_become_file_urls)
+{
+    char *t = qp_config_source_template("/data/csv");
+    ASSERT_EQ_STR(t, "file:///data/csv/{symbol}.csv");
+    free(t);
+    t = qp_config_source_template("/data/{symbol}.txt");
+    ASSERT_EQ_STR(t, "file:///data/{symbol}.txt");
+    free(t);
+    t = qp_config_source_template("https://h/{symbol}");
+    ASSERT_EQ_STR(t, "https://h/{symbol}");
+    free(t);
+}
+
+TEST(defaults_dedup_and_shard)
+{
+    struct qp_config cfg;
+    char err[256];
+    const char *argv[] = { "quotepack", "A", "B", "A", "C", NULL };
+    ASSERT_OK(parse(&cfg, argv, err));
+    ASSERT_EQ_INT(cfg.batch, 100);
+    ASSERT_EQ_INT(cfg.connections, 16);
+    ASSERT_EQ_INT(cfg.retries, 3);
+    ASSERT_EQ_STR(cfg.out, "quotes");
+    ASSERT_EQ_INT(cfg.format, QP_FORMAT_TGZ);
+    ASSERT_EQ_INT(cfg.level, QP_LEVEL_FAST);
+    ASSERT_CMP_INT(cfg.jobs, >=, 1);
+    ASSERT_EQ_INT(cfg.nsymbols, 3);
+    ASSERT_EQ_STR(cfg.symbols[0], "A");
+    ASSERT_EQ_STR(cfg.symbols[1], "B");
+    ASSERT_EQ_STR(cfg.symbols[2], "C");
+    qp_config_release(&cfg);
+
+    const char *argv2[] = { "quotepack",
+                            "--shard",
+                            "1/2",
+                            "--batch",
+                            "7",
+                            "--format",
+                            "tzst",
+                            "--level",
+                            "best",
+                            "--rate",
+                            "2.5",
+                            "--timeout",
+                            "0.5",
+                            "--compact",
+                            "--isolate",
+                            "--source",
+                            "http://x/{symbol}",
+                            "S1",
+                            "S2",
+                            "S3",
+                            "S4",
+                            "S5",
+                            "S6",
+                            NULL };
+    ASSERT_OK(parse(&cfg, argv2, err));
+    ASSERT_EQ_INT(cfg.batch, 7);
+    ASSERT_EQ_INT(cfg.format, QP_FORMAT_TZST);
+    ASSERT_EQ_INT(cfg.level, QP_LEVEL_BEST);
+    ASSERT_TRUE(cfg.compact && cfg.isolate);
+    ASSERT_TRUE(cfg.rate == 2.5);
+    ASSERT_EQ_INT(cfg.nsymbols_input, 6);
+    ASSERT_CMP_INT(cfg.nsymbols, <, 6);
+    qp_config_release(&cfg);
+}
+
+TEST(symbols_file_with_comments)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/list", test_tmpdir());
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("# a list\nAAA\n\n  BBB  \r\nAAA\n", f);
+    fclose(f);
+    struct qp_config cfg;
+    char err[256];
+    const char *argv[] = { "quotepack", "--symbols", path, "CCC", NULL };
+    ASSERT_OK(parse(&cfg, argv, err));
+    ASSERT_EQ_INT(cfg.nsymbols, 3);
+    ASSERT_EQ_STR(cfg.symbols[1], "BBB");
+    qp_config_release(&cfg);
+
+    f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("OK\nbad symbol\n", f);
+    fclose(f);
+    ASSERT_EQ_INT(parse(&cfg, argv, err), -EINVAL);
+    ASSERT_TRUE(strstr(err, ":2:") != NULL);
+}
+
+TEST(usage_errors_say_what_is_wrong)
+{
+    struct qp_config cfg;
+    char err[256];
+    const char *a1[] = { "quotepack", NULL };
+    ASSERT_EQ_INT(parse(&cfg, a1, err), -EINVAL);
+    ASSERT_TRUE(strstr(err, "no symbols") != NULL);
+    const char *a2[] = { "quotepack", "--batch", "x", "A", NULL };
+    ASSERT_EQ_INT(parse(&cfg, a2, err), -EINVAL);
+    ASSERT_TRUE(strstr(err, "--batch") != NULL);
+    const char *a3[] = { "quotepack", "--source", "http://nokey", "A", NULL };
+    ASSERT_EQ_INT(parse(&cfg, a3, err), -EINVAL);
+    const char *a4[] = { "quotepack", "--frobnicate", "A", NULL };
+    ASSERT_EQ_INT(parse(&cfg, a4, err), -EINVAL);
+    ASSERT_TRUE(strstr(err, "--frobnicate") != NULL);
+}
