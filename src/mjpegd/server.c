@@ -45,7 +45,7 @@
 #define CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 enum cstate {
-    CS_HEAD,    /* reading a request head; in the pending set */
+    CS_HEAD,    /* reading a request head; in w->heads and (unless kicked) srv->pending */
     CS_RESPOND, /* sending a response; in the active list */
     CS_STREAM,  /* streaming; in the streams list */
     CS_LINGER,  /* response sent, write side shut, draining input; in the active list */
@@ -63,8 +63,8 @@ struct client {
     enum cstate state;
     bool closed;                   /* closed; freed at the end of the loop iteration */
     struct client *dead_next;      /* in the loop's list of closed clients */
-    struct mjd_pending_node pnode; /* in w->pending while CS_HEAD */
-    struct link link;              /* in w->active or w->streams otherwise */
+    struct mjd_pending_node pnode; /* in srv->pending (guarded by srv->pending_mu) */
+    struct link link;              /* in w->heads, w->active or w->streams, by state */
     struct sockaddr_storage peer;
     bool readable; /* no EAGAIN from recv since the last EPOLLIN edge */
     bool writable; /* no EAGAIN from sendmsg since the last EPOLLOUT edge */
@@ -109,13 +109,12 @@ struct worker {
     int efd;                         /* written by the hub (any thread), read by the loop */
     int spare_fd;                    /* loop thread only: released to shed a connection at EMFILE */
     int64_t now;                     /* loop thread only: time of the current iteration */
-    struct mjd_pending pending;      /* loop thread only */
+    struct link heads;               /* loop thread only */
     struct link active;              /* loop thread only */
     struct link streams;             /* loop thread only */
     struct client *dead;             /* loop thread only */
     struct mjd_frame latest;         /* loop thread only: newest frame this loop has seen */
     atomic_uint_fast64_t bytes_sent; /* atomic */
-    atomic_uint pending_count;       /* atomic: written by the loop */
 };
 
 struct mjd_server {
@@ -126,9 +125,17 @@ struct mjd_server {
     struct worker *workers;             /* array of nworkers */
     unsigned nworkers;                  /* immutable */
     atomic_bool stop;                   /* atomic */
-    int64_t start_ns;                   /* immutable */
-    struct sockaddr_storage addr;       /* immutable after create */
-    bool stopped;                       /* owner thread only */
+    /*
+     * Connections still sending a request head, from every loop, oldest first. Any loop may
+     * evict or time out a node: under pending_mu it sends a best-effort 408 (timeouts) and
+     * shuts the socket down, and the owning loop then sees EOF and closes it. An owner
+     * removes its node under pending_mu before closing the fd, so a listed fd is valid.
+     */
+    pthread_mutex_t pending_mu;
+    struct mjd_pending pending;   /* guarded by pending_mu */
+    int64_t start_ns;             /* immutable */
+    struct sockaddr_storage addr; /* immutable after create */
+    bool stopped;                 /* owner thread only */
 };
 
 /* ---- lists --------------------------------------------------------------------------------- */
@@ -157,6 +164,70 @@ static void list_del(struct link *n)
     }
 }
 
+/* ---- the pending set (shared by the loops) ------------------------------------------------- */
+
+static const char timeout_resp[] = "HTTP/1.1 408 Request Timeout\r\n"
+                                   "Content-Type: text/plain; charset=utf-8\r\n"
+                                   "Content-Length: 20\r\nConnection: close\r\n"
+                                   "Accept-Ranges: none\r\n\r\n408 Request Timeout\n";
+
+/* Ends a pending connection that may belong to another loop; its owner closes it. */
+static void pending_kick_locked(struct mjd_pending_node *n, bool timed_out)
+{
+    struct client *c = CONTAINER_OF(n, struct client, pnode);
+    if (timed_out) {
+        // One try, never waiting: the connection is closed either way.
+        ssize_t wr =
+                send(c->fd, timeout_resp, sizeof(timeout_resp) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)wr;
+    }
+    shutdown(c->fd, SHUT_RDWR);
+}
+
+static void pending_add(struct client *c)
+{
+    struct mjd_server *srv = c->w->srv;
+    pthread_mutex_lock(&srv->pending_mu);
+    struct mjd_pending_node *evicted = mjd_pending_add(&srv->pending, &c->pnode, c->w->now);
+    if (evicted != NULL) {
+        pending_kick_locked(evicted, false);
+    }
+    pthread_mutex_unlock(&srv->pending_mu);
+    if (evicted != NULL) {
+        LOG_DEBUG("pending connections full: closed the oldest");
+    }
+}
+
+static void pending_remove(struct client *c)
+{
+    struct mjd_server *srv = c->w->srv;
+    pthread_mutex_lock(&srv->pending_mu);
+    mjd_pending_remove(&srv->pending, &c->pnode);
+    pthread_mutex_unlock(&srv->pending_mu);
+}
+
+/* Header deadline: ends every pending connection whose time is up, in any loop. */
+static void pending_expire(struct mjd_server *srv, int64_t now)
+{
+    struct mjd_pending_node *n;
+    pthread_mutex_lock(&srv->pending_mu);
+    while ((n = mjd_pending_pop_expired(&srv->pending, now)) != NULL) {
+        pending_kick_locked(n, true);
+    }
+    pthread_mutex_unlock(&srv->pending_mu);
+}
+
+/* Ends the oldest pending connection, to free an fd. */
+static void pending_shed_oldest(struct mjd_server *srv)
+{
+    pthread_mutex_lock(&srv->pending_mu);
+    struct mjd_pending_node *n = mjd_pending_pop_oldest(&srv->pending);
+    if (n != NULL) {
+        pending_kick_locked(n, false);
+    }
+    pthread_mutex_unlock(&srv->pending_mu);
+}
+
 /* ---- closing ------------------------------------------------------------------------------- */
 
 static void client_close(struct client *c)
@@ -166,7 +237,9 @@ static void client_close(struct client *c)
     }
     struct worker *w = c->w;
     c->closed = true;
-    mjd_pending_remove(&w->pending, &c->pnode);
+    if (c->state == CS_HEAD) {
+        pending_remove(c);
+    }
     list_del(&c->link);
     close(c->fd);
     c->fd = -1;
@@ -238,7 +311,9 @@ static void hdr_append(struct client *c, const void *data, size_t len)
 static void enter_output_state(struct client *c, enum cstate st)
 {
     struct worker *w = c->w;
-    mjd_pending_remove(&w->pending, &c->pnode);
+    if (c->state == CS_HEAD) {
+        pending_remove(c);
+    }
     list_del(&c->link);
     c->state = st;
     list_add_tail(st == CS_STREAM ? &w->streams : &w->active, &c->link);
@@ -350,8 +425,10 @@ static void gather_report(struct mjd_server *srv, struct mjd_report *r)
     for (unsigned i = 0; i < srv->nworkers; i++) {
         struct worker *w = &srv->workers[i];
         r->bytes_sent += atomic_load_explicit(&w->bytes_sent, memory_order_relaxed);
-        r->pending += atomic_load_explicit(&w->pending_count, memory_order_relaxed);
     }
+    pthread_mutex_lock(&srv->pending_mu);
+    r->pending = srv->pending.count;
+    pthread_mutex_unlock(&srv->pending_mu);
     r->uptime = (double)(core_now_ns() - srv->start_ns) / 1e9;
 }
 
@@ -534,18 +611,13 @@ enum step {
 
 static void enter_head_state(struct client *c)
 {
-    struct worker *w = c->w;
     list_del(&c->link);
+    list_add_tail(&c->w->heads, &c->link);
     c->state = CS_HEAD;
     c->head_only = false;
     c->close_after = false;
     mjd_http_parser_init(&c->parser);
-    struct mjd_pending_node *evicted = mjd_pending_add(&w->pending, &c->pnode, w->now);
-    if (evicted != NULL) {
-        struct client *old = CONTAINER_OF(evicted, struct client, pnode);
-        LOG_DEBUG("pending connections full: closing the oldest");
-        client_close(old);
-    }
+    pending_add(c);
 }
 
 static enum step head_step(struct client *c)
@@ -750,22 +822,17 @@ static void client_new(struct worker *w, int fd, const struct sockaddr_storage *
     enter_head_state(c);
 }
 
-/* At EMFILE: close the oldest pending connection, or accept-and-drop with the spare fd. */
+/*
+ * At EMFILE: end the oldest pending connection (its fd frees once its loop closes it) and
+ * give the spare fd's slot to the newcomer; the sweep reopens the spare.
+ */
 static bool shed_for_fd(struct worker *w)
 {
-    struct mjd_pending_node *n = mjd_pending_pop_oldest(&w->pending);
-    if (n != NULL) {
-        client_close(CONTAINER_OF(n, struct client, pnode));
-        return true;
-    }
+    pending_shed_oldest(w->srv);
     if (w->spare_fd >= 0) {
         close(w->spare_fd);
-        int fd = accept4(w->lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd >= 0) {
-            close(fd);
-        }
-        w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        return fd >= 0;
+        w->spare_fd = -1;
+        return true;
     }
     return false;
 }
@@ -822,19 +889,9 @@ static void frame_ready(struct worker *w)
 static void sweep(struct worker *w)
 {
     const struct mjd_config *cfg = w->srv->cfg;
-    struct mjd_pending_node *n;
-    while ((n = mjd_pending_pop_expired(&w->pending, w->now)) != NULL) {
-        struct client *c = CONTAINER_OF(n, struct client, pnode);
-        // Best effort, one try: the connection is closed either way.
-        static const char timeout_resp[] = "HTTP/1.1 408 Request Timeout\r\n"
-                                           "Content-Type: text/plain; charset=utf-8\r\n"
-                                           "Content-Length: 20\r\nConnection: close\r\n"
-                                           "Accept-Ranges: none\r\n\r\n408 Request Timeout\n";
-        ssize_t wr =
-                send(c->fd, timeout_resp, sizeof(timeout_resp) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-        (void)wr;
-        LOG_DEBUG("header timeout");
-        client_close(c);
+    pending_expire(w->srv, w->now);
+    if (w->spare_fd < 0) {
+        w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
     struct link *heads[2] = { &w->active, &w->streams };
     for (int i = 0; i < 2; i++) {
@@ -857,12 +914,8 @@ static void sweep(struct worker *w)
 
 static void close_all(struct worker *w)
 {
-    struct mjd_pending_node *n;
-    while ((n = mjd_pending_pop_oldest(&w->pending)) != NULL) {
-        client_close(CONTAINER_OF(n, struct client, pnode));
-    }
-    struct link *heads[2] = { &w->active, &w->streams };
-    for (int i = 0; i < 2; i++) {
+    struct link *heads[3] = { &w->heads, &w->active, &w->streams };
+    for (int i = 0; i < 3; i++) {
         while (heads[i]->next != heads[i]) {
             client_close(CONTAINER_OF(heads[i]->next, struct client, link));
         }
@@ -909,7 +962,6 @@ static void *worker_main(void *arg)
             last_sweep = w->now;
         }
         free_dead(w);
-        atomic_store_explicit(&w->pending_count, (unsigned)w->pending.count, memory_order_relaxed);
     }
     close_all(w);
     core_buf_unref(w->latest.jpeg);
@@ -966,6 +1018,22 @@ static int bind_all(struct mjd_server *srv)
     }
     memcpy(&srv->addr, res->ai_addr, res->ai_addrlen);
     freeaddrinfo(res);
+    // SO_REUSEPORT would let us share a port another process of ours holds: probe it first
+    // with a plain bind, which also picks the port when port 0 was asked for.
+    int probe = socket(srv->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    socklen_t sl = sizeof(srv->addr);
+    if (probe < 0 || setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(probe, (struct sockaddr *)&srv->addr, addr_len(&srv->addr)) != 0 ||
+        getsockname(probe, (struct sockaddr *)&srv->addr, &sl) != 0) {
+        int rc = -errno;
+        LOG_ERROR("cannot listen on %s:%s: %s", cfg->listen_host, cfg->listen_port, strerror(-rc));
+        if (probe >= 0) {
+            close(probe);
+        }
+        return rc;
+    }
+    close(probe);
     for (unsigned i = 0; i < srv->nworkers; i++) {
         int rc = open_listener((struct sockaddr *)&srv->addr, addr_len(&srv->addr),
                                &srv->workers[i].lfd);
@@ -973,11 +1041,6 @@ static int bind_all(struct mjd_server *srv)
             LOG_ERROR("cannot listen on %s:%s: %s", cfg->listen_host, cfg->listen_port,
                       strerror(-rc));
             return rc;
-        }
-        if (i == 0) {
-            // Port 0: the others join the port the kernel chose for the first.
-            socklen_t sl = sizeof(srv->addr);
-            getsockname(srv->workers[0].lfd, (struct sockaddr *)&srv->addr, &sl);
         }
     }
     return 0;
@@ -995,6 +1058,8 @@ int mjd_server_create(struct mjd_server **out, const struct mjd_config *cfg, str
     srv->start_ns = core_now_ns();
     srv->stopped = true;
     atomic_init(&srv->stop, false);
+    pthread_mutex_init(&srv->pending_mu, NULL);
+    mjd_pending_init(&srv->pending, cfg->max_pending, cfg->header_timeout_ns);
     srv->workers = core_xcalloc(srv->nworkers, sizeof(*srv->workers));
     int rc = mjd_limits_create(&srv->limits, cfg->max_clients, cfg->max_clients_per_ip);
     for (unsigned i = 0; i < srv->nworkers; i++) {
@@ -1005,12 +1070,10 @@ int mjd_server_create(struct mjd_server **out, const struct mjd_config *cfg, str
         w->lfd = -1;
         w->efd = -1;
         w->spare_fd = -1;
+        list_init(&w->heads);
         list_init(&w->active);
         list_init(&w->streams);
-        size_t cap = (cfg->max_pending + srv->nworkers - 1) / srv->nworkers;
-        mjd_pending_init(&w->pending, cap, cfg->header_timeout_ns);
         atomic_init(&w->bytes_sent, 0);
-        atomic_init(&w->pending_count, 0);
     }
     if (rc != 0) {
         goto fail;
@@ -1117,6 +1180,7 @@ void mjd_server_destroy(struct mjd_server *srv)
         }
     }
     mjd_limits_destroy(srv->limits);
+    pthread_mutex_destroy(&srv->pending_mu);
     free(srv->workers);
     free(srv);
 }
