@@ -31,6 +31,7 @@ gen = importlib.machinery.SourceFileLoader(
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes
 
     def log_message(self, fmt, *args):  # keep test output clean
         pass

@@ -41,8 +41,8 @@ def check_consistent(out, names):
 @test(timeout=300)
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing():
     rnd = random.Random(int(os.environ.get("QP_KILL_SEED", "4242")))
-    with tempfile.TemporaryDirectory() as tmp, Fixture(rows=80, delay=0.004) as fx:
-        names = [f"OK{i:04d}" for i in range(240)]
+    with tempfile.TemporaryDirectory() as tmp, Fixture(rows=80, delay=0.02) as fx:
+        names = [f"OK{i:04d}" for i in range(400)]
         lst = write_symbols(os.path.join(tmp, "symbols.txt"), names)
         out = os.path.join(tmp, "out")
         args = [binary("quotepack"), "--source", fx.template, "--out", out, "--symbols", lst,
@@ -52,7 +52,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing():
         for i in range(20):
             extra = ["--isolate"] if i % 4 == 3 else []
             p = subprocess.Popen(args + extra, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            time.sleep(rnd.uniform(0.0, 0.6) * MULT)
+            time.sleep(rnd.uniform(0.0, 0.5 * min(MULT, 2)))
             p.send_signal(signal.SIGKILL)
             _, err = p.communicate(timeout=30 * MULT)
             if p.returncode == -signal.SIGKILL:
@@ -60,7 +60,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing():
             else:
                 check_eq(p.returncode, 0, f"run {i} ended by itself with {p.returncode}: {err!r}")
             progress.append(check_consistent(out, names))
-        check(kills >= 15, f"only {kills} of 20 runs were killed mid-way")
+        check(kills >= 10, f"only {kills} of 20 runs were killed mid-way")
         r = run_qp("--source", fx.template, "--out", out, "--symbols", lst, "--batch", "12")
         check_eq(r.returncode, 0, r.stderr)
         members = sorted(m for ms in archives(out).values() for m in ms)
