@@ -85,6 +85,10 @@ struct qp_csv {
     size_t f_buf_start;
     bool qflag;
     uint64_t f_line, f_col;
+    uint64_t f_abs;    /* absolute offset of the field's first byte */
+    uint64_t rec_abs;  /* absolute offset of the record's first byte */
+    uint64_t rec_stop; /* first absolute offset past the record cap */
+    uint64_t stop;     /* first absolute offset past the field or record cap */
 
     /* A UTF-8 sequence in progress: bytes still needed and the range of the next one. */
     unsigned u8_need;
@@ -304,10 +308,38 @@ static int field_copy(struct qp_csv *p, size_t end)
         p->f_buf_start = p->buf_len;
     }
     size_t n = end - p->run_start;
+    if (n == 0) {
+        return 0;
+    }
     if (check_field_size(p, p->buf_len - p->f_buf_start + n) < 0) {
         return -E2BIG;
     }
     return buf_append(p, p->in + p->run_start, n);
+}
+
+/*
+ * The caps count raw bytes (quotes and separators included) and fire at the first byte past
+ * them that is not a terminator, so the error is the same however the input is chunked.
+ */
+static enum qp_csv_status cap_error(struct qp_csv *p, uint64_t abs)
+{
+    if (abs >= p->rec_stop) {
+        return fail(p, QP_CSV_ERR_RECORD_TOO_LARGE, p->rec_line, 1,
+                    "record is larger than the %zu-byte cap", p->opts.max_record);
+    }
+    return fail(p, QP_CSV_ERR_FIELD_TOO_LARGE, p->f_line, p->f_col,
+                "field is larger than the %zu-byte cap", p->opts.max_field);
+}
+
+/* How far a scan from in[i] may go before the caps need a look (at most n). */
+static size_t scan_limit(const struct qp_csv *p, size_t i, size_t n)
+{
+    uint64_t abs = p->base + i;
+    if (p->stop <= abs) {
+        return i;
+    }
+    uint64_t room = p->stop - abs;
+    return room < n - i ? i + (size_t)room : n;
 }
 
 static int start_field(struct qp_csv *p, size_t i)
@@ -344,6 +376,12 @@ static int start_field(struct qp_csv *p, size_t i)
     }
     p->f_line = p->line;
     p->f_col = col_at(p, i);
+    p->f_abs = p->base + i;
+    uint64_t fstop = p->f_abs + p->opts.max_field;
+    if (fstop < p->f_abs) {
+        fstop = UINT64_MAX;
+    }
+    p->stop = fstop < p->rec_stop ? fstop : p->rec_stop;
     p->f_in_buf = false;
     p->qflag = false;
     p->run_start = i;
@@ -399,7 +437,11 @@ static enum qp_csv_status end_record(struct qp_csv *p, struct qp_csv_record *rec
     }
     for (size_t k = 0; k < p->nf; k++) {
         const struct fdesc *d = &p->fd[k];
-        p->fields[k].data = d->in_buf ? p->buf + d->off : p->in + d->off;
+        if (d->len == 0) {
+            p->fields[k].data = ""; /* never NULL: callers may pass it to memcpy */
+        } else {
+            p->fields[k].data = d->in_buf ? p->buf + d->off : p->in + d->off;
+        }
         p->fields[k].len = d->len;
     }
     rec->fields = p->fields;
@@ -443,6 +485,10 @@ static int utf8_lead(struct qp_csv *p, uint8_t c, size_t i)
 static int utf8_cont(struct qp_csv *p)
 {
     while (p->u8_need > 0 && p->pos < p->in_len) {
+        if (p->base + p->pos >= p->stop) {
+            cap_error(p, p->base + p->pos);
+            return -E2BIG;
+        }
         uint8_t c = (uint8_t)p->in[p->pos];
         if (c < p->u8_lo || c > p->u8_hi) {
             fail(p, QP_CSV_ERR_UTF8, p->u8_line, p->u8_col,
@@ -482,8 +528,8 @@ static int special_byte(struct qp_csv *p, uint8_t cls, size_t i)
         if (utf8_lead(p, c, i) < 0) {
             return -EILSEQ;
         }
-        p->pos = i + 1;
-        return utf8_cont(p);
+        p->pos = i + 1; /* the continuation bytes are taken at the top of the loop */
+        return 0;
     default:
         CORE_BUG("unexpected byte class");
     }
@@ -497,7 +543,7 @@ static int migrate_fields(struct qp_csv *p)
         struct fdesc *d = &p->fd[k];
         if (!d->in_buf) {
             size_t off = p->buf_len;
-            if (buf_append(p, p->in + d->off, d->len) < 0) {
+            if (d->len > 0 && buf_append(p, p->in + d->off, d->len) < 0) {
                 return -ENOMEM;
             }
             d->off = off;
@@ -659,9 +705,17 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
             p->rec_bytes = 0;
             p->buf_len = 0;
             p->rec_line = p->line;
+            p->rec_abs = p->base + i;
+            p->rec_stop = p->rec_abs + p->opts.max_record;
+            if (p->rec_stop < p->rec_abs) {
+                p->rec_stop = UINT64_MAX;
+            }
             p->st = ST_FIELD;
             continue;
         case ST_FIELD:
+            if (s[i] != '\n' && s[i] != '\r' && p->base + i >= p->rec_stop) {
+                return cap_error(p, p->base + i);
+            }
             if (start_field(p, i) < 0) {
                 return QP_CSV_ERROR;
             }
@@ -675,7 +729,8 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
             continue;
         case ST_UNQUOTED: {
             const uint8_t *cls = p->cls_unq;
-            while (i < n && cls[s[i]] == C_ORD) {
+            size_t lim = scan_limit(p, i, n);
+            while (i < lim && cls[s[i]] == C_ORD) {
                 i++;
             }
             p->pos = i;
@@ -684,6 +739,9 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
             }
             uint8_t k = cls[s[i]];
             if (k == C_COMMA) {
+                if (p->base + i >= p->rec_stop) {
+                    return cap_error(p, p->base + i);
+                }
                 if (end_field(p, i) < 0) {
                     return QP_CSV_ERROR;
                 }
@@ -702,6 +760,9 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
                 }
                 return st;
             }
+            if (p->base + i >= p->stop) {
+                return cap_error(p, p->base + i);
+            }
             if (k == C_QUOTE) {
                 return fail(p, QP_CSV_ERR_STRAY_QUOTE, p->line, col_at(p, i),
                             "quote inside an unquoted field (quote the whole field and double it)");
@@ -713,7 +774,8 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
         }
         case ST_QUOTED: {
             const uint8_t *cls = p->cls_q;
-            while (i < n && cls[s[i]] == C_ORD) {
+            size_t lim = scan_limit(p, i, n);
+            while (i < lim && cls[s[i]] == C_ORD) {
                 i++;
             }
             p->pos = i;
@@ -722,9 +784,13 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
             }
             uint8_t k = cls[s[i]];
             if (k == C_QUOTE) {
+                /* Maybe the closing quote, which the caps do not count. */
                 p->pos = i + 1;
                 p->st = ST_QUOTE;
                 continue;
+            }
+            if (p->base + i >= p->stop) {
+                return cap_error(p, p->base + i);
             }
             if (k == C_LF || k == C_CR) {
                 newline(p, s[i], i);
@@ -737,19 +803,10 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
             continue;
         }
         case ST_QUOTE:
-            if (s[i] == '"') {
-                /* A doubled quote: keep one. */
-                if (p->qflag) {
-                    p->qflag = false;
-                } else if (field_copy(p, i) < 0) {
-                    return QP_CSV_ERROR;
-                }
-                p->run_start = i + 1;
-                p->pos = i + 1;
-                p->st = ST_QUOTED;
-                continue;
-            }
             if (s[i] == ',') {
+                if (p->base + i >= p->rec_stop) {
+                    return cap_error(p, p->base + i);
+                }
                 if (end_quoted_field(p) < 0) {
                     return QP_CSV_ERROR;
                 }
@@ -767,6 +824,21 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
                     p->pos = i + 1;
                 }
                 return st;
+            }
+            if (p->base + i >= p->stop) {
+                return cap_error(p, p->base + i);
+            }
+            if (s[i] == '"') {
+                /* A doubled quote: keep one. */
+                if (p->qflag) {
+                    p->qflag = false;
+                } else if (field_copy(p, i) < 0) {
+                    return QP_CSV_ERROR;
+                }
+                p->run_start = i + 1;
+                p->pos = i + 1;
+                p->st = ST_QUOTED;
+                continue;
             }
             if (s[i] >= 0x20 && s[i] < 0x7F) {
                 return fail(

@@ -61,7 +61,7 @@ struct qp_csv_opts {
                            LF and CR, U+FFFE, U+FFFF, and UTF-8-encoded surrogates */
 };
 
-/** One field: data is not NUL-terminated and may be NULL when len is 0. */
+/** One field: data is not NUL-terminated and never NULL ("" when len is 0). */
 struct qp_csv_field {
     const char *data;
     size_t len;

@@ -22,10 +22,12 @@ struct qp_xml_text {
 
 /**
  * Maps one CSV header to a valid XML 1.0 element name (before duplicates are numbered):
- * U+0020 spaces are removed; every code point that is not an XML NameChar, and ':' (which
+ * U+0020 spaces are removed; every code point that is not a name character, and ':' (which
  * namespaces reserve), and every byte of invalid UTF-8, becomes '_'; a first character that
  * cannot start a name (a digit, '-', '.', U+00B7, a combining mark) gets a '_' prefix; an
- * empty result is "_"; a name starting with "xml" in any case gets a '_' prefix.
+ * empty result is "_"; a name starting with "xml" in any case gets a '_' prefix. Name
+ * characters: ASCII letters, digits, '_', '-', '.', and the non-ASCII letters, digits and
+ * marks of XML 1.0 fourth edition (what expat accepts; a subset of the fifth edition).
  * Writes into out (room for QP_XML_NAME_MAX(len) bytes, not NUL-terminated) and returns the
  * name's length, at least 1.
  */

@@ -63,8 +63,19 @@ TEST(xml_name_keeps_non_ascii_letters)
                "Gr\xC3\xB6\xC3\x9F"
                "e");
     check_name("\xE6\x97\xA5\xE4\xBB\x98", "\xE6\x97\xA5\xE4\xBB\x98");
-    check_name("\xF0\x90\x80\x80", "\xF0\x90\x80\x80"); /* U+10000 */
-    check_name("\xF3\xB0\x80\x80", "_");                /* U+F0000 is not a NameChar */
+    check_name("\xCE\xA9\xCE\xB1", "\xCE\xA9\xCE\xB1"); /* Greek */
+    check_name("\xD0\x94\xD0\xB0", "\xD0\x94\xD0\xB0"); /* Cyrillic */
+    check_name("a\xD9\xA3", "a\xD9\xA3");               /* U+0663, an Arabic-Indic digit */
+    check_name("\xD9\xA3", "_\xD9\xA3");                /* ... which cannot start a name */
+}
+
+TEST(xml_name_rejects_what_expat_rejects)
+{
+    /* Only XML 1.0 fifth edition allows these; expat (Python's xml.etree) does not. */
+    check_name("Prix \xE2\x82\xAC", "Prix_"); /* U+20AC */
+    check_name("\xF0\x90\x80\x80", "_");      /* U+10000 */
+    check_name("\xF3\xB0\x80\x80", "_");      /* U+F0000 */
+    check_name("\xE2\xB0\x80", "_");          /* U+2C00, Glagolitic */
 }
 
 static void check_names(const char *const *hdrs, size_t n, const char *const *expect)
