@@ -322,7 +322,9 @@ enum mjd_http_result mjd_http_parse(struct mjd_http_parser *p, const char *buf, 
                     continue;
                 }
                 r = parse_request_line(p, buf, s, e);
-                p->state_ = ST_HEADERS;
+                if (r != MJD_HTTP_ERROR) {
+                    p->state_ = ST_HEADERS;
+                }
             } else {
                 p->hdr_bytes_ += i - s;
                 if (p->hdr_bytes_ > MJD_HTTP_MAX_HEADER_BYTES) {

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests for the frame hub: publish order, latest, refcounts, wake-ups, counters. */
+#include "../testlib.h"
+
+#include <errno.h>
+
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "mjpegd/hub.h"
+
+static struct core_buf *frame_buf(unsigned char fill, size_t len)
+{
+    struct core_buf *b = NULL;
+    if (core_buf_create(&b, len) != 0) {
+        test_fail(__FILE__, __LINE__, "core_buf_create");
+    }
+    memset(b->data, fill, len);
+    return b;
+}
+
+TEST(hub_empty_has_no_frame)
+{
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    struct mjd_frame f;
+    ASSERT_FALSE(mjd_hub_latest(hub, &f));
+    ASSERT_NULL(f.jpeg);
+    ASSERT_EQ_U64(mjd_hub_latest_seq(hub), 0);
+    ASSERT_EQ_INT(mjd_hub_wait_first(hub, core_now_ns() + 10 * CORE_NS_PER_MS), -ETIMEDOUT);
+    mjd_hub_destroy(hub);
+}
+
+TEST(hub_latest_shares_one_buffer)
+{
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    struct core_buf *b = frame_buf(1, 100);
+    ASSERT_TRUE(mjd_hub_publish(hub, b, 1, 123456789));
+    ASSERT_EQ_INT(core_buf_refcount(b), 1);
+    struct mjd_frame f1;
+    struct mjd_frame f2;
+    ASSERT_TRUE(mjd_hub_latest(hub, &f1));
+    ASSERT_TRUE(mjd_hub_latest(hub, &f2));
+    // No copy: every reader gets the same buffer, with its own reference.
+    ASSERT_TRUE(f1.jpeg == b && f2.jpeg == b);
+    ASSERT_EQ_INT(core_buf_refcount(b), 3);
+    ASSERT_EQ_U64(f1.seq, 1);
+    ASSERT_EQ_INT(f1.wall_ns, 123456789);
+    ASSERT_OK(mjd_hub_wait_first(hub, core_now_ns()));
+    core_buf_unref(f1.jpeg);
+    core_buf_unref(f2.jpeg);
+    ASSERT_EQ_INT(core_buf_refcount(b), 1);
+    mjd_hub_destroy(hub);
+}
+
+TEST(hub_newer_frame_replaces_and_releases_the_old)
+{
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    struct core_buf *a = frame_buf(1, 10);
+    struct core_buf *b = frame_buf(2, 20);
+    ASSERT_TRUE(mjd_hub_publish(hub, a, 1, 0));
+    struct mjd_frame held;
+    ASSERT_TRUE(mjd_hub_latest(hub, &held));
+    ASSERT_TRUE(mjd_hub_publish(hub, b, 2, 0));
+    // The reader still holding frame 1 keeps it alive; the hub dropped its reference.
+    ASSERT_EQ_INT(core_buf_refcount(a), 1);
+    struct mjd_frame f;
+    ASSERT_TRUE(mjd_hub_latest(hub, &f));
+    ASSERT_TRUE(f.jpeg == b);
+    ASSERT_EQ_U64(f.seq, 2);
+    core_buf_unref(f.jpeg);
+    core_buf_unref(held.jpeg);
+    mjd_hub_destroy(hub);
+}
+
+TEST(hub_stale_frames_are_dropped)
+{
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    ASSERT_TRUE(mjd_hub_publish(hub, frame_buf(5, 10), 5, 0));
+    ASSERT_FALSE(mjd_hub_publish(hub, frame_buf(4, 10), 4, 0));
+    ASSERT_FALSE(mjd_hub_publish(hub, frame_buf(5, 10), 5, 0));
+    ASSERT_TRUE(mjd_hub_publish(hub, frame_buf(7, 10), 7, 0));
+    struct mjd_frame f;
+    ASSERT_TRUE(mjd_hub_latest(hub, &f));
+    ASSERT_EQ_U64(f.seq, 7);
+    ASSERT_EQ_INT(f.jpeg->data[0], 7);
+    core_buf_unref(f.jpeg);
+    struct mjd_hub_stats st;
+    mjd_hub_get_stats(hub, &st);
+    ASSERT_EQ_U64(st.dropped, 2);
+    ASSERT_EQ_U64(st.published, 2);
+    mjd_hub_destroy(hub);
+}
+
+TEST(hub_publish_wakes_every_loop)
+{
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    int e1 = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    int e2 = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    ASSERT_OK(mjd_hub_add_waker(hub, e1));
+    ASSERT_OK(mjd_hub_add_waker(hub, e2));
+    for (uint64_t s = 1; s <= 3; s++) {
+        mjd_hub_publish(hub, frame_buf(0, 4), s, 0);
+    }
+    uint64_t v = 0;
+    // Wake-ups coalesce: one read drains every pending one.
+    ASSERT_EQ_INT(read(e1, &v, sizeof(v)), 8);
+    ASSERT_EQ_U64(v, 3);
+    ASSERT_EQ_INT(read(e2, &v, sizeof(v)), 8);
+    ASSERT_EQ_U64(v, 3);
+    ASSERT_EQ_INT(read(e1, &v, sizeof(v)), -1);
+    mjd_hub_destroy(hub);
+    close(e1);
+    close(e2);
+}
+
+TEST(hub_counters)
+{
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    mjd_hub_count_captured(hub);
+    mjd_hub_count_captured(hub);
+    mjd_hub_count_encoded(hub);
+    mjd_hub_count_dropped(hub);
+    struct mjd_hub_stats st;
+    mjd_hub_get_stats(hub, &st);
+    ASSERT_EQ_U64(st.captured, 2);
+    ASSERT_EQ_U64(st.encoded, 1);
+    ASSERT_EQ_U64(st.dropped, 1);
+    ASSERT_TRUE(st.fps == 0.0);
+    mjd_hub_destroy(hub);
+}
+
+struct publisher {
+    struct mjd_hub *hub;
+    uint64_t first;
+    uint64_t step;
+    uint64_t count;
+};
+
+static void *publish_many(void *arg)
+{
+    struct publisher *p = arg;
+    for (uint64_t i = 0; i < p->count; i++) {
+        struct core_buf *b = NULL;
+        if (core_buf_create(&b, 64) == 0) {
+            mjd_hub_publish(p->hub, b, p->first + i * p->step, 0);
+        }
+    }
+    return NULL;
+}
+
+TEST(hub_concurrent_publish_and_read_keep_order)
+{
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    struct publisher p[2] = { { hub, 1, 2, 2000 }, { hub, 2, 2, 2000 } };
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ_INT(pthread_create(&t[i], NULL, publish_many, &p[i]), 0);
+    }
+    uint64_t last = 0;
+    for (int i = 0; i < 5000; i++) {
+        struct mjd_frame f;
+        if (mjd_hub_latest(hub, &f)) {
+            ASSERT_CMP_INT(f.seq, >=, last);
+            last = f.seq;
+            core_buf_unref(f.jpeg);
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+    }
+    struct mjd_hub_stats st;
+    mjd_hub_get_stats(hub, &st);
+    ASSERT_EQ_U64(st.published + st.dropped, 4000);
+    ASSERT_EQ_U64(mjd_hub_latest_seq(hub), 4000);
+    mjd_hub_destroy(hub);
+}
