@@ -149,83 +149,111 @@ static int out_reserve(struct out *o, size_t need)
     return 0;
 }
 
-/* Per-column element strings, precomputed from the header. */
+/*
+ * Per-column element strings, precomputed from the header. A row is written as
+ * joint[0] value[0] joint[1] value[1] ... joint[n], where joint[i] is the close tag of column
+ * i - 1 (or the row's open tag) followed by the open tag of column i (or the row's close tag).
+ * An empty value backs up over the open tag, writes <Name />, and skips the close tag at the
+ * start of the next joint. The block has SLACK readable bytes past its end, so that short
+ * strings are copied with one fixed-size memcpy.
+ */
+#define SLACK 32
+
 struct tags {
     char *block;
-    size_t *open_off, *close_off, *empty_off; /* offsets in block */
-    size_t *open_len, *close_len, *empty_len;
-    size_t fixed; /* bytes of a row with every field non-empty, values excluded */
+    size_t *joint_off, *joint_len;                        /* n + 1 of each */
+    size_t *empty_off, *empty_len, *open_len, *close_len; /* n of each */
+    size_t fixed; /* bytes of a row with every value non-empty, values excluded */
 };
 
 static void tags_release(struct tags *t)
 {
     free(t->block);
-    free(t->open_off);
+    free(t->joint_off);
 }
 
 static int tags_init(struct tags *t, const struct qp_xml_names *names, bool compact)
 {
     size_t n = names->count;
     const char *indent = compact ? "" : "\n\t\t";
+    const char *row_open = compact ? "<Row>" : "\n\t<Row>";
+    const char *row_close = compact ? "</Row>" : "\n\t</Row>";
     size_t ilen = strlen(indent);
-    size_t total = 0;
+    size_t total = strlen(row_open) + strlen(row_close) + SLACK + 1;
     for (size_t i = 0; i < n; i++) {
-        /* indent<name>, </name>, indent<name /> */
+        /* </name>indent<name> and indent<name /> */
         total += 3 * names->lens[i] + 2 * ilen + 9;
     }
     memset(t, 0, sizeof(*t));
-    t->block = malloc(total + 1);
-    t->open_off = malloc(6 * (n ? n : 1) * sizeof(size_t));
-    if (t->block == NULL || t->open_off == NULL) {
+    t->block = calloc(1, total);
+    t->joint_off = malloc((6 * n + 2) * sizeof(size_t));
+    if (t->block == NULL || t->joint_off == NULL) {
         tags_release(t);
         return -ENOMEM;
     }
-    t->close_off = t->open_off + n;
-    t->empty_off = t->open_off + 2 * n;
-    t->open_len = t->open_off + 3 * n;
-    t->close_len = t->open_off + 4 * n;
-    t->empty_len = t->open_off + 5 * n;
+    t->joint_len = t->joint_off + n + 1;
+    t->empty_off = t->joint_len + n + 1;
+    t->empty_len = t->empty_off + n;
+    t->open_len = t->empty_len + n;
+    t->close_len = t->open_len + n;
     char *b = t->block;
     size_t off = 0;
+    for (size_t i = 0; i <= n; i++) {
+        int w1 = i == 0 ? sprintf(b + off, "%s", row_open)
+                        : sprintf(b + off, "</%s>", names->names[i - 1]);
+        int w2 = i == n ? sprintf(b + off + (size_t)w1, "%s", row_close)
+                        : sprintf(b + off + (size_t)w1, "%s<%s>", indent, names->names[i]);
+        if (i > 0) {
+            t->close_len[i - 1] = (size_t)w1;
+        }
+        if (i < n) {
+            t->open_len[i] = (size_t)w2;
+        }
+        t->joint_off[i] = off;
+        t->joint_len[i] = (size_t)(w1 + w2);
+        t->fixed += t->joint_len[i];
+        off += t->joint_len[i];
+    }
     for (size_t i = 0; i < n; i++) {
-        const char *nm = names->names[i];
-        int w = sprintf(b + off, "%s<%s>", indent, nm);
-        t->open_off[i] = off;
-        t->open_len[i] = (size_t)w;
-        off += (size_t)w;
-        w = sprintf(b + off, "</%s>", nm);
-        t->close_off[i] = off;
-        t->close_len[i] = (size_t)w;
-        off += (size_t)w;
-        w = sprintf(b + off, "%s<%s />", indent, nm);
+        int w = sprintf(b + off, "%s<%s />", indent, names->names[i]);
         t->empty_off[i] = off;
         t->empty_len[i] = (size_t)w;
         off += (size_t)w;
-        t->fixed += t->open_len[i] + t->close_len[i];
     }
     return 0;
 }
 
 struct conv {
     const struct qp_convert_opts *opts;
+    const char *csv; /* the input, whose bytes may be read a little past a field */
+    size_t csv_len;
     struct out out;
     struct tags tags;
     bool have_tags;
-    const char *row_open, *row_close;
-    size_t row_open_len, row_close_len;
 };
+
+/* Copies a short string whose source has SLACK readable bytes (the tag block). */
+static inline char *put_tag(char *o, const char *src, size_t n)
+{
+    if (n <= SLACK) {
+        memcpy(o, src, SLACK);
+    } else {
+        memcpy(o, src, n);
+    }
+    return o + n;
+}
 
 /* Exact size of one row's XML. */
 static size_t row_size(const struct conv *c, const struct qp_csv_record *rec)
 {
-    size_t n = c->row_open_len + c->row_close_len;
+    size_t n = c->tags.fixed;
     for (size_t i = 0; i < rec->count; i++) {
         const struct qp_csv_field *f = &rec->fields[i];
         if (f->len == 0) {
-            n += c->tags.empty_len[i];
+            n = n - c->tags.open_len[i] - c->tags.close_len[i] + c->tags.empty_len[i];
             continue;
         }
-        n += c->tags.open_len[i] + c->tags.close_len[i] + f->len;
+        n += f->len;
         for (size_t k = 0; k < f->len; k++) {
             char ch = f->data[k];
             n += ch == '&' || ch == '\r' ? 4 : ch == '<' || ch == '>' ? 3 : 0;
@@ -237,41 +265,65 @@ static size_t row_size(const struct conv *c, const struct qp_csv_record *rec)
 static enum qp_convert_status write_row(struct conv *c, const struct qp_csv_record *rec,
                                         struct qp_convert_error *err)
 {
-    /* Worst case first (one check per row); the exact size only near the cap. */
-    size_t need = c->row_open_len + c->row_close_len + c->tags.fixed;
-    for (size_t i = 0; i < rec->count; i++) {
-        need += 5 * rec->fields[i].len;
-    }
+    /* Worst case first (one check per row, SLACK for the fixed-size copies); the exact size
+     * only near the cap. */
+    size_t need = c->tags.fixed + 5 * rec->bytes + SLACK;
     int rc = out_reserve(&c->out, need);
     if (rc == -E2BIG) {
-        rc = out_reserve(&c->out, row_size(c, rec));
-    }
-    if (rc == -E2BIG) {
-        return set_error(err, QP_CONVERT_TOO_LARGE, rec->line, 1,
-                         "XML output would be larger than the %zu-byte cap", c->out.max);
+        /* Near the cap: the exact size decides; the row is written into a scratch buffer with
+         * room for the fixed-size copies, then copied. */
+        size_t exact = row_size(c, rec);
+        if (exact > c->out.max - c->out.len) {
+            return set_error(err, QP_CONVERT_TOO_LARGE, rec->line, 1,
+                             "XML output would be larger than the %zu-byte cap", c->out.max);
+        }
+        char *tmp = malloc(need);
+        if (tmp == NULL || out_reserve(&c->out, exact) < 0) {
+            free(tmp);
+            return set_error(err, QP_CONVERT_NO_MEMORY, rec->line, 1, "out of memory for the XML");
+        }
+        struct out saved = c->out;
+        c->out = (struct out){ tmp, 0, need, need };
+        enum qp_convert_status st = write_row(c, rec, err);
+        size_t written = c->out.len;
+        c->out = saved;
+        if (st == QP_CONVERT_OK) {
+            memcpy(c->out.p + c->out.len, tmp, written);
+            c->out.len += written;
+        }
+        free(tmp);
+        return st;
     }
     if (rc < 0) {
         return set_error(err, QP_CONVERT_NO_MEMORY, rec->line, 1, "out of memory for the XML");
     }
     char *o = c->out.p + c->out.len;
-    memcpy(o, c->row_open, c->row_open_len);
-    o += c->row_open_len;
     const char *block = c->tags.block;
-    for (size_t i = 0; i < rec->count; i++) {
+    uintptr_t in_lo = (uintptr_t)c->csv, in_hi = (uintptr_t)c->csv + c->csv_len;
+    size_t skip = 0;
+    size_t i;
+    for (i = 0; i < rec->count; i++) {
+        o = put_tag(o, block + c->tags.joint_off[i] + skip, c->tags.joint_len[i] - skip);
         const struct qp_csv_field *f = &rec->fields[i];
-        if (f->len == 0) {
-            memcpy(o, block + c->tags.empty_off[i], c->tags.empty_len[i]);
-            o += c->tags.empty_len[i];
+        size_t n = f->len;
+        if (n == 0) {
+            o -= c->tags.open_len[i];
+            o = put_tag(o, block + c->tags.empty_off[i], c->tags.empty_len[i]);
+            skip = c->tags.close_len[i];
             continue;
         }
-        memcpy(o, block + c->tags.open_off[i], c->tags.open_len[i]);
-        o += c->tags.open_len[i];
-        o += qp_xml_escape_text(f->data, f->len, o);
-        memcpy(o, block + c->tags.close_off[i], c->tags.close_len[i]);
-        o += c->tags.close_len[i];
+        skip = 0;
+        if (f->xml_special) {
+            o += qp_xml_escape_text(f->data, n, o);
+        } else if (n <= 16 && (uintptr_t)f->data >= in_lo && in_hi - (uintptr_t)f->data >= 16) {
+            memcpy(o, f->data, 16);
+            o += n;
+        } else {
+            memcpy(o, f->data, n);
+            o += n;
+        }
     }
-    memcpy(o, c->row_close, c->row_close_len);
-    o += c->row_close_len;
+    o = put_tag(o, block + c->tags.joint_off[i] + skip, c->tags.joint_len[i] - skip);
     c->out.len = (size_t)(o - c->out.p);
     return QP_CONVERT_OK;
 }
@@ -333,8 +385,8 @@ static enum qp_convert_status reserve_estimate(struct conv *c, const char *csv, 
         lines++;
         s++;
     }
-    size_t per_row = c->row_open_len + c->row_close_len + c->tags.fixed;
-    size_t est = len + 64;
+    size_t per_row = c->tags.fixed;
+    size_t est = len + 64 + SLACK;
     if (per_row != 0 && lines > (SIZE_MAX / 2 - len) / per_row) {
         est = c->out.max;
     } else {
@@ -365,17 +417,8 @@ enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_c
     if (st != QP_CONVERT_OK) {
         return st;
     }
-    struct conv c = { .opts = opts };
+    struct conv c = { .opts = opts, .csv = csv, .csv_len = len };
     c.out.max = opts->max_output ? opts->max_output : DEFAULT_MAX_OUTPUT;
-    if (opts->compact) {
-        c.row_open = "<Row>";
-        c.row_close = "</Row>";
-    } else {
-        c.row_open = "\n\t<Row>";
-        c.row_close = "\n\t</Row>";
-    }
-    c.row_open_len = strlen(c.row_open);
-    c.row_close_len = strlen(c.row_close);
 
     struct qp_csv *p = NULL;
     struct qp_csv_opts copts = { .same_width = true, .xml_chars = true };

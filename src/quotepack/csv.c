@@ -37,12 +37,14 @@ enum {
     C_NUL,
     C_CTRL,
     C_HIGH,
+    C_XML, /* & < > with xml_chars: part of the field, but flagged */
 };
 
 struct fdesc {
     size_t off; /* in the chunk or in buf */
     size_t len;
     bool in_buf;
+    bool special; /* has & < > or CR */
 };
 
 struct qp_csv {
@@ -73,7 +75,8 @@ struct qp_csv {
     struct qp_csv_field *fields;
     size_t fcap;
     size_t nf;
-    size_t width; /* fields in the first record */
+    size_t width;       /* fields in the first record */
+    size_t width_limit; /* width once the header is known and same_width is set, else SIZE_MAX */
     uint64_t records;
     uint64_t rec_line;
     size_t rec_bytes;
@@ -84,7 +87,8 @@ struct qp_csv {
     bool f_in_buf;
     size_t f_buf_start;
     bool qflag;
-    uint64_t f_line, f_col;
+    bool f_special;
+    uint64_t f_line, f_line_start;
     uint64_t f_abs;    /* absolute offset of the field's first byte */
     uint64_t rec_abs;  /* absolute offset of the record's first byte */
     uint64_t rec_stop; /* first absolute offset past the record cap */
@@ -122,6 +126,8 @@ static void build_classes(struct qp_csv *p)
             k = C_HIGH;
         } else if (c == '"') {
             k = C_QUOTE;
+        } else if (p->opts.xml_chars && (c == '&' || c == '<' || c == '>')) {
+            k = C_XML;
         }
         p->cls_q[c] = k;
         p->cls_unq[c] = c == ',' ? C_COMMA : k;
@@ -149,9 +155,10 @@ int qp_csv_create(const struct qp_csv_opts *opts, struct qp_csv **out)
     }
     build_classes(p);
     p->st = ST_RECORD;
+    p->width_limit = SIZE_MAX;
     p->line = 1;
     p->last_cr = UINT64_MAX;
-    p->fcap = 16;
+    p->fcap = p->opts.max_columns < 16 ? p->opts.max_columns : 16; /* never over the cap */
     p->fd = malloc(p->fcap * sizeof(*p->fd));
     p->fields = malloc(p->fcap * sizeof(*p->fields));
     if (p->fd == NULL || p->fields == NULL) {
@@ -227,6 +234,12 @@ static uint64_t col_at(const struct qp_csv *p, size_t i)
     return p->base + i - p->line_start + 1;
 }
 
+/* The column of the current field's first byte. */
+static uint64_t f_col(const struct qp_csv *p)
+{
+    return p->f_abs - p->f_line_start + 1;
+}
+
 CORE_PRINTF(5, 6)
 static enum qp_csv_status fail(struct qp_csv *p, enum qp_csv_error_kind kind, uint64_t line,
                                uint64_t col, const char *fmt, ...)
@@ -267,7 +280,7 @@ static int buf_append(struct qp_csv *p, const char *s, size_t n)
         }
         char *nb = realloc(p->buf, cap);
         if (nb == NULL) {
-            fail(p, QP_CSV_ERR_NO_MEMORY, p->f_line, p->f_col, "out of memory for a %zu-byte field",
+            fail(p, QP_CSV_ERR_NO_MEMORY, p->f_line, f_col(p), "out of memory for a %zu-byte field",
                  p->buf_len + n);
             return -ENOMEM;
         }
@@ -283,7 +296,7 @@ static int buf_append(struct qp_csv *p, const char *s, size_t n)
 static int check_field_size(struct qp_csv *p, size_t cur)
 {
     if (cur > p->opts.max_field) {
-        fail(p, QP_CSV_ERR_FIELD_TOO_LARGE, p->f_line, p->f_col,
+        fail(p, QP_CSV_ERR_FIELD_TOO_LARGE, p->f_line, f_col(p),
              "field is larger than the %zu-byte cap", p->opts.max_field);
         return -E2BIG;
     }
@@ -327,7 +340,7 @@ static enum qp_csv_status cap_error(struct qp_csv *p, uint64_t abs)
         return fail(p, QP_CSV_ERR_RECORD_TOO_LARGE, p->rec_line, 1,
                     "record is larger than the %zu-byte cap", p->opts.max_record);
     }
-    return fail(p, QP_CSV_ERR_FIELD_TOO_LARGE, p->f_line, p->f_col,
+    return fail(p, QP_CSV_ERR_FIELD_TOO_LARGE, p->f_line, f_col(p),
                 "field is larger than the %zu-byte cap", p->opts.max_field);
 }
 
@@ -342,9 +355,10 @@ static size_t scan_limit(const struct qp_csv *p, size_t i, size_t n)
     return room < n - i ? i + (size_t)room : n;
 }
 
-static int start_field(struct qp_csv *p, size_t i)
+/* The rare cases of starting a field: too many fields, or the descriptor arrays are full. */
+static int start_field_slow(struct qp_csv *p, size_t i)
 {
-    if (p->opts.same_width && p->records > 0 && p->nf == p->width) {
+    if (p->nf == p->width_limit) {
         fail(p, QP_CSV_ERR_RAGGED, p->line, col_at(p, i),
              "record has more fields than the header's %zu", p->width);
         return -EINVAL;
@@ -354,28 +368,34 @@ static int start_field(struct qp_csv *p, size_t i)
              "record has more than %zu fields", p->opts.max_columns);
         return -E2BIG;
     }
-    if (p->nf == p->fcap) {
-        size_t cap = p->fcap * 2;
-        if (cap > p->opts.max_columns) {
-            cap = p->opts.max_columns;
-        }
-        struct fdesc *fd = realloc(p->fd, cap * sizeof(*fd));
-        if (fd != NULL) {
-            p->fd = fd;
-        }
-        struct qp_csv_field *fl = realloc(p->fields, cap * sizeof(*fl));
-        if (fl != NULL) {
-            p->fields = fl;
-        }
-        if (fd == NULL || fl == NULL) {
-            fail(p, QP_CSV_ERR_NO_MEMORY, p->line, col_at(p, i), "out of memory for %zu fields",
-                 cap);
-            return -ENOMEM;
-        }
-        p->fcap = cap;
+    size_t cap = p->fcap * 2;
+    if (cap > p->opts.max_columns) {
+        cap = p->opts.max_columns;
+    }
+    struct fdesc *fd = realloc(p->fd, cap * sizeof(*fd));
+    if (fd != NULL) {
+        p->fd = fd;
+    }
+    struct qp_csv_field *fl = realloc(p->fields, cap * sizeof(*fl));
+    if (fl != NULL) {
+        p->fields = fl;
+    }
+    if (fd == NULL || fl == NULL) {
+        fail(p, QP_CSV_ERR_NO_MEMORY, p->line, col_at(p, i), "out of memory for %zu fields", cap);
+        return -ENOMEM;
+    }
+    p->fcap = cap;
+    return 0;
+}
+
+static inline int start_field(struct qp_csv *p, size_t i)
+{
+    /* fcap <= max_columns, so nf == fcap also covers the column cap. */
+    if ((p->nf == p->fcap || p->nf == p->width_limit) && start_field_slow(p, i) < 0) {
+        return -1;
     }
     p->f_line = p->line;
-    p->f_col = col_at(p, i);
+    p->f_line_start = p->line_start;
     p->f_abs = p->base + i;
     uint64_t fstop = p->f_abs + p->opts.max_field;
     if (fstop < p->f_abs) {
@@ -383,15 +403,17 @@ static int start_field(struct qp_csv *p, size_t i)
     }
     p->stop = fstop < p->rec_stop ? fstop : p->rec_stop;
     p->f_in_buf = false;
+    p->f_special = false;
     p->qflag = false;
     p->run_start = i;
     return 0;
 }
 
 /* Ends the current field, whose chunk part is in[run_start..end). */
-static int end_field(struct qp_csv *p, size_t end)
+static inline int end_field(struct qp_csv *p, size_t end)
 {
     struct fdesc *d = &p->fd[p->nf];
+    d->special = p->f_special;
     if (!p->f_in_buf) {
         d->off = p->run_start;
         d->len = end - p->run_start;
@@ -429,6 +451,7 @@ static enum qp_csv_status end_record(struct qp_csv *p, struct qp_csv_record *rec
     if (p->opts.same_width) {
         if (p->records == 0) {
             p->width = p->nf;
+            p->width_limit = p->nf;
         } else if (p->nf != p->width) {
             return fail(p, QP_CSV_ERR_RAGGED, p->line, col_at(p, i),
                         "record has %zu field%s but the header has %zu", p->nf,
@@ -443,9 +466,11 @@ static enum qp_csv_status end_record(struct qp_csv *p, struct qp_csv_record *rec
             p->fields[k].data = d->in_buf ? p->buf + d->off : p->in + d->off;
         }
         p->fields[k].len = d->len;
+        p->fields[k].xml_special = d->special;
     }
     rec->fields = p->fields;
     rec->count = p->nf;
+    rec->bytes = p->rec_bytes;
     rec->line = p->rec_line;
     rec->index = p->records;
     p->records++;
@@ -635,7 +660,7 @@ static enum qp_csv_status at_eof(struct qp_csv *p, struct qp_csv_record *rec)
         }
         return end_record(p, rec, p->pos);
     case ST_QUOTED:
-        return fail(p, QP_CSV_ERR_UNTERMINATED, p->f_line, p->f_col,
+        return fail(p, QP_CSV_ERR_UNTERMINATED, p->f_line, f_col(p),
                     "quoted field opened here is never closed");
     case ST_QUOTE:
         if (end_quoted_field(p) < 0) {
@@ -644,6 +669,85 @@ static enum qp_csv_status at_eof(struct qp_csv *p, struct qp_csv_record *rec)
         return end_record(p, rec, p->pos);
     }
     CORE_BUG("bad parser state");
+}
+
+/*
+ * Scans unquoted fields from pos. The common case, an unquoted field after a comma, stays in
+ * this loop. Returns true when *st holds the status to return, false to go on in the main loop.
+ */
+static bool run_unquoted(struct qp_csv *p, struct qp_csv_record *rec, enum qp_csv_status *st)
+{
+    const uint8_t *s = (const uint8_t *)p->in;
+    const uint8_t *cls = p->cls_unq;
+    size_t n = p->in_len, i = p->pos;
+    for (;;) {
+        size_t lim = scan_limit(p, i, n);
+        for (;;) {
+            while (i < lim && cls[s[i]] == C_ORD) {
+                i++;
+            }
+            if (i < lim && cls[s[i]] == C_XML) {
+                p->f_special = true;
+                i++;
+                continue;
+            }
+            break;
+        }
+        p->pos = i;
+        if (i == n) {
+            return false;
+        }
+        uint8_t k = cls[s[i]];
+        if (k == C_COMMA) {
+            if (p->base + i >= p->rec_stop) {
+                *st = cap_error(p, p->base + i);
+                return true;
+            }
+            if (end_field(p, i) < 0) {
+                *st = QP_CSV_ERROR;
+                return true;
+            }
+            i++;
+            p->pos = i;
+            p->st = ST_FIELD;
+            if (i == n || s[i] == '"' || s[i] == '\n' || s[i] == '\r' ||
+                p->base + i >= p->rec_stop) {
+                return false;
+            }
+            if (start_field(p, i) < 0) {
+                *st = QP_CSV_ERROR;
+                return true;
+            }
+            p->st = ST_UNQUOTED;
+            continue;
+        }
+        if (k == C_LF || k == C_CR) {
+            if (end_field(p, i) < 0) {
+                *st = QP_CSV_ERROR;
+                return true;
+            }
+            *st = end_record(p, rec, i);
+            if (*st == QP_CSV_OK) {
+                newline(p, s[i], i);
+                p->pos = i + 1;
+            }
+            return true;
+        }
+        if (p->base + i >= p->stop) {
+            *st = cap_error(p, p->base + i);
+            return true;
+        }
+        if (k == C_QUOTE) {
+            *st = fail(p, QP_CSV_ERR_STRAY_QUOTE, p->line, col_at(p, i),
+                       "quote inside an unquoted field (quote the whole field and double it)");
+            return true;
+        }
+        if (special_byte(p, k, i) < 0) {
+            *st = QP_CSV_ERROR;
+            return true;
+        }
+        return false;
+    }
 }
 
 enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *rec)
@@ -728,55 +832,25 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
             p->st = ST_UNQUOTED;
             continue;
         case ST_UNQUOTED: {
-            const uint8_t *cls = p->cls_unq;
-            size_t lim = scan_limit(p, i, n);
-            while (i < lim && cls[s[i]] == C_ORD) {
-                i++;
-            }
-            p->pos = i;
-            if (i == n) {
-                continue;
-            }
-            uint8_t k = cls[s[i]];
-            if (k == C_COMMA) {
-                if (p->base + i >= p->rec_stop) {
-                    return cap_error(p, p->base + i);
-                }
-                if (end_field(p, i) < 0) {
-                    return QP_CSV_ERROR;
-                }
-                p->pos = i + 1;
-                p->st = ST_FIELD;
-                continue;
-            }
-            if (k == C_LF || k == C_CR) {
-                if (end_field(p, i) < 0) {
-                    return QP_CSV_ERROR;
-                }
-                enum qp_csv_status st = end_record(p, rec, i);
-                if (st == QP_CSV_OK) {
-                    newline(p, s[i], i);
-                    p->pos = i + 1;
-                }
+            enum qp_csv_status st;
+            if (run_unquoted(p, rec, &st)) {
                 return st;
-            }
-            if (p->base + i >= p->stop) {
-                return cap_error(p, p->base + i);
-            }
-            if (k == C_QUOTE) {
-                return fail(p, QP_CSV_ERR_STRAY_QUOTE, p->line, col_at(p, i),
-                            "quote inside an unquoted field (quote the whole field and double it)");
-            }
-            if (special_byte(p, k, i) < 0) {
-                return QP_CSV_ERROR;
             }
             continue;
         }
         case ST_QUOTED: {
             const uint8_t *cls = p->cls_q;
             size_t lim = scan_limit(p, i, n);
-            while (i < lim && cls[s[i]] == C_ORD) {
-                i++;
+            for (;;) {
+                while (i < lim && cls[s[i]] == C_ORD) {
+                    i++;
+                }
+                if (i < lim && cls[s[i]] == C_XML) {
+                    p->f_special = true;
+                    i++;
+                    continue;
+                }
+                break;
             }
             p->pos = i;
             if (i == n) {
@@ -793,6 +867,7 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
                 return cap_error(p, p->base + i);
             }
             if (k == C_LF || k == C_CR) {
+                p->f_special |= k == C_CR;
                 newline(p, s[i], i);
                 p->pos = i + 1;
                 continue;

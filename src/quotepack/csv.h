@@ -65,6 +65,7 @@ struct qp_csv_opts {
 struct qp_csv_field {
     const char *data;
     size_t len;
+    bool xml_special; /* with xml_chars: the field has & < > or CR (it needs escaping) */
 };
 
 struct qp_csv_record {
@@ -72,6 +73,7 @@ struct qp_csv_record {
     size_t count;
     uint64_t line;  /* 1-based physical line where the record starts */
     uint64_t index; /* 0 for the first record (the header), then 1, 2, ... */
+    size_t bytes;   /* sum of the fields' lengths */
 };
 
 struct qp_csv_error {
