@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
@@ -41,6 +42,11 @@ int main(int argc, char **argv)
     struct qp_pipeline_stats stats;
     char err[512];
     core_log_set_ident("quotepack");
+    const char *lv = getenv("QUOTEPACK_LOG"); // error, warn, info or debug
+    enum core_log_level level;
+    if (lv != NULL && core_log_parse_level(lv, &level) == 0) {
+        core_log_set_level(level);
+    }
     if (argc >= 2 && strcmp(argv[1], "verify") == 0) {
         return run_verify(argc - 1, argv + 1);
     }

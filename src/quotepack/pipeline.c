@@ -45,6 +45,8 @@
  */
 
 #define WINDOW_BATCHES 2 /* batches of XML that may exist in the spool at once */
+/* Compressed tgz entries kept in memory for the packer; past this the packer compresses. */
+#define GZ_BUDGET ((uint64_t)96 << 20)
 
 struct sym {
     const char *name;    /* immutable: borrowed from the config */
@@ -57,6 +59,8 @@ struct sym {
     uint64_t xml_bytes;  /* guarded by mu */
     uint32_t crc;        /* guarded by mu */
     char *error;         /* guarded by mu */
+    char *gz;            /* guarded by mu: its tgz entry, compressed by the converter, or NULL */
+    size_t gz_len;       /* guarded by mu */
     bool dirty;          /* guarded by mu: in pl->dirty, not yet in the catalog */
 };
 
@@ -105,6 +109,7 @@ struct qp_pipeline {
     atomic_uint_fast64_t archived;  /* atomic */
     atomic_uint_fast64_t archives;  /* atomic */
     atomic_uint_fast64_t xml_bytes; /* atomic */
+    atomic_uint_fast64_t gz_held;   /* atomic: bytes of sym.gz not yet packed */
 };
 
 /* ---- shared state changes ---------------------------------------------------------------- */
@@ -140,8 +145,11 @@ static bool stopping(struct qp_pipeline *pl)
 }
 
 /* A symbol reached converted or failed. Any thread. error is copied. */
-static void finish_sym(struct qp_pipeline *pl, size_t idx, enum qp_state state, uint64_t rows,
-                       uint64_t xml_bytes, uint32_t crc, const char *error)
+/* A symbol reached converted (with its tgz entry gz, ownership passes, or NULL) or failed.
+ * Any thread. error is copied. */
+static void finish_sym_gz(struct qp_pipeline *pl, size_t idx, enum qp_state state, uint64_t rows,
+                          uint64_t xml_bytes, uint32_t crc, const char *error, char *gz,
+                          size_t gz_len)
 {
     struct sym *s = &pl->syms[idx];
     char *e = error != NULL ? core_xstrdup(error) : NULL;
@@ -152,6 +160,8 @@ static void finish_sym(struct qp_pipeline *pl, size_t idx, enum qp_state state, 
     s->crc = crc;
     free(s->error);
     s->error = e;
+    s->gz = gz;
+    s->gz_len = gz_len;
     mark_dirty_locked(pl, idx);
     struct wbatch *w = &pl->wb[s->work];
     w->remaining--;
@@ -164,6 +174,12 @@ static void finish_sym(struct qp_pipeline *pl, size_t idx, enum qp_state state, 
         atomic_fetch_add(&pl->failed, 1);
     }
     atomic_fetch_add(&pl->done, 1);
+}
+
+static void finish_sym(struct qp_pipeline *pl, size_t idx, enum qp_state state, uint64_t rows,
+                       uint64_t xml_bytes, uint32_t crc, const char *error)
+{
+    finish_sym_gz(pl, idx, state, rows, xml_bytes, crc, error, NULL, 0);
 }
 
 /* ---- convert stage ----------------------------------------------------------------------- */
@@ -302,7 +318,19 @@ static void convert_task(void *arg, void *thread_state, int status)
         goto out;
     }
     atomic_fetch_add(&pl->xml_bytes, xml_len);
-    finish_sym(pl, j->idx, QP_STATE_CONVERTED, res.rows, xml_len, crc, NULL);
+    // Compress the archive entry here, on this core, while the XML is in memory; the packer
+    // then only concatenates. Past the memory budget the packer compresses from the spool.
+    char *gz = NULL;
+    size_t gz_len = 0;
+    if (pl->cfg->format == QP_FORMAT_TGZ && atomic_load(&pl->gz_held) < GZ_BUDGET) {
+        char member[QP_MAX_SYMBOL + 8];
+        snprintf(member, sizeof(member), "%s.xml", sym);
+        if (qp_pack_gzip_entry(pl->cfg->level, member, xml, xml_len, (int64_t)time(NULL), &gz,
+                               &gz_len) == 0) {
+            atomic_fetch_add(&pl->gz_held, gz_len);
+        }
+    }
+    finish_sym_gz(pl, j->idx, QP_STATE_CONVERTED, res.rows, xml_len, crc, NULL, gz, gz_len);
 out:
     free(owned);
     core_buf_unref(pres.reply);
@@ -426,7 +454,8 @@ static void archive_name(char *buf, size_t size, int64_t batch, int part, enum q
  * same batch). Order: archive to a temp name, fsync, rename, fsync dir; then one catalog
  * transaction (members archived + the archive row); only then the spooled XML is deleted.
  */
-static int pack_batch(struct qp_pipeline *pl, size_t b, struct qp_catalog_row *rows)
+static int pack_batch(struct qp_pipeline *pl, size_t b, struct qp_catalog_row *rows,
+                      struct sym **gzs)
 {
     const struct wbatch *w = &pl->wb[b];
     struct qp_pack *pk = NULL;
@@ -436,10 +465,12 @@ static int pack_batch(struct qp_pipeline *pl, size_t b, struct qp_catalog_row *r
     int part = 0;
     int rc = 0;
     uint64_t bytes = 0;
+    int64_t t0 = core_now_ns();
     // remaining == 0 was seen under mu, so nobody writes these symbols any more.
     for (size_t i = 0; i < w->n; i++) {
-        const struct sym *s = &pl->syms[w->members[i]];
+        struct sym *s = &pl->syms[w->members[i]];
         if (s->state == QP_STATE_CONVERTED) {
+            gzs[n] = s;
             row_from_sym(s, &rows[n++]);
         }
     }
@@ -458,6 +489,13 @@ static int pack_batch(struct qp_pipeline *pl, size_t b, struct qp_catalog_row *r
     int64_t mtime = (int64_t)time(NULL);
     for (size_t i = 0; i < n; i++) {
         size_t len = 0;
+        if (gzs[i]->gz != NULL) {
+            rc = qp_pack_add_gzip_entry(pk, gzs[i]->gz, gzs[i]->gz_len);
+            if (rc != 0) {
+                goto out;
+            }
+            continue;
+        }
         rc = qp_spool_read(pl->spool, rows[i].symbol, &data, &len);
         if (rc != 0) {
             LOG_ERROR("cannot read the spooled XML of %s: %s", rows[i].symbol, strerror(-rc));
@@ -511,11 +549,12 @@ static int pack_batch(struct qp_pipeline *pl, size_t b, struct qp_catalog_row *r
         goto out;
     }
     pthread_mutex_lock(&pl->mu);
-    for (size_t i = 0; i < w->n; i++) {
-        struct sym *s = &pl->syms[w->members[i]];
-        if (s->state == QP_STATE_CONVERTED) {
-            s->state = QP_STATE_ARCHIVED;
-        }
+    for (size_t i = 0; i < n; i++) {
+        gzs[i]->state = QP_STATE_ARCHIVED;
+        atomic_fetch_sub(&pl->gz_held, gzs[i]->gz_len);
+        free(gzs[i]->gz);
+        gzs[i]->gz = NULL;
+        gzs[i]->gz_len = 0;
     }
     pthread_mutex_unlock(&pl->mu);
     for (size_t i = 0; i < n; i++) {
@@ -523,7 +562,8 @@ static int pack_batch(struct qp_pipeline *pl, size_t b, struct qp_catalog_row *r
     }
     atomic_fetch_add(&pl->archived, n);
     atomic_fetch_add(&pl->archives, 1);
-    LOG_DEBUG("packed %s: %zu members, %llu bytes", name, n, (unsigned long long)bytes);
+    LOG_DEBUG("packed %s: %zu members, %llu bytes in %.3f s", name, n, (unsigned long long)bytes,
+              (double)(core_now_ns() - t0) / 1e9);
 out:
     free(data);
     qp_pack_destroy(pk);
@@ -534,6 +574,7 @@ static void *pack_main(void *arg)
 {
     struct qp_pipeline *pl = arg;
     struct qp_catalog_row *rows = core_xcalloc(pl->nsyms + 1, sizeof(*rows));
+    struct sym **gzs = core_xcalloc(pl->nsyms + 1, sizeof(*gzs));
     int64_t last_flush = core_now_ns();
     pthread_mutex_lock(&pl->mu);
     for (;;) {
@@ -558,10 +599,12 @@ static void *pack_main(void *arg)
         size_t b = pl->lowest;
         pthread_mutex_unlock(&pl->mu);
 
+        int64_t tf = core_now_ns();
         int rc = flush_rows(pl, rows, n);
         last_flush = core_now_ns();
+        LOG_DEBUG("flushed %zu catalog rows in %.3f s", n, (double)(last_flush - tf) / 1e9);
         if (rc == 0 && ready) {
-            rc = pack_batch(pl, b, rows);
+            rc = pack_batch(pl, b, rows, gzs);
             if (rc == 0) {
                 pthread_mutex_lock(&pl->mu);
                 pl->lowest++;
@@ -582,6 +625,7 @@ static void *pack_main(void *arg)
     }
     pthread_mutex_unlock(&pl->mu);
     free(rows);
+    free(gzs);
     atomic_store(&pl->packer_exited, true);
     core_event_set(pl->wake_main);
     return NULL;
@@ -806,6 +850,7 @@ static void free_pipeline(struct qp_pipeline *pl)
 {
     for (size_t i = 0; i < pl->nsyms; i++) {
         free(pl->syms[i].error);
+        free(pl->syms[i].gz);
     }
     for (size_t i = 0; i < pl->nwb; i++) {
         free(pl->wb[i].members);
@@ -835,6 +880,7 @@ int qp_pipeline_run(const struct qp_config *cfg, volatile sig_atomic_t *stop,
     pl.copts.max_output = 0;
     stats->symbols = cfg->nsymbols;
     atomic_init(&pl.packer_exited, false);
+    atomic_init(&pl.gz_held, 0);
 
     // Worker processes first: they must be forked before any thread exists.
     if (cfg->isolate) {

@@ -103,3 +103,67 @@ TEST(create_in_a_missing_directory_fails_cleanly)
     ASSERT_EQ_INT(qp_pack_create(&p, dir, "x.tgz", QP_FORMAT_TGZ, QP_LEVEL_FAST), -ENOENT);
     ASSERT_NULL(p);
 }
+
+TEST(incompressible_member_round_trips)
+{
+    size_t len = 300000;
+    unsigned char *data = malloc(len);
+    ASSERT_NOT_NULL(data);
+    uint64_t x = 88172645463325252ULL;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data[i] = (unsigned char)x;
+    }
+    for (int level = 0; level < 3; level++) {
+        struct qp_pack *p = NULL;
+        uint64_t bytes = 0;
+        ASSERT_OK(qp_pack_create(&p, test_tmpdir(), "r.tgz", QP_FORMAT_TGZ, (enum qp_level)level));
+        ASSERT_OK(qp_pack_add(p, "R.xml", data, len, 0));
+        ASSERT_OK(qp_pack_commit(p, &bytes));
+        qp_pack_destroy(p);
+        char path[512];
+        snprintf(path, sizeof(path), "%s/r.tgz", test_tmpdir());
+        struct archive *ar = archive_read_new();
+        archive_read_support_filter_all(ar);
+        archive_read_support_format_all(ar);
+        ASSERT_EQ_INT(archive_read_open_filename(ar, path, 65536), ARCHIVE_OK);
+        struct archive_entry *e;
+        ASSERT_EQ_INT(archive_read_next_header(ar, &e), ARCHIVE_OK);
+        unsigned char *back = malloc(len);
+        size_t got = 0;
+        la_ssize_t n;
+        while (got < len && (n = archive_read_data(ar, back + got, len - got)) > 0) {
+            got += (size_t)n;
+        }
+        ASSERT_EQ_INT(got, len);
+        ASSERT_EQ_MEM(back, data, len);
+        free(back);
+        ASSERT_EQ_INT(archive_read_next_header(ar, &e), ARCHIVE_EOF);
+        archive_read_free(ar);
+    }
+    free(data);
+}
+
+TEST(ustar_header_checksum_and_limits)
+{
+    unsigned char h[512];
+    ASSERT_OK(qp_pack_ustar_header(h, "AAPL.xml", 1234, 1700000000));
+    ASSERT_EQ_STR((const char *)h, "AAPL.xml");
+    ASSERT_EQ_STR((const char *)h + 124, "00000002322");
+    ASSERT_EQ_MEM(h + 257,
+                  "ustar\0"
+                  "00",
+                  8);
+    unsigned sum = 0;
+    for (int i = 0; i < 512; i++) {
+        sum += (i >= 148 && i < 156) ? ' ' : h[i];
+    }
+    ASSERT_EQ_INT(strtoul((const char *)h + 148, NULL, 8), sum);
+    char longname[120];
+    memset(longname, 'x', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    ASSERT_EQ_INT(qp_pack_ustar_header(h, longname, 1, 0), -ENAMETOOLONG);
+    ASSERT_EQ_INT(qp_pack_ustar_header(h, "big", (uint64_t)1 << 33, 0), -EFBIG);
+}
