@@ -86,7 +86,8 @@ struct worker {
     int epfd;
     struct conn **conns;
     size_t nconns;
-    struct lat_vec lat;
+    struct lat_vec lat;   /* X-Timestamp to the part's last byte */
+    struct lat_vec lat_h; /* X-Timestamp to the part's head */
     uint64_t connect_errors;
     uint64_t flood_closed;
     uint64_t flood_reconnects;
@@ -284,18 +285,23 @@ static const char *find_header(const char *h, size_t n, const char *name)
     return NULL;
 }
 
+/* Microseconds from a unix timestamp to now, clamped to [0, UINT32_MAX]. */
+static uint32_t lat_us(double ts)
+{
+    double us = (real_now() - ts) * 1e6;
+    if (us < 0) {
+        return 0;
+    }
+    return us > 4e9 ? UINT32_MAX : (uint32_t)us;
+}
+
 static void frame_done(struct worker *w, struct conn *c, double mnow)
 {
     c->frames_total++;
     if (mnow >= g_wstart && mnow < g_wend) {
         c->frames_window++;
         if (c->part_ts > 0) {
-            double lat = real_now() - c->part_ts;
-            if (lat < 0) {
-                lat = 0;
-            }
-            double us = lat * 1e6;
-            lat_push(&w->lat, us > 4e9 ? UINT32_MAX : (uint32_t)us);
+            lat_push(&w->lat, lat_us(c->part_ts));
         }
     }
 }
@@ -372,6 +378,9 @@ static bool feed(struct worker *w, struct conn *c, const char *d, size_t n, doub
         }
         const char *ts = find_header(c->hdr, e, "X-Timestamp");
         c->part_ts = ts ? strtod(ts, NULL) : 0.0;
+        if (c->part_ts > 0 && mnow >= g_wstart && mnow < g_wend) {
+            lat_push(&w->lat_h, lat_us(c->part_ts));
+        }
         c->remaining = (size_t)len;
         c->state = S_BODY;
         c->hlen = 0;
@@ -584,7 +593,8 @@ static void usage(FILE *f)
             "K stuck viewers request PATH and never read. M idle connections send nothing;\n"
             "M slowloris connections send a partial head, then a header line every TRICKLE ms.\n"
             "Flood connections closed by the server are reopened after RECONNECT ms.\n"
-            "Latency: from a part's X-Timestamp (unix time) to the receipt of its last byte.\n"
+            "Latency: from a part's X-Timestamp (unix time) to the receipt of its head and of its\n"
+            "last byte.\n"
             "Prints a summary, then one line 'JSON {...}'.\n");
 }
 
@@ -738,6 +748,7 @@ int main(int argc, char **argv)
     /* Collect. */
     double *fps = calloc((size_t)g_opt.viewers + 1, sizeof(double));
     struct lat_vec lat = { 0 };
+    struct lat_vec lat_h = { 0 };
     uint64_t frames = 0;
     uint64_t bytes = 0;
     uint64_t connect_errors = 0;
@@ -787,10 +798,15 @@ int main(int argc, char **argv)
         for (size_t j = 0; j < w->lat.n; j++) {
             lat_push(&lat, w->lat.v[j]);
         }
+        for (size_t j = 0; j < w->lat_h.n; j++) {
+            lat_push(&lat_h, w->lat_h.v[j]);
+        }
         free(w->lat.v);
+        free(w->lat_h.v);
     }
     qsort(fps, nf, sizeof(double), cmp_double);
     qsort(lat.v, lat.n, sizeof(uint32_t), cmp_u32);
+    qsort(lat_h.v, lat_h.n, sizeof(uint32_t), cmp_u32);
     double fmin = nf ? fps[0] : 0.0;
     double fmed = nf ? fps[nf / 2] : 0.0;
     double fmax = nf ? fps[nf - 1] : 0.0;
@@ -798,6 +814,9 @@ int main(int argc, char **argv)
     double p50 = pct_u32(lat.v, lat.n, 50) / 1000.0;
     double p99 = pct_u32(lat.v, lat.n, 99) / 1000.0;
     double lmax = lat.n ? lat.v[lat.n - 1] / 1000.0 : 0.0;
+    double h50 = pct_u32(lat_h.v, lat_h.n, 50) / 1000.0;
+    double h99 = pct_u32(lat_h.v, lat_h.n, 99) / 1000.0;
+    double hmax = lat_h.n ? lat_h.v[lat_h.n - 1] / 1000.0 : 0.0;
     double mbps = (double)bytes * 8.0 / 1e6 / (g_opt.warmup + g_opt.duration);
 
     if (!g_opt.quiet) {
@@ -812,8 +831,9 @@ int main(int argc, char **argv)
         printf("%-28s %d dropped by the server, %lu malformed\n", "viewer disconnects", dropped,
                (unsigned long)bad);
         printf("%-28s %lu frames, %.0f Mbit/s\n", "received", (unsigned long)frames, mbps);
-        printf("%-28s p50 %.2f  p99 %.2f  max %.2f  (%zu samples)\n", "latency ms", p50, p99, lmax,
-               lat.n);
+        printf("%-28s p50 %.2f  p99 %.2f  max %.2f  (%zu samples)\n", "latency ms, to last byte",
+               p50, p99, lmax, lat.n);
+        printf("%-28s p50 %.2f  p99 %.2f  max %.2f\n", "latency ms, to part head", h50, h99, hmax);
         printf("%-28s %d requested, %d still open\n", "stuck viewers", g_opt.stuck, stuck_open);
         printf("%-28s %d idle + %d slowloris, %d open at end, %lu closed by server, %lu reopened\n",
                "flood", g_opt.idle, g_opt.slow, flood_open, (unsigned long)flood_closed_n,
@@ -826,11 +846,13 @@ int main(int argc, char **argv)
            "\"fps_min\":%.3f,\"fps_p1\":%.3f,\"fps_median\":%.3f,\"fps_max\":%.3f,"
            "\"below27\":%d,\"below29\":%d,\"zero\":%d,\"dropped\":%d,\"malformed\":%lu,"
            "\"frames\":%lu,\"mbit_s\":%.1f,\"lat_p50_ms\":%.3f,\"lat_p99_ms\":%.3f,"
-           "\"lat_max_ms\":%.3f,\"lat_samples\":%zu,\"connect_errors\":%lu}\n",
+           "\"lat_max_ms\":%.3f,\"lat_samples\":%zu,\"head_lat_p50_ms\":%.3f,"
+           "\"head_lat_p99_ms\":%.3f,\"head_lat_max_ms\":%.3f,\"connect_errors\":%lu}\n",
            g_opt.viewers, ok, refused, failed, g_opt.stuck, stuck_open, g_opt.idle, g_opt.slow,
            flood_open, (unsigned long)flood_closed_n, (unsigned long)reconnects, g_opt.duration,
            g_opt.warmup, fmin, fp1, fmed, fmax, below27, below29, zero, dropped, (unsigned long)bad,
-           (unsigned long)frames, mbps, p50, p99, lmax, lat.n, (unsigned long)connect_errors);
+           (unsigned long)frames, mbps, p50, p99, lmax, lat.n, h50, h99, hmax,
+           (unsigned long)connect_errors);
     fflush(stdout);
 
     for (size_t i = 0; i < total; i++) {
@@ -843,6 +865,7 @@ int main(int argc, char **argv)
         free(ws[t].conns);
     }
     free(lat.v);
+    free(lat_h.v);
     free(fps);
     free(ws);
     free(all);

@@ -130,6 +130,8 @@ def run_scenario(name, a):
     try:
         pid = srv.proc.pid
         time.sleep(1.0)
+        with open("/proc/loadavg") as f:
+            res["loadavg"] = f.read().split()[0]
         res["fd_base"] = stable_fds(pid)
         peak = {"fds": res["fd_base"]}
         stop = threading.Event()
@@ -171,13 +173,14 @@ def run_scenario(name, a):
 def table(results, a):
     out = [f"Server: `--size {a.size} --fps {a.fps}`; load generator: {a.loadgen_threads} thread(s), "
            f"{a.warmup:g} s warm-up + {a.duration:g} s measured. fps = frames fully received in the "
-           "measured window / its length; latency = X-Timestamp to the part's last byte.", "",
+           "measured window / its length; latency = from the part's X-Timestamp (capture time) to the receipt "
+           "of the part's last byte, and of its head; load = the 1-minute load average before the run.", "",
            "| scenario | viewers ok | slowest fps | p1 / median fps | viewers < 27 fps | latency p50 / p99 / max ms "
-           "| server peak RSS | server CPU | fds base / peak / after | notes |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "| head latency p50 / p99 ms | server peak RSS | server CPU | fds base / peak / after | load | notes |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if "error" in r:
-            out.append(f"| {r['desc']} | error: {r['error']} |||||||||")
+            out.append(f"| {r['desc']} | error: {r['error']} |||||||||||")
             continue
         notes = []
         if r.get("stuck"):
@@ -195,8 +198,9 @@ def table(results, a):
         notes.append(f"exit {r['exit_status']}")
         out.append(f"| {r['desc']} | {r['ok']}/{r['viewers']} | {r['fps_min']:.2f} | {r['fps_p1']:.2f} / "
                    f"{r['fps_median']:.2f} | {r['below27']} | {r['lat_p50_ms']:.2f} / {r['lat_p99_ms']:.2f} / "
-                   f"{r['lat_max_ms']:.1f} | {r['rss_peak_mb']:.1f} MB | {r['cpu_pct']:.0f}% | "
-                   f"{r['fd_base']} / {r['fd_peak']} / {r['fd_after']} | {'; '.join(notes)} |")
+                   f"{r['lat_max_ms']:.1f} | {r['head_lat_p50_ms']:.2f} / {r['head_lat_p99_ms']:.2f} | "
+                   f"{r['rss_peak_mb']:.1f} MB | {r['cpu_pct']:.0f}% | "
+                   f"{r['fd_base']} / {r['fd_peak']} / {r['fd_after']} | {r['loadavg']} | {'; '.join(notes)} |")
     return "\n".join(out)
 
 
