@@ -61,7 +61,7 @@ struct qp_catalog_archive {
 struct qp_catalog;
 
 /**
- * Opens or creates DIR/catalog.sqlite (WAL, synchronous=FULL). readonly: open an existing
+ * Opens or creates DIR/catalog.sqlite (WAL, synchronous=NORMAL). readonly: open an existing
  * catalog for verify only (-ENOENT if there is none). *out is NULL on failure.
  */
 int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly) CORE_MUST_CHECK;

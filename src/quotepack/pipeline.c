@@ -46,7 +46,7 @@
 
 #define WINDOW_BATCHES 2 /* batches of XML that may exist in the spool at once */
 /* Compressed tgz entries kept in memory for the packer; past this the packer compresses. */
-#define GZ_BUDGET ((uint64_t)96 << 20)
+#define GZ_BUDGET ((uint64_t)64 << 20)
 
 struct sym {
     const char *name;    /* immutable: borrowed from the config */
@@ -406,7 +406,7 @@ static void *fetch_main(void *arg)
 
 /* ---- pack stage (pack thread) ------------------------------------------------------------ */
 
-static int flush_rows(struct qp_pipeline *pl, struct qp_catalog_row *rows, size_t n)
+static int flush_rows(struct qp_pipeline *pl, const struct qp_catalog_row *rows, size_t n)
 {
     if (n == 0) {
         return 0;
@@ -455,7 +455,7 @@ static void archive_name(char *buf, size_t size, int64_t batch, int part, enum q
  * transaction (members archived + the archive row); only then the spooled XML is deleted.
  */
 static int pack_batch(struct qp_pipeline *pl, size_t b, struct qp_catalog_row *rows,
-                      struct sym **gzs)
+                      struct sym **gzs, const struct qp_catalog_row *dirty, size_t ndirty)
 {
     const struct wbatch *w = &pl->wb[b];
     struct qp_pack *pk = NULL;
@@ -475,7 +475,7 @@ static int pack_batch(struct qp_pipeline *pl, size_t b, struct qp_catalog_row *r
         }
     }
     if (n == 0) {
-        return 0;
+        return flush_rows(pl, dirty, ndirty);
     }
     rc = qp_catalog_count_archives(pl->cat, w->batch, &part);
     if (rc != 0) {
@@ -519,7 +519,11 @@ static int pack_batch(struct qp_pipeline *pl, size_t b, struct qp_catalog_row *r
     if (rc != 0) {
         goto out;
     }
+    // One transaction (one fsync) records both the pending state changes and the archive.
     rc = qp_catalog_begin(pl->cat);
+    for (size_t i = 0; rc == 0 && i < ndirty; i++) {
+        rc = qp_catalog_update(pl->cat, &dirty[i]);
+    }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         rows[i].state = QP_STATE_ARCHIVED;
         snprintf(rows[i].archive, sizeof(rows[i].archive), "%s", name);
@@ -575,6 +579,7 @@ static void *pack_main(void *arg)
     struct qp_pipeline *pl = arg;
     struct qp_catalog_row *rows = core_xcalloc(pl->nsyms + 1, sizeof(*rows));
     struct sym **gzs = core_xcalloc(pl->nsyms + 1, sizeof(*gzs));
+    struct qp_catalog_row *members = core_xcalloc(pl->nsyms + 1, sizeof(*members));
     int64_t last_flush = core_now_ns();
     pthread_mutex_lock(&pl->mu);
     for (;;) {
@@ -600,17 +605,20 @@ static void *pack_main(void *arg)
         pthread_mutex_unlock(&pl->mu);
 
         int64_t tf = core_now_ns();
-        int rc = flush_rows(pl, rows, n);
+        int rc = 0;
+        if (ready) {
+            rc = pack_batch(pl, b, members, gzs, rows, n);
+        } else {
+            rc = flush_rows(pl, rows, n);
+        }
         last_flush = core_now_ns();
-        LOG_DEBUG("flushed %zu catalog rows in %.3f s", n, (double)(last_flush - tf) / 1e9);
+        LOG_DEBUG("%s, %zu catalog rows in %.3f s", ready ? "packed" : "flushed", n,
+                  (double)(last_flush - tf) / 1e9);
         if (rc == 0 && ready) {
-            rc = pack_batch(pl, b, rows, gzs);
-            if (rc == 0) {
-                pthread_mutex_lock(&pl->mu);
-                pl->lowest++;
-                pthread_mutex_unlock(&pl->mu);
-                qp_fetch_wakeup(pl->fetch);
-            }
+            pthread_mutex_lock(&pl->mu);
+            pl->lowest++;
+            pthread_mutex_unlock(&pl->mu);
+            qp_fetch_wakeup(pl->fetch);
         }
         if (rc != 0) {
             fail_run(pl, rc);
@@ -625,6 +633,7 @@ static void *pack_main(void *arg)
     }
     pthread_mutex_unlock(&pl->mu);
     free(rows);
+    free(members);
     free(gzs);
     atomic_store(&pl->packer_exited, true);
     core_event_set(pl->wake_main);
