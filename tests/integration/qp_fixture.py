@@ -53,6 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
         sym = self.path[3:]
         with fx.lock:
             fx.hits.setdefault(sym, []).append(time.monotonic())
+            fx.peers.add(self.client_address)
             n = len(fx.hits[sym])
         if fx.delay:
             time.sleep(fx.delay)
@@ -105,6 +106,7 @@ class Fixture:
         self.delay = delay
         self.hang = hang
         self.hits = {}
+        self.peers = set()  # distinct client (address, port): one per TCP connection
         self.lock = threading.Lock()
         self.stop_event = threading.Event()
         self.server = _Server(("127.0.0.1", 0), _Handler)

@@ -82,5 +82,46 @@ def test_rate_cap_spaces_requests():
         check(times[-1] - times[0] >= 0.45, f"--rate 10 not honoured: span {times[-1] - times[0]:.3f}s")
 
 
+
+@test(timeout=60)
+def test_connections_are_reused_and_bounded():
+    with tempfile.TemporaryDirectory() as tmp, Fixture(rows=5) as fx:
+        out = os.path.join(tmp, "out")
+        syms = [f"OKc{i}" for i in range(60)]
+        r = run_qp("--source", fx.template, "--out", out, "--connections", "3", *syms)
+        check_eq(r.returncode, 0, r.stderr)
+        check(len(fx.peers) <= 3, f"{len(fx.peers)} connections for --connections 3")
+
+
+@test(timeout=60)
+def test_progress_line_on_a_terminal():
+    import pty
+    import subprocess
+    from harness import binary
+    with tempfile.TemporaryDirectory() as tmp, Fixture(rows=5, delay=0.01) as fx:
+        out = os.path.join(tmp, "out")
+        syms = [f"OKp{i}" for i in range(80)]
+        master, slave = pty.openpty()
+        p = subprocess.Popen([binary("quotepack"), "--source", fx.template, "--out", out,
+                              "--connections", "2", *syms], stdout=subprocess.DEVNULL,
+                             stderr=slave)
+        os.close(slave)
+        data = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        p.wait(timeout=60)
+        os.close(master)
+        text = data.decode(errors="replace")
+        check_eq(p.returncode, 0, text)
+        check("done," in text and "MB/s" in text and "ETA" in text, f"no progress line: {text!r}")
+        check("80 symbols: 80 archived" in text, f"no summary: {text!r}")
+
+
 if __name__ == "__main__":
     main()

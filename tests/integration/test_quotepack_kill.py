@@ -73,5 +73,30 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing():
         print(f"# archived after each kill: {progress}")
 
 
+
+@test(timeout=120)
+def test_sigint_stops_cleanly_and_a_rerun_completes():
+    with tempfile.TemporaryDirectory() as tmp, Fixture(rows=20, delay=0.02) as fx:
+        names = [f"OKi{i:03d}" for i in range(200)]
+        lst = write_symbols(os.path.join(tmp, "symbols.txt"), names)
+        out = os.path.join(tmp, "out")
+        args = [binary("quotepack"), "--source", fx.template, "--out", out, "--symbols", lst,
+                "--batch", "10", "--connections", "2"]
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=30 * MULT)
+        check_eq(p.returncode, 130, "exit status after SIGINT: " + err)
+        check("interrupted" in err, err)
+        check_consistent(out, names)
+        check_eq([n for n in leftovers(out) if n != ".spool"], [], "leftovers after SIGINT")
+        r = run_qp("--source", fx.template, "--out", out, "--symbols", lst, "--batch", "10")
+        check_eq(r.returncode, 0, r.stderr)
+        members = sorted(m for ms in archives(out).values() for m in ms)
+        check_eq(members, sorted(n + ".xml" for n in names), "every symbol exactly once")
+        v = run_qp("verify", out)
+        check_eq(v.returncode, 0, v.stdout)
+
+
 if __name__ == "__main__":
     main()
