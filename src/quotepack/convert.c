@@ -210,7 +210,7 @@ static int tags_init(struct tags *t, const struct qp_xml_names *names, bool comp
             t->open_len[i] = (size_t)w2;
         }
         t->joint_off[i] = off;
-        t->joint_len[i] = (size_t)(w1 + w2);
+        t->joint_len[i] = (size_t)w1 + (size_t)w2;
         t->fixed += t->joint_len[i];
         off += t->joint_len[i];
     }
@@ -440,7 +440,8 @@ enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_c
     struct qp_csv_record rec;
     enum qp_csv_status cs;
     while ((cs = qp_csv_next_record(p, &rec)) == QP_CSV_OK) {
-        if (rec.index == 0) {
+        if (!c.have_tags) {
+            /* The first record is the header (header() fails or sets have_tags). */
             st = header(&c, &rec, err);
             result->columns = rec.count;
             if (st == QP_CONVERT_OK) {

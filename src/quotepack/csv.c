@@ -53,24 +53,18 @@ struct fdesc {
 
 struct qp_csv {
     struct qp_csv_opts opts;
-    uint8_t cls_unq[256]; /* classes inside an unquoted field */
-    uint8_t cls_q[256];   /* classes inside a quoted field */
 
     const char *in; /* current chunk (borrowed) */
     size_t in_len;
     size_t pos;
     uint64_t base; /* absolute offset of in[0] */
-    bool eof;
 
     /* A partial byte order mark that turned out not to be one is replayed as data. */
-    bool bom_done;
     size_t bom_n;
-    bool replay;
     const char *saved_in;
     size_t saved_len, saved_pos;
     uint64_t saved_base;
 
-    enum state st;
     uint64_t line;       /* current physical line */
     uint64_t line_start; /* absolute offset of its first byte */
     uint64_t last_cr;    /* absolute offset of the last CR line break, UINT64_MAX if none */
@@ -88,10 +82,7 @@ struct qp_csv {
     /* The field being parsed: its data so far is buf[f_buf_start..] (if f_in_buf) followed by
      * in[run_start..pos). qflag: buf ends with a quote that may be the first of "". */
     size_t run_start;
-    bool f_in_buf;
     size_t f_buf_start;
-    bool qflag;
-    bool f_special;
     uint64_t f_line, f_line_start;
     uint64_t f_abs;    /* absolute offset of the field's first byte */
     uint64_t rec_abs;  /* absolute offset of the record's first byte */
@@ -99,17 +90,27 @@ struct qp_csv {
     uint64_t stop;     /* first absolute offset past the field or record cap */
 
     /* A UTF-8 sequence in progress: bytes still needed and the range of the next one. */
-    unsigned u8_need;
-    uint8_t u8_lo, u8_hi;
-    uint32_t u8_cp;
     uint64_t u8_line, u8_col;
+    uint32_t u8_cp;
+    unsigned u8_need;
 
     char *buf;
     size_t buf_len, buf_cap;
 
+    struct qp_csv_error err;
+    enum state st;
+    uint8_t u8_lo, u8_hi;
+    bool eof;
+    bool bom_done;
+    bool replay;
+    bool f_in_buf;
+    bool qflag;
+    bool f_special;
     bool failed;
     bool ended;
-    struct qp_csv_error err;
+
+    uint8_t cls_unq[256]; /* classes inside an unquoted field */
+    uint8_t cls_q[256];   /* classes inside a quoted field */
 };
 
 static const char bom_bytes[3] = { '\xEF', '\xBB', '\xBF' };

@@ -383,6 +383,12 @@ static const uint8_t escape_class[256] = {
     ['\r'] = 4,
 };
 
+/* The entities, without a terminating NUL. */
+static const char ent_amp[5] = { '&', 'a', 'm', 'p', ';' };
+static const char ent_lt[4] = { '&', 'l', 't', ';' };
+static const char ent_gt[4] = { '&', 'g', 't', ';' };
+static const char ent_cr[5] = { '&', '#', '1', '3', ';' };
+
 size_t qp_xml_escape_text(const char *s, size_t len, char *out)
 {
     char *o = out;
@@ -393,20 +399,20 @@ size_t qp_xml_escape_text(const char *s, size_t len, char *out)
             *o++ = (char)c;
             break;
         case 1:
-            memcpy(o, "&amp;", 5);
-            o += 5;
+            memcpy(o, ent_amp, sizeof(ent_amp));
+            o += sizeof(ent_amp);
             break;
         case 2:
-            memcpy(o, "&lt;", 4);
-            o += 4;
+            memcpy(o, ent_lt, sizeof(ent_lt));
+            o += sizeof(ent_lt);
             break;
         case 3:
-            memcpy(o, "&gt;", 4);
-            o += 4;
+            memcpy(o, ent_gt, sizeof(ent_gt));
+            o += sizeof(ent_gt);
             break;
         default:
-            memcpy(o, "&#13;", 5);
-            o += 5;
+            memcpy(o, ent_cr, sizeof(ent_cr));
+            o += sizeof(ent_cr);
             break;
         }
     }
