@@ -369,3 +369,58 @@ TEST(csv_error_names)
     ASSERT_EQ_STR(qp_csv_error_name(QP_CSV_ERR_UTF8), "bad-utf8");
     ASSERT_EQ_STR(qp_csv_error_name((enum qp_csv_error_kind)999), "unknown");
 }
+
+TEST(csv_caps_count_raw_bytes_whatever_the_chunking)
+{
+    struct qp_csv_opts o = { .max_field = 5, .max_record = 12 };
+    /* A quoted field's raw bytes include the opening quote, not the closing one. */
+    check_all("\"abcd\"\n", 7, &o, "<abcd>\n", QP_CSV_ERR_NONE, 0, 0);
+    check_all("\"abcde\"\n", 8, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 1, 1);
+    check_all("\"a\"\"b\"\n", 7, &o, "<a\"b>\n", QP_CSV_ERR_NONE, 0, 0);
+    check_all("\"ab\"\"c\"\n", 8, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 1, 1);
+    /* The cap wins over an error later in the same field. */
+    check_all("abcdefgh\0\n", 10, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 1, 1);
+    check_all("abcde\xC3\xA9\n", 8, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 1, 1);
+    check_all("abcd\xC3\xA9\n", 7, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 1, 1);
+    /* Record bytes include the commas; the line end does not count. */
+    check_all("abcde,abcde,\n", 13, &o, "<abcde><abcde><>\n", QP_CSV_ERR_NONE, 0, 0);
+    check_all("abcde,abcde,x\n", 14, &o, NULL, QP_CSV_ERR_RECORD_TOO_LARGE, 1, 1);
+    check_all("x\nabcde,abcde,,\n", 16, &o, NULL, QP_CSV_ERR_RECORD_TOO_LARGE, 2, 1);
+}
+
+TEST(csv_long_fields_take_the_vector_path_and_agree_with_bytes)
+{
+    /* Fields longer than 16 bytes with TAB, & < >, UTF-8 and DEL at varied places: the
+     * whole-input parse (16-byte scans) must match 1-byte chunks (byte scans). */
+    OK("h,i\n0123456789abcdef\tghij,\"klmnopqrstuvwxyz&0123<>\"\n",
+       "<h><i>\n<0123456789abcdef\tghij><klmnopqrstuvwxyz&0123<>>\n");
+    OK("h\n\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\tx\n",
+       "<h>\n<\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\tx>\n");
+    OK("h\n0123456789abcde\xC3\xA9\x7F"
+       "0123456789abcdef\n",
+       "<h>\n<0123456789abcde\xC3\xA9\x7F"
+       "0123456789abcdef>\n");
+    BAD("h\n0123456789abcdef0123\x02\n", QP_CSV_ERR_XML_CHAR, 2, 21);
+    BAD("h\n0123456789abcdef01234\"\n", QP_CSV_ERR_STRAY_QUOTE, 2, 22);
+    BAD("h\n\"0123456789abcdef0123456789\"x\n", QP_CSV_ERR_AFTER_QUOTE, 2, 29);
+    BAD("h,i\n0123456789abcdef,0123456789abcdef,x\n", QP_CSV_ERR_RAGGED, 2, 35);
+}
+
+TEST(csv_fields_flag_what_xml_must_escape)
+{
+    static const char in[] = "a,b,c,d\nx&y,\"p\rq\",plain,\"<\"\n";
+    struct qp_csv *p = NULL;
+    ASSERT_OK(qp_csv_create(&strict, &p));
+    qp_csv_feed(p, in, sizeof(in) - 1);
+    qp_csv_finish(p);
+    struct qp_csv_record rec;
+    ASSERT_EQ_INT(qp_csv_next_record(p, &rec), QP_CSV_OK);
+    ASSERT_EQ_INT(rec.bytes, 4);
+    ASSERT_EQ_INT(qp_csv_next_record(p, &rec), QP_CSV_OK);
+    ASSERT_TRUE(rec.fields[0].xml_special);
+    ASSERT_TRUE(rec.fields[1].xml_special);
+    ASSERT_FALSE(rec.fields[2].xml_special);
+    ASSERT_TRUE(rec.fields[3].xml_special);
+    ASSERT_EQ_INT(rec.bytes, 3 + 3 + 5 + 1);
+    qp_csv_destroy(p);
+}
