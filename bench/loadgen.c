@@ -71,6 +71,7 @@ struct opts {
     int trickle_ms;
     int reconnect_ms; /* < 0: never reconnect a closed flood connection */
     int stuck_rcvbuf;
+    double connect_rate; /* new connections per second over all threads; 0: all at once */
     bool quiet;
 };
 
@@ -493,16 +494,28 @@ static void *worker_main(void *arg)
         return NULL;
     }
     double now = mono_now();
+    size_t opened = 0;
+    double rate = g_opt.connect_rate / g_opt.threads; /* this thread's share */
     for (size_t i = 0; i < w->nconns; i++) {
         w->conns[i]->next_act = NEVER;
-        open_conn(w, w->conns[i], now);
     }
     double end = g_wend;
     double next_tick = now;
     while ((now = mono_now()) < end) {
+        size_t due = w->nconns;
+        if (rate > 0) {
+            double d = (now - g_t0) * rate + 1.0;
+            due = d < (double)w->nconns ? (size_t)d : w->nconns;
+        }
+        while (opened < due) {
+            open_conn(w, w->conns[opened++], now);
+        }
         int timeout = (int)((end - now) * 1000.0) + 1;
         if (timeout > 50) {
             timeout = 50;
+        }
+        if (opened < w->nconns && timeout > 5) {
+            timeout = 5;
         }
         int n = epoll_wait(w->epfd, evs, MAX_EV, timeout);
         now = mono_now();
@@ -588,11 +601,12 @@ static void usage(FILE *f)
             "usage: loadgen [--host 127.0.0.1] --port PORT [--path /stream] [--viewers N]\n"
             "               [--stuck K] [--idle M] [--slowloris M] [--duration SEC] [--warmup SEC]\n"
             "               [--threads T] [--trickle-ms MS] [--reconnect-ms MS|-1]\n"
-            "               [--stuck-rcvbuf BYTES] [--quiet]\n"
+            "               [--stuck-rcvbuf BYTES] [--connect-rate PER_SEC] [--quiet]\n"
             "N viewers read PATH and are measured over DURATION seconds after WARMUP seconds.\n"
             "K stuck viewers request PATH and never read. M idle connections send nothing;\n"
             "M slowloris connections send a partial head, then a header line every TRICKLE ms.\n"
             "Flood connections closed by the server are reopened after RECONNECT ms.\n"
+            "Connections open in that order (flood, stuck, viewers), all at once or at PER_SEC.\n"
             "Latency: from a part's X-Timestamp (unix time) to the receipt of its head and of its\n"
             "last byte.\n"
             "Prints a summary, then one line 'JSON {...}'.\n");
@@ -614,6 +628,7 @@ static int parse_args(int argc, char **argv)
         { "trickle-ms", required_argument, NULL, 'T' },
         { "reconnect-ms", required_argument, NULL, 'r' },
         { "stuck-rcvbuf", required_argument, NULL, 'b' },
+        { "connect-rate", required_argument, NULL, 'R' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -660,6 +675,9 @@ static int parse_args(int argc, char **argv)
         case 'b':
             g_opt.stuck_rcvbuf = atoi(optarg);
             break;
+        case 'R':
+            g_opt.connect_rate = atof(optarg);
+            break;
         case 'q':
             g_opt.quiet = true;
             break;
@@ -673,7 +691,8 @@ static int parse_args(int argc, char **argv)
     }
     if (optind != argc || g_opt.port <= 0 || g_opt.port > 65535 || g_opt.viewers < 0 ||
         g_opt.stuck < 0 || g_opt.idle < 0 || g_opt.slow < 0 || g_opt.duration <= 0 ||
-        g_opt.warmup < 0 || g_opt.threads < 1 || g_opt.threads > 64 || g_opt.trickle_ms < 1) {
+        g_opt.warmup < 0 || g_opt.threads < 1 || g_opt.threads > 64 || g_opt.trickle_ms < 1 ||
+        g_opt.connect_rate < 0) {
         usage(stderr);
         return -EINVAL;
     }
@@ -758,6 +777,7 @@ int main(int argc, char **argv)
     int ok = 0;
     int refused = 0;
     int failed = 0;
+    int noresp = 0;
     int dropped = 0;
     int below27 = 0;
     int below29 = 0;
@@ -778,6 +798,8 @@ int main(int argc, char **argv)
                 dropped += c->eof;
             } else if (c->status == 503) {
                 refused++;
+            } else if (c->status == 0) {
+                noresp++;
             } else {
                 failed++;
             }
@@ -823,8 +845,8 @@ int main(int argc, char **argv)
         printf("loadgen: %s:%d%s, %.1f s measured after %.1f s warm-up, %d thread(s)\n", g_opt.host,
                g_opt.port, g_opt.path, g_opt.duration, g_opt.warmup, g_opt.threads);
         printf("%-28s %s\n", "metric", "value");
-        printf("%-28s %d (200: %d, 503: %d, other/failed: %d)\n", "viewers", g_opt.viewers, ok,
-               refused, failed);
+        printf("%-28s %d (200: %d, 503: %d, closed without a response: %d, other: %d)\n", "viewers",
+               g_opt.viewers, ok, refused, noresp, failed);
         printf("%-28s %.2f / %.2f / %.2f / %.2f\n", "viewer fps min/p1/median/max", fmin, fp1, fmed,
                fmax);
         printf("%-28s %d / %d / %d\n", "viewers <27 fps, <29, 0", below27, below29, zero);
@@ -840,7 +862,8 @@ int main(int argc, char **argv)
                (unsigned long)reconnects);
         printf("%-28s %lu\n", "connect errors", (unsigned long)connect_errors);
     }
-    printf("JSON {\"viewers\":%d,\"ok\":%d,\"refused\":%d,\"failed\":%d,\"stuck\":%d,"
+    printf("JSON {\"viewers\":%d,\"ok\":%d,\"refused\":%d,\"no_response\":%d,\"failed\":%d,"
+           "\"stuck\":%d,"
            "\"stuck_open\":%d,\"idle\":%d,\"slowloris\":%d,\"flood_open\":%d,"
            "\"flood_closed\":%lu,\"flood_reopened\":%lu,\"duration\":%.3f,\"warmup\":%.3f,"
            "\"fps_min\":%.3f,\"fps_p1\":%.3f,\"fps_median\":%.3f,\"fps_max\":%.3f,"
@@ -848,10 +871,10 @@ int main(int argc, char **argv)
            "\"frames\":%lu,\"mbit_s\":%.1f,\"lat_p50_ms\":%.3f,\"lat_p99_ms\":%.3f,"
            "\"lat_max_ms\":%.3f,\"lat_samples\":%zu,\"head_lat_p50_ms\":%.3f,"
            "\"head_lat_p99_ms\":%.3f,\"head_lat_max_ms\":%.3f,\"connect_errors\":%lu}\n",
-           g_opt.viewers, ok, refused, failed, g_opt.stuck, stuck_open, g_opt.idle, g_opt.slow,
-           flood_open, (unsigned long)flood_closed_n, (unsigned long)reconnects, g_opt.duration,
-           g_opt.warmup, fmin, fp1, fmed, fmax, below27, below29, zero, dropped, (unsigned long)bad,
-           (unsigned long)frames, mbps, p50, p99, lmax, lat.n, h50, h99, hmax,
+           g_opt.viewers, ok, refused, noresp, failed, g_opt.stuck, stuck_open, g_opt.idle,
+           g_opt.slow, flood_open, (unsigned long)flood_closed_n, (unsigned long)reconnects,
+           g_opt.duration, g_opt.warmup, fmin, fp1, fmed, fmax, below27, below29, zero, dropped,
+           (unsigned long)bad, (unsigned long)frames, mbps, p50, p99, lmax, lat.n, h50, h99, hmax,
            (unsigned long)connect_errors);
     fflush(stdout);
 

@@ -19,14 +19,20 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 LISTEN_RE = re.compile(r"listening on (\S+):(\d+)")
 
 # name: (description, loadgen args, extra server args)
+# Viewers connect at 1000/s (a burst of 1000 connects at once is its own scenario: connections
+# that have not sent their request yet count against the server's pending cap).
+RAMP = ["--connect-rate", "1000"]
 SCENARIOS = {
-    "v100": ("100 viewers (latency)", ["--viewers", "100"], []),
-    "v500": ("500 viewers + 5 that never read", ["--viewers", "500", "--stuck", "5"], ["--send-timeout", "120"]),
-    "v1000": ("1000 viewers (stretch)", ["--viewers", "1000"], []),
+    "v100": ("100 viewers (latency)", ["--viewers", "100"] + RAMP, []),
+    "v500": ("500 viewers + 5 that never read", ["--viewers", "500", "--stuck", "5"] + RAMP,
+             ["--send-timeout", "120"]),
+    "v1000": ("1000 viewers (stretch)", ["--viewers", "1000"] + RAMP, []),
+    "v1000burst": ("1000 viewers connecting at once", ["--viewers", "1000"], []),
     "flood": ("3000 idle/slowloris + 20 viewers",
               ["--viewers", "20", "--idle", "1500", "--slowloris", "1500"], []),
 }
@@ -144,11 +150,19 @@ def run_scenario(name, a):
                "--threads", str(a.loadgen_threads)] + lg_args
         res["loadgen_cmd"] = " ".join(cmd)
         cpu0, t0 = cpu_seconds(pid), time.monotonic()
+        ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         sampler.start()
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=a.warmup + a.duration + 120)
         stop.set()
         sampler.join()
         cpu1, t1 = cpu_seconds(pid), time.monotonic()
+        ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # only the load generator was reaped
+        res["loadgen_cpu_pct"] = 100.0 * ((ch1.ru_utime + ch1.ru_stime) - (ch0.ru_utime + ch0.ru_stime)) / (t1 - t0)
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{srv.port}/state", timeout=10) as resp:
+                res["state"] = json.loads(resp.read())
+        except (OSError, ValueError) as e:
+            res["state"] = {"error": str(e)}
         if a.verbose:
             sys.stderr.write(r.stdout + r.stderr)
         m = re.search(r"^JSON (\{.*\})$", r.stdout, re.M)
@@ -187,8 +201,12 @@ def table(results, a):
             notes.append(f"{r['stuck_open']}/{r['stuck']} stuck viewers still attached at the end")
         if r.get("idle") or r.get("slowloris"):
             notes.append(f"flood: {r['flood_open']} open at the end, {r['flood_closed']} closed by the server")
-        if r.get("refused") or r.get("failed"):
-            notes.append(f"{r['refused']} refused (503), {r['failed']} failed")
+        if r.get("refused") or r.get("failed") or r.get("no_response"):
+            notes.append(f"{r['refused']} refused (503), {r.get('no_response', 0)} closed before a response, "
+                         f"{r['failed']} other")
+        st = r.get("state", {})
+        if "fps" in st:
+            notes.append(f"/state after: fps {st['fps']}, {st.get('frames_dropped')} frames dropped")
         if r.get("dropped"):
             notes.append(f"{r['dropped']} viewers dropped")
         if r.get("connect_errors"):
@@ -199,7 +217,7 @@ def table(results, a):
         out.append(f"| {r['desc']} | {r['ok']}/{r['viewers']} | {r['fps_min']:.2f} | {r['fps_p1']:.2f} / "
                    f"{r['fps_median']:.2f} | {r['below27']} | {r['lat_p50_ms']:.2f} / {r['lat_p99_ms']:.2f} / "
                    f"{r['lat_max_ms']:.1f} | {r['head_lat_p50_ms']:.2f} / {r['head_lat_p99_ms']:.2f} | "
-                   f"{r['rss_peak_mb']:.1f} MB | {r['cpu_pct']:.0f}% | "
+                   f"{r['rss_peak_mb']:.1f} MB | {r['cpu_pct']:.0f}% (loadgen {r['loadgen_cpu_pct']:.0f}%) | "
                    f"{r['fd_base']} / {r['fd_peak']} / {r['fd_after']} | {r['loadavg']} | {'; '.join(notes)} |")
     return "\n".join(out)
 
@@ -208,7 +226,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mjpegd", default="build/mjpegd")
     ap.add_argument("--loadgen", default="build/bench/loadgen")
-    ap.add_argument("--scenarios", default="v100,v500,v1000,flood",
+    ap.add_argument("--scenarios", default="v100,v500,v1000,v1000burst,flood",
                     help="comma-separated: " + ", ".join(SCENARIOS))
     ap.add_argument("--size", default="1280x720")
     ap.add_argument("--fps", type=int, default=30)
