@@ -106,6 +106,7 @@ struct qp_csv {
     bool f_in_buf;
     bool qflag;
     bool f_special;
+    bool rec_in_buf; /* some field of the record is in buf */
     bool failed;
     bool ended;
 
@@ -423,7 +424,13 @@ static inline int end_field(struct qp_csv *p, size_t end)
         d->off = p->run_start;
         d->len = end - p->run_start;
         d->in_buf = false;
-        /* No size check: the raw-byte caps already bound an unquoted or unescaped field. */
+        /* No size check: the raw-byte caps already bound an unquoted or unescaped field.
+         * The public slice is filled now, so that end_record() has nothing to do when the
+         * whole record is in the chunk. */
+        struct qp_csv_field *f = &p->fields[p->nf];
+        f->data = d->len ? p->in + d->off : "";
+        f->len = d->len;
+        f->xml_special = d->special;
     } else {
         if (field_copy(p, end) < 0) {
             return -E2BIG;
@@ -431,6 +438,7 @@ static inline int end_field(struct qp_csv *p, size_t end)
         d->off = p->f_buf_start;
         d->len = p->buf_len - p->f_buf_start;
         d->in_buf = true;
+        p->rec_in_buf = true;
     }
     p->rec_bytes += d->len;
     p->nf++;
@@ -461,7 +469,8 @@ static enum qp_csv_status end_record(struct qp_csv *p, struct qp_csv_record *rec
                         p->nf == 1 ? "" : "s", p->width);
         }
     }
-    for (size_t k = 0; k < p->nf; k++) {
+    for (size_t k = 0; p->rec_in_buf && k < p->nf; k++) {
+        /* buf may have moved since the fields were parsed: point into it only now. */
         const struct fdesc *d = &p->fd[k];
         if (d->len == 0) {
             p->fields[k].data = ""; /* never NULL: callers may pass it to memcpy */
@@ -576,6 +585,7 @@ static int migrate_fields(struct qp_csv *p)
             }
             d->off = off;
             d->in_buf = true;
+            p->rec_in_buf = true;
         }
     }
     return 0;
@@ -816,6 +826,7 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
         p->nf = 0;
         p->rec_bytes = 0;
         p->buf_len = 0;
+        p->rec_in_buf = false;
     }
     for (;;) {
         if (p->pos == p->in_len) {
@@ -855,6 +866,7 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
             p->nf = 0;
             p->rec_bytes = 0;
             p->buf_len = 0;
+            p->rec_in_buf = false;
             p->rec_line = p->line;
             p->rec_abs = p->base + i;
             p->rec_stop = p->rec_abs + p->opts.max_record;
