@@ -76,6 +76,14 @@ def cpu_seconds(pid):
         return 0.0
 
 
+NICE = 0
+
+
+def preexec():
+    if NICE:
+        os.nice(NICE)
+
+
 class Server:
     def __init__(self, binary, args):
         self.cmd = [binary, "--listen", "127.0.0.1:0"] + args
@@ -86,7 +94,7 @@ class Server:
 
     def start(self):
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE, preexec_fn=preexec)
         threading.Thread(target=self._drain, daemon=True).start()
         if not self.ready.wait(15) or self.port is None:
             self.stop()
@@ -152,7 +160,8 @@ def run_scenario(name, a):
         cpu0, t0 = cpu_seconds(pid), time.monotonic()
         ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         sampler.start()
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=a.warmup + a.duration + 120)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=a.warmup + a.duration + 120,
+                           preexec_fn=preexec)
         stop.set()
         sampler.join()
         cpu1, t1 = cpu_seconds(pid), time.monotonic()
@@ -185,7 +194,8 @@ def run_scenario(name, a):
 
 
 def table(results, a):
-    out = [f"Server: `--size {a.size} --fps {a.fps}`; load generator: {a.loadgen_threads} thread(s), "
+    out = [f"Server: `--size {a.size} --fps {a.fps}`{f', nice {a.nice}' if a.nice else ''}; "
+           f"load generator: {a.loadgen_threads} thread(s), "
            f"{a.warmup:g} s warm-up + {a.duration:g} s measured. fps = frames fully received in the "
            "measured window / its length; latency = from the part's X-Timestamp (capture time) to the receipt "
            "of the part's last byte, and of its head; load = the 1-minute load average before the run.", "",
@@ -237,8 +247,13 @@ def main():
     ap.add_argument("--fd-wait", type=float, default=20.0, help="seconds to wait for fds to return")
     ap.add_argument("--server-args", default="", help="extra mjpegd arguments")
     ap.add_argument("--json", help="also write the raw results to this file")
+    ap.add_argument("--nice", type=int, default=0,
+                    help="run the server and the load generator at this nice value (negative: root only), "
+                         "to measure on a machine shared with other work")
     ap.add_argument("-v", "--verbose", action="store_true", help="echo the load generator's output")
     a = ap.parse_args()
+    global NICE
+    NICE = a.nice
     raise_nofile(65536)
     results = []
     for name in a.scenarios.split(","):
