@@ -71,10 +71,8 @@ static bool starts_with_ci(const char *s, size_t len, const char *prefix)
 /* Rejects bodies that are obviously not CSV: empty, blank, or markup / JSON. */
 static enum qp_convert_status sniff(const char *csv, size_t len, struct qp_convert_error *err)
 {
-    size_t i = 0;
-    if (len >= 3 && memcmp(csv, "\xEF\xBB\xBF", 3) == 0) {
-        i = 3;
-    }
+    size_t bom = len >= 3 && memcmp(csv, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    size_t i = bom;
     if (i == len) {
         return set_error(err, QP_CONVERT_NOT_CSV, 1, 1, "body is empty");
     }
@@ -89,7 +87,7 @@ static enum qp_convert_status sniff(const char *csv, size_t len, struct qp_conve
     if (i == len) {
         return set_error(err, QP_CONVERT_NOT_CSV, 1, 1, "body is only whitespace");
     }
-    uint64_t col = i - line_start + 1 - (line == 1 && len >= 3 && csv[0] == '\xEF' ? 3 : 0);
+    uint64_t col = i - line_start + 1 - (line == 1 ? bom : 0); /* columns count after a BOM */
     const char *s = csv + i;
     size_t n = len - i;
     if (s[0] == '<') {
