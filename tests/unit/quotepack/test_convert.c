@@ -127,6 +127,8 @@ TEST(convert_not_csv)
     CHECK_ERR("<!DOCTYPE html><html></html>", QP_CONVERT_NOT_CSV, 1, 1, "HTML page");
     CHECK_ERR("\n\n  <html>", QP_CONVERT_NOT_CSV, 3, 3, "body is an HTML page, not CSV");
     CHECK_ERR("<?xml version=\"1.0\"?><a/>", QP_CONVERT_NOT_CSV, 1, 1, "XML document");
+    CHECK_ERR("\xEF\xBB\xBF  <HTML>", QP_CONVERT_NOT_CSV, 1, 3, "HTML page");
+    CHECK_ERR("\r\n\r\n{}", QP_CONVERT_NOT_CSV, 3, 1, "JSON");
     CHECK_ERR("\xEF\xBB\xBF{\"error\":\"rate\"}", QP_CONVERT_NOT_CSV, 1, 1, "JSON");
 }
 
