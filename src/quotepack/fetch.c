@@ -113,6 +113,13 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
     }
     if (t->len + n > t->cap) {
         size_t cap = t->cap ? t->cap : 64 * 1024;
+        curl_off_t cl = -1;
+        // First chunk: size the buffer from Content-Length when the server sent one.
+        if (t->cap == 0 &&
+            curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+            cl > 0 && (uint64_t)cl <= t->f->cfg.max_body) {
+            cap = CORE_MAX(cap, (size_t)cl);
+        }
         while (cap < t->len + n) {
             cap *= 2;
         }
@@ -211,6 +218,7 @@ static int xfer_start(struct qp_fetch *f, struct xfer *t)
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "quotepack/" CORE_VERSION);
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->cfg.max_body);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
     if (curl_multi_add_handle(f->multi, e) != CURLM_OK) {
         curl_easy_cleanup(e);
         t->easy = NULL;
