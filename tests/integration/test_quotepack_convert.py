@@ -200,6 +200,40 @@ def test_stdin_and_usage():
 
 
 @test
+def test_random_unicode_headers_give_names_expat_accepts():
+    # Headers of random characters from all over Unicode: the output must parse with expat
+    # (xml.etree) and libxml2 (xmllint), and the names must follow the documented rule.
+    import random
+    rnd = random.Random(7)
+    pools = [(0x20, 0x7E), (0xA0, 0x2FF), (0x300, 0x36F), (0x370, 0x1FFF), (0x2000, 0x2BFF),
+             (0x3000, 0x9FFF), (0xAC00, 0xD7A3), (0xE000, 0xFFFD), (0x10000, 0x10FFFF)]
+
+    def char():
+        while True:
+            lo, hi = rnd.choice(pools)
+            c = chr(rnd.randint(lo, hi))
+            if c not in "\ufffe\uffff":
+                return c
+
+    header = ["".join(char() for _ in range(rnd.randint(0, 6))) for _ in range(400)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "unicode_headers.csv")
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(header)
+            w.writerow([str(i) for i in range(len(header))])
+        r = convert(path)
+        check_eq(r.returncode, 0, r.stderr)
+        out = os.path.join(tmp, "out.xml")
+        with open(out, "wb") as f:
+            f.write(r.stdout)
+        xmllint(out)
+        row = ET.fromstring(r.stdout)[0]
+        check_eq([e.tag for e in row], element_names(header), "names")
+        check_eq([e.text for e in row], [str(i) for i in range(len(header))], "values")
+
+
+@test
 def test_large_generated_file_matches_csv_module():
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "big.csv")
