@@ -333,6 +333,25 @@ def test_keepalive_and_pipelining():
         srv.check_fds()
 
 
+@test(timeout=60)
+def test_workers_option():
+    for n in ("1", "3"):
+        with Mjpegd("--workers", n) as srv:
+            conns = []
+            try:
+                for _ in range(6):
+                    c, r = srv.open_stream()
+                    conns.append(c)
+                    check_eq(r.status, 200, f"--workers {n}: stream status")
+                ps = read_streams(conns, 1.5 * MULT)
+                check(all(p.frames >= 3 for p in ps), f"--workers {n}: frames {[p.frames for p in ps]}")
+                check_eq(srv.get("/snapshot").status, 200, f"--workers {n}: snapshot")
+            finally:
+                for c in conns:
+                    c.close()
+            srv.check_fds()
+
+
 @test(timeout=90)
 def test_fps_query_caps_one_client():
     with Mjpegd() as srv:

@@ -94,6 +94,37 @@ def test_stuck_viewers_do_not_slow_the_others():
         srv.check_fds()
 
 
+@test(timeout=120)
+def test_slow_viewer_skips_to_the_newest_frame():
+    """After a 5 s stall a viewer jumps to a fresh frame instead of replaying every frame.
+
+    The kernel's send buffer (MBs on loopback) still holds a backlog, so the check is on the
+    X-Timestamps: without skipping, consecutive parts would all be one frame period apart.
+    """
+    with Mjpegd("--size", "1280x720", "--fps", "30", "--send-timeout", "60", small=False) as srv:
+        c = stuck_viewer(srv)
+        try:
+            time.sleep(5.0)
+            r = c.read_head()
+            check_eq(r.status, 200, "status")
+            stamps, ages = [], []
+            for _ in range(400):
+                hdrs, _ = c.read_part()
+                stamps.append(float(hdrs["x-timestamp"]))
+                ages.append(time.time() - stamps[-1])
+                if ages[-1] < 1.0 * MULT and len(stamps) > 1:
+                    break
+            gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+            check(ages[-1] < 1.0 * MULT, f"no fresh frame in {len(ages)} parts after a 5 s stall "
+                                         f"(last age {ages[-1]:.2f} s)")
+            check(gaps and max(gaps) >= 0.5,
+                  f"no skip: {len(stamps)} parts after the stall, largest timestamp gap "
+                  f"{max(gaps) if gaps else 0:.3f} s, ages {ages[0]:.2f} .. {ages[-1]:.2f} s")
+        finally:
+            c.close()
+        srv.check_fds()
+
+
 @test(timeout=90)
 def test_send_timeout_drops_a_stuck_viewer():
     with Mjpegd("--size", "640x480", "--fps", "30", "--send-timeout", "1", small=False) as srv:
