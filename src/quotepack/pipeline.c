@@ -30,6 +30,7 @@
 #include "quotepack/fetch.h"
 #include "quotepack/pack.h"
 #include "quotepack/progress.h"
+#include "quotepack/shard.h"
 #include "quotepack/spool.h"
 
 /*
@@ -725,6 +726,70 @@ static int sym_cmp_batch(const void *a, const void *b, void *ctx)
     return strcmp(x->name, y->name);
 }
 
+struct foreign {
+    const char **set; /* open addressing over this run's symbols */
+    size_t cap;
+    struct qp_catalog_row *rows;
+    size_t n;
+    size_t rcap;
+};
+
+static bool in_set(const struct foreign *f, const char *name)
+{
+    size_t i = (size_t)qp_shard_hash(name) & (f->cap - 1);
+    while (f->set[i] != NULL) {
+        if (strcmp(f->set[i], name) == 0) {
+            return true;
+        }
+        i = (i + 1) & (f->cap - 1);
+    }
+    return false;
+}
+
+static int collect_foreign(void *ctx, const struct qp_catalog_row *row)
+{
+    struct foreign *f = ctx;
+    if (row->state == QP_STATE_CONVERTED && !in_set(f, row->symbol)) {
+        if (f->n == f->rcap) {
+            f->rcap = f->rcap ? f->rcap * 2 : 16;
+            f->rows = core_xrealloc(f->rows, f->rcap * sizeof(*f->rows));
+        }
+        f->rows[f->n++] = *row;
+    }
+    return 0;
+}
+
+static int reset_foreign(struct qp_pipeline *pl)
+{
+    struct foreign f = { NULL, 16, NULL, 0, 0 };
+    while (f.cap < pl->nsyms * 2) {
+        f.cap *= 2;
+    }
+    f.set = core_xcalloc(f.cap, sizeof(*f.set));
+    for (size_t i = 0; i < pl->nsyms; i++) {
+        size_t h = (size_t)qp_shard_hash(pl->syms[i].name) & (f.cap - 1);
+        while (f.set[h] != NULL) {
+            h = (h + 1) & (f.cap - 1);
+        }
+        f.set[h] = pl->syms[i].name;
+    }
+    int rc = qp_catalog_foreach(pl->cat, collect_foreign, &f);
+    if (rc == 0 && f.n > 0) {
+        rc = qp_catalog_begin(pl->cat);
+        for (size_t i = 0; rc == 0 && i < f.n; i++) {
+            f.rows[i].state = QP_STATE_PENDING;
+            rc = qp_catalog_update(pl->cat, &f.rows[i]);
+        }
+        rc = rc == 0 ? qp_catalog_commit(pl->cat) : rc;
+        if (rc != 0) {
+            qp_catalog_rollback(pl->cat);
+        }
+    }
+    free(f.set);
+    free(f.rows);
+    return rc;
+}
+
 /*
  * Brings the catalog and the spool into agreement after whatever happened before, assigns
  * batches to new symbols, and builds this run's work batches.
@@ -797,7 +862,13 @@ static int prepare(struct qp_pipeline *pl, struct qp_pipeline_stats *st)
     if (rc != 0) {
         goto out;
     }
-    // Anything else in the spool (temp files, symbols not in this run) goes.
+    // Converted symbols of earlier runs that this run does not include go back to pending
+    // (their XML would otherwise sit in the spool until a run names them again).
+    rc = reset_foreign(pl);
+    if (rc != 0) {
+        goto out;
+    }
+    // Anything else in the spool (temp files, symbols not converted) goes.
     rc = qp_spool_prune(pl->spool, pl->cat);
     if (rc != 0) {
         goto out;

@@ -252,5 +252,36 @@ def test_verify_detects_tampering():
         check(names[0] in v.stdout, v.stdout)
 
 
+
+@test(timeout=60)
+def test_spool_of_symbols_outside_this_run_is_not_left_behind():
+    with tempfile.TemporaryDirectory() as tmp:
+        src, names = make_source(tmp, 4, rows=10)
+        out = os.path.join(tmp, "out")
+        r = run_qp("--source", file_template(src), "--out", out, "--batch", "2", *names)
+        check_eq(r.returncode, 0, r.stderr)
+        # An earlier run converted names[1] but was killed before packing it.
+        spool = os.path.join(out, ".spool")
+        os.makedirs(spool, exist_ok=True)
+        a = catalog(out)[names[1]]["archive"]
+        with open(os.path.join(spool, names[1] + ".xml"), "wb") as f:
+            f.write(member_data(out, a, names[1] + ".xml"))
+        db = sqlite3.connect(os.path.join(out, "catalog.sqlite"))
+        db.execute("UPDATE symbols SET state='converted', archive=NULL WHERE archive=?", (a,))
+        db.execute("DELETE FROM archives WHERE name=?", (a,))
+        db.commit()
+        db.close()
+        os.unlink(os.path.join(out, a))
+        # This run names other symbols only.
+        r = run_qp("--source", file_template(src), "--out", out, "--batch", "2", names[2])
+        check_eq(r.returncode, 0, r.stderr)
+        check_eq(leftovers(out), [], "leftovers")
+        check_eq(catalog(out)[names[1]]["state"], "pending", "foreign converted symbol")
+        r = run_qp("--source", file_template(src), "--out", out, "--batch", "2", *names)
+        check_eq(r.returncode, 0, r.stderr)
+        check_eq(all_members(out), sorted(n + ".xml" for n in names), "members")
+        check_eq(run_qp("verify", out).returncode, 0, "verify")
+
+
 if __name__ == "__main__":
     main()
