@@ -192,9 +192,11 @@ enum mjd_config_result mjd_config_parse(struct mjd_config *cfg, int argc, char *
         } else if (strcmp(name, "--fps") == 0) {
             ok = parse_uint(value, 1, 240, &cfg->fps);
         } else if (strcmp(name, "--quality") == 0) {
-            unsigned q;
+            unsigned q = 0;
             ok = parse_uint(value, 1, 100, &q);
-            cfg->quality = (int)q;
+            if (ok) {
+                cfg->quality = (int)q;
+            }
         } else if (strcmp(name, "--listen") == 0) {
             ok = parse_listen(value, cfg);
         } else if (strcmp(name, "--workers") == 0) {

@@ -352,9 +352,9 @@ enum mjd_http_result mjd_http_parse(struct mjd_http_parser *p, const char *buf, 
             if (i + 1 < len && buf[i + 1] != '\n') {
                 return fail(p, 400);
             }
-        } else if (c == 0 || c == 0x7f || (c < 0x20 && c != '\t')) {
-            return fail(p, 400);
-        } else if (c == '\t' && p->state_ == ST_REQUEST_LINE) {
+        } else if (c == 0 || c == 0x7f ||
+                   (c < 0x20 && (c != '\t' || p->state_ == ST_REQUEST_LINE))) {
+            // NUL, DEL and control bytes; a tab is whitespace in a header only.
             return fail(p, 400);
         }
         i++;

@@ -36,7 +36,7 @@
 #define BOUNDARY         "boundarydonotcross"
 #define IN_INITIAL       2048
 #define LINGER_NS        (2 * CORE_NS_PER_SEC)
-#define LINGER_MAX_BYTES (64 * 1024)
+#define LINGER_MAX_BYTES ((size_t)64 * 1024)
 #define SWEEP_NS         (100 * CORE_NS_PER_MS)
 #define ACCEPT_BATCH     64
 #define MAX_EVENTS       256

@@ -130,7 +130,7 @@ static void render(struct test_source *s, struct mjd_raw_frame *f)
 
     // Colour bars, one eighth of the width each, scrolling left by 4 pixels per frame.
     unsigned barw = w / 8 ? w / 8 : 1;
-    unsigned shift = (unsigned)((n * 4) % (barw * 8));
+    unsigned shift = (unsigned)((n * 4) % ((uint64_t)barw * 8));
     for (unsigned x = 0; x < w; x++) {
         s->col_y[x] = bars[((x + shift) / barw) % 8][0];
     }
