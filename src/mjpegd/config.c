@@ -204,7 +204,7 @@ enum mjd_config_result mjd_config_parse(struct mjd_config *cfg, int argc, char *
         } else if (strcmp(name, "--encoders") == 0) {
             ok = parse_uint(value, 1, 64, &cfg->encoders);
         } else if (strcmp(name, "--max-clients") == 0) {
-            ok = parse_uint(value, 1, 1000000, &cfg->max_clients);
+            ok = parse_uint(value, 0, 1000000, &cfg->max_clients);
         } else if (strcmp(name, "--max-clients-per-ip") == 0) {
             ok = parse_uint(value, 0, 1000000, &cfg->max_clients_per_ip);
         } else if (strcmp(name, "--max-pending") == 0) {

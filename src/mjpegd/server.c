@@ -514,6 +514,11 @@ static void start_stream(struct client *c, const struct mjd_route *route)
         return;
     }
     c->counted = true;
+    // A stream reads nothing more: give back the request buffer.
+    free(c->in);
+    c->in = NULL;
+    c->in_len = 0;
+    c->in_cap = 0;
     c->interval_ns = route->fps > 0 ? CORE_NS_PER_SEC / route->fps : 0;
     c->next_due_ns = 0;
     c->seq = 0;
