@@ -565,8 +565,10 @@ static int special_byte(struct qp_csv *p, uint8_t cls, size_t i)
         if (utf8_lead(p, c, i) < 0) {
             return -EILSEQ;
         }
-        p->pos = i + 1; /* the continuation bytes are taken at the top of the loop */
-        return 0;
+        /* The continuation bytes this chunk has (each checked against the caps); the rest,
+         * if the chunk ends inside the sequence, at the top of the main loop. */
+        p->pos = i + 1;
+        return utf8_cont(p);
     default:
         CORE_BUG("unexpected byte class");
     }
@@ -685,7 +687,37 @@ static enum qp_csv_status at_eof(struct qp_csv *p, struct qp_csv_record *rec)
 }
 
 /*
- * Returns the index of the first byte in s[i..lim) whose class is not C_ORD, or lim. With
+ * The length of the valid, allowed UTF-8 sequence at s[0] (a byte >= 0x80) when it lies wholly
+ * in s[0..avail), else 0: then the resumable byte-at-a-time path (utf8_lead, utf8_cont) takes
+ * it and reports the error, or a sequence cut by the end of a chunk or a cap.
+ */
+static inline size_t utf8_seq(const uint8_t *s, size_t avail, bool xml)
+{
+    uint8_t c = s[0];
+    if (c >= 0xC2 && c <= 0xDF) {
+        return avail >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    }
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (avail < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+            (c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0) ||
+            (xml && c == 0xEF && s[1] == 0xBF && s[2] >= 0xBE)) {
+            return 0;
+        }
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (avail < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80 ||
+            (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90)) {
+            return 0;
+        }
+        return 4;
+    }
+    return 0;
+}
+
+/*
+ * Returns the index of the first byte in s[i..lim) whose class is not C_ORD, or lim; valid
+ * UTF-8 sequences wholly before lim are stepped over. With
  * SSE2, 16 bytes at a time: a signed compare with 0x20 finds controls and bytes >= 0x80 at
  * once, equality finds the punctuation; a candidate that the table calls ordinary (TAB, or a
  * control without xml_chars) is stepped over.
@@ -710,22 +742,38 @@ static inline size_t scan(const struct qp_csv *p, const uint8_t *cls, bool quote
         m = _mm_or_si128(m, _mm_cmpeq_epi8(x, v_lt));
         m = _mm_or_si128(m, _mm_cmpeq_epi8(x, v_gt));
         unsigned mask = (unsigned)_mm_movemask_epi8(m);
-        if (mask == 0) {
-            i += 16;
-            continue;
+        size_t next = i + 16; /* where the next vector starts */
+        while (mask != 0) {
+            size_t j = i + (size_t)__builtin_ctz(mask);
+            if (cls[s[j]] == C_ORD) {
+                mask &= mask - 1;
+                continue;
+            }
+            size_t u = s[j] >= 0x80 ? utf8_seq(s + j, lim - j, xml) : 0;
+            if (u == 0) {
+                return j;
+            }
+            if (j + u >= next) {
+                next = j + u;
+                break;
+            }
+            mask &= ~0u << (j + u - i); /* drop the sequence's own bytes */
         }
-        size_t j = i + (size_t)__builtin_ctz(mask);
-        if (cls[s[j]] != C_ORD) {
-            return j;
-        }
-        i = j + 1;
+        i = next;
     }
 #else
-    (void)p;
     (void)quoted;
 #endif
-    while (i < lim && cls[s[i]] == C_ORD) {
-        i++;
+    while (i < lim) {
+        if (cls[s[i]] == C_ORD) {
+            i++;
+            continue;
+        }
+        size_t u = s[i] >= 0x80 ? utf8_seq(s + i, lim - i, p->opts.xml_chars) : 0;
+        if (u == 0) {
+            break;
+        }
+        i += u;
     }
     return i;
 }
@@ -803,7 +851,10 @@ static bool run_unquoted(struct qp_csv *p, struct qp_csv_record *rec, enum qp_cs
             *st = QP_CSV_ERROR;
             return true;
         }
-        return false;
+        if (p->u8_need > 0) {
+            return false; /* the chunk ends inside a UTF-8 sequence */
+        }
+        i = p->pos;
     }
 }
 
