@@ -28,7 +28,7 @@ static const char usage_text[] =
         "  --max-clients N          streaming clients at once (default 1000); then 503\n"
         "  --max-clients-per-ip N   streaming clients per IP address (default 0: no limit)\n"
         "  --max-pending N          connections that have not sent a full request head\n"
-        "                           (default 512); when full the oldest one is closed\n"
+        "                           (default 1024); when full the oldest one is closed\n"
         "  --auth USER:PASS         require HTTP basic authentication on every path\n"
         "  --header-timeout SEC     total time allowed to send a request head (default 10)\n"
         "  --send-timeout SEC       drop a client that accepts no data for SEC (default 10)\n"

@@ -9,7 +9,7 @@
 #include "core/log.h"
 
 #define MJD_DEFAULT_QUALITY     75
-#define MJD_DEFAULT_MAX_PENDING 512
+#define MJD_DEFAULT_MAX_PENDING 1024
 #define MJD_MAX_WORKERS         64
 
 /* Filled once by mjd_config_parse in main, immutable afterwards: any thread may read it. */
