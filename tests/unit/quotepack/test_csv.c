@@ -424,3 +424,46 @@ TEST(csv_fields_flag_what_xml_must_escape)
     ASSERT_EQ_INT(rec.bytes, 3 + 3 + 5 + 1);
     qp_csv_destroy(p);
 }
+
+TEST(csv_utf8_errors_at_every_offset_of_the_vector_scan)
+{
+    /* k two-byte characters, then a bad sequence: the vector scan steps over the good ones
+     * and leaves the bad one to the byte path, whatever k is relative to 16. */
+    static const char *const bad[] = { "\xC3(",        "\xE6\x9D",         "\xED\xA0\x80",
+                                       "\xEF\xBF\xBE", "\xF4\x90\x80\x80", "\xFF" };
+    static const enum qp_csv_error_kind kinds[] = { QP_CSV_ERR_UTF8,     QP_CSV_ERR_UTF8,
+                                                    QP_CSV_ERR_XML_CHAR, QP_CSV_ERR_XML_CHAR,
+                                                    QP_CSV_ERR_UTF8,     QP_CSV_ERR_UTF8 };
+    for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+        for (size_t k = 0; k < 20; k++) {
+            char in[128];
+            size_t n = 0;
+            memcpy(in, "h\n", 2);
+            n = 2;
+            for (size_t j = 0; j < k; j++) {
+                memcpy(in + n, "\xC3\xA9", 2);
+                n += 2;
+            }
+            memcpy(in + n, bad[b], strlen(bad[b]));
+            n += strlen(bad[b]);
+            memcpy(in + n, "xyz0123456789abcdef\n", 20);
+            n += 20;
+            check_all(in, n, &strict, NULL, kinds[b], 2, 2 * k + 1);
+        }
+    }
+    /* And valid ones of every length around a 16-byte boundary. */
+    for (size_t k = 1; k < 20; k++) {
+        char in[128], expect[160];
+        size_t n = 2;
+        memcpy(in, "h\n", 2);
+        for (size_t j = 0; j < k; j++) {
+            static const char *const seqs[] = { "\xC3\xA9", "\xE6\x9D\xB1", "\xF0\x9F\x98\x80" };
+            const char *q = seqs[j % 3];
+            memcpy(in + n, q, strlen(q));
+            n += strlen(q);
+        }
+        in[n++] = '\n';
+        snprintf(expect, sizeof(expect), "<h>\n<%.*s>\n", (int)(n - 3), in + 2);
+        check_all(in, n, &strict, expect, QP_CSV_ERR_NONE, 0, 0);
+    }
+}
