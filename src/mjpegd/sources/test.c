@@ -21,8 +21,8 @@ struct test_source {
     struct mjd_source base; /* first: the generic part */
     unsigned w, h;
     unsigned cw, ch;      /* chroma plane size */
-    signed char *noise;   /* NOISE_SIZE texture values in [-A, A] */
-    unsigned char *col_y; /* per-column bar colour, w entries */
+    signed char *noise;   /* NOISE_SIZE + w texture values in [-A, A]; the tail repeats the head */
+    short *col_y;         /* per-column bar luma, w entries */
     unsigned char *col_u; /* cw entries */
     unsigned char *col_v; /* cw entries */
 };
@@ -144,8 +144,11 @@ static void render(struct test_source *s, struct mjd_raw_frame *f)
         int grad = (int)(y * 96 / h) - 48;
         unsigned char *row = yp + (size_t)y * w;
         size_t r = ((size_t)y * 4099u + (size_t)n * 977u) & NOISE_MASK;
+        // No wrap-around inside a row (the table has w extra entries), so this loop vectorises.
+        const signed char *noise = s->noise + r;
+        const short *col = s->col_y;
         for (unsigned x = 0; x < w; x++) {
-            row[x] = clamp_u8(s->col_y[x] + grad + s->noise[(r + x) & NOISE_MASK]);
+            row[x] = clamp_u8(col[x] + grad + noise[x]);
         }
     }
     for (unsigned y = 0; y < s->ch; y++) {
@@ -216,8 +219,8 @@ static int test_create(struct mjd_source **out, const char *arg, const struct mj
     s->h = p->height;
     s->cw = (p->width + 1) / 2;
     s->ch = (p->height + 1) / 2;
-    s->noise = malloc(NOISE_SIZE);
-    s->col_y = malloc(s->w);
+    s->noise = malloc(NOISE_SIZE + (size_t)s->w);
+    s->col_y = malloc(s->w * sizeof(*s->col_y));
     s->col_u = malloc(s->cw);
     s->col_v = malloc(s->cw);
     if (s->noise == NULL || s->col_y == NULL || s->col_u == NULL || s->col_v == NULL) {
@@ -232,6 +235,7 @@ static int test_create(struct mjd_source **out, const char *arg, const struct mj
         x ^= x << 5;
         s->noise[i] = (signed char)((int)(x % (2 * NOISE_AMPLITUDE + 1)) - NOISE_AMPLITUDE);
     }
+    memcpy(s->noise + NOISE_SIZE, s->noise, s->w);
     s->base.info.kind = "test";
     s->base.info.width = s->w;
     s->base.info.height = s->h;
