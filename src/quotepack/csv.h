@@ -53,8 +53,12 @@ enum qp_csv_error_kind {
 #define QP_CSV_DEFAULT_MAX_COLUMNS ((size_t)16384)
 
 struct qp_csv_opts {
-    size_t max_field;   /* bytes of one field after unquoting; 0 = QP_CSV_DEFAULT_MAX_FIELD */
-    size_t max_record;  /* bytes of all fields of a record; 0 = QP_CSV_DEFAULT_MAX_RECORD */
+    /* Caps count raw input bytes: a field from its first byte (the opening quote, if any) to
+     * before its closing quote or delimiter; a record from its first byte to before its line
+     * end, commas included. An error fires at the first byte past a cap, so it is the same
+     * however the input is chunked. */
+    size_t max_field;   /* 0 = QP_CSV_DEFAULT_MAX_FIELD */
+    size_t max_record;  /* 0 = QP_CSV_DEFAULT_MAX_RECORD */
     size_t max_columns; /* fields in one record; 0 = QP_CSV_DEFAULT_MAX_COLUMNS */
     bool same_width;    /* every record must have as many fields as the first (the header) */
     bool xml_chars;     /* also reject characters XML 1.0 forbids: C0 controls other than TAB,
