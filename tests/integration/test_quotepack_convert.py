@@ -233,6 +233,86 @@ def test_random_unicode_headers_give_names_expat_accepts():
         check_eq([e.text for e in row], [str(i) for i in range(len(header))], "values")
 
 
+def _random_table(rnd):
+    alphabet = ["a", "b", "Z", "1", " ", ",", '"', "\n", "\r", "\r\n", "&", "<", ">", "\u00e9",
+                "\u6771", "\U0001F600", "\t", ";"]
+    ncols = rnd.randint(1, 5)
+
+    def field():
+        return "".join(rnd.choice(alphabet) for _ in range(rnd.choice([0, 1, 2, 5, 20])))
+
+    header = [field() for _ in range(ncols)]
+    rows = [[field() for _ in range(ncols)] for _ in range(rnd.randint(0, 6))]
+    return header, rows
+
+
+def _serialize(rnd, header, rows):
+    # Quotes what must be quoted and, at random, what need not be; random line ends.
+    out = []
+    for rec in [header] + rows:
+        cells = []
+        for v in rec:
+            must = any(c in v for c in ',"\r\n') or (len(rec) == 1 and v == "")
+            if must or rnd.random() < 0.3:
+                cells.append('"' + v.replace('"', '""') + '"')
+            else:
+                cells.append(v)
+        out.append(",".join(cells) + rnd.choice(["\n", "\r\n", "\r"]))
+        if rnd.random() < 0.1:
+            out.append(rnd.choice(["\n", "\r\n"]))  # a blank line, skipped
+    text = "".join(out)
+    if rnd.random() < 0.3:
+        text = text.rstrip("\r\n")  # no line end after the last record
+    return text
+
+
+def _xml_records(stdout):
+    return [[e.text or "" for e in row] for row in ET.fromstring(stdout)]
+
+
+@test(timeout=120)
+def test_random_tables_round_trip_and_agree_with_csv_module():
+    # Random tables serialised as CSV come back field for field; then the same texts with a
+    # random byte changed: whenever quotepack accepts one, Python's csv module (strict) must
+    # read the same records, and whatever Python rejects, quotepack rejects too.
+    import random
+    rnd = random.Random(2026)
+    accepted = rejected = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "t.csv")
+        for case in range(300):
+            header, rows = _random_table(rnd)
+            text = _serialize(rnd, header, rows)
+            mutated = case % 2 == 1
+            if mutated and text:
+                k = rnd.randrange(len(text))
+                text = text[:k] + rnd.choice(['"', ",", "\n", "\r", "a", ""]) + text[k + 1:]
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            r = convert("--compact", path)
+            err = r.stderr.decode(errors="replace")
+            if " not-csv: " in err:
+                continue  # an empty or blank text: nothing to compare
+            try:
+                py = [x for x in csv.reader(io.StringIO(text, newline=""), strict=True) if x]
+            except csv.Error:
+                py = None
+            if r.returncode == 0:
+                accepted += 1
+                got = _xml_records(r.stdout)
+                check(py is not None, f"case {case}: accepted what Python rejects: {text!r}")
+                check_eq(got, py[1:], f"case {case}: records of {text!r}")
+                if not mutated:
+                    check_eq(got, rows, f"case {case}: round trip of {text!r}")
+            else:
+                rejected += 1
+                check_eq(r.returncode, 1, f"case {case}: {err}")
+                check(" bad-csv: " in err or " bad-xml: " in err, f"case {case}: {err}")
+                check(not (not mutated and py is not None and all(len(x) == len(header) for x in py)),
+                      f"case {case}: rejected a well-formed table {text!r}: {err}")
+    check(accepted > 100 and rejected > 20, f"{accepted} accepted, {rejected} rejected")
+
+
 @test
 def test_large_generated_file_matches_csv_module():
     with tempfile.TemporaryDirectory() as tmp:
