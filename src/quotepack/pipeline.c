@@ -1022,7 +1022,9 @@ int qp_pipeline_run(const struct qp_config *cfg, volatile sig_atomic_t *stop,
     }
     struct core_pool_config poolc = {
         .name = "convert",
-        .threads = cfg->jobs,
+        // With --isolate a pool thread mostly waits for its worker process; twice as many
+        // threads let the parent's share (gzip entry, spool write) overlap the conversions.
+        .threads = cfg->isolate ? cfg->jobs * 2 : cfg->jobs,
         .backlog = cfg->jobs * 2 + cfg->connections,
     };
     rc = core_pool_create(&pl.pool, &poolc);
