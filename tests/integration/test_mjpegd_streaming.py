@@ -108,18 +108,22 @@ def test_slow_viewer_skips_to_the_newest_frame():
             r = c.read_head()
             check_eq(r.status, 200, "status")
             stamps, ages = [], []
+            gap_at = None
             for _ in range(400):
                 hdrs, _ = c.read_part()
                 stamps.append(float(hdrs["x-timestamp"]))
                 ages.append(time.time() - stamps[-1])
-                if ages[-1] < 1.0 * MULT and len(stamps) > 1:
+                if len(stamps) > 1 and stamps[-1] - stamps[-2] >= 0.5:
+                    gap_at = len(stamps) - 1
                     break
+                if ages[-1] < 0.3:
+                    break  # caught up with the live edge without ever skipping
             gaps = [b - a for a, b in zip(stamps, stamps[1:])]
-            check(ages[-1] < 1.0 * MULT, f"no fresh frame in {len(ages)} parts after a 5 s stall "
-                                         f"(last age {ages[-1]:.2f} s)")
-            check(gaps and max(gaps) >= 0.5,
+            check(gap_at is not None,
                   f"no skip: {len(stamps)} parts after the stall, largest timestamp gap "
                   f"{max(gaps) if gaps else 0:.3f} s, ages {ages[0]:.2f} .. {ages[-1]:.2f} s")
+            # The part after the jump is recent: at most half the stall old, whatever the build.
+            check(ages[gap_at] < 2.5, f"the part after the skip is {ages[gap_at]:.2f} s old")
         finally:
             c.close()
         srv.check_fds()
