@@ -92,7 +92,7 @@ struct client {
     bool sending;
     int64_t progress_ns; /* when output began or last made progress */
     int64_t linger_until;
-    size_t lingered;
+    size_t lingered; /* bytes read and discarded (linger, stream) */
     /* stream */
     uint64_t seq; /* last frame started */
     int64_t interval_ns;
@@ -740,12 +740,18 @@ static enum step respond_step(struct client *c)
 
 static enum step stream_step(struct client *c)
 {
-    // A streaming client has nothing to say; reading tells us when it goes away.
+    // A streaming client has nothing to say; reading tells us when it goes away. One that
+    // keeps talking is cut off, so it cannot keep this loop busy reading.
     if (c->readable) {
         char scratch[1024];
         for (;;) {
             ssize_t n = recv(c->fd, scratch, sizeof(scratch), 0);
             if (n > 0) {
+                c->lingered += (size_t)n;
+                if (c->lingered > LINGER_MAX_BYTES) {
+                    client_close(c);
+                    return STEP_CLOSED;
+                }
                 continue;
             }
             if (n < 0 && errno == EINTR) {
