@@ -112,7 +112,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
         return 0; // CURLE_WRITE_ERROR: final, the body is over the cap
     }
     if (t->len + n > t->cap) {
-        size_t cap = t->cap ? t->cap : 64 * 1024;
+        size_t cap = t->cap ? t->cap : (size_t)64 * 1024;
         curl_off_t cl = -1;
         // First chunk: size the buffer from Content-Length when the server sent one.
         if (t->cap == 0 &&
@@ -166,8 +166,8 @@ int qp_fetch_create(struct qp_fetch **out, const struct qp_fetch_config *cfg)
     }
     curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)cfg->connections);
     curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)cfg->connections);
-    f->waiting = core_xcalloc(cfg->connections + 1, sizeof(*f->waiting));
-    f->running = core_xcalloc(cfg->connections + 1, sizeof(*f->running));
+    f->waiting = core_xcalloc(cfg->connections + 1, sizeof(struct xfer *));
+    f->running = core_xcalloc(cfg->connections + 1, sizeof(struct xfer *));
     f->rnd = (uint64_t)core_now_ns() | 1;
     atomic_init(&f->stop, false);
     atomic_init(&f->requests, 0);

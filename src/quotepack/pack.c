@@ -108,7 +108,7 @@ int qp_pack_ustar_header(unsigned char hdr[512], const char *member, uint64_t si
         return -EFBIG;
     }
     memset(hdr, 0, 512);
-    memcpy(hdr, member, n);
+    memcpy(hdr, member, n + 1);
     octal(hdr + 100, 8, 0644);
     octal(hdr + 108, 8, 0);
     octal(hdr + 116, 8, 0);
@@ -116,10 +116,11 @@ int qp_pack_ustar_header(unsigned char hdr[512], const char *member, uint64_t si
     octal(hdr + 136, 12, mtime > 0 ? (uint64_t)mtime : 0);
     memset(hdr + 148, ' ', 8);
     hdr[156] = '0';
-    memcpy(hdr + 257, "ustar", 6);
-    memcpy(hdr + 263, "00", 2);
-    memcpy(hdr + 265, "root", 4);
-    memcpy(hdr + 297, "root", 4);
+    memcpy(hdr + 257, "ustar", 6); // magic, with its NUL
+    hdr[263] = '0';                // version "00", no NUL
+    hdr[264] = '0';
+    memcpy(hdr + 265, "root", 5);
+    memcpy(hdr + 297, "root", 5);
     octal(hdr + 329, 8, 0);
     octal(hdr + 337, 8, 0);
     unsigned sum = 0;

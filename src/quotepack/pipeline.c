@@ -579,7 +579,7 @@ static void *pack_main(void *arg)
 {
     struct qp_pipeline *pl = arg;
     struct qp_catalog_row *rows = core_xcalloc(pl->nsyms + 1, sizeof(*rows));
-    struct sym **gzs = core_xcalloc(pl->nsyms + 1, sizeof(*gzs));
+    struct sym **gzs = core_xcalloc(pl->nsyms + 1, sizeof(struct sym *));
     struct qp_catalog_row *members = core_xcalloc(pl->nsyms + 1, sizeof(*members));
     int64_t last_flush = core_now_ns();
     pthread_mutex_lock(&pl->mu);
@@ -1050,7 +1050,7 @@ int qp_pipeline_run(const struct qp_config *cfg, volatile sig_atomic_t *stop,
     if (rc != 0) {
         goto out;
     }
-    pack_started = true;
+    pack_started = true; // NOLINT(clang-analyzer-deadcode.DeadStores): read on the error path
     rc = core_thread_start(&fetch_thread, "fetch", fetch_main, &pl);
     if (rc != 0) {
         fail_run(&pl, rc);

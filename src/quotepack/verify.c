@@ -103,7 +103,7 @@ static int check_archive(void *ctx, const struct qp_catalog_archive *a)
     }
     archive_read_support_filter_all(ar);
     archive_read_support_format_all(ar);
-    if (archive_read_open_filename(ar, path, 256 * 1024) != ARCHIVE_OK) {
+    if (archive_read_open_filename(ar, path, (size_t)256 * 1024) != ARCHIVE_OK) {
         diff(v, "%s: cannot open: %s", a->name, archive_error_string(ar));
         archive_read_free(ar);
         return 0;
