@@ -186,47 +186,87 @@ static void finish_sym(struct qp_pipeline *pl, size_t idx, enum qp_state state, 
 /* ---- convert stage ----------------------------------------------------------------------- */
 
 struct iso_reply {
-    int32_t status;
+    int32_t status;   /* enum qp_convert_status */
+    int32_t io_error; /* 0, or the negative errno of the spool write */
+    uint32_t crc;     /* CRC-32 of the XML */
     uint32_t pad;
     uint64_t rows;
-    uint64_t columns;
+    uint64_t xml_len;
+    uint64_t gz_len; /* bytes of tgz entry following this header */
     uint64_t line;
     uint64_t column;
     char message[200];
 };
 
-/* Runs in a worker process (--isolate): converts and replies header + XML. */
+/*
+ * Runs in a worker process (--isolate). The request is the CSV followed by the symbol and a
+ * 16-bit symbol length. The worker converts, writes the XML to the spool itself and, for
+ * tgz, compresses the archive entry, so that only a small reply (header + compressed entry)
+ * crosses the socket. A crash anywhere in here fails that symbol only; a spool file it left
+ * half-written is a .tmp that the next startup removes.
+ */
 static int iso_handler(void *ctx, const void *in, size_t len, struct core_procpool_out *out)
 {
     const struct qp_pipeline *pl = ctx;
+    static struct qp_spool *spool; // this worker process's own handle, opened on first use
     struct qp_convert_result res;
     struct qp_convert_error err;
     struct iso_reply r;
+    char name[QP_MAX_SYMBOL + 1];
+    char *gz = NULL;
+    uint16_t nl = 0;
+    if (len < sizeof(nl)) {
+        return -EINVAL;
+    }
+    memcpy(&nl, (const char *)in + len - sizeof(nl), sizeof(nl));
+    if (nl == 0 || nl > QP_MAX_SYMBOL || (size_t)nl + sizeof(nl) > len) {
+        return -EINVAL;
+    }
+    size_t csv_len = len - sizeof(nl) - nl;
+    memcpy(name, (const char *)in + csv_len, nl);
+    name[nl] = '\0';
     const char *marker = getenv("QUOTEPACK_TEST_CRASH_MARKER");
     // Test hook (docs/quotepack.md): a body containing the marker crashes the worker, which
     // is how the tests check that a crash fails one symbol only.
-    if (marker != NULL && marker[0] != '\0' && memmem(in, len, marker, strlen(marker)) != NULL) {
+    if (marker != NULL && marker[0] != '\0' &&
+        memmem(in, csv_len, marker, strlen(marker)) != NULL) {
         raise(SIGSEGV);
     }
     memset(&r, 0, sizeof(r));
     memset(&res, 0, sizeof(res));
     memset(&err, 0, sizeof(err));
-    enum qp_convert_status st = qp_convert(in, len, &pl->copts, &res, &err);
+    enum qp_convert_status st = qp_convert(in, csv_len, &pl->copts, &res, &err);
     r.status = (int32_t)st;
     if (st == QP_CONVERT_OK) {
         r.rows = res.rows;
-        r.columns = res.columns;
+        r.xml_len = res.xml_len;
+        r.crc = (uint32_t)libdeflate_crc32(0, res.xml, res.xml_len);
+        int wrc = spool != NULL ? 0 : qp_spool_open(&spool, pl->cfg->out);
+        if (wrc == 0) {
+            wrc = qp_spool_write(spool, name, res.xml, res.xml_len);
+        }
+        r.io_error = wrc;
+        if (wrc == 0 && pl->cfg->format == QP_FORMAT_TGZ) {
+            char member[QP_MAX_SYMBOL + 8];
+            size_t gz_len = 0;
+            snprintf(member, sizeof(member), "%s.xml", name);
+            if (qp_pack_gzip_entry(pl->cfg->level, member, res.xml, res.xml_len,
+                                   (int64_t)time(NULL), &gz, &gz_len) == 0) {
+                r.gz_len = gz_len;
+            }
+        }
     } else {
         r.line = err.line;
         r.column = err.column;
         memcpy(r.message, err.message, sizeof(r.message));
         r.message[sizeof(r.message) - 1] = '\0';
     }
-    int rc = core_procpool_out_append(out, &r, sizeof(r));
-    if (rc == 0 && st == QP_CONVERT_OK) {
-        rc = core_procpool_out_append(out, res.xml, res.xml_len);
-    }
     free(res.xml);
+    int rc = core_procpool_out_append(out, &r, sizeof(r));
+    if (rc == 0 && r.gz_len > 0) {
+        rc = core_procpool_out_append(out, gz, r.gz_len);
+    }
+    free(gz);
     return rc;
 }
 
@@ -266,7 +306,19 @@ static void convert_task(void *arg, void *thread_state, int status)
         goto out; // cancelled at shutdown: the symbol stays where the catalog has it
     }
     if (pl->pp != NULL) {
-        int rc = core_procpool_call(pl->pp, j->body, j->len, 60000, &pres);
+        // Append the symbol and its length to the request (see iso_handler).
+        uint16_t nl = (uint16_t)strlen(sym);
+        char *req = realloc(j->body, j->len + nl + sizeof(nl));
+        if (req == NULL) {
+            finish_sym(pl, j->idx, QP_STATE_FAILED, 0, 0, 0, "out of memory");
+            goto out;
+        }
+        j->body = req;
+        memcpy(req + j->len, sym, nl);
+        memcpy(req + j->len + nl, &nl, sizeof(nl));
+        int rc = core_procpool_call(pl->pp, req, j->len + nl + sizeof(nl), 60000, &pres);
+        free(j->body);
+        j->body = NULL;
         if (rc == -EPIPE) {
             goto out;
         }
@@ -293,9 +345,22 @@ static void convert_task(void *arg, void *thread_state, int status)
             finish_sym(pl, j->idx, QP_STATE_FAILED, 0, 0, 0, msg);
             goto out;
         }
-        res.rows = r.rows;
-        xml = (const char *)pres.reply->data + sizeof(r);
-        xml_len = pres.reply->len - sizeof(r);
+        if (r.io_error != 0) {
+            LOG_ERROR("cannot write the XML of %s to the spool: %s", sym, strerror(-r.io_error));
+            fail_run(pl, r.io_error);
+            goto out;
+        }
+        char *gz = NULL;
+        if (r.gz_len > 0 && r.gz_len == pres.reply->len - sizeof(r) &&
+            atomic_load(&pl->gz_held) < GZ_BUDGET) {
+            gz = core_xmalloc(r.gz_len);
+            memcpy(gz, pres.reply->data + sizeof(r), r.gz_len);
+            atomic_fetch_add(&pl->gz_held, r.gz_len);
+        }
+        atomic_fetch_add(&pl->xml_bytes, r.xml_len);
+        finish_sym_gz(pl, j->idx, QP_STATE_CONVERTED, r.rows, r.xml_len, r.crc, NULL, gz,
+                      gz != NULL ? r.gz_len : 0);
+        goto out;
     } else {
         enum qp_convert_status st = qp_convert(j->body, j->len, &pl->copts, &res, &err);
         if (st != QP_CONVERT_OK) {
