@@ -4,7 +4,7 @@
 import time
 
 from harness import MULT, check, check_eq, main, test, wait_for
-from mjpegd_fixture import Mjpegd, close_all, help_text, open_idle, raise_nofile, read_streams
+from mjpegd_fixture import HttpError, Mjpegd, close_all, help_text, open_idle, raise_nofile, read_streams
 
 
 def time_to_close(c, limit, trickle=None):
@@ -117,6 +117,34 @@ def test_pending_cap_evicts_the_oldest():
                 viewer.close()
         finally:
             close_all(pending)
+        srv.check_fds()
+
+
+@test(timeout=60)
+def test_complete_requests_are_not_evicted_as_pending():
+    """A burst of clients that each send a whole request at once: all get an answer.
+
+    Their heads are complete (in the socket buffer) when the server accepts them, so they are
+    not "connections that have not sent full headers"; evicting them as pending would drop
+    legitimate viewers whenever more than --max-pending of them connect together.
+    """
+    with Mjpegd("--max-pending", "4") as srv:
+        conns = []
+        try:
+            for _ in range(40):
+                c = srv.connect()
+                c.send("GET /state HTTP/1.1\r\nHost: t\r\n\r\n")
+                conns.append(c)
+            got = []
+            for c in conns:
+                try:
+                    got.append(c.read_response().status)
+                except (OSError, HttpError) as e:
+                    got.append(type(e).__name__)
+            bad = [(i, g) for i, g in enumerate(got) if g != 200]
+            check(not bad, f"{len(bad)} of 40 complete requests got no 200 with --max-pending 4: {bad}")
+        finally:
+            close_all(conns)
         srv.check_fds()
 
 
