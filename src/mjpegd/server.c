@@ -568,6 +568,8 @@ static void handle_request(struct client *c)
 {
     const struct mjd_config *cfg = c->w->srv->cfg;
     const struct mjd_http_request *req = &c->parser.req;
+    // The head is complete: no longer pending (so /metrics does not count this request).
+    pending_remove(c);
     c->head_only = req->method == MJD_HTTP_HEAD;
     c->keep_alive = req->keep_alive;
     c->close_after = !req->keep_alive;
