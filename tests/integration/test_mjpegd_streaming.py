@@ -154,6 +154,33 @@ def test_send_timeout_drops_a_stuck_viewer():
 
 
 @test(timeout=90)
+def test_send_timeout_spares_a_slow_but_moving_viewer():
+    """--send-timeout drops a viewer that makes no progress, not one that is merely slow."""
+    # 720p fills the loopback send buffer (a few MB) within 2 s, so the server really waits on
+    # this viewer for most of the 6 s.
+    with Mjpegd("--size", "1280x720", "--fps", "30", "--send-timeout", "1", small=False) as srv:
+        base = clients_now(srv)
+        c = srv.connect(rcvbuf=8192)
+        try:
+            c.send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")
+            got = 0
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 6.0:
+                time.sleep(0.25)  # well under the 1 s timeout between reads
+                try:
+                    d = c.sock.recv(65536)
+                except (ConnectionResetError, socket.timeout):
+                    d = b""
+                check(d, f"the slow viewer was dropped after {time.monotonic() - t0:.1f} s "
+                         f"having read {got} bytes")
+                got += len(d)
+            check_eq(clients_now(srv), base + 1, "clients while the slow viewer is attached")
+        finally:
+            c.close()
+        srv.check_fds()
+
+
+@test(timeout=90)
 def test_disconnects_mid_frame_and_mid_request():
     with Mjpegd() as srv:
         keep = open_streams(srv, 2)
