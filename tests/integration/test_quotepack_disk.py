@@ -15,8 +15,7 @@ def mount_tmpfs(path, size):
     return r.returncode == 0, r.stderr.strip()
 
 
-@test(timeout=180)
-def test_full_disk_is_reported_and_a_rerun_with_space_completes():
+def full_disk_case(extra):
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "src")
         names = gen.write_quotes(src, 120, rows=1000)
@@ -28,7 +27,7 @@ def test_full_disk_is_reported_and_a_rerun_with_space_completes():
             return
         try:
             args = ["--source", "file://" + src + "/{symbol}.csv", "--out", out, "--batch", "20",
-                    "--symbols", os.path.join(src, "symbols.txt")]
+                    "--symbols", os.path.join(src, "symbols.txt"), *extra]
             r = run_qp(*args)
             check_eq(r.returncode, 1, "exit status on a full disk: " + r.stderr)
             check("No space left on device" in r.stderr, "no clear error: " + r.stderr[-2000:])
@@ -51,6 +50,16 @@ def test_full_disk_is_reported_and_a_rerun_with_space_completes():
             check_eq(v.returncode, 0, v.stdout)
         finally:
             subprocess.run(["umount", "-l", out], capture_output=True)
+
+
+@test(timeout=180)
+def test_full_disk_is_reported_and_a_rerun_with_space_completes():
+    full_disk_case([])
+
+
+@test(timeout=180)
+def test_full_disk_with_isolate_workers_writing_the_spool():
+    full_disk_case(["--isolate"])
 
 
 if __name__ == "__main__":
