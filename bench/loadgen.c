@@ -543,6 +543,17 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* True if fd is a TCP connection the peer has neither closed nor reset. */
+static bool still_established(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0) {
+        return false;
+    }
+    return ti.tcpi_state == TCP_ESTABLISHED;
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a;
@@ -806,7 +817,7 @@ int main(int argc, char **argv)
             frames += c->frames_window;
             bytes += c->bytes;
         } else if (c->kind == K_STUCK) {
-            stuck_open += c->fd >= 0;
+            stuck_open += still_established(c->fd);
         } else {
             flood_open += c->fd >= 0 && c->state != S_CONNECTING;
         }
@@ -856,7 +867,8 @@ int main(int argc, char **argv)
         printf("%-28s p50 %.2f  p99 %.2f  max %.2f  (%zu samples)\n", "latency ms, to last byte",
                p50, p99, lmax, lat.n);
         printf("%-28s p50 %.2f  p99 %.2f  max %.2f\n", "latency ms, to part head", h50, h99, hmax);
-        printf("%-28s %d requested, %d still open\n", "stuck viewers", g_opt.stuck, stuck_open);
+        printf("%-28s %d requested, %d still established at the end\n", "stuck viewers",
+               g_opt.stuck, stuck_open);
         printf("%-28s %d idle + %d slowloris, %d open at end, %lu closed by server, %lu reopened\n",
                "flood", g_opt.idle, g_opt.slow, flood_open, (unsigned long)flood_closed_n,
                (unsigned long)reconnects);

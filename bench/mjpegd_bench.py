@@ -147,12 +147,20 @@ def run_scenario(name, a):
         with open("/proc/loadavg") as f:
             res["loadavg"] = f.read().split()[0]
         res["fd_base"] = stable_fds(pid)
-        peak = {"fds": res["fd_base"]}
+        peak = {"fds": res["fd_base"], "clients": []}
         stop = threading.Event()
 
         def sample():
+            n = 0
             while not stop.wait(0.25):
                 peak["fds"] = max(peak["fds"], fd_count(pid))
+                n += 1
+                if n % 4 == 0:  # the server's own count of streaming clients, once a second
+                    try:
+                        with urllib.request.urlopen(f"http://127.0.0.1:{srv.port}/state", timeout=2) as resp:
+                            peak["clients"].append((time.monotonic(), json.loads(resp.read())["clients"]))
+                    except (OSError, ValueError, KeyError):
+                        pass
         sampler = threading.Thread(target=sample, daemon=True)
         cmd = [a.loadgen, "--port", str(srv.port), "--duration", str(a.duration), "--warmup", str(a.warmup),
                "--threads", str(a.loadgen_threads)] + lg_args
@@ -181,6 +189,9 @@ def run_scenario(name, a):
         res["cpu_pct"] = 100.0 * (cpu1 - cpu0) / (t1 - t0)
         res["rss_peak_mb"] = status_kb(pid, "VmHWM") / 1024.0
         res["fd_peak"] = peak["fds"]
+        # Streaming clients the server counted in the last 3 s of the measured window.
+        late = [n for t, n in peak["clients"] if t1 - 4.0 <= t <= t1 - 1.0]
+        res["clients_end"] = min(late) if late else None
         # The load generator has exited, so every client socket is closed: fds must come back.
         t2 = time.monotonic()
         while fd_count(pid) > res["fd_base"] and time.monotonic() - t2 < a.fd_wait:
@@ -207,8 +218,8 @@ def table(results, a):
             out.append(f"| {r['desc']} | error: {r['error']} |||||||||||")
             continue
         notes = []
-        if r.get("stuck"):
-            notes.append(f"{r['stuck_open']}/{r['stuck']} stuck viewers still attached at the end")
+        if r.get("clients_end") is not None:
+            notes.append(f"server counted {r['clients_end']} streaming clients near the end")
         if r.get("idle") or r.get("slowloris"):
             notes.append(f"flood: {r['flood_open']} open at the end, {r['flood_closed']} closed by the server")
         if r.get("refused") or r.get("failed") or r.get("no_response"):
