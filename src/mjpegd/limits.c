@@ -190,12 +190,21 @@ struct mjd_pending_node *mjd_pending_pop_oldest(struct mjd_pending *p)
     return n;
 }
 
-struct mjd_pending_node *mjd_pending_add(struct mjd_pending *p, struct mjd_pending_node *node,
-                                         int64_t now_ns)
+struct mjd_pending_node *mjd_pending_add_checked(struct mjd_pending *p,
+                                                 struct mjd_pending_node *node, int64_t now_ns,
+                                                 mjd_pending_evictable_fn evictable, void *ctx,
+                                                 size_t scan)
 {
     struct mjd_pending_node *evicted = NULL;
     if (p->count >= p->cap_) {
-        evicted = mjd_pending_pop_oldest(p);
+        struct mjd_pending_node *n = p->head_.next_;
+        for (size_t i = 0; i < scan && n != &p->head_; i++, n = n->next_) {
+            if (evictable == NULL || evictable(n, ctx)) {
+                evicted = n;
+                unlink_node(p, n);
+                break;
+            }
+        }
     }
     // Deadlines are now + a fixed timeout, so appending keeps the list sorted by deadline.
     node->deadline_ns = now_ns + p->timeout_ns_;
@@ -205,6 +214,12 @@ struct mjd_pending_node *mjd_pending_add(struct mjd_pending *p, struct mjd_pendi
     p->head_.prev_ = node;
     p->count++;
     return evicted;
+}
+
+struct mjd_pending_node *mjd_pending_add(struct mjd_pending *p, struct mjd_pending_node *node,
+                                         int64_t now_ns)
+{
+    return mjd_pending_add_checked(p, node, now_ns, NULL, NULL, 1);
 }
 
 void mjd_pending_remove(struct mjd_pending *p, struct mjd_pending_node *node)

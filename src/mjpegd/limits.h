@@ -3,6 +3,7 @@
 #ifndef MJD_LIMITS_H
 #define MJD_LIMITS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -64,6 +65,19 @@ void mjd_pending_init(struct mjd_pending *p, size_t cap, int64_t timeout_ns);
  */
 struct mjd_pending_node *mjd_pending_add(struct mjd_pending *p, struct mjd_pending_node *node,
                                          int64_t now_ns);
+/** Says whether a node may be evicted now (e.g. not if it has unread input). */
+typedef bool (*mjd_pending_evictable_fn)(struct mjd_pending_node *node, void *ctx);
+
+/**
+ * As mjd_pending_add, but when the set is full the victim is the oldest of the first scan
+ * nodes (oldest first) for which evictable(node, ctx) is true. If none is, nothing is evicted
+ * and the set holds one more than its cap until nodes leave. evictable NULL: any node.
+ */
+struct mjd_pending_node *mjd_pending_add_checked(struct mjd_pending *p,
+                                                 struct mjd_pending_node *node, int64_t now_ns,
+                                                 mjd_pending_evictable_fn evictable, void *ctx,
+                                                 size_t scan);
+
 /** Removes node if it is in the set (idempotent). */
 void mjd_pending_remove(struct mjd_pending *p, struct mjd_pending_node *node);
 /** True if node is in a set. */

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -41,6 +43,7 @@
 #define ACCEPT_BATCH     64
 #define MAX_EVENTS       256
 #define REPORT_MAX       4096
+#define EVICT_SCAN       32
 
 #define CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
@@ -72,7 +75,8 @@ struct client {
     bool counted;  /* holds a streaming slot in the limits */
     bool head_only;
     bool keep_alive;
-    bool close_after; /* linger and close once the output is sent */
+    bool close_after;    /* linger and close once the output is sent */
+    bool pending_listed; /* added to srv->pending and not removed by us (it may be evicted) */
     /* input: at most MJD_HTTP_MAX_HEAD bytes */
     char *in;
     size_t in_len;
@@ -91,6 +95,7 @@ struct client {
     size_t sent;
     bool sending;
     int64_t progress_ns; /* when output began or last made progress */
+    int outq_seen;       /* socket send queue at the last sweep, -1 after a write */
     int64_t linger_until;
     size_t lingered; /* bytes read and discarded (linger, stream) */
     /* stream */
@@ -184,11 +189,26 @@ static void pending_kick_locked(struct mjd_pending_node *n, bool timed_out)
     shutdown(c->fd, SHUT_RDWR);
 }
 
+/*
+ * A connection with input its loop has not read yet is not idle: it may hold a complete
+ * request (a burst of viewers connecting at once). Eviction passes over it. Called with
+ * pending_mu held, so the fd is valid.
+ */
+static bool evictable(struct mjd_pending_node *n, void *ctx)
+{
+    (void)ctx;
+    struct client *c = CONTAINER_OF(n, struct client, pnode);
+    int unread = 0;
+    return ioctl(c->fd, FIONREAD, &unread) != 0 || unread == 0;
+}
+
 static void pending_add(struct client *c)
 {
     struct mjd_server *srv = c->w->srv;
+    c->pending_listed = true;
     pthread_mutex_lock(&srv->pending_mu);
-    struct mjd_pending_node *evicted = mjd_pending_add(&srv->pending, &c->pnode, c->w->now);
+    struct mjd_pending_node *evicted = mjd_pending_add_checked(&srv->pending, &c->pnode, c->w->now,
+                                                               evictable, NULL, EVICT_SCAN);
     if (evicted != NULL) {
         pending_kick_locked(evicted, false);
     }
@@ -201,6 +221,7 @@ static void pending_add(struct client *c)
 static void pending_remove(struct client *c)
 {
     struct mjd_server *srv = c->w->srv;
+    c->pending_listed = false;
     pthread_mutex_lock(&srv->pending_mu);
     mjd_pending_remove(&srv->pending, &c->pnode);
     pthread_mutex_unlock(&srv->pending_mu);
@@ -325,6 +346,7 @@ static void enter_output_state(struct client *c, enum cstate st)
     c->sent = 0;
     c->sending = true;
     c->progress_ns = w->now;
+    c->outq_seen = -1;
 }
 
 /*
@@ -389,6 +411,7 @@ static int flush_out(struct client *c)
         if (wr > 0) {
             c->sent += (size_t)wr;
             c->progress_ns = w->now;
+            c->outq_seen = -1;
             atomic_fetch_add_explicit(&w->bytes_sent, (uint64_t)wr, memory_order_relaxed);
             continue;
         }
@@ -831,8 +854,18 @@ static void client_new(struct worker *w, int fd, const struct sockaddr_storage *
         free(c);
         return;
     }
+    c->state = CS_HEAD;
+    list_add_tail(&w->heads, &c->link);
     mjd_http_parser_init(&c->parser);
-    enter_head_state(c);
+    // The request often arrives with the connection: read it at once, so that a complete
+    // head is answered and never counts (or gets evicted) as pending.
+    c->readable = true;
+    c->writable = true;
+    w->now = core_now_ns();
+    client_run(c);
+    if (!c->closed && c->state == CS_HEAD && !c->pending_listed) {
+        pending_add(c);
+    }
 }
 
 /*
@@ -899,6 +932,27 @@ static void frame_ready(struct worker *w)
     }
 }
 
+/*
+ * Whether a client with output in flight is still within --send-timeout. A socket we cannot
+ * write to may still be draining: the kernel signals EPOLLOUT only once a third of the send
+ * buffer is free, which a slow but steady reader can take longer than the timeout to free.
+ * So a send queue that shrank since the last sweep counts as progress too.
+ */
+static bool send_in_time(struct client *c, int64_t now, int64_t timeout_ns)
+{
+    if (now - c->progress_ns < SWEEP_NS) {
+        return true;
+    }
+    int outq = 0;
+    if (ioctl(c->fd, SIOCOUTQ, &outq) == 0) {
+        if (c->outq_seen >= 0 && outq < c->outq_seen) {
+            c->progress_ns = now;
+        }
+        c->outq_seen = outq;
+    }
+    return now - c->progress_ns <= timeout_ns;
+}
+
 static void sweep(struct worker *w)
 {
     const struct mjd_config *cfg = w->srv->cfg;
@@ -916,7 +970,7 @@ static void sweep(struct worker *w)
                 if (w->now >= c->linger_until) {
                     client_close(c);
                 }
-            } else if (c->sending && w->now - c->progress_ns > cfg->send_timeout_ns) {
+            } else if (c->sending && !send_in_time(c, w->now, cfg->send_timeout_ns)) {
                 LOG_DEBUG("send timeout: closing a client that made no progress");
                 client_close(c);
             }

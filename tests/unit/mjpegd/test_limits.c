@@ -155,3 +155,30 @@ TEST(pending_flood_keeps_the_newest)
         ASSERT_EQ_INT(mjd_pending_contains(&n[i]), i >= FLOOD - CAP);
     }
 }
+
+static bool not_busy(struct mjd_pending_node *n, void *ctx)
+{
+    const struct mjd_pending_node *busy = ctx;
+    return n != &busy[0] && n != &busy[1];
+}
+
+TEST(pending_eviction_passes_over_busy_connections)
+{
+    struct mjd_pending p;
+    struct mjd_pending_node n[6];
+    memset(n, 0, sizeof(n));
+    mjd_pending_init(&p, 3, 1000);
+    for (int i = 0; i < 3; i++) {
+        ASSERT_NULL(mjd_pending_add_checked(&p, &n[i], i, not_busy, n, 8));
+    }
+    // n[0] and n[1] have unread input: the oldest idle one, n[2], goes instead.
+    ASSERT_TRUE(mjd_pending_add_checked(&p, &n[3], 3, not_busy, n, 8) == &n[2]);
+    ASSERT_TRUE(mjd_pending_contains(&n[0]) && mjd_pending_contains(&n[1]));
+    ASSERT_EQ_INT(p.count, 3);
+    // The scan limit: only n[0] is looked at, and it is busy: nothing is evicted.
+    ASSERT_NULL(mjd_pending_add_checked(&p, &n[4], 4, not_busy, n, 1));
+    ASSERT_EQ_INT(p.count, 4);
+    // Without a predicate the oldest goes, as in mjd_pending_add.
+    ASSERT_TRUE(mjd_pending_add_checked(&p, &n[5], 5, NULL, NULL, 1) == &n[0]);
+    ASSERT_EQ_INT(p.count, 4);
+}
