@@ -190,6 +190,34 @@ struct mjd_pending_node *mjd_pending_pop_oldest(struct mjd_pending *p)
     return n;
 }
 
+/* Unlinks and returns the first evictable node among the scan oldest, or NULL. */
+static struct mjd_pending_node *
+pick_victim(struct mjd_pending *p, mjd_pending_evictable_fn evictable, void *ctx, size_t scan)
+{
+    struct mjd_pending_node *n = p->head_.next_;
+    for (size_t i = 0; i < scan && n != &p->head_; i++, n = n->next_) {
+        if (evictable == NULL || evictable(n, ctx)) {
+            unlink_node(p, n);
+            return n;
+        }
+    }
+    return NULL;
+}
+
+struct mjd_pending_node *mjd_pending_trim(struct mjd_pending *p, mjd_pending_evictable_fn evictable,
+                                          void *ctx, size_t scan)
+{
+    if (p->count <= p->cap_) {
+        return NULL;
+    }
+    return pick_victim(p, evictable, ctx, scan);
+}
+
+int64_t mjd_pending_added_ns(const struct mjd_pending *p, const struct mjd_pending_node *node)
+{
+    return node->deadline_ns - p->timeout_ns_;
+}
+
 struct mjd_pending_node *mjd_pending_add_checked(struct mjd_pending *p,
                                                  struct mjd_pending_node *node, int64_t now_ns,
                                                  mjd_pending_evictable_fn evictable, void *ctx,
@@ -197,14 +225,7 @@ struct mjd_pending_node *mjd_pending_add_checked(struct mjd_pending *p,
 {
     struct mjd_pending_node *evicted = NULL;
     if (p->count >= p->cap_) {
-        struct mjd_pending_node *n = p->head_.next_;
-        for (size_t i = 0; i < scan && n != &p->head_; i++, n = n->next_) {
-            if (evictable == NULL || evictable(n, ctx)) {
-                evicted = n;
-                unlink_node(p, n);
-                break;
-            }
-        }
+        evicted = pick_victim(p, evictable, ctx, scan);
     }
     // Deadlines are now + a fixed timeout, so appending keeps the list sorted by deadline.
     node->deadline_ns = now_ns + p->timeout_ns_;

@@ -78,6 +78,16 @@ struct mjd_pending_node *mjd_pending_add_checked(struct mjd_pending *p,
                                                  mjd_pending_evictable_fn evictable, void *ctx,
                                                  size_t scan);
 
+/**
+ * If the set holds more than its cap (after adds that found nothing to evict), removes and
+ * returns the first evictable node among the scan oldest; NULL otherwise.
+ */
+struct mjd_pending_node *mjd_pending_trim(struct mjd_pending *p, mjd_pending_evictable_fn evictable,
+                                          void *ctx, size_t scan);
+
+/** The time node was added (its deadline minus the timeout). */
+int64_t mjd_pending_added_ns(const struct mjd_pending *p, const struct mjd_pending_node *node);
+
 /** Removes node if it is in the set (idempotent). */
 void mjd_pending_remove(struct mjd_pending *p, struct mjd_pending_node *node);
 /** True if node is in a set. */

@@ -44,6 +44,7 @@
 #define MAX_EVENTS       256
 #define REPORT_MAX       4096
 #define EVICT_SCAN       32
+#define EVICT_GRACE_NS   (200 * CORE_NS_PER_MS)
 
 #define CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
@@ -75,8 +76,7 @@ struct client {
     bool counted;  /* holds a streaming slot in the limits */
     bool head_only;
     bool keep_alive;
-    bool close_after;    /* linger and close once the output is sent */
-    bool pending_listed; /* added to srv->pending and not removed by us (it may be evicted) */
+    bool close_after; /* linger and close once the output is sent */
     /* input: at most MJD_HTTP_MAX_HEAD bytes */
     char *in;
     size_t in_len;
@@ -190,14 +190,17 @@ static void pending_kick_locked(struct mjd_pending_node *n, bool timed_out)
 }
 
 /*
- * A connection with input its loop has not read yet is not idle: it may hold a complete
- * request (a burst of viewers connecting at once). Eviction passes over it. Called with
- * pending_mu held, so the fd is valid.
+ * Eviction passes over a connection accepted less than EVICT_GRACE_NS ago (its request may be
+ * on its way: a burst of viewers connecting at once) and one with input its loop has not read
+ * yet (it may hold a complete request). Called with pending_mu held, so the fd is valid.
  */
 static bool evictable(struct mjd_pending_node *n, void *ctx)
 {
-    (void)ctx;
+    const struct mjd_server *srv = ctx;
     struct client *c = CONTAINER_OF(n, struct client, pnode);
+    if (core_now_ns() - mjd_pending_added_ns(&srv->pending, n) < EVICT_GRACE_NS) {
+        return false;
+    }
     int unread = 0;
     return ioctl(c->fd, FIONREAD, &unread) != 0 || unread == 0;
 }
@@ -205,10 +208,9 @@ static bool evictable(struct mjd_pending_node *n, void *ctx)
 static void pending_add(struct client *c)
 {
     struct mjd_server *srv = c->w->srv;
-    c->pending_listed = true;
     pthread_mutex_lock(&srv->pending_mu);
     struct mjd_pending_node *evicted = mjd_pending_add_checked(&srv->pending, &c->pnode, c->w->now,
-                                                               evictable, NULL, EVICT_SCAN);
+                                                               evictable, srv, EVICT_SCAN);
     if (evicted != NULL) {
         pending_kick_locked(evicted, false);
     }
@@ -221,7 +223,6 @@ static void pending_add(struct client *c)
 static void pending_remove(struct client *c)
 {
     struct mjd_server *srv = c->w->srv;
-    c->pending_listed = false;
     pthread_mutex_lock(&srv->pending_mu);
     mjd_pending_remove(&srv->pending, &c->pnode);
     pthread_mutex_unlock(&srv->pending_mu);
@@ -234,6 +235,10 @@ static void pending_expire(struct mjd_server *srv, int64_t now)
     pthread_mutex_lock(&srv->pending_mu);
     while ((n = mjd_pending_pop_expired(&srv->pending, now)) != NULL) {
         pending_kick_locked(n, true);
+    }
+    // Back under the cap once the connections that eviction passed over are old enough.
+    while ((n = mjd_pending_trim(&srv->pending, evictable, srv, EVICT_SCAN)) != NULL) {
+        pending_kick_locked(n, false);
     }
     pthread_mutex_unlock(&srv->pending_mu);
 }
@@ -854,18 +859,13 @@ static void client_new(struct worker *w, int fd, const struct sockaddr_storage *
         free(c);
         return;
     }
-    c->state = CS_HEAD;
-    list_add_tail(&w->heads, &c->link);
-    mjd_http_parser_init(&c->parser);
-    // The request often arrives with the connection: read it at once, so that a complete
-    // head is answered and never counts (or gets evicted) as pending.
+    // Admitted as pending (which may evict the oldest idle one), then read at once: the
+    // request often arrives with the connection, and is then answered without waiting.
+    w->now = core_now_ns();
+    enter_head_state(c);
     c->readable = true;
     c->writable = true;
-    w->now = core_now_ns();
     client_run(c);
-    if (!c->closed && c->state == CS_HEAD && !c->pending_listed) {
-        pending_add(c);
-    }
 }
 
 /*

@@ -182,3 +182,31 @@ TEST(pending_eviction_passes_over_busy_connections)
     ASSERT_TRUE(mjd_pending_add_checked(&p, &n[5], 5, NULL, NULL, 1) == &n[0]);
     ASSERT_EQ_INT(p.count, 4);
 }
+
+static bool never(struct mjd_pending_node *n, void *ctx)
+{
+    (void)n;
+    (void)ctx;
+    return false;
+}
+
+TEST(pending_trim_restores_the_cap)
+{
+    struct mjd_pending p;
+    struct mjd_pending_node n[5];
+    memset(n, 0, sizeof(n));
+    mjd_pending_init(&p, 2, 1000);
+    // Nothing evictable yet (all too young, say): adds past the cap evict nothing.
+    for (int i = 0; i < 5; i++) {
+        ASSERT_NULL(mjd_pending_add_checked(&p, &n[i], 10 * i, never, NULL, 8));
+    }
+    ASSERT_EQ_INT(p.count, 5);
+    ASSERT_EQ_INT(mjd_pending_added_ns(&p, &n[3]), 30);
+    // Later only n[0] and n[1] are busy: trimming takes the oldest idle ones down to the cap.
+    ASSERT_TRUE(mjd_pending_trim(&p, not_busy, n, 8) == &n[2]);
+    ASSERT_TRUE(mjd_pending_trim(&p, not_busy, n, 8) == &n[3]);
+    ASSERT_TRUE(mjd_pending_trim(&p, not_busy, n, 8) == &n[4]);
+    ASSERT_NULL(mjd_pending_trim(&p, not_busy, n, 8));
+    ASSERT_EQ_INT(p.count, 2);
+    ASSERT_NULL(mjd_pending_trim(&p, NULL, NULL, 8));
+}
