@@ -90,15 +90,20 @@ def test_pending_cap_evicts_the_oldest():
                 time.sleep(0.02)  # distinct ages
             time.sleep(0.2)
             check(all(c.is_open_now() for c in pending), "pending connections closed below the cap")
-            c, r = srv.open_stream()
+            # The newcomer is pending too (half a head), so admitting it must evict the oldest.
+            c = srv.connect()
             try:
+                c.send("GET /stream HTTP/1.1\r\n")
+                check(pending[0].closed_within(3), "the oldest pending connection was not closed")
+                check(pending[-1].is_open_now(), "the newest pending connection was closed instead")
+                check(c.is_open_now(), "the newcomer was closed")
+                c.send("Host: t\r\n\r\n")
+                r = c.read_head()
                 check_eq(r.status, 200, "newcomer while the pending cap is full")
                 ps = read_streams([c], 1.0 * MULT)
                 check(ps[0].frames >= 1, "the newcomer got no frame")
             finally:
                 c.close()
-            check(pending[0].closed_within(3), "the oldest pending connection was not closed")
-            check(pending[-1].is_open_now(), "the newest pending connection was closed instead")
             # Another round: more idle newcomers push out older ones, never the streaming viewers.
             viewer, r = srv.open_stream()
             try:
@@ -133,7 +138,9 @@ def test_complete_requests_are_not_evicted_as_pending():
         try:
             for _ in range(40):
                 c = srv.connect()
-                c.send("GET /state HTTP/1.1\r\nHost: t\r\n\r\n")
+                # Connection: close, so that an answered connection does not wait as a pending
+                # keep-alive one (which the cap may rightly evict).
+                c.send("GET /state HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
                 conns.append(c)
             got = []
             for c in conns:
