@@ -43,6 +43,11 @@ def test_100_concurrent_viewers_all_receive_frames():
                   f"(median {counts[50]}, max {counts[-1]})")
             check(counts[0] * 3 >= counts[-1], f"uneven service: min {counts[0]}, max {counts[-1]}")
             check_eq(clients_now(srv), base_clients + 100, "clients in /state with 100 viewers")
+            # Frames go out in order and never twice to the same viewer.
+            for i, p in enumerate(ps):
+                ts = p.timestamps[:p.frames]
+                bad = [(a, b) for a, b in zip(ts, ts[1:]) if a is None or b is None or b <= a]
+                check(not bad, f"viewer {i}: X-Timestamps not strictly increasing: {bad[:3]}")
         finally:
             close_all(conns)
         check(wait_for(lambda: clients_now(srv) == base_clients, 5),
