@@ -11,3 +11,10 @@ bench-quotepack-convert: $(B)/bench/convert_bench
 	$(B)/bench/convert_bench --symbols 100 --rows 5000 --jobs $$(nproc) --rounds 3
 
 BENCH_TARGETS += bench-quotepack-convert
+
+# End to end against a private nginx on loopback, beside the seed design ported to Python 3.
+.PHONY: bench-quotepack-e2e
+bench-quotepack-e2e:
+	/usr/bin/python3 bench/quotepack_e2e.py --quotepack $(B)/quotepack
+
+BENCH_TARGETS += bench-quotepack-e2e
