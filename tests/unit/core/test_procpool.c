@@ -235,3 +235,24 @@ TEST(procpool_destroy_leaves_no_process)
     }
     core_procpool_destroy(NULL);
 }
+
+/* A worker reuses its request and reply buffers: shorter tasks after longer ones get exactly
+ * their own bytes back. */
+TEST(procpool_worker_reuses_buffers_without_stale_bytes)
+{
+    struct core_procpool *pp = make_pool(1);
+    static const char *const reqs[] = {
+        "echo:a-long-request-first", "echo:bb", "big:70000", "echo:", "big:3", "echo:ccc"
+    };
+    static const size_t want[] = { 20, 2, 70000, 0, 3, 3 };
+    for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+        struct core_procpool_result res;
+        ASSERT_OK(call(pp, reqs[i], 5000, &res));
+        ASSERT_EQ_INT(res.reply->len, want[i]);
+        if (reqs[i][0] == 'e') {
+            ASSERT_EQ_MEM(res.reply->data, reqs[i] + 5, want[i]);
+        }
+        core_buf_unref(res.reply);
+    }
+    core_procpool_destroy(pp);
+}
