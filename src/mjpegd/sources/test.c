@@ -186,6 +186,9 @@ static void render(struct test_source *s, struct mjd_raw_frame *f)
     draw_text(s, yp, 4, 2 + scale, scale, text);
 
     f->len = (size_t)w * h + 2 * (size_t)s->cw * s->ch;
+    // The capture time is when the picture is complete, as a camera driver stamps a filled
+    // buffer (the text above shows when drawing began, about a millisecond earlier).
+    f->wall_ns = core_wall_ns();
     f->width = w;
     f->height = h;
     f->format = MJD_PIX_YUV420P;
