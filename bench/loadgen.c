@@ -22,7 +22,7 @@
 #include <arpa/inet.h>
 
 #define HDR_MAX  4096
-#define RECV_BUF (256 * 1024)
+#define RECV_BUF ((size_t)256 * 1024)
 #define MAX_EV   256
 #define NEVER    1e300 /* a monotonic time that never comes */
 
@@ -606,6 +606,12 @@ static void raise_nofile(rlim_t need)
     }
 }
 
+static void die(const char *what)
+{
+    fprintf(stderr, "loadgen: %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -727,11 +733,11 @@ int main(int argc, char **argv)
             (size_t)g_opt.viewers + (size_t)g_opt.stuck + (size_t)g_opt.idle + (size_t)g_opt.slow;
     raise_nofile((rlim_t)total + 64);
 
+    size_t nthreads = (size_t)g_opt.threads; /* >= 1, checked by parse_args */
     struct conn *all = calloc(total ? total : 1, sizeof(*all));
-    struct worker *ws = calloc((size_t)g_opt.threads, sizeof(*ws));
+    struct worker *ws = calloc(nthreads, sizeof(*ws));
     if (all == NULL || ws == NULL) {
-        fprintf(stderr, "loadgen: out of memory\n");
-        return 1;
+        die("out of memory");
     }
     /* The flood first, then stuck viewers, then the measured viewers. */
     size_t k = 0;
@@ -747,19 +753,20 @@ int main(int argc, char **argv)
     for (int i = 0; i < g_opt.viewers; i++) {
         all[k++].kind = K_VIEWER;
     }
-    for (int t = 0; t < g_opt.threads; t++) {
-        ws[t].id = t;
+    for (size_t t = 0; t < nthreads; t++) {
+        ws[t].id = (int)t;
         ws[t].epfd = epoll_create1(EPOLL_CLOEXEC);
-        ws[t].conns = calloc(total / (size_t)g_opt.threads + 1, sizeof(struct conn *));
+        ws[t].conns = calloc(total / nthreads + 1, sizeof(struct conn *));
         if (ws[t].epfd < 0 || ws[t].conns == NULL) {
-            fprintf(stderr, "loadgen: epoll_create1: %s\n", strerror(errno));
-            return 1;
+            die("cannot create an epoll instance or allocate");
         }
     }
     for (size_t i = 0; i < total; i++) {
         all[i].fd = -1;
-        struct worker *w = &ws[i % (size_t)g_opt.threads];
-        w->conns[w->nconns++] = &all[i];
+        struct worker *w = &ws[i % nthreads];
+        if (w->conns != NULL) {
+            w->conns[w->nconns++] = &all[i];
+        }
     }
 
     g_t0 = mono_now();
@@ -767,8 +774,7 @@ int main(int argc, char **argv)
     g_wend = g_wstart + g_opt.duration;
     for (int t = 0; t < g_opt.threads; t++) {
         if (pthread_create(&ws[t].tid, NULL, worker_main, &ws[t]) != 0) {
-            fprintf(stderr, "loadgen: pthread_create failed\n");
-            return 1;
+            die("pthread_create failed");
         }
     }
     for (int t = 0; t < g_opt.threads; t++) {
@@ -777,6 +783,9 @@ int main(int argc, char **argv)
 
     /* Collect. */
     double *fps = calloc((size_t)g_opt.viewers + 1, sizeof(double));
+    if (fps == NULL) {
+        die("out of memory");
+    }
     struct lat_vec lat = { 0 };
     struct lat_vec lat_h = { 0 };
     uint64_t frames = 0;
@@ -838,8 +847,12 @@ int main(int argc, char **argv)
         free(w->lat_h.v);
     }
     qsort(fps, nf, sizeof(double), cmp_double);
-    qsort(lat.v, lat.n, sizeof(uint32_t), cmp_u32);
-    qsort(lat_h.v, lat_h.n, sizeof(uint32_t), cmp_u32);
+    if (lat.n > 0) {
+        qsort(lat.v, lat.n, sizeof(uint32_t), cmp_u32);
+    }
+    if (lat_h.n > 0) {
+        qsort(lat_h.v, lat_h.n, sizeof(uint32_t), cmp_u32);
+    }
     double fmin = nf ? fps[0] : 0.0;
     double fmed = nf ? fps[nf / 2] : 0.0;
     double fmax = nf ? fps[nf - 1] : 0.0;
