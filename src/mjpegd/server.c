@@ -119,6 +119,8 @@ struct worker {
     struct link streams;             /* loop thread only */
     struct client *dead;             /* loop thread only */
     struct mjd_frame latest;         /* loop thread only: newest frame this loop has seen */
+    char part_hdr[192];              /* loop thread only: the multipart header of latest */
+    size_t part_hdr_len;             /* loop thread only */
     atomic_uint_fast64_t bytes_sent; /* atomic */
 };
 
@@ -577,13 +579,9 @@ static bool next_part(struct client *c)
     c->body_ref = core_buf_ref(f->jpeg);
     c->body = f->jpeg->data;
     c->body_len = f->jpeg->len;
-    char ts[64];
-    format_timestamp(ts, sizeof(ts), f->wall_ns);
+    // The part header is the same for every client: formatted once per frame by frame_ready.
     c->hdr_len = 0;
-    hdr_printf(c,
-               "--" BOUNDARY "\r\nContent-Type: image/jpeg\r\nContent-Length: %zu\r\n"
-               "X-Timestamp: %s\r\n\r\n",
-               f->jpeg->len, ts);
+    hdr_append(c, w->part_hdr, w->part_hdr_len);
     c->tail = "\r\n";
     c->tail_len = 2;
     c->sent = 0;
@@ -921,6 +919,13 @@ static void frame_ready(struct worker *w)
     }
     core_buf_unref(w->latest.jpeg);
     w->latest = f;
+    char ts[64];
+    format_timestamp(ts, sizeof(ts), f.wall_ns);
+    int n = snprintf(w->part_hdr, sizeof(w->part_hdr),
+                     "--" BOUNDARY "\r\nContent-Type: image/jpeg\r\nContent-Length: %zu\r\n"
+                     "X-Timestamp: %s\r\n\r\n",
+                     f.jpeg->len, ts);
+    w->part_hdr_len = n > 0 && (size_t)n < sizeof(w->part_hdr) ? (size_t)n : 0;
     struct link *l = w->streams.next;
     while (l != &w->streams) {
         struct link *next = l->next;
