@@ -314,7 +314,8 @@ static void convert_task(void *arg, void *thread_state, int status)
             goto out;
         }
         j->body = req;
-        memcpy(req + j->len, sym, nl);
+        // Binary framing (the length follows the name), so no terminating NUL is wanted here.
+        memcpy(req + j->len, sym, nl); // NOLINT(bugprone-not-null-terminated-result)
         memcpy(req + j->len + nl, &nl, sizeof(nl));
         int rc = core_procpool_call(pl->pp, req, j->len + nl + sizeof(nl), 60000, &pres);
         free(j->body);
