@@ -782,22 +782,31 @@ static inline size_t scan(const struct qp_csv *p, const uint8_t *cls, bool quote
  * Scans unquoted fields from pos. The common case, an unquoted field after a comma, stays in
  * this loop. Returns true when *st holds the status to return, false to go on in the main loop.
  */
+/*
+ * Scans ordinary bytes up to lim, stepping over bytes that only need XML escaping (and
+ * flagging the field for it); stops at the first byte the state machine must handle.
+ */
+static inline size_t scan_marking_special(struct qp_csv *p, const uint8_t *cls, bool quoted,
+                                          const uint8_t *s, size_t i, size_t lim)
+{
+    for (;;) {
+        i = scan(p, cls, quoted, s, i, lim);
+        if (i < lim && cls[s[i]] == C_XML) {
+            p->f_special = true;
+            i++;
+            continue;
+        }
+        return i;
+    }
+}
+
 static bool run_unquoted(struct qp_csv *p, struct qp_csv_record *rec, enum qp_csv_status *st)
 {
     const uint8_t *s = (const uint8_t *)p->in;
     const uint8_t *cls = p->cls_unq;
     size_t n = p->in_len, i = p->pos;
     for (;;) {
-        size_t lim = scan_limit(p, i, n);
-        for (;;) {
-            i = scan(p, cls, false, s, i, lim);
-            if (i < lim && cls[s[i]] == C_XML) {
-                p->f_special = true;
-                i++;
-                continue;
-            }
-            break;
-        }
+        i = scan_marking_special(p, cls, false, s, i, scan_limit(p, i, n));
         p->pos = i;
         if (i == n) {
             return false;
@@ -950,16 +959,7 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
         }
         case ST_QUOTED: {
             const uint8_t *cls = p->cls_q;
-            size_t lim = scan_limit(p, i, n);
-            for (;;) {
-                i = scan(p, cls, true, s, i, lim);
-                if (i < lim && cls[s[i]] == C_XML) {
-                    p->f_special = true;
-                    i++;
-                    continue;
-                }
-                break;
-            }
+            i = scan_marking_special(p, cls, true, s, i, scan_limit(p, i, n));
             p->pos = i;
             if (i == n) {
                 continue;
