@@ -738,7 +738,11 @@ static enum step discard_input(struct client *c)
     return STEP_WAIT;
 }
 
-static enum step respond_step(struct client *c)
+/*
+ * Sends what is left of the current response or part. STEP_AGAIN once it is all sent (the
+ * body reference is dropped), STEP_WAIT while the socket is full, STEP_CLOSED on an error.
+ */
+static enum step finish_send(struct client *c)
 {
     if (!c->writable) {
         return STEP_WAIT;
@@ -754,6 +758,15 @@ static enum step respond_step(struct client *c)
     core_buf_unref(c->body_ref);
     c->body_ref = NULL;
     c->sending = false;
+    return STEP_AGAIN;
+}
+
+static enum step respond_step(struct client *c)
+{
+    enum step s = finish_send(c);
+    if (s != STEP_AGAIN) {
+        return s;
+    }
     if (c->close_after) {
         begin_linger(c);
         return STEP_AGAIN;
@@ -795,20 +808,10 @@ static enum step stream_step(struct client *c)
     }
     for (;;) {
         if (c->sending) {
-            if (!c->writable) {
-                return STEP_WAIT;
+            enum step s = finish_send(c);
+            if (s != STEP_AGAIN) {
+                return s;
             }
-            int r = flush_out(c);
-            if (r < 0) {
-                client_close(c);
-                return STEP_CLOSED;
-            }
-            if (r == 0) {
-                return STEP_WAIT;
-            }
-            c->sending = false;
-            core_buf_unref(c->body_ref);
-            c->body_ref = NULL;
         }
         // Only pick a frame when the socket can take it, so it is the newest one by then.
         if (!c->writable || !next_part(c)) {
