@@ -16,9 +16,9 @@
  * in_len): the chunk itself for UTF-8, slices of it transcoded into tbuf otherwise, a byte
  * order mark or the sniffed header line replayed from a buffer of the parser's own. csv.c is
  * the grammar over those buffers, with the scan in csv_scan.h and the byte-level checks (class
- * tables, UTF-8, NUL, controls) in csv_bytes.c. Positions (base, line_start, f_abs...) are absolute offsets
- * in the stream of buffers (after transcoding); columns in errors are mapped back to bytes of
- * the caller's input by qp_csv_input_column().
+ * tables, UTF-8, NUL, controls) in csv_bytes.c. Positions (base, line_start, f_abs...) are absolute
+ * offsets in the stream of buffers (after transcoding); columns in errors are mapped back to bytes
+ * of the caller's input by qp_csv_input_column().
  */
 
 /* Byte classes; C_ORD (0) means "part of the field, keep scanning". */
