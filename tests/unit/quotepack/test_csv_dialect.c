@@ -137,21 +137,29 @@ TEST(csv_detection_keeps_positions_and_errors)
     BAD_D(DIALECT(.detect = true), "a;b\xC3\n", QP_CSV_ERR_UTF8, 1, 4);
 }
 
-/* A header of n columns "c00000;c00001;..." and one row of n fields, fed in chunks of chunk
- * bytes (0 = whole): both records must have n fields and the delimiter must be ';'. */
-static void check_wide(size_t n, size_t chunk)
+/* A header of n columns "c00000;c00001;..." (with latin1, "\xE900000;...": the sniffed part
+ * then ends inside a UTF-8 character) and one row of n fields, fed in chunks of chunk bytes
+ * (0 = whole): both records must have n fields and the delimiter must be ';'. */
+static void check_wide(size_t n, size_t chunk, bool latin1)
 {
     size_t cap = n * 16 + 16, len = 0;
     char *in = malloc(cap);
     ASSERT_NOT_NULL(in);
+    if (latin1) {
+        /* 8 UTF-8 bytes a column ("\xC3\xA9" "00001;"): 7 more in front put a character
+         * across offset 65536, where the sniffed copy ends. */
+        len += (size_t)snprintf(in, cap, "abcdefg");
+    }
     for (size_t i = 0; i < n; i++) {
-        len += (size_t)snprintf(in + len, cap - len, "%sc%05zu", i ? ";" : "", i);
+        len += (size_t)snprintf(in + len, cap - len, "%s%c%05zu", i ? ";" : "",
+                                latin1 ? '\xE9' : 'c', i);
     }
     in[len++] = '\n';
     for (size_t i = 0; i < n; i++) {
         len += (size_t)snprintf(in + len, cap - len, "%s%zu", i ? ";" : "", i % 10);
     }
     struct qp_csv_opts o = { .same_width = true, .dialect = { .detect = true } };
+    o.dialect.encoding = latin1 ? QP_ENCODING_LATIN1 : QP_ENCODING_UTF8;
     struct qp_csv *p = NULL;
     ASSERT_OK(qp_csv_create(&o, &p));
     struct qp_csv_record rec;
@@ -172,7 +180,7 @@ static void check_wide(size_t n, size_t chunk)
             break;
         }
         ASSERT_EQ_INT(rec.count, n);
-        ASSERT_EQ_INT(rec.fields[n - 1].len, records == 0 ? 6 : 1);
+        ASSERT_EQ_INT(rec.fields[n - 1].len, records == 0 ? 6 + latin1 : 1);
         records++;
     }
     ASSERT_EQ_INT(records, 2);
@@ -184,10 +192,12 @@ static void check_wide(size_t n, size_t chunk)
 TEST(csv_detection_of_a_header_longer_than_the_sniffed_part)
 {
     /* 12,000 columns: the header line is 84 KB, over the 64 KiB detection reads. */
-    check_wide(12000, 0);
-    check_wide(12000, 1000);
-    check_wide(12000, 1);
-    check_wide(3, 1);
+    check_wide(12000, 0, false);
+    check_wide(12000, 1000, false);
+    check_wide(12000, 1, false);
+    check_wide(3, 1, false);
+    check_wide(12000, 0, true);
+    check_wide(12000, 777, true);
 }
 
 /* ---- encodings (item 7) --------------------------------------------------------------------- */
