@@ -94,7 +94,7 @@ FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz: scripts-deps-test
 	@if [ "$(FUZZER)" != 1 ]; then \
-		$(MAKE) --no-print-directory FUZZER=1 CC=clang B=build/fuzz \
+		$(MAKE) --no-print-directory FUZZER=1 CC=clang B=build/libfuzzer \
 			SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" fuzz-run; \
 	fi
 .PHONY: fuzz-run
