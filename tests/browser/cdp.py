@@ -258,6 +258,16 @@ class Chromium:
         self.pages.append(page)
         return page
 
+    def close_page(self, page):
+        """Closes a tab opened by new_page (and its connection)."""
+        try:
+            page.call("Page.close", timeout=10)
+        except (OSError, CdpError):
+            pass
+        page.close()
+        if page in self.pages:
+            self.pages.remove(page)
+
     def browser(self):
         """A connection to the browser target (Browser.* commands)."""
         page = Page(self.port, self.browser_path, self.timeout)
