@@ -51,6 +51,7 @@ int main(int argc, char **argv)
     }
     core_log_set_ident("mjpegd");
     core_log_set_level(cfg.log_level);
+    core_log_set_format(cfg.log_format);
     raise_fd_limit();
 
     // Only this thread takes SIGINT/SIGTERM (core_thread_start blocks them in the others), and
