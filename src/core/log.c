@@ -77,8 +77,10 @@ static void json_escape(char *out, size_t cap, size_t *n, const char *s)
             esc[len++] = '\\';
             esc[len++] = 'n';
         } else if (*c < 0x20 || *c == 0x7f) {
-            memcpy(esc, "\\u00", 4);
-            len = 4;
+            esc[len++] = '\\';
+            esc[len++] = 'u';
+            esc[len++] = '0';
+            esc[len++] = '0';
             esc[len++] = hex[*c >> 4];
             esc[len++] = hex[*c & 15];
         } else {
@@ -92,7 +94,16 @@ static void json_escape(char *out, size_t cap, size_t *n, const char *s)
     }
 }
 
-/* One JSON object per line: time (UTC, ms), level, ident, thread, msg. */
+/* Appends the literal s (the caller has checked that it fits). */
+static void put_raw(char *out, size_t *n, const char *s)
+{
+    for (const char *c = s; *c != '\0'; c++) {
+        out[(*n)++] = *c;
+    }
+}
+
+/* One JSON object per line: time (UTC, ms), level, ident, thread, msg. The escapes stop 16
+ * bytes (ident, thread) or 4 bytes (msg) short of cap, which leaves room for what follows. */
 static size_t format_json(char *out, size_t cap, const char *level, const char *tname,
                           const char *msg)
 {
@@ -102,19 +113,16 @@ static size_t format_json(char *out, size_t cap, const char *level, const char *
     gmtime_r(&ts.tv_sec, &tm);
     char when[40];
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-    size_t n = 0;
     int m = snprintf(out, cap, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"ident\":\"", when,
                      ts.tv_nsec / 1000000L, level);
-    n = m > 0 && (size_t)m < cap - 64 ? (size_t)m : 0;
+    size_t n = m > 0 && (size_t)m < cap - 64 ? (size_t)m : 0;
     json_escape(out, cap - 16, &n, atomic_load(&log_ident));
-    memcpy(out + n, "\",\"thread\":\"", 12);
-    n += 12;
+    put_raw(out, &n, "\",\"thread\":\"");
     json_escape(out, cap - 16, &n, tname);
-    memcpy(out + n, "\",\"msg\":\"", 9);
-    n += 9;
+    put_raw(out, &n, "\",\"msg\":\"");
     json_escape(out, cap - 4, &n, msg);
-    memcpy(out + n, "\"}", 2);
-    return n + 2;
+    put_raw(out, &n, "\"}");
+    return n;
 }
 
 static void write_all(const char *p, size_t left)
