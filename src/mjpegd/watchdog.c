@@ -39,11 +39,12 @@ static void *watchdog_main(void *arg)
         first = false;
         last_seq = seq;
         if (fresh) {
+            // Counted before sending, so a reader that got the datagram also sees the count.
+            atomic_fetch_add(&wd->pings, 1);
             int rc = mjd_notify_send("WATCHDOG=1");
             if (rc < 0) {
                 LOG_WARN("cannot notify the watchdog: %s", strerror(-rc));
             }
-            atomic_fetch_add(&wd->pings, 1);
             if (!fed) {
                 LOG_INFO("frames are published again: feeding the watchdog");
             }

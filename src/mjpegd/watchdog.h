@@ -28,7 +28,7 @@ int mjd_watchdog_start(struct mjd_watchdog **out, struct mjd_hub *hub,
 
 struct mjd_watchdog_stats {
     uint64_t ticks; /* wake-ups so far */
-    uint64_t pings; /* WATCHDOG=1 messages sent (or tried) so far */
+    uint64_t pings; /* WATCHDOG=1 messages sent (or tried) so far, counted before sending */
 };
 
 /** The counters so far. Any thread (atomic). */
