@@ -33,6 +33,7 @@ static const char usage_text[] =
         "  --header-timeout SEC     total time allowed to send a request head (default 10)\n"
         "  --send-timeout SEC       drop a client that accepts no data for SEC (default 10)\n"
         "  --log-level LEVEL        error, warn, info (default) or debug\n"
+        "  --log-format FORMAT      text (default) or json (one object per line)\n"
         "  --help                   print this help and exit\n"
         "  --version                print the version and exit\n"
         "\n"
@@ -63,6 +64,7 @@ void mjd_config_defaults(struct mjd_config *cfg)
     cfg->header_timeout_ns = 10 * CORE_NS_PER_SEC;
     cfg->send_timeout_ns = 10 * CORE_NS_PER_SEC;
     cfg->log_level = CORE_LOG_INFO;
+    cfg->log_format = CORE_LOG_FORMAT_TEXT;
 }
 
 static bool parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
@@ -217,6 +219,8 @@ enum mjd_config_result mjd_config_parse(struct mjd_config *cfg, int argc, char *
             ok = parse_seconds(value, &cfg->send_timeout_ns);
         } else if (strcmp(name, "--log-level") == 0) {
             ok = core_log_parse_level(value, &cfg->log_level) == 0;
+        } else if (strcmp(name, "--log-format") == 0) {
+            ok = core_log_parse_format(value, &cfg->log_format) == 0;
         } else {
             fprintf(err, "mjpegd: unknown option '%s'\nTry 'mjpegd --help'.\n", name);
             return MJD_CONFIG_USAGE;

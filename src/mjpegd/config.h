@@ -30,6 +30,7 @@ struct mjd_config {
     int64_t header_timeout_ns;   /* --header-timeout */
     int64_t send_timeout_ns;     /* --send-timeout */
     enum core_log_level log_level;
+    enum core_log_format log_format; /* --log-format */
 };
 
 enum mjd_config_result {

@@ -12,8 +12,10 @@
 #include "mjpegd/capture.h"
 #include "mjpegd/config.h"
 #include "mjpegd/hub.h"
+#include "mjpegd/notify.h"
 #include "mjpegd/server.h"
 #include "mjpegd/sources/source.h"
+#include "mjpegd/watchdog.h"
 
 /* Many clients need many fds: use the hard limit. */
 static void raise_fd_limit(void)
@@ -22,6 +24,17 @@ static void raise_fd_limit(void)
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* Tells a service manager (Type=notify) that we serve; a no-op outside systemd. */
+static void notify_ready(const char *addr)
+{
+    char msg[192];
+    snprintf(msg, sizeof(msg), "READY=1\nSTATUS=listening on %s", addr);
+    int rc = mjd_notify_send(msg);
+    if (rc < 0) {
+        LOG_WARN("cannot notify the service manager: %s", strerror(-rc));
     }
 }
 
@@ -38,6 +51,7 @@ int main(int argc, char **argv)
     }
     core_log_set_ident("mjpegd");
     core_log_set_level(cfg.log_level);
+    core_log_set_format(cfg.log_format);
     raise_fd_limit();
 
     // Only this thread takes SIGINT/SIGTERM (core_thread_start blocks them in the others), and
@@ -54,6 +68,7 @@ int main(int argc, char **argv)
     struct mjd_source *source = NULL;
     struct mjd_server *server = NULL;
     struct mjd_capture *capture = NULL;
+    struct mjd_watchdog *watchdog = NULL;
     struct mjd_source_params sp = { .width = cfg.width, .height = cfg.height, .fps = cfg.fps };
     struct mjd_source_info info;
 
@@ -97,13 +112,20 @@ int main(int argc, char **argv)
     char addr[128];
     mjd_server_address(server, addr, sizeof(addr));
     LOG_INFO("listening on %s", addr);
+    notify_ready(addr);
+    rc = mjd_watchdog_start(&watchdog, hub, mjd_notify_watchdog_ns());
+    if (rc != 0) {
+        LOG_WARN("cannot start the watchdog thread: %s", strerror(-rc));
+    }
 
     int sig = 0;
     while (sigwait(&sigs, &sig) != 0) {
     }
     LOG_INFO("caught signal %d, shutting down", sig);
+    (void)mjd_notify_send("STOPPING=1");
     status = 0;
 out:
+    mjd_watchdog_stop(watchdog);
     // Capture first, so nothing publishes into the loops' eventfds while they close.
     mjd_capture_stop(capture);
     mjd_server_destroy(server);
