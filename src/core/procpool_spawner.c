@@ -308,9 +308,7 @@ static void spawn_one(struct spawner *sp, uint64_t seq)
         return;
     }
     int sv[2] = { -1, -1 }, st[2] = { -1, -1 };
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-        rep.err = errno;
-    } else if (pipe2(st, O_CLOEXEC) != 0) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 || pipe2(st, O_CLOEXEC) != 0) {
         rep.err = errno;
     }
     pid_t pid = -1;
