@@ -23,14 +23,18 @@ static inline int64_t test_deadline(int seconds)
     return core_now_ns() + (int64_t)seconds * test_timeout_multiplier() * CORE_NS_PER_SEC;
 }
 
-/* Polls cond every millisecond until it holds, and fails the test if it does not in time. */
+/*
+ * Polls cond every millisecond until it holds, and fails the test if it does not in time.
+ * cond is evaluated once per round, so a condition that holds only for a moment still counts.
+ */
 #define WAIT_FOR(cond, seconds)                                     \
     do {                                                            \
         int64_t wf_end_ = test_deadline(seconds);                   \
-        while (!(cond) && core_now_ns() < wf_end_) {                \
+        bool wf_ok_;                                                \
+        while (!(wf_ok_ = (cond)) && core_now_ns() < wf_end_) {     \
             nap_ms(1);                                              \
         }                                                           \
-        if (!(cond)) {                                              \
+        if (!wf_ok_) {                                              \
             test_fail(__FILE__, __LINE__, "never true: %s", #cond); \
         }                                                           \
     } while (0)
