@@ -146,9 +146,13 @@ static int acquire(struct core_procpool *pp, int64_t deadline, struct worker **o
             rc = -EPIPE;
             break;
         }
-        for (size_t i = 0; i < pp->cfg.workers && *out == NULL; i++) {
-            if (!pp->workers[i].busy) {
-                *out = &pp->workers[i];
+        // Prefer a slot with a live worker; an empty one (its worker failed, and the deadline
+        // left no time to replace it) is filled by the call that takes it. pid is read here
+        // only for free slots, whose last owner wrote it before it released the slot.
+        for (size_t i = 0; i < pp->cfg.workers; i++) {
+            struct worker *w = &pp->workers[i];
+            if (!w->busy && (*out == NULL || (*out)->pid < 0)) {
+                *out = w;
             }
         }
         if (*out != NULL) {
@@ -189,6 +193,7 @@ int core_procpool_call(struct core_procpool *pp, const void *in, size_t len, int
         rc = -EMSGSIZE;
     } else {
         int64_t deadline = core_deadline_from_ms(timeout_ms);
+        core_procpool_reap_dead_spawner(pp); // a restarted spawner's predecessor, once it is gone
         struct worker *w;
         rc = acquire(pp, deadline, &w);
         if (rc == 0) {
@@ -302,7 +307,8 @@ int core_procpool_create(struct core_procpool **out, const struct core_procpool_
     }
     pp->owner = getpid();
     pp->spawner_fd = pp->spawner_pidfd = -1;
-    pp->spawner_pid = pp->dead_spawner = -1;
+    pp->spawner_pid = -1;
+    atomic_init(&pp->dead_spawner, -1);
     // Room in the spawner's table for every live worker and as many killed ones not reaped yet.
     pp->mem.cap = 2 * cfg->workers + 8;
     pp->workers = calloc(cfg->workers, sizeof(*pp->workers));

@@ -48,7 +48,11 @@ bool core_procpool_looks_idle(const struct worker *w)
 {
     struct pollfd pfd[2] = { { .fd = w->sock, .events = POLLIN },
                              { .fd = w->status_fd, .events = POLLIN } };
-    return poll(pfd, 2, 0) == 0;
+    int n;
+    do {
+        n = poll(pfd, 2, 0);
+    } while (n < 0 && errno == EINTR);
+    return n == 0;
 }
 
 /* Reads the worker's wait status if the spawner has written it (status_state becomes 1). */

@@ -47,10 +47,10 @@ struct core_procpool {
     int spawner_fd;              /* control socket, or -1 when a spawner must be started */
     pid_t spawner_pid;           /* or -1 */
     int spawner_pidfd;           /* or -1 */
-    pid_t dead_spawner;          /* a killed spawner not reaped yet, or -1 */
     uint64_t spawn_seq;          /* id of the last spawn request */
     struct pp_spawner_mem mem;   /* the spawner's own memory; never used in this process */
 
+    atomic_int dead_spawner;       /* a killed spawner not reaped yet, or -1 */
     atomic_uint_fast64_t next_seq; /* request ids */
     atomic_uint_fast64_t respawns;
 };
@@ -122,6 +122,8 @@ int core_procpool_start_spawner(struct core_procpool *pp);
  * to answer), and restarts a dead spawner once. 0, -ETIMEDOUT, -EPIPE or the fork's -errno.
  */
 int core_procpool_spawn_into(struct core_procpool *pp, struct worker *w, int64_t deadline);
+/** Reaps a killed spawner once it has exited, without waiting. Any thread. */
+void core_procpool_reap_dead_spawner(struct core_procpool *pp);
 /** Tells the spawner to quit, reaps it (killing it if it does not go), at destroy. */
 void core_procpool_stop_spawner(struct core_procpool *pp);
 

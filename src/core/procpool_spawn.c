@@ -74,6 +74,15 @@ int core_procpool_start_spawner(struct core_procpool *pp)
     return 0;
 }
 
+void core_procpool_reap_dead_spawner(struct core_procpool *pp)
+{
+    pid_t pid = atomic_load(&pp->dead_spawner);
+    // waitpid != 0: reaped now, or already (by a waitpid(-1) elsewhere in the program).
+    if (pid > 0 && waitpid(pid, NULL, WNOHANG) != 0) {
+        atomic_compare_exchange_strong(&pp->dead_spawner, &pid, -1);
+    }
+}
+
 /* Kills a spawner that stopped answering, before reaping it, and never waits for it. */
 static void drop_spawner(struct core_procpool *pp)
 {
@@ -87,10 +96,15 @@ static void drop_spawner(struct core_procpool *pp)
         kill(pp->spawner_pid, SIGKILL);
     }
     pp_close_fd(&pp->spawner_pidfd);
-    if (pp->dead_spawner > 0) {
-        pp_reap_blocking(pp->dead_spawner); // killed one restart ago: long gone
+    pid_t older = atomic_exchange(&pp->dead_spawner, -1);
+    if (older > 0) {
+        pp_reap_blocking(older); // killed one restart ago: long gone
     }
-    pp->dead_spawner = waitpid(pp->spawner_pid, NULL, WNOHANG) == 0 ? pp->spawner_pid : -1;
+    // Still exiting (its threads, under a sanitizer, are not all gone yet): the next calls
+    // reap it as soon as it has.
+    if (waitpid(pp->spawner_pid, NULL, WNOHANG) == 0) {
+        atomic_store(&pp->dead_spawner, pp->spawner_pid);
+    }
     pp->spawner_pid = -1;
 }
 
@@ -231,8 +245,8 @@ void core_procpool_stop_spawner(struct core_procpool *pp)
         pp->spawner_pid = -1;
     }
     pp_close_fd(&pp->spawner_pidfd);
-    if (pp->dead_spawner > 0) {
-        pp_reap_blocking(pp->dead_spawner);
-        pp->dead_spawner = -1;
+    pid_t dead = atomic_exchange(&pp->dead_spawner, -1);
+    if (dead > 0) {
+        pp_reap_blocking(dead);
     }
 }
