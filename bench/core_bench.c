@@ -14,11 +14,12 @@
 /*
  * Usage: core_bench [--items N] [--calls N] [--rounds K] [--only queue|procpool]
  *
- * queue: P producers push N items in total through a queue of capacity C to Q consumers,
- * for (P, Q, C) in (1, 1, 1024), (1, 1, 1) (on N/50 items), (2, 2, 1024); prints the median
- * Mitems/s of K rounds.
- * procpool: one caller thread sends N echo requests of 16 B and of 4 KiB to a pool of one
- * worker and prints the p50 and p99 round trip of every call, in microseconds, and calls/s.
+ * queue: one thread pushes N items into a queue that holds them all and pops them again (no
+ * thread ever waits: the cost of push and pop themselves); then P producers push N items in total
+ * through a queue of capacity C to Q consumers, for (P, Q, C) in (1, 1, 1024), (1, 1, 1) (on N/50
+ * items), (2, 2, 1024); prints the median Mitems/s of K rounds. procpool: one caller thread sends N
+ * echo requests of 16 B and of 4 KiB to a pool of one worker and prints the p50 and p99 round trip
+ * of every call, in microseconds, and calls/s.
  */
 
 static double now_s(void)
@@ -107,8 +108,43 @@ static double queue_round(size_t producers, size_t consumers, size_t capacity, s
     return (double)(n * producers) / dt / 1e6;
 }
 
+/* One thread pushes items into a queue that holds them all, then pops them: nobody ever waits. */
+static double queue_uncontended_round(size_t items)
+{
+    struct core_queue *q;
+    if (core_queue_create(&q, items) != 0) {
+        fprintf(stderr, "core_queue_create failed\n");
+        exit(1);
+    }
+    double t0 = now_s();
+    for (size_t i = 1; i <= items; i++) {
+        if (core_queue_push(q, (void *)(uintptr_t)i) != 0) {
+            exit(1);
+        }
+    }
+    uint64_t sum = 0;
+    void *item;
+    while (core_queue_try_pop(q, &item) == 0) {
+        sum += (uintptr_t)item;
+    }
+    double dt = now_s() - t0;
+    if (sum != (uint64_t)items * (items + 1) / 2) {
+        fprintf(stderr, "queue lost items\n");
+        exit(1);
+    }
+    core_queue_destroy(q);
+    return (double)items / dt / 1e6;
+}
+
 static void bench_queue(size_t items, int rounds)
 {
+    double u[64];
+    for (int r = 0; r < rounds; r++) {
+        u[r] = queue_uncontended_round(items);
+    }
+    double umed = median(u, (size_t)rounds);
+    printf("queue 1T uncontended  %8.2f Mitems/s (median of %d, min %.2f, max %.2f)\n", umed,
+           rounds, u[0], u[rounds - 1]);
     // {producers, consumers, capacity, share of the items}: capacity 1 hands over one item
     // per context switch, so it runs on a 50th of the items.
     static const size_t shapes[][4] = { { 1, 1, 1024, 1 }, { 1, 1, 1, 50 }, { 2, 2, 1024, 1 } };
