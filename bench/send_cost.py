@@ -123,11 +123,16 @@ def run_one(kind, scen, a, pack):
         res["loadgen_cmd"] = " ".join(cmd)
         ts = time.monotonic()
         lg = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(max(0.0, ts + a.warmup + 0.5 - time.monotonic()))
-        ca, ta, ea = sample(pid, sport)
-        time.sleep(max(0.0, ts + a.warmup + a.duration - 0.5 - time.monotonic()))
-        cb, tb, eb = sample(pid, sport)
-        out, err = lg.communicate(timeout=a.warmup + a.duration + 120)
+        try:
+            time.sleep(max(0.0, ts + a.warmup + 0.5 - time.monotonic()))
+            ca, ta, ea = sample(pid, sport)
+            time.sleep(max(0.0, ts + a.warmup + a.duration - 0.5 - time.monotonic()))
+            cb, tb, eb = sample(pid, sport)
+            out, err = lg.communicate(timeout=a.warmup + a.duration + 120)
+        finally:
+            if lg.poll() is None:
+                lg.kill()
+                lg.wait()
         if kind == "mjpegd":
             st = get_state(srv.port)
             res["send_path"] = st.get("send_path", "copy (before issue 11)")
