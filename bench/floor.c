@@ -12,6 +12,10 @@
  *   --mode sendfile  each frame is written once into a sealed memfd (part head + JPEG + CRLF +
  *                    next boundary) shared by every viewer; one sendfile() per viewer per frame
  *                    hands the socket references to its pages instead of a copy.
+ *   --mode splice    the memfd of sendfile mode is spliced once per frame into a pipe (its
+ *                    pages by reference); per viewer, tee() that pipe into a scratch pipe and
+ *                    splice() it to the socket: no page-cache lookup per send. What the socket
+ *                    does not take is dropped from the scratch pipe; the rest goes by sendfile.
  *
  * Frames come from a pack file (--frames): records of a 4-byte little-endian length and a JPEG,
  * e.g. parts captured from mjpegd's /stream by bench/send_cost.py, sent in a loop at --fps.
@@ -62,7 +66,8 @@ static const char resp_head[] = "HTTP/1.1 200 OK\r\n"
 
 enum mode {
     M_COPY,
-    M_SENDFILE
+    M_SENDFILE,
+    M_SPLICE
 };
 
 struct jpeg {
@@ -74,7 +79,9 @@ struct jpeg {
 struct frame {
     unsigned refs;
     uint64_t seq;
-    int fd; /* sendfile mode: the sealed memfd holding the whole part; else -1 */
+    int fd;     /* sendfile mode: the sealed memfd holding the whole part; else -1 */
+    int pipe_r; /* splice mode: a pipe holding the whole part (never read, only teed) */
+    int pipe_w;
     const struct jpeg *jpeg;
     size_t hdr_len;
     size_t total;
@@ -101,6 +108,9 @@ struct client {
 };
 
 static enum mode g_mode = M_COPY;
+static int g_scratch[2] = { -1, -1 }; /* splice mode: tee target, spliced to one socket */
+static int g_null = -1;               /* splice mode: where an untaken rest is dropped */
+static uint64_t g_partial;            /* splice mode: sends the socket did not take whole */
 static struct frame *g_latest;
 static struct client g_clients = { .prev = &g_clients, .next = &g_clients };
 static struct client *g_dead; /* closed clients, linked by next, freed after each batch */
@@ -120,6 +130,10 @@ static void frame_unref(struct frame *f)
     if (f != NULL && --f->refs == 0 && f != g_latest) {
         if (f->fd >= 0) {
             close(f->fd);
+        }
+        if (f->pipe_r >= 0) {
+            close(f->pipe_r);
+            close(f->pipe_w);
         }
         free(f);
     }
@@ -160,6 +174,8 @@ static struct frame *frame_make(const struct jpeg *j, uint64_t seq)
     f->refs = 1;
     f->seq = seq;
     f->fd = -1;
+    f->pipe_r = -1;
+    f->pipe_w = -1;
     f->jpeg = j;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -169,7 +185,7 @@ static struct frame *frame_make(const struct jpeg *j, uint64_t seq)
                      j->len, (long long)ts.tv_sec, ts.tv_nsec / 1000);
     f->hdr_len = (size_t)n;
     f->total = f->hdr_len + j->len + TAIL_LEN;
-    if (g_mode == M_SENDFILE) {
+    if (g_mode == M_SENDFILE || g_mode == M_SPLICE) {
         f->fd = memfd_create("floor-frame", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (f->fd < 0) {
             die("memfd_create");
@@ -185,7 +201,50 @@ static struct frame *frame_make(const struct jpeg *j, uint64_t seq)
             die("seal memfd");
         }
     }
+    if (g_mode == M_SPLICE) {
+        // The memfd's pages, spliced by reference into the frame's pipe once per frame.
+        int p[2];
+        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0 ||
+            fcntl(p[1], F_SETPIPE_SZ, (int)f->total + 8192) < 0) {
+            die("frame pipe");
+        }
+        loff_t at = 0;
+        while ((size_t)at < f->total) {
+            ssize_t w = splice(f->fd, &at, p[1], NULL, f->total - (size_t)at, SPLICE_F_NONBLOCK);
+            if (w <= 0) {
+                die("splice memfd to pipe");
+            }
+        }
+        f->pipe_r = p[0];
+        f->pipe_w = p[1];
+    }
     return f;
+}
+
+/* Splice mode, a part from its start: tee the frame's pipe into the scratch pipe, splice that
+ * to the socket, drop what it did not take (the rest goes by sendfile). Bytes sent or -1. */
+static ssize_t splice_part(struct client *c)
+{
+    struct frame *f = c->f;
+    ssize_t t = tee(f->pipe_r, g_scratch[1], f->total, SPLICE_F_NONBLOCK);
+    if (t != (ssize_t)f->total) {
+        die("tee");
+    }
+    ssize_t w = splice(g_scratch[0], NULL, c->fd, NULL, f->total, SPLICE_F_NONBLOCK);
+    int err = errno;
+    size_t left = f->total - (w > 0 ? (size_t)w : 0);
+    if (left > 0) {
+        g_partial++;
+    }
+    while (left > 0) {
+        ssize_t d = splice(g_scratch[0], NULL, g_null, NULL, left, 0);
+        if (d <= 0) {
+            die("splice to /dev/null");
+        }
+        left -= (size_t)d;
+    }
+    errno = err;
+    return w;
 }
 
 static void client_close(struct client *c)
@@ -215,7 +274,9 @@ static int send_part(struct client *c)
     struct frame *f = c->f;
     while (c->off < f->total) {
         ssize_t w;
-        if (g_mode == M_SENDFILE) {
+        if (g_mode == M_SPLICE && c->off == 0) {
+            w = splice_part(c);
+        } else if (g_mode == M_SENDFILE || g_mode == M_SPLICE) {
             off_t o = (off_t)c->off;
             w = sendfile(c->fd, f->fd, &o, f->total - c->off);
         } else {
@@ -419,7 +480,7 @@ static struct jpeg *load_pack(const char *path, size_t *count)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: floor --frames PACK [--port 0] [--fps 30] [--mode copy|sendfile]\n"
+    fprintf(f, "usage: floor --frames PACK [--port 0] [--fps 30] [--mode copy|sendfile|splice]\n"
                "A bare one-thread MJPEG fan-out server on 127.0.0.1 (see bench/floor.c).\n");
 }
 
@@ -450,6 +511,8 @@ int main(int argc, char **argv)
                 g_mode = M_COPY;
             } else if (strcmp(optarg, "sendfile") == 0) {
                 g_mode = M_SENDFILE;
+            } else if (strcmp(optarg, "splice") == 0) {
+                g_mode = M_SPLICE;
             } else {
                 usage(stderr);
                 return 2;
@@ -510,7 +573,17 @@ int main(int argc, char **argv)
     ev.data.ptr = &tag_s;
     epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
     fprintf(stderr, "floor: %zu frames, %s, %d fps\nlistening on 127.0.0.1:%d\n", nframes,
-            g_mode == M_SENDFILE ? "sendfile" : "copy", fps, ntohs(a.sin_port));
+            g_mode == M_SENDFILE ? "sendfile"
+            : g_mode == M_SPLICE ? "splice"
+                                 : "copy",
+            fps, ntohs(a.sin_port));
+    if (g_mode == M_SPLICE) {
+        g_null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (g_null < 0 || pipe2(g_scratch, O_CLOEXEC | O_NONBLOCK) < 0 ||
+            fcntl(g_scratch[1], F_SETPIPE_SZ, 1 << 20) < 0) {
+            die("scratch pipe");
+        }
+    }
 
     uint64_t seq = 0;
     bool stop = false;
@@ -564,9 +637,11 @@ int main(int argc, char **argv)
         }
         free_dead();
     }
-    fprintf(stderr, "floor: %llu frames, %llu parts sent, %llu send calls, %llu skipped\n",
+    fprintf(stderr,
+            "floor: %llu frames, %llu parts sent, %llu send calls, %llu skipped, %llu partial "
+            "splices\n",
             (unsigned long long)seq, (unsigned long long)g_parts, (unsigned long long)g_sends,
-            (unsigned long long)g_skipped);
+            (unsigned long long)g_skipped, (unsigned long long)g_partial);
     while (g_clients.next != &g_clients) {
         client_close(g_clients.next);
     }

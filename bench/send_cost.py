@@ -3,7 +3,7 @@
 """mjpegd's sending cost against a bare fan-out floor, in one run with one load tool.
 
     bench/send_cost.py --mjpegd build/mjpegd --floor build/bench/floor --loadgen build/bench/loadgen \\
-        [--scenarios v100,v500,v1000] [--servers mjpegd,copy,sendfile] [--repeat 3]
+        [--scenarios v100,v500,v1000] [--servers mjpegd,copy,sendfile,splice] [--repeat 3]
 
 First it captures --capture parts from mjpegd's /stream into a frame pack, so the floor
 (bench/floor.c) sends the same frames. Then, for each repetition, scenario and server in turn:
@@ -19,7 +19,8 @@ encoded in the window (read from /state), so that a source slowed down by a busy
 subtracted at its full rate. The ratio is mjpegd's cost over the copy floor's (floor
 `--mode copy`: one sendmsg per viewer per frame), each repetition's ratio taken from runs minutes
 apart, then the median over repetitions. The floor's `--mode sendfile` sends each part from a
-sealed memfd instead. Every viewer must keep >= 29 fps; stuck viewers (500 + 5 scenario) are read
+sealed memfd instead, `--mode splice` by tee + splice from a pipe holding the part.
+Every viewer must keep >= 29 fps; stuck viewers (500 + 5 scenario) are read
 after the window (loadgen --stuck-drain) and must show one skip to the newest frame.
 The 1-minute load average is recorded before each run: the machine may be shared.
 Standard library only.
@@ -46,7 +47,7 @@ SCENARIOS = {
              ["--send-timeout", "120"]),
     "v1000": ("1000 viewers", ["--viewers", "1000"] + RAMP, []),
 }
-SERVERS = ("mjpegd", "copy", "sendfile")
+SERVERS = ("mjpegd", "copy", "sendfile", "splice")
 
 
 def loadavg():
@@ -178,25 +179,26 @@ def report(results, a, sizes):
            f"{a.repeat} repetition(s) x ({a.idle:g} s idle + {a.warmup:g} s warm-up + {a.duration:g} s measured) "
            f"per scenario and server; load average {min(r['load'] for r in results):.2f}-"
            f"{max(r['load'] for r in results):.2f}.", ""]
-    out += ["| scenario | mjpegd us/viewer-frame | copy floor | sendfile floor | ratio mjpegd / copy floor "
-            "| sendfile / copy floor | slowest viewer fps (mjpegd / copy / sendfile) | stuck skip to newest "
-            "| mjpegd send path |", "|---|---|---|---|---|---|---|---|---|"]
+    servers = [k for k in SERVERS if k in a.servers]
+    others = [k for k in servers if k != "copy"]
+    head = (["scenario"] + [f"{k} us/viewer-frame" if k == "mjpegd" else f"{k} floor" for k in servers]
+            + [f"{k} / copy floor" for k in others if "copy" in servers]
+            + [f"slowest viewer fps ({' / '.join(servers)})", "stuck skip to newest", "mjpegd send path"])
+    out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for scen in a.scenarios:
         by = {k: [r for r in results if r["scenario"] == scen and r["server"] == k and "cost_us" in r]
-              for k in a.servers}
-        cost = {k: (med([r["cost_us"] for r in v]) if v else float("nan")) for k, v in by.items()}
-        ratios = {}
-        for k in ("mjpegd", "sendfile"):
-            per = [x["cost_us"] / y["cost_us"] for x, y in zip(by.get(k, []), by.get("copy", []))
-                   if y["cost_us"] > 0]
-            ratios[k] = f"{med(per):.2f} ({', '.join(f'{p:.2f}' for p in per)})" if per else "-"
-        fps = " / ".join(f"{min(r['fps_min'] for r in by[k]):.2f}" if by.get(k) else "-" for k in SERVERS
-                         if k in a.servers)
-        paths = sorted({r.get("send_path", "") for r in by.get("mjpegd", [])})
-        out.append(f"| {SCENARIOS[scen][0]} | {cost.get('mjpegd', float('nan')):.1f} | "
-                   f"{cost.get('copy', float('nan')):.1f} | {cost.get('sendfile', float('nan')):.1f} | "
-                   f"{ratios['mjpegd']} | {ratios['sendfile']} | {fps} | "
-                   f"{fmt_stuck([r for v in by.values() for r in v])} | {', '.join(paths)} |")
+              for k in servers}
+        row = [SCENARIOS[scen][0]]
+        row += [f"{med([r['cost_us'] for r in by[k]]):.1f}" if by[k] else "-" for k in servers]
+        if "copy" in servers:
+            for k in others:
+                # Each repetition's ratio pairs runs minutes apart; the median is over repetitions.
+                per = [x["cost_us"] / y["cost_us"] for x, y in zip(by[k], by["copy"]) if y["cost_us"] > 0]
+                row.append(f"{med(per):.2f} ({', '.join(f'{p:.2f}' for p in per)})" if per else "-")
+        row.append(" / ".join(f"{min(r['fps_min'] for r in by[k]):.2f}" if by[k] else "-" for k in servers))
+        row.append(fmt_stuck([r for v in by.values() for r in v]))
+        row.append(", ".join(sorted({r.get("send_path", "") for r in by.get("mjpegd", [])})))
+        out.append("| " + " | ".join(row) + " |")
     idle = [r["idle_cpu_pct"] for r in results if r["server"] == "mjpegd"]
     if idle:
         out += ["", f"mjpegd with no viewer (test pattern, {a.idle:g} s each): median {med(idle):.1f} % of a core "
@@ -210,10 +212,10 @@ def report(results, a, sizes):
             out.append(f"| {r['rep']} | {r['scenario']} | {r['server']} | error: {r.get('error', '?')} ||||||||||")
             continue
         st = "" if "stuck_ok" not in r else ("ok" if r["stuck_ok"] else "NOT skipped")
+        enc = f"{r['encoded_fps']:.2f}" if "encoded_fps" in r else ""
         out.append(f"| {r['rep']} | {r['scenario']} | {r['server']} | {r['load']:.2f} | {r['idle_cpu_pct']:.1f} % | "
                    f"{r['cpu_pct']:.1f} % | {r['viewer_frames']:.0f} | {r['cost_us']:.1f} | {r['ok']} | "
-                   f"{r['fps_min']:.2f} | {r['below29']} | {r['encoded_fps']:.2f} | {st} |" if "encoded_fps" in r else
-                   f"{r['fps_min']:.2f} | {r['below29']} | | {st} |")
+                   f"{r['fps_min']:.2f} | {r['below29']} | {enc} | {st} |")
     return "\n".join(out)
 
 

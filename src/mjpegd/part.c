@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Stream parts: written once into a sealed memfd, sent by sendfile, or by copy as a fallback. */
+/* Stream parts: head + JPEG + boundary, written once into a sealed memfd where the kernel allows.
+ */
 #include "mjpegd/part.h"
 
 #include <errno.h>
@@ -9,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #define TAIL     "\r\n--" MJD_PART_BOUNDARY "\r\n"
@@ -136,11 +135,6 @@ int mjd_part_fd(const struct mjd_part *p)
     return p->fd;
 }
 
-enum mjd_send_path mjd_part_path(const struct mjd_part *p)
-{
-    return p->fd >= 0 ? MJD_SEND_SENDFILE : MJD_SEND_COPY;
-}
-
 int mjd_part_iov(const struct mjd_part *p, size_t off, struct iovec iov[3])
 {
     const struct iovec seg[3] = {
@@ -160,46 +154,6 @@ int mjd_part_iov(const struct mjd_part *p, size_t off, struct iovec iov[3])
         n++;
     }
     return n;
-}
-
-/* One send call on the current path: bytes sent, or -1 with errno set. */
-static ssize_t send_once(const struct mjd_part *p, int fd, size_t off, enum mjd_send_path path)
-{
-    if (path == MJD_SEND_SENDFILE) {
-        off_t o = (off_t)off;
-        return sendfile(fd, p->fd, &o, p->len - off);
-    }
-    struct iovec iov[3];
-    struct msghdr msg = { .msg_iov = iov };
-    msg.msg_iovlen = (size_t)mjd_part_iov(p, off, iov);
-    return sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-}
-
-int mjd_part_send(const struct mjd_part *p, int fd, size_t *off, enum mjd_send_path *path)
-{
-    if (p->fd < 0) {
-        *path = MJD_SEND_COPY;
-    }
-    while (*off < p->len) {
-        ssize_t w = send_once(p, fd, *off, *path);
-        if (w > 0) {
-            *off += (size_t)w;
-            continue;
-        }
-        int err = w < 0 ? errno : EPIPE; // 0 bytes for a non-empty send: the socket is gone
-        if (err == EINTR) {
-            continue;
-        }
-        if (err == EAGAIN) {
-            return 0;
-        }
-        if (*path == MJD_SEND_SENDFILE && (err == EINVAL || err == ENOSYS || err == EOPNOTSUPP)) {
-            *path = MJD_SEND_COPY;
-            continue;
-        }
-        return -err;
-    }
-    return 1;
 }
 
 const char *mjd_part_first_boundary(size_t *len)

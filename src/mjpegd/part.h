@@ -3,7 +3,6 @@
 #ifndef MJD_PART_H
 #define MJD_PART_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -22,14 +21,13 @@
  * and shared by every client through a reference count (C11 atomic: ref and unref from any
  * thread); it is immutable from creation on.
  *
- * Where the kernel allows it, the bytes live in a sealed memfd (F_SEAL_WRITE, SHRINK, GROW and
- * SEAL): one sendfile() per client then hands the socket references to the memfd's pages
- * instead of copying the part into every socket. The seals guarantee that those pages are never
- * rewritten while a socket may still hold them; the memfd is closed when the last reference
- * goes (pages still queued in sockets stay alive in the kernel until sent). Where memfd_create
- * or sealing is refused, the part has no fd and is sent by copy (sendmsg of head, JPEG, tail);
- * the copy path also takes over for a socket on which sendfile answers EINVAL, ENOSYS or
- * EOPNOTSUPP. Both paths send the same bytes, so a send can switch path mid-part.
+ * Where the kernel allows it, the bytes also live in a sealed memfd (F_SEAL_WRITE, SHRINK, GROW
+ * and SEAL), so that sockets can be handed references to its pages instead of a copy of the
+ * part (part_send.h does the sending). The seals guarantee that those pages are never rewritten
+ * while a socket may still hold them; the memfd is closed when the last reference goes (pages
+ * still queued in sockets stay alive in the kernel until sent). Where memfd_create or sealing
+ * is refused, the part has no fd and can only be sent by copy (mjd_part_iov). Both forms hold
+ * the same bytes, so a send can switch from one to the other mid-part.
  */
 struct mjd_part;
 
@@ -40,12 +38,6 @@ struct mjd_part;
 
 enum mjd_part_flags {
     MJD_PART_NO_MEMFD = 1 << 0, /* never make a memfd: the copy path only */
-};
-
-/** How a part reaches a socket. */
-enum mjd_send_path {
-    MJD_SEND_SENDFILE, /* sendfile from the part's memfd */
-    MJD_SEND_COPY,     /* sendmsg of the part's bytes */
 };
 
 /**
@@ -68,27 +60,11 @@ size_t mjd_part_len(const struct mjd_part *p);
 struct core_buf *mjd_part_jpeg(const struct mjd_part *p);
 /** The sealed memfd holding the part (borrowed), or -1 when the part is copy-only. */
 int mjd_part_fd(const struct mjd_part *p);
-/** The path a new send of p starts on: SENDFILE when p has a memfd, else COPY. */
-enum mjd_send_path mjd_part_path(const struct mjd_part *p);
-
 /**
  * The bytes of p from offset off (< mjd_part_len) as up to three segments in iov (pointing
  * into p: valid while p is). Returns the number of segments, 0 when off is at the end.
  */
 int mjd_part_iov(const struct mjd_part *p, size_t off, struct iovec iov[3]);
-
-/**
- * Sends bytes [*off, mjd_part_len(p)) of p to the non-blocking socket fd, as long as it takes
- * them, advancing *off by what was sent (so a partial send resumes at *off; the offset means
- * the same bytes on both paths). *path is the caller's path for this socket: start with
- * mjd_part_path(p); it becomes MJD_SEND_COPY for good when sendfile is refused (EINVAL, ENOSYS,
- * EOPNOTSUPP) or p has no memfd, and the send goes on by copy. Returns 1 when the whole part
- * is sent, 0 when the socket is full (EAGAIN: wait for EPOLLOUT, then call again), or a
- * negative errno on a socket error (-EPIPE, -ECONNRESET, ...). sendfile() has no MSG_NOSIGNAL,
- * so the process must ignore SIGPIPE (mjpegd's main does, and its threads block it). The
- * calling thread must hold a reference to p.
- */
-int mjd_part_send(const struct mjd_part *p, int fd, size_t *off, enum mjd_send_path *path);
 
 /** The line that ends the stream's response head: "--" MJD_PART_BOUNDARY "\r\n". */
 const char *mjd_part_first_boundary(size_t *len);

@@ -1,19 +1,14 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for stream parts: bytes, seals, references, sendfile and copy sends, fallbacks. */
+/* Unit tests for stream parts: bytes, segments, seals, references, the no-memfd fallback. */
 #include "../testlib.h"
 
 #include <errno.h>
 #include <fcntl.h>
 
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
-
-#include <arpa/inet.h>
 
 #include "mjpegd/part.h"
 
@@ -60,80 +55,6 @@ static struct mjd_part *make_part(struct core_buf *jpeg, unsigned flags)
     return p;
 }
 
-/* A connected TCP pair on 127.0.0.1: *snd non-blocking with a small send buffer, *rcv blocking. */
-static void tcp_pair(int *snd, int *rcv, int bufsize)
-{
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_CMP_INT(l, >=, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof(a);
-    // The listener's receive buffer is inherited by the accepted socket.
-    ASSERT_OK(setsockopt(l, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize)));
-    ASSERT_OK(bind(l, (struct sockaddr *)&a, sizeof(a)));
-    ASSERT_OK(listen(l, 1));
-    ASSERT_OK(getsockname(l, (struct sockaddr *)&a, &al));
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_CMP_INT(s, >=, 0);
-    ASSERT_OK(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize)));
-    ASSERT_OK(connect(s, (struct sockaddr *)&a, sizeof(a)));
-    int r = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-    ASSERT_CMP_INT(r, >=, 0);
-    close(l);
-    ASSERT_OK(fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK));
-    *snd = s;
-    *rcv = r;
-}
-
-struct send_result {
-    unsigned char *got; /* everything the receiver read, len bytes */
-    size_t len;
-    int blocked; /* sends that stopped on a full socket */
-    enum mjd_send_path path;
-};
-
-/*
- * Sends p over a fresh small-buffered TCP pair, reading whenever the socket is full, until
- * the whole part has arrived. With append_after > 0, sets O_APPEND on the sending socket
- * (which makes sendfile refuse it with EINVAL) once that many bytes are sent.
- */
-static struct send_result send_through_tcp(const struct mjd_part *p, size_t append_after)
-{
-    int s;
-    int r;
-    tcp_pair(&s, &r, 4096);
-    size_t len = mjd_part_len(p);
-    struct send_result res = { .got = malloc(len), .path = mjd_part_path(p) };
-    ASSERT_NOT_NULL(res.got);
-    size_t off = 0;
-    bool appended = false;
-    for (;;) {
-        if (append_after > 0 && !appended && off >= append_after) {
-            ASSERT_OK(fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_APPEND));
-            appended = true;
-        }
-        int rc = mjd_part_send(p, s, &off, &res.path);
-        ASSERT_CMP_INT(rc, >=, 0);
-        ASSERT_CMP_INT(off, <=, len);
-        if (rc == 1) {
-            ASSERT_EQ_U64(off, len);
-            break;
-        }
-        res.blocked++;
-        ssize_t n = recv(r, res.got + res.len, len - res.len, 0);
-        ASSERT_CMP_INT(n, >, 0);
-        res.len += (size_t)n;
-    }
-    while (res.len < len) {
-        ssize_t n = recv(r, res.got + res.len, len - res.len, 0);
-        ASSERT_CMP_INT(n, >, 0);
-        res.len += (size_t)n;
-    }
-    close(s);
-    close(r);
-    return res;
-}
-
 TEST(part_holds_head_jpeg_and_the_next_boundary)
 {
     struct core_buf *jpeg = jpeg_buf(5000);
@@ -145,7 +66,6 @@ TEST(part_holds_head_jpeg_and_the_next_boundary)
     // The memfd holds exactly the part's bytes, and so do the in-memory segments.
     int fd = mjd_part_fd(p);
     ASSERT_CMP_INT(fd, >=, 0);
-    ASSERT_TRUE(mjd_part_path(p) == MJD_SEND_SENDFILE);
     unsigned char *got = malloc(elen + 1);
     ASSERT_NOT_NULL(got);
     ASSERT_EQ_INT(pread(fd, got, elen + 1, 0), elen);
@@ -238,25 +158,6 @@ TEST(part_rejects_an_empty_jpeg)
     core_buf_unref(jpeg);
 }
 
-TEST(part_without_memfd_is_sent_by_copy)
-{
-    struct core_buf *jpeg = jpeg_buf(200000);
-    struct mjd_part *p = make_part(jpeg, MJD_PART_NO_MEMFD);
-    ASSERT_EQ_INT(mjd_part_fd(p), -1);
-    ASSERT_TRUE(mjd_part_path(p) == MJD_SEND_COPY);
-    size_t elen;
-    unsigned char *e = expected_bytes(jpeg, &elen);
-    struct send_result r = send_through_tcp(p, 0);
-    ASSERT_EQ_U64(r.len, elen);
-    ASSERT_EQ_MEM(r.got, e, elen);
-    ASSERT_TRUE(r.path == MJD_SEND_COPY);
-    ASSERT_CMP_INT(r.blocked, >, 0);
-    free(r.got);
-    free(e);
-    mjd_part_unref(p);
-    core_buf_unref(jpeg);
-}
-
 TEST(part_falls_back_to_copy_when_memfd_is_refused)
 {
     // No fd left for memfd_create: the part is still made, copy-only.
@@ -278,77 +179,23 @@ TEST(part_falls_back_to_copy_when_memfd_is_refused)
     struct core_buf *jpeg = jpeg_buf(1000);
     struct mjd_part *p = make_part(jpeg, 0);
     ASSERT_EQ_INT(mjd_part_fd(p), -1);
-    ASSERT_TRUE(mjd_part_path(p) == MJD_SEND_COPY);
     for (int i = 0; i < nfds; i++) {
         close(fds[i]);
     }
     ASSERT_OK(setrlimit(RLIMIT_NOFILE, &old));
+    // The in-memory segments still hold the whole part.
     size_t elen;
     unsigned char *e = expected_bytes(jpeg, &elen);
-    struct send_result r = send_through_tcp(p, 0);
-    ASSERT_EQ_U64(r.len, elen);
-    ASSERT_EQ_MEM(r.got, e, elen);
-    free(r.got);
-    free(e);
-    mjd_part_unref(p);
-    core_buf_unref(jpeg);
-}
-
-TEST(part_sendfile_resumes_partial_sends_by_offset)
-{
-    struct core_buf *jpeg = jpeg_buf(200000);
-    struct mjd_part *p = make_part(jpeg, 0);
-    size_t elen;
-    unsigned char *e = expected_bytes(jpeg, &elen);
-    struct send_result r = send_through_tcp(p, 0);
-    ASSERT_EQ_U64(r.len, elen);
-    ASSERT_EQ_MEM(r.got, e, elen);
-    // 200 KB through 4 KB buffers: many partial sends, all on sendfile.
-    ASSERT_CMP_INT(r.blocked, >, 0);
-    ASSERT_TRUE(r.path == MJD_SEND_SENDFILE);
-    free(r.got);
-    free(e);
-    mjd_part_unref(p);
-    core_buf_unref(jpeg);
-}
-
-TEST(part_switches_to_copy_mid_part_when_sendfile_is_refused)
-{
-    struct core_buf *jpeg = jpeg_buf(200000);
-    struct mjd_part *p = make_part(jpeg, 0);
-    size_t elen;
-    unsigned char *e = expected_bytes(jpeg, &elen);
-    // sendfile() refuses an O_APPEND destination with EINVAL; sendmsg does not mind.
-    struct send_result r = send_through_tcp(p, 50000);
-    ASSERT_EQ_U64(r.len, elen);
-    ASSERT_EQ_MEM(r.got, e, elen);
-    ASSERT_TRUE(r.path == MJD_SEND_COPY);
-    free(r.got);
-    free(e);
-    mjd_part_unref(p);
-    core_buf_unref(jpeg);
-}
-
-TEST(part_send_reports_a_closed_peer)
-{
-    signal(SIGPIPE, SIG_IGN); // sendfile has no MSG_NOSIGNAL; mjpegd ignores SIGPIPE too
-    struct core_buf *jpeg = jpeg_buf(200000);
-    struct mjd_part *p = make_part(jpeg, 0);
-    int s;
-    int r;
-    tcp_pair(&s, &r, 4096);
-    close(r);
-    int rc = 0;
-    for (int i = 0; i < 1000 && rc >= 0; i++) {
-        size_t off = 0;
-        enum mjd_send_path path = mjd_part_path(p);
-        rc = mjd_part_send(p, s, &off, &path);
-        if (rc == 0) {
-            usleep(1000); // the reset is on its way
-        }
+    ASSERT_EQ_U64(mjd_part_len(p), elen);
+    struct iovec iov[3];
+    size_t at = 0;
+    int n = mjd_part_iov(p, 0, iov);
+    for (int i = 0; i < n; i++) {
+        ASSERT_EQ_MEM(iov[i].iov_base, e + at, iov[i].iov_len);
+        at += iov[i].iov_len;
     }
-    ASSERT_TRUE(rc == -EPIPE || rc == -ECONNRESET);
-    close(s);
+    ASSERT_EQ_U64(at, elen);
+    free(e);
     mjd_part_unref(p);
     core_buf_unref(jpeg);
 }
