@@ -15,6 +15,7 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/event.h"
+#include "core/log.h"
 #include "quotepack/catalog.h"
 #include "quotepack/console.h"
 #include "quotepack/progress.h"
@@ -264,5 +265,9 @@ void qp_pipeline_print_summary(const struct qp_config *cfg, const struct qp_pipe
     }
     if (st->failed > 0) {
         fprintf(stderr, "quotepack: the failures are listed by: quotepack ls %s\n", cfg->out);
+    }
+    if (core_log_get_level() >= CORE_LOG_DEBUG) {
+        fprintf(stderr, "quotepack: spool: at most %llu converted entries and %llu bytes waiting\n",
+                (unsigned long long)st->peak_files, (unsigned long long)st->peak_bytes);
     }
 }
