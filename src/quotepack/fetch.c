@@ -408,7 +408,7 @@ static void xfer_finish(struct qp_fetch *f, struct xfer *t, CURLcode code)
     struct qp_fetch_host *h = &f->hosts.v[t->host];
     if (h->given_up) {
         fail_host_waiting(f, t->host);
-        char msg[CURL_ERROR_SIZE + 256];
+        char msg[sizeof(err) + sizeof(h->key) + 16];
         snprintf(msg, sizeof(msg), "%s; gave up on %s", err, h->key);
         fail_symbol(f, t, msg, false, true);
         return;

@@ -108,7 +108,10 @@ TEST(fetch_runs_file_urls_and_reports_each_symbol_once)
 {
     char tmpl[512];
     char path[512];
-    struct run_ctx c = { { "A", "B", "MISSING", "BIG" } };
+    struct run_ctx c;
+    memset(&c, 0, sizeof(c));
+    const char *names[] = { "A", "B", "MISSING", "BIG" };
+    memcpy(c.syms, names, sizeof(names));
     snprintf(path, sizeof(path), "%s/A.csv", test_tmpdir());
     FILE *f = fopen(path, "w");
     ASSERT_NOT_NULL(f);
