@@ -13,6 +13,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "quotepack/console.h"
 
 static const char *const state_names[] = { "pending", "fetched", "converted", "archived",
                                            "failed" };
@@ -68,7 +69,7 @@ const char *qp_failure_name(enum qp_failure f)
 
 static int map_err(struct qp_catalog *cat, int rc, const char *what)
 {
-    LOG_ERROR("catalog: %s: %s", what, sqlite3_errmsg(cat->db));
+    qp_console_log(CORE_LOG_ERROR, "catalog: %s: %s", what, sqlite3_errmsg(cat->db));
     switch (rc & 0xff) {
     case SQLITE_FULL:
         return -ENOSPC;
@@ -186,14 +187,16 @@ static int migrate(struct qp_catalog *cat)
     int64_t v = 0;
     rc = disk_version(cat, &v);
     if (rc == 0 && v > QP_CATALOG_VERSION) {
-        LOG_ERROR("catalog: version %lld was written by a newer quotepack (this one reads %d)",
-                  (long long)v, QP_CATALOG_VERSION);
+        qp_console_log(CORE_LOG_ERROR,
+                       "catalog: version %lld was written by a newer quotepack (this one reads %d)",
+                       (long long)v, QP_CATALOG_VERSION);
         rc = -EPROTO;
     }
     if (rc == 0 && v == 0) {
         rc = exec(cat, schema_v2);
     } else if (rc == 0 && v == 1) {
-        LOG_INFO("catalog: upgrading from version 1 to %d", QP_CATALOG_VERSION);
+        qp_console_log(CORE_LOG_INFO, "catalog: upgrading from version 1 to %d",
+                       QP_CATALOG_VERSION);
         rc = exec(cat, migrate_v1_v2);
     }
     if (rc == 0) {
@@ -243,9 +246,10 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
         int64_t v = 0;
         rc = disk_version(cat, &v);
         if (rc == 0 && v != QP_CATALOG_VERSION) {
-            LOG_ERROR("catalog: %s is version %lld and this quotepack reads %d%s", path,
-                      (long long)v, QP_CATALOG_VERSION,
-                      v < QP_CATALOG_VERSION ? "; any run in the directory upgrades it" : "");
+            qp_console_log(CORE_LOG_ERROR,
+                           "catalog: %s is version %lld and this quotepack reads %d%s", path,
+                           (long long)v, QP_CATALOG_VERSION,
+                           v < QP_CATALOG_VERSION ? "; any run in the directory upgrades it" : "");
             rc = v == 0 ? -ENOENT : -EPROTO;
         }
         if (rc != 0) {
@@ -415,8 +419,8 @@ int qp_catalog_update(struct qp_catalog *cat, const struct qp_catalog_row *row)
         return rc;
     }
     if (!qp_state_transition_ok(cur.state, row->state)) {
-        LOG_ERROR("catalog: refusing %s -> %s for %s", qp_state_name(cur.state),
-                  qp_state_name(row->state), row->symbol);
+        qp_console_log(CORE_LOG_ERROR, "catalog: refusing %s -> %s for %s",
+                       qp_state_name(cur.state), qp_state_name(row->state), row->symbol);
         return -EPERM;
     }
     sqlite3_stmt *st = cat->update;

@@ -352,8 +352,10 @@ static void note_host(struct qp_fetch *f, struct xfer *t, CURLcode code, long st
         int64_t until = core_now_ns() + CORE_MIN(t->retry_after_s, (int64_t)600) * CORE_NS_PER_SEC;
         if (until > h->pause_until) {
             h->pause_until = until;
-            LOG_DEBUG("%s asked for a pause of %lld s (Retry-After): no request to it until then",
-                      h->key, (long long)t->retry_after_s);
+            qp_console_log(
+                    CORE_LOG_DEBUG,
+                    "%s asked for a pause of %lld s (Retry-After): no request to it until then",
+                    h->key, (long long)t->retry_after_s);
         }
     }
 }
@@ -417,7 +419,8 @@ static void xfer_finish(struct qp_fetch *f, struct xfer *t, CURLcode code)
         t->attempt++;
         int64_t ra = t->retry_after_s >= 0 ? t->retry_after_s * 1000 : -1;
         int64_t delay = qp_fetch_backoff_ms(t->attempt, ra, next_rand(f));
-        LOG_DEBUG("%s: %s; retry %u in %lld ms", t->symbol, err, t->attempt, (long long)delay);
+        qp_console_log(CORE_LOG_DEBUG, "%s: %s; retry %u in %lld ms", t->symbol, err, t->attempt,
+                       (long long)delay);
         t->not_before = CORE_MAX(core_now_ns() + delay * CORE_NS_PER_MS, h->pause_until);
         qp_body_reset(&t->body);
         f->waiting[f->nwaiting++] = t;
@@ -536,7 +539,7 @@ int qp_fetch_run(struct qp_fetch *f)
         int running = 0;
         CURLMcode mc = curl_multi_perform(f->multi, &running);
         if (mc != CURLM_OK) {
-            LOG_ERROR("curl_multi_perform: %s", curl_multi_strerror(mc));
+            qp_console_log(CORE_LOG_ERROR, "curl_multi_perform: %s", curl_multi_strerror(mc));
             rc = -EIO;
             break;
         }

@@ -13,6 +13,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "quotepack/console.h"
 #include "quotepack/spool.h"
 
 struct qp_pack {
@@ -119,7 +120,7 @@ int qp_pack_create(struct qp_pack **out, const char *dir, const char *name)
     p->fd = open(p->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (p->fd < 0) {
         rc = -errno;
-        LOG_ERROR("cannot create %s: %s", p->tmp_path, strerror(-rc));
+        qp_console_log(CORE_LOG_ERROR, "cannot create %s: %s", p->tmp_path, strerror(-rc));
         qp_pack_destroy(p);
         return rc;
     }
@@ -131,7 +132,7 @@ int qp_pack_add_record(struct qp_pack *p, struct qp_spool *sp, const struct qp_s
 {
     int rc = qp_spool_copy(sp, rec, p->fd, &p->bytes);
     if (rc != 0) {
-        LOG_ERROR("writing %s: %s", p->tmp_path, strerror(-rc));
+        qp_console_log(CORE_LOG_ERROR, "writing %s: %s", p->tmp_path, strerror(-rc));
     }
     return rc;
 }
@@ -146,7 +147,7 @@ int qp_pack_add_frames(struct qp_pack *p, const void *data, size_t len)
                 continue;
             }
             int rc = -errno;
-            LOG_ERROR("writing %s: %s", p->tmp_path, strerror(-rc));
+            qp_console_log(CORE_LOG_ERROR, "writing %s: %s", p->tmp_path, strerror(-rc));
             return rc;
         }
         c += n;
@@ -181,7 +182,7 @@ int qp_pack_commit(struct qp_pack *p, const void *end, size_t end_len, uint64_t 
     *bytes = p->bytes;
 out:
     if (rc != 0) {
-        LOG_ERROR("cannot finish %s: %s", p->final_path, strerror(-rc));
+        qp_console_log(CORE_LOG_ERROR, "cannot finish %s: %s", p->final_path, strerror(-rc));
     }
     return rc;
 }

@@ -147,8 +147,8 @@ static int pack_archive(struct qp_pack_stage *ps, size_t n)
     atomic_fetch_add(&run->archived, n);
     atomic_fetch_add(&run->archives, 1);
     atomic_fetch_add(&run->archived_csv, csv);
-    LOG_DEBUG("packed %s: %zu members, %llu bytes in %.3f s", name, n, (unsigned long long)bytes,
-              (double)(core_now_ns() - t0) / 1e9);
+    qp_console_log(CORE_LOG_DEBUG, "packed %s: %zu members, %llu bytes in %.3f s", name, n,
+                   (unsigned long long)bytes, (double)(core_now_ns() - t0) / 1e9);
     return 0;
 }
 
