@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* CSV document -> XML document: drives the CSV parser and writes the XML in one buffer. */
+/* CSV document -> XML document: drives the CSV parser and writes the XML in pieces. */
 #include "quotepack/convert.h"
 
 #include <errno.h>
@@ -12,6 +12,8 @@
 #include "quotepack/xml.h"
 
 #define DEFAULT_MAX_OUTPUT ((size_t)1 << 30)
+/* sniff(): the piece was blank, so the verdict waits for the next one (never returned). */
+#define QP_CONVERT_NEED_MORE_ ((enum qp_convert_status) - 1)
 
 static const char decl[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Data";
 
@@ -30,6 +32,8 @@ const char *qp_convert_status_name(enum qp_convert_status status)
         return "too-large";
     case QP_CONVERT_NO_MEMORY:
         return "no-memory";
+    case QP_CONVERT_IO:
+        return "io-error";
     }
     return "unknown";
 }
@@ -68,12 +72,17 @@ static bool starts_with_ci(const char *s, size_t len, const char *prefix)
     return true;
 }
 
-/* Rejects bodies that are obviously not CSV: empty, blank, or markup / JSON. */
-static enum qp_convert_status sniff(const char *csv, size_t len, struct qp_convert_error *err)
+/*
+ * Rejects bodies that are obviously not CSV: empty, blank, or markup / JSON. csv is the first
+ * piece of the input; more is whether other pieces follow (a first piece of only blanks then
+ * says nothing yet).
+ */
+static enum qp_convert_status sniff(const char *csv, size_t len, bool more,
+                                    struct qp_convert_error *err)
 {
     size_t bom = len >= 3 && memcmp(csv, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     size_t i = bom;
-    if (i == len) {
+    if (i == len && !more) {
         return set_error(err, QP_CONVERT_NOT_CSV, 1, 1, "body is empty");
     }
     uint64_t line = 1, line_start = 0;
@@ -85,7 +94,8 @@ static enum qp_convert_status sniff(const char *csv, size_t len, struct qp_conve
         i++;
     }
     if (i == len) {
-        return set_error(err, QP_CONVERT_NOT_CSV, 1, 1, "body is only whitespace");
+        return more ? QP_CONVERT_NEED_MORE_
+                    : set_error(err, QP_CONVERT_NOT_CSV, 1, 1, "body is only whitespace");
     }
     uint64_t col = i - line_start + 1 - (line == 1 ? bom : 0); /* columns count after a BOM */
     const char *s = csv + i;
@@ -119,20 +129,50 @@ static enum qp_convert_status status_of(enum qp_csv_error_kind kind)
     }
 }
 
-/* The output document, one growing buffer capped at max. */
+/*
+ * The output: a buffer capped at max bytes of document in all. With a write callback the
+ * buffer holds only what has not been handed on yet (flushed counts what has), so it stays
+ * about QP_CONVERT_PIECE long; without one it is the whole document.
+ */
 struct out {
     char *p;
     size_t len, cap, max;
+    size_t flushed;            /* bytes already given to write() */
+    qp_convert_write_fn write; /* NULL: keep the whole document */
+    void *wctx;
+    int werr; /* the first write() error */
 };
 
-/* Makes room for need more bytes; -E2BIG past the cap, -ENOMEM. */
+/* Hands the buffer to the write callback: 0 or -EIO (the callback's errno is in werr). */
+static int out_flush(struct out *o)
+{
+    if (o->write == NULL || o->len == 0) {
+        return 0;
+    }
+    int rc = o->write(o->wctx, o->p, o->len);
+    if (rc != 0) {
+        o->werr = rc;
+        return -EIO;
+    }
+    o->flushed += o->len;
+    o->len = 0;
+    return 0;
+}
+
+/* Makes room for need more bytes; -E2BIG past the cap, -ENOMEM, -EIO (write failed). */
 static int out_reserve(struct out *o, size_t need)
 {
-    if (need > o->max - o->len) {
+    if (need > o->max - o->flushed - o->len) {
         return -E2BIG;
     }
     if (o->len + need <= o->cap) {
         return 0;
+    }
+    if (o->write != NULL && o->len > 0) {
+        int rc = out_flush(o);
+        if (rc != 0 || need <= o->cap) {
+            return rc;
+        }
     }
     size_t cap = o->cap > o->max / 2 ? o->max : o->cap * 2;
     if (cap < o->len + need) {
@@ -223,7 +263,7 @@ static int tags_init(struct tags *t, const struct qp_xml_names *names, bool comp
 
 struct conv {
     const struct qp_convert_opts *opts;
-    const char *csv; /* the input, whose bytes may be read a little past a field */
+    const char *csv; /* the current piece of input, whose bytes may be read past a field */
     size_t csv_len;
     struct out out;
     struct tags tags;
@@ -271,7 +311,7 @@ static enum qp_convert_status write_row(struct conv *c, const struct qp_csv_reco
         /* Near the cap: the exact size decides; the row is written into a scratch buffer with
          * room for the fixed-size copies, then copied. */
         size_t exact = row_size(c, rec);
-        if (exact > c->out.max - c->out.len) {
+        if (exact > c->out.max - c->out.flushed - c->out.len) {
             return set_error(err, QP_CONVERT_TOO_LARGE, rec->line, 1,
                              "XML output would be larger than the %zu-byte cap", c->out.max);
         }
@@ -281,7 +321,7 @@ static enum qp_convert_status write_row(struct conv *c, const struct qp_csv_reco
             return set_error(err, QP_CONVERT_NO_MEMORY, rec->line, 1, "out of memory for the XML");
         }
         struct out saved = c->out;
-        c->out = (struct out){ tmp, 0, need, need };
+        c->out = (struct out){ .p = tmp, .cap = need, .max = need };
         enum qp_convert_status st = write_row(c, rec, err);
         size_t written = c->out.len;
         c->out = saved;
@@ -291,6 +331,9 @@ static enum qp_convert_status write_row(struct conv *c, const struct qp_csv_reco
         }
         free(tmp);
         return st;
+    }
+    if (rc == -EIO) {
+        return set_error(err, QP_CONVERT_IO, rec->line, 1, "cannot write the XML");
     }
     if (rc < 0) {
         return set_error(err, QP_CONVERT_NO_MEMORY, rec->line, 1, "out of memory for the XML");
@@ -333,6 +376,9 @@ static enum qp_convert_status append(struct conv *c, const char *s, size_t n,
     if (rc == -E2BIG) {
         return set_error(err, QP_CONVERT_TOO_LARGE, 0, 0,
                          "XML output would be larger than the %zu-byte cap", c->out.max);
+    }
+    if (rc == -EIO) {
+        return set_error(err, QP_CONVERT_IO, 0, 0, "cannot write the XML");
     }
     if (rc < 0) {
         return set_error(err, QP_CONVERT_NO_MEMORY, 0, 0, "out of memory for the XML");
@@ -400,8 +446,35 @@ static enum qp_convert_status reserve_estimate(struct conv *c, const char *csv, 
     return QP_CONVERT_OK;
 }
 
-enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_convert_opts *opts,
-                                  struct qp_convert_result *result, struct qp_convert_error *err)
+/* Makes the room the first rows need: the whole document's estimate in one-buffer mode. */
+static enum qp_convert_status reserve_first(struct conv *c, const char *csv, size_t len,
+                                            struct qp_convert_error *err)
+{
+    if (c->out.write == NULL) {
+        return reserve_estimate(c, csv, len, err);
+    }
+    int rc = out_reserve(&c->out, QP_CONVERT_PIECE);
+    if (rc == -ENOMEM) {
+        return set_error(err, QP_CONVERT_NO_MEMORY, 0, 0, "out of memory for the XML");
+    }
+    return QP_CONVERT_OK;
+}
+
+/* The error of a read callback. */
+static enum qp_convert_status read_error(struct qp_convert_error *err, int rc)
+{
+    set_error(err, QP_CONVERT_IO, 0, 0, "cannot read the CSV: %s", strerror(-rc));
+    if (err != NULL) {
+        err->sys_errno = rc;
+    }
+    return QP_CONVERT_IO;
+}
+
+enum qp_convert_status qp_convert_stream(qp_convert_read_fn read, void *rctx,
+                                         qp_convert_write_fn write, void *wctx,
+                                         const struct qp_convert_opts *opts,
+                                         struct qp_convert_result *result,
+                                         struct qp_convert_error *err)
 {
     static const struct qp_convert_opts defaults = { 0 };
     memset(result, 0, sizeof(*result));
@@ -411,12 +484,27 @@ enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_c
     if (opts == NULL) {
         opts = &defaults;
     }
-    enum qp_convert_status st = sniff(csv, len, err);
+    const char *csv = NULL;
+    size_t len = 0;
+    int rrc = read(rctx, &csv, &len);
+    if (rrc != 0) {
+        return read_error(err, rrc);
+    }
+    // Whether more input follows the first piece (one-buffer mode: never).
+    bool more = write != NULL && len > 0;
+    enum qp_convert_status st = sniff(csv, len, more, err);
+    bool blank = st == QP_CONVERT_NEED_MORE_; // no byte but blanks yet (pieces only)
+    uint64_t blank_lines = 0;                 // line ends in those blank pieces
+    if (blank) {
+        st = QP_CONVERT_OK;
+    }
     if (st != QP_CONVERT_OK) {
         return st;
     }
     struct conv c = { .opts = opts, .csv = csv, .csv_len = len };
-    c.out.max = opts->max_output ? opts->max_output : DEFAULT_MAX_OUTPUT;
+    c.out.max = opts->max_output ? opts->max_output : write ? SIZE_MAX : DEFAULT_MAX_OUTPUT;
+    c.out.write = write;
+    c.out.wctx = wctx;
 
     struct qp_csv *p = NULL;
     struct qp_csv_opts copts = { .same_width = true, .xml_chars = true, .dialect = opts->dialect };
@@ -438,16 +526,53 @@ enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_c
         goto out;
     }
     qp_csv_feed(p, csv, len);
-    qp_csv_finish(p);
+    if (!more) {
+        qp_csv_finish(p);
+    }
     struct qp_csv_record rec;
     enum qp_csv_status cs;
-    while ((cs = qp_csv_next_record(p, &rec)) == QP_CSV_OK) {
+    for (;;) {
+        cs = qp_csv_next_record(p, &rec);
+        if (cs == QP_CSV_NEED_MORE) {
+            // The parser is done with the current piece: fetch the next (0 bytes = the end).
+            rrc = read(rctx, &csv, &len);
+            if (rrc != 0) {
+                st = read_error(err, rrc);
+                goto out;
+            }
+            if (blank && len > 0) {
+                st = sniff(csv, len, true, err);
+                blank = st == QP_CONVERT_NEED_MORE_;
+                if (blank) {
+                    st = QP_CONVERT_OK;
+                    for (const char *q = csv; (q = memchr(q, '\n', len - (size_t)(q - csv)));) {
+                        blank_lines++;
+                        q++;
+                    }
+                } else if (st != QP_CONVERT_OK) {
+                    if (err != NULL) {
+                        err->line += blank_lines;
+                    }
+                    goto out;
+                }
+            }
+            c.csv = csv;
+            c.csv_len = len;
+            qp_csv_feed(p, csv, len);
+            if (len == 0) {
+                qp_csv_finish(p);
+            }
+            continue;
+        }
+        if (cs != QP_CSV_OK) {
+            break;
+        }
         if (!c.have_tags) {
             /* The first record is the header (header() fails or sets have_tags). */
             st = header(&c, &rec, err);
             result->columns = rec.count;
             if (st == QP_CONVERT_OK) {
-                st = reserve_estimate(&c, csv, len, err);
+                st = reserve_first(&c, csv, len, err);
             }
         } else {
             if (rec.index == 1) {
@@ -467,6 +592,11 @@ enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_c
         st = set_error(err, status_of(e->kind), e->line, e->column, "%s", e->message);
         goto out;
     }
+    if (blank || !c.have_tags) {
+        // Only possible when the input came in pieces: every piece was blank.
+        st = set_error(err, QP_CONVERT_NOT_CSV, 1, 1, "body is only whitespace");
+        goto out;
+    }
     if (result->rows == 0) {
         st = append(&c, " />\n", 4, err);
     } else if (opts->compact) {
@@ -475,6 +605,16 @@ enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_c
         st = append(&c, "\n</Data>\n", 9, err);
     }
     if (st != QP_CONVERT_OK) {
+        goto out;
+    }
+    result->delimiter = qp_csv_delimiter(p);
+    if (write != NULL) {
+        size_t total = c.out.flushed + c.out.len;
+        if (out_flush(&c.out) != 0) {
+            st = set_error(err, QP_CONVERT_IO, 0, 0, "cannot write the XML");
+            goto out;
+        }
+        result->xml_len = total;
         goto out;
     }
     /* A NUL after the document (not counted in xml_len), and no more than 1/8 left unused. */
@@ -490,14 +630,18 @@ enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_c
         }
     }
     c.out.p[c.out.len] = '\0';
-    result->delimiter = qp_csv_delimiter(p);
     result->xml = c.out.p;
     result->xml_len = c.out.len;
     c.out.p = NULL;
 out:
+    if (st == QP_CONVERT_IO && err != NULL && err->sys_errno == 0) {
+        err->sys_errno = c.out.werr != 0 ? c.out.werr : -EIO;
+    }
     if (st != QP_CONVERT_OK) {
         result->rows = 0;
         result->columns = 0;
+        result->xml_len = 0;
+        result->delimiter = 0;
     }
     free(c.out.p);
     if (c.have_tags) {
@@ -505,4 +649,27 @@ out:
     }
     qp_csv_destroy(p);
     return st;
+}
+
+/* The one piece of qp_convert's input. */
+struct whole {
+    const char *csv;
+    size_t len;
+    bool given;
+};
+
+static int read_whole(void *ctx, const char **data, size_t *len)
+{
+    struct whole *w = ctx;
+    *data = w->given ? "" : w->csv;
+    *len = w->given ? 0 : w->len;
+    w->given = true;
+    return 0;
+}
+
+enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_convert_opts *opts,
+                                  struct qp_convert_result *result, struct qp_convert_error *err)
+{
+    struct whole w = { csv, len, false };
+    return qp_convert_stream(read_whole, &w, NULL, NULL, opts, result, err);
 }
