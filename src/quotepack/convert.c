@@ -9,11 +9,10 @@
 #include <string.h>
 
 #include "quotepack/csv.h"
+#include "quotepack/sniff.h"
 #include "quotepack/xml.h"
 
 #define DEFAULT_MAX_OUTPUT ((size_t)1 << 30)
-/* sniff(): the piece was blank, so the verdict waits for the next one (never returned). */
-#define QP_CONVERT_NEED_MORE_ ((enum qp_convert_status) - 1)
 
 static const char decl[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Data";
 
@@ -52,65 +51,6 @@ static enum qp_convert_status set_error(struct qp_convert_error *err, enum qp_co
         err->column = col;
     }
     return st;
-}
-
-static bool starts_with_ci(const char *s, size_t len, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    if (len < n) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z') {
-            c = (char)(c - 'A' + 'a');
-        }
-        if (c != prefix[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/*
- * Rejects bodies that are obviously not CSV: empty, blank, or markup / JSON. csv is the first
- * piece of the input; more is whether other pieces follow (a first piece of only blanks then
- * says nothing yet).
- */
-static enum qp_convert_status sniff(const char *csv, size_t len, bool more,
-                                    struct qp_convert_error *err)
-{
-    size_t bom = len >= 3 && memcmp(csv, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-    size_t i = bom;
-    if (i == len && !more) {
-        return set_error(err, QP_CONVERT_NOT_CSV, 1, 1, "body is empty");
-    }
-    uint64_t line = 1, line_start = 0;
-    while (i < len && (csv[i] == ' ' || csv[i] == '\t' || csv[i] == '\r' || csv[i] == '\n')) {
-        if (csv[i] == '\n' || (csv[i] == '\r' && (i + 1 == len || csv[i + 1] != '\n'))) {
-            line++;
-            line_start = i + 1;
-        }
-        i++;
-    }
-    if (i == len) {
-        return more ? QP_CONVERT_NEED_MORE_
-                    : set_error(err, QP_CONVERT_NOT_CSV, 1, 1, "body is only whitespace");
-    }
-    uint64_t col = i - line_start + 1 - (line == 1 ? bom : 0); /* columns count after a BOM */
-    const char *s = csv + i;
-    size_t n = len - i;
-    if (s[0] == '<') {
-        if (starts_with_ci(s, n, "<?xml")) {
-            return set_error(err, QP_CONVERT_NOT_CSV, line, col,
-                             "body is an XML document, not CSV");
-        }
-        return set_error(err, QP_CONVERT_NOT_CSV, line, col, "body is an HTML page, not CSV");
-    }
-    if (s[0] == '{') {
-        return set_error(err, QP_CONVERT_NOT_CSV, line, col, "body is a JSON document, not CSV");
-    }
-    return QP_CONVERT_OK;
 }
 
 static enum qp_convert_status status_of(enum qp_csv_error_kind kind)
@@ -492,15 +432,13 @@ enum qp_convert_status qp_convert_stream(qp_convert_read_fn read, void *rctx,
     }
     // Whether more input follows the first piece (one-buffer mode: never).
     bool more = write != NULL && len > 0;
-    enum qp_convert_status st = sniff(csv, len, more, err);
-    bool blank = st == QP_CONVERT_NEED_MORE_; // no byte but blanks yet (pieces only)
-    uint64_t blank_lines = 0;                 // line ends in those blank pieces
-    if (blank) {
-        st = QP_CONVERT_OK;
+    struct qp_sniff sn = { 0 };
+    enum qp_sniff_verdict sv = qp_sniff_piece(&sn, csv, len, more, err);
+    if (sv == QP_SNIFF_NOT_CSV) {
+        return QP_CONVERT_NOT_CSV;
     }
-    if (st != QP_CONVERT_OK) {
-        return st;
-    }
+    bool blank = sv == QP_SNIFF_MORE; // no byte but blanks yet (pieces only)
+    enum qp_convert_status st = QP_CONVERT_OK;
     struct conv c = { .opts = opts, .csv = csv, .csv_len = len };
     c.out.max = opts->max_output ? opts->max_output : write ? SIZE_MAX : DEFAULT_MAX_OUTPUT;
     c.out.write = write;
@@ -540,21 +478,14 @@ enum qp_convert_status qp_convert_stream(qp_convert_read_fn read, void *rctx,
                 st = read_error(err, rrc);
                 goto out;
             }
-            if (blank && len > 0) {
-                st = sniff(csv, len, true, err);
-                blank = st == QP_CONVERT_NEED_MORE_;
-                if (blank) {
-                    st = QP_CONVERT_OK;
-                    for (const char *q = csv; (q = memchr(q, '\n', len - (size_t)(q - csv)));) {
-                        blank_lines++;
-                        q++;
-                    }
-                } else if (st != QP_CONVERT_OK) {
-                    if (err != NULL) {
-                        err->line += blank_lines;
-                    }
+            if (blank) {
+                // Still only blanks so far: this piece (or the end, len 0) decides.
+                sv = qp_sniff_piece(&sn, csv, len, len > 0, err);
+                if (sv == QP_SNIFF_NOT_CSV) {
+                    st = QP_CONVERT_NOT_CSV;
                     goto out;
                 }
+                blank = sv == QP_SNIFF_MORE;
             }
             c.csv = csv;
             c.csv_len = len;
@@ -593,7 +524,8 @@ enum qp_convert_status qp_convert_stream(qp_convert_read_fn read, void *rctx,
         goto out;
     }
     if (blank || !c.have_tags) {
-        // Only possible when the input came in pieces: every piece was blank.
+        // Not expected: the sniffer decides at the end of the input, and content makes the
+        // parser return a header or an error. Kept so that no document lacks its header.
         st = set_error(err, QP_CONVERT_NOT_CSV, 1, 1, "body is only whitespace");
         goto out;
     }

@@ -373,8 +373,32 @@ TEST(convert_stream_keeps_the_dialect_in_pieces)
     // A stray quote: data by default, an error with its position under strict.
     check_dialect_stream("lat;lon\n55\"45;37\n", &detect, QP_CONVERT_OK, ';', 1);
     check_dialect_stream("lat;lon\n55\"45;37\n", &strict, QP_CONVERT_BAD_CSV, 0, 0);
-    // Invalid UTF-8 without --encoding.
+    // Not CSV after blank pieces, and invalid UTF-8 without --encoding.
+    check_dialect_stream(" \n \n<html><body>no</body></html>\n", &cp1252, QP_CONVERT_NOT_CSV, 0, 0);
     check_dialect_stream("a;b\n1;caf\xE9\n", &detect, QP_CONVERT_BAD_CSV, 0, 0);
+}
+
+/* The "not CSV" verdict and its position do not depend on where the pieces are cut: a byte
+ * order mark, a CRLF or "<?xml" split between pieces, blank lines before the markup. */
+TEST(convert_stream_not_csv_verdict_is_the_same_however_the_input_is_cut)
+{
+    struct qp_convert_opts detect = { .dialect = { .detect = true } };
+    static const char *const bodies[] = {
+        "\xEF\xBB\xBF  <html><body>x</body></html>",
+        "\r\n\r\n\r\r\n  \t<!DOCTYPE html>\n",
+        "\n\n <?XML version=\"1.0\"?><a/>",
+        " \n {\"error\": \"no such symbol\"}",
+        "\xEF\xBB\xBF",
+        " \r\n\t\n  ",
+    };
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        check_dialect_stream(bodies[i], &detect, QP_CONVERT_NOT_CSV, 0, 0);
+    }
+    // What only begins like a byte order mark, or like markup further on, is content.
+    check_dialect_stream("\xEF\xBB"
+                         "a,b\n",
+                         &detect, QP_CONVERT_BAD_CSV, 0, 0);
+    check_dialect_stream("\xEF\xBB\xBF \n\ta;<b>\n1;2\n", &detect, QP_CONVERT_OK, ';', 1);
 }
 
 TEST(convert_status_names)
