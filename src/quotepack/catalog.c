@@ -245,12 +245,14 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
     } else {
         int64_t v = 0;
         rc = disk_version(cat, &v);
-        if (rc == 0 && v != QP_CATALOG_VERSION) {
+        if (rc == 0 && v == 0) {
+            rc = -ENOENT; // no schema (yet): a run may be creating it; the caller says so
+        } else if (rc == 0 && v != QP_CATALOG_VERSION) {
             qp_console_log(CORE_LOG_ERROR,
                            "catalog: %s is version %lld and this quotepack reads %d%s", path,
                            (long long)v, QP_CATALOG_VERSION,
                            v < QP_CATALOG_VERSION ? "; any run in the directory upgrades it" : "");
-            rc = v == 0 ? -ENOENT : -EPROTO;
+            rc = -EPROTO;
         }
         if (rc != 0) {
             goto fail;

@@ -169,6 +169,27 @@ def test_verify_while_a_run_writes_sees_one_snapshot():
         check("not recorded" in v.stdout and "leftover temporary" in v.stdout, v.stdout)
 
 
+@test(timeout=60)
+def test_verify_while_a_run_creates_the_catalog():
+    """Item 16: a run takes the lock, creates catalog.sqlite, then commits its schema; verify
+    in between reads an empty snapshot (nothing archived yet), not an error."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out")
+        os.mkdir(out)
+        with open(os.path.join(out, ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for made in (False, True):  # before the file exists, then with no schema in it
+                if made:
+                    open(os.path.join(out, "catalog.sqlite"), "wb").close()
+                v = run_qp("verify", out)
+                check_eq(v.returncode, 0, v.stdout + v.stderr)
+                check("a run is creating the catalog" in v.stdout, v.stdout)
+                check_eq(v.stderr, "", "verify's stderr")
+        v = run_qp("verify", out)  # no run: an empty file is no catalog
+        check_eq(v.returncode, 1, v.stdout + v.stderr)
+        check("cannot open the catalog" in v.stdout, v.stdout)
+
+
 @test(timeout=180)
 def test_four_shards_under_gnu_parallel_cover_every_symbol_once():
     """Item 17: `parallel` runs 4 shards of one list; their union is every symbol once."""
