@@ -18,3 +18,10 @@ bench-quotepack-e2e:
 	/usr/bin/python3 bench/quotepack_e2e.py --quotepack $(B)/quotepack
 
 BENCH_TARGETS += bench-quotepack-e2e
+
+# Many small files (symbols/s, system calls per symbol) and one 1 GB file (peak RSS).
+.PHONY: bench-quotepack-scale
+bench-quotepack-scale:
+	/usr/bin/python3 bench/quotepack_scale.py --quotepack $(B)/quotepack --strace
+
+BENCH_TARGETS += bench-quotepack-scale

@@ -3,6 +3,7 @@
 #include "quotepack/catalog.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "quotepack/console.h"
 
 static const char *const state_names[] = { "pending", "fetched", "converted", "archived",
                                            "failed" };
@@ -60,11 +62,14 @@ bool qp_state_transition_ok(enum qp_state from, enum qp_state to)
     return false;
 }
 
+const char *qp_failure_name(enum qp_failure f)
+{
+    return f == QP_FAILURE_TRANSIENT ? "transient" : f == QP_FAILURE_PERMANENT ? "permanent" : "";
+}
+
 static int map_err(struct qp_catalog *cat, int rc, const char *what)
 {
-    int code = sqlite3_extended_errcode(cat->db);
-    LOG_ERROR("catalog: %s: %s", what, sqlite3_errmsg(cat->db));
-    (void)code;
+    qp_console_log(CORE_LOG_ERROR, "catalog: %s: %s", what, sqlite3_errmsg(cat->db));
     switch (rc & 0xff) {
     case SQLITE_FULL:
         return -ENOSPC;
@@ -92,6 +97,119 @@ static int prepare(struct qp_catalog *cat, const char *sql, sqlite3_stmt **st)
     return rc == SQLITE_OK ? 0 : map_err(cat, rc, sql);
 }
 
+/* One integer from a query (0 when it returns no row). */
+static int query_int(struct qp_catalog *cat, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(cat, sql, &st);
+    if (rc != 0) {
+        return rc;
+    }
+    int src = sqlite3_step(st);
+    *out = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (src != SQLITE_ROW && src != SQLITE_DONE) {
+        rc = map_err(cat, src, sql);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Version 2, created in an empty file. */
+static const char schema_v2[] = "CREATE TABLE symbols ("
+                                " symbol TEXT PRIMARY KEY,"
+                                " state TEXT NOT NULL CHECK (state IN"
+                                "  ('pending','fetched','converted','archived','failed')),"
+                                " rows INTEGER NOT NULL DEFAULT 0,"
+                                " csv_bytes INTEGER NOT NULL DEFAULT 0,"
+                                " xml_bytes INTEGER NOT NULL DEFAULT 0,"
+                                " crc32 INTEGER NOT NULL DEFAULT 0,"
+                                " archive TEXT,"
+                                " error TEXT,"
+                                " updated INTEGER NOT NULL DEFAULT 0,"
+                                " failure TEXT CHECK (failure IN ('transient','permanent')),"
+                                " spool_format INTEGER NOT NULL DEFAULT 0,"
+                                " spool_seg INTEGER NOT NULL DEFAULT 0,"
+                                " spool_off INTEGER NOT NULL DEFAULT 0,"
+                                " spool_len INTEGER NOT NULL DEFAULT 0,"
+                                " spool_hdr INTEGER NOT NULL DEFAULT 0);"
+                                "CREATE TABLE archives ("
+                                " name TEXT PRIMARY KEY,"
+                                " members INTEGER NOT NULL,"
+                                " bytes INTEGER NOT NULL,"
+                                " created INTEGER NOT NULL,"
+                                " seq INTEGER NOT NULL DEFAULT 0);"
+                                "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                                "PRAGMA user_version = 2;";
+
+/*
+ * Version 1 -> 2. Batches are gone (an archive is formed at pack time and numbered by seq; an
+ * old archive keeps its name, its batch becomes its seq). fetched meant "pending" already; a
+ * converted symbol's XML sat in an old-style spool file that version 2 does not read, so it is
+ * converted again; old failures count as transient (tried again by the next run, as before).
+ */
+static const char migrate_v1_v2[] =
+        "DROP INDEX IF EXISTS symbols_batch;"
+        "ALTER TABLE symbols DROP COLUMN batch;"
+        "ALTER TABLE symbols ADD COLUMN failure TEXT CHECK (failure IN ('transient','permanent'));"
+        "ALTER TABLE symbols ADD COLUMN spool_format INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE symbols ADD COLUMN spool_seg INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE symbols ADD COLUMN spool_off INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE symbols ADD COLUMN spool_len INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE symbols ADD COLUMN spool_hdr INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE symbols SET state = 'pending' WHERE state IN ('fetched', 'converted');"
+        "UPDATE symbols SET failure = 'transient' WHERE state = 'failed';"
+        "ALTER TABLE archives ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE archives SET seq = batch;"
+        "ALTER TABLE archives DROP COLUMN batch;"
+        "ALTER TABLE archives DROP COLUMN part;"
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "PRAGMA user_version = 2;";
+
+/* The version on disk: 0 for an empty file, 1 for the first layout, else user_version. */
+static int disk_version(struct qp_catalog *cat, int64_t *version)
+{
+    int rc = query_int(cat, "PRAGMA user_version", version);
+    if (rc == 0 && *version == 0) {
+        int64_t tables = 0;
+        rc = query_int(cat, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'symbols'", &tables);
+        *version = tables > 0 ? 1 : 0;
+    }
+    return rc;
+}
+
+/* Brings the schema to QP_CATALOG_VERSION in one transaction. */
+static int migrate(struct qp_catalog *cat)
+{
+    int rc = exec(cat, "BEGIN IMMEDIATE");
+    if (rc != 0) {
+        return rc;
+    }
+    int64_t v = 0;
+    rc = disk_version(cat, &v);
+    if (rc == 0 && v > QP_CATALOG_VERSION) {
+        qp_console_log(CORE_LOG_ERROR,
+                       "catalog: version %lld was written by a newer quotepack (this one reads %d)",
+                       (long long)v, QP_CATALOG_VERSION);
+        rc = -EPROTO;
+    }
+    if (rc == 0 && v == 0) {
+        rc = exec(cat, schema_v2);
+    } else if (rc == 0 && v == 1) {
+        qp_console_log(CORE_LOG_INFO, "catalog: upgrading from version 1 to %d",
+                       QP_CATALOG_VERSION);
+        rc = exec(cat, migrate_v1_v2);
+    }
+    if (rc == 0) {
+        return exec(cat, "COMMIT");
+    }
+    sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+#define ROW_COLUMNS                                                                            \
+    "symbol, state, rows, csv_bytes, xml_bytes, crc32, archive, error, failure, spool_format," \
+    " spool_seg, spool_off, spool_len, spool_hdr"
+
 int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
 {
     struct qp_catalog *cat = core_xcalloc(1, sizeof(*cat));
@@ -117,50 +235,47 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
         // roll back the last transactions. The design tolerates that: every archive is fsynced
         // and renamed before the commit that records it, and an archive the catalog does not
         // record is deleted at startup and its symbols done again (docs/quotepack.md).
-        rc = exec(cat, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                       "CREATE TABLE IF NOT EXISTS symbols ("
-                       " symbol TEXT PRIMARY KEY,"
-                       " batch INTEGER NOT NULL,"
-                       " state TEXT NOT NULL CHECK (state IN"
-                       "  ('pending','fetched','converted','archived','failed')),"
-                       " rows INTEGER NOT NULL DEFAULT 0,"
-                       " csv_bytes INTEGER NOT NULL DEFAULT 0,"
-                       " xml_bytes INTEGER NOT NULL DEFAULT 0,"
-                       " crc32 INTEGER NOT NULL DEFAULT 0,"
-                       " archive TEXT,"
-                       " error TEXT,"
-                       " updated INTEGER NOT NULL DEFAULT 0);"
-                       "CREATE INDEX IF NOT EXISTS symbols_batch ON symbols(batch);"
-                       "CREATE TABLE IF NOT EXISTS archives ("
-                       " name TEXT PRIMARY KEY,"
-                       " batch INTEGER NOT NULL,"
-                       " part INTEGER NOT NULL,"
-                       " members INTEGER NOT NULL,"
-                       " bytes INTEGER NOT NULL,"
-                       " created INTEGER NOT NULL);");
+        rc = exec(cat, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+        if (rc == 0) {
+            rc = migrate(cat);
+        }
+        if (rc != 0) {
+            goto fail;
+        }
+    } else {
+        int64_t v = 0;
+        rc = disk_version(cat, &v);
+        if (rc == 0 && v == 0) {
+            rc = -ENOENT; // no schema (yet): a run may be creating it; the caller says so
+        } else if (rc == 0 && v != QP_CATALOG_VERSION) {
+            qp_console_log(CORE_LOG_ERROR,
+                           "catalog: %s is version %lld and this quotepack reads %d%s", path,
+                           (long long)v, QP_CATALOG_VERSION,
+                           v < QP_CATALOG_VERSION ? "; any run in the directory upgrades it" : "");
+            rc = -EPROTO;
+        }
         if (rc != 0) {
             goto fail;
         }
     }
-    rc = prepare(cat,
-                 "SELECT symbol, batch, state, rows, csv_bytes, xml_bytes, crc32, archive, error"
-                 " FROM symbols WHERE symbol = ?1",
-                 &cat->get);
+    rc = prepare(cat, "SELECT " ROW_COLUMNS " FROM symbols WHERE symbol = ?1", &cat->get);
     if (rc != 0) {
         goto fail;
     }
     if (!readonly) {
         rc = prepare(cat,
                      "UPDATE symbols SET state = ?2, rows = ?3, csv_bytes = ?4, xml_bytes = ?5,"
-                     " crc32 = ?6, archive = ?7, error = ?8, updated = ?9"
+                     " crc32 = ?6, archive = ?7, error = ?8, updated = ?9, failure = ?10,"
+                     " spool_format = ?11, spool_seg = ?12, spool_off = ?13, spool_len = ?14,"
+                     " spool_hdr = ?15"
                      " WHERE symbol = ?1 AND state != 'archived'",
                      &cat->update);
         if (rc != 0) {
             goto fail;
         }
         rc = prepare(cat,
-                     "INSERT OR IGNORE INTO symbols (symbol, batch, state, updated)"
-                     " VALUES (?1, ?2, 'pending', ?3)",
+                     "INSERT OR IGNORE INTO symbols (symbol, state, updated)"
+                     " VALUES (?1, 'pending', ?2)",
                      &cat->insert);
         if (rc != 0) {
             goto fail;
@@ -199,6 +314,18 @@ int qp_catalog_begin(struct qp_catalog *cat)
     return rc;
 }
 
+int qp_catalog_begin_read(struct qp_catalog *cat)
+{
+    int rc = exec(cat, "BEGIN DEFERRED");
+    if (rc == 0) {
+        cat->in_txn = true;
+        // A deferred transaction takes its snapshot at the first read: take it now.
+        int64_t v = 0;
+        rc = query_int(cat, "SELECT COUNT(*) FROM archives", &v);
+    }
+    return rc;
+}
+
 int qp_catalog_commit(struct qp_catalog *cat)
 {
     int rc = exec(cat, "COMMIT");
@@ -221,54 +348,25 @@ static int64_t now_s(void)
     return (int64_t)time(NULL);
 }
 
-int qp_catalog_assign(struct qp_catalog *cat, const char *const *symbols, size_t n,
-                      size_t batch_size)
+int qp_catalog_add_symbols(struct qp_catalog *cat, const char *const *symbols, size_t n)
 {
-    sqlite3_stmt *max = NULL;
-    int64_t next = 0;
-    size_t in_batch = 0;
     int rc = qp_catalog_begin(cat);
     if (rc != 0) {
         return rc;
     }
-    rc = prepare(cat, "SELECT COALESCE(MAX(batch), -1) FROM symbols", &max);
-    if (rc != 0) {
-        goto fail;
-    }
-    if (sqlite3_step(max) != SQLITE_ROW) {
-        rc = map_err(cat, SQLITE_ERROR, "max batch");
-        goto fail;
-    }
-    next = sqlite3_column_int64(max, 0) + 1;
     for (size_t i = 0; i < n; i++) {
-        struct qp_catalog_row row;
-        rc = qp_catalog_get(cat, symbols[i], &row);
-        if (rc == 0) {
-            continue;
-        }
-        if (rc != -ENOENT) {
-            goto fail;
-        }
         sqlite3_reset(cat->insert);
         sqlite3_bind_text(cat->insert, 1, symbols[i], -1, SQLITE_STATIC);
-        sqlite3_bind_int64(cat->insert, 2, next);
-        sqlite3_bind_int64(cat->insert, 3, now_s());
+        sqlite3_bind_int64(cat->insert, 2, now_s());
         int src = sqlite3_step(cat->insert);
         if (src != SQLITE_DONE) {
             rc = map_err(cat, src, "insert symbol");
-            goto fail;
-        }
-        if (++in_batch == batch_size) {
-            in_batch = 0;
-            next++;
+            qp_catalog_rollback(cat);
+            return rc;
         }
     }
-    sqlite3_finalize(max);
+    sqlite3_reset(cat->insert);
     return qp_catalog_commit(cat);
-fail:
-    sqlite3_finalize(max);
-    qp_catalog_rollback(cat);
-    return rc;
 }
 
 static void copy_text(char *dst, size_t size, const unsigned char *src)
@@ -280,17 +378,25 @@ static void fill_row(sqlite3_stmt *st, struct qp_catalog_row *row)
 {
     memset(row, 0, sizeof(*row));
     copy_text(row->symbol, sizeof(row->symbol), sqlite3_column_text(st, 0));
-    row->batch = sqlite3_column_int64(st, 1);
-    const unsigned char *s = sqlite3_column_text(st, 2);
+    const unsigned char *s = sqlite3_column_text(st, 1);
     if (s == NULL || qp_state_parse((const char *)s, &row->state) != 0) {
         row->state = QP_STATE_PENDING;
     }
-    row->rows = (uint64_t)sqlite3_column_int64(st, 3);
-    row->csv_bytes = (uint64_t)sqlite3_column_int64(st, 4);
-    row->xml_bytes = (uint64_t)sqlite3_column_int64(st, 5);
-    row->crc32 = (uint32_t)sqlite3_column_int64(st, 6);
-    copy_text(row->archive, sizeof(row->archive), sqlite3_column_text(st, 7));
-    copy_text(row->error, sizeof(row->error), sqlite3_column_text(st, 8));
+    row->rows = (uint64_t)sqlite3_column_int64(st, 2);
+    row->csv_bytes = (uint64_t)sqlite3_column_int64(st, 3);
+    row->xml_bytes = (uint64_t)sqlite3_column_int64(st, 4);
+    row->crc32 = (uint32_t)sqlite3_column_int64(st, 5);
+    copy_text(row->archive, sizeof(row->archive), sqlite3_column_text(st, 6));
+    copy_text(row->error, sizeof(row->error), sqlite3_column_text(st, 7));
+    const unsigned char *f = sqlite3_column_text(st, 8);
+    row->failure = f == NULL                                   ? QP_FAILURE_NONE
+                   : strcmp((const char *)f, "permanent") == 0 ? QP_FAILURE_PERMANENT
+                                                               : QP_FAILURE_TRANSIENT;
+    row->spool_format = sqlite3_column_int(st, 9);
+    row->spool_seg = (uint64_t)sqlite3_column_int64(st, 10);
+    row->spool_off = (uint64_t)sqlite3_column_int64(st, 11);
+    row->spool_len = (uint64_t)sqlite3_column_int64(st, 12);
+    row->spool_hdr = (uint32_t)sqlite3_column_int64(st, 13);
 }
 
 int qp_catalog_get(struct qp_catalog *cat, const char *symbol, struct qp_catalog_row *row)
@@ -315,8 +421,8 @@ int qp_catalog_update(struct qp_catalog *cat, const struct qp_catalog_row *row)
         return rc;
     }
     if (!qp_state_transition_ok(cur.state, row->state)) {
-        LOG_ERROR("catalog: refusing %s -> %s for %s", qp_state_name(cur.state),
-                  qp_state_name(row->state), row->symbol);
+        qp_console_log(CORE_LOG_ERROR, "catalog: refusing %s -> %s for %s",
+                       qp_state_name(cur.state), qp_state_name(row->state), row->symbol);
         return -EPERM;
     }
     sqlite3_stmt *st = cat->update;
@@ -338,6 +444,17 @@ int qp_catalog_update(struct qp_catalog *cat, const struct qp_catalog_row *row)
         sqlite3_bind_null(st, 8);
     }
     sqlite3_bind_int64(st, 9, now_s());
+    if (row->state == QP_STATE_FAILED && row->failure != QP_FAILURE_NONE) {
+        sqlite3_bind_text(st, 10, qp_failure_name(row->failure), -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, 10);
+    }
+    bool spooled = row->state == QP_STATE_CONVERTED && row->spool_format != 0;
+    sqlite3_bind_int(st, 11, spooled ? row->spool_format : 0);
+    sqlite3_bind_int64(st, 12, spooled ? (int64_t)row->spool_seg : 0);
+    sqlite3_bind_int64(st, 13, spooled ? (int64_t)row->spool_off : 0);
+    sqlite3_bind_int64(st, 14, spooled ? (int64_t)row->spool_len : 0);
+    sqlite3_bind_int64(st, 15, spooled ? (int64_t)row->spool_hdr : 0);
     int src = sqlite3_step(st);
     sqlite3_reset(st);
     if (src != SQLITE_DONE) {
@@ -350,20 +467,19 @@ int qp_catalog_add_archive(struct qp_catalog *cat, const struct qp_catalog_archi
 {
     sqlite3_stmt *st = NULL;
     int rc = prepare(cat,
-                     "INSERT INTO archives (name, batch, part, members, bytes, created)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     "INSERT INTO archives (name, seq, members, bytes, created)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5)",
                      &st);
     if (rc != 0) {
         return rc;
     }
     sqlite3_bind_text(st, 1, a->name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, a->batch);
-    sqlite3_bind_int(st, 3, a->part);
-    sqlite3_bind_int64(st, 4, (int64_t)a->members);
-    sqlite3_bind_int64(st, 5, (int64_t)a->bytes);
-    sqlite3_bind_int64(st, 6, now_s());
+    sqlite3_bind_int64(st, 2, (int64_t)a->seq);
+    sqlite3_bind_int64(st, 3, (int64_t)a->members);
+    sqlite3_bind_int64(st, 4, (int64_t)a->bytes);
+    sqlite3_bind_int64(st, 5, now_s());
     int src = sqlite3_step(st);
-    if (src == SQLITE_CONSTRAINT || (src & 0xff) == SQLITE_CONSTRAINT) {
+    if ((src & 0xff) == SQLITE_CONSTRAINT) {
         rc = -EEXIST;
     } else if (src != SQLITE_DONE) {
         rc = map_err(cat, src, "insert archive");
@@ -372,21 +488,11 @@ int qp_catalog_add_archive(struct qp_catalog *cat, const struct qp_catalog_archi
     return rc;
 }
 
-int qp_catalog_count_archives(struct qp_catalog *cat, int64_t batch, int *count)
+int qp_catalog_next_archive_seq(struct qp_catalog *cat, uint64_t *seq)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(cat, "SELECT COUNT(*) FROM archives WHERE batch = ?1", &st);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_bind_int64(st, 1, batch);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        *count = sqlite3_column_int(st, 0);
-    } else {
-        rc = map_err(cat, src, "count archives");
-    }
-    sqlite3_finalize(st);
+    int64_t v = 0;
+    int rc = query_int(cat, "SELECT COALESCE(MAX(seq) + 1, 0) FROM archives", &v);
+    *seq = rc == 0 && v > 0 ? (uint64_t)v : 0;
     return rc;
 }
 
@@ -410,14 +516,45 @@ int qp_catalog_has_archive(struct qp_catalog *cat, const char *name)
     return rc;
 }
 
+int qp_catalog_get_setting(struct qp_catalog *cat, const char *key, char *value, size_t size)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(cat, "SELECT value FROM settings WHERE key = ?1", &st);
+    if (rc != 0) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        copy_text(value, size, sqlite3_column_text(st, 0));
+    } else {
+        rc = src == SQLITE_DONE ? -ENOENT : map_err(cat, src, "get setting");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int qp_catalog_set_setting(struct qp_catalog *cat, const char *key, const char *value)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(cat, "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)", &st);
+    if (rc != 0) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+    int src = sqlite3_step(st);
+    if (src != SQLITE_DONE) {
+        rc = map_err(cat, src, "set setting");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int qp_catalog_foreach(struct qp_catalog *cat, qp_catalog_row_fn fn, void *ctx)
 {
     sqlite3_stmt *st = NULL;
-    int rc =
-            prepare(cat,
-                    "SELECT symbol, batch, state, rows, csv_bytes, xml_bytes, crc32, archive, error"
-                    " FROM symbols ORDER BY batch, symbol",
-                    &st);
+    int rc = prepare(cat, "SELECT " ROW_COLUMNS " FROM symbols ORDER BY symbol", &st);
     if (rc != 0) {
         return rc;
     }
@@ -440,8 +577,7 @@ int qp_catalog_foreach(struct qp_catalog *cat, qp_catalog_row_fn fn, void *ctx)
 int qp_catalog_foreach_archive(struct qp_catalog *cat, qp_catalog_archive_fn fn, void *ctx)
 {
     sqlite3_stmt *st = NULL;
-    int rc = prepare(cat, "SELECT name, batch, part, members, bytes FROM archives ORDER BY name",
-                     &st);
+    int rc = prepare(cat, "SELECT name, seq, members, bytes FROM archives ORDER BY name", &st);
     if (rc != 0) {
         return rc;
     }
@@ -450,10 +586,9 @@ int qp_catalog_foreach_archive(struct qp_catalog *cat, qp_catalog_archive_fn fn,
         struct qp_catalog_archive a;
         memset(&a, 0, sizeof(a));
         copy_text(a.name, sizeof(a.name), sqlite3_column_text(st, 0));
-        a.batch = sqlite3_column_int64(st, 1);
-        a.part = sqlite3_column_int(st, 2);
-        a.members = (uint64_t)sqlite3_column_int64(st, 3);
-        a.bytes = (uint64_t)sqlite3_column_int64(st, 4);
+        a.seq = (uint64_t)sqlite3_column_int64(st, 1);
+        a.members = (uint64_t)sqlite3_column_int64(st, 2);
+        a.bytes = (uint64_t)sqlite3_column_int64(st, 3);
         rc = fn(ctx, &a);
         if (rc != 0) {
             break;

@@ -14,6 +14,7 @@
 #include "core/alloc.h"
 #include "core/version.h"
 #include "quotepack/shard.h"
+#include "quotepack/strset.h"
 
 void qp_config_usage(void *f)
 {
@@ -22,14 +23,18 @@ void qp_config_usage(void *f)
             "                 [--connections N] [--rate PER_SEC] [--retries N] [--timeout SEC]\n"
             "                 [--format tgz|tzst] [--level fast|default|best] [--compact]\n"
             "                 [--shard K/N] [--symbols FILE] [--delimiter D] [--encoding E]\n"
-            "                 [--strict] [SYMBOL...]\n"
+            "                 [--strict] [more options] [SYMBOL...]\n"
             "       quotepack verify DIR\n"
+            "       quotepack ls DIR [SYMBOL...]     where each symbol is, its state and error\n"
+            "       quotepack cat DIR SYMBOL         the XML of an archived symbol on stdout\n"
+            "       quotepack retry DIR [options]    fetch the failed symbols again\n"
             "       quotepack convert ...   (see quotepack convert --help)\n"
             "\n"
             "Downloads each symbol's CSV from TEMPLATE ({symbol} is replaced; http, https or\n"
             "file URLs, or a local directory), converts it to XML on every core and packs every\n"
             "N symbols into one archive in DIR (default ./quotes), tracked in DIR/catalog.sqlite.\n"
-            "A rerun resumes where the previous run stopped.\n"
+            "A rerun resumes where the previous run stopped (permanent failures such as a 404\n"
+            "are not fetched again unless --retry-failed or quotepack retry asks for it).\n"
             "\n"
             "  --source TEMPLATE   URL template (default " QP_DEFAULT_SOURCE ")\n"
             "  --out DIR           output directory (default ./quotes)\n"
@@ -39,7 +44,8 @@ void qp_config_usage(void *f)
             "  --connections N     concurrent downloads (default 16)\n"
             "  --rate PER_SEC      at most this many requests per second (default unlimited)\n"
             "  --retries N         retries of a transient failure (default 3)\n"
-            "  --timeout SEC       per download (default 30)\n"
+            "  --timeout SEC       cut a download that receives less than --speed-limit bytes/s\n"
+            "                      for SEC seconds (default 30); it is retried\n"
             "  --format tgz|tzst   archive format (default tgz)\n"
             "  --level L           fast, default or best compression (default fast)\n"
             "  --compact           XML without indentation\n"
@@ -49,8 +55,38 @@ void qp_config_usage(void *f)
             "                      character (default auto: from each file's header line)\n"
             "  --encoding E        the files' encoding: utf-8 (default), latin-1 or cp1252\n"
             "  --strict            a quote inside an unquoted field is an error, not data\n"
+            "  --max-body SIZE     largest download, e.g. 512M or 4G (default 2G)\n"
+            "  --spool-files N     symbols converted or in flight but not yet packed, at most\n"
+            "                      (default 2 x --batch + --connections)\n"
+            "  --spool-size SIZE   compressed bytes waiting to be packed before the packer packs\n"
+            "                      what it has (default 1G)\n"
+            "  --connect-timeout SEC  per connection attempt (default 10)\n"
+            "  --speed-limit BYTES    see --timeout (default 1)\n"
+            "  --max-time SEC      cut any download after SEC seconds in all (default: never)\n"
+            "  --host-failures N   give up a host after N connection failures in a row\n"
+            "                      (refused, DNS, connect timeout; default 8)\n"
+            "  --cacert FILE       CA certificates for https (default: the system's)\n"
+            "  --insecure          do not check https certificates or host names\n"
+            "  --header 'N: V'     add a request header (repeatable), e.g. an API key\n"
+            "  --user-agent TEXT   the User-Agent header (default quotepack/VERSION)\n"
+            "  --retry-failed      also fetch the symbols that failed permanently before\n"
+            "  --only-failed       the symbols are the catalog's failed ones (as retry)\n"
             "\n"
             "Exit status: 0 when every symbol is archived, 1 when any failed, 2 on usage errors.\n");
+}
+
+bool qp_config_looks_like_command(const char *word)
+{
+    size_t n = strlen(word);
+    if (n < 2) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (word[i] < 'a' || word[i] > 'z') {
+            return false;
+        }
+    }
+    return true;
 }
 
 bool qp_symbol_valid(const char *s)
@@ -105,6 +141,32 @@ int qp_config_url(const char *tmpl, const char *symbol, char *out, size_t size)
     return 0;
 }
 
+/* Appends path to t, percent-encoding every byte but unreserved ones, '/' and "{symbol}". */
+static size_t encode_path(char *t, size_t o, const char *path)
+{
+    static const char key[] = "{symbol}";
+    for (const char *p = path; *p != '\0';) {
+        unsigned char c = (unsigned char)*p;
+        if (strncmp(p, key, sizeof(key) - 1) == 0) {
+            memcpy(t + o, key, sizeof(key) - 1);
+            o += sizeof(key) - 1;
+            p += sizeof(key) - 1;
+            continue;
+        }
+        bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '-' || c == '.' || c == '_' || c == '~' || c == '/';
+        if (plain) {
+            t[o++] = (char)c;
+        } else {
+            snprintf(t + o, 4, "%%%02X", c);
+            o += 3;
+        }
+        p++;
+    }
+    t[o] = '\0';
+    return o;
+}
+
 char *qp_config_source_template(const char *arg)
 {
     if (strstr(arg, "://") != NULL) {
@@ -119,30 +181,19 @@ char *qp_config_source_template(const char *arg)
         prefix = cwd;
     }
     bool has_key = strstr(arg, "{symbol}") != NULL;
-    size_t n = strlen(prefix) + strlen(arg) + 32;
+    // Every byte of the path may become three; file:// and the suffix are fixed.
+    size_t n = 3 * (strlen(prefix) + strlen(arg)) + 32;
     char *t = core_xmalloc(n);
-    snprintf(t, n, "file://%s%s%s%s", prefix, arg[0] == '/' ? "" : "/", arg,
-             has_key ? "" : "/{symbol}.csv");
-    return t;
-}
-
-/* An open-addressing set of symbol strings (borrowed), for de-duplication. */
-struct strset {
-    const char **slots;
-    size_t cap;
-};
-
-static bool strset_add(struct strset *s, const char *v)
-{
-    size_t i = (size_t)qp_shard_hash(v) & (s->cap - 1);
-    while (s->slots[i] != NULL) {
-        if (strcmp(s->slots[i], v) == 0) {
-            return false;
-        }
-        i = (i + 1) & (s->cap - 1);
+    size_t o = (size_t)snprintf(t, n, "file://");
+    o = encode_path(t, o, prefix);
+    if (arg[0] != '/') {
+        t[o++] = '/';
     }
-    s->slots[i] = v;
-    return true;
+    o = encode_path(t, o, arg);
+    if (!has_key) {
+        snprintf(t + o, n - o, "/{symbol}.csv");
+    }
+    return t;
 }
 
 static int add_symbol(char ***list, size_t *n, size_t *cap, const char *s)
@@ -204,6 +255,40 @@ static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
     return 0;
 }
 
+/* A byte count with an optional K, M or G (powers of 1024) suffix. */
+static int parse_bytes(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || s[0] == '-') {
+        return -EINVAL;
+    }
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k') {
+        shift = 10;
+    } else if (*end == 'M' || *end == 'm') {
+        shift = 20;
+    } else if (*end == 'G' || *end == 'g') {
+        shift = 30;
+    }
+    if (shift > 0) {
+        end++;
+        if (*end == 'B' || *end == 'b') {
+            end++;
+        }
+    }
+    if (*end != '\0' || v > (UINT64_MAX >> shift)) {
+        return -EINVAL;
+    }
+    v <<= shift;
+    if (v < lo || v > hi) {
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
 static int parse_double(const char *s, double lo, double hi, double *out)
 {
     char *end = NULL;
@@ -235,6 +320,19 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         OPT_SYMBOLS,
         OPT_HELP,
         OPT_VERSION,
+        OPT_MAX_BODY,
+        OPT_SPOOL_FILES,
+        OPT_SPOOL_SIZE,
+        OPT_CONNECT_TIMEOUT,
+        OPT_SPEED_LIMIT,
+        OPT_MAX_TIME,
+        OPT_HOST_FAILURES,
+        OPT_CACERT,
+        OPT_INSECURE,
+        OPT_HEADER,
+        OPT_USER_AGENT,
+        OPT_RETRY_FAILED,
+        OPT_ONLY_FAILED,
         OPT_DELIMITER,
         OPT_ENCODING,
         OPT_STRICT,
@@ -256,6 +354,19 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         { "symbols", required_argument, NULL, OPT_SYMBOLS },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
+        { "max-body", required_argument, NULL, OPT_MAX_BODY },
+        { "spool-files", required_argument, NULL, OPT_SPOOL_FILES },
+        { "spool-size", required_argument, NULL, OPT_SPOOL_SIZE },
+        { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+        { "speed-limit", required_argument, NULL, OPT_SPEED_LIMIT },
+        { "max-time", required_argument, NULL, OPT_MAX_TIME },
+        { "host-failures", required_argument, NULL, OPT_HOST_FAILURES },
+        { "cacert", required_argument, NULL, OPT_CACERT },
+        { "insecure", no_argument, NULL, OPT_INSECURE },
+        { "header", required_argument, NULL, OPT_HEADER },
+        { "user-agent", required_argument, NULL, OPT_USER_AGENT },
+        { "retry-failed", no_argument, NULL, OPT_RETRY_FAILED },
+        { "only-failed", no_argument, NULL, OPT_ONLY_FAILED },
         { "delimiter", required_argument, NULL, OPT_DELIMITER },
         { "encoding", required_argument, NULL, OPT_ENCODING },
         { "strict", no_argument, NULL, OPT_STRICT },
@@ -268,6 +379,9 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
     const char *symbols_file = NULL;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     size_t retries = 3;
+    size_t host_failures = 8;
+    uint64_t bytes = 0;
+    bool spool_files_given = false;
     int rc = 0;
 
     memset(cfg, 0, sizeof(*cfg));
@@ -276,7 +390,10 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
     cfg->connections = 16;
     cfg->timeout_s = 30;
     cfg->shard_n = 1;
-    cfg->max_body = (size_t)256 << 20;
+    cfg->max_body = (size_t)2 << 30;
+    cfg->spool_bytes = (uint64_t)1 << 30;
+    cfg->connect_timeout_s = 10;
+    cfg->speed_limit = 1;
     cfg->dialect.detect = true;
     err[0] = '\0';
 
@@ -292,6 +409,7 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         switch (c) {
         case OPT_SOURCE:
             source = a;
+            cfg->source_given = true;
             break;
         case OPT_OUT:
             free(cfg->out);
@@ -355,6 +473,60 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
             printf("quotepack %s\n", CORE_VERSION);
             rc = 1;
             goto out;
+        case OPT_MAX_BODY:
+            rc = parse_bytes(a, 1, (uint64_t)1 << 40, &bytes);
+            cfg->max_body = (size_t)bytes;
+            break;
+        case OPT_SPOOL_FILES:
+            rc = parse_size(a, 1, 10000000, &cfg->spool_files);
+            spool_files_given = true;
+            break;
+        case OPT_SPOOL_SIZE:
+            rc = parse_bytes(a, 1, (uint64_t)1 << 50, &cfg->spool_bytes);
+            break;
+        case OPT_CONNECT_TIMEOUT:
+            rc = parse_double(a, 0.001, 86400, &cfg->connect_timeout_s);
+            break;
+        case OPT_SPEED_LIMIT:
+            rc = parse_size(a, 1, (size_t)1 << 40, &cfg->speed_limit);
+            break;
+        case OPT_MAX_TIME:
+            rc = parse_double(a, 0.001, 864000, &cfg->max_time_s);
+            break;
+        case OPT_HOST_FAILURES:
+            rc = parse_size(a, 1, 1000000, &host_failures);
+            break;
+        case OPT_CACERT:
+            free(cfg->cacert);
+            cfg->cacert = core_xstrdup(a);
+            break;
+        case OPT_INSECURE:
+            cfg->insecure = true;
+            break;
+        case OPT_HEADER:
+            // "Name: value" (or "Name:" to remove one of curl's): a name, then a colon.
+            if (a[0] == ':' || strchr(a, ':') == NULL || strpbrk(a, "\r\n") != NULL) {
+                rc = -EINVAL;
+                break;
+            }
+            cfg->headers = core_xrealloc(cfg->headers, (cfg->nheaders + 1) * sizeof(char *));
+            cfg->headers[cfg->nheaders++] = core_xstrdup(a);
+            break;
+        case OPT_USER_AGENT:
+            if (strpbrk(a, "\r\n") != NULL) {
+                rc = -EINVAL;
+                break;
+            }
+            free(cfg->user_agent);
+            cfg->user_agent = core_xstrdup(a);
+            break;
+        case OPT_RETRY_FAILED:
+            cfg->retry_failed = true;
+            break;
+        case OPT_ONLY_FAILED:
+            cfg->only_failed = true;
+            cfg->retry_failed = true;
+            break;
         case OPT_DELIMITER:
             rc = qp_dialect_parse_delimiter(a, &cfg->dialect);
             break;
@@ -381,6 +553,16 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         }
     }
     cfg->retries = (unsigned)retries;
+    cfg->host_failures = (unsigned)host_failures;
+    if (!spool_files_given) {
+        cfg->spool_files = 2 * cfg->batch + cfg->connections;
+    }
+    if (cfg->spool_files < cfg->batch) {
+        snprintf(err, errlen, "--spool-files %zu is less than --batch %zu: no archive could form",
+                 cfg->spool_files, cfg->batch);
+        rc = -EINVAL;
+        goto out;
+    }
     if (cfg->out == NULL) {
         cfg->out = core_xstrdup("quotes");
     }
@@ -407,6 +589,15 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
             goto out;
         }
     }
+    if (optind < argc && qp_config_looks_like_command(argv[optind]) &&
+        strcmp(argv[optind - 1], "--") != 0) {
+        snprintf(err, errlen,
+                 "\"%s\" looks like a command, not a symbol (commands: verify, ls, cat, retry, "
+                 "convert); to fetch a symbol of that name, put it after --",
+                 argv[optind]);
+        rc = -EINVAL;
+        goto out;
+    }
     for (int i = optind; i < argc; i++) {
         if (!qp_symbol_valid(argv[i])) {
             snprintf(err, errlen, "invalid symbol \"%.64s\"", argv[i]);
@@ -415,7 +606,7 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         }
         add_symbol(&list, &n, &cap, argv[i]);
     }
-    if (n == 0) {
+    if (n == 0 && !cfg->only_failed) {
         snprintf(err, errlen, "no symbols: give SYMBOL... or --symbols FILE");
         rc = -EINVAL;
         goto out;
@@ -423,19 +614,17 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
     cfg->nsymbols_input = n;
 
     // De-duplicate (the first occurrence wins, so the order stays the input's) and shard.
-    struct strset set = { NULL, 16 };
-    while (set.cap < n * 2) {
-        set.cap *= 2;
-    }
-    set.slots = core_xcalloc(set.cap, sizeof(*set.slots));
-    cfg->symbols = core_xcalloc(n, sizeof(*cfg->symbols));
+    struct qp_strset set;
+    qp_strset_init(&set, n);
+    cfg->symbols = core_xcalloc(n + 1, sizeof(*cfg->symbols));
     for (size_t i = 0; i < n; i++) {
-        if (strset_add(&set, list[i]) && qp_shard_selects(list[i], cfg->shard_k, cfg->shard_n)) {
+        if (qp_strset_add(&set, list[i], i) &&
+            qp_shard_selects(list[i], cfg->shard_k, cfg->shard_n)) {
             cfg->symbols[cfg->nsymbols++] = list[i];
             list[i] = NULL;
         }
     }
-    free(set.slots);
+    qp_strset_release(&set);
 out:
     for (size_t i = 0; i < n; i++) {
         free(list[i]);
@@ -456,6 +645,12 @@ void qp_config_release(struct qp_config *cfg)
         free(cfg->symbols[i]);
     }
     free(cfg->symbols);
+    for (size_t i = 0; i < cfg->nheaders; i++) {
+        free(cfg->headers[i]);
+    }
+    free(cfg->headers);
+    free(cfg->cacert);
+    free(cfg->user_agent);
     free(cfg->source);
     free(cfg->out);
     memset(cfg, 0, sizeof(*cfg));

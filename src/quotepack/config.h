@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/compiler.h"
 #include "quotepack/dialect.h"
@@ -47,6 +48,23 @@ struct qp_config {
     size_t nsymbols_input;         /* before --shard selection */
     size_t max_body;               /* bytes; a bigger body is that symbol's error */
     struct qp_csv_dialect dialect; /* --delimiter (default: detect), --encoding, --strict */
+    /* The spool between convert and pack (docs/quotepack.md, "The spool bound"). */
+    size_t spool_files;   /* converted entries waiting or symbols in flight, at most */
+    uint64_t spool_bytes; /* compressed bytes waiting; past this the packer packs what it has */
+    /* The network client (curl's names in parentheses). */
+    double connect_timeout_s; /* per connection attempt (CONNECTTIMEOUT) */
+    size_t speed_limit;       /* bytes/s below which for timeout_s a transfer is cut (LOW_SPEED) */
+    double max_time_s;        /* per transfer in all, 0 = none (TIMEOUT) */
+    unsigned host_failures;   /* connection failures in a row after which a host is given up */
+    char *cacert;             /* CA bundle file, or NULL for the system's */
+    bool insecure;            /* no TLS certificate or host name check */
+    char **headers;           /* "Name: value" request headers */
+    size_t nheaders;
+    char *user_agent; /* or NULL for quotepack/<version> */
+    /* Which symbols. */
+    bool retry_failed; /* also fetch symbols that failed permanently before */
+    bool only_failed;  /* the symbols are the catalog's failed ones (quotepack retry) */
+    bool source_given; /* --source was given (else retry takes the catalog's) */
 };
 
 /**
@@ -58,6 +76,13 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err,
                     size_t errlen) CORE_MUST_CHECK;
 /** Frees what parse allocated. Accepts a zeroed config. */
 void qp_config_release(struct qp_config *cfg);
+
+/**
+ * Whether a word is taken for a command rather than a symbol: two or more lowercase letters
+ * and nothing else ("list", "status"). As the first word, or the first symbol not after "--",
+ * such a word is a usage error. Pure.
+ */
+bool qp_config_looks_like_command(const char *word);
 
 /** Prints the usage text to f. */
 void qp_config_usage(void *f);
@@ -76,8 +101,10 @@ int qp_config_url(const char *tmpl, const char *symbol, char *out, size_t size);
 
 /**
  * Turns a --source argument into a template: a URL (contains "://") is kept, a path (absolute
- * or relative, a directory or a template) becomes file://<absolute path>, with "/{symbol}.csv"
- * appended when it has no {symbol}. Returns a malloc'd string, or NULL on -ENOMEM/bad input.
+ * or relative, a directory or a template) becomes file://<absolute path>, percent-encoded
+ * (every byte but letters, digits, "-._~/" and "{symbol}", so a space, '#' or '%' in a
+ * directory name survives), with "/{symbol}.csv" appended when it has no {symbol}. Returns a
+ * malloc'd string, or NULL on -ENOMEM/bad input.
  */
 char *qp_config_source_template(const char *arg);
 

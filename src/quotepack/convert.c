@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* CSV document -> XML document: drives the CSV parser and writes the XML in one buffer. */
+/* CSV document -> XML document: drives the CSV parser and writes the XML in pieces. */
 #include "quotepack/convert.h"
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "quotepack/csv.h"
+#include "quotepack/sniff.h"
 #include "quotepack/xml.h"
 
 #define DEFAULT_MAX_OUTPUT ((size_t)1 << 30)
@@ -30,6 +31,8 @@ const char *qp_convert_status_name(enum qp_convert_status status)
         return "too-large";
     case QP_CONVERT_NO_MEMORY:
         return "no-memory";
+    case QP_CONVERT_IO:
+        return "io-error";
     }
     return "unknown";
 }
@@ -50,59 +53,6 @@ static enum qp_convert_status set_error(struct qp_convert_error *err, enum qp_co
     return st;
 }
 
-static bool starts_with_ci(const char *s, size_t len, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    if (len < n) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z') {
-            c = (char)(c - 'A' + 'a');
-        }
-        if (c != prefix[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Rejects bodies that are obviously not CSV: empty, blank, or markup / JSON. */
-static enum qp_convert_status sniff(const char *csv, size_t len, struct qp_convert_error *err)
-{
-    size_t bom = len >= 3 && memcmp(csv, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-    size_t i = bom;
-    if (i == len) {
-        return set_error(err, QP_CONVERT_NOT_CSV, 1, 1, "body is empty");
-    }
-    uint64_t line = 1, line_start = 0;
-    while (i < len && (csv[i] == ' ' || csv[i] == '\t' || csv[i] == '\r' || csv[i] == '\n')) {
-        if (csv[i] == '\n' || (csv[i] == '\r' && (i + 1 == len || csv[i + 1] != '\n'))) {
-            line++;
-            line_start = i + 1;
-        }
-        i++;
-    }
-    if (i == len) {
-        return set_error(err, QP_CONVERT_NOT_CSV, 1, 1, "body is only whitespace");
-    }
-    uint64_t col = i - line_start + 1 - (line == 1 ? bom : 0); /* columns count after a BOM */
-    const char *s = csv + i;
-    size_t n = len - i;
-    if (s[0] == '<') {
-        if (starts_with_ci(s, n, "<?xml")) {
-            return set_error(err, QP_CONVERT_NOT_CSV, line, col,
-                             "body is an XML document, not CSV");
-        }
-        return set_error(err, QP_CONVERT_NOT_CSV, line, col, "body is an HTML page, not CSV");
-    }
-    if (s[0] == '{') {
-        return set_error(err, QP_CONVERT_NOT_CSV, line, col, "body is a JSON document, not CSV");
-    }
-    return QP_CONVERT_OK;
-}
-
 static enum qp_convert_status status_of(enum qp_csv_error_kind kind)
 {
     switch (kind) {
@@ -119,20 +69,50 @@ static enum qp_convert_status status_of(enum qp_csv_error_kind kind)
     }
 }
 
-/* The output document, one growing buffer capped at max. */
+/*
+ * The output: a buffer capped at max bytes of document in all. With a write callback the
+ * buffer holds only what has not been handed on yet (flushed counts what has), so it stays
+ * about QP_CONVERT_PIECE long; without one it is the whole document.
+ */
 struct out {
     char *p;
     size_t len, cap, max;
+    size_t flushed;            /* bytes already given to write() */
+    qp_convert_write_fn write; /* NULL: keep the whole document */
+    void *wctx;
+    int werr; /* the first write() error */
 };
 
-/* Makes room for need more bytes; -E2BIG past the cap, -ENOMEM. */
+/* Hands the buffer to the write callback: 0 or -EIO (the callback's errno is in werr). */
+static int out_flush(struct out *o)
+{
+    if (o->write == NULL || o->len == 0) {
+        return 0;
+    }
+    int rc = o->write(o->wctx, o->p, o->len);
+    if (rc != 0) {
+        o->werr = rc;
+        return -EIO;
+    }
+    o->flushed += o->len;
+    o->len = 0;
+    return 0;
+}
+
+/* Makes room for need more bytes; -E2BIG past the cap, -ENOMEM, -EIO (write failed). */
 static int out_reserve(struct out *o, size_t need)
 {
-    if (need > o->max - o->len) {
+    if (need > o->max - o->flushed - o->len) {
         return -E2BIG;
     }
     if (o->len + need <= o->cap) {
         return 0;
+    }
+    if (o->write != NULL && o->len > 0) {
+        int rc = out_flush(o);
+        if (rc != 0 || need <= o->cap) {
+            return rc;
+        }
     }
     size_t cap = o->cap > o->max / 2 ? o->max : o->cap * 2;
     if (cap < o->len + need) {
@@ -223,7 +203,7 @@ static int tags_init(struct tags *t, const struct qp_xml_names *names, bool comp
 
 struct conv {
     const struct qp_convert_opts *opts;
-    const char *csv; /* the input, whose bytes may be read a little past a field */
+    const char *csv; /* the current piece of input, whose bytes may be read past a field */
     size_t csv_len;
     struct out out;
     struct tags tags;
@@ -271,7 +251,7 @@ static enum qp_convert_status write_row(struct conv *c, const struct qp_csv_reco
         /* Near the cap: the exact size decides; the row is written into a scratch buffer with
          * room for the fixed-size copies, then copied. */
         size_t exact = row_size(c, rec);
-        if (exact > c->out.max - c->out.len) {
+        if (exact > c->out.max - c->out.flushed - c->out.len) {
             return set_error(err, QP_CONVERT_TOO_LARGE, rec->line, 1,
                              "XML output would be larger than the %zu-byte cap", c->out.max);
         }
@@ -281,7 +261,7 @@ static enum qp_convert_status write_row(struct conv *c, const struct qp_csv_reco
             return set_error(err, QP_CONVERT_NO_MEMORY, rec->line, 1, "out of memory for the XML");
         }
         struct out saved = c->out;
-        c->out = (struct out){ tmp, 0, need, need };
+        c->out = (struct out){ .p = tmp, .cap = need, .max = need };
         enum qp_convert_status st = write_row(c, rec, err);
         size_t written = c->out.len;
         c->out = saved;
@@ -291,6 +271,9 @@ static enum qp_convert_status write_row(struct conv *c, const struct qp_csv_reco
         }
         free(tmp);
         return st;
+    }
+    if (rc == -EIO) {
+        return set_error(err, QP_CONVERT_IO, rec->line, 1, "cannot write the XML");
     }
     if (rc < 0) {
         return set_error(err, QP_CONVERT_NO_MEMORY, rec->line, 1, "out of memory for the XML");
@@ -333,6 +316,9 @@ static enum qp_convert_status append(struct conv *c, const char *s, size_t n,
     if (rc == -E2BIG) {
         return set_error(err, QP_CONVERT_TOO_LARGE, 0, 0,
                          "XML output would be larger than the %zu-byte cap", c->out.max);
+    }
+    if (rc == -EIO) {
+        return set_error(err, QP_CONVERT_IO, 0, 0, "cannot write the XML");
     }
     if (rc < 0) {
         return set_error(err, QP_CONVERT_NO_MEMORY, 0, 0, "out of memory for the XML");
@@ -400,8 +386,35 @@ static enum qp_convert_status reserve_estimate(struct conv *c, const char *csv, 
     return QP_CONVERT_OK;
 }
 
-enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_convert_opts *opts,
-                                  struct qp_convert_result *result, struct qp_convert_error *err)
+/* Makes the room the first rows need: the whole document's estimate in one-buffer mode. */
+static enum qp_convert_status reserve_first(struct conv *c, const char *csv, size_t len,
+                                            struct qp_convert_error *err)
+{
+    if (c->out.write == NULL) {
+        return reserve_estimate(c, csv, len, err);
+    }
+    int rc = out_reserve(&c->out, QP_CONVERT_PIECE);
+    if (rc == -ENOMEM) {
+        return set_error(err, QP_CONVERT_NO_MEMORY, 0, 0, "out of memory for the XML");
+    }
+    return QP_CONVERT_OK;
+}
+
+/* The error of a read callback. */
+static enum qp_convert_status read_error(struct qp_convert_error *err, int rc)
+{
+    set_error(err, QP_CONVERT_IO, 0, 0, "cannot read the CSV: %s", strerror(-rc));
+    if (err != NULL) {
+        err->sys_errno = rc;
+    }
+    return QP_CONVERT_IO;
+}
+
+enum qp_convert_status qp_convert_stream(qp_convert_read_fn read, void *rctx,
+                                         qp_convert_write_fn write, void *wctx,
+                                         const struct qp_convert_opts *opts,
+                                         struct qp_convert_result *result,
+                                         struct qp_convert_error *err)
 {
     static const struct qp_convert_opts defaults = { 0 };
     memset(result, 0, sizeof(*result));
@@ -411,12 +424,25 @@ enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_c
     if (opts == NULL) {
         opts = &defaults;
     }
-    enum qp_convert_status st = sniff(csv, len, err);
-    if (st != QP_CONVERT_OK) {
-        return st;
+    const char *csv = NULL;
+    size_t len = 0;
+    int rrc = read(rctx, &csv, &len);
+    if (rrc != 0) {
+        return read_error(err, rrc);
     }
+    // Whether more input follows the first piece (one-buffer mode: never).
+    bool more = write != NULL && len > 0;
+    struct qp_sniff sn = { 0 };
+    enum qp_sniff_verdict sv = qp_sniff_piece(&sn, csv, len, more, err);
+    if (sv == QP_SNIFF_NOT_CSV) {
+        return QP_CONVERT_NOT_CSV;
+    }
+    bool blank = sv == QP_SNIFF_MORE; // no byte but blanks yet (pieces only)
+    enum qp_convert_status st = QP_CONVERT_OK;
     struct conv c = { .opts = opts, .csv = csv, .csv_len = len };
-    c.out.max = opts->max_output ? opts->max_output : DEFAULT_MAX_OUTPUT;
+    c.out.max = opts->max_output ? opts->max_output : write ? SIZE_MAX : DEFAULT_MAX_OUTPUT;
+    c.out.write = write;
+    c.out.wctx = wctx;
 
     struct qp_csv *p = NULL;
     struct qp_csv_opts copts = { .same_width = true, .xml_chars = true, .dialect = opts->dialect };
@@ -438,16 +464,46 @@ enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_c
         goto out;
     }
     qp_csv_feed(p, csv, len);
-    qp_csv_finish(p);
+    if (!more) {
+        qp_csv_finish(p);
+    }
     struct qp_csv_record rec;
     enum qp_csv_status cs;
-    while ((cs = qp_csv_next_record(p, &rec)) == QP_CSV_OK) {
+    for (;;) {
+        cs = qp_csv_next_record(p, &rec);
+        if (cs == QP_CSV_NEED_MORE) {
+            // The parser is done with the current piece: fetch the next (0 bytes = the end).
+            rrc = read(rctx, &csv, &len);
+            if (rrc != 0) {
+                st = read_error(err, rrc);
+                goto out;
+            }
+            if (blank) {
+                // Still only blanks so far: this piece (or the end, len 0) decides.
+                sv = qp_sniff_piece(&sn, csv, len, len > 0, err);
+                if (sv == QP_SNIFF_NOT_CSV) {
+                    st = QP_CONVERT_NOT_CSV;
+                    goto out;
+                }
+                blank = sv == QP_SNIFF_MORE;
+            }
+            c.csv = csv;
+            c.csv_len = len;
+            qp_csv_feed(p, csv, len);
+            if (len == 0) {
+                qp_csv_finish(p);
+            }
+            continue;
+        }
+        if (cs != QP_CSV_OK) {
+            break;
+        }
         if (!c.have_tags) {
             /* The first record is the header (header() fails or sets have_tags). */
             st = header(&c, &rec, err);
             result->columns = rec.count;
             if (st == QP_CONVERT_OK) {
-                st = reserve_estimate(&c, csv, len, err);
+                st = reserve_first(&c, csv, len, err);
             }
         } else {
             if (rec.index == 1) {
@@ -467,6 +523,12 @@ enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_c
         st = set_error(err, status_of(e->kind), e->line, e->column, "%s", e->message);
         goto out;
     }
+    if (blank || !c.have_tags) {
+        // Not expected: the sniffer decides at the end of the input, and content makes the
+        // parser return a header or an error. Kept so that no document lacks its header.
+        st = set_error(err, QP_CONVERT_NOT_CSV, 1, 1, "body is only whitespace");
+        goto out;
+    }
     if (result->rows == 0) {
         st = append(&c, " />\n", 4, err);
     } else if (opts->compact) {
@@ -475,6 +537,16 @@ enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_c
         st = append(&c, "\n</Data>\n", 9, err);
     }
     if (st != QP_CONVERT_OK) {
+        goto out;
+    }
+    result->delimiter = qp_csv_delimiter(p);
+    if (write != NULL) {
+        size_t total = c.out.flushed + c.out.len;
+        if (out_flush(&c.out) != 0) {
+            st = set_error(err, QP_CONVERT_IO, 0, 0, "cannot write the XML");
+            goto out;
+        }
+        result->xml_len = total;
         goto out;
     }
     /* A NUL after the document (not counted in xml_len), and no more than 1/8 left unused. */
@@ -490,14 +562,18 @@ enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_c
         }
     }
     c.out.p[c.out.len] = '\0';
-    result->delimiter = qp_csv_delimiter(p);
     result->xml = c.out.p;
     result->xml_len = c.out.len;
     c.out.p = NULL;
 out:
+    if (st == QP_CONVERT_IO && err != NULL && err->sys_errno == 0) {
+        err->sys_errno = c.out.werr != 0 ? c.out.werr : -EIO;
+    }
     if (st != QP_CONVERT_OK) {
         result->rows = 0;
         result->columns = 0;
+        result->xml_len = 0;
+        result->delimiter = 0;
     }
     free(c.out.p);
     if (c.have_tags) {
@@ -505,4 +581,27 @@ out:
     }
     qp_csv_destroy(p);
     return st;
+}
+
+/* The one piece of qp_convert's input. */
+struct whole {
+    const char *csv;
+    size_t len;
+    bool given;
+};
+
+static int read_whole(void *ctx, const char **data, size_t *len)
+{
+    struct whole *w = ctx;
+    *data = w->given ? "" : w->csv;
+    *len = w->given ? 0 : w->len;
+    w->given = true;
+    return 0;
+}
+
+enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_convert_opts *opts,
+                                  struct qp_convert_result *result, struct qp_convert_error *err)
+{
+    struct whole w = { csv, len, false };
+    return qp_convert_stream(read_whole, &w, NULL, NULL, opts, result, err);
 }

@@ -4,16 +4,23 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "quotepack/convert.h"
+#include "quotepack/dialect.h"
 
-/* The largest CSV file the subcommand reads. */
-#define MAX_INPUT ((size_t)1 << 30)
+/* The input is read in pieces of this size. */
+#define PIECE ((size_t)1 << 20)
+/*
+ * The XML of a small file is held back until the conversion succeeded, so an error leaves
+ * stdout empty; past this size it is written as it is made, so memory stays flat for a file
+ * of any size (and an error then leaves a partial document; the exit status says so).
+ */
+#define HOLD ((size_t)8 << 20)
 
 static void usage(FILE *f)
 {
@@ -27,55 +34,25 @@ static void usage(FILE *f)
                "  --strict        a quote inside an unquoted field is an error, not data\n");
 }
 
-/* Reads all of fd into a malloc'd buffer; returns 0 or a negative errno (-EFBIG past cap). */
-static int read_all(int fd, char **out, size_t *out_len)
+struct input {
+    int fd;
+    char *buf;
+};
+
+static int read_piece(void *ctx, const char **data, size_t *len)
 {
-    *out = NULL;
-    *out_len = 0;
-    size_t cap = 1 << 16, len = 0;
-    struct stat sb;
-    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
-        if ((uint64_t)sb.st_size > MAX_INPUT) {
-            return -EFBIG;
-        }
-        cap = (size_t)sb.st_size + 1;
-    }
-    char *buf = malloc(cap);
-    if (buf == NULL) {
-        return -ENOMEM;
-    }
+    struct input *in = ctx;
     for (;;) {
-        if (len == cap) {
-            if (cap >= MAX_INPUT) {
-                free(buf);
-                return -EFBIG;
-            }
-            size_t ncap = cap * 2 > MAX_INPUT ? MAX_INPUT : cap * 2;
-            char *nb = realloc(buf, ncap);
-            if (nb == NULL) {
-                free(buf);
-                return -ENOMEM;
-            }
-            buf = nb;
-            cap = ncap;
+        ssize_t n = read(in->fd, in->buf, PIECE);
+        if (n >= 0) {
+            *data = in->buf;
+            *len = (size_t)n;
+            return 0;
         }
-        ssize_t n = read(fd, buf + len, cap - len);
-        if (n < 0) {
-            int e = errno;
-            if (e == EINTR) {
-                continue;
-            }
-            free(buf);
-            return -e;
+        if (errno != EINTR) {
+            return -errno;
         }
-        if (n == 0) {
-            break;
-        }
-        len += (size_t)n;
     }
-    *out = buf;
-    *out_len = len;
-    return 0;
 }
 
 static int write_all(int fd, const char *s, size_t len)
@@ -93,6 +70,38 @@ static int write_all(int fd, const char *s, size_t len)
         len -= (size_t)n;
     }
     return 0;
+}
+
+struct output {
+    char *held; /* the XML so far while it is under HOLD, NULL once streaming */
+    size_t len;
+    bool streaming;
+};
+
+static int write_stdout(void *ctx, const char *data, size_t len)
+{
+    struct output *o = ctx;
+    if (!o->streaming && o->len + len <= HOLD) {
+        if (o->held == NULL) {
+            o->held = malloc(HOLD);
+            if (o->held == NULL) {
+                return -ENOMEM;
+            }
+        }
+        memcpy(o->held + o->len, data, len);
+        o->len += len;
+        return 0;
+    }
+    if (!o->streaming) {
+        o->streaming = true;
+        int rc = write_all(STDOUT_FILENO, o->held, o->len);
+        free(o->held);
+        o->held = NULL;
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return write_all(STDOUT_FILENO, data, len);
 }
 
 int qp_convert_cli(int argc, char **argv)
@@ -150,21 +159,33 @@ int qp_convert_cli(int argc, char **argv)
             return 1;
         }
     }
-    char *csv = NULL;
-    size_t len = 0;
-    int rc = read_all(fd, &csv, &len);
-    if (fd != 0) {
-        close(fd);
-    }
-    if (rc < 0) {
-        fprintf(stderr, "quotepack: %s: %s\n", name,
-                rc == -EFBIG ? "file is larger than the 1 GiB cap" : strerror(-rc));
+    struct input in = { fd, malloc(PIECE) };
+    if (in.buf == NULL) {
+        fprintf(stderr, "quotepack: %s: out of memory\n", name);
+        if (fd != 0) {
+            close(fd);
+        }
         return 1;
     }
     struct qp_convert_result res;
     struct qp_convert_error err;
-    enum qp_convert_status st = qp_convert(csv, len, &opts, &res, &err);
-    free(csv);
+    struct output o = { NULL, 0, false };
+    enum qp_convert_status st =
+            qp_convert_stream(read_piece, &in, write_stdout, &o, &opts, &res, &err);
+    free(in.buf);
+    if (fd != 0) {
+        close(fd);
+    }
+    int wrc = st == QP_CONVERT_OK && !o.streaming ? write_all(STDOUT_FILENO, o.held, o.len) : 0;
+    free(o.held);
+    if (wrc != 0) {
+        fprintf(stderr, "quotepack: convert: writing the XML: %s\n", strerror(-wrc));
+        return 1;
+    }
+    if (st == QP_CONVERT_IO) {
+        fprintf(stderr, "quotepack: %s: %s\n", name, err.message);
+        return 1;
+    }
     if (st != QP_CONVERT_OK) {
         fprintf(stderr, "quotepack: %s:%llu:%llu: %s: %s\n", name, (unsigned long long)err.line,
                 (unsigned long long)err.column, qp_convert_status_name(st), err.message);
@@ -179,12 +200,6 @@ int qp_convert_cli(int argc, char **argv)
     }
     if (res.rows == 0) {
         fprintf(stderr, "quotepack: %s: warning: a header and no rows\n", name);
-    }
-    rc = write_all(STDOUT_FILENO, res.xml, res.xml_len);
-    free(res.xml);
-    if (rc < 0) {
-        fprintf(stderr, "quotepack: convert: writing the XML: %s\n", strerror(-rc));
-        return 1;
     }
     return 0;
 }

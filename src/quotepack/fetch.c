@@ -16,19 +16,22 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/version.h"
+#include "quotepack/body.h"
 #include "quotepack/config.h"
+#include "quotepack/console.h"
+#include "quotepack/fetch_host.h"
 
 struct xfer {
     struct qp_fetch *f;
     CURL *easy; /* NULL while waiting for a retry */
     size_t idx;
+    size_t host;        /* index into f->hosts */
     const char *symbol; /* borrowed from the pipeline */
     unsigned attempt;   /* 0 for the first try */
     int64_t not_before; /* monotonic ns: when a retry may start */
-    char *body;
-    size_t len;
-    size_t cap;
+    struct qp_body body;
     bool over_cap;
+    int local_err;         /* a write error of the spill file, or 0 */
     int64_t retry_after_s; /* from the last response, or -1 */
     char errbuf[CURL_ERROR_SIZE];
     char url[QP_MAX_URL];
@@ -37,15 +40,18 @@ struct xfer {
 struct qp_fetch {
     struct qp_fetch_config cfg; /* immutable */
     CURLM *multi;               /* fetch thread only (wakeup: any thread) */
-    struct xfer **waiting;      /* fetch thread only: retries not yet due */
+    struct curl_slist *headers; /* immutable after create */
+    struct xfer **waiting;      /* fetch thread only: retries and paused starts not yet due */
     size_t nwaiting;
-    struct xfer **running;         /* fetch thread only: transfers in the multi handle */
-    size_t active;                 /* fetch thread only: entries in running */
-    int64_t next_slot;             /* fetch thread only: rate cap, monotonic ns */
-    uint64_t rnd;                  /* fetch thread only: xorshift state for jitter */
-    atomic_bool stop;              /* atomic */
-    atomic_uint_fast64_t requests; /* atomic */
-    atomic_uint_fast64_t bytes;    /* atomic */
+    struct xfer **running;           /* fetch thread only: transfers in the multi handle */
+    size_t active;                   /* fetch thread only: entries in running */
+    int64_t next_slot;               /* fetch thread only: rate cap, monotonic ns */
+    uint64_t rnd;                    /* fetch thread only: xorshift state for jitter */
+    struct qp_fetch_hosts hosts;     /* fetch thread only */
+    atomic_bool stop;                /* atomic */
+    atomic_uint_fast64_t requests;   /* atomic */
+    atomic_uint_fast64_t bytes;      /* atomic */
+    atomic_uint_fast64_t hosts_gone; /* atomic */
 };
 
 bool qp_fetch_status_retryable(long status)
@@ -107,32 +113,15 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct xfer *t = arg;
     size_t n = size * nmemb;
-    if (n > t->f->cfg.max_body - t->len) {
+    int rc = qp_body_append(&t->body, data, n);
+    if (rc == -EFBIG) {
         t->over_cap = true;
         return 0; // CURLE_WRITE_ERROR: final, the body is over the cap
     }
-    if (t->len + n > t->cap) {
-        size_t cap = t->cap ? t->cap : (size_t)64 * 1024;
-        curl_off_t cl = -1;
-        // First chunk: size the buffer from Content-Length when the server sent one.
-        if (t->cap == 0 &&
-            curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
-            cl > 0 && (uint64_t)cl <= t->f->cfg.max_body) {
-            cap = CORE_MAX(cap, (size_t)cl);
-        }
-        while (cap < t->len + n) {
-            cap *= 2;
-        }
-        cap = CORE_MIN(cap, t->f->cfg.max_body);
-        char *b = realloc(t->body, cap);
-        if (b == NULL) {
-            return 0;
-        }
-        t->body = b;
-        t->cap = cap;
+    if (rc != 0) {
+        t->local_err = rc;
+        return 0;
     }
-    memcpy(t->body + t->len, data, n);
-    t->len += n;
     atomic_fetch_add_explicit(&t->f->bytes, n, memory_order_relaxed);
     return n;
 }
@@ -159,8 +148,27 @@ int qp_fetch_create(struct qp_fetch **out, const struct qp_fetch_config *cfg)
     struct qp_fetch *f = core_xcalloc(1, sizeof(*f));
     *out = NULL;
     f->cfg = *cfg;
+    if (f->cfg.speed_limit == 0) {
+        f->cfg.speed_limit = 1;
+    }
+    if (f->cfg.connect_timeout_s <= 0) {
+        f->cfg.connect_timeout_s = 10;
+    }
+    if (f->cfg.spill_at == 0) {
+        f->cfg.spill_at = (size_t)4 << 20;
+    }
+    for (size_t i = 0; i < cfg->nheaders; i++) {
+        struct curl_slist *l = curl_slist_append(f->headers, cfg->headers[i]);
+        if (l == NULL) {
+            curl_slist_free_all(f->headers);
+            free(f);
+            return -ENOMEM;
+        }
+        f->headers = l;
+    }
     f->multi = curl_multi_init();
     if (f->multi == NULL) {
+        curl_slist_free_all(f->headers);
         free(f);
         return -ENOMEM;
     }
@@ -172,6 +180,7 @@ int qp_fetch_create(struct qp_fetch **out, const struct qp_fetch_config *cfg)
     atomic_init(&f->stop, false);
     atomic_init(&f->requests, 0);
     atomic_init(&f->bytes, 0);
+    atomic_init(&f->hosts_gone, 0);
     *out = f;
     return 0;
 }
@@ -184,7 +193,7 @@ static void xfer_free(struct xfer *t)
     if (t->easy != NULL) {
         curl_easy_cleanup(t->easy);
     }
-    free(t->body);
+    qp_body_release(&t->body);
     free(t);
 }
 
@@ -195,11 +204,13 @@ static int xfer_start(struct qp_fetch *f, struct xfer *t)
         return -ENOMEM;
     }
     t->easy = e;
-    t->len = 0;
+    qp_body_reset(&t->body);
     t->over_cap = false;
+    t->local_err = 0;
     t->retry_after_s = -1;
     t->errbuf[0] = '\0';
-    long timeout_ms = (long)(f->cfg.timeout_s * 1000.0);
+    const struct qp_fetch_config *c = &f->cfg;
+    long speed_time = (long)(c->timeout_s + 0.999); // curl counts whole seconds
     curl_easy_setopt(e, CURLOPT_URL, t->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -208,16 +219,31 @@ static int xfer_start(struct qp_fetch *f, struct xfer *t)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, CORE_MIN(timeout_ms, 10000L));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->connect_timeout_s * 1000.0));
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long)c->speed_limit);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, speed_time > 0 ? speed_time : 1L);
+    if (c->max_time_s > 0) {
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, CORE_MAX((long)(c->max_time_s * 1000.0), 1L));
+    }
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "quotepack/" CORE_VERSION);
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->cfg.max_body);
+    curl_easy_setopt(e, CURLOPT_USERAGENT,
+                     c->user_agent != NULL ? c->user_agent : "quotepack/" CORE_VERSION);
+    if (f->headers != NULL) {
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers);
+    }
+    if (c->cacert != NULL) {
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->cacert);
+    }
+    if (c->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_body);
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
     if (curl_multi_add_handle(f->multi, e) != CURLM_OK) {
         curl_easy_cleanup(e);
@@ -249,16 +275,100 @@ static bool curl_retryable(CURLcode c)
     }
 }
 
+/* Failures that say the source is not there: not worth fetching again on the next run. */
+static bool curl_permanent(CURLcode c)
+{
+    return c == CURLE_FILE_COULDNT_READ_FILE || c == CURLE_REMOTE_FILE_NOT_FOUND ||
+           c == CURLE_URL_MALFORMAT || c == CURLE_UNSUPPORTED_PROTOCOL ||
+           c == CURLE_TOO_MANY_REDIRECTS;
+}
+
+/* Whether the transfer failed before any response came from the host (counts to give up). */
+static bool connection_failure(CURLcode c, CURL *e)
+{
+    switch (c) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return true;
+    case CURLE_OPERATION_TIMEDOUT: {
+        curl_off_t connect_us = 0;
+        curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect_us);
+        return connect_us == 0; // timed out while connecting
+    }
+    default:
+        return false;
+    }
+}
+
+static void fail_symbol(struct qp_fetch *f, struct xfer *t, const char *msg, bool permanent,
+                        bool host_given_up)
+{
+    struct qp_fetch_failure fail = { msg, permanent, host_given_up };
+    f->cfg.done(f->cfg.ctx, t->idx, NULL, &fail);
+    xfer_free(t);
+}
+
+/* Fails every waiting transfer of a host that was given up. */
+static void fail_host_waiting(struct qp_fetch *f, size_t host)
+{
+    const struct qp_fetch_host *h = &f->hosts.v[host];
+    char msg[1024];
+    snprintf(msg, sizeof(msg), "gave up on %s after %u connection failures in a row (%s)", h->key,
+             h->conn_failures, h->last_error);
+    for (size_t i = 0; i < f->nwaiting;) {
+        struct xfer *t = f->waiting[i];
+        if (t->host == host) {
+            f->waiting[i] = f->waiting[--f->nwaiting];
+            fail_symbol(f, t, msg, false, true);
+        } else {
+            i++;
+        }
+    }
+}
+
+/* What one finished transfer says about its host. */
+static void note_host(struct qp_fetch *f, struct xfer *t, CURLcode code, long status,
+                      const char *err)
+{
+    struct qp_fetch_host *h = &f->hosts.v[t->host];
+    if (status > 0) {
+        h->conn_failures = 0;
+    } else if (code != CURLE_OK && connection_failure(code, t->easy)) {
+        h->conn_failures++;
+        snprintf(h->last_error, sizeof(h->last_error), "%s", err);
+        if (f->cfg.host_failures > 0 && h->conn_failures >= f->cfg.host_failures && !h->given_up) {
+            h->given_up = true;
+            atomic_fetch_add(&f->hosts_gone, 1);
+            qp_console_log(CORE_LOG_WARN,
+                           "giving up on %s: %u connection failures in a row (last: %s); its "
+                           "symbols fail now and a rerun tries them again",
+                           h->key, h->conn_failures, err);
+        }
+    }
+    if (t->retry_after_s >= 0 && qp_fetch_status_retryable(status)) {
+        int64_t until = core_now_ns() + CORE_MIN(t->retry_after_s, (int64_t)600) * CORE_NS_PER_SEC;
+        if (until > h->pause_until) {
+            h->pause_until = until;
+            qp_console_log(
+                    CORE_LOG_DEBUG,
+                    "%s asked for a pause of %lld s (Retry-After): no request to it until then",
+                    h->key, (long long)t->retry_after_s);
+        }
+    }
+}
+
 /* Finishes a transfer: either done() or back into the waiting list for a retry. */
 static void xfer_finish(struct qp_fetch *f, struct xfer *t, CURLcode code)
 {
     long status = 0;
     char err[CURL_ERROR_SIZE + 128];
     bool retry = false;
+    bool permanent = false;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(f->multi, t->easy);
-    curl_easy_cleanup(t->easy);
-    t->easy = NULL;
     for (size_t i = 0; i < f->active; i++) {
         if (f->running[i] == t) {
             f->running[i] = f->running[--f->active];
@@ -268,32 +378,51 @@ static void xfer_finish(struct qp_fetch *f, struct xfer *t, CURLcode code)
     err[0] = '\0';
 
     if (code == CURLE_OK && (status == 0 || (status >= 200 && status <= 299))) {
-        char *body = t->body;
-        size_t len = t->len;
-        t->body = NULL;
-        if (body == NULL) {
-            body = core_xmalloc(1); // an empty body is the converter's NOT_CSV, not ours
-        }
-        f->cfg.done(f->cfg.ctx, t->idx, body, len, NULL);
+        note_host(f, t, code, status == 0 ? 200 : status, "");
+        curl_easy_cleanup(t->easy);
+        t->easy = NULL;
+        struct qp_body *body = core_xmalloc(sizeof(*body));
+        *body = t->body;
+        qp_body_init(&t->body, f->cfg.spill_dir, f->cfg.spill_at, f->cfg.max_body);
+        f->cfg.done(f->cfg.ctx, t->idx, body, NULL);
         xfer_free(t);
         return;
     }
     if (code == CURLE_OK) {
         snprintf(err, sizeof(err), "HTTP %ld", status);
         retry = qp_fetch_status_retryable(status);
+        permanent = !retry;
     } else if (t->over_cap || code == CURLE_FILESIZE_EXCEEDED) {
-        snprintf(err, sizeof(err), "body larger than the %zu-byte cap", f->cfg.max_body);
+        snprintf(err, sizeof(err), "body larger than the %zu-byte cap (--max-body)",
+                 f->cfg.max_body);
+        permanent = true;
+    } else if (t->local_err != 0) {
+        snprintf(err, sizeof(err), "cannot store the body: %s", strerror(-t->local_err));
     } else {
         snprintf(err, sizeof(err), "%s (curl error %d)",
                  t->errbuf[0] != '\0' ? t->errbuf : curl_easy_strerror(code), (int)code);
         retry = curl_retryable(code);
+        permanent = curl_permanent(code);
+    }
+    note_host(f, t, code, status, err);
+    curl_easy_cleanup(t->easy);
+    t->easy = NULL;
+    struct qp_fetch_host *h = &f->hosts.v[t->host];
+    if (h->given_up) {
+        fail_host_waiting(f, t->host);
+        char msg[sizeof(err) + sizeof(h->key) + 16];
+        snprintf(msg, sizeof(msg), "%s; gave up on %s", err, h->key);
+        fail_symbol(f, t, msg, false, true);
+        return;
     }
     if (retry && t->attempt < f->cfg.retries && !atomic_load(&f->stop)) {
         t->attempt++;
         int64_t ra = t->retry_after_s >= 0 ? t->retry_after_s * 1000 : -1;
         int64_t delay = qp_fetch_backoff_ms(t->attempt, ra, next_rand(f));
-        LOG_DEBUG("%s: %s; retry %u in %lld ms", t->symbol, err, t->attempt, (long long)delay);
-        t->not_before = core_now_ns() + delay * CORE_NS_PER_MS;
+        qp_console_log(CORE_LOG_DEBUG, "%s: %s; retry %u in %lld ms", t->symbol, err, t->attempt,
+                       (long long)delay);
+        t->not_before = CORE_MAX(core_now_ns() + delay * CORE_NS_PER_MS, h->pause_until);
+        qp_body_reset(&t->body);
         f->waiting[f->nwaiting++] = t;
         return;
     }
@@ -301,8 +430,7 @@ static void xfer_finish(struct qp_fetch *f, struct xfer *t, CURLcode code)
         size_t l = strlen(err);
         snprintf(err + l, sizeof(err) - l, " after %u attempts", t->attempt + 1);
     }
-    f->cfg.done(f->cfg.ctx, t->idx, NULL, 0, err);
-    xfer_free(t);
+    fail_symbol(f, t, err, permanent, false);
 }
 
 /* The rate cap: whether a request may start now (rate_book() then takes the slot). */
@@ -319,65 +447,99 @@ static void rate_book(struct qp_fetch *f, int64_t now)
     }
 }
 
+/* A new transfer for an admitted symbol, or NULL when it ended at once (done() was called). */
+static struct xfer *new_xfer(struct qp_fetch *f, size_t idx, const char *sym)
+{
+    struct xfer *t = core_xcalloc(1, sizeof(*t));
+    t->f = f;
+    t->idx = idx;
+    t->symbol = sym;
+    qp_body_init(&t->body, f->cfg.spill_dir, f->cfg.spill_at, f->cfg.max_body);
+    if (qp_config_url(f->cfg.url_template, sym, t->url, sizeof(t->url)) != 0) {
+        fail_symbol(f, t, "URL too long", true, false);
+        return NULL;
+    }
+    t->host = qp_fetch_hosts_find(&f->hosts, t->url);
+    const struct qp_fetch_host *h = &f->hosts.v[t->host];
+    if (h->given_up) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "not tried: gave up on %s after %u connection failures (%s)",
+                 h->key, h->conn_failures, h->last_error);
+        fail_symbol(f, t, msg, false, true);
+        return NULL;
+    }
+    return t;
+}
+
+/* Starts what may start: due retries and paused starts first, then new symbols. */
+static int64_t start_some(struct qp_fetch *f, bool *admit_done)
+{
+    int64_t now = core_now_ns();
+    int64_t wake = now + 200 * CORE_NS_PER_MS;
+    while (f->active < f->cfg.connections) {
+        size_t due = SIZE_MAX;
+        for (size_t i = 0; i < f->nwaiting; i++) {
+            struct xfer *w = f->waiting[i];
+            int64_t at = CORE_MAX(w->not_before, f->hosts.v[w->host].pause_until);
+            if (at <= now) {
+                due = i;
+                break;
+            }
+            wake = CORE_MIN(wake, at);
+        }
+        if (due == SIZE_MAX && (*admit_done || f->nwaiting + f->active >= f->cfg.connections)) {
+            break;
+        }
+        if (!rate_ready(f, now)) {
+            wake = CORE_MIN(wake, f->next_slot);
+            break;
+        }
+        struct xfer *t = NULL;
+        if (due != SIZE_MAX) {
+            t = f->waiting[due];
+            f->waiting[due] = f->waiting[--f->nwaiting];
+        } else {
+            size_t idx = 0;
+            const char *sym = NULL;
+            enum qp_fetch_admit a = f->cfg.admit(f->cfg.ctx, &idx, &sym);
+            if (a != QP_FETCH_ADMIT_OK) {
+                *admit_done = a == QP_FETCH_ADMIT_DONE;
+                break;
+            }
+            t = new_xfer(f, idx, sym);
+            if (t == NULL) {
+                continue;
+            }
+            int64_t pause = f->hosts.v[t->host].pause_until;
+            if (pause > now) {
+                // The host asked for a pause: this symbol waits for it like a retry.
+                t->not_before = pause;
+                f->waiting[f->nwaiting++] = t;
+                wake = CORE_MIN(wake, pause);
+                continue;
+            }
+        }
+        rate_book(f, now);
+        if (xfer_start(f, t) != 0) {
+            fail_symbol(f, t, "cannot start a transfer (out of memory)", false, false);
+        }
+    }
+    return wake;
+}
+
 int qp_fetch_run(struct qp_fetch *f)
 {
     bool admit_done = false;
     int rc = 0;
     while (!atomic_load(&f->stop)) {
-        int64_t now = core_now_ns();
-        int64_t wake = now + 200 * CORE_NS_PER_MS;
-        // Retries first (they belong to the oldest batches), then new symbols.
-        while (f->active < f->cfg.connections) {
-            size_t due = SIZE_MAX;
-            for (size_t i = 0; i < f->nwaiting; i++) {
-                if (f->waiting[i]->not_before <= now) {
-                    due = i;
-                    break;
-                }
-                wake = CORE_MIN(wake, f->waiting[i]->not_before);
-            }
-            struct xfer *t = NULL;
-            if (due == SIZE_MAX && (admit_done || f->nwaiting + f->active >= f->cfg.connections)) {
-                break;
-            }
-            if (!rate_ready(f, now)) {
-                wake = CORE_MIN(wake, f->next_slot);
-                break;
-            }
-            if (due != SIZE_MAX) {
-                t = f->waiting[due];
-                f->waiting[due] = f->waiting[--f->nwaiting];
-            } else {
-                size_t idx = 0;
-                const char *sym = NULL;
-                enum qp_fetch_admit a = f->cfg.admit(f->cfg.ctx, &idx, &sym);
-                if (a != QP_FETCH_ADMIT_OK) {
-                    admit_done = a == QP_FETCH_ADMIT_DONE;
-                    break;
-                }
-                t = core_xcalloc(1, sizeof(*t));
-                t->f = f;
-                t->idx = idx;
-                t->symbol = sym;
-                if (qp_config_url(f->cfg.url_template, sym, t->url, sizeof(t->url)) != 0) {
-                    f->cfg.done(f->cfg.ctx, idx, NULL, 0, "URL too long");
-                    xfer_free(t);
-                    continue;
-                }
-            }
-            rate_book(f, now);
-            if (xfer_start(f, t) != 0) {
-                f->cfg.done(f->cfg.ctx, t->idx, NULL, 0, "cannot start a transfer (out of memory)");
-                xfer_free(t);
-            }
-        }
+        int64_t wake = start_some(f, &admit_done);
         if (admit_done && f->active == 0 && f->nwaiting == 0) {
             break;
         }
         int running = 0;
         CURLMcode mc = curl_multi_perform(f->multi, &running);
         if (mc != CURLM_OK) {
-            LOG_ERROR("curl_multi_perform: %s", curl_multi_strerror(mc));
+            qp_console_log(CORE_LOG_ERROR, "curl_multi_perform: %s", curl_multi_strerror(mc));
             rc = -EIO;
             break;
         }
@@ -394,7 +556,7 @@ int qp_fetch_run(struct qp_fetch *f)
         }
         long ct = -1;
         curl_multi_timeout(f->multi, &ct);
-        now = core_now_ns();
+        int64_t now = core_now_ns();
         int64_t ms = (wake - now) / CORE_NS_PER_MS;
         if (ct >= 0 && ct < ms) {
             ms = ct;
@@ -439,6 +601,8 @@ void qp_fetch_destroy(struct qp_fetch *f)
         return;
     }
     curl_multi_cleanup(f->multi);
+    curl_slist_free_all(f->headers);
+    qp_fetch_hosts_release(&f->hosts);
     free(f->waiting);
     free(f->running);
     free(f);
@@ -452,4 +616,9 @@ uint64_t qp_fetch_requests(struct qp_fetch *f)
 uint64_t qp_fetch_bytes(struct qp_fetch *f)
 {
     return atomic_load_explicit(&f->bytes, memory_order_relaxed);
+}
+
+uint64_t qp_fetch_hosts_given_up(struct qp_fetch *f)
+{
+    return atomic_load(&f->hosts_gone);
 }

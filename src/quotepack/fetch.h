@@ -9,6 +9,8 @@
 
 #include "core/compiler.h"
 
+struct qp_body;
+
 /*
  * One fetch thread drives a curl multi handle: at most `connections` transfers at once over
  * reused keep-alive connections. Work comes from the pipeline through admit(); each symbol
@@ -16,6 +18,13 @@
  * connection errors, truncated bodies, HTTP 408, 429 and 5xx) are retried after an
  * exponential backoff with jitter, or after Retry-After when the server sends one; other
  * 4xx and local errors are final.
+ *
+ * Per host (scheme, name and port of the URL): a Retry-After pauses every request to that
+ * host, not just the symbol that got it; and after host_failures connection failures in a
+ * row (refused, DNS, connect timeout, TLS handshake) with no response in between, the host is
+ * given up: its symbols fail at once with a message that says so (fetch_host.c).
+ * A transfer is cut when it connects too slowly, when it receives less than speed_limit
+ * bytes/s for timeout_s, or (optionally) after max_time_s in all; a steady slow body is not.
  */
 struct qp_fetch;
 
@@ -27,20 +36,40 @@ enum qp_fetch_admit {
 
 /** Asks for the next symbol to download (fetch thread). symbol is borrowed for the run. */
 typedef enum qp_fetch_admit (*qp_fetch_admit_fn)(void *ctx, size_t *idx, const char **symbol);
+/** Why a symbol's download failed. */
+struct qp_fetch_failure {
+    const char *message; /* borrowed for the call */
+    bool permanent;      /* 404 and other 4xx, a missing file, over the size cap */
+    bool host_given_up;  /* not tried (or no longer): its host was given up */
+};
+
 /**
- * One symbol finished (fetch thread). On success body (malloc'd, ownership passes) holds len
- * bytes and error is NULL; on failure body is NULL and error says why (borrowed). May block:
- * the fetcher then stops pulling data, which is the pipeline's backpressure.
+ * One symbol finished (fetch thread). On success body (malloc'd struct, ownership passes,
+ * release with qp_body_release then free) holds the download and fail is NULL; on failure
+ * body is NULL and fail says why. May block: the fetcher then stops pulling data, which is
+ * the pipeline's backpressure.
  */
-typedef void (*qp_fetch_done_fn)(void *ctx, size_t idx, char *body, size_t len, const char *error);
+typedef void (*qp_fetch_done_fn)(void *ctx, size_t idx, struct qp_body *body,
+                                 const struct qp_fetch_failure *fail);
 
 struct qp_fetch_config {
     const char *url_template; /* borrowed, with {symbol} */
     size_t connections;
     double rate; /* requests per second, 0 = unlimited */
     unsigned retries;
-    double timeout_s;
+    double timeout_s;         /* low-speed time: cut below speed_limit bytes/s for this long */
+    size_t speed_limit;       /* bytes/s; 0 = 1 */
+    double connect_timeout_s; /* 0 = 10 s */
+    double max_time_s;        /* 0 = no limit */
+    unsigned host_failures;   /* 0 = never give a host up */
+    const char *cacert;       /* borrowed, or NULL */
+    bool insecure;
+    const char *const *headers; /* borrowed "Name: value" lines */
+    size_t nheaders;
+    const char *user_agent; /* borrowed, or NULL */
     size_t max_body;
+    const char *spill_dir; /* borrowed: where a body past spill_at bytes goes (body.h) */
+    size_t spill_at;       /* 0 = 4 MiB */
     qp_fetch_admit_fn admit;
     qp_fetch_done_fn done;
     void *ctx;
@@ -78,5 +107,8 @@ int64_t qp_fetch_parse_retry_after(const char *value, int64_t now_s);
 
 /** Whether an HTTP status is worth retrying (408, 429, 5xx). Pure. */
 bool qp_fetch_status_retryable(long status);
+
+/** Hosts given up so far (stats and tests). Any thread. */
+uint64_t qp_fetch_hosts_given_up(struct qp_fetch *f);
 
 #endif

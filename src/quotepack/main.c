@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
-/* quotepack: parses options and wires the pipeline together. */
+/* quotepack: picks the subcommand, parses options and runs it. */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
 
+#include "core/alloc.h"
 #include "core/log.h"
+#include "quotepack/commands.h"
 #include "quotepack/config.h"
 #include "quotepack/convert_cli.h"
 #include "quotepack/pipeline.h"
@@ -36,23 +39,12 @@ static int run_verify(int argc, char **argv)
     return rc == 0 ? 0 : 1;
 }
 
-int main(int argc, char **argv)
+/* The pipeline, for a run or for `retry DIR [options]` (argv rewritten by the caller). */
+static int run_pipeline(int argc, char **argv)
 {
     struct qp_config cfg;
     struct qp_pipeline_stats stats;
     char err[512];
-    core_log_set_ident("quotepack");
-    const char *lv = getenv("QUOTEPACK_LOG"); // error, warn, info or debug
-    enum core_log_level level;
-    if (lv != NULL && core_log_parse_level(lv, &level) == 0) {
-        core_log_set_level(level);
-    }
-    if (argc >= 2 && strcmp(argv[1], "verify") == 0) {
-        return run_verify(argc - 1, argv + 1);
-    }
-    if (argc >= 2 && strcmp(argv[1], "convert") == 0) {
-        return qp_convert_cli(argc - 1, argv + 1);
-    }
     int rc = qp_config_parse(&cfg, argc, argv, err, sizeof(err));
     if (rc == 1) {
         return 0;
@@ -74,20 +66,89 @@ int main(int argc, char **argv)
         return 1;
     }
     rc = qp_pipeline_run(&cfg, &stop_flag, &stats);
-    qp_pipeline_print_summary(&cfg, &stats);
     int status = 0;
-    if (rc != 0) {
-        fprintf(stderr,
-                "quotepack: stopped: %s; nothing archived is lost, and a rerun with the "
-                "same arguments resumes\n",
-                strerror(-rc));
-        status = 1;
-    } else if (stats.interrupted) {
-        status = 130;
-    } else if (stats.failed > 0) {
-        status = 1;
+    if (stats.setup_failed) {
+        status = 1; // already said, and nothing else happened
+    } else {
+        qp_pipeline_print_summary(&cfg, &stats);
+        if (rc != 0) {
+            fprintf(stderr,
+                    "quotepack: stopped: %s; nothing archived is lost, and a rerun with the "
+                    "same arguments resumes\n",
+                    strerror(-rc));
+            status = 1;
+        } else if (stats.interrupted) {
+            status = 130;
+        } else if (stats.failed > 0 || stats.skipped > 0) {
+            status = 1;
+        }
     }
     curl_global_cleanup();
     qp_config_release(&cfg);
     return status;
+}
+
+/* quotepack retry DIR [options] = quotepack --out DIR --only-failed [options]. */
+static int run_retry(int argc, char **argv, const char *prog)
+{
+    if (argc < 2 || argv[1][0] == '-') {
+        bool help = argc >= 2 && strcmp(argv[1], "--help") == 0;
+        fprintf(help ? stdout : stderr,
+                "usage: quotepack retry DIR [options]\n"
+                "Fetches the symbols that failed in DIR again (permanent failures included),\n"
+                "from the --source its last run used unless one is given.\n");
+        return help ? 0 : 2;
+    }
+    char **av = core_xcalloc((size_t)argc + 4, sizeof(char *));
+    char out_opt[] = "--out";
+    char only[] = "--only-failed";
+    int n = 0;
+    av[n++] = (char *)(uintptr_t)prog;
+    av[n++] = out_opt;
+    av[n++] = argv[1];
+    av[n++] = only;
+    for (int i = 2; i < argc; i++) {
+        av[n++] = argv[i];
+    }
+    int rc = run_pipeline(n, av);
+    free(av);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    core_log_set_ident("quotepack");
+    const char *lv = getenv("QUOTEPACK_LOG"); // error, warn, info or debug
+    enum core_log_level level;
+    if (lv != NULL && core_log_parse_level(lv, &level) == 0) {
+        core_log_set_level(level);
+    }
+    const char *cmd = argc >= 2 ? argv[1] : "";
+    if (strcmp(cmd, "verify") == 0) {
+        return run_verify(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "convert") == 0) {
+        return qp_convert_cli(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "ls") == 0) {
+        return qp_cmd_ls(argc - 1, argv + 1, stdout);
+    }
+    if (strcmp(cmd, "cat") == 0) {
+        return qp_cmd_cat(argc - 1, argv + 1, stdout);
+    }
+    if (strcmp(cmd, "retry") == 0) {
+        return run_retry(argc - 1, argv + 1, argv[0]);
+    }
+    if (strcmp(cmd, "help") == 0) {
+        qp_config_usage(stdout);
+        return 0;
+    }
+    if (qp_config_looks_like_command(cmd)) {
+        fprintf(stderr,
+                "quotepack: unknown command \"%s\" (commands: verify, ls, cat, retry, convert, "
+                "help). To fetch a symbol of that name, put it after -- or in --symbols FILE.\n",
+                cmd);
+        return 2;
+    }
+    return run_pipeline(argc, argv);
 }

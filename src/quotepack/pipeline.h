@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The quotepack pipeline: fetch -> convert -> spool -> pack, with the catalog and progress. */
+/* The quotepack pipeline: wires the fetch, convert and pack stages and runs them. */
 #ifndef QP_PIPELINE_H
 #define QP_PIPELINE_H
 
@@ -10,18 +10,23 @@
 #include "quotepack/config.h"
 
 struct qp_pipeline_stats {
-    uint64_t symbols;   /* symbols of this run (after --shard) */
-    uint64_t archived;  /* archived by this run */
-    uint64_t already;   /* archived by an earlier run, skipped */
-    uint64_t reused;    /* converted by an earlier run, packed from its spooled XML */
-    uint64_t failed;    /* failed in this run */
-    uint64_t archives;  /* archives written by this run */
-    uint64_t csv_bytes; /* downloaded */
-    uint64_t xml_bytes; /* written to the spool */
-    uint64_t requests;  /* HTTP/file requests, retries included */
+    uint64_t symbols;      /* symbols of this run (after --shard) */
+    uint64_t archived;     /* archived by this run */
+    uint64_t already;      /* archived by an earlier run, skipped */
+    uint64_t reused;       /* converted by an earlier run, packed from its spooled entry */
+    uint64_t skipped;      /* failed permanently before and not retried */
+    uint64_t failed;       /* failed in this run */
+    uint64_t host_skipped; /* of those, failed because their host was given up */
+    uint64_t archives;     /* archives written by this run */
+    uint64_t csv_bytes;    /* CSV fetched by this run and archived */
+    uint64_t xml_bytes;    /* XML made by this run */
+    uint64_t requests;     /* HTTP/file requests, retries included */
+    uint64_t peak_files;   /* most spool places taken at once */
+    uint64_t peak_bytes;   /* most compressed bytes waiting at once */
     double seconds;
-    int interrupted;          /* SIGINT/SIGTERM stopped the run */
-    uint64_t no_rows;         /* converted by this run with a header and no rows */
+    int interrupted;  /* SIGINT/SIGTERM stopped the run */
+    int setup_failed; /* the run never started (lock held, unusable directory): already said */
+    uint64_t no_rows; /* converted by this run with a header and no rows */
     uint64_t other_delimiter; /* converted by this run with a detected delimiter other than ',' */
 };
 
@@ -36,7 +41,7 @@ struct qp_pipeline_stats {
 int qp_pipeline_run(const struct qp_config *cfg, volatile sig_atomic_t *stop,
                     struct qp_pipeline_stats *stats) CORE_MUST_CHECK;
 
-/** Prints the summary (and the failed symbols) to stderr. */
+/** Prints the summary to stderr. */
 void qp_pipeline_print_summary(const struct qp_config *cfg, const struct qp_pipeline_stats *st);
 
 #endif

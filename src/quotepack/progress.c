@@ -4,7 +4,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 void qp_progress_format(char *buf, size_t size, uint64_t done, uint64_t failed, uint64_t total,
                         uint64_t bytes, double seconds)
@@ -20,30 +19,4 @@ void qp_progress_format(char *buf, size_t size, uint64_t done, uint64_t failed, 
     }
     snprintf(buf, size, "%llu/%llu done, %llu failed, %.1f MB/s, ETA %s", (unsigned long long)done,
              (unsigned long long)total, (unsigned long long)failed, mbs, eta);
-}
-
-static void write_all(const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(2, s, n);
-        if (w <= 0) {
-            return;
-        }
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
-void qp_progress_show(const char *line)
-{
-    char buf[256];
-    int n = snprintf(buf, sizeof(buf), "\r\033[Kquotepack: %s", line);
-    if (n > 0) {
-        write_all(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-    }
-}
-
-void qp_progress_clear(void)
-{
-    write_all("\r\033[K", 4);
 }

@@ -13,9 +13,6 @@
 void qp_progress_format(char *buf, size_t size, uint64_t done, uint64_t failed, uint64_t total,
                         uint64_t bytes, double seconds);
 
-/** Rewrites the progress line on fd 2 (carriage return, no newline). Main thread. */
-void qp_progress_show(const char *line);
-/** Erases the progress line. Main thread. */
-void qp_progress_clear(void);
+/* Drawing the line: qp_console_progress (console.h), so messages never land on it. */
 
 #endif

@@ -4,20 +4,21 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <archive.h>
-#include <archive_entry.h>
-#include <libdeflate.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/compiler.h"
 #include "quotepack/catalog.h"
-#include "quotepack/shard.h"
+#include "quotepack/pack.h"
+#include "quotepack/reader.h"
+#include "quotepack/strset.h"
 
 struct entry {
     struct qp_catalog_row row;
@@ -30,8 +31,10 @@ struct vstate {
     struct entry *rows;
     size_t n;
     size_t cap;
-    size_t *slots; /* open addressing: index + 1, 0 = empty */
-    size_t nslots;
+    struct qp_strset index;    /* symbol -> index into rows */
+    struct qp_strset recorded; /* archive names of the snapshot */
+    char **names;              /* the archive names (owned) */
+    size_t nnames, names_cap;
     unsigned long diffs;
     unsigned long archives;
     unsigned long members;
@@ -50,35 +53,6 @@ static int collect(void *ctx, const struct qp_catalog_row *row)
     return 0;
 }
 
-static void index_rows(struct vstate *v)
-{
-    v->nslots = 16;
-    while (v->nslots < v->n * 2) {
-        v->nslots *= 2;
-    }
-    v->slots = core_xcalloc(v->nslots, sizeof(*v->slots));
-    for (size_t i = 0; i < v->n; i++) {
-        size_t h = (size_t)qp_shard_hash(v->rows[i].row.symbol) & (v->nslots - 1);
-        while (v->slots[h] != 0) {
-            h = (h + 1) & (v->nslots - 1);
-        }
-        v->slots[h] = i + 1;
-    }
-}
-
-static struct entry *lookup(struct vstate *v, const char *symbol)
-{
-    size_t h = (size_t)qp_shard_hash(symbol) & (v->nslots - 1);
-    while (v->slots[h] != 0) {
-        struct entry *e = &v->rows[v->slots[h] - 1];
-        if (strcmp(e->row.symbol, symbol) == 0) {
-            return e;
-        }
-        h = (h + 1) & (v->nslots - 1);
-    }
-    return NULL;
-}
-
 CORE_PRINTF(2, 3) static void diff(struct vstate *v, const char *fmt, ...)
 {
     va_list ap;
@@ -94,25 +68,19 @@ static int check_archive(void *ctx, const struct qp_catalog_archive *a)
 {
     struct vstate *v = ctx;
     char path[4096];
+    char err[256];
     unsigned long long count = 0;
     snprintf(path, sizeof(path), "%s/%s", v->dir, a->name);
     v->archives++;
-    struct archive *ar = archive_read_new();
-    if (ar == NULL) {
-        return -ENOMEM;
-    }
-    archive_read_support_filter_all(ar);
-    archive_read_support_format_all(ar);
-    if (archive_read_open_filename(ar, path, (size_t)256 * 1024) != ARCHIVE_OK) {
-        diff(v, "%s: cannot open: %s", a->name, archive_error_string(ar));
-        archive_read_free(ar);
+    struct qp_reader *r = NULL;
+    if (qp_reader_open_file(&r, path, err, sizeof(err)) != 0) {
+        diff(v, "%s: cannot open: %s", a->name, err);
         return 0;
     }
-    struct archive_entry *e;
-    int r;
-    char buf[64 * 1024];
-    while ((r = archive_read_next_header(ar, &e)) == ARCHIVE_OK) {
-        const char *name = archive_entry_pathname(e);
+    const char *name = NULL;
+    int64_t size_hdr = 0;
+    int rc;
+    while ((rc = qp_reader_next(r, &name, &size_hdr)) == 1) {
         size_t nl = strlen(name);
         char sym[128];
         count++;
@@ -123,11 +91,12 @@ static int check_archive(void *ctx, const struct qp_catalog_archive *a)
         }
         memcpy(sym, name, nl - 4);
         sym[nl - 4] = '\0';
-        struct entry *en = lookup(v, sym);
-        if (en == NULL) {
+        size_t i = 0;
+        if (!qp_strset_find(&v->index, sym, &i)) {
             diff(v, "%s: member %s is not in the catalog", a->name, name);
             continue;
         }
+        struct entry *en = &v->rows[i];
         en->seen++;
         if (en->seen > 1) {
             diff(v, "%s: %s appears in more than one archive", a->name, sym);
@@ -137,54 +106,155 @@ static int check_archive(void *ctx, const struct qp_catalog_archive *a)
         }
         uint64_t size = 0;
         uint32_t crc = 0;
-        la_ssize_t got;
-        while ((got = archive_read_data(ar, buf, sizeof(buf))) > 0) {
-            crc = (uint32_t)libdeflate_crc32(crc, buf, (size_t)got);
-            size += (uint64_t)got;
-        }
-        if (got < 0) {
-            diff(v, "%s: cannot read %s", a->name, name);
+        if (qp_reader_data(r, NULL, &size, &crc) != 0) {
+            diff(v, "%s: cannot read %s: %s", a->name, sym, qp_reader_error(r));
             continue;
         }
         if (size != en->row.xml_bytes || crc != en->row.crc32) {
-            diff(v, "%s: %s differs from the catalog (size or CRC-32)", a->name, name);
+            diff(v, "%s: %s.xml differs from the catalog (size or CRC-32)", a->name, sym);
         }
     }
-    if (r != ARCHIVE_EOF) {
-        diff(v, "%s: damaged: %s", a->name, archive_error_string(ar));
+    if (rc < 0) {
+        diff(v, "%s: damaged: %s", a->name, qp_reader_error(r));
     }
     if (count != a->members) {
         diff(v, "%s: member count differs from the catalog", a->name);
     }
-    archive_read_free(ar);
+    qp_reader_close(r);
     return 0;
 }
 
-static bool has_suffix(const char *s, const char *suffix)
+static int note_archive(void *ctx, const struct qp_catalog_archive *a)
 {
-    size_t a = strlen(s);
-    size_t b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
+    struct vstate *v = ctx;
+    if (v->nnames == v->names_cap) {
+        v->names_cap = v->names_cap ? v->names_cap * 2 : 256;
+        v->names = core_xrealloc(v->names, v->names_cap * sizeof(*v->names));
+    }
+    v->names[v->nnames++] = core_xstrdup(a->name);
+    return 0;
+}
+
+/* Whether a quotepack run holds DIR/.lock right now. */
+static bool run_active(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/.lock", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    bool busy = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd); // releases the shared lock if it was taken
+    return busy;
+}
+
+struct listing {
+    char **names;
+    enum qp_pack_name_kind *kinds;
+    size_t n, cap;
+};
+
+/* The archives and temp files in DIR, listed before the catalog snapshot is taken: a file
+ * appears before the transaction that records it, so every file found is either recorded in
+ * the snapshot or not yet (or never) recorded. */
+static void list_dir(const char *dir, struct listing *l)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        enum qp_pack_name_kind k = qp_pack_name_kind(de->d_name);
+        if (k == QP_PACK_NAME_OTHER) {
+            continue;
+        }
+        if (l->n == l->cap) {
+            l->cap = l->cap ? l->cap * 2 : 64;
+            l->names = core_xrealloc(l->names, l->cap * sizeof(*l->names));
+            l->kinds = core_xrealloc(l->kinds, l->cap * sizeof(*l->kinds));
+        }
+        l->names[l->n] = core_xstrdup(de->d_name);
+        l->kinds[l->n++] = k;
+    }
+    closedir(d);
+}
+
+/* Files that the snapshot does not record: differences, unless a run is writing them now. */
+static void judge_files(struct vstate *v, const struct listing *l, bool active)
+{
+    unsigned long pending = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        bool unrecorded = l->kinds[i] == QP_PACK_NAME_TEMP ||
+                          !qp_strset_find(&v->recorded, l->names[i], NULL);
+        if (!unrecorded) {
+            continue;
+        }
+        if (active || (active = run_active(v->dir))) {
+            pending++;
+        } else if (l->kinds[i] == QP_PACK_NAME_TEMP) {
+            diff(v, "%s: leftover temporary archive", l->names[i]);
+        } else {
+            diff(v, "%s: archive not recorded in the catalog", l->names[i]);
+        }
+    }
+    if (pending > 0) {
+        fprintf(v->report,
+                "verify: a run is writing %s: %lu archive file(s) newer than the catalog's "
+                "snapshot were not judged\n",
+                v->dir, pending);
+    }
 }
 
 int qp_verify(const char *dir, FILE *report)
 {
     struct qp_catalog *cat = NULL;
     struct vstate v;
+    struct listing l;
     memset(&v, 0, sizeof(v));
+    memset(&l, 0, sizeof(l));
     v.dir = dir;
     v.report = report;
-    int rc = qp_catalog_open(&cat, dir, true);
-    if (rc != 0) {
-        fprintf(report, "verify: cannot open the catalog in %s: %s\n", dir, strerror(-rc));
-        return rc;
-    }
-    rc = qp_catalog_foreach(cat, collect, &v);
-    if (rc != 0) {
+    bool active = run_active(dir);
+    list_dir(dir, &l);
+    char cpath[4096];
+    snprintf(cpath, sizeof(cpath), "%s/%s", dir, QP_CATALOG_FILE);
+    // A run takes the lock, then creates the catalog file, then commits its schema: until
+    // then there is nothing recorded, and so nothing to judge (the run deletes any archive
+    // its catalog does not record before it writes one).
+    int rc = active && access(cpath, F_OK) != 0 ? -ENOENT : qp_catalog_open(&cat, dir, true);
+    if (rc == -ENOENT && active) {
+        fprintf(report, "verify: a run is creating the catalog in %s: nothing is archived yet\n",
+                dir);
+        rc = 0;
         goto out;
     }
-    index_rows(&v);
-    rc = qp_catalog_foreach_archive(cat, check_archive, &v);
+    if (rc != 0) {
+        fprintf(report, "verify: cannot open the catalog in %s: %s\n", dir, strerror(-rc));
+        goto out;
+    }
+    // One read transaction: the symbols and the archives come from one snapshot, however
+    // many commits a running quotepack makes meanwhile.
+    rc = qp_catalog_begin_read(cat);
+    if (rc == 0) {
+        rc = qp_catalog_foreach(cat, collect, &v);
+    }
+    if (rc == 0) {
+        rc = qp_catalog_foreach_archive(cat, note_archive, &v);
+    }
+    if (rc == 0) {
+        qp_strset_init(&v.index, v.n);
+        for (size_t i = 0; i < v.n; i++) {
+            qp_strset_add(&v.index, v.rows[i].row.symbol, i);
+        }
+        qp_strset_init(&v.recorded, v.nnames);
+        for (size_t i = 0; i < v.nnames; i++) {
+            qp_strset_add(&v.recorded, v.names[i], i);
+        }
+        rc = qp_catalog_foreach_archive(cat, check_archive, &v);
+    }
+    qp_catalog_rollback(cat);
     if (rc != 0) {
         goto out;
     }
@@ -201,29 +271,24 @@ int qp_verify(const char *dir, FILE *report)
             other++;
         }
     }
-    DIR *d = opendir(dir);
-    if (d != NULL) {
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            const char *n = de->d_name;
-            if (strncmp(n, "quotes-", 7) == 0 &&
-                (has_suffix(n, ".tgz") || has_suffix(n, ".tar.zst"))) {
-                if (qp_catalog_has_archive(cat, n) != 1) {
-                    diff(&v, "%s: archive not recorded in the catalog", n);
-                }
-            } else if (strncmp(n, ".quotes-", 8) == 0 && has_suffix(n, ".tmp")) {
-                diff(&v, "%s: leftover temporary archive", n);
-            }
-        }
-        closedir(d);
-    }
+    judge_files(&v, &l, active);
     fprintf(report,
             "verify: %s: %lu archives, %lu members, %lu symbols archived, %lu not archived: %s\n",
             dir, v.archives, v.members, archived, other, v.diffs == 0 ? "OK" : "DIFFERENCES FOUND");
     rc = v.diffs == 0 ? 0 : 1;
 out:
+    for (size_t i = 0; i < l.n; i++) {
+        free(l.names[i]);
+    }
+    free(l.names);
+    free(l.kinds);
+    for (size_t i = 0; i < v.nnames; i++) {
+        free(v.names[i]);
+    }
+    free(v.names);
     free(v.rows);
-    free(v.slots);
+    qp_strset_release(&v.index);
+    qp_strset_release(&v.recorded);
     qp_catalog_close(cat);
     return rc;
 }

@@ -12,13 +12,20 @@ The behaviour comes from the symbol's prefix in GET /q/<symbol>:
   RESET...   half the body then a TCP reset (every time); RESET1... only the first time
   HANG...    sends nothing for `hang` seconds (past the client's timeout)
   HTML...    200 with an HTML page             EMPTY...  200 with an empty body
-Every request is recorded in `hits[symbol]` (monotonic times). Optional `delay` seconds
-before each response slow a run down for the kill tests.
+  SLOW...    the CSV a byte at a time, 0.1 s apart, until `release` is set, then the rest
+  BAR...     waits (up to `barrier_wait` s) until `barrier` BAR requests are in at once, then
+             the CSV; `barrier_met` counts the requests that saw the barrier reached
+  TRICKLE... the CSV in 20 pieces spread over `trickle` seconds (a steady, slow body)
+  R429H...   429 with "Retry-After: `retry_after`" on the first request, then the CSV
+Every request is recorded in `hits[symbol]` (monotonic times) and its headers in
+`headers[symbol]`; `starts` lists (time, symbol) in arrival order. Optional `delay` seconds
+before each response slow a run down for the kill tests. tls=(certfile, keyfile) serves https.
 """
 import email.utils
 import importlib.machinery
 import os
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -52,12 +59,54 @@ class _Handler(BaseHTTPRequestHandler):
             return
         sym = self.path[3:]
         with fx.lock:
-            fx.hits.setdefault(sym, []).append(time.monotonic())
+            now = time.monotonic()
+            fx.hits.setdefault(sym, []).append(now)
+            fx.starts.append((now, sym))
+            fx.headers[sym] = {k.lower(): v for k, v in self.headers.items()}
             fx.peers.add(self.client_address)
             n = len(fx.hits[sym])
         if fx.delay:
             time.sleep(fx.delay)
         csv = gen.make_csv(sym, fx.rows).encode()
+        if sym.startswith("SLOW"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", str(len(csv)))
+            self.end_headers()
+            i = 0
+            while not fx.release.is_set() and i < len(csv) - 1 and not fx.stop_event.is_set():
+                self.wfile.write(csv[i:i + 1])
+                self.wfile.flush()
+                i += 1
+                fx.release.wait(0.1)
+            self.wfile.write(csv[i:])
+            return
+        if sym.startswith("BAR"):
+            with fx.cond:
+                fx.inside += 1
+                fx.max_inside = max(fx.max_inside, fx.inside)
+                fx.cond.notify_all()
+                met = fx.cond.wait_for(lambda: fx.max_inside >= fx.barrier, fx.barrier_wait)
+                if met:
+                    fx.barrier_met += 1
+            self._send(200, csv)
+            with fx.cond:
+                fx.inside -= 1
+            return
+        if sym.startswith("TRICKLE"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", str(len(csv)))
+            self.end_headers()
+            step = (len(csv) + 19) // 20
+            for i in range(0, len(csv), step):
+                self.wfile.write(csv[i:i + step])
+                self.wfile.flush()
+                time.sleep(fx.trickle / 20)
+            return
+        if sym.startswith("R429H") and n == 1:
+            self._send(429, b"slow down\n", "text/plain", {"Retry-After": str(fx.retry_after)})
+            return
         if sym.startswith("E404"):
             self._send(404, b"not found\n", "text/plain")
         elif sym.startswith("E500X") or (sym.startswith("E500") and n == 1):
@@ -101,10 +150,22 @@ class _Server(ThreadingHTTPServer):
 class Fixture:
     """with Fixture(rows=50) as fx: url = fx.template  (http://127.0.0.1:PORT/q/{symbol})"""
 
-    def __init__(self, rows=50, delay=0.0, hang=10.0):
+    def __init__(self, rows=50, delay=0.0, hang=10.0, barrier=0, barrier_wait=10.0, trickle=4.0,
+                 retry_after=2, tls=None):
         self.rows = rows
         self.delay = delay
         self.hang = hang
+        self.barrier = barrier
+        self.barrier_wait = barrier_wait
+        self.trickle = trickle
+        self.retry_after = retry_after
+        self.inside = 0
+        self.max_inside = 0
+        self.barrier_met = 0
+        self.cond = threading.Condition()
+        self.release = threading.Event()
+        self.starts = []
+        self.headers = {}
         self.hits = {}
         self.peers = set()  # distinct client (address, port): one per TCP connection
         self.lock = threading.Lock()
@@ -112,7 +173,13 @@ class Fixture:
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.fixture = self
         self.port = self.server.server_address[1]
-        self.template = f"http://127.0.0.1:{self.port}/q/{{symbol}}"
+        scheme = "http"
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.template = f"{scheme}://127.0.0.1:{self.port}/q/{{symbol}}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self):
@@ -121,6 +188,7 @@ class Fixture:
 
     def __exit__(self, *exc):
         self.stop_event.set()
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)

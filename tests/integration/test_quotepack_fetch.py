@@ -67,7 +67,13 @@ def test_rerun_fetches_only_what_is_not_archived():
         check_eq(r.returncode, 1, r.stderr)
         for s in ("OK1", "OK2", "OK3"):
             check_eq(len(fx.hits[s]), before[s], f"{s} fetched again after it was archived")
-        check_eq(len(fx.hits["E404x"]), before["E404x"] + 1, "failed symbol retried by the rerun")
+        # Item 14: a 404 is permanent: not fetched again unless asked.
+        check_eq(len(fx.hits["E404x"]), before["E404x"], "a 404 fetched again by a rerun")
+        r = run_qp("retry", out)
+        check_eq(r.returncode, 1, r.stderr)
+        check_eq(len(fx.hits["E404x"]), before["E404x"] + 1, "retry did not fetch the 404 again")
+        check_eq(sum(len(v) for v in fx.hits.values()), sum(before.values()) + 1,
+                 "retry fetched more than the failed symbol")
 
 
 @test(timeout=60)

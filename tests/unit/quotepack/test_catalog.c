@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for the SQLite catalog: the state machine, batch assignment, archives. */
+/* Unit tests for the SQLite catalog: the state machine, symbols, archives, migrations. */
 #include "../testlib.h"
 
 #include <errno.h>
+
+#include <sqlite3.h>
 
 #include "quotepack/catalog.h"
 
@@ -38,33 +40,147 @@ TEST(state_machine_allows_only_the_documented_moves)
     ASSERT_EQ_INT(qp_state_parse("done", &s), -EINVAL);
 }
 
-TEST(assign_is_deterministic_and_keeps_known_batches)
+TEST(add_symbols_keeps_known_ones_as_they_are)
 {
     struct qp_catalog *cat = NULL;
-    const char *first[] = { "A", "B", "C", "D", "E" };
-    const char *second[] = { "F", "C", "G", "A" };
+    const char *first[] = { "A", "B", "C" };
+    const char *second[] = { "D", "C", "A" };
     struct qp_catalog_row row;
     ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
-    ASSERT_OK(qp_catalog_assign(cat, first, 5, 2));
-    const int64_t want1[] = { 0, 0, 1, 1, 2 };
-    for (int i = 0; i < 5; i++) {
-        ASSERT_OK(qp_catalog_get(cat, first[i], &row));
-        ASSERT_EQ_INT(row.batch, want1[i]);
-        ASSERT_EQ_INT(row.state, QP_STATE_PENDING);
-    }
-    // A rerun with a different list: known symbols keep their batch, new ones start batch 3.
-    ASSERT_OK(qp_catalog_assign(cat, second, 4, 2));
-    ASSERT_OK(qp_catalog_get(cat, "F", &row));
-    ASSERT_EQ_INT(row.batch, 3);
-    ASSERT_OK(qp_catalog_get(cat, "G", &row));
-    ASSERT_EQ_INT(row.batch, 3);
+    ASSERT_OK(qp_catalog_add_symbols(cat, first, 3));
     ASSERT_OK(qp_catalog_get(cat, "C", &row));
-    ASSERT_EQ_INT(row.batch, 1);
+    ASSERT_EQ_INT(row.state, QP_STATE_PENDING);
+    row.state = QP_STATE_FAILED;
+    row.failure = QP_FAILURE_PERMANENT;
+    snprintf(row.error, sizeof(row.error), "HTTP 404");
+    ASSERT_OK(qp_catalog_update(cat, &row));
+    ASSERT_OK(qp_catalog_add_symbols(cat, second, 3));
+    ASSERT_OK(qp_catalog_get(cat, "C", &row));
+    ASSERT_EQ_INT(row.state, QP_STATE_FAILED);
+    ASSERT_EQ_INT(row.failure, QP_FAILURE_PERMANENT);
+    ASSERT_EQ_STR(row.error, "HTTP 404");
+    ASSERT_OK(qp_catalog_get(cat, "D", &row));
+    ASSERT_EQ_INT(row.state, QP_STATE_PENDING);
     ASSERT_EQ_INT(qp_catalog_get(cat, "Z", &row), -ENOENT);
     int n = 0;
     ASSERT_OK(qp_catalog_foreach(cat, count_rows, &n));
-    ASSERT_EQ_INT(n, 7);
+    ASSERT_EQ_INT(n, 4);
     qp_catalog_close(cat);
+}
+
+TEST(spool_fields_and_settings_round_trip)
+{
+    struct qp_catalog *cat = NULL;
+    const char *syms[] = { "S" };
+    struct qp_catalog_row row;
+    char v[64];
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
+    ASSERT_OK(qp_catalog_add_symbols(cat, syms, 1));
+    ASSERT_OK(qp_catalog_get(cat, "S", &row));
+    row.state = QP_STATE_CONVERTED;
+    row.spool_format = 2;
+    row.spool_seg = 7;
+    row.spool_off = (uint64_t)5 << 32;
+    row.spool_len = 12345;
+    row.spool_hdr = 99;
+    ASSERT_OK(qp_catalog_update(cat, &row));
+    ASSERT_OK(qp_catalog_get(cat, "S", &row));
+    ASSERT_EQ_INT(row.spool_format, 2);
+    ASSERT_EQ_U64(row.spool_seg, 7);
+    ASSERT_EQ_U64(row.spool_off, (uint64_t)5 << 32);
+    ASSERT_EQ_U64(row.spool_len, 12345);
+    ASSERT_EQ_U64(row.spool_hdr, 99);
+    ASSERT_EQ_INT(qp_catalog_get_setting(cat, "source", v, sizeof(v)), -ENOENT);
+    ASSERT_OK(qp_catalog_set_setting(cat, "source", "http://h/{symbol}"));
+    ASSERT_OK(qp_catalog_set_setting(cat, "source", "file:///x/{symbol}.csv"));
+    ASSERT_OK(qp_catalog_get_setting(cat, "source", v, sizeof(v)));
+    ASSERT_EQ_STR(v, "file:///x/{symbol}.csv");
+    uint64_t seq = 99;
+    ASSERT_OK(qp_catalog_next_archive_seq(cat, &seq));
+    ASSERT_EQ_U64(seq, 0);
+    qp_catalog_close(cat);
+}
+
+/* The layout of the first releases (user_version 0), as they created it. */
+static const char v1_schema[] =
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE symbols (symbol TEXT PRIMARY KEY, batch INTEGER NOT NULL,"
+        " state TEXT NOT NULL CHECK (state IN"
+        "  ('pending','fetched','converted','archived','failed')),"
+        " rows INTEGER NOT NULL DEFAULT 0, csv_bytes INTEGER NOT NULL DEFAULT 0,"
+        " xml_bytes INTEGER NOT NULL DEFAULT 0, crc32 INTEGER NOT NULL DEFAULT 0,"
+        " archive TEXT, error TEXT, updated INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX symbols_batch ON symbols(batch);"
+        "CREATE TABLE archives (name TEXT PRIMARY KEY, batch INTEGER NOT NULL,"
+        " part INTEGER NOT NULL, members INTEGER NOT NULL, bytes INTEGER NOT NULL,"
+        " created INTEGER NOT NULL);"
+        "INSERT INTO symbols VALUES ('OLD', 3, 'archived', 5, 100, 900, 77,"
+        " 'quotes-000003.tgz', NULL, 1);"
+        "INSERT INTO symbols VALUES ('CONV', 4, 'converted', 5, 100, 900, 77, NULL, NULL, 1);"
+        "INSERT INTO symbols VALUES ('BAD', 4, 'failed', 0, 0, 0, 0, NULL, 'HTTP 500', 1);"
+        "INSERT INTO archives VALUES ('quotes-000003.tgz', 3, 1, 1, 1000, 1);"
+        "INSERT INTO archives VALUES ('quotes-000003-2.tgz', 3, 2, 0, 1000, 1);";
+
+static int count_archives(void *ctx, const struct qp_catalog_archive *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+TEST(a_version_1_catalog_is_migrated_and_keeps_its_archives)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), QP_CATALOG_FILE);
+    sqlite3 *db = NULL;
+    ASSERT_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    struct qp_catalog *cat = NULL;
+    // Read-only, an old catalog is refused (only a run migrates it).
+    ASSERT_EQ_INT(qp_catalog_open(&cat, test_tmpdir(), true), -EPROTO);
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
+    struct qp_catalog_row row;
+    ASSERT_OK(qp_catalog_get(cat, "OLD", &row));
+    ASSERT_EQ_INT(row.state, QP_STATE_ARCHIVED);
+    ASSERT_EQ_STR(row.archive, "quotes-000003.tgz");
+    ASSERT_EQ_U64(row.crc32, 77);
+    ASSERT_OK(qp_catalog_get(cat, "CONV", &row)); // its old-style spool file is not read
+    ASSERT_EQ_INT(row.state, QP_STATE_PENDING);
+    ASSERT_OK(qp_catalog_get(cat, "BAD", &row));
+    ASSERT_EQ_INT(row.state, QP_STATE_FAILED);
+    ASSERT_EQ_INT(row.failure, QP_FAILURE_TRANSIENT);
+    ASSERT_EQ_INT(qp_catalog_has_archive(cat, "quotes-000003-2.tgz"), 1);
+    uint64_t seq = 0;
+    ASSERT_OK(qp_catalog_next_archive_seq(cat, &seq));
+    ASSERT_EQ_U64(seq, 4); // after the old batches: no new name meets an old one
+    int n = 0;
+    ASSERT_OK(qp_catalog_foreach_archive(cat, count_archives, &n));
+    ASSERT_EQ_INT(n, 2);
+    qp_catalog_close(cat);
+    // Now current: read-only works, and a second read-write open changes nothing.
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), true));
+    qp_catalog_close(cat);
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
+    ASSERT_OK(qp_catalog_get(cat, "OLD", &row));
+    ASSERT_EQ_INT(row.state, QP_STATE_ARCHIVED);
+    qp_catalog_close(cat);
+}
+
+TEST(a_catalog_from_a_newer_quotepack_is_refused)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), QP_CATALOG_FILE);
+    struct qp_catalog *cat = NULL;
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
+    qp_catalog_close(cat);
+    sqlite3 *db = NULL;
+    ASSERT_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ASSERT_EQ_INT(qp_catalog_open(&cat, test_tmpdir(), false), -EPROTO);
+    ASSERT_NULL(cat);
+    ASSERT_EQ_INT(qp_catalog_open(&cat, test_tmpdir(), true), -EPROTO);
 }
 
 TEST(archived_is_final_and_survives_reopen)
@@ -73,13 +189,11 @@ TEST(archived_is_final_and_survives_reopen)
     const char *syms[] = { "X" };
     struct qp_catalog_row row;
     ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
-    ASSERT_OK(qp_catalog_assign(cat, syms, 1, 100));
+    ASSERT_OK(qp_catalog_add_symbols(cat, syms, 1));
     ASSERT_OK(qp_catalog_get(cat, "X", &row));
     row.state = QP_STATE_ARCHIVED; // pending -> archived is refused
     ASSERT_EQ_INT(qp_catalog_update(cat, &row), -EPERM);
-    row.state = QP_STATE_FETCHED;
     row.csv_bytes = 10;
-    ASSERT_OK(qp_catalog_update(cat, &row));
     row.state = QP_STATE_CONVERTED;
     row.rows = 3;
     row.xml_bytes = 99;
@@ -89,7 +203,7 @@ TEST(archived_is_final_and_survives_reopen)
     row.state = QP_STATE_ARCHIVED;
     snprintf(row.archive, sizeof(row.archive), "quotes-000000.tgz");
     ASSERT_OK(qp_catalog_update(cat, &row));
-    struct qp_catalog_archive a = { "quotes-000000.tgz", 0, 1, 1, 1234 };
+    struct qp_catalog_archive a = { "quotes-000000.tgz", 0, 1, 1234 };
     ASSERT_OK(qp_catalog_add_archive(cat, &a));
     ASSERT_OK(qp_catalog_commit(cat));
     ASSERT_EQ_INT(qp_catalog_add_archive(cat, &a), -EEXIST);
@@ -103,9 +217,9 @@ TEST(archived_is_final_and_survives_reopen)
     ASSERT_EQ_U64(row.crc32, 0xdeadbeefu);
     ASSERT_EQ_U64(row.xml_bytes, 99);
     ASSERT_EQ_STR(row.archive, "quotes-000000.tgz");
-    int count = -1;
-    ASSERT_OK(qp_catalog_count_archives(cat, 0, &count));
-    ASSERT_EQ_INT(count, 1);
+    uint64_t seq = 0;
+    ASSERT_OK(qp_catalog_next_archive_seq(cat, &seq));
+    ASSERT_EQ_U64(seq, 1);
     ASSERT_EQ_INT(qp_catalog_has_archive(cat, "quotes-000000.tgz"), 1);
     ASSERT_EQ_INT(qp_catalog_has_archive(cat, "quotes-000001.tgz"), 0);
     qp_catalog_close(cat);
@@ -117,7 +231,7 @@ TEST(rollback_discards_a_transaction)
     const char *syms[] = { "R" };
     struct qp_catalog_row row;
     ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
-    ASSERT_OK(qp_catalog_assign(cat, syms, 1, 1));
+    ASSERT_OK(qp_catalog_add_symbols(cat, syms, 1));
     ASSERT_OK(qp_catalog_get(cat, "R", &row));
     ASSERT_OK(qp_catalog_begin(cat));
     row.state = QP_STATE_FAILED;

@@ -63,6 +63,89 @@ TEST(source_paths_become_file_urls)
     free(t);
 }
 
+TEST(source_paths_are_percent_encoded)
+{
+    // Item 9: a space, '#' or '%' in a directory name would end or garble the file:// URL.
+    char *t = qp_config_source_template("/data/my quotes#2/100%/{symbol}.csv");
+    ASSERT_EQ_STR(t, "file:///data/my%20quotes%232/100%25/{symbol}.csv");
+    free(t);
+    t = qp_config_source_template("/d/caf\xC3\xA9~x");
+    ASSERT_EQ_STR(t, "file:///d/caf%C3%A9~x/{symbol}.csv");
+    free(t);
+    char url[256];
+    ASSERT_OK(qp_config_url("file:///a%20b/{symbol}.csv", "^GSPC", url, sizeof(url)));
+    ASSERT_EQ_STR(url, "file:///a%20b/%5EGSPC.csv");
+}
+
+TEST(words_that_look_like_commands_are_not_symbols)
+{
+    struct qp_config cfg;
+    char err[256];
+    ASSERT_TRUE(qp_config_looks_like_command("list"));
+    ASSERT_TRUE(qp_config_looks_like_command("status"));
+    ASSERT_FALSE(qp_config_looks_like_command("AAPL"));
+    ASSERT_FALSE(qp_config_looks_like_command("x"));
+    ASSERT_FALSE(qp_config_looks_like_command("brk-b"));
+    const char *a1[] = { "quotepack", "--out", "o", "status", NULL };
+    ASSERT_EQ_INT(parse(&cfg, a1, err), -EINVAL);
+    ASSERT_TRUE(strstr(err, "looks like a command") != NULL);
+    const char *a2[] = { "quotepack", "--out", "o", "--", "status", NULL };
+    ASSERT_OK(parse(&cfg, a2, err));
+    ASSERT_EQ_STR(cfg.symbols[0], "status");
+    qp_config_release(&cfg);
+}
+
+TEST(network_and_spool_options)
+{
+    struct qp_config cfg;
+    char err[256];
+    const char *a1[] = { "quotepack",
+                         "--max-body",
+                         "3G",
+                         "--spool-size",
+                         "512M",
+                         "--connect-timeout",
+                         "2.5",
+                         "--max-time",
+                         "60",
+                         "--speed-limit",
+                         "100",
+                         "--header",
+                         "X-Key: 1",
+                         "--header",
+                         "Accept: text/csv",
+                         "--user-agent",
+                         "me/1",
+                         "--cacert",
+                         "/ca.pem",
+                         "--insecure",
+                         "--host-failures",
+                         "3",
+                         "--batch",
+                         "7",
+                         "A",
+                         NULL };
+    ASSERT_OK(parse(&cfg, a1, err));
+    ASSERT_EQ_U64(cfg.max_body, (uint64_t)3 << 30);
+    ASSERT_EQ_U64(cfg.spool_bytes, (uint64_t)512 << 20);
+    ASSERT_EQ_U64(cfg.spool_files, 2 * 7 + 16); // the default follows --batch
+    ASSERT_TRUE(cfg.connect_timeout_s == 2.5 && cfg.max_time_s == 60);
+    ASSERT_EQ_INT(cfg.speed_limit, 100);
+    ASSERT_EQ_INT(cfg.nheaders, 2);
+    ASSERT_EQ_STR(cfg.headers[1], "Accept: text/csv");
+    ASSERT_EQ_STR(cfg.user_agent, "me/1");
+    ASSERT_EQ_STR(cfg.cacert, "/ca.pem");
+    ASSERT_TRUE(cfg.insecure);
+    ASSERT_EQ_INT(cfg.host_failures, 3);
+    qp_config_release(&cfg);
+    const char *a2[] = { "quotepack", "--batch", "10", "--spool-files", "5", "A", NULL };
+    ASSERT_EQ_INT(parse(&cfg, a2, err), -EINVAL);
+    const char *a3[] = { "quotepack", "--only-failed", NULL }; // no symbols needed
+    ASSERT_OK(parse(&cfg, a3, err));
+    ASSERT_TRUE(cfg.only_failed && cfg.retry_failed);
+    qp_config_release(&cfg);
+}
+
 TEST(defaults_dedup_and_shard)
 {
     struct qp_config cfg;

@@ -2,6 +2,7 @@
 /* Unit tests for qp_convert (exact XML bytes, statuses and positions) and the convert CLI. */
 #include "../testlib.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -209,6 +210,197 @@ TEST(convert_large_document)
     free(csv);
 }
 
+/* Input in pieces of `piece` bytes; output collected into one buffer, piece sizes checked. */
+struct pieces {
+    const char *csv;
+    size_t len, off, piece;
+    char *out;
+    size_t out_len, writes, biggest;
+    int fail_after; /* writes before the write callback fails, -1 never */
+};
+
+static int pieces_read(void *ctx, const char **data, size_t *len)
+{
+    struct pieces *p = ctx;
+    size_t n = p->len - p->off < p->piece ? p->len - p->off : p->piece;
+    *data = p->csv + p->off;
+    *len = n;
+    p->off += n;
+    return 0;
+}
+
+static int pieces_write(void *ctx, const char *data, size_t len)
+{
+    struct pieces *p = ctx;
+    if (p->fail_after >= 0 && (int)p->writes >= p->fail_after) {
+        return -ENOSPC;
+    }
+    p->out = realloc(p->out, p->out_len + len);
+    ASSERT_NOT_NULL(p->out);
+    memcpy(p->out + p->out_len, data, len);
+    p->out_len += len;
+    p->writes++;
+    p->biggest = len > p->biggest ? len : p->biggest;
+    return 0;
+}
+
+TEST(convert_stream_in_pieces_equals_one_buffer)
+{
+    size_t rows = 30000;
+    char *csv = malloc(64 + rows * 80);
+    ASSERT_NOT_NULL(csv);
+    size_t n = (size_t)sprintf(csv, "\xEF\xBB\xBF"
+                                    "Date,Open,\"Note\"\r\n");
+    for (size_t i = 0; i < rows; i++) {
+        n += (size_t)sprintf(csv + n, "2016-01-%02zu,%zu.5,\"a \"\"q\"\", & <b>\"\r\n", i % 28 + 1,
+                             i);
+    }
+    struct qp_convert_result whole, res;
+    struct qp_convert_error err;
+    ASSERT_EQ_INT(qp_convert(csv, n, NULL, &whole, &err), QP_CONVERT_OK);
+    static const size_t sizes[] = { 1, 7, 4096, 65536, (size_t)1 << 20, (size_t)64 << 20 };
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        if (sizes[k] == 1 && test_timeout_multiplier() > 1) {
+            continue; // byte by byte is slow under the sanitizers; 7 covers the same paths
+        }
+        struct pieces p = { .csv = csv, .len = n, .piece = sizes[k], .fail_after = -1 };
+        ASSERT_EQ_INT(qp_convert_stream(pieces_read, &p, pieces_write, &p, NULL, &res, &err),
+                      QP_CONVERT_OK);
+        ASSERT_NULL(res.xml);
+        ASSERT_EQ_U64(res.rows, rows);
+        ASSERT_EQ_INT(res.xml_len, whole.xml_len);
+        ASSERT_EQ_INT(p.out_len, whole.xml_len);
+        ASSERT_TRUE(memcmp(p.out, whole.xml, whole.xml_len) == 0);
+        ASSERT_TRUE(p.writes > 1);
+        // Pieces stay near QP_CONVERT_PIECE: the XML is never held whole.
+        ASSERT_CMP_INT(p.biggest, <=, QP_CONVERT_PIECE + 4096);
+        free(p.out);
+    }
+    free(whole.xml);
+    free(csv);
+}
+
+TEST(convert_stream_reports_errors_of_the_input_and_of_the_writer)
+{
+    static const char csv[] = "a,b\n1,2\n3\n";
+    struct pieces p = { .csv = csv, .len = sizeof(csv) - 1, .piece = 3, .fail_after = -1 };
+    struct qp_convert_result res;
+    struct qp_convert_error err;
+    ASSERT_EQ_INT(qp_convert_stream(pieces_read, &p, pieces_write, &p, NULL, &res, &err),
+                  QP_CONVERT_BAD_CSV);
+    ASSERT_EQ_U64(err.line, 3);
+    free(p.out);
+    // A writer that fails: QP_CONVERT_IO with its errno.
+    size_t rows = 20000;
+    char *big = malloc(16 + rows * 8);
+    ASSERT_NOT_NULL(big);
+    size_t n = (size_t)sprintf(big, "a,b\n");
+    for (size_t i = 0; i < rows; i++) {
+        n += (size_t)sprintf(big + n, "%zu,x\n", i % 1000);
+    }
+    struct pieces q = { .csv = big, .len = n, .piece = 4096, .fail_after = 1 };
+    ASSERT_EQ_INT(qp_convert_stream(pieces_read, &q, pieces_write, &q, NULL, &res, &err),
+                  QP_CONVERT_IO);
+    ASSERT_EQ_INT(err.sys_errno, -ENOSPC);
+    free(q.out);
+    free(big);
+    // An empty input and one of only blanks, in pieces.
+    struct pieces e = { .csv = "", .len = 0, .piece = 3, .fail_after = -1 };
+    ASSERT_EQ_INT(qp_convert_stream(pieces_read, &e, pieces_write, &e, NULL, &res, &err),
+                  QP_CONVERT_NOT_CSV);
+    struct pieces b = { .csv = "  \n\n \r\n  ", .len = 9, .piece = 2, .fail_after = -1 };
+    ASSERT_EQ_INT(qp_convert_stream(pieces_read, &b, pieces_write, &b, NULL, &res, &err),
+                  QP_CONVERT_NOT_CSV);
+    free(b.out);
+}
+
+/* One dialect case through qp_convert_stream in pieces of every size, against qp_convert. */
+static void check_dialect_stream(const char *csv, const struct qp_convert_opts *opts,
+                                 enum qp_convert_status want, char delim, uint64_t rows)
+{
+    size_t n = strlen(csv);
+    struct qp_convert_result whole, res;
+    struct qp_convert_error werr, err;
+    ASSERT_EQ_INT(qp_convert(csv, n, opts, &whole, &werr), want);
+    if (want == QP_CONVERT_OK) {
+        ASSERT_EQ_INT(whole.delimiter, delim);
+        ASSERT_EQ_U64(whole.rows, rows);
+    }
+    static const size_t sizes[] = { 1, 2, 3, 5, 7, 64, 4096 };
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        struct pieces p = { .csv = csv, .len = n, .piece = sizes[k], .fail_after = -1 };
+        enum qp_convert_status st =
+                qp_convert_stream(pieces_read, &p, pieces_write, &p, opts, &res, &err);
+        if (st != want) {
+            test_fail(__FILE__, __LINE__, "pieces of %zu: %s (%s), want %s", sizes[k],
+                      qp_convert_status_name(st), err.message, qp_convert_status_name(want));
+        }
+        if (want == QP_CONVERT_OK) {
+            // The delimiter the stream detected is reported, as by the one-buffer form.
+            ASSERT_EQ_INT(res.delimiter, delim);
+            ASSERT_EQ_U64(res.rows, rows);
+            ASSERT_EQ_INT(p.out_len, whole.xml_len);
+            ASSERT_TRUE(memcmp(p.out, whole.xml, whole.xml_len) == 0);
+        } else if (err.line != werr.line || err.column != werr.column) {
+            test_fail(__FILE__, __LINE__, "pieces of %zu: %llu:%llu, want %llu:%llu (%s)", sizes[k],
+                      (unsigned long long)err.line, (unsigned long long)err.column,
+                      (unsigned long long)werr.line, (unsigned long long)werr.column, werr.message);
+        } else {
+            ASSERT_EQ_STR(err.message, werr.message);
+        }
+        free(p.out);
+    }
+    free(whole.xml);
+}
+
+TEST(convert_stream_keeps_the_dialect_in_pieces)
+{
+    struct qp_convert_opts detect = { .dialect = { .detect = true } };
+    struct qp_convert_opts cp1252 = { .dialect = { .detect = true,
+                                                   .encoding = QP_ENCODING_CP1252 } };
+    struct qp_convert_opts strict = { .dialect = { .detect = true, .strict = true } };
+    struct qp_convert_opts pipe = { .dialect = { .delimiter = '|' } };
+    // Leading lines of spaces (the first pieces are all blank), a semicolon header found by
+    // detection, cp1252 bytes (0x80 euro, 0xE9 e-acute), a line of spaces inside and at the end.
+    check_dialect_stream("  \r\n \t \r\nDatum;Schluss \x80;Notiz\r\n02.01.2024;1.240,00;caf\xE9\r\n"
+                         "   \r\n03.01.2024;\"1,5\";\"a;b\"\r\n \t ",
+                         &cp1252, QP_CONVERT_OK, ';', 2);
+    check_dialect_stream("a\tb\tc\n1\t2\t3\n", &detect, QP_CONVERT_OK, '\t', 1);
+    // A header and no rows: an empty document, its delimiter still detected.
+    check_dialect_stream("\n  \nDate|Open|Close\r\n  \r\n", &detect, QP_CONVERT_OK, '|', 0);
+    check_dialect_stream("x|y\n1|2\n", &pipe, QP_CONVERT_OK, '|', 1);
+    check_dialect_stream("a,b\n1,2\n", &detect, QP_CONVERT_OK, ',', 1);
+    // A stray quote: data by default, an error with its position under strict.
+    check_dialect_stream("lat;lon\n55\"45;37\n", &detect, QP_CONVERT_OK, ';', 1);
+    check_dialect_stream("lat;lon\n55\"45;37\n", &strict, QP_CONVERT_BAD_CSV, 0, 0);
+    // Not CSV after blank pieces, and invalid UTF-8 without --encoding.
+    check_dialect_stream(" \n \n<html><body>no</body></html>\n", &cp1252, QP_CONVERT_NOT_CSV, 0, 0);
+    check_dialect_stream("a;b\n1;caf\xE9\n", &detect, QP_CONVERT_BAD_CSV, 0, 0);
+}
+
+/* The "not CSV" verdict and its position do not depend on where the pieces are cut: a byte
+ * order mark, a CRLF or "<?xml" split between pieces, blank lines before the markup. */
+TEST(convert_stream_not_csv_verdict_is_the_same_however_the_input_is_cut)
+{
+    struct qp_convert_opts detect = { .dialect = { .detect = true } };
+    static const char *const bodies[] = {
+        "\xEF\xBB\xBF  <html><body>x</body></html>",
+        "\r\n\r\n\r\r\n  \t<!DOCTYPE html>\n",
+        "\n\n <?XML version=\"1.0\"?><a/>",
+        " \n {\"error\": \"no such symbol\"}",
+        "\xEF\xBB\xBF",
+        " \r\n\t\n  ",
+    };
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        check_dialect_stream(bodies[i], &detect, QP_CONVERT_NOT_CSV, 0, 0);
+    }
+    // What only begins like a byte order mark, or like markup further on, is content.
+    check_dialect_stream("\xEF\xBB"
+                         "a,b\n",
+                         &detect, QP_CONVERT_BAD_CSV, 0, 0);
+    check_dialect_stream("\xEF\xBB\xBF \n\ta;<b>\n1;2\n", &detect, QP_CONVERT_OK, ';', 1);
+}
+
 TEST(convert_status_names)
 {
     ASSERT_EQ_STR(qp_convert_status_name(QP_CONVERT_OK), "ok");
@@ -217,6 +409,7 @@ TEST(convert_status_names)
     ASSERT_EQ_STR(qp_convert_status_name(QP_CONVERT_BAD_XML), "bad-xml");
     ASSERT_EQ_STR(qp_convert_status_name(QP_CONVERT_TOO_LARGE), "too-large");
     ASSERT_EQ_STR(qp_convert_status_name(QP_CONVERT_NO_MEMORY), "no-memory");
+    ASSERT_EQ_STR(qp_convert_status_name(QP_CONVERT_IO), "io-error");
     ASSERT_EQ_STR(qp_convert_status_name((enum qp_convert_status)42), "unknown");
 }
 

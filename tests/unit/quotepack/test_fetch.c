@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "quotepack/body.h"
 #include "quotepack/fetch.h"
+#include "quotepack/fetch_host.h"
 
 TEST(backoff_doubles_with_equal_jitter_and_caps)
 {
@@ -63,6 +65,9 @@ struct run_ctx {
     size_t next;
     int done[4];
     size_t len[4];
+    size_t read_back[4];
+    bool spilled[4];
+    bool permanent[4];
     char err[4][256];
 };
 
@@ -77,20 +82,36 @@ static enum qp_fetch_admit admit_cb(void *ctx, size_t *idx, const char **symbol)
     return QP_FETCH_ADMIT_OK;
 }
 
-static void done_cb(void *ctx, size_t idx, char *body, size_t len, const char *error)
+static void done_cb(void *ctx, size_t idx, struct qp_body *body,
+                    const struct qp_fetch_failure *fail)
 {
     struct run_ctx *c = ctx;
     c->done[idx]++;
-    c->len[idx] = len;
-    snprintf(c->err[idx], sizeof(c->err[idx]), "%s", error ? error : "");
-    free(body);
+    c->len[idx] = body != NULL ? body->size : 0;
+    c->spilled[idx] = body != NULL && qp_body_spilled(body);
+    c->permanent[idx] = fail != NULL && fail->permanent;
+    snprintf(c->err[idx], sizeof(c->err[idx]), "%s", fail ? fail->message : "");
+    if (body != NULL) {
+        // A spilled body reads back whole from its file.
+        const char *d = NULL;
+        size_t n = 0, total = 0;
+        while (qp_body_read(body, &d, &n) == 0 && n > 0) {
+            total += n;
+        }
+        c->read_back[idx] = total;
+        qp_body_release(body);
+        free(body);
+    }
 }
 
 TEST(fetch_runs_file_urls_and_reports_each_symbol_once)
 {
     char tmpl[512];
     char path[512];
-    struct run_ctx c = { { "A", "B", "MISSING", "BIG" }, 0, { 0 }, { 0 }, { { 0 } } };
+    struct run_ctx c;
+    memset(&c, 0, sizeof(c));
+    const char *names[] = { "A", "B", "MISSING", "BIG" };
+    memcpy(c.syms, names, sizeof(names));
     snprintf(path, sizeof(path), "%s/A.csv", test_tmpdir());
     FILE *f = fopen(path, "w");
     ASSERT_NOT_NULL(f);
@@ -117,6 +138,8 @@ TEST(fetch_runs_file_urls_and_reports_each_symbol_once)
         .retries = 1,
         .timeout_s = 5,
         .max_body = 20000,
+        .spill_dir = test_tmpdir(),
+        .spill_at = 10,
         .admit = admit_cb,
         .done = done_cb,
         .ctx = &c,
@@ -127,12 +150,35 @@ TEST(fetch_runs_file_urls_and_reports_each_symbol_once)
         ASSERT_EQ_INT(c.done[i], 1);
     }
     ASSERT_EQ_INT(c.len[0], 23);
+    ASSERT_EQ_INT(c.read_back[0], 23);
+    ASSERT_TRUE(c.spilled[0]); // past spill_at: in a file
     ASSERT_EQ_STR(c.err[0], "");
     ASSERT_EQ_INT(c.len[1], 0);
     ASSERT_EQ_STR(c.err[1], "");
     ASSERT_TRUE(c.err[2][0] != '\0');
+    ASSERT_TRUE(c.permanent[2]); // a missing file is not fetched again by a rerun
     ASSERT_TRUE(strstr(c.err[3], "cap") != NULL);
+    ASSERT_TRUE(c.permanent[3]);
     ASSERT_EQ_INT(qp_fetch_requests(fx), 4); // local errors are not retried
     qp_fetch_destroy(fx);
     curl_global_cleanup();
+}
+
+TEST(host_keys_name_scheme_host_and_port)
+{
+    char k[320];
+    qp_fetch_host_key("http://127.0.0.1:8080/q/A", k, sizeof(k));
+    ASSERT_EQ_STR(k, "http://127.0.0.1:8080");
+    qp_fetch_host_key("https://Example.com/x?s=1", k, sizeof(k));
+    ASSERT_EQ_STR(k, "https://Example.com:443");
+    qp_fetch_host_key("http://[::1]:9/x", k, sizeof(k));
+    ASSERT_EQ_STR(k, "http://[::1]:9");
+    qp_fetch_host_key("file:///tmp/a%20b/A.csv", k, sizeof(k));
+    ASSERT_EQ_STR(k, "file://");
+    struct qp_fetch_hosts h;
+    memset(&h, 0, sizeof(h));
+    ASSERT_EQ_INT(qp_fetch_hosts_find(&h, "http://a:1/x"), 0);
+    ASSERT_EQ_INT(qp_fetch_hosts_find(&h, "http://b:1/x"), 1);
+    ASSERT_EQ_INT(qp_fetch_hosts_find(&h, "http://a:1/y"), 0);
+    qp_fetch_hosts_release(&h);
 }

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+/* The state one run shares between its stages: symbols, the spool window, the ready queue. */
+#include "quotepack/run.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/event.h"
+#include "core/thread.h"
+#include "quotepack/console.h"
+
+int qp_run_init(struct qp_run *run, const struct qp_config *cfg)
+{
+    memset(run, 0, sizeof(*run));
+    run->cfg = cfg;
+    run->source = cfg->source;
+    atomic_init(&run->packer_exited, false);
+    atomic_init(&run->done, 0);
+    atomic_init(&run->failed, 0);
+    atomic_init(&run->host_skipped, 0);
+    atomic_init(&run->archived, 0);
+    atomic_init(&run->archives, 0);
+    atomic_init(&run->archived_csv, 0);
+    atomic_init(&run->xml_bytes, 0);
+    if (pthread_mutex_init(&run->mu, NULL) != 0) {
+        return -ENOMEM;
+    }
+    int rc = core_cond_init_monotonic(&run->cond);
+    if (rc != 0) {
+        pthread_mutex_destroy(&run->mu);
+        return rc;
+    }
+    rc = core_event_create(&run->wake_main);
+    if (rc != 0) {
+        pthread_cond_destroy(&run->cond);
+        pthread_mutex_destroy(&run->mu);
+        return rc;
+    }
+    return 0;
+}
+
+void qp_run_alloc_symbols(struct qp_run *run, size_t n)
+{
+    run->nsyms = n;
+    run->syms = core_xcalloc(n + 1, sizeof(*run->syms));
+    run->todo = core_xcalloc(n + 1, sizeof(*run->todo));
+    run->ready = core_xcalloc(n + 1, sizeof(*run->ready));
+    run->dirty = core_xcalloc(n + 1, sizeof(*run->dirty));
+}
+
+void qp_run_release(struct qp_run *run)
+{
+    if (run->wake_main == NULL) {
+        return; // never initialised
+    }
+    for (size_t i = 0; i < run->nsyms; i++) {
+        free(run->syms[i].error);
+    }
+    if (run->owned_names != NULL) {
+        for (size_t i = 0; i < run->nsyms; i++) {
+            free(run->owned_names[i]);
+        }
+        free(run->owned_names);
+    }
+    free(run->syms);
+    free(run->todo);
+    free(run->ready);
+    free(run->dirty);
+    core_event_destroy(run->wake_main);
+    pthread_cond_destroy(&run->cond);
+    pthread_mutex_destroy(&run->mu);
+    memset(run, 0, sizeof(*run));
+}
+
+void qp_run_mark_dirty_locked(struct qp_run *run, size_t idx)
+{
+    if (!run->syms[idx].dirty) {
+        run->syms[idx].dirty = true;
+        run->dirty[run->ndirty++] = idx;
+    }
+}
+
+void qp_run_row_locked(const struct qp_run *run, size_t idx, struct qp_catalog_row *row)
+{
+    const struct qp_sym *s = &run->syms[idx];
+    memset(row, 0, sizeof(*row));
+    snprintf(row->symbol, sizeof(row->symbol), "%s", s->name);
+    row->state = s->state;
+    row->rows = s->rows;
+    row->csv_bytes = s->csv_bytes;
+    row->xml_bytes = s->xml_bytes;
+    row->crc32 = s->crc;
+    row->failure = s->state == QP_STATE_FAILED ? s->failure : QP_FAILURE_NONE;
+    if (s->error != NULL && s->state == QP_STATE_FAILED) {
+        snprintf(row->error, sizeof(row->error), "%s", s->error);
+    }
+    if (s->state == QP_STATE_ARCHIVED) {
+        snprintf(row->archive, sizeof(row->archive), "%s", s->archive);
+    }
+    if (s->state == QP_STATE_CONVERTED) {
+        row->spool_format = (int)run->cfg->format + 1;
+        row->spool_seg = s->rec.seg;
+        row->spool_off = s->rec.off;
+        row->spool_len = s->rec.data_len;
+        row->spool_hdr = s->rec.hdr_len;
+    }
+}
+
+bool qp_run_nothing_more_locked(const struct qp_run *run)
+{
+    return run->upstream_done || (run->next_todo == run->ntodo && run->in_flight == 0);
+}
+
+/* Keeps the high-water marks of the spool window. */
+static void note_peak_locked(struct qp_run *run)
+{
+    size_t files = run->ready_n + run->packing;
+    uint64_t bytes = run->ready_bytes + run->packing_bytes;
+    if (files > run->peak_files) {
+        run->peak_files = files;
+    }
+    if (bytes > run->peak_bytes) {
+        run->peak_bytes = bytes;
+    }
+}
+
+enum qp_fetch_admit qp_run_admit(struct qp_run *run, size_t *idx, const char **symbol)
+{
+    enum qp_fetch_admit a = QP_FETCH_ADMIT_DONE;
+    pthread_mutex_lock(&run->mu);
+    if (!run->stopping && run->next_todo < run->ntodo) {
+        size_t places = run->in_flight + run->ready_n + run->packing;
+        uint64_t bytes = run->ready_bytes + run->packing_bytes;
+        if (places >= run->cfg->spool_files || bytes >= run->cfg->spool_bytes) {
+            a = QP_FETCH_ADMIT_WAIT;
+        } else {
+            *idx = run->todo[run->next_todo++];
+            *symbol = run->syms[*idx].name;
+            run->in_flight++;
+            a = QP_FETCH_ADMIT_OK;
+        }
+    }
+    pthread_mutex_unlock(&run->mu);
+    return a;
+}
+
+void qp_run_fetched(struct qp_run *run, size_t idx, uint64_t csv_bytes)
+{
+    pthread_mutex_lock(&run->mu);
+    run->syms[idx].csv_bytes = csv_bytes;
+    run->syms[idx].fetched = true;
+    pthread_mutex_unlock(&run->mu);
+}
+
+void qp_run_converted(struct qp_run *run, size_t idx, uint64_t rows, uint64_t xml_bytes,
+                      uint32_t crc, char delimiter, const struct qp_spool_rec *rec)
+{
+    struct qp_sym *s = &run->syms[idx];
+    pthread_mutex_lock(&run->mu);
+    s->state = QP_STATE_CONVERTED;
+    s->rows = rows;
+    s->xml_bytes = xml_bytes;
+    s->crc = crc;
+    s->delimiter = delimiter;
+    s->rec = *rec;
+    free(s->error);
+    s->error = NULL;
+    qp_run_mark_dirty_locked(run, idx);
+    run->in_flight--;
+    run->ready[(run->ready_head + run->ready_n) % run->nsyms] = idx;
+    run->ready_n++;
+    run->ready_bytes += rec->data_len + rec->hdr_len;
+    note_peak_locked(run);
+    if (run->ready_n >= run->cfg->batch || run->ready_bytes >= run->cfg->spool_bytes ||
+        qp_run_nothing_more_locked(run)) {
+        pthread_cond_broadcast(&run->cond);
+    }
+    pthread_mutex_unlock(&run->mu);
+    atomic_fetch_add(&run->xml_bytes, xml_bytes);
+    atomic_fetch_add(&run->done, 1);
+}
+
+void qp_run_failed(struct qp_run *run, size_t idx, const char *message, enum qp_failure failure,
+                   bool quiet)
+{
+    struct qp_sym *s = &run->syms[idx];
+    char *e = core_xstrdup(message);
+    pthread_mutex_lock(&run->mu);
+    s->state = QP_STATE_FAILED;
+    s->failure = failure;
+    free(s->error);
+    s->error = e;
+    qp_run_mark_dirty_locked(run, idx);
+    run->in_flight--;
+    if (qp_run_nothing_more_locked(run)) {
+        pthread_cond_broadcast(&run->cond);
+    }
+    pthread_mutex_unlock(&run->mu);
+    if (quiet) {
+        atomic_fetch_add(&run->host_skipped, 1);
+    } else {
+        qp_console_log(CORE_LOG_WARN, "%s: %s%s", s->name, message,
+                       failure == QP_FAILURE_PERMANENT ? " (permanent: not fetched again unless "
+                                                         "asked)"
+                                                       : "");
+    }
+    atomic_fetch_add(&run->failed, 1);
+    atomic_fetch_add(&run->done, 1);
+    if (run->wake_fetch != NULL) {
+        run->wake_fetch(run->wake_ctx); // a place in the window opened
+    }
+}
+
+void qp_run_fail(struct qp_run *run, int rc)
+{
+    pthread_mutex_lock(&run->mu);
+    if (run->fatal == 0) {
+        run->fatal = rc;
+    }
+    run->stopping = true;
+    pthread_cond_broadcast(&run->cond);
+    pthread_mutex_unlock(&run->mu);
+    core_event_set(run->wake_main);
+    if (run->wake_fetch != NULL) {
+        run->wake_fetch(run->wake_ctx);
+    }
+}
+
+bool qp_run_stopping(struct qp_run *run)
+{
+    pthread_mutex_lock(&run->mu);
+    bool s = run->stopping;
+    pthread_mutex_unlock(&run->mu);
+    return s;
+}
+
+void qp_run_upstream_done(struct qp_run *run)
+{
+    pthread_mutex_lock(&run->mu);
+    run->upstream_done = true;
+    pthread_cond_broadcast(&run->cond);
+    pthread_mutex_unlock(&run->mu);
+}
