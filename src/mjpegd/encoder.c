@@ -137,15 +137,3 @@ void mjd_encoder_destroy(struct mjd_encoder *enc)
     core_pool_destroy(enc->pool);
     free(enc);
 }
-
-int mjd_encoder_encode_once(const struct mjd_raw_frame *frame, int quality, struct core_buf **out)
-{
-    void *state = NULL;
-    *out = NULL;
-    int rc = tls_init(NULL, &state);
-    if (rc == 0) {
-        rc = encode(state, frame, quality, out);
-    }
-    tls_fini(NULL, state);
-    return rc;
-}

@@ -315,7 +315,6 @@ enum mjd_http_result mjd_http_parse(struct mjd_http_parser *p, const char *buf, 
             if (p->state_ == ST_REQUEST_LINE) {
                 if (e == s) {
                     // Leading blank lines before a request are ignored (RFC 9112 2.2).
-                    p->head_start_ = i;
                     if (i > MJD_HTTP_MAX_REQUEST_LINE) {
                         return fail(p, 400);
                     }

@@ -56,7 +56,6 @@ struct mjd_http_parser {
     int state_;
     size_t pos_;        /* bytes of the buffer already scanned */
     size_t line_start_; /* start of the line being scanned */
-    size_t head_start_; /* first byte of the request line (leading blank lines skipped) */
     size_t hdr_bytes_;  /* bytes of header lines so far */
     unsigned hdr_lines_;
     bool has_cl_;

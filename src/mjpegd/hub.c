@@ -16,18 +16,18 @@
 
 struct mjd_hub {
     pthread_mutex_t mu;
-    pthread_cond_t first;            /* signalled on the first publish */
-    struct core_buf *latest;         /* guarded by mu: the hub's reference */
-    int64_t latest_wall_ns;          /* guarded by mu */
-    atomic_uint_fast64_t latest_seq; /* written under mu, read anywhere (atomic) */
-    int64_t pub_times[RATE_RING];    /* guarded by mu: monotonic publish times */
-    size_t pub_count;                /* guarded by mu: entries ever written to pub_times */
-    int wakers[MJD_HUB_MAX_WAKERS];  /* immutable once publishing starts */
-    size_t nwakers;                  /* immutable once publishing starts */
-    atomic_uint_fast64_t captured;   /* atomic */
-    atomic_uint_fast64_t encoded;    /* atomic */
-    atomic_uint_fast64_t dropped;    /* atomic */
-    atomic_uint_fast64_t published;  /* atomic */
+    pthread_cond_t first;           /* signalled on the first publish */
+    struct core_buf *latest;        /* guarded by mu: the hub's reference */
+    int64_t latest_wall_ns;         /* guarded by mu */
+    uint64_t latest_seq;            /* guarded by mu */
+    int64_t pub_times[RATE_RING];   /* guarded by mu: monotonic publish times */
+    size_t pub_count;               /* guarded by mu: entries ever written to pub_times */
+    int wakers[MJD_HUB_MAX_WAKERS]; /* immutable once publishing starts */
+    size_t nwakers;                 /* immutable once publishing starts */
+    atomic_uint_fast64_t captured;  /* atomic */
+    atomic_uint_fast64_t encoded;   /* atomic */
+    atomic_uint_fast64_t dropped;   /* atomic */
+    atomic_uint_fast64_t published; /* atomic */
 };
 
 int mjd_hub_create(struct mjd_hub **out)
@@ -43,7 +43,6 @@ int mjd_hub_create(struct mjd_hub **out)
         return rc;
     }
     pthread_mutex_init(&hub->mu, NULL);
-    atomic_init(&hub->latest_seq, 0);
     atomic_init(&hub->captured, 0);
     atomic_init(&hub->encoded, 0);
     atomic_init(&hub->dropped, 0);
@@ -76,7 +75,7 @@ bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, i
 {
     struct core_buf *old = NULL;
     pthread_mutex_lock(&hub->mu);
-    if (seq <= atomic_load_explicit(&hub->latest_seq, memory_order_relaxed)) {
+    if (seq <= hub->latest_seq) {
         pthread_mutex_unlock(&hub->mu);
         core_buf_unref(jpeg);
         atomic_fetch_add_explicit(&hub->dropped, 1, memory_order_relaxed);
@@ -86,7 +85,7 @@ bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, i
     bool first = old == NULL;
     hub->latest = jpeg;
     hub->latest_wall_ns = wall_ns;
-    atomic_store_explicit(&hub->latest_seq, seq, memory_order_release);
+    hub->latest_seq = seq;
     hub->pub_times[hub->pub_count % RATE_RING] = core_now_ns();
     hub->pub_count++;
     if (first) {
@@ -112,7 +111,7 @@ bool mjd_hub_latest(struct mjd_hub *hub, struct mjd_frame *out)
     bool have = hub->latest != NULL;
     if (have) {
         out->jpeg = core_buf_ref(hub->latest);
-        out->seq = atomic_load_explicit(&hub->latest_seq, memory_order_relaxed);
+        out->seq = hub->latest_seq;
         out->wall_ns = hub->latest_wall_ns;
     } else {
         out->jpeg = NULL;
@@ -121,11 +120,6 @@ bool mjd_hub_latest(struct mjd_hub *hub, struct mjd_frame *out)
     }
     pthread_mutex_unlock(&hub->mu);
     return have;
-}
-
-uint64_t mjd_hub_latest_seq(struct mjd_hub *hub)
-{
-    return atomic_load_explicit(&hub->latest_seq, memory_order_acquire);
 }
 
 int mjd_hub_wait_first(struct mjd_hub *hub, int64_t deadline_ns)

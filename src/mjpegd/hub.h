@@ -58,9 +58,6 @@ bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, i
 /** Fills *out with a new reference to the newest frame: true, or false if none yet. Any thread. */
 bool mjd_hub_latest(struct mjd_hub *hub, struct mjd_frame *out);
 
-/** Sequence number of the newest frame, 0 if none. Any thread (atomic). */
-uint64_t mjd_hub_latest_seq(struct mjd_hub *hub);
-
 /** Waits until the first frame is published: 0, or -ETIMEDOUT at deadline_ns (monotonic). */
 int mjd_hub_wait_first(struct mjd_hub *hub, int64_t deadline_ns);
 

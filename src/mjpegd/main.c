@@ -68,7 +68,8 @@ int main(int argc, char **argv)
         goto out;
     }
     info = *mjd_source_get_info(source);
-    rc = mjd_server_create(&server, &cfg, hub, &info);
+    struct mjd_server_source served = { .hub = hub, .info = &info };
+    rc = mjd_server_create(&server, &cfg, &served, 1);
     if (rc != 0) {
         goto out;
     }
@@ -94,9 +95,11 @@ int main(int argc, char **argv)
     if (mjd_hub_wait_first(hub, core_now_ns() + 5 * CORE_NS_PER_SEC) != 0) {
         LOG_WARN("no frame from the source yet");
     }
-    char addr[128];
-    mjd_server_address(server, addr, sizeof(addr));
-    LOG_INFO("listening on %s", addr);
+    for (size_t i = 0; i < mjd_server_address_count(server); i++) {
+        char addr[128];
+        mjd_server_address(server, i, addr, sizeof(addr));
+        LOG_INFO("listening on %s", addr);
+    }
 
     int sig = 0;
     while (sigwait(&sigs, &sig) != 0) {

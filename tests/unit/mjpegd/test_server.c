@@ -33,12 +33,13 @@ static void start_with(struct fixture *f, unsigned max_clients)
     f->info.width = 64;
     f->info.height = 48;
     if (mjd_hub_create(&f->hub) != 0 ||
-        mjd_server_create(&f->srv, &f->cfg, f->hub, &f->info) != 0 ||
+        mjd_server_create(&f->srv, &f->cfg,
+                          &(struct mjd_server_source){ .hub = f->hub, .info = &f->info }, 1) != 0 ||
         mjd_server_start(f->srv) != 0) {
         test_fail(__FILE__, __LINE__, "cannot start the server");
     }
     char addr[64];
-    mjd_server_address(f->srv, addr, sizeof(addr));
+    mjd_server_address(f->srv, 0, addr, sizeof(addr));
     const char *colon = strrchr(addr, ':');
     ASSERT_NOT_NULL(colon);
     f->port = atoi(colon + 1);
