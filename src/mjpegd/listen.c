@@ -40,16 +40,16 @@ fail:
     return rc;
 }
 
-/* Resolves host and port (the first address) into *a and probes the port. */
-static int resolve_one(const char *host, const char *port, struct mjd_listen_addr *a)
+/* Resolves one --listen entry (its first address) into *a and probes its port. */
+static int resolve_one(const struct mjd_listen_config *lc, struct mjd_listen_addr *a)
 {
     struct addrinfo hints = { .ai_family = AF_UNSPEC,
                               .ai_socktype = SOCK_STREAM,
                               .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
     struct addrinfo *res = NULL;
-    int gai = getaddrinfo(host, port, &hints, &res);
+    int gai = getaddrinfo(lc->host, lc->port, &hints, &res);
     if (gai != 0) {
-        LOG_ERROR("cannot resolve %s: %s", host, gai_strerror(gai));
+        LOG_ERROR("cannot resolve %s: %s", lc->host, gai_strerror(gai));
         return -EINVAL;
     }
     memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
@@ -64,7 +64,7 @@ static int resolve_one(const char *host, const char *port, struct mjd_listen_add
         bind(probe, (struct sockaddr *)&a->ss, a->len) != 0 ||
         getsockname(probe, (struct sockaddr *)&a->ss, &sl) != 0) {
         int rc = -errno;
-        LOG_ERROR("cannot listen on %s:%s: %s", host, port, strerror(-rc));
+        LOG_ERROR("cannot listen on %s:%s: %s", lc->host, lc->port, strerror(-rc));
         if (probe >= 0) {
             close(probe);
         }
@@ -78,14 +78,18 @@ int mjd_listen_resolve(const struct mjd_config *cfg, struct mjd_listen_addr *out
                        size_t *n)
 {
     *n = 0;
-    if (cap == 0) {
-        return -ENOSPC;
+    for (unsigned i = 0; i < cfg->nlisten; i++) {
+        if (*n == cap) {
+            LOG_ERROR("more than %zu listening addresses", cap);
+            return -ENOSPC;
+        }
+        int rc = resolve_one(&cfg->listen[i], &out[*n]);
+        if (rc != 0) {
+            return rc;
+        }
+        (*n)++;
     }
-    int rc = resolve_one(cfg->listen_host, cfg->listen_port, &out[0]);
-    if (rc == 0) {
-        *n = 1;
-    }
-    return rc;
+    return 0;
 }
 
 void mjd_listen_format(const struct mjd_listen_addr *a, char *buf, size_t cap)

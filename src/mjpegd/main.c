@@ -36,6 +36,7 @@ int main(int argc, char **argv)
     if (cr == MJD_CONFIG_USAGE) {
         return 2;
     }
+    mjd_config_scrub_argv(argc, argv);
     core_log_set_ident("mjpegd");
     core_log_set_level(cfg.log_level);
     raise_fd_limit();
@@ -54,7 +55,8 @@ int main(int argc, char **argv)
     struct mjd_source *source = NULL;
     struct mjd_server *server = NULL;
     struct mjd_capture *capture = NULL;
-    struct mjd_source_params sp = { .width = cfg.width, .height = cfg.height, .fps = cfg.fps };
+    const struct mjd_source_config *sc = &cfg.sources[0];
+    struct mjd_source_params sp = { .width = sc->width, .height = sc->height, .fps = sc->fps };
     struct mjd_source_info info;
 
     int rc = mjd_hub_create(&hub);
@@ -62,13 +64,13 @@ int main(int argc, char **argv)
         LOG_ERROR("cannot create the frame hub: %s", strerror(-rc));
         goto out;
     }
-    rc = mjd_source_create(&source, cfg.source, &sp);
+    rc = mjd_source_create(&source, sc->spec, &sp);
     if (rc != 0) {
-        LOG_ERROR("cannot open source '%s': %s", cfg.source, strerror(-rc));
+        LOG_ERROR("cannot open source '%s': %s", sc->spec, strerror(-rc));
         goto out;
     }
     info = *mjd_source_get_info(source);
-    struct mjd_server_source served = { .hub = hub, .info = &info };
+    struct mjd_server_source served = { .hub = hub, .info = &info, .conf = sc };
     rc = mjd_server_create(&server, &cfg, &served, 1);
     if (rc != 0) {
         goto out;
@@ -76,8 +78,8 @@ int main(int argc, char **argv)
     struct mjd_capture_config cc = {
         .source = source,
         .hub = hub,
-        .fps = cfg.fps,
-        .quality = cfg.quality,
+        .fps = sc->fps,
+        .quality = (int)sc->quality,
         .encoder_threads = cfg.encoders,
     };
     rc = mjd_capture_start(&capture, &cc);

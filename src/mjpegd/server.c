@@ -32,7 +32,6 @@ struct mjd_server {
 static void gather_report(void *ctx, struct mjd_report *r)
 {
     struct mjd_server *srv = ctx;
-    const struct mjd_config *cfg = srv->shared.cfg;
     const struct mjd_server_source *src = &srv->sources[0];
     struct mjd_hub_stats hs;
     mjd_hub_get_stats(src->hub, &hs);
@@ -41,8 +40,8 @@ static void gather_report(void *ctx, struct mjd_report *r)
     r->width = src->info->width;
     r->height = src->info->height;
     r->fps = hs.fps;
-    r->target_fps = cfg->fps;
-    r->quality = cfg->quality;
+    r->target_fps = src->conf->fps;
+    r->quality = (int)src->conf->quality;
     r->clients = mjd_limits_streaming(srv->shared.limits);
     r->clients_total = mjd_limits_total(srv->shared.limits);
     r->frames_captured = hs.captured;

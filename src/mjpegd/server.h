@@ -20,8 +20,9 @@ struct mjd_server;
 
 /** One source as the server serves it: source index i of the array is /i/... (0: plain URLs). */
 struct mjd_server_source {
-    struct mjd_hub *hub;                /* thread-safe; outlives the server */
-    const struct mjd_source_info *info; /* immutable; outlives the server */
+    struct mjd_hub *hub;                  /* thread-safe; outlives the server */
+    const struct mjd_source_info *info;   /* immutable; outlives the server */
+    const struct mjd_source_config *conf; /* immutable; outlives the server */
 };
 
 /**

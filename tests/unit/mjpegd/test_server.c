@@ -25,7 +25,11 @@ struct fixture {
 static void start_with(struct fixture *f, unsigned max_clients)
 {
     mjd_config_defaults(&f->cfg);
-    strcpy(f->cfg.listen_port, "0");
+    strcpy(f->cfg.listen[0].host, "127.0.0.1");
+    strcpy(f->cfg.listen[0].port, "0");
+    f->cfg.nlisten = 1;
+    f->cfg.nsources = 1;
+    mjd_config_source_defaults(&f->cfg.sources[0]);
     f->cfg.workers = 2;
     f->cfg.max_clients = max_clients;
     memset(&f->info, 0, sizeof(f->info));
@@ -34,7 +38,9 @@ static void start_with(struct fixture *f, unsigned max_clients)
     f->info.height = 48;
     if (mjd_hub_create(&f->hub) != 0 ||
         mjd_server_create(&f->srv, &f->cfg,
-                          &(struct mjd_server_source){ .hub = f->hub, .info = &f->info }, 1) != 0 ||
+                          &(struct mjd_server_source){
+                                  .hub = f->hub, .info = &f->info, .conf = &f->cfg.sources[0] },
+                          1) != 0 ||
         mjd_server_start(f->srv) != 0) {
         test_fail(__FILE__, __LINE__, "cannot start the server");
     }
