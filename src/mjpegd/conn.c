@@ -45,6 +45,7 @@ void mjd_conn_close(struct mjd_conn *c)
         mjd_pending_set_remove(l->shared->pending, &c->pnode);
     }
     mjd_list_del(&c->link);
+    mjd_list_del(&c->runq);
     close(c->fd);
     c->fd = -1;
     if (c->counted) {
@@ -154,12 +155,20 @@ static void enter_head_state(struct mjd_conn *c)
 
 static enum step head_step(struct mjd_conn *c)
 {
+    if (c->budget == 0) {
+        // Its turn is over: the rest (say, pipelined requests) waits for the next turn.
+        if (!mjd_list_linked(&c->runq)) {
+            mjd_list_add_tail(&c->loop->runq, &c->runq);
+        }
+        return STEP_WAIT;
+    }
     for (;;) {
         if (c->in_len > 0) {
             size_t used = 0;
             enum mjd_http_result r = mjd_http_parse(&c->parser, c->in, c->in_len, &used);
             if (r == MJD_HTTP_OK) {
                 c->req_len = used;
+                c->budget--;
                 handle_request(c);
                 return STEP_AGAIN;
             }
@@ -328,6 +337,7 @@ static enum step stream_step(struct mjd_conn *c)
 
 static void run(struct mjd_conn *c)
 {
+    c->budget = MJD_CONN_BUDGET;
     enum step s = STEP_AGAIN;
     while (s == STEP_AGAIN && !c->closed) {
         switch (c->state) {
@@ -386,6 +396,13 @@ void mjd_conn_on_event(struct mjd_conn *c, uint32_t events)
         c->writable = true;
     }
     run(c);
+}
+
+void mjd_conn_resume(struct mjd_conn *c)
+{
+    if (!c->closed) {
+        run(c);
+    }
 }
 
 void mjd_conn_on_frame(struct mjd_conn *c)

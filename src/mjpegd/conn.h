@@ -36,6 +36,8 @@ struct mjd_conn {
     struct mjd_conn *dead_next;    /* in the loop's list of closed connections */
     struct mjd_pending_node pnode; /* in the shared pending set while reading a head */
     struct mjd_link link;          /* in loop->heads, ->active or ->streams, by state */
+    struct mjd_link runq;          /* in loop->runq while it has work left for a later turn */
+    unsigned budget;               /* requests it may still start in this turn */
     struct sockaddr_storage peer;
     bool readable;    /* no EAGAIN from recv since the last EPOLLIN edge */
     bool writable;    /* no EAGAIN from sendmsg since the last EPOLLOUT edge */
@@ -64,8 +66,18 @@ struct mjd_conn {
  */
 void mjd_conn_accept(struct mjd_loop *l, int fd, const struct sockaddr_storage *peer);
 
+/*
+ * Fairness: every call below that runs a connection gives it MJD_CONN_BUDGET requests. A
+ * connection with more work (pipelined requests) after that goes to the end of loop->runq
+ * and waits for the next turn of the loop, so that one client cannot hold its loop.
+ */
+#define MJD_CONN_BUDGET 8
+
 /** Handles epoll events on c (readiness flags from an edge), then runs it. Loop thread. */
 void mjd_conn_on_event(struct mjd_conn *c, uint32_t events);
+
+/** Runs c, taken from loop->runq, for another turn. Loop thread. */
+void mjd_conn_resume(struct mjd_conn *c);
 
 /** A new frame is there: a streaming c that is idle and writable starts a part. Loop thread. */
 void mjd_conn_on_frame(struct mjd_conn *c);

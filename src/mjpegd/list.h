@@ -42,6 +42,22 @@ static inline void mjd_list_add_tail(struct mjd_link *head, struct mjd_link *n)
     head->prev = n;
 }
 
+/** Moves every element of src, in order, to the empty list dst; src is left empty. */
+static inline void mjd_list_move_all(struct mjd_link *dst, struct mjd_link *src)
+{
+    if (src->next == src) {
+        dst->next = dst;
+        dst->prev = dst;
+        return;
+    }
+    dst->next = src->next;
+    dst->prev = src->prev;
+    dst->next->prev = dst;
+    dst->prev->next = dst;
+    src->next = src;
+    src->prev = src;
+}
+
 /** Removes n from its list; does nothing if it is in none. */
 static inline void mjd_list_del(struct mjd_link *n)
 {

@@ -114,6 +114,21 @@ static void sweep(struct mjd_loop *l)
     sweep_list(&l->streams);
 }
 
+/*
+ * One more turn for each connection that had work left at the end of the last one. Those that
+ * still have work after it queue again, behind the others, for the turn after.
+ */
+static void run_queue(struct mjd_loop *l)
+{
+    struct mjd_link turn;
+    mjd_list_move_all(&turn, &l->runq);
+    while (!mjd_list_empty(&turn)) {
+        struct mjd_link *n = turn.next;
+        mjd_list_del(n);
+        mjd_conn_resume(MJD_CONTAINER_OF(n, struct mjd_conn, runq));
+    }
+}
+
 static void close_all(struct mjd_loop *l)
 {
     struct mjd_link *lists[3] = { &l->heads, &l->active, &l->streams };
@@ -131,7 +146,9 @@ static void *loop_main(void *arg)
     struct epoll_event evs[MAX_EVENTS];
     int64_t last_sweep = core_now_ns();
     while (!atomic_load(&l->shared->stop)) {
-        int n = epoll_wait(l->epfd, evs, MAX_EVENTS, (int)(SWEEP_NS / CORE_NS_PER_MS));
+        // With work queued from the last turn, only look for new events, without waiting.
+        int timeout = mjd_list_empty(&l->runq) ? (int)(SWEEP_NS / CORE_NS_PER_MS) : 0;
+        int n = epoll_wait(l->epfd, evs, MAX_EVENTS, timeout);
         if (n < 0 && errno != EINTR) {
             LOG_ERROR("epoll_wait: %s", strerror(errno));
             break;
@@ -147,6 +164,7 @@ static void *loop_main(void *arg)
                 mjd_conn_on_event(p, evs[i].events);
             }
         }
+        run_queue(l);
         if (l->now - last_sweep >= SWEEP_NS) {
             sweep(l);
             last_sweep = l->now;
@@ -175,6 +193,7 @@ int mjd_loop_init(struct mjd_loop *l, const struct mjd_loop_shared *shared, unsi
     mjd_list_init(&l->heads);
     mjd_list_init(&l->active);
     mjd_list_init(&l->streams);
+    mjd_list_init(&l->runq);
     atomic_init(&l->bytes_sent, 0);
     l->frames = core_xcalloc(shared->nsources, sizeof(*l->frames));
     if (naddrs > MJD_LISTEN_MAX_ADDRS) {

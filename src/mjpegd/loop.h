@@ -52,12 +52,13 @@ struct mjd_loop {
     int efd; /* written by the hubs (any thread), read by the loop */
     int lfds[MJD_LISTEN_MAX_ADDRS];
     size_t nlfds;
-    int spare_fd;                    /* released to shed a connection at EMFILE */
-    int64_t now;                     /* time of the current iteration (conn reads it) */
-    struct mjd_link heads;           /* connections reading a head (conn moves them) */
-    struct mjd_link active;          /* responding or lingering */
-    struct mjd_link streams;         /* streaming */
-    struct mjd_conn *dead;           /* closed, freed after the event batch */
+    int spare_fd;            /* released to shed a connection at EMFILE */
+    int64_t now;             /* time of the current iteration (conn reads it) */
+    struct mjd_link heads;   /* connections reading a head (conn moves them) */
+    struct mjd_link active;  /* responding or lingering */
+    struct mjd_link streams; /* streaming */
+    struct mjd_link runq;    /* connections with work left for the next turn, oldest first */
+    struct mjd_conn *dead;   /* closed, freed after the event batch */
     struct mjd_stream_frame *frames; /* [shared->nsources]: newest frame of each source */
     atomic_uint_fast64_t bytes_sent; /* atomic: bytes written to clients */
 };
