@@ -13,6 +13,7 @@
 
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "core/compiler.h"
 #include "core/log.h"
 #include "core/thread.h"
 #include "mjpegd/conn.h"
@@ -20,34 +21,87 @@
 #define SWEEP_NS     (100 * CORE_NS_PER_MS)
 #define ACCEPT_BATCH 64
 #define MAX_EVENTS   256
+/* Out of fds with nothing to shed: accepting pauses this long (nginx: accept_mutex_delay). */
+#define ACCEPT_BACKOFF_NS (100 * CORE_NS_PER_MS)
+/* At most one warning about running out of fds per interval, with a count. */
+#define FD_WARN_INTERVAL_NS (5 * CORE_NS_PER_SEC)
+
+static void listeners_ctl(struct mjd_loop *l, int op)
+{
+    for (size_t i = 0; i < l->nlfds; i++) {
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &l->lfds[i] };
+        if (epoll_ctl(l->epfd, op, l->lfds[i], &ev) != 0) {
+            LOG_WARN("epoll_ctl on a listener: %s", strerror(errno));
+        }
+    }
+}
+
+static void resume_accept(struct mjd_loop *l)
+{
+    if (l->accept_paused) {
+        l->accept_paused = false;
+        listeners_ctl(l, EPOLL_CTL_ADD);
+    }
+}
+
+/* Takes the spare fd back if it was given away (and an fd is free again). */
+static void retake_spare(struct mjd_loop *l)
+{
+    if (l->spare_fd < 0) {
+        l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+}
 
 static void free_dead(struct mjd_loop *l)
 {
+    bool freed = l->dead != NULL;
     while (l->dead != NULL) {
         struct mjd_conn *c = l->dead;
         l->dead = c->dead_next;
         mjd_conn_free(c);
     }
+    if (freed) {
+        // Their fds are free: keep one as the spare, and try accepting again.
+        retake_spare(l);
+        resume_accept(l);
+    }
 }
 
 /*
- * At EMFILE: end the oldest pending connection (its fd frees once its loop closes it) and
- * give the spare fd's slot to the newcomer; the sweep reopens the spare.
+ * Out of fds. First end the oldest pending connection (its fd frees once its loop closes it)
+ * and give the spare fd's slot to the newcomer: true, accept again. With no spare left,
+ * nothing more can be done now: the listeners leave the epoll set for ACCEPT_BACKOFF_NS (a
+ * level-triggered listener would fire again at once) and false is returned. Either way the
+ * failure is counted, and logged once per FD_WARN_INTERVAL_NS.
  */
-static bool shed_for_fd(struct mjd_loop *l)
+static bool out_of_fds(struct mjd_loop *l, int err)
 {
+    l->fd_failures++;
+    if (l->fd_warned_ns == 0 || l->now - l->fd_warned_ns >= FD_WARN_INTERVAL_NS) {
+        LOG_WARN("accept: %s: out of file descriptors (%llu times since the last warning); "
+                 "accepting pauses %lld ms each time nothing can be shed",
+                 strerror(err), (unsigned long long)l->fd_failures,
+                 (long long)(ACCEPT_BACKOFF_NS / CORE_NS_PER_MS));
+        l->fd_failures = 0;
+        l->fd_warned_ns = l->now;
+    }
     mjd_pending_set_shed_oldest(l->shared->pending);
     if (l->spare_fd >= 0) {
         close(l->spare_fd);
         l->spare_fd = -1;
         return true;
     }
+    if (!l->accept_paused) {
+        l->accept_paused = true;
+        listeners_ctl(l, EPOLL_CTL_DEL);
+    }
+    l->accept_resume_ns = l->now + ACCEPT_BACKOFF_NS;
     return false;
 }
 
 static void accept_ready(struct mjd_loop *l, int lfd)
 {
-    for (int i = 0; i < ACCEPT_BATCH; i++) {
+    for (int i = 0; i < ACCEPT_BATCH && !l->accept_paused; i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -56,8 +110,11 @@ static void accept_ready(struct mjd_loop *l, int lfd)
             if (err == EINTR || err == ECONNABORTED) {
                 continue;
             }
-            if ((err == EMFILE || err == ENFILE) && shed_for_fd(l)) {
-                continue;
+            if (err == EMFILE || err == ENFILE) {
+                if (out_of_fds(l, err)) {
+                    continue;
+                }
+                return;
             }
             if (err != EAGAIN) {
                 LOG_WARN("accept: %s", strerror(err));
@@ -107,9 +164,7 @@ static void sweep_list(struct mjd_link *list)
 static void sweep(struct mjd_loop *l)
 {
     mjd_pending_set_expire(l->shared->pending, l->now);
-    if (l->spare_fd < 0) {
-        l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    }
+    retake_spare(l);
     sweep_list(&l->active);
     sweep_list(&l->streams);
 }
@@ -147,7 +202,11 @@ static void *loop_main(void *arg)
     int64_t last_sweep = core_now_ns();
     while (!atomic_load(&l->shared->stop)) {
         // With work queued from the last turn, only look for new events, without waiting.
-        int timeout = mjd_list_empty(&l->runq) ? (int)(SWEEP_NS / CORE_NS_PER_MS) : 0;
+        int64_t wait_ns = mjd_list_empty(&l->runq) ? SWEEP_NS : 0;
+        if (l->accept_paused) {
+            wait_ns = CORE_MAX(0, CORE_MIN(wait_ns, l->accept_resume_ns - core_now_ns()));
+        }
+        int timeout = (int)((wait_ns + CORE_NS_PER_MS - 1) / CORE_NS_PER_MS);
         int n = epoll_wait(l->epfd, evs, MAX_EVENTS, timeout);
         if (n < 0 && errno != EINTR) {
             LOG_ERROR("epoll_wait: %s", strerror(errno));
@@ -165,6 +224,10 @@ static void *loop_main(void *arg)
             }
         }
         run_queue(l);
+        if (l->accept_paused && l->now >= l->accept_resume_ns) {
+            retake_spare(l);
+            resume_accept(l);
+        }
         if (l->now - last_sweep >= SWEEP_NS) {
             sweep(l);
             last_sweep = l->now;

@@ -52,7 +52,12 @@ struct mjd_loop {
     int efd; /* written by the hubs (any thread), read by the loop */
     int lfds[MJD_LISTEN_MAX_ADDRS];
     size_t nlfds;
-    int spare_fd;            /* released to shed a connection at EMFILE */
+    int spare_fd; /* released to shed a connection at EMFILE */
+    /* Out of fds with nothing to shed: the listeners are out of the epoll set until then. */
+    bool accept_paused;
+    int64_t accept_resume_ns;
+    uint64_t fd_failures;    /* EMFILE/ENFILE from accept since the last warning */
+    int64_t fd_warned_ns;    /* when that warning was logged */
     int64_t now;             /* time of the current iteration (conn reads it) */
     struct mjd_link heads;   /* connections reading a head (conn moves them) */
     struct mjd_link active;  /* responding or lingering */

@@ -3,14 +3,15 @@
 """mjpegd fairness: one greedy client cannot starve its loop, and running out of fds backs off
 instead of spinning (issue 7, faults 1 and 2)."""
 import json
+import os
 import select
 import socket
 import struct
 import threading
 import time
 
-from harness import MULT, check, main, test
-from mjpegd_fixture import Mjpegd, PartParser
+from harness import MULT, check, check_eq, main, test, wait_for
+from mjpegd_fixture import Mjpegd, PartParser, close_all
 
 BATCH = b"GET /state HTTP/1.1\r\nHost: t\r\n\r\n" * 200
 
@@ -118,6 +119,50 @@ def test_greedy_pipelining_client_does_not_starve_a_viewer():
         check(frames * 3 >= caught, f"the viewer got {frames} of {caught} frames while a greedy "
                                     f"client shared its loop ({answers} answers)")
         viewer.close()
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@test(timeout=120)
+def test_fd_exhaustion_backs_off_instead_of_spinning():
+    """At 40 fds, 45 viewers: accept fails with EMFILE and nothing can be shed.
+
+    Counted over a window: the server's warnings and its CPU time. Before the fix the
+    level-triggered listener fired again at once: a full core and ~150,000 lines a second."""
+    srv = Mjpegd("--workers", "1", "--fps", "5", "--send-timeout", "600")
+    srv.args = ["prlimit", "--nofile=40:40", "--"] + srv.args
+    with srv:
+        conns = []
+        try:
+            for _ in range(45):
+                c = srv.connect()
+                c.send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")
+                conns.append(c)
+            # Until the server has run out of fds (its count stops at the limit).
+            check(wait_for(lambda: srv.fds() >= 39, 10), f"only {srv.fds()} fds in use")
+            time.sleep(0.5)
+            lines0, cpu0, t0 = len(srv.stderr_lines), cpu_seconds(srv.pid), time.monotonic()
+            time.sleep(3.0)
+            lines1, cpu1, t1 = len(srv.stderr_lines), cpu_seconds(srv.pid), time.monotonic()
+            logged = srv.stderr_lines[lines0:lines1]
+            ratio = (cpu1 - cpu0) / (t1 - t0)
+            print(f"# window {t1 - t0:.1f} s: {len(logged)} lines, CPU {ratio:.2f} of a core")
+            check(len(logged) <= 10, f"{len(logged)} log lines in {t1 - t0:.1f} s at EMFILE: "
+                                     f"{logged[:3]}")
+            check("out of file descriptors" in srv.stderr_text(), "no warning about the fds")
+            check(ratio < 0.6, f"the server used {ratio:.2f} of a core while out of fds")
+            # Once fds free, the waiting connections get in.
+            close_all(conns[:15])
+            del conns[:15]
+            check_eq(srv.get("/state").status, 200, "a request once fds were free again")
+        finally:
+            close_all(conns)
+        srv.check_fds()
 
 
 if __name__ == "__main__":
