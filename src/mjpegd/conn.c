@@ -93,6 +93,7 @@ static void begin_output(struct mjd_conn *c)
 static void answer_error(struct mjd_conn *c, int status)
 {
     begin_output(c);
+    c->head_only = c->parser.is_head;
     mjd_respond_error(c, status, NULL);
     set_state(c, MJD_CONN_RESPOND);
 }
@@ -150,6 +151,7 @@ static void enter_head_state(struct mjd_conn *c)
     c->close_after = false;
     mjd_http_parser_init(&c->parser);
     c->pnode.fd = c->fd;
+    atomic_store_explicit(&c->pnode.started, c->in_len > 0, memory_order_relaxed);
     mjd_pending_set_add(c->loop->shared->pending, &c->pnode, c->loop->now);
 }
 
@@ -198,6 +200,9 @@ static enum step head_step(struct mjd_conn *c)
         }
         ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
         if (n > 0) {
+            if (c->in_len == 0) {
+                atomic_store_explicit(&c->pnode.started, true, memory_order_relaxed);
+            }
             c->in_len += (size_t)n;
         } else if (n == 0) {
             c->eof = true;

@@ -355,6 +355,10 @@ enum mjd_http_result mjd_http_parse(struct mjd_http_parser *p, const char *buf, 
                    (c < 0x20 && (c != '\t' || p->state_ == ST_REQUEST_LINE))) {
             // NUL, DEL and control bytes; a tab is whitespace in a header only.
             return fail(p, 400);
+        } else if (c == ' ' && p->state_ == ST_REQUEST_LINE && !p->method_read_) {
+            // The method is known before the line ends (or is found too long).
+            p->method_read_ = true;
+            p->is_head = span_eq(buf + p->line_start_, i - p->line_start_, "HEAD");
         }
         i++;
         // Size limits apply to incomplete lines too, so a client cannot make us wait forever.

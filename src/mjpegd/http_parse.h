@@ -51,9 +51,12 @@ struct mjd_http_request {
  */
 struct mjd_http_parser {
     int status;                  /* HTTP status to answer when ERROR was returned */
+    bool is_head;                /* the method is HEAD: known as soon as it is read, so that an
+                                    error answered to it has no body either */
     struct mjd_http_request req; /* valid after OK */
     /* private: */
     int state_;
+    bool method_read_;
     size_t pos_;        /* bytes of the buffer already scanned */
     size_t line_start_; /* start of the line being scanned */
     size_t hdr_bytes_;  /* bytes of header lines so far */

@@ -3,6 +3,7 @@
 #ifndef MJD_LIMITS_H
 #define MJD_LIMITS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,8 @@ struct mjd_pending_node {
     struct mjd_pending_node *next_;
     int64_t deadline_ns; /* read-only for callers */
     int fd;              /* the connection's socket: set by the owner before adding */
+    atomic_bool started; /* atomic: part of a request has arrived (set by the owner; a timed
+                            out connection gets a 408 only then, an idle one is just closed) */
 };
 
 struct mjd_pending {

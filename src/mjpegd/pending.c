@@ -47,10 +47,15 @@ void mjd_pending_set_destroy(struct mjd_pending_set *set)
     free(set);
 }
 
-/* Ends a pending connection that may belong to another loop; its owner closes it. */
+/*
+ * Ends a pending connection that may belong to another loop; its owner closes it. At the
+ * header deadline, a request that was started gets a 408; an idle connection (a keep-alive
+ * one between requests) is closed quietly, as nginx does, since a pooled client would read an
+ * unasked 408 as the answer to its next request.
+ */
 static void kick_locked(struct mjd_pending_node *n, bool timed_out)
 {
-    if (timed_out) {
+    if (timed_out && atomic_load_explicit(&n->started, memory_order_relaxed)) {
         // One try, never waiting: the connection is closed either way.
         ssize_t wr =
                 send(n->fd, timeout_resp, sizeof(timeout_resp) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -368,3 +368,27 @@ TEST(http_reason_phrases)
     ASSERT_EQ_STR(mjd_http_reason(431), "Request Header Fields Too Large");
     ASSERT_EQ_STR(mjd_http_reason(799), "Unknown");
 }
+
+TEST(http_head_is_known_before_an_error)
+{
+    // Errors found after the method (bad target, no Host, a body, a line too long) still
+    // know it was HEAD, so that the error goes without a body.
+    static char longline[MJD_HTTP_MAX_REQUEST_LINE + 64];
+    memset(longline, 'a', sizeof(longline) - 1);
+    memcpy(longline, "HEAD /", 6);
+    const char *heads[] = { "HEAD / HTTP/1.1\r\n\r\n", "HEAD /%zz HTTP/1.1\r\nHost: t\r\n\r\n",
+                            "HEAD / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\n", longline };
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+        struct mjd_http_parser p;
+        mjd_http_parser_init(&p);
+        size_t used = 0;
+        ASSERT_EQ_INT(mjd_http_parse(&p, heads[i], strlen(heads[i]), &used), MJD_HTTP_ERROR);
+        ASSERT_TRUE(p.is_head);
+    }
+    struct mjd_http_parser p;
+    mjd_http_parser_init(&p);
+    size_t used = 0;
+    const char *get = "GET / HTTP/1.1\r\n\r\n";
+    ASSERT_EQ_INT(mjd_http_parse(&p, get, strlen(get), &used), MJD_HTTP_ERROR);
+    ASSERT_FALSE(p.is_head);
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""mjpegd HTTP details that real clients trip on (issue 7): idle keep-alive, HEAD errors, Date,
+mjpg-streamer URLs, CORS, /state."""
+import email.utils
+import http.client
+import json
+import time
+
+from harness import MULT, check, check_eq, main, test
+from mjpegd_fixture import Mjpegd
+
+
+def head_and_rest(c):
+    """Reads a response head, then everything until the server closes; returns both."""
+    r = c.read_head()
+    check(c.closed_within(10), "the server did not close the connection")
+    return r, bytes(c.buf)
+
+
+# ---- fault 3: an idle keep-alive connection is closed quietly ------------------------------
+
+@test(timeout=60)
+def test_idle_keepalive_is_closed_without_a_408():
+    with Mjpegd("--header-timeout", "1") as srv:
+        c = srv.connect()
+        try:
+            c.send("GET /state HTTP/1.1\r\nHost: t\r\n\r\n")
+            r = c.read_response()
+            check_eq(r.status, 200, "first request")
+            check(c.closed_within(6), "the idle keep-alive connection was never closed")
+            check_eq(bytes(c.buf), b"", "bytes sent unasked on an idle keep-alive connection")
+        finally:
+            c.close()
+        # A request that was started and not finished still gets its 408.
+        c = srv.connect()
+        try:
+            c.send("GET /state HTTP/1.1\r\nHost: t\r\n\r\nGET /state HTTP/1.1\r\n")
+            check_eq(c.read_response().status, 200, "first request")
+            check(c.closed_within(6), "the unfinished request was never timed out")
+            check(bytes(c.buf).startswith(b"HTTP/1.1 408 "), f"answer to it: {bytes(c.buf)[:60]!r}")
+        finally:
+            c.close()
+        srv.check_fds()
+
+
+@test(timeout=60)
+def test_pooled_http_client_never_reads_a_408_as_its_answer():
+    """Python's http.client reuses the connection: its next request must not get an old 408."""
+    with Mjpegd("--header-timeout", "1") as srv:
+        hc = http.client.HTTPConnection(srv.host, srv.port, timeout=10 * MULT)
+        try:
+            hc.request("GET", "/state")
+            r = hc.getresponse()
+            check_eq(r.status, 200, "first request")
+            r.read()
+            time.sleep(2.0)  # past the header timeout: the server has closed the idle connection
+            try:
+                hc.request("GET", "/state")
+                status = hc.getresponse().status
+            except (http.client.RemoteDisconnected, ConnectionError):
+                status = None  # closed quietly: a pooled client retries on a new connection
+            check(status != 408, "the pooled connection's next request was answered 408")
+        finally:
+            hc.close()
+
+
+# ---- fault 4: HEAD never gets a body, errors included --------------------------------------
+
+@test(timeout=60)
+def test_head_errors_have_no_body():
+    cases = [
+        ("HEAD / HTTP/1.1\r\n\r\n", 400),  # no Host
+        ("HEAD / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello", 413),
+        ("HEAD /" + "a" * 9000 + " HTTP/1.1\r\nHost: t\r\n\r\n", 414),
+        ("HEAD / HTTP/1.1\r\nHost: t\r\nX: " + "b" * 17000 + "\r\n\r\n", 431),
+        ("HEAD /nope HTTP/1.1\r\nHost: t\r\n\r\n", 404),
+        ("HEAD /%zz HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+    ]
+    with Mjpegd() as srv:
+        bad = []
+        for req, status in cases:
+            c = srv.connect()
+            try:
+                c.send_tolerant(req)
+                r, rest = head_and_rest(c)
+                if r.status != status or rest != b"":
+                    bad.append(f"{req[:40]!r}: {r.status} with {len(rest)} body bytes {rest[:30]!r}")
+            finally:
+                c.close()
+        check(not bad, "HEAD answers:\n  " + "\n  ".join(bad))
+        srv.check_fds()
+
+
+if __name__ == "__main__":
+    main()
