@@ -382,7 +382,7 @@ void mjd_conn_accept(struct mjd_loop *l, int fd, const struct sockaddr_storage *
     }
     // Admitted as pending (which may evict the oldest idle one), then read at once: the
     // request often arrives with the connection, and is then answered without waiting.
-    l->now = core_now_ns();
+    mjd_loop_tick(l);
     enter_head_state(c);
     c->readable = true;
     c->writable = true;

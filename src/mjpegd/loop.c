@@ -163,7 +163,7 @@ static void sweep_list(struct mjd_link *list)
 
 static void sweep(struct mjd_loop *l)
 {
-    mjd_pending_set_expire(l->shared->pending, l->now);
+    mjd_pending_set_expire(l->shared->pending, l->now, l->date_hdr);
     retake_spare(l);
     sweep_list(&l->active);
     sweep_list(&l->streams);
@@ -212,7 +212,7 @@ static void *loop_main(void *arg)
             LOG_ERROR("epoll_wait: %s", strerror(errno));
             break;
         }
-        l->now = core_now_ns();
+        mjd_loop_tick(l);
         for (int i = 0; i < n; i++) {
             void *p = evs[i].data.ptr;
             if (p == &l->efd) {
@@ -257,6 +257,7 @@ int mjd_loop_init(struct mjd_loop *l, const struct mjd_loop_shared *shared, unsi
     mjd_list_init(&l->active);
     mjd_list_init(&l->streams);
     mjd_list_init(&l->runq);
+    mjd_loop_tick(l);
     atomic_init(&l->bytes_sent, 0);
     l->frames = core_xcalloc(shared->nsources, sizeof(*l->frames));
     if (naddrs > MJD_LISTEN_MAX_ADDRS) {
@@ -332,6 +333,22 @@ void mjd_loop_release(struct mjd_loop *l)
     l->spare_fd = -1;
     free(l->frames);
     l->frames = NULL;
+}
+
+void mjd_loop_tick(struct mjd_loop *l)
+{
+    l->now = core_now_ns();
+    time_t sec = time(NULL);
+    if (sec != l->date_sec || l->date_hdr[0] == '\0') {
+        struct tm tm;
+        char d[40];
+        // IMF-fixdate (RFC 9110 5.6.7); the C locale's day and month names are the English ones.
+        if (gmtime_r(&sec, &tm) != NULL &&
+            strftime(d, sizeof(d), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0) {
+            snprintf(l->date_hdr, sizeof(l->date_hdr), "Date: %s\r\n", d);
+        }
+        l->date_sec = sec;
+    }
 }
 
 uint64_t mjd_loop_bytes_sent(struct mjd_loop *l)

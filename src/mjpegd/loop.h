@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/compiler.h"
 #include "mjpegd/config.h"
@@ -59,6 +60,8 @@ struct mjd_loop {
     uint64_t fd_failures;    /* EMFILE/ENFILE from accept since the last warning */
     int64_t fd_warned_ns;    /* when that warning was logged */
     int64_t now;             /* time of the current iteration (conn reads it) */
+    time_t date_sec;         /* the wall-clock second date_hdr shows */
+    char date_hdr[64];       /* "Date: <IMF-fixdate>\r\n", formatted once a second */
     struct mjd_link heads;   /* connections reading a head (conn moves them) */
     struct mjd_link active;  /* responding or lingering */
     struct mjd_link streams; /* streaming */
@@ -84,6 +87,9 @@ void mjd_loop_join(struct mjd_loop *l);
 
 /** Closes every fd and frees what l holds. After join. Owner thread. */
 void mjd_loop_release(struct mjd_loop *l);
+
+/** Sets l->now and, once a second, l->date_hdr. Loop thread. */
+void mjd_loop_tick(struct mjd_loop *l);
 
 /** Bytes sent to clients by this loop. Any thread. */
 uint64_t mjd_loop_bytes_sent(struct mjd_loop *l);

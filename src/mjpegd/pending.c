@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/version.h"
 
 #define EVICT_SCAN     32
 #define EVICT_GRACE_NS (200 * CORE_NS_PER_MS)
@@ -19,11 +21,6 @@ struct mjd_pending_set {
     pthread_mutex_t mu;
     struct mjd_pending fifo; /* guarded by mu */
 };
-
-static const char timeout_resp[] = "HTTP/1.1 408 Request Timeout\r\n"
-                                   "Content-Type: text/plain; charset=utf-8\r\n"
-                                   "Content-Length: 20\r\nConnection: close\r\n"
-                                   "Accept-Ranges: none\r\n\r\n408 Request Timeout\n";
 
 int mjd_pending_set_create(struct mjd_pending_set **out, size_t cap, int64_t timeout_ns)
 {
@@ -53,13 +50,21 @@ void mjd_pending_set_destroy(struct mjd_pending_set *set)
  * one between requests) is closed quietly, as nginx does, since a pooled client would read an
  * unasked 408 as the answer to its next request.
  */
-static void kick_locked(struct mjd_pending_node *n, bool timed_out)
+static void kick_locked(struct mjd_pending_node *n, const char *date_hdr)
 {
-    if (timed_out && atomic_load_explicit(&n->started, memory_order_relaxed)) {
-        // One try, never waiting: the connection is closed either way.
-        ssize_t wr =
-                send(n->fd, timeout_resp, sizeof(timeout_resp) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-        (void)wr;
+    if (date_hdr != NULL && atomic_load_explicit(&n->started, memory_order_relaxed)) {
+        char resp[320];
+        int len = snprintf(resp, sizeof(resp),
+                           "HTTP/1.1 408 Request Timeout\r\n%sServer: mjpegd/%s\r\n"
+                           "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 20\r\n"
+                           "Connection: close\r\nAccept-Ranges: none\r\n\r\n"
+                           "408 Request Timeout\n",
+                           date_hdr, CORE_VERSION);
+        if (len > 0 && (size_t)len < sizeof(resp)) {
+            // One try, never waiting: the connection is closed either way.
+            ssize_t wr = send(n->fd, resp, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            (void)wr;
+        }
     }
     shutdown(n->fd, SHUT_RDWR);
 }
@@ -85,7 +90,7 @@ void mjd_pending_set_add(struct mjd_pending_set *set, struct mjd_pending_node *n
     struct mjd_pending_node *evicted =
             mjd_pending_add(&set->fifo, node, now_ns, evictable, set, EVICT_SCAN);
     if (evicted != NULL) {
-        kick_locked(evicted, false);
+        kick_locked(evicted, NULL);
     }
     pthread_mutex_unlock(&set->mu);
     if (evicted != NULL) {
@@ -100,16 +105,16 @@ void mjd_pending_set_remove(struct mjd_pending_set *set, struct mjd_pending_node
     pthread_mutex_unlock(&set->mu);
 }
 
-void mjd_pending_set_expire(struct mjd_pending_set *set, int64_t now_ns)
+void mjd_pending_set_expire(struct mjd_pending_set *set, int64_t now_ns, const char *date_hdr)
 {
     struct mjd_pending_node *n;
     pthread_mutex_lock(&set->mu);
     while ((n = mjd_pending_pop_expired(&set->fifo, now_ns)) != NULL) {
-        kick_locked(n, true);
+        kick_locked(n, date_hdr);
     }
     // Back under the cap once the connections that eviction passed over are old enough.
     while ((n = mjd_pending_trim(&set->fifo, evictable, set, EVICT_SCAN)) != NULL) {
-        kick_locked(n, false);
+        kick_locked(n, NULL);
     }
     pthread_mutex_unlock(&set->mu);
 }
@@ -119,7 +124,7 @@ void mjd_pending_set_shed_oldest(struct mjd_pending_set *set)
     pthread_mutex_lock(&set->mu);
     struct mjd_pending_node *n = mjd_pending_pop_oldest(&set->fifo);
     if (n != NULL) {
-        kick_locked(n, false);
+        kick_locked(n, NULL);
     }
     pthread_mutex_unlock(&set->mu);
 }

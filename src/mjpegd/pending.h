@@ -35,8 +35,11 @@ void mjd_pending_set_add(struct mjd_pending_set *set, struct mjd_pending_node *n
 /** Removes node if it is listed. Its owner calls this before closing node->fd. */
 void mjd_pending_set_remove(struct mjd_pending_set *set, struct mjd_pending_node *node);
 
-/** Ends every connection past its deadline, then trims the set back to its cap. */
-void mjd_pending_set_expire(struct mjd_pending_set *set, int64_t now_ns);
+/**
+ * Ends every connection past its deadline (a 408 for a started request, with the header line
+ * date_hdr, borrowed: "Date: ...\r\n"), then trims the set back to its cap.
+ */
+void mjd_pending_set_expire(struct mjd_pending_set *set, int64_t now_ns, const char *date_hdr);
 
 /** Ends the oldest connection, to free an fd (its owner closes it). */
 void mjd_pending_set_shed_oldest(struct mjd_pending_set *set);

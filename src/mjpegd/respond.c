@@ -19,8 +19,8 @@ void mjd_respond_head(struct mjd_conn *c, int status, const char *ctype, long lo
                       const char *extra)
 {
     struct mjd_out *o = &c->out;
-    mjd_out_printf(o, "HTTP/1.1 %d %s\r\nServer: mjpegd/%s\r\nContent-Type: %s\r\n", status,
-                   mjd_http_reason(status), CORE_VERSION, ctype);
+    mjd_out_printf(o, "HTTP/1.1 %d %s\r\n%sServer: mjpegd/%s\r\nContent-Type: %s\r\n", status,
+                   mjd_http_reason(status), c->loop->date_hdr, CORE_VERSION, ctype);
     if (content_length >= 0) {
         mjd_out_printf(o, "Content-Length: %lld\r\n", content_length);
     }

@@ -8,20 +8,16 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/version.h"
 #include "mjpegd/conn.h"
 #include "mjpegd/loop.h"
 #include "mjpegd/respond.h"
 
-static const char stream_headers[] =
-        "HTTP/1.1 200 OK\r\n"
-        "Server: mjpegd/" CORE_VERSION "\r\n"
-        "Content-Type: multipart/x-mixed-replace;boundary=" MJD_STREAM_BOUNDARY "\r\n"
-        "Cache-Control: no-store\r\n"
-        "Pragma: no-cache\r\n"
-        "Connection: close\r\n"
-        "Accept-Ranges: none\r\n"
-        "\r\n";
+/* The response head of a stream (a multipart body without a length, then close). */
+static void stream_head(struct mjd_conn *c)
+{
+    mjd_respond_head(c, 200, "multipart/x-mixed-replace;boundary=" MJD_STREAM_BOUNDARY, -1,
+                     "Cache-Control: no-store\r\nPragma: no-cache\r\n");
+}
 
 bool mjd_stream_frame_update(struct mjd_stream_frame *sf, struct mjd_hub *hub)
 {
@@ -56,7 +52,7 @@ bool mjd_stream_begin(struct mjd_conn *c, const struct mjd_route *route)
     const struct mjd_loop_shared *sh = c->loop->shared;
     c->close_after = true;
     if (c->head_only) {
-        mjd_out_append(&c->out, stream_headers, sizeof(stream_headers) - 1);
+        stream_head(c);
         return false;
     }
     int rc = mjd_limits_acquire(sh->limits, (const struct sockaddr *)&c->peer);
@@ -75,7 +71,7 @@ bool mjd_stream_begin(struct mjd_conn *c, const struct mjd_route *route)
     c->stream.interval_ns = route->fps > 0 ? CORE_NS_PER_SEC / route->fps : 0;
     c->stream.next_due_ns = 0;
     c->stream.seq = 0;
-    mjd_out_append(&c->out, stream_headers, sizeof(stream_headers) - 1);
+    stream_head(c);
     return true;
 }
 

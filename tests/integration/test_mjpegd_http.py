@@ -92,5 +92,39 @@ def test_head_errors_have_no_body():
         srv.check_fds()
 
 
+# ---- fault 5: every response has a Date ------------------------------------------------------
+
+def check_date(what, value):
+    check(value is not None, f"{what}: no Date header")
+    check(value.endswith(" GMT"), f"{what}: Date {value!r} is not an IMF-fixdate")
+    try:
+        email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError) as e:
+        raise AssertionError(f"{what}: Date {value!r} does not parse: {e}")
+
+
+@test(timeout=60)
+def test_every_response_has_a_date():
+    with Mjpegd("--header-timeout", "1") as srv:
+        for method, path in (("GET", "/state"), ("GET", "/metrics"), ("GET", "/"), ("GET", "/snapshot"),
+                             ("HEAD", "/snapshot"), ("GET", "/nope"), ("GET", "/%zz"), ("POST", "/"),
+                             ("HEAD", "/stream")):
+            r = srv.get(path, method=method)
+            check_date(f"{method} {path} ({r.status})", r.header("date"))
+        c, r = srv.open_stream()
+        try:
+            check_date("the stream", r.header("date"))
+        finally:
+            c.close()
+        c = srv.connect()
+        try:
+            c.send("GET /state HTTP/1.1\r\n")
+            r = c.read_head()
+            check_eq(r.status, 408, "an unfinished request")
+            check_date("the 408", r.header("date"))
+        finally:
+            c.close()
+
+
 if __name__ == "__main__":
     main()
