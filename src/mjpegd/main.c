@@ -12,6 +12,7 @@
 #include "mjpegd/capture.h"
 #include "mjpegd/config.h"
 #include "mjpegd/hub.h"
+#include "mjpegd/logfile.h"
 #include "mjpegd/server.h"
 #include "mjpegd/sources/source.h"
 
@@ -23,6 +24,22 @@ static void raise_fd_limit(void)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+}
+
+/* SIGHUP: reopen the log file (logrotate moved it away); without one, only say so. */
+static void reopen_log(const char *path)
+{
+    if (path[0] == '\0') {
+        LOG_INFO("SIGHUP: no --log-file to reopen");
+        return;
+    }
+    int rc = mjd_logfile_open(path);
+    if (rc != 0) {
+        LOG_ERROR("SIGHUP: cannot reopen the log file %s: %s; still logging to the old one", path,
+                  strerror(-rc));
+        return;
+    }
+    LOG_INFO("SIGHUP: reopened the log file %s", path);
 }
 
 int main(int argc, char **argv)
@@ -39,14 +56,23 @@ int main(int argc, char **argv)
     mjd_config_scrub_argv(argc, argv);
     core_log_set_ident("mjpegd");
     core_log_set_level(cfg.log_level);
+    if (cfg.log_file[0] != '\0') {
+        int lrc = mjd_logfile_open(cfg.log_file);
+        if (lrc != 0) {
+            LOG_ERROR("cannot open the log file %s: %s", cfg.log_file, strerror(-lrc));
+            return 1;
+        }
+    }
     raise_fd_limit();
 
-    // Only this thread takes SIGINT/SIGTERM (core_thread_start blocks them in the others), and
-    // it takes them synchronously with sigwait; SIGPIPE is never wanted (MSG_NOSIGNAL anyway).
+    // Only this thread takes SIGINT/SIGTERM/SIGHUP (core_thread_start blocks them in the
+    // others), and it takes them synchronously with sigwait; SIGPIPE is never wanted
+    // (MSG_NOSIGNAL anyway).
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -104,7 +130,14 @@ int main(int argc, char **argv)
     }
 
     int sig = 0;
-    while (sigwait(&sigs, &sig) != 0) {
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0) {
+            continue;
+        }
+        if (sig != SIGHUP) {
+            break;
+        }
+        reopen_log(cfg.log_file);
     }
     LOG_INFO("caught signal %d, shutting down", sig);
     status = 0;

@@ -309,6 +309,14 @@ static const struct mjd_option table[] = {
       .expect = "error, warn, info or debug",
       .def = "info",
       .help = "The most verbose messages logged." },
+    { .name = "log-file",
+      .metavar = "FILE",
+      .kind = MJD_OPT_STRING,
+      .offset = G(log_file),
+      .size = sizeof(((struct mjd_config *)NULL)->log_file),
+      .expect = "a file name",
+      .def = "stderr",
+      .help = "Append the log to FILE; SIGHUP reopens it (after a rotation)." },
     { .name = "help",
       .kind = MJD_OPT_ACTION,
       .action = MJD_OPT_ACT_HELP,
@@ -395,7 +403,7 @@ int mjd_option_read(const struct mjd_option *opt, struct mjd_config *cfg, void *
     }
     case MJD_OPT_STRING: {
         size_t n = strlen(value);
-        if (n < opt->size) {
+        if (n > 0 && n < opt->size) {
             memcpy(field, value, n + 1);
             rc = 0;
         } else {
@@ -538,7 +546,7 @@ void mjd_options_print_man(FILE *out)
     fputs(".SH ENDPOINTS\n", out);
     roff(out, endpoints);
     fputs("\n.SH SIGNALS\nSIGTERM and SIGINT stop accepting, close every client, join every "
-          "thread and exit 0.\n",
+          "thread and exit 0. SIGHUP reopens the \\-\\-log\\-file.\n",
           out);
     fputs(".SH EXIT STATUS\n0 after a signal or \\-\\-help; 1 when the server cannot start; "
           "2 for a usage error.\n",
