@@ -12,6 +12,14 @@
 #include "mjpegd/loop.h"
 #include "mjpegd/respond.h"
 
+/*
+ * Each part is sent whole with the boundary line after it: browsers display a part only once
+ * the next boundary arrives, so a boundary sent with the next frame would show every frame
+ * one frame interval late (as mjpg-streamer does, the first boundary follows the head).
+ */
+static const char boundary_line[] = "--" MJD_STREAM_BOUNDARY "\r\n";
+static const char part_tail[] = "\r\n--" MJD_STREAM_BOUNDARY "\r\n";
+
 /* The response head of a stream (a multipart body without a length, then close). */
 static void stream_head(struct mjd_conn *c)
 {
@@ -34,8 +42,7 @@ bool mjd_stream_frame_update(struct mjd_stream_frame *sf, struct mjd_hub *hub)
     char ts[64];
     mjd_respond_format_timestamp(ts, sizeof(ts), f.wall_ns);
     int n = snprintf(sf->part_hdr, sizeof(sf->part_hdr),
-                     "--" MJD_STREAM_BOUNDARY "\r\nContent-Type: image/jpeg\r\n"
-                     "Content-Length: %zu\r\nX-Timestamp: %s\r\n\r\n",
+                     "Content-Type: image/jpeg\r\nContent-Length: %zu\r\nX-Timestamp: %s\r\n\r\n",
                      f.jpeg->len, ts);
     sf->part_hdr_len = n > 0 && (size_t)n < sizeof(sf->part_hdr) ? (size_t)n : 0;
     return true;
@@ -72,6 +79,7 @@ bool mjd_stream_begin(struct mjd_conn *c, const struct mjd_route *route)
     c->stream.next_due_ns = 0;
     c->stream.seq = 0;
     stream_head(c);
+    mjd_out_append(&c->out, boundary_line, sizeof(boundary_line) - 1);
     return true;
 }
 
@@ -99,6 +107,6 @@ bool mjd_stream_next_part(struct mjd_conn *c)
     // The part header is the same for every client: formatted once per frame per loop.
     mjd_out_append(&c->out, sf->part_hdr, sf->part_hdr_len);
     mjd_out_set_body(&c->out, f->jpeg->data, f->jpeg->len, core_buf_ref(f->jpeg));
-    mjd_out_set_tail(&c->out, "\r\n", 2);
+    mjd_out_set_tail(&c->out, part_tail, sizeof(part_tail) - 1);
     return true;
 }

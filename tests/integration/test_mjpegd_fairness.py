@@ -67,6 +67,9 @@ class Greedy:
 def count_frames(conn, parser, seconds):
     """Reads conn for `seconds` (not scaled: a counting window, nothing is asserted on time)."""
     deadline = time.monotonic() + seconds
+    if conn.buf:
+        parser.feed(bytes(conn.buf))
+        conn.buf.clear()
     conn.sock.setblocking(False)
     try:
         while True:

@@ -184,7 +184,7 @@ TEST(server_slow_client_finishes_its_part_then_skips_to_the_newest)
     char *buf = NULL;
     size_t len = 0;
     size_t cap = 0;
-    ASSERT_NOT_NULL(read_until(slow, &buf, &len, &cap, "Accept-Ranges: none\r\n\r\n"));
+    ASSERT_NOT_NULL(read_until(slow, &buf, &len, &cap, "\r\n\r\n"));
     size_t big = 16u << 20;
     publish(&f, 1, big, 'a');
     struct timespec ts = { 0, 100 * 1000 * 1000 };
@@ -243,4 +243,29 @@ TEST(server_limits_streams_and_answers_503)
     free(buf);
     free(buf2);
     stop(&h);
+}
+
+TEST(server_part_is_followed_by_its_boundary_at_once)
+{
+    // Browsers show a part only once the next boundary arrives: it must follow each frame,
+    // not wait for the next one (here, there is no next one).
+    struct fixture f;
+    start(&f);
+    publish(&f, 1, 100, 'q');
+    int fd = connect_to(f.port, 0);
+    send_all(fd, "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+    char *buf = NULL;
+    size_t len = 0;
+    size_t cap = 0;
+    char want[256];
+    memset(want, 0, sizeof(want));
+    strcpy(want, "X-Timestamp: 1.000000\r\n\r\n");
+    memset(want + strlen(want), 'q', 100);
+    strcat(want, "\r\n--boundarydonotcross\r\n");
+    ASSERT_NOT_NULL(read_until(fd, &buf, &len, &cap, want));
+    // The first boundary comes with the response head.
+    ASSERT_NOT_NULL(strstr(buf, "\r\n\r\n--boundarydonotcross\r\nContent-Type: image/jpeg\r\n"));
+    close(fd);
+    free(buf);
+    stop(&f);
 }
