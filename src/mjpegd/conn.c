@@ -116,6 +116,8 @@ static void handle_request(struct mjd_conn *c)
     } else if ((status = mjd_route_resolve(c->in + req->target.off, req->target.len, &route)) !=
                0) {
         mjd_respond_error(c, status, NULL);
+    } else if (route.source >= c->loop->shared->nsources) {
+        mjd_respond_error(c, 404, NULL);
     } else {
         switch (route.kind) {
         case MJD_ROUTE_INDEX:
@@ -127,7 +129,7 @@ static void handle_request(struct mjd_conn *c)
             }
             break;
         case MJD_ROUTE_SNAPSHOT:
-            mjd_respond_snapshot(c, 0);
+            mjd_respond_snapshot(c, route.source);
             break;
         case MJD_ROUTE_STATE:
             mjd_respond_report(c, false);

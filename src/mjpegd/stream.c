@@ -74,7 +74,7 @@ bool mjd_stream_begin(struct mjd_conn *c, const struct mjd_route *route)
     c->in = NULL;
     c->in_len = 0;
     c->in_cap = 0;
-    c->stream.source = 0;
+    c->stream.source = route->source;
     c->stream.interval_ns = route->fps > 0 ? CORE_NS_PER_SEC / route->fps : 0;
     c->stream.next_due_ns = 0;
     c->stream.seq = 0;

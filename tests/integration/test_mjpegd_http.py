@@ -126,5 +126,41 @@ def test_every_response_has_a_date():
             c.close()
 
 
+# ---- fault 8: mjpg-streamer's numbered URLs; unknown parameters ignored ----------------------
+
+@test(timeout=60)
+def test_mjpg_streamer_numbered_urls_and_cache_busters():
+    with Mjpegd() as srv:
+        bad = []
+        for path in ("/?action=snapshot_0", "/?action=snapshot&1683812", "/?action=snapshot&timestamp=",
+                     "/snapshot?fps=abc", "/snapshot?_=1&x", "/state?1234"):
+            r = srv.get(path)
+            if r.status != 200:
+                bad.append(f"{path}: {r.status}")
+        for path in ("/?action=snapshot_0", "/snapshot?fps=abc"):
+            r = srv.get(path)
+            if r.header("content-type") != "image/jpeg" or not r.body.startswith(b"\xff\xd8"):
+                bad.append(f"{path}: not a JPEG ({r.header('content-type')})")
+        for path in ("/?action=stream_0", "/?action=stream&timestamp=1683812", "/stream?1683812",
+                     "/?action=stream_0&fps=5"):
+            c, r = srv.open_stream(path)
+            try:
+                if r.status != 200:
+                    bad.append(f"{path}: {r.status}")
+                else:
+                    c.read_part()
+            finally:
+                c.close()
+        # There is one source: input 1 does not exist.
+        for path in ("/?action=snapshot_1", "/?action=stream_1"):
+            c, r = srv.open_stream(path) if "stream" in path else (None, srv.get(path))
+            if c is not None:
+                c.close()
+            if r.status != 404:
+                bad.append(f"{path}: {r.status}, want 404")
+        check(not bad, "\n  ".join(bad))
+        srv.check_fds()
+
+
 if __name__ == "__main__":
     main()
