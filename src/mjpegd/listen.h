@@ -19,17 +19,20 @@ struct mjd_listen_addr {
 };
 
 /**
- * Resolves the --listen options of cfg (borrowed) into out[0..cap), setting *n. The port of
- * each address is probed with a plain bind (without SO_REUSEPORT), which fails when anything
- * holds it and picks a port for port 0. Logs the reason and returns a negative errno on
- * failure. Owner thread.
+ * Resolves the --listen options of cfg (borrowed) into out[0..cap), setting *n: every address
+ * each one resolves to (a name may give several; one the host does not have, such as ::1
+ * without IPv6, is skipped with a warning if another is left), without duplicates. The port
+ * of each address is probed with a plain bind (without SO_REUSEPORT), which fails when
+ * anything holds it and picks a port for port 0 (the same one for every address of one
+ * option). Logs the reason and returns a negative errno on failure. Owner thread.
  */
 int mjd_listen_resolve(const struct mjd_config *cfg, struct mjd_listen_addr *out, size_t cap,
                        size_t *n) CORE_MUST_CHECK;
 
 /**
  * Opens a non-blocking SO_REUSEPORT listening socket on a (borrowed), for one loop: 0 and the
- * fd in *fd, or a negative errno (*fd is -1). Any thread.
+ * fd in *fd, or a negative errno (*fd is -1). The IPv6 wildcard [::] is dual-stack (it takes
+ * IPv4 connections too); any other IPv6 address is IPv6 only. Any thread.
  */
 int mjd_listen_open(const struct mjd_listen_addr *a, int *fd) CORE_MUST_CHECK;
 

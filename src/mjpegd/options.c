@@ -232,7 +232,9 @@ static const struct mjd_option table[] = {
       .parse = read_listen,
       .expect = "HOST:PORT or [IPV6]:PORT with a port 0..65535",
       .def = "127.0.0.1:8080",
-      .help = "Address to listen on; [::1]:PORT for IPv6, port 0 for an ephemeral port." },
+      .help = "Address to listen on: a name listens on every address it resolves to, [::] "
+              "on every IPv6 and IPv4 address, [::1]:PORT on IPv6 loopback; port 0 picks an "
+              "ephemeral port." },
     { .name = "workers",
       .metavar = "N",
       .kind = MJD_OPT_UINT,
