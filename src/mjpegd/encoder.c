@@ -89,9 +89,8 @@ static void encode_task(void *arg, void *state, int status)
     struct mjd_encoder *enc = f->encoder_;
     struct core_buf *jpeg = NULL;
     if (status != 0 || encode(state, f, enc->cfg.quality, &jpeg) != 0) {
-        mjd_hub_count_dropped(enc->cfg.hub);
+        mjd_hub_count_dropped(enc->cfg.hub, MJD_DROP_ERROR);
     } else {
-        mjd_hub_count_encoded(enc->cfg.hub);
         mjd_hub_publish(enc->cfg.hub, jpeg, f->seq, f->wall_ns);
     }
     enc->cfg.done(enc->cfg.done_ctx, f);

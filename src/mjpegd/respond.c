@@ -13,7 +13,7 @@
 #include "mjpegd/report.h"
 #include "mjpegd/web.h"
 
-#define REPORT_MAX 4096
+#define REPORT_MAX 16384
 
 void mjd_respond_head(struct mjd_conn *c, int status, const char *ctype, long long content_length,
                       const char *extra)

@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "core/compiler.h"
 #include "mjpegd/limits.h"
 #include "mjpegd/listen.h"
 #include "mjpegd/loop.h"
@@ -28,25 +29,33 @@ struct mjd_server {
     bool stopped;                                       /* owner thread only */
 };
 
+_Static_assert(MJD_REPORT_MAX_SOURCES >= MJD_MAX_SOURCES, "a report holds every source");
+
 /* The report of /state and /metrics: called by any loop. */
 static void gather_report(void *ctx, struct mjd_report *r)
 {
     struct mjd_server *srv = ctx;
-    const struct mjd_server_source *src = &srv->sources[0];
-    struct mjd_hub_stats hs;
-    mjd_hub_get_stats(src->hub, &hs);
     memset(r, 0, sizeof(*r));
-    r->source = src->info->kind;
-    r->width = src->info->width;
-    r->height = src->info->height;
-    r->fps = hs.fps;
-    r->target_fps = src->conf->fps;
-    r->quality = (int)src->conf->quality;
+    r->nsources = CORE_MIN(srv->shared.nsources, (size_t)MJD_REPORT_MAX_SOURCES);
+    for (size_t i = 0; i < r->nsources; i++) {
+        const struct mjd_server_source *src = &srv->sources[i];
+        struct mjd_report_source *rs = &r->sources[i];
+        struct mjd_hub_stats hs;
+        mjd_hub_get_stats(src->hub, &hs);
+        rs->kind = src->info->kind;
+        rs->width = src->info->width;
+        rs->height = src->info->height;
+        rs->fps = hs.fps;
+        rs->target_fps = src->conf->fps;
+        rs->quality = (int)src->conf->quality;
+        rs->frames_captured = hs.captured;
+        rs->frames_published = hs.published;
+        memcpy(rs->frames_dropped, hs.dropped_by, sizeof(rs->frames_dropped));
+        rs->frames_in_flight = hs.in_flight;
+        rs->frames_skipped = hs.skipped;
+    }
     r->clients = mjd_limits_streaming(srv->shared.limits);
     r->clients_total = mjd_limits_total(srv->shared.limits);
-    r->frames_captured = hs.captured;
-    r->frames_encoded = hs.encoded;
-    r->frames_dropped = hs.dropped;
     for (unsigned i = 0; i < srv->nloops; i++) {
         r->bytes_sent += mjd_loop_bytes_sent(&srv->loops[i]);
     }

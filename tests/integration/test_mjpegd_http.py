@@ -5,6 +5,7 @@ mjpg-streamer URLs, CORS, /state."""
 import email.utils
 import http.client
 import json
+import re
 import time
 
 from harness import MULT, check, check_eq, main, test
@@ -160,6 +161,45 @@ def test_mjpg_streamer_numbered_urls_and_cache_busters():
                 bad.append(f"{path}: {r.status}, want 404")
         check(not bad, "\n  ".join(bad))
         srv.check_fds()
+
+
+# ---- fault 11: each frame counted once; metric families that do not clash ------------------
+
+def metric_samples(text):
+    out = {}
+    for ln in text.splitlines():
+        if ln and not ln.startswith("#"):
+            name, _, value = ln.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+@test(timeout=60)
+def test_frame_counters_add_up_and_families_do_not_clash():
+    # One encoder at a high rate, so that some frames are dropped as busy.
+    with Mjpegd("--size", "1280x720", "--fps", "120", "--encoders", "1", small=False) as srv:
+        time.sleep(1.0)
+        for _ in range(5):
+            st = json.loads(srv.get("/state").body)
+            check_eq(sum(st["frames_dropped_by"].values()), st["frames_dropped"], f"drops by reason: {st}")
+            check_eq(st["frames_captured"], st["frames_published"] + st["frames_dropped"] + st["frames_in_flight"],
+                     f"captured = published + dropped + in flight: {st}")
+            check(st["frames_in_flight"] <= 3, f"more frames in flight than buffers: {st}")
+            text = srv.get("/metrics").body.decode()
+            m = metric_samples(text)
+            drops = {k: v for k, v in m.items() if k.startswith("mjpegd_frames_dropped_total{")}
+            check_eq(sorted(drops), ['mjpegd_frames_dropped_total{reason="busy"}',
+                                     'mjpegd_frames_dropped_total{reason="error"}',
+                                     'mjpegd_frames_dropped_total{reason="stale"}'], "drop reasons")
+            check_eq(m["mjpegd_frames_captured_total"],
+                     m["mjpegd_frames_published_total"] + sum(drops.values()) + m["mjpegd_frames_in_flight"],
+                     "captured = published + dropped + in flight in /metrics")
+        types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
+        for name, kind in types.items():
+            if kind == "counter":
+                check(name.endswith("_total"), f"counter {name} does not end in _total")
+                check(name[:-len("_total")] not in types,
+                      f"{name} and {name[:-len('_total')]} are one family under OpenMetrics")
 
 
 if __name__ == "__main__":

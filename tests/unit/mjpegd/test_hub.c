@@ -124,16 +124,28 @@ TEST(hub_counters)
 {
     struct mjd_hub *hub = NULL;
     ASSERT_OK(mjd_hub_create(&hub));
-    mjd_hub_count_captured(hub);
-    mjd_hub_count_captured(hub);
-    mjd_hub_count_encoded(hub);
-    mjd_hub_count_dropped(hub);
+    // Five frames read: one published, one stale, one busy, one encode error, one in flight;
+    // one more read skipped (no buffer). Each counted once, by its fate.
+    for (int i = 0; i < 5; i++) {
+        mjd_hub_count_captured(hub);
+    }
+    ASSERT_TRUE(mjd_hub_publish(hub, frame_buf(1, 10), 2, 0));
+    ASSERT_FALSE(mjd_hub_publish(hub, frame_buf(2, 10), 1, 0));
+    mjd_hub_count_dropped(hub, MJD_DROP_BUSY);
+    mjd_hub_count_dropped(hub, MJD_DROP_ERROR);
+    mjd_hub_count_skipped(hub);
     struct mjd_hub_stats st;
     mjd_hub_get_stats(hub, &st);
-    ASSERT_EQ_U64(st.captured, 2);
-    ASSERT_EQ_U64(st.encoded, 1);
-    ASSERT_EQ_U64(st.dropped, 1);
-    ASSERT_TRUE(st.fps == 0.0);
+    ASSERT_EQ_U64(st.captured, 5);
+    ASSERT_EQ_U64(st.published, 1);
+    ASSERT_EQ_U64(st.dropped, 3);
+    ASSERT_EQ_U64(st.dropped_by[MJD_DROP_BUSY], 1);
+    ASSERT_EQ_U64(st.dropped_by[MJD_DROP_STALE], 1);
+    ASSERT_EQ_U64(st.dropped_by[MJD_DROP_ERROR], 1);
+    ASSERT_EQ_U64(st.in_flight, 1);
+    ASSERT_EQ_U64(st.skipped, 1);
+    ASSERT_EQ_U64(st.captured, st.published + st.dropped + st.in_flight);
+    ASSERT_EQ_STR(mjd_hub_drop_reason_name(MJD_DROP_STALE), "stale");
     mjd_hub_destroy(hub);
 }
 
