@@ -109,9 +109,12 @@ static void handle_request(struct mjd_conn *c)
     enum mjd_conn_state next = MJD_CONN_RESPOND;
     struct mjd_route route;
     int status = 0;
-    if (cfg->auth[0] != '\0' &&
-        !(req->has_authorization && mjd_auth_check_basic(c->in + req->authorization.off,
-                                                         req->authorization.len, cfg->auth))) {
+    if (req->method == MJD_HTTP_OPTIONS) {
+        // Before auth: a browser's preflight never carries credentials.
+        mjd_respond_options(c);
+    } else if (cfg->auth[0] != '\0' && !(req->has_authorization &&
+                                         mjd_auth_check_basic(c->in + req->authorization.off,
+                                                              req->authorization.len, cfg->auth))) {
         mjd_respond_error(c, 401, "WWW-Authenticate: Basic realm=\"mjpegd\"\r\n");
     } else if ((status = mjd_route_resolve(c->in + req->target.off, req->target.len, &route)) !=
                0) {

@@ -176,6 +176,31 @@ static int read_auth_file(const struct mjd_option *opt, struct mjd_config *cfg, 
     return rc;
 }
 
+/* "*" or one origin (scheme://host[:port]): visible ASCII, no space or comma. */
+static int read_origin(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                       const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)base;
+    (void)why;
+    (void)why_cap;
+    size_t n = strlen(value);
+    if (n == 0 || n >= sizeof(cfg->allow_origin)) {
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if (c <= 0x20 || c >= 0x7f || c == ',') {
+            return -EINVAL;
+        }
+    }
+    if (strcmp(value, "*") != 0 && strstr(value, "://") == NULL) {
+        return -EINVAL;
+    }
+    memcpy(cfg->allow_origin, value, n + 1);
+    return 0;
+}
+
 static int read_log_level(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                           const char *value, char *why, size_t why_cap)
 {
@@ -290,6 +315,15 @@ static const struct mjd_option table[] = {
       .parse = read_auth_file,
       .help = "Require HTTP basic authentication with the USER:PASS on the first line of "
               "FILE." },
+    { .name = "allow-origin",
+      .metavar = "ORIGIN",
+      .kind = MJD_OPT_CUSTOM,
+      .parse = read_origin,
+      .expect = "* or one origin such as https://host:port",
+      .def = "off",
+      .help = "Let pages from ORIGIN (or * for any) read the streams and snapshots with fetch(): "
+              "every answer gets Access-Control-Allow-Origin, and OPTIONS preflights are "
+              "answered." },
     { .name = "header-timeout",
       .metavar = "SEC",
       .kind = MJD_OPT_SECONDS,

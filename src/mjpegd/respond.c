@@ -2,6 +2,7 @@
 /* Responses: the status line and common headers, errors, the page, snapshots and reports. */
 #include "mjpegd/respond.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,15 +16,35 @@
 
 #define REPORT_MAX 16384
 
+/* With --allow-origin: who may read the answer (and, for one origin, that it may differ). */
+static void cors_headers(struct mjd_conn *c)
+{
+    const struct mjd_config *cfg = c->loop->shared->cfg;
+    if (cfg->allow_origin[0] == '\0') {
+        return;
+    }
+    bool any = strcmp(cfg->allow_origin, "*") == 0;
+    mjd_out_printf(&c->out,
+                   "Access-Control-Allow-Origin: %s\r\n%s%s"
+                   "Access-Control-Expose-Headers: X-Timestamp\r\n",
+                   cfg->allow_origin, any ? "" : "Vary: Origin\r\n",
+                   !any && cfg->auth[0] != '\0' ? "Access-Control-Allow-Credentials: true\r\n"
+                                                : "");
+}
+
 void mjd_respond_head(struct mjd_conn *c, int status, const char *ctype, long long content_length,
                       const char *extra)
 {
     struct mjd_out *o = &c->out;
-    mjd_out_printf(o, "HTTP/1.1 %d %s\r\n%sServer: mjpegd/%s\r\nContent-Type: %s\r\n", status,
-                   mjd_http_reason(status), c->loop->date_hdr, CORE_VERSION, ctype);
+    mjd_out_printf(o, "HTTP/1.1 %d %s\r\n%sServer: mjpegd/%s\r\n", status, mjd_http_reason(status),
+                   c->loop->date_hdr, CORE_VERSION);
+    if (ctype != NULL) {
+        mjd_out_printf(o, "Content-Type: %s\r\n", ctype);
+    }
     if (content_length >= 0) {
         mjd_out_printf(o, "Content-Length: %lld\r\n", content_length);
     }
+    cors_headers(c);
     mjd_out_printf(o, "Connection: %s\r\nAccept-Ranges: none\r\n%s\r\n",
                    c->close_after ? "close" : "keep-alive", extra != NULL ? extra : "");
 }
@@ -41,6 +62,30 @@ void mjd_respond_error(struct mjd_conn *c, int status, const char *extra)
         mjd_out_append(&c->out, body, (size_t)n);
     }
     LOG_DEBUG("answered %d", status);
+}
+
+void mjd_respond_options(struct mjd_conn *c)
+{
+    const struct mjd_config *cfg = c->loop->shared->cfg;
+    if (cfg->allow_origin[0] == '\0') {
+        mjd_respond_error(c, 405, NULL);
+        return;
+    }
+    // A preflight: which methods and request headers a cross-origin fetch() may use.
+    const struct mjd_http_request *req = &c->parser.req;
+    char extra[512];
+    int n = snprintf(extra, sizeof(extra),
+                     "Allow: GET, HEAD, OPTIONS\r\n"
+                     "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n"
+                     "Access-Control-Max-Age: 600\r\n");
+    if (req->acr_headers.len > 0 && n > 0 &&
+        (size_t)n + req->acr_headers.len + 40 < sizeof(extra)) {
+        snprintf(extra + n, sizeof(extra) - (size_t)n, "Access-Control-Allow-Headers: %.*s\r\n",
+                 (int)req->acr_headers.len, c->in + req->acr_headers.off);
+    }
+    // 204 has no Content-Length and no body (RFC 9110 8.6).
+    c->head_only = true;
+    mjd_respond_head(c, 204, NULL, -1, extra);
 }
 
 void mjd_respond_index(struct mjd_conn *c)

@@ -16,14 +16,21 @@ struct mjd_conn;
  */
 
 /**
- * Writes the status line and the headers every response has. content_length < 0 means none
- * (the stream). extra (borrowed, may be NULL) holds more header lines, each ending in CRLF.
+ * Writes the status line and the headers every response has (Date, Server, the CORS ones of
+ * --allow-origin). ctype NULL means no Content-Type, content_length < 0 no Content-Length (the
+ * stream, 204). extra (borrowed, may be NULL) holds more header lines, each ending in CRLF.
  */
 void mjd_respond_head(struct mjd_conn *c, int status, const char *ctype, long long content_length,
                       const char *extra);
 
 /** An error with a short text body; sets c->close_after. extra as in mjd_respond_head. */
 void mjd_respond_error(struct mjd_conn *c, int status, const char *extra);
+
+/**
+ * OPTIONS: with --allow-origin, a 204 CORS preflight answer (methods GET, HEAD, OPTIONS; the
+ * request headers asked for); without, 405.
+ */
+void mjd_respond_options(struct mjd_conn *c);
 
 /** The viewer page. */
 void mjd_respond_index(struct mjd_conn *c);

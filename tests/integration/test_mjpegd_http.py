@@ -6,10 +6,11 @@ import email.utils
 import http.client
 import json
 import re
+import subprocess
 import time
 
-from harness import MULT, check, check_eq, main, test
-from mjpegd_fixture import Mjpegd
+from harness import MULT, binary, check, check_eq, main, test
+from mjpegd_fixture import Mjpegd, basic
 
 
 def head_and_rest(c):
@@ -200,6 +201,71 @@ def test_frame_counters_add_up_and_families_do_not_clash():
                 check(name.endswith("_total"), f"counter {name} does not end in _total")
                 check(name[:-len("_total")] not in types,
                       f"{name} and {name[:-len('_total')]} are one family under OpenMetrics")
+
+
+# ---- fault 12: CORS with --allow-origin ------------------------------------------------------
+
+ORIGIN = "https://mainsail.example"
+
+
+def preflight(srv, path, headers=""):
+    c = srv.connect()
+    try:
+        c.send(f"OPTIONS {path} HTTP/1.1\r\nHost: t\r\nOrigin: {ORIGIN}\r\n"
+               f"Access-Control-Request-Method: GET\r\n{headers}Connection: close\r\n\r\n")
+        return head_and_rest(c)
+    finally:
+        c.close()
+
+
+@test(timeout=60)
+def test_cors_off_by_default():
+    with Mjpegd() as srv:
+        r = srv.get("/snapshot", headers={"Origin": ORIGIN})
+        check_eq(r.status, 200, "snapshot")
+        check(r.header("access-control-allow-origin") is None, "CORS header without --allow-origin")
+        r, _ = preflight(srv, "/stream")
+        check_eq(r.status, 405, "OPTIONS without --allow-origin")
+
+
+@test(timeout=60)
+def test_allow_origin_answers_fetch_and_preflight():
+    with Mjpegd("--allow-origin", ORIGIN, "--auth", "u:p") as srv:
+        # A preflight carries no credentials: answered anyway, with what a fetch() may send.
+        r, rest = preflight(srv, "/stream", "Access-Control-Request-Headers: authorization\r\n")
+        check_eq(r.status, 204, "preflight status")
+        check_eq(rest, b"", "preflight body")
+        check_eq(r.header("access-control-allow-origin"), ORIGIN, "preflight ACAO")
+        check("GET" in (r.header("access-control-allow-methods") or ""), f"methods: {r.headers}")
+        check_eq((r.header("access-control-allow-headers") or "").lower(), "authorization", "ACAH")
+        check(r.header("content-length") is None, "Content-Length on a 204")
+        auth = {"Authorization": basic("u", "p"), "Origin": ORIGIN}
+        for path in ("/snapshot", "/?action=snapshot", "/state"):
+            r = srv.get(path, headers=auth)
+            check_eq(r.status, 200, path)
+            check_eq(r.header("access-control-allow-origin"), ORIGIN, f"{path} ACAO")
+            check_eq(r.header("vary"), "Origin", f"{path} Vary")
+            check_eq(r.header("access-control-allow-credentials"), "true", f"{path} credentials")
+        # The 401 too, so that the page can tell why.
+        r = srv.get("/snapshot", headers={"Origin": ORIGIN})
+        check_eq(r.status, 401, "no credentials")
+        check_eq(r.header("access-control-allow-origin"), ORIGIN, "401 ACAO")
+        c = srv.connect()
+        try:
+            c.send(f"GET /stream HTTP/1.1\r\nHost: t\r\nOrigin: {ORIGIN}\r\n"
+                   f"Authorization: {basic('u', 'p')}\r\n\r\n")
+            r = c.read_head()
+            check_eq(r.status, 200, "stream")
+            check_eq(r.header("access-control-allow-origin"), ORIGIN, "stream ACAO")
+        finally:
+            c.close()
+    with Mjpegd("--allow-origin", "*") as srv:
+        r = srv.get("/snapshot")
+        check_eq(r.header("access-control-allow-origin"), "*", "ACAO *")
+        check(r.header("vary") is None, "Vary with *")
+    for bad in ("a b", "https://x,https://y", "no-scheme"):
+        r = subprocess.run([binary("mjpegd"), "--allow-origin", bad], capture_output=True, timeout=30 * MULT)
+        check_eq(r.returncode, 2, f"--allow-origin {bad!r}")
 
 
 if __name__ == "__main__":
