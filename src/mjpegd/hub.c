@@ -178,6 +178,8 @@ void mjd_hub_get_stats(struct mjd_hub *hub, struct mjd_hub_stats *out)
     out->skipped = atomic_load_explicit(&hub->skipped, memory_order_relaxed);
     int64_t now = core_now_ns();
     pthread_mutex_lock(&hub->mu);
+    out->last_publish_ns =
+            hub->pub_count > 0 ? hub->pub_times[(hub->pub_count - 1) % RATE_RING] : 0;
     size_t n = hub->pub_count < RATE_RING ? hub->pub_count : RATE_RING;
     size_t k = 0;
     int64_t oldest = 0;

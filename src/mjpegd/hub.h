@@ -49,9 +49,10 @@ struct mjd_hub_stats {
     uint64_t published; /* frames made visible to clients */
     uint64_t dropped;   /* the sum of dropped_by */
     uint64_t dropped_by[MJD_DROP_REASONS];
-    uint64_t in_flight; /* captured - published - dropped, at the snapshot */
-    uint64_t skipped;   /* source reads skipped: every frame buffer was with an encoder */
-    double fps;         /* publish rate measured over the last two seconds */
+    uint64_t in_flight;      /* captured - published - dropped, at the snapshot */
+    uint64_t skipped;        /* source reads skipped: every frame buffer was with an encoder */
+    double fps;              /* publish rate measured over the last two seconds */
+    int64_t last_publish_ns; /* when the newest frame was published (monotonic), 0 if none */
 };
 
 /** Creates an empty hub. Owner thread. */

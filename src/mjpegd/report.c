@@ -88,15 +88,23 @@ static void json_source(struct out *o, const struct mjd_report_source *s)
     }
     put(o, "},\"frames_in_flight\":%llu,\"frames_skipped\":%llu",
         (unsigned long long)s->frames_in_flight, (unsigned long long)s->frames_skipped);
+    if (s->last_frame_age >= 0) {
+        put(o, ",\"last_frame_age\":%.3f", s->last_frame_age);
+    } else {
+        put(o, ",\"last_frame_age\":null");
+    }
 }
 
 int mjd_report_json(const struct mjd_report *r, char *buf, size_t cap)
 {
     struct out o = { buf, cap, 0, cap == 0 };
-    put(&o, "{");
+    put(&o, "{\"version\":");
+    put_json_string(&o, r->version != NULL ? r->version : "");
+    put(&o, ",");
     json_source(&o, &r->sources[0]);
-    put(&o, ",\"clients\":%llu,\"clients_total\":%llu", (unsigned long long)r->clients,
-        (unsigned long long)r->clients_total);
+    put(&o, ",\"clients\":%llu,\"clients_total\":%llu,\"pending\":%llu,\"bytes_sent\":%llu",
+        (unsigned long long)r->clients, (unsigned long long)r->clients_total,
+        (unsigned long long)r->pending, (unsigned long long)r->bytes_sent);
     put(&o, ",\"uptime\":%.3f", r->uptime);
     if (r->nsources > 1) {
         put(&o, ",\"sources\":[");
@@ -151,6 +159,7 @@ enum per_source {
     PS_SKIPPED,
     PS_FPS,
     PS_TARGET_FPS,
+    PS_AGE,
 };
 
 static const struct {
@@ -168,6 +177,8 @@ static const struct {
                      "Source reads skipped because every frame buffer was with an encoder." },
     [PS_FPS] = { "mjpegd_fps", "gauge", "Measured publish rate in frames per second." },
     [PS_TARGET_FPS] = { "mjpegd_target_fps", "gauge", "Configured frame rate." },
+    [PS_AGE] = { "mjpegd_last_frame_age_seconds", "gauge",
+                 "Seconds since the newest frame was published (absent before the first)." },
 };
 
 static void per_source_family(struct out *o, const struct mjd_report *r, enum per_source k)
@@ -192,6 +203,11 @@ static void per_source_family(struct out *o, const struct mjd_report *r, enum pe
             break;
         case PS_FPS:
             sample_double(o, per_source[k].name, labels, s->fps);
+            break;
+        case PS_AGE:
+            if (s->last_frame_age >= 0) {
+                sample_double(o, per_source[k].name, labels, s->last_frame_age);
+            }
             break;
         case PS_TARGET_FPS:
         default:
@@ -230,6 +246,7 @@ int mjd_report_metrics(const struct mjd_report *r, char *buf, size_t cap)
     metric_u64(&o, "mjpegd_bytes_sent_total", "counter", "Bytes sent to clients.", r->bytes_sent);
     per_source_family(&o, r, PS_FPS);
     per_source_family(&o, r, PS_TARGET_FPS);
+    per_source_family(&o, r, PS_AGE);
     family(&o, "mjpegd_uptime_seconds", "gauge", "Seconds since the server started.");
     sample_double(&o, "mjpegd_uptime_seconds", "", r->uptime);
     return finish(&o);

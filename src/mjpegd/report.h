@@ -24,10 +24,12 @@ struct mjd_report_source {
     uint64_t frames_dropped[MJD_DROP_REASONS]; /* by reason */
     uint64_t frames_in_flight;                 /* captured, fate not yet known */
     uint64_t frames_skipped;                   /* source reads skipped (no free buffer) */
+    double last_frame_age; /* seconds since the newest frame was published, < 0 if none yet */
 };
 
 /** A consistent-enough snapshot of everything /state and /metrics report. */
 struct mjd_report {
+    const char *version;    /* borrowed */
     uint64_t clients;       /* streaming now */
     uint64_t clients_total; /* streams ever */
     uint64_t pending;       /* connections without a full request head */

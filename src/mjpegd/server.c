@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/compiler.h"
+#include "core/version.h"
 #include "mjpegd/limits.h"
 #include "mjpegd/listen.h"
 #include "mjpegd/loop.h"
@@ -36,6 +37,7 @@ static void gather_report(void *ctx, struct mjd_report *r)
 {
     struct mjd_server *srv = ctx;
     memset(r, 0, sizeof(*r));
+    r->version = CORE_VERSION;
     r->nsources = CORE_MIN(srv->shared.nsources, (size_t)MJD_REPORT_MAX_SOURCES);
     for (size_t i = 0; i < r->nsources; i++) {
         const struct mjd_server_source *src = &srv->sources[i];
@@ -53,6 +55,8 @@ static void gather_report(void *ctx, struct mjd_report *r)
         memcpy(rs->frames_dropped, hs.dropped_by, sizeof(rs->frames_dropped));
         rs->frames_in_flight = hs.in_flight;
         rs->frames_skipped = hs.skipped;
+        rs->last_frame_age =
+                hs.last_publish_ns > 0 ? (double)(core_now_ns() - hs.last_publish_ns) / 1e9 : -1.0;
     }
     r->clients = mjd_limits_streaming(srv->shared.limits);
     r->clients_total = mjd_limits_total(srv->shared.limits);

@@ -268,5 +268,39 @@ def test_allow_origin_answers_fetch_and_preflight():
         check_eq(r.returncode, 2, f"--allow-origin {bad!r}")
 
 
+# ---- fault 13: /state gives the version, the last frame's age, bytes sent, pending -----------
+
+@test(timeout=60)
+def test_state_has_version_age_bytes_and_pending():
+    with Mjpegd() as srv:
+        idle = srv.connect()  # pending: no request head yet
+        try:
+            ok = wait_for_state(srv, lambda st: st.get("pending", 0) >= 1)
+            check(ok is not None, "pending never counted the idle connection")
+            st = ok
+            version = subprocess.run([binary("mjpegd"), "--version"], capture_output=True, text=True,
+                                     timeout=30 * MULT).stdout.split()[-1]
+            check_eq(st.get("version"), version, "version")
+            age = st.get("last_frame_age")
+            check(isinstance(age, (int, float)) and 0 <= age < 5 * MULT, f"last_frame_age {age!r}")
+            b1 = st.get("bytes_sent")
+            check(isinstance(b1, int), f"bytes_sent {b1!r}")
+            snap = srv.get("/snapshot")
+            st2 = json.loads(srv.get("/state").body)
+            check(st2["bytes_sent"] >= b1 + len(snap.body), f"bytes_sent {b1} -> {st2['bytes_sent']}")
+        finally:
+            idle.close()
+
+
+def wait_for_state(srv, pred):
+    deadline = time.monotonic() + 5 * MULT
+    while time.monotonic() < deadline:
+        st = json.loads(srv.get("/state").body)
+        if pred(st):
+            return st
+        time.sleep(0.05)
+    return None
+
+
 if __name__ == "__main__":
     main()

@@ -14,6 +14,7 @@ static struct mjd_report sample(void)
         .pending = 2,
         .bytes_sent = 123456789012ULL,
         .uptime = 12.5,
+        .version = "1.2.3",
         .nsources = 1,
     };
     r.sources[0] = (struct mjd_report_source){
@@ -28,6 +29,7 @@ static struct mjd_report sample(void)
         .frames_dropped = { [MJD_DROP_BUSY] = 2, [MJD_DROP_STALE] = 1, [MJD_DROP_ERROR] = 0 },
         .frames_in_flight = 2,
         .frames_skipped = 4,
+        .last_frame_age = 0.0331,
     };
     return r;
 }
@@ -39,12 +41,17 @@ TEST(report_json_has_exactly_the_keys)
     int n = mjd_report_json(&r, buf, sizeof(buf));
     ASSERT_CMP_INT(n, >, 0);
     ASSERT_EQ_INT(strlen(buf), n);
-    ASSERT_EQ_STR(buf, "{\"source\":\"test\",\"width\":1280,\"height\":720,\"fps\":29.50,"
-                       "\"target_fps\":30,\"quality\":75,\"frames_captured\":100,"
+    ASSERT_EQ_STR(buf, "{\"version\":\"1.2.3\",\"source\":\"test\",\"width\":1280,\"height\":720,"
+                       "\"fps\":29.50,\"target_fps\":30,\"quality\":75,\"frames_captured\":100,"
                        "\"frames_published\":95,\"frames_dropped\":3,"
                        "\"frames_dropped_by\":{\"busy\":2,\"stale\":1,\"error\":0},"
-                       "\"frames_in_flight\":2,\"frames_skipped\":4,"
-                       "\"clients\":3,\"clients_total\":7,\"uptime\":12.500}\n");
+                       "\"frames_in_flight\":2,\"frames_skipped\":4,\"last_frame_age\":0.033,"
+                       "\"clients\":3,\"clients_total\":7,\"pending\":2,"
+                       "\"bytes_sent\":123456789012,\"uptime\":12.500}\n");
+    // Before the first frame there is no age.
+    r.sources[0].last_frame_age = -1;
+    ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
+    ASSERT_NOT_NULL(strstr(buf, ",\"last_frame_age\":null,"));
 }
 
 TEST(report_json_lists_every_source_when_there_are_several)
@@ -55,7 +62,7 @@ TEST(report_json_lists_every_source_when_there_are_several)
     r.sources[1].kind = "cam";
     char buf[4096];
     ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
-    ASSERT_TRUE(strncmp(buf, "{\"source\":\"test\",", 17) == 0);
+    ASSERT_TRUE(strncmp(buf, "{\"version\":\"1.2.3\",\"source\":\"test\",", 35) == 0);
     ASSERT_NOT_NULL(strstr(buf, ",\"sources\":[{\"source\":\"test\","));
     ASSERT_NOT_NULL(strstr(buf, "},{\"source\":\"cam\","));
 }
@@ -103,6 +110,7 @@ TEST(report_metrics_have_help_and_type)
     ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_frames_dropped_total{reason=\"busy\"} 2\n"));
     ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_frames_dropped_total{reason=\"stale\"} 1\n"));
     ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_uptime_seconds 12.500\n"));
+    ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_last_frame_age_seconds 0.033\n"));
     // No family is another's name plus _total (one family under OpenMetrics).
     ASSERT_NULL(strstr(buf, "mjpegd_clients_total"));
     ASSERT_EQ_INT(buf[n - 1], '\n');
