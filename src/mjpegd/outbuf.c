@@ -88,11 +88,6 @@ void mjd_out_set_tail(struct mjd_out *o, const char *tail, size_t len)
     o->tail_len_ = len;
 }
 
-size_t mjd_out_total(const struct mjd_out *o)
-{
-    return o->hdr_len_ + o->body_len_ + o->tail_len_;
-}
-
 enum mjd_out_status mjd_out_flush(struct mjd_out *o, int fd, size_t *written)
 {
     for (;;) {

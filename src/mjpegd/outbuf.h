@@ -60,9 +60,6 @@ void mjd_out_set_body(struct mjd_out *o, const void *data, size_t len, struct co
 /** Sets the tail, sent after the body: a string with static lifetime. */
 void mjd_out_set_tail(struct mjd_out *o, const char *tail, size_t len);
 
-/** Total bytes of header, body and tail. */
-size_t mjd_out_total(const struct mjd_out *o);
-
 /**
  * Sends as much of what is left as the non-blocking socket fd takes (MSG_NOSIGNAL), retrying
  * on EINTR. Adds the bytes written to *written. Once DONE, the body reference is dropped.
