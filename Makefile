@@ -6,6 +6,7 @@
 #   make test                 install what is missing, build, run every test
 #   make SANITIZE=address,undefined test | make SANITIZE=thread test
 #   make format | format-check | analyze | check-deps | fuzz | bench | clean
+#   make install [PREFIX=/usr/local] [DESTDIR=]   mjpegd, its man page, unit and docs (mk/install.mk)
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
@@ -94,7 +95,7 @@ FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz: scripts-deps-test
 	@if [ "$(FUZZER)" != 1 ]; then \
-		$(MAKE) --no-print-directory FUZZER=1 CC=clang B=build/fuzz \
+		$(MAKE) --no-print-directory FUZZER=1 CC=clang B=build/libfuzzer \
 			SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" fuzz-run; \
 	fi
 .PHONY: fuzz-run
@@ -177,6 +178,9 @@ check-deps:
 	if grep -rnE '#include <(curl|archive|sqlite3|turbojpeg|zstd|zlib|libdeflate)' src/core; then bad=1; fi; \
 	if [ $$bad -ne 0 ]; then echo "check-deps: forbidden include above" >&2; exit 1; fi; \
 	echo "check-deps: dependencies flow programs -> core -> libc"
+
+# ---- install (mjpegd's binary, man page, systemd unit, docs) ----------------------------
+include mk/install.mk
 
 .PHONY: clean
 clean:

@@ -5,6 +5,7 @@ B ?= build
 BENCH_TARGETS :=
 -include bench/mjpegd.mk
 -include bench/quotepack.mk
+-include bench/core.mk
 
 .PHONY: bench
 bench: $(BENCH_TARGETS)

@@ -25,6 +25,7 @@
 #define RECV_BUF ((size_t)256 * 1024)
 #define MAX_EV   256
 #define NEVER    1e300 /* a monotonic time that never comes */
+#define STALE_S  1.0   /* a part received this long after its X-Timestamp is from a backlog */
 
 enum kind {
     K_VIEWER, /* reads /stream and measures */
@@ -53,6 +54,12 @@ struct conn {
     double next_act;  /* monotonic time of the next trickle or reconnect */
     uint64_t frames_total;
     uint64_t frames_window;
+    bool open_at_end; /* stuck: still established when the measured window ended */
+    bool draining;    /* stuck: reading since the window ended (--stuck-drain) */
+    uint32_t stale;   /* stuck, draining: parts received more than STALE_S after capture */
+    uint32_t fresh;   /* stuck, draining: the other parts */
+    double last_ts;   /* stuck, draining: X-Timestamp of the previous part */
+    double gap_max;   /* stuck, draining: largest X-Timestamp step between two parts */
     uint64_t bytes;
     char hdr[HDR_MAX];
 };
@@ -72,6 +79,7 @@ struct opts {
     int reconnect_ms; /* < 0: never reconnect a closed flood connection */
     int stuck_rcvbuf;
     double connect_rate; /* new connections per second over all threads; 0: all at once */
+    double stuck_drain;  /* seconds stuck viewers read after the window; 0: never read */
     bool quiet;
 };
 
@@ -299,6 +307,19 @@ static uint32_t lat_us(double ts)
 static void frame_done(struct worker *w, struct conn *c, double mnow)
 {
     c->frames_total++;
+    if (c->kind == K_STUCK) {
+        // A server that skips stuck viewers to the newest frame sends them at most the part
+        // that was in flight from its backlog; one that queues sends many old parts.
+        // The skip itself shows as one large step in X-Timestamp between consecutive parts.
+        bool old = c->part_ts > 0 && real_now() - c->part_ts > STALE_S;
+        c->stale += old;
+        c->fresh += !old;
+        if (c->last_ts > 0 && c->part_ts - c->last_ts > c->gap_max) {
+            c->gap_max = c->part_ts - c->last_ts;
+        }
+        c->last_ts = c->part_ts;
+        return;
+    }
     if (mnow >= g_wstart && mnow < g_wend) {
         c->frames_window++;
         if (c->part_ts > 0) {
@@ -413,7 +434,7 @@ static void on_readable(struct worker *w, struct conn *c, char *buf, double now)
             return;
         }
         c->bytes += (uint64_t)n;
-        if (c->kind != K_VIEWER) {
+        if (c->kind != K_VIEWER && !c->draining) {
             continue; /* an error page for a flood connection: wait for the close */
         }
         if (!feed(w, c, buf, (size_t)n, now)) {
@@ -485,6 +506,27 @@ static void flood_tick(struct worker *w, double now)
     }
 }
 
+static bool still_established(int fd);
+
+/* At the end of the window: notes which stuck viewers are still connected, then (with
+ * --stuck-drain) starts reading them as viewers. */
+static void stuck_window_end(struct worker *w)
+{
+    for (size_t i = 0; i < w->nconns; i++) {
+        struct conn *c = w->conns[i];
+        if (c->kind != K_STUCK) {
+            continue;
+        }
+        c->open_at_end = still_established(c->fd);
+        if (g_opt.stuck_drain > 0 && c->fd >= 0) {
+            c->draining = true;
+            c->state = S_RESP_HEAD;
+            c->hlen = 0;
+            (void)watch(w->epfd, c, EPOLLIN | EPOLLRDHUP, EPOLL_CTL_ADD);
+        }
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -499,9 +541,14 @@ static void *worker_main(void *arg)
     for (size_t i = 0; i < w->nconns; i++) {
         w->conns[i]->next_act = NEVER;
     }
-    double end = g_wend;
+    double end = g_wend + g_opt.stuck_drain;
     double next_tick = now;
+    bool window_over = false;
     while ((now = mono_now()) < end) {
+        if (!window_over && now >= g_wend) {
+            window_over = true;
+            stuck_window_end(w);
+        }
         size_t due = w->nconns;
         if (rate > 0) {
             double d = (now - g_t0) * rate + 1.0;
@@ -538,6 +585,9 @@ static void *worker_main(void *arg)
             flood_tick(w, now);
             next_tick = now + 0.05;
         }
+    }
+    if (!window_over) {
+        stuck_window_end(w);
     }
     free(buf);
     return NULL;
@@ -618,7 +668,8 @@ static void usage(FILE *f)
             "usage: loadgen [--host 127.0.0.1] --port PORT [--path /stream] [--viewers N]\n"
             "               [--stuck K] [--idle M] [--slowloris M] [--duration SEC] [--warmup SEC]\n"
             "               [--threads T] [--trickle-ms MS] [--reconnect-ms MS|-1]\n"
-            "               [--stuck-rcvbuf BYTES] [--connect-rate PER_SEC] [--quiet]\n"
+            "               [--stuck-rcvbuf BYTES] [--connect-rate PER_SEC] [--stuck-drain SEC]\n"
+            "               [--quiet]\n"
             "N viewers read PATH and are measured over DURATION seconds after WARMUP seconds.\n"
             "K stuck viewers request PATH and never read. M idle connections send nothing;\n"
             "M slowloris connections send a partial head, then a header line every TRICKLE ms.\n"
@@ -626,6 +677,9 @@ static void usage(FILE *f)
             "Connections open in that order (flood, stuck, viewers), all at once or at PER_SEC.\n"
             "Latency: from a part's X-Timestamp (unix time) to the receipt of its head and of its\n"
             "last byte.\n"
+            "With --stuck-drain, stuck viewers read for SEC after the window and count the parts\n"
+            "they get more than 1 s after capture (stale: a backlog) and the others (fresh), and\n"
+            "the largest step in X-Timestamp between two parts (the skip to the newest frame).\n"
             "Prints a summary, then one line 'JSON {...}'.\n");
 }
 
@@ -646,6 +700,7 @@ static int parse_args(int argc, char **argv)
         { "reconnect-ms", required_argument, NULL, 'r' },
         { "stuck-rcvbuf", required_argument, NULL, 'b' },
         { "connect-rate", required_argument, NULL, 'R' },
+        { "stuck-drain", required_argument, NULL, 'D' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -695,6 +750,9 @@ static int parse_args(int argc, char **argv)
         case 'R':
             g_opt.connect_rate = atof(optarg);
             break;
+        case 'D':
+            g_opt.stuck_drain = atof(optarg);
+            break;
         case 'q':
             g_opt.quiet = true;
             break;
@@ -709,7 +767,7 @@ static int parse_args(int argc, char **argv)
     if (optind != argc || g_opt.port <= 0 || g_opt.port > 65535 || g_opt.viewers < 0 ||
         g_opt.stuck < 0 || g_opt.idle < 0 || g_opt.slow < 0 || g_opt.duration <= 0 ||
         g_opt.warmup < 0 || g_opt.threads < 1 || g_opt.threads > 64 || g_opt.trickle_ms < 1 ||
-        g_opt.connect_rate < 0) {
+        g_opt.connect_rate < 0 || g_opt.stuck_drain < 0) {
         usage(stderr);
         return -EINVAL;
     }
@@ -804,6 +862,10 @@ int main(int argc, char **argv)
     int zero = 0;
     int flood_open = 0;
     int stuck_open = 0;
+    int stuck_drained = 0;
+    long stuck_stale_max = -1;
+    long stuck_fresh_min = -1;
+    double stuck_gap_min = -1.0;
     size_t nf = 0;
     for (size_t i = 0; i < total; i++) {
         struct conn *c = &all[i];
@@ -826,7 +888,19 @@ int main(int argc, char **argv)
             frames += c->frames_window;
             bytes += c->bytes;
         } else if (c->kind == K_STUCK) {
-            stuck_open += still_established(c->fd);
+            stuck_open += c->open_at_end;
+            if (c->draining) {
+                stuck_drained += c->status == 200;
+                if (stuck_stale_max < 0 || (long)c->stale > stuck_stale_max) {
+                    stuck_stale_max = (long)c->stale;
+                }
+                if (stuck_fresh_min < 0 || (long)c->fresh < stuck_fresh_min) {
+                    stuck_fresh_min = (long)c->fresh;
+                }
+                if (stuck_gap_min < 0 || c->gap_max < stuck_gap_min) {
+                    stuck_gap_min = c->gap_max;
+                }
+            }
         } else {
             flood_open += c->fd >= 0 && c->state != S_CONNECTING;
         }
@@ -882,6 +956,12 @@ int main(int argc, char **argv)
         printf("%-28s p50 %.2f  p99 %.2f  max %.2f\n", "latency ms, to part head", h50, h99, hmax);
         printf("%-28s %d requested, %d still established at the end\n", "stuck viewers",
                g_opt.stuck, stuck_open);
+        if (g_opt.stuck_drain > 0) {
+            printf("%-28s %d answered 200 when read; per viewer at most %ld stale part(s), at "
+                   "least %ld fresh, a skip of at least %.2f s\n",
+                   "stuck viewers, drained", stuck_drained, stuck_stale_max, stuck_fresh_min,
+                   stuck_gap_min);
+        }
         printf("%-28s %d idle + %d slowloris, %d open at end, %lu closed by server, %lu reopened\n",
                "flood", g_opt.idle, g_opt.slow, flood_open, (unsigned long)flood_closed_n,
                (unsigned long)reconnects);
@@ -895,12 +975,15 @@ int main(int argc, char **argv)
            "\"below27\":%d,\"below29\":%d,\"zero\":%d,\"dropped\":%d,\"malformed\":%lu,"
            "\"frames\":%lu,\"mbit_s\":%.1f,\"lat_p50_ms\":%.3f,\"lat_p99_ms\":%.3f,"
            "\"lat_max_ms\":%.3f,\"lat_samples\":%zu,\"head_lat_p50_ms\":%.3f,"
-           "\"head_lat_p99_ms\":%.3f,\"head_lat_max_ms\":%.3f,\"connect_errors\":%lu}\n",
+           "\"head_lat_p99_ms\":%.3f,\"head_lat_max_ms\":%.3f,\"connect_errors\":%lu,"
+           "\"stuck_drained\":%d,\"stuck_stale_max\":%ld,\"stuck_fresh_min\":%ld,"
+           "\"stuck_skip_min_s\":%.3f}\n",
            g_opt.viewers, ok, refused, noresp, failed, g_opt.stuck, stuck_open, g_opt.idle,
            g_opt.slow, flood_open, (unsigned long)flood_closed_n, (unsigned long)reconnects,
            g_opt.duration, g_opt.warmup, fmin, fp1, fmed, fmax, below27, below29, zero, dropped,
            (unsigned long)bad, (unsigned long)frames, mbps, p50, p99, lmax, lat.n, h50, h99, hmax,
-           (unsigned long)connect_errors);
+           (unsigned long)connect_errors, stuck_drained, stuck_stale_max, stuck_fresh_min,
+           stuck_gap_min);
     fflush(stdout);
 
     for (size_t i = 0; i < total; i++) {

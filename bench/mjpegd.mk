@@ -11,8 +11,21 @@ $(B)/bench/loadgen: bench/loadgen.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -pthread $(WARNINGS) -o $@ $< -lm
 
+# The sending-cost floor of bench/send_cost.py: a bare one-thread fan-out server.
+$(B)/bench/floor: bench/floor.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARNINGS) -o $@ $<
+
 .PHONY: bench-mjpegd
 bench-mjpegd: $(B)/bench/loadgen $(B)/mjpegd
 	$(PYTHON) bench/mjpegd_bench.py --mjpegd $(B)/mjpegd --loadgen $(B)/bench/loadgen $(MJPEGD_BENCH_ARGS)
 
 BENCH_TARGETS += bench-mjpegd
+
+# Issue 11: mjpegd's sending cost per viewer-frame against bench/floor (copy and sendfile).
+SEND_COST_ARGS ?=
+.PHONY: bench-send-cost
+bench-send-cost: $(B)/bench/loadgen $(B)/bench/floor $(B)/mjpegd
+	$(PYTHON) bench/send_cost.py --mjpegd $(B)/mjpegd --floor $(B)/bench/floor --loadgen $(B)/bench/loadgen $(SEND_COST_ARGS)
+
+BENCH_TARGETS += bench-send-cost

@@ -12,6 +12,12 @@ enum core_log_level {
     CORE_LOG_DEBUG = 3,
 };
 
+/** How each line is written: plain text (the default) or one JSON object per line. */
+enum core_log_format {
+    CORE_LOG_FORMAT_TEXT = 0,
+    CORE_LOG_FORMAT_JSON = 1,
+};
+
 /** Sets the most verbose level printed (default INFO). Any thread. */
 void core_log_set_level(enum core_log_level level);
 /** Returns the current level. Any thread. */
@@ -22,8 +28,19 @@ int core_log_parse_level(const char *name, enum core_log_level *out);
 void core_log_set_ident(const char *ident);
 
 /**
- * Formats one line "<ident>: <level>: <thread>: <message>\n" and writes it with a single
- * write(2), so lines from different threads never interleave. Keeps errno. Any thread.
+ * Sets the line format (default text). JSON lines are
+ * {"time":"2024-05-01T12:00:00.123Z","level":"info","ident":"mjpegd","thread":"net/0","msg":"..."}
+ * with the message escaped as a JSON string (bytes >= 0x80 are passed through as they are).
+ * Any thread.
+ */
+void core_log_set_format(enum core_log_format format);
+/** Parses "text" or "json"; returns 0 or -EINVAL. */
+int core_log_parse_format(const char *name, enum core_log_format *out);
+
+/**
+ * Formats one line "<ident>: <level>: <thread>: <message>\n" (or its JSON form, see
+ * core_log_set_format) and writes it with a single write(2), so lines from different threads
+ * never interleave. Keeps errno. Any thread.
  */
 void core_log(enum core_log_level level, const char *fmt, ...) CORE_PRINTF(2, 3);
 

@@ -14,6 +14,8 @@
  * (a TurboJPEG handle, a scratch buffer...), passes it to every task it runs, and hands it to
  * thread_fini when it stops. Tasks run on pool threads only; submit is callable from any thread,
  * including from inside a task. create and shutdown/destroy belong to the owner thread.
+ * fork(): a child of a multi-threaded process must not touch a pool it inherited (its workers
+ * do not exist there); see docs/THREADING.md.
  */
 struct core_pool;
 
@@ -50,15 +52,23 @@ int core_pool_create(struct core_pool **out, const struct core_pool_config *cfg)
 
 /** Queues fn(arg): 0, -EAGAIN when the backlog is full, -EPIPE after shutdown began. */
 int core_pool_submit(struct core_pool *pool, core_pool_task_fn fn, void *arg);
-/** As submit, but waits while the backlog is full: 0 or -EPIPE. */
+/**
+ * As submit, but waits while the backlog is full: 0 or -EPIPE. Called from one of this pool's
+ * own tasks it never waits (every worker waiting for room that only a worker can make would
+ * deadlock the pool): it returns -EDEADLK where submit would return -EAGAIN. From a task of
+ * another pool it waits as usual, so two pools must not submit_wait into each other.
+ */
 int core_pool_submit_wait(struct core_pool *pool, core_pool_task_fn fn, void *arg);
 
-/** Blocks until the backlog is empty and no task is running. Any thread but a pool worker. */
+/**
+ * Blocks until the backlog is empty and no task is running (returns at once after shutdown).
+ * Any thread but one of this pool's workers, where it would wait for itself: that aborts.
+ */
 void core_pool_wait_idle(struct core_pool *pool);
 
 /**
  * Stops accepting tasks, drains or cancels the backlog, and joins every worker (thread_fini
- * runs on each). Idempotent. Owner thread only; never from a task.
+ * runs on each). Idempotent. Owner thread only; never from one of its tasks (that aborts).
  */
 void core_pool_shutdown(struct core_pool *pool, enum core_pool_shutdown_mode mode);
 /** Shuts down (DRAIN) if still running, then frees. Accepts NULL. Owner thread only. */

@@ -1,515 +1,297 @@
 // SPDX-License-Identifier: MIT
 /*
- * A pool of worker processes. A single-threaded spawner process, forked at create time, forks
- * every worker and hands its socket back over SCM_RIGHTS; callers talk to workers directly.
+ * A pool of worker processes, the callers' side. A single-threaded spawner process
+ * (procpool_spawner.c) forks every worker and hands its socket, status pipe and pidfd back over
+ * SCM_RIGHTS; callers talk to workers directly, kill them through their pidfd, and learn how
+ * they ended from their status pipe, so no caller ever waits on the spawner for a reap.
  */
 #include "core/procpool.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/procpool_impl.h"
+#include "core/procpool_proto.h"
+#include "core/thread.h"
 
 #define DEFAULT_MAX_REQUEST ((size_t)64 << 20)
 #define DEFAULT_MAX_REPLY   ((size_t)256 << 20)
+/* Tries for a request whose worker provably died before it had read the whole request. */
+#define MAX_TRIES 3
 
-/* Requests to the spawner and its replies, one SOCK_SEQPACKET message each. */
-enum spawner_op {
-    OP_SPAWN = 1, /* reply: spawn_reply + the worker's socket in SCM_RIGHTS */
-    OP_REAP = 2,  /* reply: reap_reply with the wait status of pid */
-    OP_QUIT = 3,  /* no reply: the spawner kills and reaps its workers, then exits */
-};
-
-struct spawner_req {
-    int op;
-    pid_t pid;
-};
-
-struct spawn_reply {
-    pid_t pid;
-    int err;
-};
-
-struct reap_reply {
-    int status;
-    int err;
-};
-
-/* Framing between a caller and a worker. */
-struct req_header {
-    uint64_t len;
-};
-
-enum reply_flags {
-    REPLY_OVERFLOW = 1, /* the handler's output passed max_reply and was cut */
-};
-
-struct reply_header {
-    int32_t code;
-    int32_t flags;
-    uint64_t len;
-};
-
-struct core_procpool_out {
-    unsigned char *data;
-    size_t len;
-    size_t cap;
-    size_t max;
-    bool overflow;
-};
-
-struct worker {
-    pid_t pid; /* guarded by mu; -1 when the slot has no process */
-    int fd;    /* guarded by mu; -1 when the slot has no process */
-    bool busy; /* guarded by mu: a caller owns this slot and its fd */
-};
-
-struct core_procpool {
-    struct core_procpool_config cfg; /* immutable */
-    pthread_mutex_t mu;
-    pthread_cond_t idle;    /* a worker became free, or stopping */
-    struct worker *workers; /* guarded by mu */
-    bool stopping;          /* guarded by mu */
-    pthread_mutex_t spawner_mu;
-    int spawner_fd;    /* guarded by spawner_mu */
-    pid_t spawner_pid; /* immutable after create */
-    _Atomic uint64_t respawns;
-};
-
-/* ---- I/O helpers ------------------------------------------------------------------------- */
-
-/* Blocking full write for the worker side (the fd is blocking there). */
-static int write_all(int fd, const void *data, size_t len)
+/* Kills, forgets and counts a worker that failed. */
+static void retire(struct core_procpool *pp, struct worker *w)
 {
-    const unsigned char *p = data;
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -EPIPE;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    core_procpool_kill_worker(w);
+    core_procpool_close_worker(w);
+    atomic_fetch_add(&pp->respawns, 1);
 }
 
-/* Blocking full read for the worker side: 0, or -EPIPE on EOF or error. */
-static int read_all(int fd, void *data, size_t len)
+/* Starts the replacement of a retired worker now if the deadline leaves time, else later. */
+static void respawn_soon(struct core_procpool *pp, struct worker *w, int64_t deadline)
 {
-    unsigned char *p = data;
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -EPIPE;
-        }
-        p += n;
-        len -= (size_t)n;
+    if (deadline >= 0 && core_now_ns() >= deadline) {
+        return; // the next call that takes this slot starts it
     }
-    return 0;
+    int rc = core_procpool_spawn_into(pp, w, deadline);
+    if (rc != 0) {
+        LOG_WARN("procpool: cannot start a worker now: %s; the next call will retry",
+                 strerror(-rc));
+    }
 }
 
-/* Waits for events on a non-blocking fd until deadline_ns (< 0: forever). */
-static int wait_fd(int fd, short events, int64_t deadline_ns)
+/* Fills the result of a worker that died with the request, retires and replaces it. */
+static int died(struct core_procpool *pp, struct pp_call *c, struct core_procpool_result *res)
 {
-    for (;;) {
-        int timeout = -1;
-        if (deadline_ns >= 0) {
-            int64_t left = deadline_ns - core_now_ns();
-            if (left <= 0) {
-                return -ETIMEDOUT;
+    core_procpool_kill_worker(
+            c->w); // a worker that closed its socket but lingers goes now, not at exit
+    core_procpool_take_status(c, c->deadline);
+    if (c->status_state == 1 && WIFSIGNALED(c->status)) {
+        res->term_signal = WTERMSIG(c->status);
+    } else if (c->status_state == 1 && WIFEXITED(c->status)) {
+        res->exit_status = WEXITSTATUS(c->status);
+    }
+    retire(pp, c->w);
+    respawn_soon(pp, c->w, c->deadline);
+    return -ECHILD;
+}
+
+/* Runs the request on slot w (which the caller owns), on a fresh worker when needed. */
+static int run_request(struct core_procpool *pp, struct worker *w, const void *in, size_t len,
+                       int64_t deadline, struct core_procpool_result *res)
+{
+    for (int tries = 1;; tries++) {
+        if (w->pid < 0) {
+            int rc = core_procpool_spawn_into(pp, w, deadline);
+            if (rc != 0) {
+                return rc;
             }
-            timeout = (int)((left + CORE_NS_PER_MS - 1) / CORE_NS_PER_MS);
-        }
-        struct pollfd pfd = { .fd = fd, .events = events };
-        int n = poll(&pfd, 1, timeout);
-        if (n < 0 && errno == EINTR) {
+        } else if (!core_procpool_looks_idle(w)) {
+            LOG_WARN("procpool: worker %d died or wrote while idle; starting a fresh one",
+                     (int)w->pid);
+            retire(pp, w);
+            tries--; // nothing was sent to it: this is not a try
             continue;
         }
-        if (n < 0) {
-            return -errno;
+        struct pp_call c = { .w = w, .in = in, .len = len, .max_reply = pp->cfg.max_reply };
+        c.deadline = deadline;
+        c.seq = atomic_fetch_add(&pp->next_seq, 1) + 1;
+        enum pp_outcome o = core_procpool_exchange(&c);
+        if (o != PP_X_OK && o != PP_X_OVERFLOW) {
+            core_buf_unref(c.reply);
+            c.reply = NULL;
         }
-        if (n > 0) {
+        switch (o) {
+        case PP_X_OK:
+            res->code = c.rep.code;
+            res->reply = c.reply;
+            if (c.stray_after) {
+                LOG_WARN("procpool: worker %d wrote past its reply; replacing it", (int)w->pid);
+                retire(pp, w);
+            }
             return 0;
-        }
-    }
-}
-
-/* Caller side: sends all bytes before the deadline. -EPIPE if the worker went away. */
-static int send_until(int fd, const void *data, size_t len, int64_t deadline_ns)
-{
-    const unsigned char *p = data;
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            p += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && errno == EAGAIN) {
-            int rc = wait_fd(fd, POLLOUT, deadline_ns);
-            if (rc != 0) {
-                return rc;
+        case PP_X_OVERFLOW:
+            core_buf_unref(c.reply);
+            return -EMSGSIZE;
+        case PP_X_NOT_STARTED:
+            if (tries < MAX_TRIES) {
+                LOG_WARN("procpool: worker %d died before it took a request; running the request "
+                         "on a fresh worker",
+                         (int)w->pid);
+                retire(pp, w);
+                continue;
             }
-            continue;
+            return died(pp, &c, res); // fresh workers keep dying: report the last one
+        case PP_X_DIED:
+            return died(pp, &c, res);
+        case PP_X_TIMEOUT:
+            res->timed_out = true;
+            res->term_signal = SIGKILL;
+            retire(pp, w);
+            return -ETIMEDOUT;
+        case PP_X_PROTO:
+            retire(pp, w);
+            respawn_soon(pp, w, deadline);
+            return -EPROTO;
+        case PP_X_ERROR:
+            retire(pp, w);
+            return c.err;
         }
-        return -EPIPE;
     }
-    return 0;
 }
 
-/* Caller side: receives exactly len bytes before the deadline. -EPIPE on EOF. */
-static int recv_until(int fd, void *data, size_t len, int64_t deadline_ns)
-{
-    unsigned char *p = data;
-    while (len > 0) {
-        ssize_t n = recv(fd, p, len, MSG_DONTWAIT);
-        if (n > 0) {
-            p += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if (n == 0) {
-            return -EPIPE;
-        }
-        if (errno == EINTR) {
-            continue;
-        }
-        if (errno == EAGAIN) {
-            int rc = wait_fd(fd, POLLIN, deadline_ns);
-            if (rc != 0) {
-                return rc;
-            }
-            continue;
-        }
-        return -EPIPE;
-    }
-    return 0;
-}
+/* ---- slots and the public API ------------------------------------------------------------ */
 
-/* ---- the worker process ------------------------------------------------------------------ */
-
-int core_procpool_out_append(struct core_procpool_out *out, const void *data, size_t len)
+/* Takes an idle slot, waiting at most until deadline. -EPIPE once the pool is stopping. */
+static int acquire(struct core_procpool *pp, int64_t deadline, struct worker **out)
 {
-    if (out->overflow || len > out->max - out->len) {
-        out->overflow = true;
-        return -EMSGSIZE;
-    }
-    if (out->len + len > out->cap) {
-        size_t cap = out->cap ? out->cap : 4096;
-        while (cap < out->len + len) {
-            cap = cap > out->max / 2 ? out->max : cap * 2;
-        }
-        unsigned char *p = realloc(out->data, cap);
-        if (p == NULL) {
-            return -ENOMEM;
-        }
-        out->data = p;
-        out->cap = cap;
-    }
-    memcpy(out->data + out->len, data, len);
-    out->len += len;
-    return 0;
-}
-
-CORE_NORETURN static void worker_main(const struct core_procpool_config *cfg, int fd)
-{
-    // A worker runs the same kind of task over and over: keep freed memory instead of handing
-    // it back to the kernel after every task (glibc trims the heap and unmaps large blocks by
-    // default, and faulting the same pages in again cost more than the handler's own work).
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    unsigned char *in = NULL;
-    size_t in_cap = 0;
-    struct core_procpool_out out = { .max = cfg->max_reply };
+    int rc = 0;
+    bool timed_out = false;
+    *out = NULL;
+    pthread_mutex_lock(&pp->mu);
     for (;;) {
-        struct req_header rh;
-        if (read_all(fd, &rh, sizeof(rh)) != 0 || rh.len > cfg->max_request) {
-            _exit(0);
-        }
-        if (rh.len + 1 > in_cap) {
-            free(in);
-            in_cap = rh.len + 1;
-            in = malloc(in_cap);
-        }
-        if (in == NULL || read_all(fd, in, rh.len) != 0) {
-            _exit(1);
-        }
-        in[rh.len] = '\0';
-        // The reply buffer is reused too; only its length starts again from zero.
-        out.len = 0;
-        out.overflow = false;
-        int code = cfg->handler(cfg->ctx, in, rh.len, &out);
-        struct reply_header rep = {
-            .code = code,
-            .flags = out.overflow ? REPLY_OVERFLOW : 0,
-            .len = out.overflow ? 0 : out.len,
-        };
-        if (write_all(fd, &rep, sizeof(rep)) != 0 ||
-            (rep.len > 0 && write_all(fd, out.data, rep.len) != 0)) {
-            _exit(0);
-        }
-    }
-}
-
-/* ---- the spawner process ----------------------------------------------------------------- */
-
-static void ignore_stop_signals(void)
-{
-    // Workers stop when their socket closes or the parent dies, never on a terminal's ^C,
-    // so the parent can shut down in order and report a real crash as one.
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
-    signal(SIGPIPE, SIG_IGN);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-/*
- * A crashing handler must end its worker with the real signal so the caller can name it.
- * Sanitizer runtimes install their own SIGSEGV/SIGBUS/SIGFPE handlers that turn a crash into
- * exit(1); workers put the default action back.
- */
-static void default_crash_signals(void)
-{
-    static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP };
-    for (size_t i = 0; i < CORE_ARRAY_SIZE(sigs); i++) {
-        signal(sigs[i], SIG_DFL);
-    }
-}
-
-static int send_fd(int sock, const void *msg, size_t len, int fd)
-{
-    struct iovec iov = { .iov_base = (void *)(uintptr_t)msg, .iov_len = len };
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
-    memset(&ctl, 0, sizeof(ctl));
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-    if (fd >= 0) {
-        mh.msg_control = ctl.buf;
-        mh.msg_controllen = sizeof(ctl.buf);
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    }
-    ssize_t n;
-    do {
-        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    return n == (ssize_t)len ? 0 : -EPIPE;
-}
-
-static int recv_fd(int sock, void *msg, size_t len, int *fd)
-{
-    *fd = -1;
-    struct iovec iov = { .iov_base = msg, .iov_len = len };
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
-    struct msghdr mh = {
-        .msg_iov = &iov,
-        .msg_iovlen = 1,
-        .msg_control = ctl.buf,
-        .msg_controllen = sizeof(ctl.buf),
-    };
-    ssize_t n;
-    do {
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
-    if (n != (ssize_t)len) {
-        return -EPIPE;
-    }
-    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-            memcpy(fd, CMSG_DATA(cm), sizeof(int));
-        }
-    }
-    return 0;
-}
-
-CORE_NORETURN static void spawner_main(const struct core_procpool_config *cfg, int ctl)
-{
-    pid_t *kids = NULL;
-    size_t nkids = 0, capkids = 0;
-    for (;;) {
-        struct spawner_req req;
-        ssize_t n = recv(ctl, &req, sizeof(req), 0);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n != (ssize_t)sizeof(req) || req.op == OP_QUIT) {
+        if (pp->stopping) {
+            rc = -EPIPE;
             break;
         }
-        if (req.op == OP_SPAWN) {
-            struct spawn_reply rep = { .pid = -1, .err = 0 };
-            int sv[2] = { -1, -1 };
-            if (nkids == capkids) {
-                size_t cap = capkids ? capkids * 2 : 16;
-                pid_t *p = realloc(kids, cap * sizeof(*p));
-                if (p == NULL) {
-                    rep.err = ENOMEM;
-                } else {
-                    kids = p;
-                    capkids = cap;
-                }
+        // Prefer a slot with a live worker; an empty one (its worker failed, and the deadline
+        // left no time to replace it) is filled by the call that takes it. pid is read here
+        // only for free slots, whose last owner wrote it before it released the slot.
+        for (size_t i = 0; i < pp->cfg.workers; i++) {
+            struct worker *w = &pp->workers[i];
+            if (!w->busy && (*out == NULL || (*out)->pid < 0)) {
+                *out = w;
             }
-            if (rep.err == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-                rep.err = errno;
-            }
-            if (rep.err == 0) {
-                pid_t pid = fork();
-                if (pid == 0) {
-                    prctl(PR_SET_PDEATHSIG, SIGKILL);
-                    default_crash_signals();
-                    close(ctl);
-                    close(sv[0]);
-                    worker_main(cfg, sv[1]);
-                }
-                if (pid < 0) {
-                    rep.err = errno;
-                } else {
-                    rep.pid = pid;
-                    kids[nkids++] = pid;
-                }
-            }
-            send_fd(ctl, &rep, sizeof(rep), rep.err == 0 ? sv[0] : -1);
-            if (sv[0] >= 0) {
-                close(sv[0]);
-                close(sv[1]);
-            }
-        } else if (req.op == OP_REAP) {
-            struct reap_reply rep = { 0, 0 };
-            pid_t r;
-            do {
-                r = waitpid(req.pid, &rep.status, 0);
-            } while (r < 0 && errno == EINTR);
-            if (r < 0) {
-                rep.err = errno;
-            }
-            for (size_t i = 0; i < nkids; i++) {
-                if (kids[i] == req.pid) {
-                    kids[i] = kids[--nkids];
-                    break;
-                }
-            }
-            send_fd(ctl, &rep, sizeof(rep), -1);
+        }
+        if (*out != NULL) {
+            (*out)->busy = true;
+            break;
+        }
+        if (timed_out) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+        pp->idle_waiters++;
+        timed_out = core_cond_wait_until(&pp->idle, &pp->mu, deadline) == -ETIMEDOUT;
+        pp->idle_waiters--;
+    }
+    pthread_mutex_unlock(&pp->mu);
+    return rc;
+}
+
+static void release(struct core_procpool *pp, struct worker *w)
+{
+    pthread_mutex_lock(&pp->mu);
+    w->busy = false;
+    if (pp->idle_waiters > 0) {
+        pthread_cond_signal(&pp->idle);
+    }
+    pthread_mutex_unlock(&pp->mu);
+}
+
+int core_procpool_call(struct core_procpool *pp, const void *in, size_t len, int64_t timeout_ms,
+                       struct core_procpool_result *result)
+{
+    memset(result, 0, sizeof(*result));
+    result->exit_status = -1;
+    int rc;
+    if (getpid() != pp->owner) {
+        rc = -EPIPE; // a forked child: the workers belong to the parent
+    } else if (len > pp->cfg.max_request) {
+        rc = -EMSGSIZE;
+    } else {
+        int64_t deadline = core_deadline_from_ms(timeout_ms);
+        core_procpool_reap_dead_spawner(pp); // a restarted spawner's predecessor, once it is gone
+        struct worker *w;
+        rc = acquire(pp, deadline, &w);
+        if (rc == 0) {
+            rc = run_request(pp, w, in, len, deadline, result);
+            release(pp, w);
         }
     }
-    for (size_t i = 0; i < nkids; i++) {
-        kill(kids[i], SIGKILL);
-    }
-    for (size_t i = 0; i < nkids; i++) {
-        while (waitpid(kids[i], NULL, 0) < 0 && errno == EINTR) {
+    result->error = rc;
+    return rc;
+}
+
+void core_procpool_describe(const struct core_procpool_result *result, char *buf, size_t size)
+{
+    switch (result->error) {
+    case 0:
+        snprintf(buf, size, "handler returned %d", result->code);
+        return;
+    case -ETIMEDOUT:
+        snprintf(buf, size, "%s",
+                 result->timed_out ? "worker overran its deadline and was killed"
+                                   : "deadline passed before a worker could take the request");
+        return;
+    case -ECHILD:
+        if (result->term_signal != 0) {
+            const char *abbrev = sigabbrev_np(result->term_signal);
+            snprintf(buf, size, "worker killed by signal %d (SIG%s: %s)", result->term_signal,
+                     abbrev ? abbrev : "?", strsignal(result->term_signal));
+        } else if (result->exit_status >= 0) {
+            snprintf(buf, size, "worker exited with status %d", result->exit_status);
+        } else {
+            snprintf(buf, size, "worker died; how is not known (its status was not reported)");
         }
+        return;
+    case -EPROTO:
+        snprintf(buf, size, "worker broke the reply framing and was killed");
+        return;
+    case -EMSGSIZE:
+        snprintf(buf, size, "request or reply larger than the pool accepts");
+        return;
+    case -EPIPE:
+        snprintf(buf, size,
+                 "process pool unavailable (shut down, used from a forked child, or "
+                 "no spawner process could run)");
+        return;
+    default:
+        snprintf(buf, size, "no worker could take the request: %s", strerror(-result->error));
+        return;
     }
-    _exit(0);
 }
 
-/* ---- the caller side --------------------------------------------------------------------- */
-
-static int spawner_spawn_locked(struct core_procpool *pp, pid_t *pid, int *fd)
+uint64_t core_procpool_respawns(struct core_procpool *pp)
 {
-    struct spawner_req req = { .op = OP_SPAWN, .pid = 0 };
-    struct spawn_reply rep;
-    if (send(pp->spawner_fd, &req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req) ||
-        recv_fd(pp->spawner_fd, &rep, sizeof(rep), fd) != 0) {
-        return -EPIPE;
-    }
-    if (rep.err != 0) {
-        return -rep.err;
-    }
-    if (*fd < 0) {
-        return -EPROTO;
-    }
-    *pid = rep.pid;
-    return 0;
+    return atomic_load(&pp->respawns);
 }
 
-static int spawner_reap_locked(struct core_procpool *pp, pid_t pid, int *status)
+/* Frees the memory of a pool whose processes are gone or not ours. */
+static void free_pool(struct core_procpool *pp)
 {
-    struct spawner_req req = { .op = OP_REAP, .pid = pid };
-    struct reap_reply rep;
-    int fd;
-    if (send(pp->spawner_fd, &req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req) ||
-        recv_fd(pp->spawner_fd, &rep, sizeof(rep), &fd) != 0) {
-        return -EPIPE;
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    *status = rep.status;
-    return rep.err ? -rep.err : 0;
+    free(pp->mem.pfds);
+    free(pp->mem.kids);
+    free(pp->workers);
+    free(pp);
 }
 
-/* Starts a process for slot w (which the caller owns: busy, or during create). */
-static int spawn_into(struct core_procpool *pp, struct worker *w)
+/* The synchronisation objects, checked; on failure nothing stays initialised. */
+static int init_sync(struct core_procpool *pp)
 {
-    pid_t pid = -1;
-    int fd = -1;
-    pthread_mutex_lock(&pp->spawner_mu);
-    int rc = spawner_spawn_locked(pp, &pid, &fd);
-    pthread_mutex_unlock(&pp->spawner_mu);
+    int rc = -pthread_mutex_init(&pp->mu, NULL);
     if (rc != 0) {
         return rc;
     }
-    int fl = fcntl(fd, F_GETFL);
-    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-    w->pid = pid;
-    w->fd = fd;
-    return 0;
-}
-
-/* Ends slot w's process (killing it first if asked), reaps it and returns its wait status. */
-static int retire(struct core_procpool *pp, struct worker *w, bool kill_first)
-{
-    int status = 0;
-    if (w->pid > 0) {
-        if (kill_first) {
-            kill(w->pid, SIGKILL);
-        }
-        close(w->fd);
-        pthread_mutex_lock(&pp->spawner_mu);
-        if (spawner_reap_locked(pp, w->pid, &status) != 0) {
-            status = 0;
-        }
-        pthread_mutex_unlock(&pp->spawner_mu);
+    rc = core_cond_init_monotonic(&pp->idle);
+    if (rc != 0) {
+        goto fail_idle;
     }
-    w->pid = -1;
-    w->fd = -1;
-    return status;
+    rc = -pthread_mutex_init(&pp->spawner_mu, NULL);
+    if (rc != 0) {
+        goto fail_spawner_mu;
+    }
+    rc = core_cond_init_monotonic(&pp->spawner_free);
+    if (rc != 0) {
+        goto fail_spawner_free;
+    }
+    return 0;
+
+fail_spawner_free:
+    pthread_mutex_destroy(&pp->spawner_mu);
+fail_spawner_mu:
+    pthread_cond_destroy(&pp->idle);
+fail_idle:
+    pthread_mutex_destroy(&pp->mu);
+    return rc;
 }
 
 int core_procpool_create(struct core_procpool **out, const struct core_procpool_config *cfg)
 {
     *out = NULL;
-    if (cfg->workers == 0 || cfg->handler == NULL) {
+    if (cfg->workers == 0 || cfg->handler == NULL || cfg->workers > 65536) {
         return -EINVAL;
     }
     struct core_procpool *pp = calloc(1, sizeof(*pp));
@@ -523,189 +305,37 @@ int core_procpool_create(struct core_procpool **out, const struct core_procpool_
     if (pp->cfg.max_reply == 0) {
         pp->cfg.max_reply = DEFAULT_MAX_REPLY;
     }
+    pp->owner = getpid();
+    pp->spawner_fd = pp->spawner_pidfd = -1;
+    pp->spawner_pid = -1;
+    atomic_init(&pp->dead_spawner, -1);
+    // Room in the spawner's table for every live worker and as many killed ones not reaped yet.
+    pp->mem.cap = 2 * cfg->workers + 8;
     pp->workers = calloc(cfg->workers, sizeof(*pp->workers));
-    if (pp->workers == NULL) {
-        free(pp);
+    pp->mem.kids = calloc(pp->mem.cap, sizeof(*pp->mem.kids));
+    pp->mem.pfds = calloc(pp->mem.cap + 2, sizeof(*pp->mem.pfds));
+    if (pp->workers == NULL || pp->mem.kids == NULL || pp->mem.pfds == NULL) {
+        free_pool(pp);
         return -ENOMEM;
     }
     for (size_t i = 0; i < cfg->workers; i++) {
-        pp->workers[i].pid = -1;
-        pp->workers[i].fd = -1;
+        pp->workers[i] = (struct worker){ .pid = -1, .sock = -1, .status_fd = -1, .pidfd = -1 };
     }
-    pthread_mutex_init(&pp->mu, NULL);
-    pthread_cond_init(&pp->idle, NULL);
-    pthread_mutex_init(&pp->spawner_mu, NULL);
-    pp->spawner_fd = -1;
-
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-        int rc = -errno;
-        core_procpool_destroy(pp);
+    int rc = init_sync(pp);
+    if (rc != 0) {
+        free_pool(pp);
         return rc;
     }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        int rc = -errno;
-        close(sv[0]);
-        close(sv[1]);
+    rc = core_procpool_start_spawner(pp);
+    for (size_t i = 0; rc == 0 && i < cfg->workers; i++) {
+        rc = core_procpool_spawn_into(pp, &pp->workers[i], CORE_DEADLINE_NEVER);
+    }
+    if (rc != 0) {
         core_procpool_destroy(pp);
         return rc;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) {
-            _exit(0);
-        }
-        ignore_stop_signals();
-        close(sv[0]);
-        // Drop every other inherited descriptor so workers hold only their own socket.
-        if (sv[1] > 3) {
-            close_range(3, (unsigned)sv[1] - 1, 0);
-        }
-        close_range((unsigned)sv[1] + 1, ~0U, 0);
-        spawner_main(&pp->cfg, sv[1]);
-    }
-    close(sv[1]);
-    pp->spawner_fd = sv[0];
-    pp->spawner_pid = pid;
-    for (size_t i = 0; i < cfg->workers; i++) {
-        int rc = spawn_into(pp, &pp->workers[i]);
-        if (rc != 0) {
-            core_procpool_destroy(pp);
-            return rc;
-        }
     }
     *out = pp;
     return 0;
-}
-
-/* Takes an idle slot, waiting while all are busy. NULL once the pool is stopping. */
-static struct worker *acquire(struct core_procpool *pp)
-{
-    pthread_mutex_lock(&pp->mu);
-    struct worker *w = NULL;
-    while (!pp->stopping) {
-        for (size_t i = 0; i < pp->cfg.workers; i++) {
-            if (!pp->workers[i].busy) {
-                w = &pp->workers[i];
-                break;
-            }
-        }
-        if (w != NULL) {
-            w->busy = true;
-            break;
-        }
-        pthread_cond_wait(&pp->idle, &pp->mu);
-    }
-    pthread_mutex_unlock(&pp->mu);
-    return w;
-}
-
-static void release(struct core_procpool *pp, struct worker *w)
-{
-    pthread_mutex_lock(&pp->mu);
-    w->busy = false;
-    pthread_cond_signal(&pp->idle);
-    pthread_mutex_unlock(&pp->mu);
-}
-
-int core_procpool_call(struct core_procpool *pp, const void *in, size_t len, int64_t timeout_ms,
-                       struct core_procpool_result *result)
-{
-    memset(result, 0, sizeof(*result));
-    result->exit_status = -1;
-    if (len > pp->cfg.max_request) {
-        return -EMSGSIZE;
-    }
-    struct worker *w = acquire(pp);
-    if (w == NULL) {
-        return -EPIPE;
-    }
-    int rc = 0;
-    if (w->pid < 0) {
-        // A previous respawn failed; try again before using the slot.
-        rc = spawn_into(pp, w);
-        if (rc != 0) {
-            release(pp, w);
-            return rc;
-        }
-    }
-    int64_t deadline = timeout_ms < 0 ? -1 : core_now_ns() + timeout_ms * CORE_NS_PER_MS;
-    struct req_header rh = { .len = len };
-    struct reply_header rep = { 0, 0, 0 };
-    struct core_buf *reply = NULL;
-    rc = send_until(w->fd, &rh, sizeof(rh), deadline);
-    if (rc == 0 && len > 0) {
-        rc = send_until(w->fd, in, len, deadline);
-    }
-    if (rc == 0) {
-        rc = recv_until(w->fd, &rep, sizeof(rep), deadline);
-    }
-    if (rc == 0 && rep.len > pp->cfg.max_reply) {
-        rc = -EPROTO;
-    }
-    if (rc == 0) {
-        rc = core_buf_create(&reply, (size_t)rep.len);
-    }
-    if (rc == 0 && rep.len > 0) {
-        rc = recv_until(w->fd, reply->data, (size_t)rep.len, deadline);
-    }
-
-    if (rc == 0) {
-        if (rep.flags & REPLY_OVERFLOW) {
-            core_buf_unref(reply);
-            release(pp, w);
-            return -EMSGSIZE;
-        }
-        result->code = rep.code;
-        result->reply = reply;
-        release(pp, w);
-        return 0;
-    }
-    core_buf_unref(reply);
-
-    // The worker died, overran, or broke the protocol: reap it and start a fresh one.
-    bool timed_out = rc == -ETIMEDOUT;
-    int status = retire(pp, w, rc != -EPIPE);
-    if (timed_out) {
-        result->timed_out = true;
-        result->term_signal = SIGKILL;
-        rc = -ETIMEDOUT;
-    } else if (WIFSIGNALED(status)) {
-        result->term_signal = WTERMSIG(status);
-        rc = -ECHILD;
-    } else if (WIFEXITED(status)) {
-        result->exit_status = WEXITSTATUS(status);
-        rc = -ECHILD;
-    }
-    atomic_fetch_add(&pp->respawns, 1);
-    int srep = spawn_into(pp, w);
-    if (srep != 0) {
-        LOG_WARN("procpool: cannot respawn a worker: %s", strerror(-srep));
-    }
-    release(pp, w);
-    return rc;
-}
-
-void core_procpool_describe(const struct core_procpool_result *result, char *buf, size_t size)
-{
-    if (result->timed_out) {
-        snprintf(buf, size, "worker overran its deadline and was killed");
-    } else if (result->term_signal != 0) {
-        const char *abbrev = sigabbrev_np(result->term_signal);
-        snprintf(buf, size, "worker killed by signal %d (SIG%s: %s)", result->term_signal,
-                 abbrev ? abbrev : "?", strsignal(result->term_signal));
-    } else if (result->exit_status >= 0) {
-        snprintf(buf, size, "worker exited with status %d", result->exit_status);
-    } else {
-        snprintf(buf, size, "handler returned %d", result->code);
-    }
-}
-
-uint64_t core_procpool_respawns(struct core_procpool *pp)
-{
-    return atomic_load(&pp->respawns);
 }
 
 void core_procpool_destroy(struct core_procpool *pp)
@@ -713,26 +343,30 @@ void core_procpool_destroy(struct core_procpool *pp)
     if (pp == NULL) {
         return;
     }
+    if (getpid() != pp->owner) {
+        // A forked child: close its copies and free its memory, and leave the processes, the
+        // spawner's socket and the locks (which another thread may have held at the fork) to
+        // the parent.
+        for (size_t i = 0; i < pp->cfg.workers; i++) {
+            core_procpool_close_worker(&pp->workers[i]);
+        }
+        pp_close_fd(&pp->spawner_fd);
+        pp_close_fd(&pp->spawner_pidfd);
+        free_pool(pp);
+        return;
+    }
     pthread_mutex_lock(&pp->mu);
     pp->stopping = true;
     pthread_cond_broadcast(&pp->idle);
     pthread_mutex_unlock(&pp->mu);
     for (size_t i = 0; i < pp->cfg.workers; i++) {
-        if (pp->workers[i].fd >= 0) {
-            close(pp->workers[i].fd);
-            pp->workers[i].fd = -1;
-        }
+        core_procpool_kill_worker(&pp->workers[i]); // kill before the spawner reaps them
+        core_procpool_close_worker(&pp->workers[i]);
     }
-    if (pp->spawner_fd >= 0) {
-        struct spawner_req req = { .op = OP_QUIT, .pid = 0 };
-        (void)send(pp->spawner_fd, &req, sizeof(req), MSG_NOSIGNAL);
-        close(pp->spawner_fd);
-        while (waitpid(pp->spawner_pid, NULL, 0) < 0 && errno == EINTR) {
-        }
-    }
+    core_procpool_stop_spawner(pp);
+    pthread_cond_destroy(&pp->spawner_free);
     pthread_mutex_destroy(&pp->spawner_mu);
     pthread_cond_destroy(&pp->idle);
     pthread_mutex_destroy(&pp->mu);
-    free(pp->workers);
-    free(pp);
+    free_pool(pp);
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* A bounded MPMC queue: a ring buffer under one mutex with two condition variables. */
+/* A bounded MPMC queue: the core ring under one mutex, with two condition variables. */
 #include "core/queue.h"
 
 #include <errno.h>
@@ -7,36 +7,40 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "core/clock.h"
+#include "core/ring.h"
 #include "core/thread.h"
 
+/*
+ * Wake-up policy: a push signals not_empty only when a consumer is blocked, and a pop signals
+ * not_full only when a producer is blocked (the counts below are kept under mu, so a waiter is
+ * never missed). A queue that never runs dry makes no futex call at all.
+ */
 struct core_queue {
     pthread_mutex_t mu;
-    pthread_cond_t not_full;  /* signalled when an item is removed or on close */
-    pthread_cond_t not_empty; /* signalled when an item is added or on close */
-    size_t capacity;          /* immutable */
-    size_t head;              /* guarded by mu: index of the oldest item */
-    size_t count;             /* guarded by mu */
+    pthread_cond_t not_full;  /* signalled on a pop that a producer waits for, and on close */
+    pthread_cond_t not_empty; /* signalled on a push that a consumer waits for, and on close */
+    struct core_ring ring;    /* guarded by mu: void * items */
+    size_t push_waiters;      /* guarded by mu: producers blocked on not_full */
+    size_t pop_waiters;       /* guarded by mu: consumers blocked on not_empty */
     bool closed;              /* guarded by mu */
-    void **items;             /* guarded by mu: capacity slots */
 };
 
 int core_queue_create(struct core_queue **out, size_t capacity)
 {
     *out = NULL;
-    if (capacity == 0 || capacity > SIZE_MAX / sizeof(void *)) {
+    if (capacity == 0) {
         return -EINVAL;
     }
     struct core_queue *q = calloc(1, sizeof(*q));
     if (q == NULL) {
         return -ENOMEM;
     }
-    q->items = calloc(capacity, sizeof(void *));
-    if (q->items == NULL) {
-        free(q);
-        return -ENOMEM;
+    int rc = core_ring_init(&q->ring, capacity, sizeof(void *));
+    if (rc != 0) {
+        goto fail_ring;
     }
-    q->capacity = capacity;
-    int rc = -pthread_mutex_init(&q->mu, NULL);
+    rc = -pthread_mutex_init(&q->mu, NULL);
     if (rc != 0) {
         goto fail_mu;
     }
@@ -56,7 +60,8 @@ fail_empty:
 fail_full:
     pthread_mutex_destroy(&q->mu);
 fail_mu:
-    free(q->items);
+    core_ring_release(&q->ring);
+fail_ring:
     free(q);
     return rc;
 }
@@ -69,49 +74,53 @@ void core_queue_destroy(struct core_queue *q)
     pthread_cond_destroy(&q->not_empty);
     pthread_cond_destroy(&q->not_full);
     pthread_mutex_destroy(&q->mu);
-    free(q->items);
+    core_ring_release(&q->ring);
     free(q);
 }
 
 static int push_locked(struct core_queue *q, void *item, bool wait, int64_t deadline_ns)
 {
-    while (!q->closed && q->count == q->capacity) {
+    while (!q->closed && core_ring_full(&q->ring)) {
         if (!wait) {
             return -EAGAIN;
         }
-        if (core_cond_wait_until(&q->not_full, &q->mu, deadline_ns) == -ETIMEDOUT && !q->closed &&
-            q->count == q->capacity) {
+        q->push_waiters++;
+        int rc = core_cond_wait_until(&q->not_full, &q->mu, deadline_ns);
+        q->push_waiters--;
+        if (rc == -ETIMEDOUT && !q->closed && core_ring_full(&q->ring)) {
             return -ETIMEDOUT;
         }
     }
     if (q->closed) {
         return -EPIPE;
     }
-    q->items[(q->head + q->count) % q->capacity] = item;
-    q->count++;
-    pthread_cond_signal(&q->not_empty);
+    core_ring_push(&q->ring, &item, sizeof(item));
+    if (q->pop_waiters > 0) {
+        pthread_cond_signal(&q->not_empty);
+    }
     return 0;
 }
 
 static int pop_locked(struct core_queue *q, void **out, bool wait, int64_t deadline_ns)
 {
-    while (q->count == 0 && !q->closed) {
+    while (core_ring_empty(&q->ring) && !q->closed) {
         if (!wait) {
             return -EAGAIN;
         }
-        if (core_cond_wait_until(&q->not_empty, &q->mu, deadline_ns) == -ETIMEDOUT &&
-            q->count == 0 && !q->closed) {
+        q->pop_waiters++;
+        int rc = core_cond_wait_until(&q->not_empty, &q->mu, deadline_ns);
+        q->pop_waiters--;
+        if (rc == -ETIMEDOUT && core_ring_empty(&q->ring) && !q->closed) {
             return -ETIMEDOUT;
         }
     }
-    if (q->count == 0) {
+    if (core_ring_empty(&q->ring)) {
         return -EPIPE;
     }
-    *out = q->items[q->head];
-    q->items[q->head] = NULL;
-    q->head = (q->head + 1) % q->capacity;
-    q->count--;
-    pthread_cond_signal(&q->not_full);
+    core_ring_pop(&q->ring, out, sizeof(*out));
+    if (q->push_waiters > 0) {
+        pthread_cond_signal(&q->not_full);
+    }
     return 0;
 }
 
@@ -133,12 +142,12 @@ static int pop(struct core_queue *q, void **out, bool wait, int64_t deadline_ns)
 
 int core_queue_push(struct core_queue *q, void *item)
 {
-    return push(q, item, true, -1);
+    return push(q, item, true, CORE_DEADLINE_NEVER);
 }
 
 int core_queue_try_push(struct core_queue *q, void *item)
 {
-    return push(q, item, false, -1);
+    return push(q, item, false, CORE_DEADLINE_NEVER);
 }
 
 int core_queue_push_until(struct core_queue *q, void *item, int64_t deadline_ns)
@@ -148,12 +157,12 @@ int core_queue_push_until(struct core_queue *q, void *item, int64_t deadline_ns)
 
 int core_queue_pop(struct core_queue *q, void **out)
 {
-    return pop(q, out, true, -1);
+    return pop(q, out, true, CORE_DEADLINE_NEVER);
 }
 
 int core_queue_try_pop(struct core_queue *q, void **out)
 {
-    return pop(q, out, false, -1);
+    return pop(q, out, false, CORE_DEADLINE_NEVER);
 }
 
 int core_queue_pop_until(struct core_queue *q, void **out, int64_t deadline_ns)
@@ -173,12 +182,12 @@ void core_queue_close(struct core_queue *q)
 size_t core_queue_len(struct core_queue *q)
 {
     pthread_mutex_lock(&q->mu);
-    size_t n = q->count;
+    size_t n = q->ring.count;
     pthread_mutex_unlock(&q->mu);
     return n;
 }
 
 size_t core_queue_capacity(const struct core_queue *q)
 {
-    return q->capacity;
+    return q->ring.capacity;
 }

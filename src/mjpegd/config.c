@@ -39,6 +39,7 @@ void mjd_config_defaults(struct mjd_config *cfg)
     cfg->header_timeout_ns = 10 * CORE_NS_PER_SEC;
     cfg->send_timeout_ns = 10 * CORE_NS_PER_SEC;
     cfg->log_level = CORE_LOG_INFO;
+    cfg->log_format = CORE_LOG_FORMAT_TEXT;
 }
 
 static enum mjd_config_result usage(FILE *err, const char *fmt, ...) CORE_PRINTF(2, 3);
@@ -60,8 +61,8 @@ static enum mjd_config_result act(enum mjd_opt_action action, FILE *out)
     case MJD_OPT_ACT_HELP:
         mjd_options_print_help(out);
         break;
-    case MJD_OPT_ACT_HELP_MAN:
-        mjd_options_print_man(out);
+    case MJD_OPT_ACT_DUMP:
+        mjd_options_dump(out);
         break;
     case MJD_OPT_ACT_VERSION:
         fprintf(out, "mjpegd %s\n", CORE_VERSION);

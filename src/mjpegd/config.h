@@ -48,11 +48,12 @@ struct mjd_config {
     int64_t header_timeout_ns; /* --header-timeout */
     int64_t send_timeout_ns;   /* --send-timeout */
     enum core_log_level log_level;
+    enum core_log_format log_format; /* --log-format */
 };
 
 enum mjd_config_result {
     MJD_CONFIG_RUN = 0,  /* start the server */
-    MJD_CONFIG_EXIT = 1, /* --help, --help-man or --version was printed: exit 0 */
+    MJD_CONFIG_EXIT = 1, /* --help, --dump-options or --version was printed: exit 0 */
     MJD_CONFIG_USAGE = 2 /* a usage error was printed to err: exit 2 */
 };
 

@@ -13,8 +13,10 @@
 #include "mjpegd/config.h"
 #include "mjpegd/hub.h"
 #include "mjpegd/logfile.h"
+#include "mjpegd/notify.h"
 #include "mjpegd/server.h"
 #include "mjpegd/sources/source.h"
+#include "mjpegd/watchdog.h"
 
 /* Many clients need many fds: use the hard limit. */
 static void raise_fd_limit(void)
@@ -42,6 +44,17 @@ static void reopen_log(const char *path)
     LOG_INFO("SIGHUP: reopened the log file %s", path);
 }
 
+/* Tells a service manager (Type=notify) that we serve; a no-op outside systemd. */
+static void notify_ready(const char *addrs)
+{
+    char msg[1200];
+    snprintf(msg, sizeof(msg), "READY=1\nSTATUS=listening on %s", addrs);
+    int rc = mjd_notify_send(msg);
+    if (rc < 0) {
+        LOG_WARN("cannot notify the service manager: %s", strerror(-rc));
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct mjd_config cfg;
@@ -56,6 +69,7 @@ int main(int argc, char **argv)
     mjd_config_scrub_argv(argc, argv);
     core_log_set_ident("mjpegd");
     core_log_set_level(cfg.log_level);
+    core_log_set_format(cfg.log_format);
     if (cfg.log_file[0] != '\0') {
         int lrc = mjd_logfile_open(cfg.log_file);
         if (lrc != 0) {
@@ -81,6 +95,7 @@ int main(int argc, char **argv)
     struct mjd_source *source = NULL;
     struct mjd_server *server = NULL;
     struct mjd_capture *capture = NULL;
+    struct mjd_watchdog *watchdog = NULL;
     const struct mjd_source_config *sc = &cfg.sources[0];
     struct mjd_source_params sp = { .width = sc->width, .height = sc->height, .fps = sc->fps };
     struct mjd_source_info info;
@@ -123,10 +138,21 @@ int main(int argc, char **argv)
     if (mjd_hub_wait_first(hub, core_now_ns() + 5 * CORE_NS_PER_SEC) != 0) {
         LOG_WARN("no frame from the source yet");
     }
+    char addrs[1024] = "";
+    size_t alen = 0;
     for (size_t i = 0; i < mjd_server_address_count(server); i++) {
         char addr[128];
         mjd_server_address(server, i, addr, sizeof(addr));
         LOG_INFO("listening on %s", addr);
+        int n = snprintf(addrs + alen, sizeof(addrs) - alen, "%s%s", i > 0 ? ", " : "", addr);
+        if (n > 0 && (size_t)n < sizeof(addrs) - alen) {
+            alen += (size_t)n;
+        }
+    }
+    notify_ready(addrs);
+    rc = mjd_watchdog_start(&watchdog, hub, mjd_notify_watchdog_ns());
+    if (rc != 0) {
+        LOG_WARN("cannot start the watchdog thread: %s", strerror(-rc));
     }
 
     int sig = 0;
@@ -140,8 +166,10 @@ int main(int argc, char **argv)
         reopen_log(cfg.log_file);
     }
     LOG_INFO("caught signal %d, shutting down", sig);
+    (void)mjd_notify_send("STOPPING=1");
     status = 0;
 out:
+    mjd_watchdog_stop(watchdog);
     // Capture first, so nothing publishes into the loops' eventfds while they close.
     mjd_capture_stop(capture);
     mjd_server_destroy(server);

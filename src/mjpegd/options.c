@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "core/compiler.h"
-#include "core/version.h"
 #include "mjpegd/sources/source.h"
 
 #define G(field) offsetof(struct mjd_config, field)
@@ -201,6 +200,16 @@ static int read_origin(const struct mjd_option *opt, struct mjd_config *cfg, voi
     return 0;
 }
 
+static int read_log_format(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                           const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)base;
+    (void)why;
+    (void)why_cap;
+    return core_log_parse_format(value, &cfg->log_format) == 0 ? 0 : -EINVAL;
+}
+
 static int read_log_level(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                           const char *value, char *why, size_t why_cap)
 {
@@ -344,7 +353,15 @@ static const struct mjd_option table[] = {
       .parse = read_log_level,
       .expect = "error, warn, info or debug",
       .def = "info",
-      .help = "The most verbose messages logged." },
+      .help = "The most verbose messages logged: error, warn, info or debug." },
+    { .name = "log-format",
+      .metavar = "FORMAT",
+      .kind = MJD_OPT_CUSTOM,
+      .parse = read_log_format,
+      .expect = "text or json",
+      .def = "text",
+      .help = "How log lines are written: text, or json (one object per line with time, level, "
+              "ident, thread and msg)." },
     { .name = "log-file",
       .metavar = "FILE",
       .kind = MJD_OPT_STRING,
@@ -357,11 +374,12 @@ static const struct mjd_option table[] = {
       .kind = MJD_OPT_ACTION,
       .action = MJD_OPT_ACT_HELP,
       .help = "Print this help and exit." },
-    { .name = "help-man",
+    { .name = "dump-options",
       .kind = MJD_OPT_ACTION,
       .flags = MJD_OPT_HIDDEN,
-      .action = MJD_OPT_ACT_HELP_MAN,
-      .help = "Print the manual page mjpegd(1) in roff and exit." },
+      .action = MJD_OPT_ACT_DUMP,
+      .help = "Print the options --help lists, one a line: name, value name and help, "
+              "tab-separated (for scripts/gen-manpage), and exit." },
     { .name = "version",
       .kind = MJD_OPT_ACTION,
       .action = MJD_OPT_ACT_VERSION,
@@ -373,12 +391,6 @@ static const char summary[] = "Serves an MJPEG stream to many clients at once.";
 static const char endpoints[] =
         "Endpoints: / (viewer), /stream, /snapshot, /state (JSON), /metrics (Prometheus), "
         "/?action=stream, /?action=snapshot. /stream?fps=N caps one client's rate.";
-
-const struct mjd_option *mjd_options(size_t *n)
-{
-    *n = CORE_ARRAY_SIZE(table);
-    return table;
-}
 
 const struct mjd_option *mjd_option_find(const char *name, size_t len)
 {
@@ -533,58 +545,17 @@ void mjd_options_print_help(FILE *out)
     wrap(out, endpoints, 0);
 }
 
-/* ---- the man page -------------------------------------------------------------------------- */
+/* ---- --dump-options ------------------------------------------------------------------------ */
 
-/* Writes text for roff: '-' and '\' escaped, no line starting with a control character. */
-static void roff(FILE *out, const char *text)
+void mjd_options_dump(FILE *out)
 {
-    if (text[0] == '.' || text[0] == '\'') {
-        fputs("\\&", out);
-    }
-    for (const char *p = text; *p != '\0'; p++) {
-        if (*p == '-') {
-            fputs("\\-", out);
-        } else if (*p == '\\') {
-            fputs("\\e", out);
-        } else {
-            fputc(*p, out);
-        }
-    }
-}
-
-void mjd_options_print_man(FILE *out)
-{
-    fprintf(out, ".TH MJPEGD 1 \"\" \"mjpegd %s\" \"User Commands\"\n", CORE_VERSION);
-    fputs(".SH NAME\nmjpegd \\- serve an MJPEG camera stream to many HTTP clients\n", out);
-    fputs(".SH SYNOPSIS\n.B mjpegd\n[\\fIoptions\\fR]\n", out);
-    fputs(".SH DESCRIPTION\n", out);
-    roff(out, summary);
-    fputs("\nOne capture thread per source, a pool of JPEG encoders and a fixed number of\n"
-          "network event loops serve every client; a slow client skips frames instead of\n"
-          "delaying the others.\n",
-          out);
-    fputs(".SH OPTIONS\n", out);
     for (size_t i = 0; i < CORE_ARRAY_SIZE(table); i++) {
         const struct mjd_option *o = &table[i];
+        if (o->flags & MJD_OPT_HIDDEN) {
+            continue;
+        }
         char text[512];
         full_help(o, text, sizeof(text));
-        fputs(".TP\n.B \\-\\-", out);
-        roff(out, o->name);
-        if (o->metavar != NULL) {
-            fputs(" \\fI", out);
-            roff(out, o->metavar);
-            fputs("\\fR", out);
-        }
-        fputc('\n', out);
-        roff(out, text);
-        fputc('\n', out);
+        fprintf(out, "--%s\t%s\t%s\n", o->name, o->metavar != NULL ? o->metavar : "", text);
     }
-    fputs(".SH ENDPOINTS\n", out);
-    roff(out, endpoints);
-    fputs("\n.SH SIGNALS\nSIGTERM and SIGINT stop accepting, close every client, join every "
-          "thread and exit 0. SIGHUP reopens the \\-\\-log\\-file.\n",
-          out);
-    fputs(".SH EXIT STATUS\n0 after a signal or \\-\\-help; 1 when the server cannot start; "
-          "2 for a usage error.\n",
-          out);
 }

@@ -27,14 +27,14 @@ enum mjd_opt_scope {
 enum mjd_opt_flags {
     MJD_OPT_SECRET = 1 << 0,     /* the value is never echoed and is scrubbed from argv */
     MJD_OPT_REPEAT = 1 << 1,     /* may be given more than once, each adds a value */
-    MJD_OPT_HIDDEN = 1 << 2,     /* not listed by --help (the man page lists it) */
+    MJD_OPT_HIDDEN = 1 << 2,     /* not listed by --help, --dump-options or the man page */
     MJD_OPT_NEW_SOURCE = 1 << 3, /* starts a source: the source options after it apply to it */
 };
 
 enum mjd_opt_action {
     MJD_OPT_ACT_NONE,
     MJD_OPT_ACT_HELP,
-    MJD_OPT_ACT_HELP_MAN,
+    MJD_OPT_ACT_DUMP,
     MJD_OPT_ACT_VERSION,
 };
 
@@ -65,9 +65,6 @@ struct mjd_option {
     const char *help;            /* one sentence, without the default */
 };
 
-/** The table, and its length in *n. Immutable; any thread. */
-const struct mjd_option *mjd_options(size_t *n);
-
 /** The row named name[0..len) (without "--"), or NULL. Any thread. */
 const struct mjd_option *mjd_option_find(const char *name, size_t len);
 
@@ -82,7 +79,11 @@ int mjd_option_read(const struct mjd_option *opt, struct mjd_config *cfg, void *
 /** Prints --help from the table. */
 void mjd_options_print_help(FILE *out);
 
-/** Prints the man page mjpegd(1) in roff (man(7) macros) from the table (--help-man). */
-void mjd_options_print_man(FILE *out);
+/**
+ * Prints the options --help lists, one a line, for scripts/gen-manpage (--dump-options):
+ * "--name", the value name (empty for a flag) and the help text as --help words it (ranges
+ * and default included), separated by tabs. So the man page comes from the same table.
+ */
+void mjd_options_dump(FILE *out);
 
 #endif

@@ -21,7 +21,8 @@ void qp_config_usage(void *f)
             "usage: quotepack [--source TEMPLATE] [--out DIR] [--batch N] [--jobs N] [--isolate]\n"
             "                 [--connections N] [--rate PER_SEC] [--retries N] [--timeout SEC]\n"
             "                 [--format tgz|tzst] [--level fast|default|best] [--compact]\n"
-            "                 [--shard K/N] [--symbols FILE] [SYMBOL...]\n"
+            "                 [--shard K/N] [--symbols FILE] [--delimiter D] [--encoding E]\n"
+            "                 [--strict] [SYMBOL...]\n"
             "       quotepack verify DIR\n"
             "       quotepack convert ...   (see quotepack convert --help)\n"
             "\n"
@@ -44,6 +45,10 @@ void qp_config_usage(void *f)
             "  --compact           XML without indentation\n"
             "  --shard K/N         only the symbols with hash(symbol) %% N == K (0 <= K < N)\n"
             "  --symbols FILE      read symbols from FILE, one per line ('#' comments)\n"
+            "  --delimiter D       field separator: comma, semicolon, tab, pipe, space or one\n"
+            "                      character (default auto: from each file's header line)\n"
+            "  --encoding E        the files' encoding: utf-8 (default), latin-1 or cp1252\n"
+            "  --strict            a quote inside an unquoted field is an error, not data\n"
             "\n"
             "Exit status: 0 when every symbol is archived, 1 when any failed, 2 on usage errors.\n");
 }
@@ -230,6 +235,9 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         OPT_SYMBOLS,
         OPT_HELP,
         OPT_VERSION,
+        OPT_DELIMITER,
+        OPT_ENCODING,
+        OPT_STRICT,
     };
     static const struct option opts[] = {
         { "source", required_argument, NULL, OPT_SOURCE },
@@ -248,6 +256,9 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         { "symbols", required_argument, NULL, OPT_SYMBOLS },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
+        { "delimiter", required_argument, NULL, OPT_DELIMITER },
+        { "encoding", required_argument, NULL, OPT_ENCODING },
+        { "strict", no_argument, NULL, OPT_STRICT },
         { NULL, 0, NULL, 0 },
     };
     char **list = NULL;
@@ -266,6 +277,7 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
     cfg->timeout_s = 30;
     cfg->shard_n = 1;
     cfg->max_body = (size_t)256 << 20;
+    cfg->dialect.detect = true;
     err[0] = '\0';
 
     optind = 0; // full reset: parse may run more than once in one process (tests)
@@ -343,6 +355,15 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
             printf("quotepack %s\n", CORE_VERSION);
             rc = 1;
             goto out;
+        case OPT_DELIMITER:
+            rc = qp_dialect_parse_delimiter(a, &cfg->dialect);
+            break;
+        case OPT_ENCODING:
+            rc = qp_encoding_parse(a, &cfg->dialect.encoding);
+            break;
+        case OPT_STRICT:
+            cfg->dialect.strict = true;
+            break;
         default:
             if (optopt != 0) {
                 snprintf(err, errlen, "option %s needs an argument or is unknown",

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "core/compiler.h"
+#include "quotepack/dialect.h"
 
 enum qp_format {
     QP_FORMAT_TGZ = 0,
@@ -43,8 +44,9 @@ struct qp_config {
     unsigned shard_n; /* 1 = no sharding */
     char **symbols;   /* after --shard selection and de-duplication, in input order */
     size_t nsymbols;
-    size_t nsymbols_input; /* before --shard selection */
-    size_t max_body;       /* bytes; a bigger body is that symbol's error */
+    size_t nsymbols_input;         /* before --shard selection */
+    size_t max_body;               /* bytes; a bigger body is that symbol's error */
+    struct qp_csv_dialect dialect; /* --delimiter (default: detect), --encoding, --strict */
 };
 
 /**

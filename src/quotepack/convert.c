@@ -419,8 +419,12 @@ enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_c
     c.out.max = opts->max_output ? opts->max_output : DEFAULT_MAX_OUTPUT;
 
     struct qp_csv *p = NULL;
-    struct qp_csv_opts copts = { .same_width = true, .xml_chars = true };
-    if (qp_csv_create(&copts, &p) < 0) {
+    struct qp_csv_opts copts = { .same_width = true, .xml_chars = true, .dialect = opts->dialect };
+    int crc = qp_csv_create(&copts, &p);
+    if (crc == -EINVAL) {
+        return set_error(err, QP_CONVERT_BAD_CSV, 0, 0, "invalid delimiter or encoding");
+    }
+    if (crc < 0) {
         return set_error(err, QP_CONVERT_NO_MEMORY, 0, 0, "out of memory for the parser");
     }
     c.out.p = malloc(sizeof(decl) + 64);
@@ -486,6 +490,7 @@ enum qp_convert_status qp_convert(const char *csv, size_t len, const struct qp_c
         }
     }
     c.out.p[c.out.len] = '\0';
+    result->delimiter = qp_csv_delimiter(p);
     result->xml = c.out.p;
     result->xml_len = c.out.len;
     c.out.p = NULL;

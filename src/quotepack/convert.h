@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "quotepack/dialect.h"
+
 /*
  * Contract shared by the converter (csv.c, xml.c, convert.c) and the pipeline (main, pack,
  * procpool isolation). Pure functions: no globals, no I/O, callable from any thread at once.
@@ -22,8 +24,9 @@ enum qp_convert_status {
 };
 
 struct qp_convert_opts {
-    bool compact;      /* no indentation or newlines between elements */
-    size_t max_output; /* cap on the XML size in bytes; 0 = 1 GiB */
+    bool compact;                  /* no indentation or newlines between elements */
+    size_t max_output;             /* cap on the XML size in bytes; 0 = 1 GiB */
+    struct qp_csv_dialect dialect; /* delimiter or detection, strict quotes, encoding */
 };
 
 struct qp_convert_error {
@@ -38,6 +41,7 @@ struct qp_convert_result {
     size_t xml_len;
     uint64_t rows;    /* data records converted (the header is not counted) */
     uint64_t columns; /* columns in the header */
+    char delimiter;   /* the delimiter used: the dialect's, or the detected one */
 };
 
 /**

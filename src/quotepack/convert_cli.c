@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The `quotepack convert [--compact] FILE.csv|-` subcommand: one CSV file to XML on stdout. */
+/* The `quotepack convert [OPTIONS] FILE.csv|-` subcommand: one CSV file to XML on stdout. */
 #include "quotepack/convert_cli.h"
 
 #include <errno.h>
@@ -17,8 +17,14 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: quotepack convert [--compact] FILE.csv|-\n"
-               "Converts one CSV file (or stdin) to XML on stdout.\n");
+    fprintf(f, "usage: quotepack convert [--compact] [--delimiter D] [--encoding E] [--strict]\n"
+               "                         FILE.csv|-\n"
+               "Converts one CSV file (or stdin) to XML on stdout.\n"
+               "  --compact       XML without indentation\n"
+               "  --delimiter D   comma, semicolon, tab, pipe, space or one character\n"
+               "                  (default auto: from the header line)\n"
+               "  --encoding E    utf-8 (default), latin-1 or cp1252\n"
+               "  --strict        a quote inside an unquoted field is an error, not data\n");
 }
 
 /* Reads all of fd into a malloc'd buffer; returns 0 or a negative errno (-EFBIG past cap). */
@@ -91,12 +97,28 @@ static int write_all(int fd, const char *s, size_t len)
 
 int qp_convert_cli(int argc, char **argv)
 {
-    struct qp_convert_opts opts = { 0 };
+    struct qp_convert_opts opts = { .dialect = { .detect = true } };
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--compact") == 0) {
             opts.compact = true;
+        } else if (strcmp(a, "--strict") == 0) {
+            opts.dialect.strict = true;
+        } else if (strcmp(a, "--delimiter") == 0 || strcmp(a, "--encoding") == 0) {
+            bool delim = a[2] == 'd';
+            int rc = -EINVAL;
+            if (i + 1 < argc) {
+                rc = delim ? qp_dialect_parse_delimiter(argv[i + 1], &opts.dialect)
+                           : qp_encoding_parse(argv[i + 1], &opts.dialect.encoding);
+            }
+            if (rc != 0) {
+                fprintf(stderr, "quotepack: convert: invalid value \"%s\" for %s\n",
+                        i + 1 < argc ? argv[i + 1] : "", a);
+                usage(stderr);
+                return 2;
+            }
+            i++;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
@@ -147,6 +169,16 @@ int qp_convert_cli(int argc, char **argv)
         fprintf(stderr, "quotepack: %s:%llu:%llu: %s: %s\n", name, (unsigned long long)err.line,
                 (unsigned long long)err.column, qp_convert_status_name(st), err.message);
         return 1;
+    }
+    if (opts.dialect.detect && res.delimiter != ',') {
+        char d[24];
+        fprintf(stderr,
+                "quotepack: %s: note: read as %s-separated (detected from the header line; "
+                "--delimiter sets it)\n",
+                name, qp_dialect_delimiter_name(res.delimiter, d, sizeof(d)));
+    }
+    if (res.rows == 0) {
+        fprintf(stderr, "quotepack: %s: warning: a header and no rows\n", name);
     }
     rc = write_all(STDOUT_FILENO, res.xml, res.xml_len);
     free(res.xml);

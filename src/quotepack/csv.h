@@ -8,19 +8,26 @@
 #include <stdint.h>
 
 #include "core/compiler.h"
+#include "quotepack/dialect.h"
 
 /*
- * Grammar (RFC 4180 plus what real files need):
+ * Grammar (RFC 4180 plus what real files need; D is the dialect's delimiter, ',' by default):
  * - records end with LF, CRLF or a lone CR (like Python's csv module); the last record may
- *   end at the end of the input; empty lines between records are skipped;
- * - a field is either unquoted (any bytes but , " CR LF) or quoted: "..." where a doubled ""
- *   is one quote and commas, CR and LF are data;
+ *   end at the end of the input; empty lines between records are skipped, and so are lines of
+ *   only spaces and tabs (one unquoted field of them, as pandas skips them);
+ * - a field is either unquoted (any bytes but D CR LF) or quoted: "..." where a doubled ""
+ *   is one quote and D, CR and LF are data. A quote inside an unquoted field is data (as
+ *   Python's csv and pandas read it), or an error with dialect.strict;
+ * - with dialect.detect, the delimiter is chosen from the header line (qp_dialect_guess);
+ * - with dialect.encoding latin-1 or cp1252 the input is transcoded to UTF-8 first, unless it
+ *   starts with a UTF-8 byte order mark, which wins (as browsers decode);
  * - a UTF-8 byte order mark at the very start is skipped (columns of line 1 count after it);
- * - errors: a quote inside an unquoted field, anything but , CR LF after a closing quote, a
- *   quoted field still open at the end of the input, a NUL byte, invalid UTF-8 (overlong,
- *   truncated, over U+10FFFF, stray continuation bytes, surrogates unless xml_chars is set),
- *   a ragged record (when same_width is set), and caps on field size, record size and column
- *   count. Each error has the 1-based physical line and byte column where it is.
+ * - errors: a quote inside an unquoted field (strict), anything but D CR LF after a closing
+ *   quote, a quoted field still open at the end of the input, a NUL byte, invalid UTF-8
+ *   (overlong, truncated, over U+10FFFF, stray continuation bytes, surrogates unless xml_chars
+ *   is set), a ragged record (when same_width is set), and caps on field size, record size and
+ *   column count. Each error has the 1-based physical line and byte column where it is, the
+ *   column counting bytes of the input as given (before transcoding).
  * Not thread-safe: one parser per thread; distinct parsers are independent.
  */
 
@@ -53,16 +60,17 @@ enum qp_csv_error_kind {
 #define QP_CSV_DEFAULT_MAX_COLUMNS ((size_t)16384)
 
 struct qp_csv_opts {
-    /* Caps count raw input bytes: a field from its first byte (the opening quote, if any) to
-     * before its closing quote or delimiter; a record from its first byte to before its line
-     * end, commas included. An error fires at the first byte past a cap, so it is the same
-     * however the input is chunked. */
+    /* Caps count raw input bytes (UTF-8 bytes after transcoding): a field from its first byte (the
+     * opening quote, if any) to before its closing quote or delimiter; a record from its first byte
+     * to before its line end, commas included. An error fires at the first byte past a cap, so it
+     * is the same however the input is chunked. */
     size_t max_field;   /* 0 = QP_CSV_DEFAULT_MAX_FIELD */
     size_t max_record;  /* 0 = QP_CSV_DEFAULT_MAX_RECORD */
     size_t max_columns; /* fields in one record; 0 = QP_CSV_DEFAULT_MAX_COLUMNS */
     bool same_width;    /* every record must have as many fields as the first (the header) */
     bool xml_chars;     /* also reject characters XML 1.0 forbids: C0 controls other than TAB,
                            LF and CR, U+FFFE, U+FFFF, and UTF-8-encoded surrogates */
+    struct qp_csv_dialect dialect; /* delimiter, detection, strict quotes, encoding */
 };
 
 /** One field: data is not NUL-terminated and never NULL ("" when len is 0). */
@@ -88,7 +96,8 @@ struct qp_csv_error {
 };
 
 /**
- * Creates a parser (opts borrowed, may be NULL for defaults). Returns 0 or -ENOMEM; on
+ * Creates a parser (opts borrowed, may be NULL for defaults). Returns 0, -EINVAL for a
+ * delimiter that qp_dialect_delimiter_ok() refuses or an unknown encoding, or -ENOMEM; on
  * failure *out is NULL. Any thread.
  */
 CORE_MUST_CHECK int qp_csv_create(const struct qp_csv_opts *opts, struct qp_csv **out);
@@ -112,6 +121,12 @@ void qp_csv_finish(struct qp_csv *p);
  * chunk or the parser's own buffer, valid until the next call on this parser.
  */
 enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *rec);
+
+/**
+ * The delimiter in use: the dialect's, or the detected one once the first record (or END) has
+ * been returned.
+ */
+char qp_csv_delimiter(const struct qp_csv *p);
 
 /** The error after QP_CSV_ERROR (kind QP_CSV_ERR_NONE otherwise). Borrowed from the parser. */
 const struct qp_csv_error *qp_csv_error(const struct qp_csv *p);

@@ -63,6 +63,7 @@ struct sym {
     char *gz;            /* guarded by mu: its tgz entry, compressed by the converter, or NULL */
     size_t gz_len;       /* guarded by mu */
     bool dirty;          /* guarded by mu: in pl->dirty, not yet in the catalog */
+    char delim;          /* guarded by mu: the delimiter its CSV was read with, 0 if not */
 };
 
 struct wbatch {
@@ -177,6 +178,14 @@ static void finish_sym_gz(struct qp_pipeline *pl, size_t idx, enum qp_state stat
     atomic_fetch_add(&pl->done, 1);
 }
 
+/* Records the delimiter a symbol's CSV was read with (for the summary). Any thread. */
+static void set_delim(struct qp_pipeline *pl, size_t idx, char delim)
+{
+    pthread_mutex_lock(&pl->mu);
+    pl->syms[idx].delim = delim;
+    pthread_mutex_unlock(&pl->mu);
+}
+
 static void finish_sym(struct qp_pipeline *pl, size_t idx, enum qp_state state, uint64_t rows,
                        uint64_t xml_bytes, uint32_t crc, const char *error)
 {
@@ -189,7 +198,7 @@ struct iso_reply {
     int32_t status;   /* enum qp_convert_status */
     int32_t io_error; /* 0, or the negative errno of the spool write */
     uint32_t crc;     /* CRC-32 of the XML */
-    uint32_t pad;
+    uint32_t delim;   /* the delimiter the CSV was read with */
     uint64_t rows;
     uint64_t xml_len;
     uint64_t gz_len; /* bytes of tgz entry following this header */
@@ -238,6 +247,7 @@ static int iso_handler(void *ctx, const void *in, size_t len, struct core_procpo
     enum qp_convert_status st = qp_convert(in, csv_len, &pl->copts, &res, &err);
     r.status = (int32_t)st;
     if (st == QP_CONVERT_OK) {
+        r.delim = (uint8_t)res.delimiter;
         r.rows = res.rows;
         r.xml_len = res.xml_len;
         r.crc = (uint32_t)libdeflate_crc32(0, res.xml, res.xml_len);
@@ -359,6 +369,7 @@ static void convert_task(void *arg, void *thread_state, int status)
             atomic_fetch_add(&pl->gz_held, r.gz_len);
         }
         atomic_fetch_add(&pl->xml_bytes, r.xml_len);
+        set_delim(pl, j->idx, (char)r.delim);
         finish_sym_gz(pl, j->idx, QP_STATE_CONVERTED, r.rows, r.xml_len, r.crc, NULL, gz,
                       gz != NULL ? r.gz_len : 0);
         goto out;
@@ -373,6 +384,7 @@ static void convert_task(void *arg, void *thread_state, int status)
         owned = res.xml;
         xml = res.xml;
         xml_len = res.xml_len;
+        set_delim(pl, j->idx, res.delimiter);
     }
     // The body is no longer needed: free it before the write, to keep the peak low.
     free(j->body);
@@ -992,6 +1004,65 @@ static void print_failures(struct qp_pipeline *pl)
     }
 }
 
+/*
+ * What the run read in an unusual way: files whose delimiter was detected as something else
+ * than a comma, and files with a header and no rows (archived as an empty document). One line
+ * each (at most 10 symbols named), after the failures. Main thread, after the workers.
+ */
+static void print_notes(struct qp_pipeline *pl, struct qp_pipeline_stats *stats)
+{
+    static const char kinds[] = { ';', '\t', '|', 0 }; /* 0: anything else */
+    for (size_t k = 0; pl->cfg->dialect.detect && k < sizeof(kinds); k++) {
+        char line[1024];
+        size_t n = 0, count = 0;
+        char example = 0;
+        for (size_t i = 0; i < pl->nsyms; i++) {
+            char d = pl->syms[i].delim;
+            bool match = kinds[k] != 0 ? d == kinds[k] : d != 0 && strchr(",;\t|", d) == NULL;
+            if (!match) {
+                continue;
+            }
+            if (count < 10) {
+                n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", count ? ", " : "",
+                                      pl->syms[i].name);
+                n = n < sizeof(line) ? n : sizeof(line) - 1;
+            }
+            example = d;
+            count++;
+        }
+        if (count > 0) {
+            char name[24];
+            fprintf(stderr,
+                    "quotepack: note: %zu symbol%s read as %s-separated (detected from the "
+                    "header line; --delimiter sets it): %s%s\n",
+                    count, count == 1 ? "" : "s",
+                    qp_dialect_delimiter_name(example, name, sizeof(name)), line,
+                    count > 10 ? ", ..." : "");
+            stats->other_delimiter += count;
+        }
+    }
+    char line[1024];
+    size_t n = 0, count = 0;
+    for (size_t i = 0; i < pl->nsyms; i++) {
+        const struct sym *s = &pl->syms[i];
+        if (s->delim == 0 || s->rows != 0 || s->state == QP_STATE_FAILED) {
+            continue;
+        }
+        if (count < 10) {
+            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", count ? ", " : "", s->name);
+            n = n < sizeof(line) ? n : sizeof(line) - 1;
+        }
+        count++;
+    }
+    if (count > 0) {
+        fprintf(stderr,
+                "quotepack: warning: %zu symbol%s had a header and no rows (archived as an empty "
+                "document): %s%s\n",
+                count, count == 1 ? "" : "s", line, count > 10 ? ", ..." : "");
+    }
+    stats->no_rows = count;
+}
+
 static void free_pipeline(struct qp_pipeline *pl)
 {
     for (size_t i = 0; i < pl->nsyms; i++) {
@@ -1024,6 +1095,7 @@ int qp_pipeline_run(const struct qp_config *cfg, volatile sig_atomic_t *stop,
     pl.cfg = cfg;
     pl.copts.compact = cfg->compact;
     pl.copts.max_output = 0;
+    pl.copts.dialect = cfg->dialect;
     stats->symbols = cfg->nsymbols;
     atomic_init(&pl.packer_exited, false);
     atomic_init(&pl.gz_held, 0);
@@ -1171,6 +1243,7 @@ int qp_pipeline_run(const struct qp_config *cfg, volatile sig_atomic_t *stop,
     stats->xml_bytes = atomic_load(&pl.xml_bytes);
     stats->requests = qp_fetch_requests(pl.fetch);
     print_failures(&pl);
+    print_notes(&pl, stats);
     if (rc == 0 && !stopped) {
         qp_spool_finish(pl.spool);
     }
@@ -1210,10 +1283,15 @@ out:
 void qp_pipeline_print_summary(const struct qp_config *cfg, const struct qp_pipeline_stats *st)
 {
     double mb = (double)st->csv_bytes / 1e6;
+    char empty[64] = "";
+    if (st->no_rows > 0) {
+        snprintf(empty, sizeof(empty), " (%llu with a header and no rows)",
+                 (unsigned long long)st->no_rows);
+    }
     fprintf(stderr,
-            "quotepack: %llu symbols: %llu archived now, %llu earlier, %llu failed; "
+            "quotepack: %llu symbols: %llu archived now%s, %llu earlier, %llu failed; "
             "%llu archives in %s; %.1f MB of CSV in %.2f s (%.1f MB/s), %llu requests\n",
-            (unsigned long long)st->symbols, (unsigned long long)st->archived,
+            (unsigned long long)st->symbols, (unsigned long long)st->archived, empty,
             (unsigned long long)st->already, (unsigned long long)st->failed,
             (unsigned long long)st->archives, cfg->out, mb, st->seconds,
             st->seconds > 0 ? mb / st->seconds : 0.0, (unsigned long long)st->requests);

@@ -20,7 +20,9 @@ struct qp_pipeline_stats {
     uint64_t xml_bytes; /* written to the spool */
     uint64_t requests;  /* HTTP/file requests, retries included */
     double seconds;
-    int interrupted; /* SIGINT/SIGTERM stopped the run */
+    int interrupted;          /* SIGINT/SIGTERM stopped the run */
+    uint64_t no_rows;         /* converted by this run with a header and no rows */
+    uint64_t other_delimiter; /* converted by this run with a detected delimiter other than ',' */
 };
 
 /**

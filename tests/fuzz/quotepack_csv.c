@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* libFuzzer target: qp_convert on arbitrary bytes, plus whole-vs-chunked CSV parsing. */
+/* libFuzzer target: qp_convert on arbitrary bytes, plus whole-vs-chunked CSV parsing; the first
+ * bytes' hash also picks a dialect (delimiter or detection, strict quotes, encoding). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,9 +98,12 @@ static void same(const struct digest *a, const struct digest *b)
 }
 
 static void convert(const uint8_t *data, size_t size, bool compact, size_t max_output,
-                    enum qp_convert_status *st_out)
+                    const struct qp_csv_dialect *dialect, enum qp_convert_status *st_out)
 {
     struct qp_convert_opts opts = { .compact = compact, .max_output = max_output };
+    if (dialect != NULL) {
+        opts.dialect = *dialect;
+    }
     struct qp_convert_result res;
     struct qp_convert_error err;
     enum qp_convert_status st = qp_convert((const char *)data, size, &opts, &res, &err);
@@ -132,26 +136,40 @@ static void convert(const uint8_t *data, size_t size, bool compact, size_t max_o
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    enum qp_convert_status pretty, compact, capped;
-    convert(data, size, false, 0, &pretty);
-    convert(data, size, true, 0, &compact);
+    enum qp_convert_status pretty, compact, capped, dialected;
+    convert(data, size, false, 0, NULL, &pretty);
+    convert(data, size, true, 0, NULL, &compact);
     CHECK(pretty == compact);
-    convert(data, size, true, size + 64, &capped);
+    convert(data, size, true, size + 64, NULL, &capped);
     CHECK(capped == compact || capped == QP_CONVERT_TOO_LARGE);
 
-    /* The same records whatever the chunking, for both option sets. */
+    /* A dialect from the first bytes: the XML is still valid, and the records below are the
+     * same whatever the chunking. */
     uint64_t h = 1469598103934665603ull;
     mix(&h, data, size < 16 ? size : 16);
+    static const char delims[4] = { 0, ';', '\t', '|' };
+    struct qp_csv_dialect dialect = {
+        .delimiter = delims[(h >> 24) % 4],
+        .detect = (h >> 26) % 3 == 0,
+        .strict = (h >> 28) % 2 == 0,
+        .encoding = (enum qp_encoding)((h >> 29) % 3),
+    };
+    convert(data, size, true, 0, &dialect, &dialected);
+    (void)dialected;
     size_t sizes[4] = { 1 + h % 7, 1 + (h >> 8) % 64, 1 + (h >> 16) % 3, 0 };
     size_t whole[1] = { 0 };
     size_t ones[1] = { 1 };
     static const struct qp_csv_opts small = { .max_field = 64,
                                               .max_record = 256,
                                               .max_columns = 8 };
-    const struct qp_csv_opts *optsets[3] = { NULL, NULL, &small };
+    const struct qp_csv_opts *optsets[4] = { NULL, NULL, &small, NULL };
     struct qp_csv_opts strict = { .same_width = true, .xml_chars = true };
     optsets[1] = &strict;
-    for (int o = 0; o < 3; o++) {
+    struct qp_csv_opts dialected_opts = {
+        .same_width = true, .xml_chars = true, .max_field = 64, .dialect = dialect
+    };
+    optsets[3] = &dialected_opts;
+    for (int o = 0; o < 4; o++) {
         struct digest a, b, c;
         parse(data, size, whole, 1, optsets[o], &a);
         parse(data, size, sizes, 4, optsets[o], &b);

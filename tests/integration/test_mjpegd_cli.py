@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """mjpegd's command line: errors that name the problem, secrets kept out of errors and ps,
-and --help and the man page from the one option table (issue 7, fault 9)."""
+and --help, --dump-options and the man page from the one option table (issue 7, fault 9)."""
 import os
 import re
 import subprocess
 import tempfile
 
-from harness import MULT, binary, check, check_eq, main, test
+from harness import MULT, ROOT, binary, check, check_eq, main, test
 from mjpegd_fixture import Mjpegd, basic
+
+PYTHON = "/usr/bin/python3"
 
 
 def run(*args):
@@ -63,20 +65,31 @@ def test_auth_value_is_scrubbed_from_ps():
         check_eq(r.status, 200, "the scrubbed password still works")
 
 
-@test
-def test_help_and_man_page_list_every_option_the_parser_knows():
-    man = run("--help-man")
-    check_eq(man.returncode, 0, "--help-man status")
-    check(man.stdout.startswith(".TH MJPEGD 1"), f"not a man page: {man.stdout[:80]!r}")
-    names = [n.replace("\\-", "-") for n in re.findall(r"^\.B \\-\\-(\S+)", man.stdout, re.M)]
-    check(len(names) >= 15, f"man page options: {names}")
+def roff(text):
+    """Text as scripts/gen-manpage escapes it (hyphens as \\-), without the bold options."""
+    return text.replace("\\", "\\e").replace("-", "\\-")
+
+
+@test(timeout=60)
+def test_help_dump_options_and_man_page_list_every_option_the_parser_knows():
+    dump = run("--dump-options")
+    check_eq(dump.returncode, 0, "--dump-options status")
+    rows = [ln.split("\t") for ln in dump.stdout.splitlines()]
+    check(len(rows) >= 15 and all(len(r) == 3 for r in rows), f"--dump-options: {dump.stdout[:300]!r}")
     helptext = run("--help").stdout
-    for name in names:
-        if name == "help-man":
-            continue
-        check(f"--{name}" in helptext, f"--{name} is in the man page but not in --help")
-        r = run(f"--{name}=")
-        check("unknown option" not in r.stderr, f"the parser does not know --{name}: {r.stderr!r}")
+    listed = re.findall(r"^  (--[a-z][a-z0-9-]*)", helptext, re.M)
+    check_eq([r[0] for r in rows], listed, "--dump-options lists what --help lists")
+    check("--dump-options" not in helptext, "--dump-options is in --help")
+    page = subprocess.run([PYTHON, os.path.join(ROOT, "scripts", "gen-manpage"), binary("mjpegd")],
+                          capture_output=True, text=True, timeout=60 * MULT)
+    check_eq(page.returncode, 0, f"gen-manpage: {page.stderr}")
+    plain = re.sub(r"\\f[BIR]", "", page.stdout)
+    for name, metavar, text in rows:
+        r = run(f"{name}=") if metavar else run(f"{name}=x")
+        check("unknown option" not in r.stderr, f"the parser does not know {name}: {r.stderr!r}")
+        # The man page has each option with its value name and the help text of the table.
+        entry = roff(name) + (" " + roff(metavar) if metavar else "") + "\n" + roff(text) + "\n"
+        check(entry in plain, f"the man page lacks {name} as the table words it: {entry!r}")
 
 
 if __name__ == "__main__":

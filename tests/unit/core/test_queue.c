@@ -152,10 +152,12 @@ struct stress {
     struct core_queue *q;
     int per_producer;
     bool use_try;
+    bool use_until; /* push_until, and pop_until in every other consumer, with 1 ms deadlines */
     atomic_uint_fast64_t produced_sum;
     atomic_uint_fast64_t consumed_sum;
     atomic_uint_fast64_t consumed_count;
     atomic_int next_id;
+    atomic_int next_consumer;
     uint32_t last_seq[16]; /* per producer: consumers check per-producer FIFO order */
     pthread_mutex_t order_mu;
     atomic_int order_errors;
@@ -172,6 +174,10 @@ static void *producer(void *arg)
             while (core_queue_try_push(s->q, ITEM(item)) == -EAGAIN) {
                 sched_yield();
             }
+        } else if (s->use_until) {
+            while (core_queue_push_until(s->q, ITEM(item), core_now_ns() + CORE_NS_PER_MS) ==
+                   -ETIMEDOUT) {
+            }
         } else if (core_queue_push(s->q, ITEM(item)) != 0) {
             break;
         }
@@ -185,7 +191,16 @@ static void *consumer(void *arg)
 {
     struct stress *s = arg;
     void *v;
-    while (core_queue_pop(s->q, &v) == 0) {
+    bool timed = s->use_until && atomic_fetch_add(&s->next_consumer, 1) % 2 == 0;
+    for (;;) {
+        int rc = timed ? core_queue_pop_until(s->q, &v, core_now_ns() + CORE_NS_PER_MS)
+                       : core_queue_pop(s->q, &v);
+        if (rc == -ETIMEDOUT) {
+            continue;
+        }
+        if (rc != 0) {
+            break;
+        }
         uint64_t item = (uint64_t)(uintptr_t)v;
         uint32_t id = (uint32_t)(item >> 32), seq = (uint32_t)item;
         pthread_mutex_lock(&s->order_mu);
@@ -204,13 +219,21 @@ static void *consumer(void *arg)
     return NULL;
 }
 
-static void run_stress(size_t capacity, int producers, int consumers, int per_producer, bool try)
+enum mode {
+    BLOCKING,
+    TRY,
+    UNTIL
+};
+
+static void run_stress(size_t capacity, int producers, int consumers, int per_producer,
+                       enum mode mode)
 {
     static struct stress s;
     memset(&s, 0, sizeof(s));
     pthread_mutex_init(&s.order_mu, NULL);
     s.per_producer = per_producer;
-    s.use_try = try;
+    s.use_try = mode == TRY;
+    s.use_until = mode == UNTIL;
     ASSERT_OK(core_queue_create(&s.q, capacity));
     pthread_t p[16], c[16];
     for (int i = 0; i < consumers; i++) {
@@ -237,20 +260,29 @@ static void run_stress(size_t capacity, int producers, int consumers, int per_pr
 
 TEST_WITH_TIMEOUT(queue_stress_capacity_1_4x4, 60)
 {
-    run_stress(1, 4, 4, 5000, false);
+    run_stress(1, 4, 4, 5000, BLOCKING);
 }
 
 TEST_WITH_TIMEOUT(queue_stress_capacity_1024_4x4, 60)
 {
-    run_stress(1024, 4, 4, 20000, false);
+    run_stress(1024, 4, 4, 20000, BLOCKING);
 }
 
 TEST_WITH_TIMEOUT(queue_stress_capacity_1_8x1_keeps_per_producer_order, 60)
 {
-    run_stress(1, 8, 1, 2000, false);
+    run_stress(1, 8, 1, 2000, BLOCKING);
 }
 
 TEST_WITH_TIMEOUT(queue_stress_try_push_capacity_1024_3x2, 60)
 {
-    run_stress(1024, 3, 2, 20000, true);
+    run_stress(1024, 3, 2, 20000, TRY);
+}
+
+/*
+ * Waiters that time out and retry, beside waiters that do not: the queue signals only counted
+ * waiters, so a count left wrong by a timeout would lose a wake-up and hang a blocking peer.
+ */
+TEST_WITH_TIMEOUT(queue_stress_timed_waits_capacity_2_3x3, 60)
+{
+    run_stress(2, 3, 3, 3000, UNTIL);
 }

@@ -157,3 +157,37 @@ TEST(usage_errors_say_what_is_wrong)
     ASSERT_EQ_INT(parse(&cfg, a4, err), -EINVAL);
     ASSERT_TRUE(strstr(err, "--frobnicate") != NULL);
 }
+
+TEST(config_dialect_options)
+{
+    struct qp_config cfg;
+    char err[256];
+    static const char *const dflt[] = { "quotepack", "A", NULL };
+    ASSERT_OK(parse(&cfg, dflt, err));
+    ASSERT_TRUE(cfg.dialect.detect);
+    ASSERT_FALSE(cfg.dialect.strict);
+    ASSERT_EQ_INT(cfg.dialect.encoding, QP_ENCODING_UTF8);
+    qp_config_release(&cfg);
+    static const char *const given[] = { "quotepack",    "--delimiter", "semicolon", "--encoding",
+                                         "Windows-1252", "--strict",    "A",         NULL };
+    ASSERT_OK(parse(&cfg, given, err));
+    ASSERT_FALSE(cfg.dialect.detect);
+    ASSERT_EQ_INT(cfg.dialect.delimiter, ';');
+    ASSERT_TRUE(cfg.dialect.strict);
+    ASSERT_EQ_INT(cfg.dialect.encoding, QP_ENCODING_CP1252);
+    qp_config_release(&cfg);
+    static const char *const tab[] = { "quotepack", "--delimiter", "\\t", "--delimiter",
+                                       "auto",      "--delimiter", "tab", "--encoding",
+                                       "latin1",    "A",           NULL };
+    ASSERT_OK(parse(&cfg, tab, err));
+    ASSERT_FALSE(cfg.dialect.detect);
+    ASSERT_EQ_INT(cfg.dialect.delimiter, '\t');
+    ASSERT_EQ_INT(cfg.dialect.encoding, QP_ENCODING_LATIN1);
+    qp_config_release(&cfg);
+    static const char *const bad_d[] = { "quotepack", "--delimiter", ";;", "A", NULL };
+    ASSERT_EQ_INT(parse(&cfg, bad_d, err), -EINVAL);
+    ASSERT_EQ_STR(err, "invalid value \";;\" for --delimiter");
+    static const char *const bad_e[] = { "quotepack", "--encoding", "utf-16", "A", NULL };
+    ASSERT_EQ_INT(parse(&cfg, bad_e, err), -EINVAL);
+    ASSERT_EQ_STR(err, "invalid value \"utf-16\" for --encoding");
+}

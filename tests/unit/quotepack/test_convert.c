@@ -39,12 +39,13 @@ static void check_xml(const char *csv, bool compact, uint64_t rows, uint64_t col
     free(s);
 }
 
-static void check_err(const char *csv, size_t len, enum qp_convert_status want, uint64_t line,
-                      uint64_t col, const char *msg_part)
+static void check_err(const char *csv, size_t len, const struct qp_convert_opts *opts,
+                      enum qp_convert_status want, uint64_t line, uint64_t col,
+                      const char *msg_part)
 {
     struct qp_convert_result res;
     struct qp_convert_error err;
-    enum qp_convert_status st = qp_convert(csv, len, NULL, &res, &err);
+    enum qp_convert_status st = qp_convert(csv, len, opts, &res, &err);
     if (st != want || err.line != line || err.column != col || err.status != want) {
         test_fail(__FILE__, __LINE__, "got %s at %llu:%llu (%s), want %s at %llu:%llu",
                   qp_convert_status_name(st), (unsigned long long)err.line,
@@ -59,7 +60,9 @@ static void check_err(const char *csv, size_t len, enum qp_convert_status want, 
 }
 
 #define CHECK_ERR(csv, want, line, col, msg) \
-    check_err((csv), sizeof(csv) - 1, (want), (line), (col), (msg))
+    check_err((csv), sizeof(csv) - 1, NULL, (want), (line), (col), (msg))
+
+static const struct qp_convert_opts strict_quotes = { .dialect = { .strict = true } };
 
 /* The bytes the original csvToXml + pretty() + ElementTree.write() produce for this sample
  * (checked with Python 3's xml.etree), after our XML declaration. */
@@ -137,7 +140,7 @@ TEST(convert_bad_csv_statuses_and_positions)
     CHECK_ERR("a,b\n1,2,3\n", QP_CONVERT_BAD_CSV, 2, 5, "more fields");
     CHECK_ERR("a,b\n1\n", QP_CONVERT_BAD_CSV, 2, 2, "1 field but the header has 2");
     CHECK_ERR("a,b\n1,\"2\n", QP_CONVERT_BAD_CSV, 2, 3, "never closed");
-    CHECK_ERR("a,b\n1,2\"\n", QP_CONVERT_BAD_CSV, 2, 4, "quote inside");
+    check_err("a,b\n1,2\"\n", 9, &strict_quotes, QP_CONVERT_BAD_CSV, 2, 4, "quote inside");
     CHECK_ERR("a,b\n1,\"2\"x\n", QP_CONVERT_BAD_CSV, 2, 6, "after the closing quote");
     CHECK_ERR("a,b\n1,\xC3(\n", QP_CONVERT_BAD_CSV, 2, 3, "UTF-8");
     CHECK_ERR("a,b\n1,\0\n", QP_CONVERT_BAD_CSV, 2, 3, "NUL");

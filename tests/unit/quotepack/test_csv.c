@@ -2,112 +2,21 @@
 /* Unit tests for the streaming CSV parser: grammar, errors with positions, every chunking. */
 #include "../testlib.h"
 
+#include "csv_check.h"
 #include "quotepack/csv.h"
 
-/* Parses in[0..len) fed in chunks (0 = all at once; split > 0: two chunks cut there) and
- * writes the records as "<f1><f2>\n" lines into out. Returns END or ERROR. */
-static enum qp_csv_status parse(const char *in, size_t len, size_t chunk, size_t split,
-                                const struct qp_csv_opts *opts, char *out, size_t cap,
-                                struct qp_csv_error *err)
-{
-    struct qp_csv *p = NULL;
-    ASSERT_OK(qp_csv_create(opts, &p));
-    size_t off = 0, o = 0;
-    out[0] = '\0';
-    bool fed_all = false;
-    char *copy = NULL;
-    enum qp_csv_status st;
-    struct qp_csv_record rec;
-    for (;;) {
-        st = qp_csv_next_record(p, &rec);
-        if (st == QP_CSV_NEED_MORE) {
-            ASSERT_FALSE(fed_all);
-            size_t n = len - off;
-            if (split > 0) {
-                n = off < split ? split - off : len - off;
-            } else if (chunk > 0 && n > chunk) {
-                n = chunk;
-            }
-            /* A copy per chunk, freed at the next NEED_MORE, lets ASan catch stale pointers. */
-            free(copy);
-            copy = malloc(n ? n : 1);
-            ASSERT_NOT_NULL(copy);
-            memcpy(copy, in + off, n);
-            qp_csv_feed(p, copy, n);
-            off += n;
-            if (off == len) {
-                qp_csv_finish(p);
-                fed_all = true;
-            }
-            continue;
-        }
-        if (st != QP_CSV_OK) {
-            break;
-        }
-        for (size_t i = 0; i < rec.count; i++) {
-            ASSERT_CMP_INT(o + rec.fields[i].len + 3, <, cap);
-            out[o++] = '<';
-            if (rec.fields[i].len > 0) {
-                memcpy(out + o, rec.fields[i].data, rec.fields[i].len);
-            }
-            o += rec.fields[i].len;
-            out[o++] = '>';
-        }
-        out[o++] = '\n';
-        out[o] = '\0';
-    }
-    if (err != NULL) {
-        *err = *qp_csv_error(p);
-    }
-    ASSERT_EQ_INT(qp_csv_next_record(p, &rec), st); /* END and ERROR are final */
-    qp_csv_destroy(p);
-    free(copy);
-    return st;
-}
-
-/* Parses with every chunking (whole, 1-byte chunks, every two-way split) and checks that all
- * give expect (or the same error kind and position). */
-static void check_all(const char *in, size_t len, const struct qp_csv_opts *opts,
-                      const char *expect, enum qp_csv_error_kind kind, uint64_t line, uint64_t col)
-{
-    char out[4096];
-    struct qp_csv_error err;
-    for (size_t mode = 0; mode <= len + 1; mode++) {
-        enum qp_csv_status st;
-        if (mode == 0) {
-            st = parse(in, len, 0, 0, opts, out, sizeof(out), &err);
-        } else if (mode == 1) {
-            st = parse(in, len, 1, 0, opts, out, sizeof(out), &err);
-        } else {
-            st = parse(in, len, 0, mode - 1, opts, out, sizeof(out), &err);
-        }
-        if (kind == QP_CSV_ERR_NONE) {
-            if (st != QP_CSV_END) {
-                test_fail(__FILE__, __LINE__, "mode %zu: error %s at %llu:%llu: %s", mode,
-                          qp_csv_error_name(err.kind), (unsigned long long)err.line,
-                          (unsigned long long)err.column, err.message);
-            }
-            ASSERT_EQ_STR(out, expect);
-        } else {
-            ASSERT_EQ_INT(st, QP_CSV_ERROR);
-            if (err.kind != kind || err.line != line || err.column != col) {
-                test_fail(__FILE__, __LINE__,
-                          "mode %zu: got %s at %llu:%llu (%s), want %s at %llu:%llu", mode,
-                          qp_csv_error_name(err.kind), (unsigned long long)err.line,
-                          (unsigned long long)err.column, err.message, qp_csv_error_name(kind),
-                          (unsigned long long)line, (unsigned long long)col);
-            }
-            ASSERT_TRUE(err.message[0] != '\0');
-        }
-    }
-}
-
 static const struct qp_csv_opts strict = { .same_width = true, .xml_chars = true };
+/* With --strict: a quote inside an unquoted field is an error. */
+static const struct qp_csv_opts strict_quotes = { .same_width = true,
+                                                  .xml_chars = true,
+                                                  .dialect = { .strict = true } };
 
-#define OK(in, expect)          check_all((in), sizeof(in) - 1, &strict, (expect), QP_CSV_ERR_NONE, 0, 0)
-#define BAD(in, kind, l, c)     check_all((in), sizeof(in) - 1, &strict, NULL, (kind), (l), (c))
-#define OK_LAX(in, expect)      check_all((in), sizeof(in) - 1, NULL, (expect), QP_CSV_ERR_NONE, 0, 0)
-#define BAD_LAX(in, kind, l, c) check_all((in), sizeof(in) - 1, NULL, NULL, (kind), (l), (c))
+#define OK(in, expect)          CHECK_ALL((in), sizeof(in) - 1, &strict, (expect), QP_CSV_ERR_NONE, 0, 0)
+#define BAD(in, kind, l, c)     CHECK_ALL((in), sizeof(in) - 1, &strict, NULL, (kind), (l), (c))
+#define OK_LAX(in, expect)      CHECK_ALL((in), sizeof(in) - 1, NULL, (expect), QP_CSV_ERR_NONE, 0, 0)
+#define BAD_LAX(in, kind, l, c) CHECK_ALL((in), sizeof(in) - 1, NULL, NULL, (kind), (l), (c))
+#define BAD_SQ(in, kind, l, c) \
+    CHECK_ALL((in), sizeof(in) - 1, &strict_quotes, NULL, (kind), (l), (c))
 
 TEST(csv_simple_lf_crlf_cr_and_no_final_newline)
 {
@@ -153,9 +62,9 @@ TEST(csv_bom_is_skipped)
     /* A BOM only counts at the very start. */
     OK("a\n\xEF\xBB\xBF\n", "<a>\n<\xEF\xBB\xBF>\n");
     /* Column numbers on line 1 count after the BOM. */
-    BAD("\xEF\xBB\xBF"
-        "a,b\"\n",
-        QP_CSV_ERR_STRAY_QUOTE, 1, 4);
+    BAD_SQ("\xEF\xBB\xBF"
+           "a,b\"\n",
+           QP_CSV_ERR_STRAY_QUOTE, 1, 4);
 }
 
 TEST(csv_partial_bom_is_data)
@@ -195,7 +104,7 @@ TEST(csv_unterminated_quote_points_at_the_opening_quote)
 
 TEST(csv_stray_quote_and_text_after_quote)
 {
-    BAD("a,b\n1,ab\"c\n", QP_CSV_ERR_STRAY_QUOTE, 2, 5);
+    BAD_SQ("a,b\n1,ab\"c\n", QP_CSV_ERR_STRAY_QUOTE, 2, 5);
     BAD("a,b\n1,\"ab\"c\n", QP_CSV_ERR_AFTER_QUOTE, 2, 7);
     BAD("a,b\n1,\"ab\" \n", QP_CSV_ERR_AFTER_QUOTE, 2, 7);
     BAD("a\n\"ab\"\xC3\xA9\n", QP_CSV_ERR_AFTER_QUOTE, 2, 5);
@@ -204,10 +113,10 @@ TEST(csv_stray_quote_and_text_after_quote)
 TEST(csv_nul_is_an_error)
 {
     static const char in[] = "a,b\n1,x\0y\n";
-    check_all(in, sizeof(in) - 1, &strict, NULL, QP_CSV_ERR_NUL, 2, 4);
-    check_all(in, sizeof(in) - 1, NULL, NULL, QP_CSV_ERR_NUL, 2, 4);
+    CHECK_ALL(in, sizeof(in) - 1, &strict, NULL, QP_CSV_ERR_NUL, 2, 4);
+    CHECK_ALL(in, sizeof(in) - 1, NULL, NULL, QP_CSV_ERR_NUL, 2, 4);
     static const char q[] = "a\n\"\0\"\n";
-    check_all(q, sizeof(q) - 1, NULL, NULL, QP_CSV_ERR_NUL, 2, 2);
+    CHECK_ALL(q, sizeof(q) - 1, NULL, NULL, QP_CSV_ERR_NUL, 2, 2);
 }
 
 TEST(csv_invalid_utf8_is_an_error_with_position)
@@ -237,7 +146,7 @@ TEST(csv_xml_forbidden_characters)
 TEST(csv_line_numbers_count_lines_inside_quotes)
 {
     BAD("h\n\"a\r\nb\rc\nd\"\n\"x\"y\n", QP_CSV_ERR_AFTER_QUOTE, 6, 4);
-    BAD("h\r\n\r\n\r\nx\"\n", QP_CSV_ERR_STRAY_QUOTE, 4, 2);
+    BAD_SQ("h\r\n\r\n\r\nx\"\n", QP_CSV_ERR_STRAY_QUOTE, 4, 2);
 }
 
 TEST(csv_record_lines_and_indexes)
@@ -287,11 +196,11 @@ TEST(csv_unquoted_fields_in_one_chunk_are_zero_copy)
 TEST(csv_caps_on_field_record_and_columns)
 {
     struct qp_csv_opts o = { .max_field = 4, .max_record = 10, .max_columns = 3 };
-    check_all("abcd,x\n", 7, &o, "<abcd><x>\n", QP_CSV_ERR_NONE, 0, 0);
-    check_all("a\nabcde\n", 8, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 2, 1);
-    check_all("a\n\"ab\"\"cd\"\n", 11, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 2, 1);
-    check_all("abcd,abcd,abc\n", 14, &o, NULL, QP_CSV_ERR_RECORD_TOO_LARGE, 1, 1);
-    check_all("a,b,c,d\n", 8, &o, NULL, QP_CSV_ERR_TOO_MANY_COLUMNS, 1, 7);
+    CHECK_ALL("abcd,x\n", 7, &o, "<abcd><x>\n", QP_CSV_ERR_NONE, 0, 0);
+    CHECK_ALL("a\nabcde\n", 8, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 2, 1);
+    CHECK_ALL("a\n\"ab\"\"cd\"\n", 11, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 2, 1);
+    CHECK_ALL("abcd,abcd,abc\n", 14, &o, NULL, QP_CSV_ERR_RECORD_TOO_LARGE, 1, 1);
+    CHECK_ALL("a,b,c,d\n", 8, &o, NULL, QP_CSV_ERR_TOO_MANY_COLUMNS, 1, 7);
 }
 
 TEST(csv_many_columns_grow_the_field_array)
@@ -374,18 +283,18 @@ TEST(csv_caps_count_raw_bytes_whatever_the_chunking)
 {
     struct qp_csv_opts o = { .max_field = 5, .max_record = 12 };
     /* A quoted field's raw bytes include the opening quote, not the closing one. */
-    check_all("\"abcd\"\n", 7, &o, "<abcd>\n", QP_CSV_ERR_NONE, 0, 0);
-    check_all("\"abcde\"\n", 8, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 1, 1);
-    check_all("\"a\"\"b\"\n", 7, &o, "<a\"b>\n", QP_CSV_ERR_NONE, 0, 0);
-    check_all("\"ab\"\"c\"\n", 8, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 1, 1);
+    CHECK_ALL("\"abcd\"\n", 7, &o, "<abcd>\n", QP_CSV_ERR_NONE, 0, 0);
+    CHECK_ALL("\"abcde\"\n", 8, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 1, 1);
+    CHECK_ALL("\"a\"\"b\"\n", 7, &o, "<a\"b>\n", QP_CSV_ERR_NONE, 0, 0);
+    CHECK_ALL("\"ab\"\"c\"\n", 8, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 1, 1);
     /* The cap wins over an error later in the same field. */
-    check_all("abcdefgh\0\n", 10, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 1, 1);
-    check_all("abcde\xC3\xA9\n", 8, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 1, 1);
-    check_all("abcd\xC3\xA9\n", 7, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 1, 1);
+    CHECK_ALL("abcdefgh\0\n", 10, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 1, 1);
+    CHECK_ALL("abcde\xC3\xA9\n", 8, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 1, 1);
+    CHECK_ALL("abcd\xC3\xA9\n", 7, &o, NULL, QP_CSV_ERR_FIELD_TOO_LARGE, 1, 1);
     /* Record bytes include the commas; the line end does not count. */
-    check_all("abcde,abcde,\n", 13, &o, "<abcde><abcde><>\n", QP_CSV_ERR_NONE, 0, 0);
-    check_all("abcde,abcde,x\n", 14, &o, NULL, QP_CSV_ERR_RECORD_TOO_LARGE, 1, 1);
-    check_all("x\nabcde,abcde,,\n", 16, &o, NULL, QP_CSV_ERR_RECORD_TOO_LARGE, 2, 1);
+    CHECK_ALL("abcde,abcde,\n", 13, &o, "<abcde><abcde><>\n", QP_CSV_ERR_NONE, 0, 0);
+    CHECK_ALL("abcde,abcde,x\n", 14, &o, NULL, QP_CSV_ERR_RECORD_TOO_LARGE, 1, 1);
+    CHECK_ALL("x\nabcde,abcde,,\n", 16, &o, NULL, QP_CSV_ERR_RECORD_TOO_LARGE, 2, 1);
 }
 
 TEST(csv_long_fields_take_the_vector_path_and_agree_with_bytes)
@@ -401,7 +310,8 @@ TEST(csv_long_fields_take_the_vector_path_and_agree_with_bytes)
        "<h>\n<0123456789abcde\xC3\xA9\x7F"
        "0123456789abcdef>\n");
     BAD("h\n0123456789abcdef0123\x02\n", QP_CSV_ERR_XML_CHAR, 2, 21);
-    BAD("h\n0123456789abcdef01234\"\n", QP_CSV_ERR_STRAY_QUOTE, 2, 22);
+    BAD_SQ("h\n0123456789abcdef01234\"\n", QP_CSV_ERR_STRAY_QUOTE, 2, 22);
+    OK("h\n0123456789abcdef01234\"\n", "<h>\n<0123456789abcdef01234\">\n");
     BAD("h\n\"0123456789abcdef0123456789\"x\n", QP_CSV_ERR_AFTER_QUOTE, 2, 29);
     BAD("h,i\n0123456789abcdef,0123456789abcdef,x\n", QP_CSV_ERR_RAGGED, 2, 35);
 }
@@ -448,7 +358,7 @@ TEST(csv_utf8_errors_at_every_offset_of_the_vector_scan)
             n += strlen(bad[b]);
             memcpy(in + n, "xyz0123456789abcdef\n", 20);
             n += 20;
-            check_all(in, n, &strict, NULL, kinds[b], 2, 2 * k + 1);
+            CHECK_ALL(in, n, &strict, NULL, kinds[b], 2, 2 * k + 1);
         }
     }
     /* And valid ones of every length around a 16-byte boundary. */
@@ -464,6 +374,6 @@ TEST(csv_utf8_errors_at_every_offset_of_the_vector_scan)
         }
         in[n++] = '\n';
         snprintf(expect, sizeof(expect), "<h>\n<%.*s>\n", (int)(n - 3), in + 2);
-        check_all(in, n, &strict, expect, QP_CSV_ERR_NONE, 0, 0);
+        CHECK_ALL(in, n, &strict, expect, QP_CSV_ERR_NONE, 0, 0);
     }
 }
