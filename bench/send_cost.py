@@ -87,9 +87,9 @@ def get_state(port):
 
 
 def sample(pid, port):
-    """CPU seconds, monotonic time and (mjpegd only) frames encoded so far."""
+    """CPU seconds, monotonic time and (mjpegd only) frames published so far."""
     c, t = cpu_seconds(pid), time.monotonic()
-    enc = get_state(port)["frames_encoded"] if port else None
+    enc = get_state(port)["frames_published"] if port else None
     return c, t, enc
 
 

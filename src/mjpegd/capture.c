@@ -58,9 +58,9 @@ static void *capture_main(void *arg)
         }
         void *item = NULL;
         if (core_queue_try_pop(cap->free, &item) != 0) {
-            // Every buffer is with an encoder: this frame is lost before it is made.
-            mjd_hub_count_captured(cap->hub);
-            mjd_hub_count_dropped(cap->hub);
+            // Every buffer is with an encoder: nothing is read from the source, so nothing is
+            // captured; the read is counted as skipped.
+            mjd_hub_count_skipped(cap->hub);
             seq++;
             continue;
         }
@@ -81,16 +81,15 @@ static void *capture_main(void *arg)
         if (f->format == MJD_PIX_JPEG) {
             struct core_buf *jpeg = NULL;
             if (core_buf_from(&jpeg, f->data, f->len) == 0) {
-                mjd_hub_count_encoded(cap->hub);
                 mjd_hub_publish(cap->hub, jpeg, f->seq, f->wall_ns);
             } else {
-                mjd_hub_count_dropped(cap->hub);
+                mjd_hub_count_dropped(cap->hub, MJD_DROP_ERROR);
             }
             frame_done(cap, f);
             continue;
         }
         if (mjd_encoder_submit(cap->encoder, f) != 0) {
-            mjd_hub_count_dropped(cap->hub);
+            mjd_hub_count_dropped(cap->hub, MJD_DROP_BUSY);
             frame_done(cap, f);
         }
     }

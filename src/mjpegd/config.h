@@ -11,42 +11,76 @@
 #define MJD_DEFAULT_QUALITY     75
 #define MJD_DEFAULT_MAX_PENDING 1024
 #define MJD_MAX_WORKERS         64
+/* Most --source options (one capture thread and one hub each). */
+#define MJD_MAX_SOURCES 1
+/* Most --listen options. */
+#define MJD_MAX_LISTEN 8
+
+/* What one --source captures, with the options that follow it (or the defaults). */
+struct mjd_source_config {
+    char spec[256]; /* --source spec */
+    unsigned width; /* --size */
+    unsigned height;
+    unsigned fps;     /* --fps, target rate */
+    unsigned quality; /* --quality */
+};
+
+/* One --listen option. */
+struct mjd_listen_config {
+    char host[256]; /* host part, without brackets ("::" for all IPv6 and IPv4 addresses) */
+    char port[16];  /* port part ("0" for an ephemeral port) */
+};
 
 /* Filled once by mjd_config_parse in main, immutable afterwards: any thread may read it. */
 struct mjd_config {
-    char source[256]; /* --source spec */
-    unsigned width;   /* --size */
-    unsigned height;
-    unsigned fps;                /* --fps, target rate */
-    int quality;                 /* --quality */
-    char listen_host[256];       /* --listen host part, without brackets */
-    char listen_port[16];        /* --listen port part ("0" for an ephemeral port) */
-    unsigned workers;            /* --workers, network loops */
-    unsigned encoders;           /* --encoders, encoder threads */
-    unsigned max_clients;        /* --max-clients, streaming clients */
-    unsigned max_clients_per_ip; /* --max-clients-per-ip, 0 = no limit */
-    unsigned max_pending;        /* --max-pending, connections without a full request head */
-    char auth[256];              /* --auth "user:pass", empty when off */
-    int64_t header_timeout_ns;   /* --header-timeout */
-    int64_t send_timeout_ns;     /* --send-timeout */
+    struct mjd_source_config sources[MJD_MAX_SOURCES]; /* [0..nsources) */
+    unsigned nsources;                                 /* >= 1 after parsing */
+    struct mjd_listen_config listen[MJD_MAX_LISTEN];   /* [0..nlisten) */
+    unsigned nlisten;                                  /* >= 1 */
+    unsigned workers;                                  /* --workers, network loops */
+    unsigned encoders;                                 /* --encoders, encoder threads per source */
+    unsigned max_clients;                              /* --max-clients, streaming clients */
+    unsigned max_clients_per_ip;                       /* --max-clients-per-ip, 0 = no limit */
+    unsigned max_pending;      /* --max-pending, connections without a full request head */
+    char auth[256];            /* --auth or --auth-file "user:pass", empty when off */
+    char allow_origin[256];    /* --allow-origin, empty when off */
+    char log_file[1024];       /* --log-file, empty for stderr */
+    int64_t header_timeout_ns; /* --header-timeout */
+    int64_t send_timeout_ns;   /* --send-timeout */
     enum core_log_level log_level;
     enum core_log_format log_format; /* --log-format */
 };
 
 enum mjd_config_result {
     MJD_CONFIG_RUN = 0,  /* start the server */
-    MJD_CONFIG_EXIT = 1, /* --help or --version was printed: exit 0 */
+    MJD_CONFIG_EXIT = 1, /* --help, --dump-options or --version was printed: exit 0 */
     MJD_CONFIG_USAGE = 2 /* a usage error was printed to err: exit 2 */
 };
 
-/** Sets the defaults (test source, 1280x720, 30 fps, 127.0.0.1:8080, workers = cores...). */
+/**
+ * Sets the defaults (no source yet, 127.0.0.1:8080, workers = cores...). The source
+ * defaults (test, 1280x720, 30 fps) are in mjd_config_source_defaults.
+ */
 void mjd_config_defaults(struct mjd_config *cfg);
 
+/** The defaults of a source: test, 1280x720, 30 fps, quality 75. */
+void mjd_config_source_defaults(struct mjd_source_config *src);
+
 /**
- * Parses argv (borrowed) on top of the defaults. Help and version go to out, errors to err.
+ * Parses argv (borrowed) on top of the defaults, driven by the option table (options.h).
+ * Options of a source (--size, --fps, --quality) apply to the --source they follow; before
+ * any --source they set the defaults of every source. Without --source, one test source.
+ * The first --listen replaces the default address, each further one adds an address. Help
+ * and version go to out, errors to err; an error never repeats a secret value (--auth).
  * Not thread-safe (main thread, once).
  */
 enum mjd_config_result mjd_config_parse(struct mjd_config *cfg, int argc, char **argv, FILE *out,
                                         FILE *err);
+
+/**
+ * Overwrites the values of secret options (--auth) in argv, so that they do not show in ps.
+ * Call after mjd_config_parse, with the process's own argv. Not thread-safe.
+ */
+void mjd_config_scrub_argv(int argc, char **argv);
 
 #endif

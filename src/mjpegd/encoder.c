@@ -89,9 +89,8 @@ static void encode_task(void *arg, void *state, int status)
     struct mjd_encoder *enc = f->encoder_;
     struct core_buf *jpeg = NULL;
     if (status != 0 || encode(state, f, enc->cfg.quality, &jpeg) != 0) {
-        mjd_hub_count_dropped(enc->cfg.hub);
+        mjd_hub_count_dropped(enc->cfg.hub, MJD_DROP_ERROR);
     } else {
-        mjd_hub_count_encoded(enc->cfg.hub);
         mjd_hub_publish(enc->cfg.hub, jpeg, f->seq, f->wall_ns);
     }
     enc->cfg.done(enc->cfg.done_ctx, f);
@@ -136,16 +135,4 @@ void mjd_encoder_destroy(struct mjd_encoder *enc)
     core_pool_shutdown(enc->pool, CORE_POOL_DRAIN);
     core_pool_destroy(enc->pool);
     free(enc);
-}
-
-int mjd_encoder_encode_once(const struct mjd_raw_frame *frame, int quality, struct core_buf **out)
-{
-    void *state = NULL;
-    *out = NULL;
-    int rc = tls_init(NULL, &state);
-    if (rc == 0) {
-        rc = encode(state, frame, quality, out);
-    }
-    tls_fini(NULL, state);
-    return rc;
 }

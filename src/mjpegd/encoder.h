@@ -43,11 +43,4 @@ int mjd_encoder_submit(struct mjd_encoder *enc, struct mjd_raw_frame *frame);
 /** Finishes the queued frames, joins the threads and frees. Accepts NULL. Owner thread. */
 void mjd_encoder_destroy(struct mjd_encoder *enc);
 
-/**
- * Encodes one YUV420P frame with a fresh handle (for tests and tools): returns 0 and a new
- * buffer reference in *out, or a negative errno. Any thread.
- */
-int mjd_encoder_encode_once(const struct mjd_raw_frame *frame, int quality,
-                            struct core_buf **out) CORE_MUST_CHECK;
-
 #endif

@@ -51,11 +51,10 @@ static bool span_ieq(const char *s, size_t len, const char *lit)
     return len == n && strncasecmp(s, lit, n) == 0;
 }
 
-/* Methods we know but do not allow: answered 405 with Allow: GET, HEAD. */
+/* Methods we know but do not allow: answered 405 with Allow: GET, HEAD (OPTIONS is parsed). */
 static bool known_method(const char *m, size_t len)
 {
-    static const char *const known[] = { "POST",  "PUT",   "DELETE", "OPTIONS",
-                                         "PATCH", "TRACE", "CONNECT" };
+    static const char *const known[] = { "POST", "PUT", "DELETE", "PATCH", "TRACE", "CONNECT" };
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
         if (span_eq(m, len, known[i])) {
             return true;
@@ -130,6 +129,8 @@ static enum mjd_http_result parse_request_line(struct mjd_http_parser *p, const 
         p->req.method = MJD_HTTP_GET;
     } else if (span_eq(line, mlen, "HEAD")) {
         p->req.method = MJD_HTTP_HEAD;
+    } else if (span_eq(line, mlen, "OPTIONS")) {
+        p->req.method = MJD_HTTP_OPTIONS;
     } else if (known_method(line, mlen)) {
         return fail(p, 405);
     } else {
@@ -145,7 +146,9 @@ static enum mjd_http_result parse_request_line(struct mjd_http_parser *p, const 
         tlen -= (size_t)(path - rest);
         toff = (size_t)(path - buf);
     }
-    if (!valid_target(buf + toff, tlen)) {
+    // The asterisk-form "OPTIONS *" (RFC 9112 3.2.4) asks about the server as a whole.
+    bool asterisk = p->req.method == MJD_HTTP_OPTIONS && tlen == 1 && buf[toff] == '*';
+    if (!asterisk && !valid_target(buf + toff, tlen)) {
         return fail(p, 400);
     }
     p->req.target.off = toff;
@@ -257,6 +260,15 @@ static enum mjd_http_result parse_header_line(struct mjd_http_parser *p, const c
         p->has_te_ = true;
     } else if (span_ieq(line, nlen, "Connection")) {
         parse_connection(p, v, vlen);
+    } else if (span_ieq(line, nlen, "Access-Control-Request-Headers")) {
+        // Echoed back in a preflight answer: a list of tokens only.
+        for (size_t i = 0; i < vlen; i++) {
+            if (!is_tchar((unsigned char)v[i]) && v[i] != ',' && v[i] != ' ') {
+                return fail(p, 400);
+            }
+        }
+        p->req.acr_headers.off = s + vs;
+        p->req.acr_headers.len = vlen;
     } else if (span_ieq(line, nlen, "Authorization")) {
         if (p->req.has_authorization) {
             return fail(p, 400);
@@ -315,7 +327,6 @@ enum mjd_http_result mjd_http_parse(struct mjd_http_parser *p, const char *buf, 
             if (p->state_ == ST_REQUEST_LINE) {
                 if (e == s) {
                     // Leading blank lines before a request are ignored (RFC 9112 2.2).
-                    p->head_start_ = i;
                     if (i > MJD_HTTP_MAX_REQUEST_LINE) {
                         return fail(p, 400);
                     }
@@ -356,6 +367,10 @@ enum mjd_http_result mjd_http_parse(struct mjd_http_parser *p, const char *buf, 
                    (c < 0x20 && (c != '\t' || p->state_ == ST_REQUEST_LINE))) {
             // NUL, DEL and control bytes; a tab is whitespace in a header only.
             return fail(p, 400);
+        } else if (c == ' ' && p->state_ == ST_REQUEST_LINE && !p->method_read_) {
+            // The method is known before the line ends (or is found too long).
+            p->method_read_ = true;
+            p->is_head = span_eq(buf + p->line_start_, i - p->line_start_, "HEAD");
         }
         i++;
         // Size limits apply to incomplete lines too, so a client cannot make us wait forever.
@@ -381,6 +396,8 @@ const char *mjd_http_reason(int status)
     switch (status) {
     case 200:
         return "OK";
+    case 204:
+        return "No Content";
     case 400:
         return "Bad Request";
     case 401:

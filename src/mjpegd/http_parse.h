@@ -24,6 +24,7 @@ enum mjd_http_result {
 enum mjd_http_method {
     MJD_HTTP_GET,
     MJD_HTTP_HEAD,
+    MJD_HTTP_OPTIONS, /* the server answers it only as a CORS preflight (--allow-origin) */
 };
 
 /** A byte range inside the caller's buffer (offsets, so the buffer may move). */
@@ -39,6 +40,7 @@ struct mjd_http_request {
     struct mjd_http_span target;        /* raw request target: path and query, still encoded */
     struct mjd_http_span host;          /* Host value (empty if absent) */
     struct mjd_http_span authorization; /* Authorization value, len 0 if absent */
+    struct mjd_http_span acr_headers;   /* Access-Control-Request-Headers, len 0 if absent */
     bool has_host;
     bool has_authorization;
     bool keep_alive;         /* from the version and any Connection header */
@@ -51,12 +53,14 @@ struct mjd_http_request {
  */
 struct mjd_http_parser {
     int status;                  /* HTTP status to answer when ERROR was returned */
+    bool is_head;                /* the method is HEAD: known as soon as it is read, so that an
+                                    error answered to it has no body either */
     struct mjd_http_request req; /* valid after OK */
     /* private: */
     int state_;
+    bool method_read_;
     size_t pos_;        /* bytes of the buffer already scanned */
     size_t line_start_; /* start of the line being scanned */
-    size_t head_start_; /* first byte of the request line (leading blank lines skipped) */
     size_t hdr_bytes_;  /* bytes of header lines so far */
     unsigned hdr_lines_;
     bool has_cl_;

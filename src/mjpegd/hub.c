@@ -16,18 +16,20 @@
 
 struct mjd_hub {
     pthread_mutex_t mu;
-    pthread_cond_t first;            /* signalled on the first publish */
-    struct core_buf *latest;         /* guarded by mu: the hub's reference */
-    int64_t latest_wall_ns;          /* guarded by mu */
-    atomic_uint_fast64_t latest_seq; /* written under mu, read anywhere (atomic) */
-    int64_t pub_times[RATE_RING];    /* guarded by mu: monotonic publish times */
-    size_t pub_count;                /* guarded by mu: entries ever written to pub_times */
-    int wakers[MJD_HUB_MAX_WAKERS];  /* immutable once publishing starts */
-    size_t nwakers;                  /* immutable once publishing starts */
-    atomic_uint_fast64_t captured;   /* atomic */
-    atomic_uint_fast64_t encoded;    /* atomic */
-    atomic_uint_fast64_t dropped;    /* atomic */
-    atomic_uint_fast64_t published;  /* atomic */
+    pthread_cond_t first;           /* signalled on the first publish */
+    struct core_buf *latest;        /* guarded by mu: the hub's reference */
+    int64_t latest_wall_ns;         /* guarded by mu */
+    uint64_t latest_seq;            /* guarded by mu */
+    int64_t pub_times[RATE_RING];   /* guarded by mu: monotonic publish times */
+    size_t pub_count;               /* guarded by mu: entries ever written to pub_times */
+    int wakers[MJD_HUB_MAX_WAKERS]; /* immutable once publishing starts */
+    size_t nwakers;                 /* immutable once publishing starts */
+    /* Counters (atomic, sequentially consistent: a fate is counted after its capture, and a
+       snapshot reads the fates before the captures, so in_flight is never negative). */
+    atomic_uint_fast64_t captured;
+    atomic_uint_fast64_t published;
+    atomic_uint_fast64_t dropped_by[MJD_DROP_REASONS];
+    atomic_uint_fast64_t skipped;
 };
 
 int mjd_hub_create(struct mjd_hub **out)
@@ -43,11 +45,12 @@ int mjd_hub_create(struct mjd_hub **out)
         return rc;
     }
     pthread_mutex_init(&hub->mu, NULL);
-    atomic_init(&hub->latest_seq, 0);
     atomic_init(&hub->captured, 0);
-    atomic_init(&hub->encoded, 0);
-    atomic_init(&hub->dropped, 0);
     atomic_init(&hub->published, 0);
+    for (size_t i = 0; i < MJD_DROP_REASONS; i++) {
+        atomic_init(&hub->dropped_by[i], 0);
+    }
+    atomic_init(&hub->skipped, 0);
     *out = hub;
     return 0;
 }
@@ -76,24 +79,24 @@ bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, i
 {
     struct core_buf *old = NULL;
     pthread_mutex_lock(&hub->mu);
-    if (seq <= atomic_load_explicit(&hub->latest_seq, memory_order_relaxed)) {
+    if (seq <= hub->latest_seq) {
         pthread_mutex_unlock(&hub->mu);
         core_buf_unref(jpeg);
-        atomic_fetch_add_explicit(&hub->dropped, 1, memory_order_relaxed);
+        atomic_fetch_add(&hub->dropped_by[MJD_DROP_STALE], 1);
         return false;
     }
     old = hub->latest;
     bool first = old == NULL;
     hub->latest = jpeg;
     hub->latest_wall_ns = wall_ns;
-    atomic_store_explicit(&hub->latest_seq, seq, memory_order_release);
+    hub->latest_seq = seq;
     hub->pub_times[hub->pub_count % RATE_RING] = core_now_ns();
     hub->pub_count++;
     if (first) {
         pthread_cond_broadcast(&hub->first);
     }
     pthread_mutex_unlock(&hub->mu);
-    atomic_fetch_add_explicit(&hub->published, 1, memory_order_relaxed);
+    atomic_fetch_add(&hub->published, 1);
     // The old frame may be the last reference: free it outside the lock.
     core_buf_unref(old);
     uint64_t one = 1;
@@ -112,7 +115,7 @@ bool mjd_hub_latest(struct mjd_hub *hub, struct mjd_frame *out)
     bool have = hub->latest != NULL;
     if (have) {
         out->jpeg = core_buf_ref(hub->latest);
-        out->seq = atomic_load_explicit(&hub->latest_seq, memory_order_relaxed);
+        out->seq = hub->latest_seq;
         out->wall_ns = hub->latest_wall_ns;
     } else {
         out->jpeg = NULL;
@@ -121,11 +124,6 @@ bool mjd_hub_latest(struct mjd_hub *hub, struct mjd_frame *out)
     }
     pthread_mutex_unlock(&hub->mu);
     return have;
-}
-
-uint64_t mjd_hub_latest_seq(struct mjd_hub *hub)
-{
-    return atomic_load_explicit(&hub->latest_seq, memory_order_acquire);
 }
 
 int mjd_hub_wait_first(struct mjd_hub *hub, int64_t deadline_ns)
@@ -144,27 +142,44 @@ int mjd_hub_wait_first(struct mjd_hub *hub, int64_t deadline_ns)
 
 void mjd_hub_count_captured(struct mjd_hub *hub)
 {
-    atomic_fetch_add_explicit(&hub->captured, 1, memory_order_relaxed);
+    atomic_fetch_add(&hub->captured, 1);
 }
 
-void mjd_hub_count_encoded(struct mjd_hub *hub)
+void mjd_hub_count_dropped(struct mjd_hub *hub, enum mjd_drop_reason why)
 {
-    atomic_fetch_add_explicit(&hub->encoded, 1, memory_order_relaxed);
+    if ((unsigned)why >= MJD_DROP_REASONS) {
+        why = MJD_DROP_ERROR;
+    }
+    atomic_fetch_add(&hub->dropped_by[why], 1);
 }
 
-void mjd_hub_count_dropped(struct mjd_hub *hub)
+void mjd_hub_count_skipped(struct mjd_hub *hub)
 {
-    atomic_fetch_add_explicit(&hub->dropped, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hub->skipped, 1, memory_order_relaxed);
+}
+
+const char *mjd_hub_drop_reason_name(enum mjd_drop_reason why)
+{
+    static const char *const names[MJD_DROP_REASONS] = { "busy", "stale", "error" };
+    return (unsigned)why < MJD_DROP_REASONS ? names[why] : "error";
 }
 
 void mjd_hub_get_stats(struct mjd_hub *hub, struct mjd_hub_stats *out)
 {
-    out->captured = atomic_load_explicit(&hub->captured, memory_order_relaxed);
-    out->encoded = atomic_load_explicit(&hub->encoded, memory_order_relaxed);
-    out->dropped = atomic_load_explicit(&hub->dropped, memory_order_relaxed);
-    out->published = atomic_load_explicit(&hub->published, memory_order_relaxed);
+    // Fates first, then captures: every fate read has its capture counted before it.
+    out->published = atomic_load(&hub->published);
+    out->dropped = 0;
+    for (size_t i = 0; i < MJD_DROP_REASONS; i++) {
+        out->dropped_by[i] = atomic_load(&hub->dropped_by[i]);
+        out->dropped += out->dropped_by[i];
+    }
+    out->captured = atomic_load(&hub->captured);
+    out->in_flight = out->captured - out->published - out->dropped;
+    out->skipped = atomic_load_explicit(&hub->skipped, memory_order_relaxed);
     int64_t now = core_now_ns();
     pthread_mutex_lock(&hub->mu);
+    out->last_publish_ns =
+            hub->pub_count > 0 ? hub->pub_times[(hub->pub_count - 1) % RATE_RING] : 0;
     size_t n = hub->pub_count < RATE_RING ? hub->pub_count : RATE_RING;
     size_t k = 0;
     int64_t oldest = 0;

@@ -29,12 +29,30 @@ struct mjd_frame {
 /** Most wakers (network loops) a hub accepts. */
 #define MJD_HUB_MAX_WAKERS 64
 
+/* Why a captured frame was not published. */
+enum mjd_drop_reason {
+    MJD_DROP_BUSY,  /* every encoder was busy and the backlog full */
+    MJD_DROP_STALE, /* a newer frame was published first (encoders finish out of order) */
+    MJD_DROP_ERROR, /* the frame could not be encoded or copied */
+    MJD_DROP_REASONS
+};
+
+/*
+ * Each frame read from the source is counted once as captured, and once more by its fate:
+ * published or dropped for one reason. So captured = published + dropped + in_flight, where
+ * in_flight is the few frames with an encoder at that moment (0 once capture has stopped).
+ * A source read skipped for lack of a free frame buffer reads nothing: it is counted as
+ * skipped only.
+ */
 struct mjd_hub_stats {
-    uint64_t captured;  /* frames the source produced */
-    uint64_t encoded;   /* frames encoded to JPEG */
-    uint64_t dropped;   /* frames lost: encoder busy, stale after encoding, encode error */
+    uint64_t captured;  /* frames read from the source */
     uint64_t published; /* frames made visible to clients */
-    double fps;         /* publish rate measured over the last two seconds */
+    uint64_t dropped;   /* the sum of dropped_by */
+    uint64_t dropped_by[MJD_DROP_REASONS];
+    uint64_t in_flight;      /* captured - published - dropped, at the snapshot */
+    uint64_t skipped;        /* source reads skipped: every frame buffer was with an encoder */
+    double fps;              /* publish rate measured over the last two seconds */
+    int64_t last_publish_ns; /* when the newest frame was published (monotonic), 0 if none */
 };
 
 /** Creates an empty hub. Owner thread. */
@@ -50,24 +68,25 @@ int mjd_hub_add_waker(struct mjd_hub *hub, int efd);
 
 /**
  * Publishes jpeg (takes ownership of the caller's reference) as frame seq captured at wall_ns.
- * Returns true if published, false if dropped as stale (seq not newer than the newest). Any
- * thread; never blocks on readers.
+ * Returns true if published, false if dropped as stale (seq not newer than the newest); it is
+ * counted either way. Any thread; never blocks on readers.
  */
 bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, int64_t wall_ns);
 
 /** Fills *out with a new reference to the newest frame: true, or false if none yet. Any thread. */
 bool mjd_hub_latest(struct mjd_hub *hub, struct mjd_frame *out);
 
-/** Sequence number of the newest frame, 0 if none. Any thread (atomic). */
-uint64_t mjd_hub_latest_seq(struct mjd_hub *hub);
-
 /** Waits until the first frame is published: 0, or -ETIMEDOUT at deadline_ns (monotonic). */
 int mjd_hub_wait_first(struct mjd_hub *hub, int64_t deadline_ns);
 
-/** Counters, any thread (atomic). */
+/** Counts a frame read from the source, before its fate. Any thread (atomic). */
 void mjd_hub_count_captured(struct mjd_hub *hub);
-void mjd_hub_count_encoded(struct mjd_hub *hub);
-void mjd_hub_count_dropped(struct mjd_hub *hub);
+/** Counts a captured frame that will not be published (not for stale ones: publish counts them). */
+void mjd_hub_count_dropped(struct mjd_hub *hub, enum mjd_drop_reason why);
+/** Counts a source read skipped because no frame buffer was free (nothing was captured). */
+void mjd_hub_count_skipped(struct mjd_hub *hub);
+/** "busy", "stale" or "error": the label of a drop reason in /metrics and /state. */
+const char *mjd_hub_drop_reason_name(enum mjd_drop_reason why);
 
 /** A snapshot of the counters and the measured rate. Any thread. */
 void mjd_hub_get_stats(struct mjd_hub *hub, struct mjd_hub_stats *out);

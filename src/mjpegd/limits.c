@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Connection accounting: streaming clients overall and per IP, and the pending-head set. */
+/* Connection accounting: streaming clients overall and per IP, and the pending-head FIFO. */
 #include "mjpegd/limits.h"
 
 #include <errno.h>
@@ -218,10 +218,9 @@ int64_t mjd_pending_added_ns(const struct mjd_pending *p, const struct mjd_pendi
     return node->deadline_ns - p->timeout_ns_;
 }
 
-struct mjd_pending_node *mjd_pending_add_checked(struct mjd_pending *p,
-                                                 struct mjd_pending_node *node, int64_t now_ns,
-                                                 mjd_pending_evictable_fn evictable, void *ctx,
-                                                 size_t scan)
+struct mjd_pending_node *mjd_pending_add(struct mjd_pending *p, struct mjd_pending_node *node,
+                                         int64_t now_ns, mjd_pending_evictable_fn evictable,
+                                         void *ctx, size_t scan)
 {
     struct mjd_pending_node *evicted = NULL;
     if (p->count >= p->cap_) {
@@ -237,22 +236,11 @@ struct mjd_pending_node *mjd_pending_add_checked(struct mjd_pending *p,
     return evicted;
 }
 
-struct mjd_pending_node *mjd_pending_add(struct mjd_pending *p, struct mjd_pending_node *node,
-                                         int64_t now_ns)
-{
-    return mjd_pending_add_checked(p, node, now_ns, NULL, NULL, 1);
-}
-
 void mjd_pending_remove(struct mjd_pending *p, struct mjd_pending_node *node)
 {
     if (node->next_ != NULL) {
         unlink_node(p, node);
     }
-}
-
-int mjd_pending_contains(const struct mjd_pending_node *node)
-{
-    return node->next_ != NULL;
 }
 
 struct mjd_pending_node *mjd_pending_pop_expired(struct mjd_pending *p, int64_t now_ns)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* Connection accounting: streaming clients overall and per IP, and the pending-head set. */
+/* Connection accounting: streaming clients overall and per IP, and the pending-head FIFO. */
 #ifndef MJD_LIMITS_H
 #define MJD_LIMITS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,16 +38,20 @@ unsigned mjd_limits_streaming(struct mjd_limits *lim);
 uint64_t mjd_limits_total(struct mjd_limits *lim);
 
 /*
- * The pending set: connections that have not yet sent a full request head, in accept order,
- * each with a total deadline (accepted + header timeout). It is capped: adding to a full set
+ * The pending FIFO: connections that have not yet sent a full request head, in accept order,
+ * each with a total deadline (added + header timeout). It is capped: adding to a full set
  * evicts the oldest connection, so idle or slowloris connections can never lock out a newcomer.
- * Each network loop owns one set (loop thread only); callers embed the structs, whose fields
- * ending in '_' are private.
+ * One FIFO is shared by every network loop (see pending.h, which guards it with a mutex); the
+ * FIFO itself is not thread-safe. Callers embed the structs, whose fields ending in '_' are
+ * private.
  */
 struct mjd_pending_node {
     struct mjd_pending_node *prev_;
     struct mjd_pending_node *next_;
     int64_t deadline_ns; /* read-only for callers */
+    int fd;              /* the connection's socket: set by the owner before adding */
+    atomic_bool started; /* atomic: part of a request has arrived (set by the owner; a timed
+                            out connection gets a 408 only then, an idle one is just closed) */
 };
 
 struct mjd_pending {
@@ -59,24 +64,19 @@ struct mjd_pending {
 /** Initialises an empty set holding at most cap (>= 1) nodes, with the given timeout. */
 void mjd_pending_init(struct mjd_pending *p, size_t cap, int64_t timeout_ns);
 
-/**
- * Adds node (borrowed until removed) with deadline now + timeout. If the set was full, the
- * oldest node is removed first and returned, for the caller to close; otherwise NULL.
- */
-struct mjd_pending_node *mjd_pending_add(struct mjd_pending *p, struct mjd_pending_node *node,
-                                         int64_t now_ns);
 /** Says whether a node may be evicted now (e.g. not if it has unread input). */
 typedef bool (*mjd_pending_evictable_fn)(struct mjd_pending_node *node, void *ctx);
 
 /**
- * As mjd_pending_add, but when the set is full the victim is the oldest of the first scan
- * nodes (oldest first) for which evictable(node, ctx) is true. If none is, nothing is evicted
- * and the set holds one more than its cap until nodes leave. evictable NULL: any node.
+ * Adds node (borrowed until removed) with deadline now + timeout. When the set is full, the
+ * oldest of the first scan nodes (oldest first) for which evictable(node, ctx) is true is
+ * removed first and returned, for the caller to close; evictable NULL means any node. If none
+ * is evictable, nothing is evicted and the set holds one more than its cap until nodes leave.
+ * Returns the evicted node or NULL.
  */
-struct mjd_pending_node *mjd_pending_add_checked(struct mjd_pending *p,
-                                                 struct mjd_pending_node *node, int64_t now_ns,
-                                                 mjd_pending_evictable_fn evictable, void *ctx,
-                                                 size_t scan);
+struct mjd_pending_node *mjd_pending_add(struct mjd_pending *p, struct mjd_pending_node *node,
+                                         int64_t now_ns, mjd_pending_evictable_fn evictable,
+                                         void *ctx, size_t scan);
 
 /**
  * If the set holds more than its cap (after adds that found nothing to evict), removes and
@@ -90,8 +90,6 @@ int64_t mjd_pending_added_ns(const struct mjd_pending *p, const struct mjd_pendi
 
 /** Removes node if it is in the set (idempotent). */
 void mjd_pending_remove(struct mjd_pending *p, struct mjd_pending_node *node);
-/** True if node is in a set. */
-int mjd_pending_contains(const struct mjd_pending_node *node);
 /** Removes and returns the oldest node whose deadline is <= now, or NULL. */
 struct mjd_pending_node *mjd_pending_pop_expired(struct mjd_pending *p, int64_t now_ns);
 /** Removes and returns the oldest node, or NULL when empty. */

@@ -12,6 +12,7 @@
 #include "mjpegd/capture.h"
 #include "mjpegd/config.h"
 #include "mjpegd/hub.h"
+#include "mjpegd/logfile.h"
 #include "mjpegd/notify.h"
 #include "mjpegd/server.h"
 #include "mjpegd/sources/source.h"
@@ -27,11 +28,27 @@ static void raise_fd_limit(void)
     }
 }
 
-/* Tells a service manager (Type=notify) that we serve; a no-op outside systemd. */
-static void notify_ready(const char *addr)
+/* SIGHUP: reopen the log file (logrotate moved it away); without one, only say so. */
+static void reopen_log(const char *path)
 {
-    char msg[192];
-    snprintf(msg, sizeof(msg), "READY=1\nSTATUS=listening on %s", addr);
+    if (path[0] == '\0') {
+        LOG_INFO("SIGHUP: no --log-file to reopen");
+        return;
+    }
+    int rc = mjd_logfile_open(path);
+    if (rc != 0) {
+        LOG_ERROR("SIGHUP: cannot reopen the log file %s: %s; still logging to the old one", path,
+                  strerror(-rc));
+        return;
+    }
+    LOG_INFO("SIGHUP: reopened the log file %s", path);
+}
+
+/* Tells a service manager (Type=notify) that we serve; a no-op outside systemd. */
+static void notify_ready(const char *addrs)
+{
+    char msg[1200];
+    snprintf(msg, sizeof(msg), "READY=1\nSTATUS=listening on %s", addrs);
     int rc = mjd_notify_send(msg);
     if (rc < 0) {
         LOG_WARN("cannot notify the service manager: %s", strerror(-rc));
@@ -49,17 +66,27 @@ int main(int argc, char **argv)
     if (cr == MJD_CONFIG_USAGE) {
         return 2;
     }
+    mjd_config_scrub_argv(argc, argv);
     core_log_set_ident("mjpegd");
     core_log_set_level(cfg.log_level);
     core_log_set_format(cfg.log_format);
+    if (cfg.log_file[0] != '\0') {
+        int lrc = mjd_logfile_open(cfg.log_file);
+        if (lrc != 0) {
+            LOG_ERROR("cannot open the log file %s: %s", cfg.log_file, strerror(-lrc));
+            return 1;
+        }
+    }
     raise_fd_limit();
 
-    // Only this thread takes SIGINT/SIGTERM (core_thread_start blocks them in the others), and
-    // it takes them synchronously with sigwait; SIGPIPE is never wanted (MSG_NOSIGNAL anyway).
+    // Only this thread takes SIGINT/SIGTERM/SIGHUP (core_thread_start blocks them in the
+    // others), and it takes them synchronously with sigwait; SIGPIPE is never wanted
+    // (MSG_NOSIGNAL anyway).
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -69,7 +96,8 @@ int main(int argc, char **argv)
     struct mjd_server *server = NULL;
     struct mjd_capture *capture = NULL;
     struct mjd_watchdog *watchdog = NULL;
-    struct mjd_source_params sp = { .width = cfg.width, .height = cfg.height, .fps = cfg.fps };
+    const struct mjd_source_config *sc = &cfg.sources[0];
+    struct mjd_source_params sp = { .width = sc->width, .height = sc->height, .fps = sc->fps };
     struct mjd_source_info info;
 
     int rc = mjd_hub_create(&hub);
@@ -77,21 +105,22 @@ int main(int argc, char **argv)
         LOG_ERROR("cannot create the frame hub: %s", strerror(-rc));
         goto out;
     }
-    rc = mjd_source_create(&source, cfg.source, &sp);
+    rc = mjd_source_create(&source, sc->spec, &sp);
     if (rc != 0) {
-        LOG_ERROR("cannot open source '%s': %s", cfg.source, strerror(-rc));
+        LOG_ERROR("cannot open source '%s': %s", sc->spec, strerror(-rc));
         goto out;
     }
     info = *mjd_source_get_info(source);
-    rc = mjd_server_create(&server, &cfg, hub, &info);
+    struct mjd_server_source served = { .hub = hub, .info = &info, .conf = sc };
+    rc = mjd_server_create(&server, &cfg, &served, 1);
     if (rc != 0) {
         goto out;
     }
     struct mjd_capture_config cc = {
         .source = source,
         .hub = hub,
-        .fps = cfg.fps,
-        .quality = cfg.quality,
+        .fps = sc->fps,
+        .quality = (int)sc->quality,
         .encoder_threads = cfg.encoders,
     };
     rc = mjd_capture_start(&capture, &cc);
@@ -109,17 +138,32 @@ int main(int argc, char **argv)
     if (mjd_hub_wait_first(hub, core_now_ns() + 5 * CORE_NS_PER_SEC) != 0) {
         LOG_WARN("no frame from the source yet");
     }
-    char addr[128];
-    mjd_server_address(server, addr, sizeof(addr));
-    LOG_INFO("listening on %s", addr);
-    notify_ready(addr);
+    char addrs[1024] = "";
+    size_t alen = 0;
+    for (size_t i = 0; i < mjd_server_address_count(server); i++) {
+        char addr[128];
+        mjd_server_address(server, i, addr, sizeof(addr));
+        LOG_INFO("listening on %s", addr);
+        int n = snprintf(addrs + alen, sizeof(addrs) - alen, "%s%s", i > 0 ? ", " : "", addr);
+        if (n > 0 && (size_t)n < sizeof(addrs) - alen) {
+            alen += (size_t)n;
+        }
+    }
+    notify_ready(addrs);
     rc = mjd_watchdog_start(&watchdog, hub, mjd_notify_watchdog_ns());
     if (rc != 0) {
         LOG_WARN("cannot start the watchdog thread: %s", strerror(-rc));
     }
 
     int sig = 0;
-    while (sigwait(&sigs, &sig) != 0) {
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0) {
+            continue;
+        }
+        if (sig != SIGHUP) {
+            break;
+        }
+        reopen_log(cfg.log_file);
     }
     LOG_INFO("caught signal %d, shutting down", sig);
     (void)mjd_notify_send("STOPPING=1");

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/compiler.h"
 
@@ -61,62 +62,192 @@ static int finish(struct out *o)
     return (int)o->len;
 }
 
+static uint64_t dropped_sum(const struct mjd_report_source *s)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < MJD_DROP_REASONS; i++) {
+        n += s->frames_dropped[i];
+    }
+    return n;
+}
+
+/* The keys of one source, after a '{' or a ','; no leading comma. */
+static void json_source(struct out *o, const struct mjd_report_source *s)
+{
+    put(o, "\"source\":");
+    put_json_string(o, s->kind);
+    put(o, ",\"width\":%u,\"height\":%u,\"fps\":%.2f,\"target_fps\":%u,\"quality\":%d", s->width,
+        s->height, s->fps, s->target_fps, s->quality);
+    put(o, ",\"frames_captured\":%llu,\"frames_published\":%llu,\"frames_dropped\":%llu",
+        (unsigned long long)s->frames_captured, (unsigned long long)s->frames_published,
+        (unsigned long long)dropped_sum(s));
+    put(o, ",\"frames_dropped_by\":{");
+    for (size_t i = 0; i < MJD_DROP_REASONS; i++) {
+        put(o, "%s\"%s\":%llu", i > 0 ? "," : "", mjd_hub_drop_reason_name((enum mjd_drop_reason)i),
+            (unsigned long long)s->frames_dropped[i]);
+    }
+    put(o, "},\"frames_in_flight\":%llu,\"frames_skipped\":%llu",
+        (unsigned long long)s->frames_in_flight, (unsigned long long)s->frames_skipped);
+    if (s->last_frame_age >= 0) {
+        put(o, ",\"last_frame_age\":%.3f", s->last_frame_age);
+    } else {
+        put(o, ",\"last_frame_age\":null");
+    }
+}
+
 int mjd_report_json(const struct mjd_report *r, char *buf, size_t cap)
 {
     struct out o = { buf, cap, 0, cap == 0 };
-    put(&o, "{\"source\":");
-    put_json_string(&o, r->source);
-    put(&o, ",\"width\":%u,\"height\":%u,\"fps\":%.2f,\"target_fps\":%u,\"quality\":%d", r->width,
-        r->height, r->fps, r->target_fps, r->quality);
-    put(&o, ",\"clients\":%llu,\"clients_total\":%llu", (unsigned long long)r->clients,
-        (unsigned long long)r->clients_total);
-    put(&o, ",\"frames_captured\":%llu,\"frames_encoded\":%llu,\"frames_dropped\":%llu",
-        (unsigned long long)r->frames_captured, (unsigned long long)r->frames_encoded,
-        (unsigned long long)r->frames_dropped);
-    put(&o, ",\"uptime\":%.3f}\n", r->uptime);
+    put(&o, "{\"version\":");
+    put_json_string(&o, r->version != NULL ? r->version : "");
+    put(&o, ",");
+    json_source(&o, &r->sources[0]);
+    put(&o, ",\"clients\":%llu,\"clients_total\":%llu,\"pending\":%llu,\"bytes_sent\":%llu",
+        (unsigned long long)r->clients, (unsigned long long)r->clients_total,
+        (unsigned long long)r->pending, (unsigned long long)r->bytes_sent);
+    put(&o, ",\"uptime\":%.3f", r->uptime);
+    if (r->nsources > 1) {
+        put(&o, ",\"sources\":[");
+        for (size_t i = 0; i < r->nsources; i++) {
+            put(&o, "%s{", i > 0 ? "," : "");
+            json_source(&o, &r->sources[i]);
+            put(&o, "}");
+        }
+        put(&o, "]");
+    }
+    put(&o, "}\n");
     return finish(&o);
 }
 
-static void metric(struct out *o, const char *name, const char *type, const char *help,
-                   const char *value)
+static void family(struct out *o, const char *name, const char *type, const char *help)
 {
-    put(o, "# HELP %s %s\n# TYPE %s %s\n%s %s\n", name, help, name, type, name, value);
+    put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample_u64(struct out *o, const char *name, const char *labels, uint64_t v)
+{
+    put(o, "%s%s%s%s %llu\n", name, labels[0] ? "{" : "", labels, labels[0] ? "}" : "",
+        (unsigned long long)v);
+}
+
+static void sample_double(struct out *o, const char *name, const char *labels, double v)
+{
+    put(o, "%s%s%s%s %.3f\n", name, labels[0] ? "{" : "", labels, labels[0] ? "}" : "", v);
 }
 
 static void metric_u64(struct out *o, const char *name, const char *type, const char *help,
                        uint64_t v)
 {
-    char s[32];
-    snprintf(s, sizeof(s), "%llu", (unsigned long long)v);
-    metric(o, name, type, help, s);
+    family(o, name, type, help);
+    sample_u64(o, name, "", v);
 }
 
-static void metric_double(struct out *o, const char *name, const char *type, const char *help,
-                          double v)
+/* The source label of source i ("" with one source), followed by a comma when more follow. */
+static void source_label(const struct mjd_report *r, size_t i, bool more, char *buf, size_t cap)
 {
-    char s[32];
-    snprintf(s, sizeof(s), "%.3f", v);
-    metric(o, name, type, help, s);
+    if (r->nsources > 1) {
+        snprintf(buf, cap, "source=\"%zu\"%s", i, more ? "," : "");
+    } else {
+        buf[0] = '\0';
+    }
+}
+
+enum per_source {
+    PS_CAPTURED,
+    PS_PUBLISHED,
+    PS_IN_FLIGHT,
+    PS_SKIPPED,
+    PS_FPS,
+    PS_TARGET_FPS,
+    PS_AGE,
+};
+
+static const struct {
+    const char *name;
+    const char *type;
+    const char *help;
+} per_source[] = {
+    [PS_CAPTURED] = { "mjpegd_frames_captured_total", "counter",
+                      "Frames read from the source (published + dropped + in flight)." },
+    [PS_PUBLISHED] = { "mjpegd_frames_published_total", "counter",
+                       "Frames made visible to clients." },
+    [PS_IN_FLIGHT] = { "mjpegd_frames_in_flight", "gauge",
+                       "Frames captured and still with an encoder." },
+    [PS_SKIPPED] = { "mjpegd_capture_skipped_total", "counter",
+                     "Source reads skipped because every frame buffer was with an encoder." },
+    [PS_FPS] = { "mjpegd_fps", "gauge", "Measured publish rate in frames per second." },
+    [PS_TARGET_FPS] = { "mjpegd_target_fps", "gauge", "Configured frame rate." },
+    [PS_AGE] = { "mjpegd_last_frame_age_seconds", "gauge",
+                 "Seconds since the newest frame was published (absent before the first)." },
+};
+
+static void per_source_family(struct out *o, const struct mjd_report *r, enum per_source k)
+{
+    family(o, per_source[k].name, per_source[k].type, per_source[k].help);
+    for (size_t i = 0; i < r->nsources; i++) {
+        const struct mjd_report_source *s = &r->sources[i];
+        char labels[32];
+        source_label(r, i, false, labels, sizeof(labels));
+        switch (k) {
+        case PS_CAPTURED:
+            sample_u64(o, per_source[k].name, labels, s->frames_captured);
+            break;
+        case PS_PUBLISHED:
+            sample_u64(o, per_source[k].name, labels, s->frames_published);
+            break;
+        case PS_IN_FLIGHT:
+            sample_u64(o, per_source[k].name, labels, s->frames_in_flight);
+            break;
+        case PS_SKIPPED:
+            sample_u64(o, per_source[k].name, labels, s->frames_skipped);
+            break;
+        case PS_FPS:
+            sample_double(o, per_source[k].name, labels, s->fps);
+            break;
+        case PS_AGE:
+            if (s->last_frame_age >= 0) {
+                sample_double(o, per_source[k].name, labels, s->last_frame_age);
+            }
+            break;
+        case PS_TARGET_FPS:
+        default:
+            sample_u64(o, per_source[k].name, labels, s->target_fps);
+            break;
+        }
+    }
 }
 
 int mjd_report_metrics(const struct mjd_report *r, char *buf, size_t cap)
 {
     struct out o = { buf, cap, 0, cap == 0 };
     metric_u64(&o, "mjpegd_clients", "gauge", "Clients streaming now.", r->clients);
-    metric_u64(&o, "mjpegd_clients_total", "counter", "Streams started since start.",
+    // Not mjpegd_clients_total: under OpenMetrics that would be one family with the gauge.
+    metric_u64(&o, "mjpegd_streams_started_total", "counter", "Streams started since start.",
                r->clients_total);
     metric_u64(&o, "mjpegd_pending_connections", "gauge",
                "Connections that have not sent a full request head.", r->pending);
-    metric_u64(&o, "mjpegd_frames_captured_total", "counter", "Frames produced by the source.",
-               r->frames_captured);
-    metric_u64(&o, "mjpegd_frames_encoded_total", "counter", "Frames encoded to JPEG.",
-               r->frames_encoded);
-    metric_u64(&o, "mjpegd_frames_dropped_total", "counter",
-               "Frames dropped (encoders busy or stale).", r->frames_dropped);
+    per_source_family(&o, r, PS_CAPTURED);
+    per_source_family(&o, r, PS_PUBLISHED);
+    family(&o, "mjpegd_frames_dropped_total", "counter",
+           "Frames captured and not published, by reason (busy: encoders full; stale: a newer "
+           "frame was published first; error).");
+    for (size_t i = 0; i < r->nsources; i++) {
+        for (size_t k = 0; k < MJD_DROP_REASONS; k++) {
+            char labels[64];
+            source_label(r, i, true, labels, sizeof(labels));
+            size_t n = strlen(labels);
+            snprintf(labels + n, sizeof(labels) - n, "reason=\"%s\"",
+                     mjd_hub_drop_reason_name((enum mjd_drop_reason)k));
+            sample_u64(&o, "mjpegd_frames_dropped_total", labels, r->sources[i].frames_dropped[k]);
+        }
+    }
+    per_source_family(&o, r, PS_IN_FLIGHT);
+    per_source_family(&o, r, PS_SKIPPED);
     metric_u64(&o, "mjpegd_bytes_sent_total", "counter", "Bytes sent to clients.", r->bytes_sent);
-    metric_double(&o, "mjpegd_fps", "gauge", "Measured publish rate in frames per second.", r->fps);
-    metric_u64(&o, "mjpegd_target_fps", "gauge", "Configured frame rate.", r->target_fps);
-    metric_double(&o, "mjpegd_uptime_seconds", "gauge", "Seconds since the server started.",
-                  r->uptime);
+    per_source_family(&o, r, PS_FPS);
+    per_source_family(&o, r, PS_TARGET_FPS);
+    per_source_family(&o, r, PS_AGE);
+    family(&o, "mjpegd_uptime_seconds", "gauge", "Seconds since the server started.");
+    sample_double(&o, "mjpegd_uptime_seconds", "", r->uptime);
     return finish(&o);
 }

@@ -6,31 +6,50 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** A consistent-enough snapshot of everything /state and /metrics report. */
-struct mjd_report {
-    const char *source; /* borrowed */
+#include "mjpegd/hub.h"
+
+/* Most sources a report holds (at least MJD_MAX_SOURCES). */
+#define MJD_REPORT_MAX_SOURCES 16
+
+/* One source's numbers. */
+struct mjd_report_source {
+    const char *kind; /* borrowed */
     unsigned width;
     unsigned height;
     double fps; /* measured */
     unsigned target_fps;
     int quality;
+    uint64_t frames_captured;
+    uint64_t frames_published;
+    uint64_t frames_dropped[MJD_DROP_REASONS]; /* by reason */
+    uint64_t frames_in_flight;                 /* captured, fate not yet known */
+    uint64_t frames_skipped;                   /* source reads skipped (no free buffer) */
+    double last_frame_age; /* seconds since the newest frame was published, < 0 if none yet */
+};
+
+/** A consistent-enough snapshot of everything /state and /metrics report. */
+struct mjd_report {
+    const char *version;    /* borrowed */
     uint64_t clients;       /* streaming now */
     uint64_t clients_total; /* streams ever */
     uint64_t pending;       /* connections without a full request head */
-    uint64_t frames_captured;
-    uint64_t frames_encoded;
-    uint64_t frames_dropped;
     uint64_t bytes_sent;
     double uptime; /* seconds */
+    struct mjd_report_source sources[MJD_REPORT_MAX_SOURCES];
+    size_t nsources; /* >= 1 */
 };
 
 /**
- * Writes the /state JSON object into buf (capacity cap, NUL-terminated). Returns its length,
- * or -ENOSPC if it does not fit. Any thread.
+ * Writes the /state JSON object into buf (capacity cap, NUL-terminated): the numbers of
+ * source 0 at the top level, and with several sources a "sources" array of each one's. Returns
+ * its length, or -ENOSPC if it does not fit. Any thread.
  */
 int mjd_report_json(const struct mjd_report *r, char *buf, size_t cap);
 
-/** Writes the Prometheus text exposition (version 0.0.4), as mjd_report_json. */
+/**
+ * Writes the Prometheus text exposition (version 0.0.4), as mjd_report_json. Drops carry a
+ * reason label; with several sources, every per-source series also has a source label.
+ */
 int mjd_report_metrics(const struct mjd_report *r, char *buf, size_t cap);
 
 #endif

@@ -29,11 +29,46 @@ static bool parse_fps(const char *s, unsigned *out)
     return true;
 }
 
+/* "stream", "stream_N", "snapshot", "snapshot_N" (N: 0..MJD_ROUTE_MAX_SOURCE, no leading 0). */
+static bool parse_action(const char *v, struct mjd_route *out)
+{
+    static const struct {
+        const char *name;
+        enum mjd_route_kind kind;
+    } actions[] = { { "stream", MJD_ROUTE_STREAM }, { "snapshot", MJD_ROUTE_SNAPSHOT } };
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+        size_t n = strlen(actions[i].name);
+        if (strncmp(v, actions[i].name, n) != 0) {
+            continue;
+        }
+        const char *num = v + n;
+        if (num[0] == '\0') {
+            out->kind = actions[i].kind;
+            return true;
+        }
+        if (num[0] != '_' || num[1] < '0' || num[1] > '9' || (num[1] == '0' && num[2] != '\0') ||
+            strlen(num + 1) > 2) {
+            return false;
+        }
+        unsigned idx = (unsigned)strtoul(num + 1, NULL, 10);
+        for (const char *c = num + 1; *c != '\0'; c++) {
+            if (*c < '0' || *c > '9') {
+                return false;
+            }
+        }
+        out->kind = actions[i].kind;
+        out->source = idx;
+        return idx <= MJD_ROUTE_MAX_SOURCE;
+    }
+    return false;
+}
+
 int mjd_route_resolve(const char *target, size_t len, struct mjd_route *out)
 {
     char path[MJD_HTTP_MAX_REQUEST_LINE + 1];
     char value[64];
     out->kind = MJD_ROUTE_NOT_FOUND;
+    out->source = 0;
     out->fps = 0;
     const char *q = memchr(target, '?', len);
     size_t plen = q != NULL ? (size_t)(q - target) : len;
@@ -48,21 +83,12 @@ int mjd_route_resolve(const char *target, size_t len, struct mjd_route *out)
     if (n < 0) {
         return 400;
     }
-    int fr = mjd_query_get(query, qlen, "fps", value, sizeof(value));
-    if (fr >= 0 && !parse_fps(value, &out->fps)) {
-        return 400;
-    }
-    if (fr < 0 && fr != -ENOENT) {
-        return 400;
-    }
     if (strcmp(path, "/") == 0) {
         int ar = mjd_query_get(query, qlen, "action", value, sizeof(value));
         if (ar == -ENOENT) {
             out->kind = MJD_ROUTE_INDEX;
-        } else if (ar >= 0 && strcmp(value, "stream") == 0) {
-            out->kind = MJD_ROUTE_STREAM;
-        } else if (ar >= 0 && strcmp(value, "snapshot") == 0) {
-            out->kind = MJD_ROUTE_SNAPSHOT;
+        } else if (ar >= 0 && !parse_action(value, out)) {
+            out->kind = MJD_ROUTE_NOT_FOUND;
         }
     } else if (strcmp(path, "/index.html") == 0) {
         out->kind = MJD_ROUTE_INDEX;
@@ -74,6 +100,16 @@ int mjd_route_resolve(const char *target, size_t len, struct mjd_route *out)
         out->kind = MJD_ROUTE_STATE;
     } else if (strcmp(path, "/metrics") == 0) {
         out->kind = MJD_ROUTE_METRICS;
+    }
+    // fps means something only to a stream; anywhere else it is one more ignored parameter.
+    if (out->kind == MJD_ROUTE_STREAM) {
+        int fr = mjd_query_get(query, qlen, "fps", value, sizeof(value));
+        if (fr >= 0 && !parse_fps(value, &out->fps)) {
+            return 400;
+        }
+        if (fr < 0 && fr != -ENOENT) {
+            return 400;
+        }
     }
     return 0;
 }

@@ -16,17 +16,24 @@ enum mjd_route_kind {
 
 struct mjd_route {
     enum mjd_route_kind kind;
-    unsigned fps; /* ?fps=N cap for a stream, 0 when none */
+    unsigned source; /* index of the source a stream or snapshot is of (0: the plain URLs) */
+    unsigned fps;    /* ?fps=N cap for a stream, 0 when none */
 };
 
 /** Largest ?fps=N accepted. */
 #define MJD_ROUTE_MAX_FPS 1000
 
+/** Largest source index a URL may name (the caller checks it against the real count). */
+#define MJD_ROUTE_MAX_SOURCE 99
+
 /**
  * Decodes and normalises the raw target (borrowed) and picks the endpoint: /, /index.html,
- * /stream, /snapshot, /state, /metrics and the mjpg-streamer forms /?action=stream|snapshot.
- * Returns 0, or 400 (an HTTP status) for bad percent-encoding, an encoded NUL, a ".." that
- * climbs above the root, or a malformed fps. Any thread.
+ * /stream, /snapshot, /state, /metrics and the mjpg-streamer forms /?action=stream|snapshot,
+ * /?action=stream_N|snapshot_N (N picks the source, as mjpg-streamer's input number does).
+ * Query parameters other than action (on /) and fps (on a stream) are ignored: clients append
+ * cache-busters (a bare "?1234", "&timestamp=..."). Returns 0, or 400 (an HTTP status) for bad
+ * percent-encoding, an encoded NUL, a ".." that climbs above the root, or a malformed fps on
+ * a stream. The caller answers 404 for a source index it does not have. Any thread.
  */
 int mjd_route_resolve(const char *target, size_t len, struct mjd_route *out);
 

@@ -25,19 +25,27 @@ struct mjd_watchdog {
     atomic_uint_fast64_t pings; /* atomic */
 };
 
+/* Frames the hub has published so far: a change means a new frame. */
+static uint64_t published(struct mjd_hub *hub)
+{
+    struct mjd_hub_stats st;
+    mjd_hub_get_stats(hub, &st);
+    return st.published;
+}
+
 static void *watchdog_main(void *arg)
 {
     struct mjd_watchdog *wd = arg;
-    uint64_t last_seq = mjd_hub_latest_seq(wd->hub);
+    uint64_t last_count = published(wd->hub);
     bool fed = true; // so that a server that never gets a frame says so once
     bool first = true;
     int64_t next = core_now_ns();
     for (;;) {
-        uint64_t seq = mjd_hub_latest_seq(wd->hub);
+        uint64_t count = published(wd->hub);
         // The first turn feeds if a frame exists at all: main waited for one before READY=1.
-        bool fresh = seq != last_seq || (first && seq != 0);
+        bool fresh = count != last_count || (first && count != 0);
         first = false;
-        last_seq = seq;
+        last_count = count;
         if (fresh) {
             // Counted before sending, so a reader that got the datagram also sees the count.
             atomic_fetch_add(&wd->pings, 1);

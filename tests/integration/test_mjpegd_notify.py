@@ -122,8 +122,8 @@ def test_a_watchdog_meant_for_another_process_is_ignored():
             with Mjpegd("--fps", "20") as srv:
                 check(wait_for(lambda: nl.count("READY=1") == 1, 10), f"no READY=1: {nl.messages}")
                 # Frames flow (so a watchdog would have pinged many times by the time 3 are seen).
-                first = srv.state()["frames_encoded"]
-                check(wait_for(lambda: srv.state()["frames_encoded"] >= first + 20, 20), "frames stopped")
+                first = srv.state()["frames_published"]
+                check(wait_for(lambda: srv.state()["frames_published"] >= first + 20, 20), "frames stopped")
                 check_eq(nl.count("WATCHDOG=1"), 0, "pings for a WATCHDOG_PID that is not ours")
         with_env({"NOTIFY_SOCKET": nl.address, "WATCHDOG_USEC": "100000", "WATCHDOG_PID": "1"}, run)
     finally:

@@ -14,7 +14,8 @@ from mjpegd_fixture import Mjpegd, help_text
 
 UNIT_MUST_SAY = ["Type=notify", "WatchdogSec=", "Restart=on-failure", "DynamicUser=yes",
                  "SupplementaryGroups=video", "DevicePolicy=closed", "DeviceAllow=char-video4linux rw",
-                 "ProtectSystem=strict", "NoNewPrivileges=yes", "PrivateTmp=yes", "ProtectHome=yes"]
+                 "ProtectSystem=strict", "NoNewPrivileges=yes", "PrivateTmp=yes", "ProtectHome=yes",
+                 "ExecReload=/bin/kill -HUP $MAINPID"]
 
 
 def make_install(**variables):

@@ -1,12 +1,16 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """mjpegd shutdown: SIGTERM/SIGINT with clients attached exits 0 promptly and closes them."""
+import os
+import re
 import signal
+import socket
 import subprocess
+import tempfile
 import time
 
-from harness import MULT, binary, check, check_eq, main, test
-from mjpegd_fixture import Mjpegd, close_all, open_idle, read_streams
+from harness import MULT, binary, check, check_eq, main, test, wait_for
+from mjpegd_fixture import SANITIZER_RE, Mjpegd, close_all, open_idle, read_streams
 
 
 def shutdown_with_clients(sig):
@@ -117,6 +121,59 @@ def test_listen_port_in_use_fails_cleanly():
         check(r.returncode != 0, "a second server on the same port did not fail")
         check(r.stderr, "no error message for a port in use")
         check_eq(srv.get("/state").status, 200, "the first server is unaffected")
+
+
+@test(timeout=60)
+def test_sighup_without_a_log_file_does_not_kill():
+    with Mjpegd() as srv:
+        srv.proc.send_signal(signal.SIGHUP)
+        check(wait_for(lambda: "SIGHUP" in srv.stderr_text() or not srv.alive(), 10),
+              "no word about the SIGHUP")
+        check(srv.alive(), f"SIGHUP killed the server (status {srv.proc.poll()})")
+        check_eq(srv.get("/state").status, 200, "a request after SIGHUP")
+
+
+def read_text(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+@test(timeout=60)
+def test_sighup_reopens_the_log_file():
+    """As logrotate does: move the log away, SIGHUP, and the server writes a new one."""
+    with tempfile.TemporaryDirectory() as d:
+        log = os.path.join(d, "mjpegd.log")
+        proc = subprocess.Popen([binary("mjpegd"), "--size", "320x240", "--listen", "127.0.0.1:0",
+                                 "--log-file", log], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            check(wait_for(lambda: "listening on" in read_text(log) or proc.poll() is not None, 10),
+                  f"no 'listening on' line in the log file: {read_text(log)!r}")
+            check(proc.poll() is None, f"the server exited: {proc.stderr.read()!r}")
+            port = int(re.search(r"listening on \S+:(\d+)", read_text(log)).group(1))
+            os.rename(log, log + ".1")
+            proc.send_signal(signal.SIGHUP)
+            check(wait_for(lambda: "reopened" in read_text(log) or proc.poll() is not None, 10),
+                  f"no new log file after SIGHUP (rotated one: {read_text(log + '.1')[-300:]!r})")
+            check(proc.poll() is None, "SIGHUP killed the server")
+            s = socket.create_connection(("127.0.0.1", port), timeout=10 * MULT)
+            s.sendall(b"GET /state HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            check(s.recv(64).startswith(b"HTTP/1.1 200 "), "no answer after the reopen")
+            s.close()
+            proc.send_signal(signal.SIGTERM)
+            check_eq(proc.wait(10 * MULT), 0, "exit status after SIGTERM")
+            check("shutting down" in read_text(log), "the shutdown was not logged to the new file")
+            check("shutting down" not in read_text(log + ".1"), "logged to the rotated file")
+            check(not SANITIZER_RE.search(read_text(log) + read_text(log + ".1")),
+                  "a sanitizer report in the log")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stderr.close()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,40 @@
 #include "core/clock.h"
 #include "mjpegd/config.h"
 
+/* Parses args with what goes to stdout and stderr collected into out and err (may be NULL). */
+static enum mjd_config_result parse_capture(struct mjd_config *cfg, const char *const *args,
+                                            char **out, char **err)
+{
+    char *argv[32];
+    int argc = 0;
+    static char prog[] = "mjpegd";
+    argv[argc++] = prog;
+    for (; *args != NULL; args++) {
+        argv[argc++] = (char *)(uintptr_t)*args;
+    }
+    mjd_config_defaults(cfg);
+    size_t olen = 0;
+    size_t elen = 0;
+    char *obuf = NULL;
+    char *ebuf = NULL;
+    FILE *o = open_memstream(&obuf, &olen);
+    FILE *e = open_memstream(&ebuf, &elen);
+    enum mjd_config_result r = mjd_config_parse(cfg, argc, argv, o, e);
+    fclose(o);
+    fclose(e);
+    if (out != NULL) {
+        *out = obuf;
+    } else {
+        free(obuf);
+    }
+    if (err != NULL) {
+        *err = ebuf;
+    } else {
+        free(ebuf);
+    }
+    return r;
+}
+
 static enum mjd_config_result parse(struct mjd_config *cfg, const char *const *args)
 {
     char *argv[32];
@@ -28,12 +62,14 @@ TEST(config_defaults)
     struct mjd_config cfg;
     const char *args[] = { NULL };
     ASSERT_EQ_INT(parse(&cfg, args), MJD_CONFIG_RUN);
-    ASSERT_EQ_STR(cfg.source, "test");
-    ASSERT_EQ_INT(cfg.width, 1280);
-    ASSERT_EQ_INT(cfg.height, 720);
-    ASSERT_EQ_INT(cfg.fps, 30);
-    ASSERT_EQ_STR(cfg.listen_host, "127.0.0.1");
-    ASSERT_EQ_STR(cfg.listen_port, "8080");
+    ASSERT_EQ_INT(cfg.nsources, 1);
+    ASSERT_EQ_STR(cfg.sources[0].spec, "test");
+    ASSERT_EQ_INT(cfg.sources[0].width, 1280);
+    ASSERT_EQ_INT(cfg.sources[0].height, 720);
+    ASSERT_EQ_INT(cfg.sources[0].fps, 30);
+    ASSERT_EQ_INT(cfg.nlisten, 1);
+    ASSERT_EQ_STR(cfg.listen[0].host, "127.0.0.1");
+    ASSERT_EQ_STR(cfg.listen[0].port, "8080");
     ASSERT_EQ_INT(cfg.max_clients, 1000);
     ASSERT_EQ_INT(cfg.max_pending, MJD_DEFAULT_MAX_PENDING);
     ASSERT_EQ_INT(cfg.header_timeout_ns, 10 * CORE_NS_PER_SEC);
@@ -58,12 +94,13 @@ TEST(config_all_options)
                            "9",        "--log-level",
                            "debug",    NULL };
     ASSERT_EQ_INT(parse(&cfg, args), MJD_CONFIG_RUN);
-    ASSERT_EQ_INT(cfg.width, 640);
-    ASSERT_EQ_INT(cfg.height, 480);
-    ASSERT_EQ_INT(cfg.fps, 15);
-    ASSERT_EQ_INT(cfg.quality, 90);
-    ASSERT_EQ_STR(cfg.listen_host, "::1");
-    ASSERT_EQ_STR(cfg.listen_port, "0");
+    ASSERT_EQ_INT(cfg.sources[0].width, 640);
+    ASSERT_EQ_INT(cfg.sources[0].height, 480);
+    ASSERT_EQ_INT(cfg.sources[0].fps, 15);
+    ASSERT_EQ_INT(cfg.sources[0].quality, 90);
+    ASSERT_EQ_INT(cfg.nlisten, 1);
+    ASSERT_EQ_STR(cfg.listen[0].host, "::1");
+    ASSERT_EQ_STR(cfg.listen[0].port, "0");
     ASSERT_EQ_INT(cfg.workers, 3);
     ASSERT_EQ_INT(cfg.max_clients, 7);
     ASSERT_EQ_INT(cfg.max_clients_per_ip, 2);
@@ -111,4 +148,174 @@ TEST(config_help_and_version_exit)
     const char *v[] = { "--fps", "5", "--version", NULL };
     ASSERT_EQ_INT(parse(&cfg, h), MJD_CONFIG_EXIT);
     ASSERT_EQ_INT(parse(&cfg, v), MJD_CONFIG_EXIT);
+}
+
+TEST(config_source_options_apply_to_the_source_they_follow)
+{
+    struct mjd_config cfg;
+    // Before any --source: the defaults of every source.
+    const char *before[] = { "--fps", "12", "--size", "320x240", "--source", "test", NULL };
+    ASSERT_EQ_INT(parse(&cfg, before), MJD_CONFIG_RUN);
+    ASSERT_EQ_INT(cfg.nsources, 1);
+    ASSERT_EQ_INT(cfg.sources[0].fps, 12);
+    ASSERT_EQ_INT(cfg.sources[0].width, 320);
+    // After it: that source.
+    const char *after[] = { "--quality", "40", "--source", "test", "--fps", "7", NULL };
+    ASSERT_EQ_INT(parse(&cfg, after), MJD_CONFIG_RUN);
+    ASSERT_EQ_INT(cfg.nsources, 1);
+    ASSERT_EQ_INT(cfg.sources[0].fps, 7);
+    ASSERT_EQ_INT(cfg.sources[0].quality, 40);
+    ASSERT_EQ_INT(cfg.sources[0].width, 1280);
+    // No --source at all: one test source with the options given.
+    const char *none[] = { "--fps", "5", NULL };
+    ASSERT_EQ_INT(parse(&cfg, none), MJD_CONFIG_RUN);
+    ASSERT_EQ_INT(cfg.nsources, 1);
+    ASSERT_EQ_STR(cfg.sources[0].spec, "test");
+    ASSERT_EQ_INT(cfg.sources[0].fps, 5);
+}
+
+TEST(config_listen_may_be_repeated)
+{
+    struct mjd_config cfg;
+    const char *args[] = { "--listen", "127.0.0.1:0", "--listen=[::]:8081",
+                           "--listen", "localhost:9", NULL };
+    ASSERT_EQ_INT(parse(&cfg, args), MJD_CONFIG_RUN);
+    ASSERT_EQ_INT(cfg.nlisten, 3);
+    ASSERT_EQ_STR(cfg.listen[0].host, "127.0.0.1");
+    ASSERT_EQ_STR(cfg.listen[1].host, "::");
+    ASSERT_EQ_STR(cfg.listen[1].port, "8081");
+    ASSERT_EQ_STR(cfg.listen[2].host, "localhost");
+}
+
+TEST(config_errors_name_the_problem)
+{
+    struct mjd_config cfg;
+    char *err = NULL;
+    // An unknown option is called unknown, even without a value after it.
+    const char *unknown[] = { "--bogus", NULL };
+    ASSERT_EQ_INT(parse_capture(&cfg, unknown, NULL, &err), MJD_CONFIG_USAGE);
+    ASSERT_NOT_NULL(strstr(err, "unknown option '--bogus'"));
+    free(err);
+    const char *unknown_eq[] = { "--bogus=1", NULL };
+    ASSERT_EQ_INT(parse_capture(&cfg, unknown_eq, NULL, &err), MJD_CONFIG_USAGE);
+    ASSERT_NOT_NULL(strstr(err, "unknown option '--bogus'"));
+    free(err);
+    const char *missing[] = { "--fps", NULL };
+    ASSERT_EQ_INT(parse_capture(&cfg, missing, NULL, &err), MJD_CONFIG_USAGE);
+    ASSERT_NOT_NULL(strstr(err, "'--fps' needs a value"));
+    free(err);
+    const char *range[] = { "--fps", "999", NULL };
+    ASSERT_EQ_INT(parse_capture(&cfg, range, NULL, &err), MJD_CONFIG_USAGE);
+    ASSERT_NOT_NULL(strstr(err, "invalid value '999' for --fps: expected an integer 1..240"));
+    free(err);
+    // A secret is never repeated back.
+    const char *secret[] = { "--auth", "hunter2-no-colon", NULL };
+    ASSERT_EQ_INT(parse_capture(&cfg, secret, NULL, &err), MJD_CONFIG_USAGE);
+    ASSERT_NULL(strstr(err, "hunter2"));
+    ASSERT_NOT_NULL(strstr(err, "--auth"));
+    free(err);
+}
+
+TEST(config_auth_file_reads_the_first_line)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/auth", test_tmpdir());
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("viewer:s3cret\r\nignored\n", f);
+    fclose(f);
+    struct mjd_config cfg;
+    const char *args[] = { "--auth-file", path, NULL };
+    ASSERT_EQ_INT(parse(&cfg, args), MJD_CONFIG_RUN);
+    ASSERT_EQ_STR(cfg.auth, "viewer:s3cret");
+    f = fopen(path, "w");
+    fputs("no colon here\n", f);
+    fclose(f);
+    char *err = NULL;
+    ASSERT_EQ_INT(parse_capture(&cfg, args, NULL, &err), MJD_CONFIG_USAGE);
+    ASSERT_NULL(strstr(err, "colon here"));
+    free(err);
+}
+
+TEST(config_scrub_hides_secrets_in_argv)
+{
+    char a0[] = "mjpegd";
+    char a1[] = "--auth";
+    char a2[] = "u:pw";
+    char a3[] = "--auth=v:pw2";
+    char a4[] = "--fps";
+    char a5[] = "9";
+    char *argv[] = { a0, a1, a2, a3, a4, a5, NULL };
+    mjd_config_scrub_argv(6, argv);
+    ASSERT_EQ_STR(a2, "****");
+    ASSERT_EQ_STR(a3, "--auth=*****");
+    ASSERT_EQ_STR(a5, "9");
+}
+
+/* The lines of --help that start an option ("  --name ..."). */
+static size_t help_option_lines(const char *help)
+{
+    size_t n = 0;
+    for (const char *p = help; (p = strstr(p, "\n  --")) != NULL; p++) {
+        n++;
+    }
+    return n;
+}
+
+TEST(config_help_and_dump_options_come_from_the_table)
+{
+    struct mjd_config cfg;
+    char *help = NULL;
+    char *dump = NULL;
+    const char *h[] = { "--help", NULL };
+    const char *d[] = { "--dump-options", NULL };
+    ASSERT_EQ_INT(parse_capture(&cfg, h, &help, NULL), MJD_CONFIG_EXIT);
+    ASSERT_EQ_INT(parse_capture(&cfg, d, &dump, NULL), MJD_CONFIG_EXIT);
+    // --dump-options (what scripts/gen-manpage reads) lists what --help lists, and is hidden.
+    ASSERT_NULL(strstr(help, "--dump-options"));
+    ASSERT_NULL(strstr(dump, "--dump-options"));
+    size_t lines = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(dump, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        lines++;
+        char *tab1 = strchr(line, '\t');
+        char *tab2 = tab1 != NULL ? strchr(tab1 + 1, '\t') : NULL;
+        if (tab2 == NULL || strncmp(line, "--", 2) != 0 || strchr(tab2 + 1, '\t') != NULL) {
+            test_fail(__FILE__, __LINE__, "bad --dump-options line: %s", line);
+        }
+        *tab1 = '\0';
+        *tab2 = '\0';
+        const char *name = line;
+        const char *metavar = tab1 + 1;
+        const char *text = tab2 + 1;
+        ASSERT_CMP_INT(strlen(text), >, 10);
+        char want[96];
+        snprintf(want, sizeof(want), "\n  %s%s%s ", name, metavar[0] ? " " : "", metavar);
+        if (strstr(help, want) == NULL) {
+            test_fail(__FILE__, __LINE__, "'%s' is not in --help", want + 1);
+        }
+        // The first words of the help text are --help's too.
+        char words[24];
+        snprintf(words, sizeof(words), "%s", text);
+        char *cut = strrchr(words, ' ');
+        if (cut != NULL) {
+            *cut = '\0';
+        }
+        ASSERT_NOT_NULL(strstr(help, words));
+        // And the parser knows it: an option with a value asks for one, a flag refuses one.
+        char arg[64];
+        snprintf(arg, sizeof(arg), "%s%s", name, metavar[0] ? "" : "=x");
+        const char *args[] = { arg, NULL };
+        char *err = NULL;
+        ASSERT_EQ_INT(parse_capture(&cfg, args, NULL, &err), MJD_CONFIG_USAGE);
+        if (strstr(err, metavar[0] ? "needs a value" : "takes no value") == NULL) {
+            test_fail(__FILE__, __LINE__, "%s: %s", arg, err);
+        }
+        free(err);
+    }
+    ASSERT_CMP_INT(lines, >=, 15);
+    ASSERT_EQ_INT(lines, help_option_lines(help));
+    free(help);
+    free(dump);
 }

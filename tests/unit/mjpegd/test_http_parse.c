@@ -94,7 +94,6 @@ static const struct bad_case bad_cases[] = {
     { "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 405 },
     { "PUT /x HTTP/1.1\r\nHost: x\r\n\r\n", 405 },
     { "DELETE /x HTTP/1.1\r\nHost: x\r\n\r\n", 405 },
-    { "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", 405 },
     { "PATCH / HTTP/1.1\r\nHost: x\r\n\r\n", 405 },
     { "TRACE / HTTP/1.1\r\nHost: x\r\n\r\n", 405 },
     { "CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n", 405 },
@@ -367,4 +366,54 @@ TEST(http_reason_phrases)
     ASSERT_EQ_STR(mjd_http_reason(404), "Not Found");
     ASSERT_EQ_STR(mjd_http_reason(431), "Request Header Fields Too Large");
     ASSERT_EQ_STR(mjd_http_reason(799), "Unknown");
+}
+
+TEST(http_head_is_known_before_an_error)
+{
+    // Errors found after the method (bad target, no Host, a body, a line too long) still
+    // know it was HEAD, so that the error goes without a body.
+    static char longline[MJD_HTTP_MAX_REQUEST_LINE + 64];
+    memset(longline, 'a', sizeof(longline) - 1);
+    memcpy(longline, "HEAD /", 6);
+    const char *heads[] = { "HEAD / HTTP/1.1\r\n\r\n", "HEAD /%zz HTTP/1.1\r\nHost: t\r\n\r\n",
+                            "HEAD / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\n", longline };
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+        struct mjd_http_parser p;
+        mjd_http_parser_init(&p);
+        size_t used = 0;
+        ASSERT_EQ_INT(mjd_http_parse(&p, heads[i], strlen(heads[i]), &used), MJD_HTTP_ERROR);
+        ASSERT_TRUE(p.is_head);
+    }
+    struct mjd_http_parser p;
+    mjd_http_parser_init(&p);
+    size_t used = 0;
+    const char *get = "GET / HTTP/1.1\r\n\r\n";
+    ASSERT_EQ_INT(mjd_http_parse(&p, get, strlen(get), &used), MJD_HTTP_ERROR);
+    ASSERT_FALSE(p.is_head);
+}
+
+TEST(http_options_is_parsed_for_cors_preflights)
+{
+    const char *req = "OPTIONS /stream HTTP/1.1\r\nHost: x\r\nOrigin: https://a.example\r\n"
+                      "Access-Control-Request-Method: GET\r\n"
+                      "Access-Control-Request-Headers: authorization, x-y\r\n\r\n";
+    struct mjd_http_parser p;
+    mjd_http_parser_init(&p);
+    size_t used = 0;
+    ASSERT_EQ_INT(mjd_http_parse(&p, req, strlen(req), &used), MJD_HTTP_OK);
+    ASSERT_EQ_INT(p.req.method, MJD_HTTP_OPTIONS);
+    ASSERT_TRUE(strncmp(req + p.req.acr_headers.off, "authorization, x-y", p.req.acr_headers.len) ==
+                0);
+    ASSERT_EQ_INT(p.req.acr_headers.len, strlen("authorization, x-y"));
+    const char *star = "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n";
+    mjd_http_parser_init(&p);
+    ASSERT_EQ_INT(mjd_http_parse(&p, star, strlen(star), &used), MJD_HTTP_OK);
+    const char *bad =
+            "OPTIONS / HTTP/1.1\r\nHost: x\r\nAccess-Control-Request-Headers: a;b\r\n\r\n";
+    mjd_http_parser_init(&p);
+    ASSERT_EQ_INT(mjd_http_parse(&p, bad, strlen(bad), &used), MJD_HTTP_ERROR);
+    // "*" is OPTIONS-only.
+    const char *getstar = "GET * HTTP/1.1\r\nHost: x\r\n\r\n";
+    mjd_http_parser_init(&p);
+    ASSERT_EQ_INT(mjd_http_parse(&p, getstar, strlen(getstar), &used), MJD_HTTP_ERROR);
 }

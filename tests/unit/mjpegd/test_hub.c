@@ -28,7 +28,7 @@ TEST(hub_empty_has_no_frame)
     struct mjd_frame f;
     ASSERT_FALSE(mjd_hub_latest(hub, &f));
     ASSERT_NULL(f.jpeg);
-    ASSERT_EQ_U64(mjd_hub_latest_seq(hub), 0);
+    ASSERT_EQ_U64(f.seq, 0);
     ASSERT_EQ_INT(mjd_hub_wait_first(hub, core_now_ns() + 10 * CORE_NS_PER_MS), -ETIMEDOUT);
     mjd_hub_destroy(hub);
 }
@@ -124,16 +124,28 @@ TEST(hub_counters)
 {
     struct mjd_hub *hub = NULL;
     ASSERT_OK(mjd_hub_create(&hub));
-    mjd_hub_count_captured(hub);
-    mjd_hub_count_captured(hub);
-    mjd_hub_count_encoded(hub);
-    mjd_hub_count_dropped(hub);
+    // Five frames read: one published, one stale, one busy, one encode error, one in flight;
+    // one more read skipped (no buffer). Each counted once, by its fate.
+    for (int i = 0; i < 5; i++) {
+        mjd_hub_count_captured(hub);
+    }
+    ASSERT_TRUE(mjd_hub_publish(hub, frame_buf(1, 10), 2, 0));
+    ASSERT_FALSE(mjd_hub_publish(hub, frame_buf(2, 10), 1, 0));
+    mjd_hub_count_dropped(hub, MJD_DROP_BUSY);
+    mjd_hub_count_dropped(hub, MJD_DROP_ERROR);
+    mjd_hub_count_skipped(hub);
     struct mjd_hub_stats st;
     mjd_hub_get_stats(hub, &st);
-    ASSERT_EQ_U64(st.captured, 2);
-    ASSERT_EQ_U64(st.encoded, 1);
-    ASSERT_EQ_U64(st.dropped, 1);
-    ASSERT_TRUE(st.fps == 0.0);
+    ASSERT_EQ_U64(st.captured, 5);
+    ASSERT_EQ_U64(st.published, 1);
+    ASSERT_EQ_U64(st.dropped, 3);
+    ASSERT_EQ_U64(st.dropped_by[MJD_DROP_BUSY], 1);
+    ASSERT_EQ_U64(st.dropped_by[MJD_DROP_STALE], 1);
+    ASSERT_EQ_U64(st.dropped_by[MJD_DROP_ERROR], 1);
+    ASSERT_EQ_U64(st.in_flight, 1);
+    ASSERT_EQ_U64(st.skipped, 1);
+    ASSERT_EQ_U64(st.captured, st.published + st.dropped + st.in_flight);
+    ASSERT_EQ_STR(mjd_hub_drop_reason_name(MJD_DROP_STALE), "stale");
     mjd_hub_destroy(hub);
 }
 
@@ -180,6 +192,9 @@ TEST(hub_concurrent_publish_and_read_keep_order)
     struct mjd_hub_stats st;
     mjd_hub_get_stats(hub, &st);
     ASSERT_EQ_U64(st.published + st.dropped, 4000);
-    ASSERT_EQ_U64(mjd_hub_latest_seq(hub), 4000);
+    struct mjd_frame newest;
+    ASSERT_TRUE(mjd_hub_latest(hub, &newest));
+    ASSERT_EQ_U64(newest.seq, 4000);
+    core_buf_unref(newest.jpeg);
     mjd_hub_destroy(hub);
 }

@@ -96,18 +96,17 @@ TEST(pending_evicts_the_oldest_when_full)
     struct mjd_pending_node n[5];
     memset(n, 0, sizeof(n));
     mjd_pending_init(&p, 3, 1000);
-    ASSERT_NULL(mjd_pending_add(&p, &n[0], 1));
-    ASSERT_NULL(mjd_pending_add(&p, &n[1], 2));
-    ASSERT_NULL(mjd_pending_add(&p, &n[2], 3));
+    ASSERT_NULL(mjd_pending_add(&p, &n[0], 1, NULL, NULL, 1));
+    ASSERT_NULL(mjd_pending_add(&p, &n[1], 2, NULL, NULL, 1));
+    ASSERT_NULL(mjd_pending_add(&p, &n[2], 3, NULL, NULL, 1));
     ASSERT_EQ_INT(p.count, 3);
-    ASSERT_TRUE(mjd_pending_add(&p, &n[3], 4) == &n[0]);
-    ASSERT_FALSE(mjd_pending_contains(&n[0]));
+    ASSERT_TRUE(mjd_pending_add(&p, &n[3], 4, NULL, NULL, 1) == &n[0]);
     ASSERT_EQ_INT(p.count, 3);
     // Removing one makes room: no eviction for the next.
     mjd_pending_remove(&p, &n[2]);
     mjd_pending_remove(&p, &n[2]);
     ASSERT_EQ_INT(p.count, 2);
-    ASSERT_NULL(mjd_pending_add(&p, &n[4], 5));
+    ASSERT_NULL(mjd_pending_add(&p, &n[4], 5, NULL, NULL, 1));
     ASSERT_TRUE(mjd_pending_pop_oldest(&p) == &n[1]);
     ASSERT_TRUE(mjd_pending_pop_oldest(&p) == &n[3]);
     ASSERT_TRUE(mjd_pending_pop_oldest(&p) == &n[4]);
@@ -120,9 +119,9 @@ TEST(pending_deadline_is_total_from_add)
     struct mjd_pending_node n[3];
     memset(n, 0, sizeof(n));
     mjd_pending_init(&p, 10, 100);
-    mjd_pending_add(&p, &n[0], 0);
-    mjd_pending_add(&p, &n[1], 50);
-    mjd_pending_add(&p, &n[2], 60);
+    mjd_pending_add(&p, &n[0], 0, NULL, NULL, 1);
+    mjd_pending_add(&p, &n[1], 50, NULL, NULL, 1);
+    mjd_pending_add(&p, &n[2], 60, NULL, NULL, 1);
     ASSERT_EQ_INT(n[1].deadline_ns, 150);
     ASSERT_NULL(mjd_pending_pop_expired(&p, 99));
     ASSERT_TRUE(mjd_pending_pop_expired(&p, 100) == &n[0]);
@@ -145,15 +144,17 @@ TEST(pending_flood_keeps_the_newest)
     mjd_pending_init(&p, CAP, 1000000);
     size_t evicted = 0;
     for (int i = 0; i < FLOOD; i++) {
-        if (mjd_pending_add(&p, &n[i], i) != NULL) {
+        if (mjd_pending_add(&p, &n[i], i, NULL, NULL, 1) != NULL) {
             evicted++;
         }
     }
     ASSERT_EQ_INT(evicted, FLOOD - CAP);
     ASSERT_EQ_INT(p.count, CAP);
-    for (int i = 0; i < FLOOD; i++) {
-        ASSERT_EQ_INT(mjd_pending_contains(&n[i]), i >= FLOOD - CAP);
+    // The newest CAP are left, oldest first.
+    for (int i = FLOOD - CAP; i < FLOOD; i++) {
+        ASSERT_TRUE(mjd_pending_pop_oldest(&p) == &n[i]);
     }
+    ASSERT_NULL(mjd_pending_pop_oldest(&p));
 }
 
 static bool not_busy(struct mjd_pending_node *n, void *ctx)
@@ -169,18 +170,20 @@ TEST(pending_eviction_passes_over_busy_connections)
     memset(n, 0, sizeof(n));
     mjd_pending_init(&p, 3, 1000);
     for (int i = 0; i < 3; i++) {
-        ASSERT_NULL(mjd_pending_add_checked(&p, &n[i], i, not_busy, n, 8));
+        ASSERT_NULL(mjd_pending_add(&p, &n[i], i, not_busy, n, 8));
     }
     // n[0] and n[1] have unread input: the oldest idle one, n[2], goes instead.
-    ASSERT_TRUE(mjd_pending_add_checked(&p, &n[3], 3, not_busy, n, 8) == &n[2]);
-    ASSERT_TRUE(mjd_pending_contains(&n[0]) && mjd_pending_contains(&n[1]));
+    ASSERT_TRUE(mjd_pending_add(&p, &n[3], 3, not_busy, n, 8) == &n[2]);
     ASSERT_EQ_INT(p.count, 3);
     // The scan limit: only n[0] is looked at, and it is busy: nothing is evicted.
-    ASSERT_NULL(mjd_pending_add_checked(&p, &n[4], 4, not_busy, n, 1));
+    ASSERT_NULL(mjd_pending_add(&p, &n[4], 4, not_busy, n, 1));
     ASSERT_EQ_INT(p.count, 4);
-    // Without a predicate the oldest goes, as in mjd_pending_add.
-    ASSERT_TRUE(mjd_pending_add_checked(&p, &n[5], 5, NULL, NULL, 1) == &n[0]);
+    // Without a predicate the oldest goes.
+    ASSERT_TRUE(mjd_pending_add(&p, &n[5], 5, NULL, NULL, 1) == &n[0]);
     ASSERT_EQ_INT(p.count, 4);
+    // The busy n[1] stayed, in order.
+    ASSERT_TRUE(mjd_pending_pop_oldest(&p) == &n[1]);
+    ASSERT_TRUE(mjd_pending_pop_oldest(&p) == &n[3]);
 }
 
 static bool never(struct mjd_pending_node *n, void *ctx)
@@ -198,7 +201,7 @@ TEST(pending_trim_restores_the_cap)
     mjd_pending_init(&p, 2, 1000);
     // Nothing evictable yet (all too young, say): adds past the cap evict nothing.
     for (int i = 0; i < 5; i++) {
-        ASSERT_NULL(mjd_pending_add_checked(&p, &n[i], 10 * i, never, NULL, 8));
+        ASSERT_NULL(mjd_pending_add(&p, &n[i], 10 * i, never, NULL, 8));
     }
     ASSERT_EQ_INT(p.count, 5);
     ASSERT_EQ_INT(mjd_pending_added_ns(&p, &n[3]), 30);

@@ -9,20 +9,27 @@
 static struct mjd_report sample(void)
 {
     struct mjd_report r = {
-        .source = "test",
+        .clients = 3,
+        .clients_total = 7,
+        .pending = 2,
+        .bytes_sent = 123456789012ULL,
+        .uptime = 12.5,
+        .version = "1.2.3",
+        .nsources = 1,
+    };
+    r.sources[0] = (struct mjd_report_source){
+        .kind = "test",
         .width = 1280,
         .height = 720,
         .fps = 29.5,
         .target_fps = 30,
         .quality = 75,
-        .clients = 3,
-        .clients_total = 7,
-        .pending = 2,
         .frames_captured = 100,
-        .frames_encoded = 98,
-        .frames_dropped = 2,
-        .bytes_sent = 123456789012ULL,
-        .uptime = 12.5,
+        .frames_published = 95,
+        .frames_dropped = { [MJD_DROP_BUSY] = 2, [MJD_DROP_STALE] = 1, [MJD_DROP_ERROR] = 0 },
+        .frames_in_flight = 2,
+        .frames_skipped = 4,
+        .last_frame_age = 0.0331,
     };
     return r;
 }
@@ -30,21 +37,41 @@ static struct mjd_report sample(void)
 TEST(report_json_has_exactly_the_keys)
 {
     struct mjd_report r = sample();
-    char buf[1024];
+    char buf[2048];
     int n = mjd_report_json(&r, buf, sizeof(buf));
     ASSERT_CMP_INT(n, >, 0);
     ASSERT_EQ_INT(strlen(buf), n);
-    ASSERT_EQ_STR(buf, "{\"source\":\"test\",\"width\":1280,\"height\":720,\"fps\":29.50,"
-                       "\"target_fps\":30,\"quality\":75,\"clients\":3,\"clients_total\":7,"
-                       "\"frames_captured\":100,\"frames_encoded\":98,\"frames_dropped\":2,"
-                       "\"uptime\":12.500}\n");
+    ASSERT_EQ_STR(buf, "{\"version\":\"1.2.3\",\"source\":\"test\",\"width\":1280,\"height\":720,"
+                       "\"fps\":29.50,\"target_fps\":30,\"quality\":75,\"frames_captured\":100,"
+                       "\"frames_published\":95,\"frames_dropped\":3,"
+                       "\"frames_dropped_by\":{\"busy\":2,\"stale\":1,\"error\":0},"
+                       "\"frames_in_flight\":2,\"frames_skipped\":4,\"last_frame_age\":0.033,"
+                       "\"clients\":3,\"clients_total\":7,\"pending\":2,"
+                       "\"bytes_sent\":123456789012,\"uptime\":12.500}\n");
+    // Before the first frame there is no age.
+    r.sources[0].last_frame_age = -1;
+    ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
+    ASSERT_NOT_NULL(strstr(buf, ",\"last_frame_age\":null,"));
+}
+
+TEST(report_json_lists_every_source_when_there_are_several)
+{
+    struct mjd_report r = sample();
+    r.nsources = 2;
+    r.sources[1] = r.sources[0];
+    r.sources[1].kind = "cam";
+    char buf[4096];
+    ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
+    ASSERT_TRUE(strncmp(buf, "{\"version\":\"1.2.3\",\"source\":\"test\",", 35) == 0);
+    ASSERT_NOT_NULL(strstr(buf, ",\"sources\":[{\"source\":\"test\","));
+    ASSERT_NOT_NULL(strstr(buf, "},{\"source\":\"cam\","));
 }
 
 TEST(report_json_escapes_the_source)
 {
     struct mjd_report r = sample();
-    r.source = "file:/a \"b\"\\c\n";
-    char buf[1024];
+    r.sources[0].kind = "file:/a \"b\"\\c\n";
+    char buf[2048];
     ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
     ASSERT_NOT_NULL(strstr(buf, "\"source\":\"file:/a \\\"b\\\"\\\\c\\u000a\""));
 }
@@ -60,13 +87,13 @@ TEST(report_json_too_small_buffer)
 TEST(report_metrics_have_help_and_type)
 {
     struct mjd_report r = sample();
-    char buf[4096];
+    char buf[8192];
     int n = mjd_report_metrics(&r, buf, sizeof(buf));
     ASSERT_CMP_INT(n, >, 0);
     const char *names[] = { "mjpegd_clients",
-                            "mjpegd_clients_total",
+                            "mjpegd_streams_started_total",
                             "mjpegd_frames_captured_total",
-                            "mjpegd_frames_encoded_total",
+                            "mjpegd_frames_published_total",
                             "mjpegd_frames_dropped_total",
                             "mjpegd_bytes_sent_total",
                             "mjpegd_uptime_seconds" };
@@ -76,12 +103,32 @@ TEST(report_metrics_have_help_and_type)
         ASSERT_NOT_NULL(strstr(buf, want));
         snprintf(want, sizeof(want), "# TYPE %s ", names[i]);
         ASSERT_NOT_NULL(strstr(buf, want));
-        snprintf(want, sizeof(want), "\n%s ", names[i]);
-        ASSERT_NOT_NULL(strstr(buf, want));
     }
     ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_bytes_sent_total 123456789012\n"));
     ASSERT_NOT_NULL(strstr(buf, "# TYPE mjpegd_clients gauge\n"));
-    ASSERT_NOT_NULL(strstr(buf, "# TYPE mjpegd_clients_total counter\n"));
+    ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_streams_started_total 7\n"));
+    ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_frames_dropped_total{reason=\"busy\"} 2\n"));
+    ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_frames_dropped_total{reason=\"stale\"} 1\n"));
     ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_uptime_seconds 12.500\n"));
+    ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_last_frame_age_seconds 0.033\n"));
+    // No family is another's name plus _total (one family under OpenMetrics).
+    ASSERT_NULL(strstr(buf, "mjpegd_clients_total"));
     ASSERT_EQ_INT(buf[n - 1], '\n');
+}
+
+TEST(report_metrics_label_each_source_when_there_are_several)
+{
+    struct mjd_report r = sample();
+    r.nsources = 2;
+    r.sources[1] = r.sources[0];
+    r.sources[1].frames_captured = 55;
+    char buf[16384];
+    ASSERT_CMP_INT(mjd_report_metrics(&r, buf, sizeof(buf)), >, 0);
+    ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_frames_captured_total{source=\"0\"} 100\n"));
+    ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_frames_captured_total{source=\"1\"} 55\n"));
+    ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_frames_dropped_total{source=\"1\",reason=\"busy\"} 2\n"));
+    // One HELP/TYPE per family, however many sources.
+    const char *first = strstr(buf, "# TYPE mjpegd_frames_captured_total");
+    ASSERT_NOT_NULL(first);
+    ASSERT_NULL(strstr(first + 1, "# TYPE mjpegd_frames_captured_total"));
 }

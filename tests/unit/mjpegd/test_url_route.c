@@ -117,6 +117,20 @@ TEST(route_endpoints)
         { "/nope", MJD_ROUTE_NOT_FOUND, 0 },
         { "/stream/", MJD_ROUTE_NOT_FOUND, 0 },
         { "/?action=other", MJD_ROUTE_NOT_FOUND, 0 },
+        { "/?action=stream_0", MJD_ROUTE_STREAM, 0 },
+        { "/?action=snapshot_0", MJD_ROUTE_SNAPSHOT, 0 },
+        { "/?action=stream_0&fps=3", MJD_ROUTE_STREAM, 3 },
+        { "/?action=stream_00", MJD_ROUTE_NOT_FOUND, 0 },
+        { "/?action=stream_", MJD_ROUTE_NOT_FOUND, 0 },
+        { "/?action=stream_x", MJD_ROUTE_NOT_FOUND, 0 },
+        { "/?action=streams", MJD_ROUTE_NOT_FOUND, 0 },
+        // Unknown parameters are ignored: cache-busters, a bare value, fps where it means nothing.
+        { "/?action=snapshot&1683812", MJD_ROUTE_SNAPSHOT, 0 },
+        { "/?action=stream&timestamp=", MJD_ROUTE_STREAM, 0 },
+        { "/stream?123", MJD_ROUTE_STREAM, 0 },
+        { "/snapshot?fps=abc", MJD_ROUTE_SNAPSHOT, 0 },
+        { "/state?_=1&x", MJD_ROUTE_STATE, 0 },
+        { "/?1234", MJD_ROUTE_INDEX, 0 },
         { "/etc/passwd", MJD_ROUTE_NOT_FOUND, 0 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -126,6 +140,21 @@ TEST(route_endpoints)
                       r.fps);
         }
     }
+}
+
+TEST(route_action_number_picks_the_source)
+{
+    struct mjd_route r;
+    ASSERT_EQ_INT(route("/?action=stream_7", &r), 0);
+    ASSERT_EQ_INT(r.kind, MJD_ROUTE_STREAM);
+    ASSERT_EQ_INT(r.source, 7);
+    ASSERT_EQ_INT(route("/?action=snapshot_12", &r), 0);
+    ASSERT_EQ_INT(r.kind, MJD_ROUTE_SNAPSHOT);
+    ASSERT_EQ_INT(r.source, 12);
+    ASSERT_EQ_INT(route("/stream", &r), 0);
+    ASSERT_EQ_INT(r.source, 0);
+    ASSERT_EQ_INT(route("/?action=stream_100", &r), 0);
+    ASSERT_EQ_INT(r.kind, MJD_ROUTE_NOT_FOUND);
 }
 
 TEST(route_dot_dot_in_any_spelling_is_400)

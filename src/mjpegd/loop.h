@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+/* One network loop: an epoll thread with its listeners, its frame wake-up and its connections. */
+#ifndef MJD_LOOP_H
+#define MJD_LOOP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/compiler.h"
+#include "mjpegd/config.h"
+#include "mjpegd/limits.h"
+#include "mjpegd/list.h"
+#include "mjpegd/listen.h"
+#include "mjpegd/pending.h"
+#include "mjpegd/report.h"
+#include "mjpegd/server.h"
+#include "mjpegd/stream.h"
+
+struct mjd_conn;
+
+/** Fills a report with the server's numbers. Any thread. */
+typedef void (*mjd_loop_report_fn)(void *ctx, struct mjd_report *out);
+
+/* What every loop of a server shares: set up before the loops start, then read-only. */
+struct mjd_loop_shared {
+    const struct mjd_config *cfg;            /* immutable */
+    const struct mjd_server_source *sources; /* immutable array; each hub is thread-safe */
+    size_t nsources;                         /* immutable, >= 1 */
+    struct mjd_limits *limits;               /* thread-safe */
+    struct mjd_pending_set *pending;         /* thread-safe */
+    atomic_bool stop;                        /* atomic: set once to end every loop */
+    mjd_loop_report_fn report;               /* thread-safe */
+    void *report_ctx;
+};
+
+/*
+ * A loop ("net/N") accepts on its own SO_REUSEPORT sockets (one per listening address), owns
+ * every connection it accepts until it closes, and is woken by the hubs through its eventfd.
+ * The struct is embedded by the server; init/start/join/release belong to the owner thread,
+ * and every other field is loop thread only unless marked. The server's own files (conn,
+ * respond, stream) read and update the fields their comments name.
+ */
+struct mjd_loop {
+    const struct mjd_loop_shared *shared; /* immutable */
+    unsigned index;                       /* immutable */
+    pthread_t thread;                     /* owner thread only */
+    bool started;                         /* owner thread only */
+    int epfd;
+    int efd; /* written by the hubs (any thread), read by the loop */
+    int lfds[MJD_LISTEN_MAX_ADDRS];
+    size_t nlfds;
+    int spare_fd; /* released to shed a connection at EMFILE */
+    /* Out of fds with nothing to shed: the listeners are out of the epoll set until then. */
+    bool accept_paused;
+    int64_t accept_resume_ns;
+    uint64_t fd_failures;    /* EMFILE/ENFILE from accept since the last warning */
+    int64_t fd_warned_ns;    /* when that warning was logged */
+    int64_t now;             /* time of the current iteration (conn reads it) */
+    time_t date_sec;         /* the wall-clock second date_hdr shows */
+    char date_hdr[64];       /* "Date: <IMF-fixdate>\r\n", formatted once a second */
+    struct mjd_link heads;   /* connections reading a head (conn moves them) */
+    struct mjd_link active;  /* responding or lingering */
+    struct mjd_link streams; /* streaming */
+    struct mjd_link runq;    /* connections with work left for the next turn, oldest first */
+    struct mjd_conn *dead;   /* closed, freed after the event batch */
+    struct mjd_stream_frame *frames; /* [shared->nsources]: newest frame of each source */
+    atomic_uint_fast64_t bytes_sent; /* atomic: bytes written to clients */
+};
+
+/**
+ * Sets up l (caller storage): its epoll set, eventfd and one listening socket per address of
+ * addrs[0..naddrs). Registers nothing with the hubs (see l->efd). 0 or a negative errno;
+ * mjd_loop_release cleans up either way. Owner thread.
+ */
+int mjd_loop_init(struct mjd_loop *l, const struct mjd_loop_shared *shared, unsigned index,
+                  const struct mjd_listen_addr *addrs, size_t naddrs) CORE_MUST_CHECK;
+
+/** Starts the loop's thread. 0 or a negative errno. Owner thread. */
+int mjd_loop_start(struct mjd_loop *l) CORE_MUST_CHECK;
+
+/** Wakes the loop (after shared->stop is set) and joins it if started. Owner thread. */
+void mjd_loop_join(struct mjd_loop *l);
+
+/** Closes every fd and frees what l holds. After join. Owner thread. */
+void mjd_loop_release(struct mjd_loop *l);
+
+/** Sets l->now and, once a second, l->date_hdr. Loop thread. */
+void mjd_loop_tick(struct mjd_loop *l);
+
+/** Bytes sent to clients by this loop. Any thread. */
+uint64_t mjd_loop_bytes_sent(struct mjd_loop *l);
+
+#endif

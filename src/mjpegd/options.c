@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: MIT
+/* The command-line option table: one row per option drives parsing, errors, --help and man. */
+#include "mjpegd/options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/compiler.h"
+#include "mjpegd/sources/source.h"
+
+#define G(field) offsetof(struct mjd_config, field)
+#define S(field) offsetof(struct mjd_source_config, field)
+
+/* ---- value readers for the custom rows ------------------------------------------------------ */
+
+static bool parse_u(const char *s, unsigned long long min, unsigned long long max,
+                    unsigned long long *out)
+{
+    if (s[0] < '0' || s[0] > '9') {
+        return false;
+    }
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static int read_size(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                     const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)cfg;
+    (void)why;
+    (void)why_cap;
+    struct mjd_source_config *src = base;
+    const char *x = strchr(value, 'x');
+    if (x == NULL || x - value > 5) {
+        return -EINVAL;
+    }
+    char wbuf[8];
+    memcpy(wbuf, value, (size_t)(x - value));
+    wbuf[x - value] = '\0';
+    unsigned long long w = 0;
+    unsigned long long h = 0;
+    if (!parse_u(wbuf, 16, 8192, &w) || !parse_u(x + 1, 16, 8192, &h) || w % 2 != 0 || h % 2 != 0) {
+        return -EINVAL;
+    }
+    src->width = (unsigned)w;
+    src->height = (unsigned)h;
+    return 0;
+}
+
+static int read_source(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                       const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)cfg;
+    size_t n = strlen(value);
+    struct mjd_source_config *src = base;
+    if (n >= sizeof(src->spec)) {
+        snprintf(why, why_cap, "at most %zu bytes", sizeof(src->spec) - 1);
+        return -EINVAL;
+    }
+    if (!mjd_source_known(value)) {
+        return -EINVAL;
+    }
+    memcpy(src->spec, value, n + 1);
+    return 0;
+}
+
+static int read_listen(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                       const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)base;
+    if (cfg->nlisten >= MJD_MAX_LISTEN) {
+        snprintf(why, why_cap, "at most %d --listen options", MJD_MAX_LISTEN);
+        return -EINVAL;
+    }
+    struct mjd_listen_config *l = &cfg->listen[cfg->nlisten];
+    const char *host;
+    size_t hlen;
+    const char *port;
+    if (value[0] == '[') {
+        const char *close = strchr(value, ']');
+        if (close == NULL || close[1] != ':') {
+            return -EINVAL;
+        }
+        host = value + 1;
+        hlen = (size_t)(close - host);
+        port = close + 2;
+    } else {
+        const char *colon = strrchr(value, ':');
+        if (colon == NULL || memchr(value, ':', (size_t)(colon - value)) != NULL) {
+            return -EINVAL;
+        }
+        host = value;
+        hlen = (size_t)(colon - value);
+        port = colon + 1;
+    }
+    unsigned long long p;
+    if (hlen == 0 || hlen >= sizeof(l->host) || !parse_u(port, 0, 65535, &p)) {
+        return -EINVAL;
+    }
+    memcpy(l->host, host, hlen);
+    l->host[hlen] = '\0';
+    snprintf(l->port, sizeof(l->port), "%llu", p);
+    cfg->nlisten++;
+    return 0;
+}
+
+static int read_auth(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                     const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)base;
+    (void)why;
+    (void)why_cap;
+    size_t n = strlen(value);
+    if (strchr(value, ':') == NULL || n >= sizeof(cfg->auth)) {
+        return -EINVAL;
+    }
+    memcpy(cfg->auth, value, n + 1);
+    return 0;
+}
+
+/* The first line of the file named by value: USER:PASS, kept out of argv (and so out of ps). */
+static int read_auth_file(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                          const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)base;
+    int fd = open(value, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, why_cap, "a readable file (%s)", strerror(errno));
+        return -EINVAL;
+    }
+    char buf[sizeof(cfg->auth) + 1];
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        len += (size_t)n;
+        if (len == sizeof(buf) - 1 || memchr(buf, '\n', len) != NULL) {
+            break;
+        }
+    }
+    close(fd);
+    buf[len] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    size_t n = strlen(buf);
+    int rc = 0;
+    if (strchr(buf, ':') == NULL || n >= sizeof(cfg->auth)) {
+        snprintf(why, why_cap, "a file whose first line is USER:PASS");
+        rc = -EINVAL;
+    } else {
+        memcpy(cfg->auth, buf, n + 1);
+    }
+    explicit_bzero(buf, sizeof(buf));
+    return rc;
+}
+
+/* "*" or one origin (scheme://host[:port]): visible ASCII, no space or comma. */
+static int read_origin(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                       const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)base;
+    (void)why;
+    (void)why_cap;
+    size_t n = strlen(value);
+    if (n == 0 || n >= sizeof(cfg->allow_origin)) {
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if (c <= 0x20 || c >= 0x7f || c == ',') {
+            return -EINVAL;
+        }
+    }
+    if (strcmp(value, "*") != 0 && strstr(value, "://") == NULL) {
+        return -EINVAL;
+    }
+    memcpy(cfg->allow_origin, value, n + 1);
+    return 0;
+}
+
+static int read_log_format(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                           const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)base;
+    (void)why;
+    (void)why_cap;
+    return core_log_parse_format(value, &cfg->log_format) == 0 ? 0 : -EINVAL;
+}
+
+static int read_log_level(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                          const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)base;
+    (void)why;
+    (void)why_cap;
+    return core_log_parse_level(value, &cfg->log_level) == 0 ? 0 : -EINVAL;
+}
+
+/* ---- the table ----------------------------------------------------------------------------- */
+
+static const struct mjd_option table[] = {
+    { .name = "source",
+      .metavar = "SPEC",
+      .kind = MJD_OPT_CUSTOM,
+      .scope = MJD_OPT_SOURCE,
+      .flags = MJD_OPT_NEW_SOURCE,
+      .parse = read_source,
+      .expect = "a known source kind (test)",
+      .def = "test",
+      .help = "Frame source. The options of a source (--size, --fps, --quality) given after "
+              "it apply to it; given before any --source they apply to every source." },
+    { .name = "size",
+      .metavar = "WxH",
+      .kind = MJD_OPT_CUSTOM,
+      .scope = MJD_OPT_SOURCE,
+      .parse = read_size,
+      .expect = "WxH, even numbers 16..8192",
+      .def = "1280x720",
+      .help = "Frame size (per source)." },
+    { .name = "fps",
+      .metavar = "N",
+      .kind = MJD_OPT_UINT,
+      .scope = MJD_OPT_SOURCE,
+      .min = 1,
+      .max = 240,
+      .offset = S(fps),
+      .def = "30",
+      .help = "Frames per second captured (per source)." },
+    { .name = "quality",
+      .metavar = "Q",
+      .kind = MJD_OPT_UINT,
+      .scope = MJD_OPT_SOURCE,
+      .min = 1,
+      .max = 100,
+      .offset = S(quality),
+      .def = "75",
+      .help = "JPEG quality (per source)." },
+    { .name = "listen",
+      .metavar = "HOST:PORT",
+      .kind = MJD_OPT_CUSTOM,
+      .flags = MJD_OPT_REPEAT,
+      .parse = read_listen,
+      .expect = "HOST:PORT or [IPV6]:PORT with a port 0..65535",
+      .def = "127.0.0.1:8080",
+      .help = "Address to listen on: a name listens on every address it resolves to, [::] "
+              "on every IPv6 and IPv4 address, [::1]:PORT on IPv6 loopback; port 0 picks an "
+              "ephemeral port." },
+    { .name = "workers",
+      .metavar = "N",
+      .kind = MJD_OPT_UINT,
+      .min = 1,
+      .max = MJD_MAX_WORKERS,
+      .offset = G(workers),
+      .def = "the number of cores",
+      .help = "Network event loops." },
+    { .name = "encoders",
+      .metavar = "N",
+      .kind = MJD_OPT_UINT,
+      .min = 1,
+      .max = 64,
+      .offset = G(encoders),
+      .def = "the number of cores, at most 4",
+      .help = "JPEG encoder threads." },
+    { .name = "max-clients",
+      .metavar = "N",
+      .kind = MJD_OPT_UINT,
+      .min = 0,
+      .max = 1000000,
+      .offset = G(max_clients),
+      .def = "1000",
+      .help = "Streaming clients at once; past it, 503 with Retry-After." },
+    { .name = "max-clients-per-ip",
+      .metavar = "N",
+      .kind = MJD_OPT_UINT,
+      .min = 0,
+      .max = 1000000,
+      .offset = G(max_clients_per_ip),
+      .def = "0, no limit",
+      .help = "Streaming clients per IP address." },
+    { .name = "max-pending",
+      .metavar = "N",
+      .kind = MJD_OPT_UINT,
+      .min = 1,
+      .max = 1000000,
+      .offset = G(max_pending),
+      .def = "1024",
+      .help = "Connections that have not sent a full request head; when full, the oldest "
+              "idle one is closed." },
+    { .name = "auth",
+      .metavar = "USER:PASS",
+      .kind = MJD_OPT_CUSTOM,
+      .flags = MJD_OPT_SECRET,
+      .parse = read_auth,
+      .expect = "USER:PASS",
+      .help = "Require HTTP basic authentication on every path (the value is hidden from ps "
+              "once read, but prefer --auth-file)." },
+    { .name = "auth-file",
+      .metavar = "FILE",
+      .kind = MJD_OPT_CUSTOM,
+      .parse = read_auth_file,
+      .help = "Require HTTP basic authentication with the USER:PASS on the first line of "
+              "FILE." },
+    { .name = "allow-origin",
+      .metavar = "ORIGIN",
+      .kind = MJD_OPT_CUSTOM,
+      .parse = read_origin,
+      .expect = "* or one origin such as https://host:port",
+      .def = "off",
+      .help = "Let pages from ORIGIN (or * for any) read the streams and snapshots with fetch(): "
+              "every answer gets Access-Control-Allow-Origin, and OPTIONS preflights are "
+              "answered." },
+    { .name = "header-timeout",
+      .metavar = "SEC",
+      .kind = MJD_OPT_SECONDS,
+      .max = 86400,
+      .offset = G(header_timeout_ns),
+      .def = "10",
+      .help = "Total time a client has to send a request head." },
+    { .name = "send-timeout",
+      .metavar = "SEC",
+      .kind = MJD_OPT_SECONDS,
+      .max = 86400,
+      .offset = G(send_timeout_ns),
+      .def = "10",
+      .help = "Close a client that accepts no data for this long." },
+    { .name = "log-level",
+      .metavar = "LEVEL",
+      .kind = MJD_OPT_CUSTOM,
+      .parse = read_log_level,
+      .expect = "error, warn, info or debug",
+      .def = "info",
+      .help = "The most verbose messages logged: error, warn, info or debug." },
+    { .name = "log-format",
+      .metavar = "FORMAT",
+      .kind = MJD_OPT_CUSTOM,
+      .parse = read_log_format,
+      .expect = "text or json",
+      .def = "text",
+      .help = "How log lines are written: text, or json (one object per line with time, level, "
+              "ident, thread and msg)." },
+    { .name = "log-file",
+      .metavar = "FILE",
+      .kind = MJD_OPT_STRING,
+      .offset = G(log_file),
+      .size = sizeof(((struct mjd_config *)NULL)->log_file),
+      .expect = "a file name",
+      .def = "stderr",
+      .help = "Append the log to FILE; SIGHUP reopens it (after a rotation)." },
+    { .name = "help",
+      .kind = MJD_OPT_ACTION,
+      .action = MJD_OPT_ACT_HELP,
+      .help = "Print this help and exit." },
+    { .name = "dump-options",
+      .kind = MJD_OPT_ACTION,
+      .flags = MJD_OPT_HIDDEN,
+      .action = MJD_OPT_ACT_DUMP,
+      .help = "Print the options --help lists, one a line: name, value name and help, "
+              "tab-separated (for scripts/gen-manpage), and exit." },
+    { .name = "version",
+      .kind = MJD_OPT_ACTION,
+      .action = MJD_OPT_ACT_VERSION,
+      .help = "Print the version and exit." },
+};
+
+static const char summary[] = "Serves an MJPEG stream to many clients at once.";
+
+static const char endpoints[] =
+        "Endpoints: / (viewer), /stream, /snapshot, /state (JSON), /metrics (Prometheus), "
+        "/?action=stream, /?action=snapshot. /stream?fps=N caps one client's rate.";
+
+const struct mjd_option *mjd_option_find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < CORE_ARRAY_SIZE(table); i++) {
+        if (strlen(table[i].name) == len && memcmp(table[i].name, name, len) == 0) {
+            return &table[i];
+        }
+    }
+    return NULL;
+}
+
+/* What a valid value looks like, for errors, help and the man page. */
+static void describe(const struct mjd_option *o, char *buf, size_t cap)
+{
+    switch (o->kind) {
+    case MJD_OPT_UINT:
+        snprintf(buf, cap, "an integer %llu..%llu", o->min, o->max);
+        break;
+    case MJD_OPT_SECONDS:
+        snprintf(buf, cap, "seconds above 0, at most %llu, decimals allowed", o->max);
+        break;
+    case MJD_OPT_STRING:
+    case MJD_OPT_CUSTOM:
+        snprintf(buf, cap, "%s", o->expect != NULL ? o->expect : "a value");
+        break;
+    case MJD_OPT_ACTION:
+    default:
+        snprintf(buf, cap, "no value");
+        break;
+    }
+}
+
+int mjd_option_read(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                    const char *value, char *why, size_t why_cap)
+{
+    void *field = (char *)base + opt->offset;
+    why[0] = '\0';
+    int rc = -EINVAL;
+    switch (opt->kind) {
+    case MJD_OPT_UINT: {
+        unsigned long long v = 0;
+        if (parse_u(value, opt->min, opt->max, &v)) {
+            *(unsigned *)field = (unsigned)v;
+            rc = 0;
+        }
+        break;
+    }
+    case MJD_OPT_SECONDS: {
+        if ((value[0] >= '0' && value[0] <= '9') || value[0] == '.') {
+            char *end = NULL;
+            double v = strtod(value, &end);
+            if (*end == '\0' && isfinite(v) && v > 0.0 && v <= (double)opt->max) {
+                *(int64_t *)field = (int64_t)(v * 1e9);
+                rc = 0;
+            }
+        }
+        break;
+    }
+    case MJD_OPT_STRING: {
+        size_t n = strlen(value);
+        if (n > 0 && n < opt->size) {
+            memcpy(field, value, n + 1);
+            rc = 0;
+        } else {
+            snprintf(why, why_cap, "at most %zu bytes", opt->size - 1);
+        }
+        break;
+    }
+    case MJD_OPT_CUSTOM:
+        rc = opt->parse(opt, cfg, base, value, why, why_cap);
+        break;
+    case MJD_OPT_ACTION:
+    default:
+        break;
+    }
+    if (rc != 0 && why[0] == '\0') {
+        describe(opt, why, why_cap);
+    }
+    return rc;
+}
+
+/* ---- --help -------------------------------------------------------------------------------- */
+
+#define HELP_COL   28
+#define HELP_WIDTH 79
+
+/* Prints text word-wrapped from column col (the cursor is at col) to HELP_WIDTH. */
+static void wrap(FILE *out, const char *text, int col)
+{
+    int at = col;
+    const char *p = text;
+    while (*p != '\0') {
+        const char *e = strchr(p, ' ');
+        int len = e != NULL ? (int)(e - p) : (int)strlen(p);
+        if (at > col && at + 1 + len > HELP_WIDTH) {
+            fprintf(out, "\n%*s", col, "");
+            at = col;
+        } else if (at > col) {
+            fputc(' ', out);
+            at++;
+        }
+        fprintf(out, "%.*s", len, p);
+        at += len;
+        p += len;
+        while (*p == ' ') {
+            p++;
+        }
+    }
+    fputc('\n', out);
+}
+
+/* The help sentence plus the valid values and the default. */
+static void full_help(const struct mjd_option *o, char *buf, size_t cap)
+{
+    char what[128] = "";
+    if (o->kind == MJD_OPT_UINT || o->kind == MJD_OPT_SECONDS) {
+        describe(o, what, sizeof(what));
+    }
+    int n = snprintf(buf, cap, "%s", o->help);
+    if (what[0] != '\0' && n >= 0 && (size_t)n < cap) {
+        what[0] = (char)toupper((unsigned char)what[0]);
+        n += snprintf(buf + n, cap - (size_t)n, " %s.", what);
+    }
+    if (o->flags & MJD_OPT_REPEAT && n >= 0 && (size_t)n < cap) {
+        n += snprintf(buf + n, cap - (size_t)n, " May be repeated.");
+    }
+    if (o->def != NULL && n >= 0 && (size_t)n < cap) {
+        snprintf(buf + n, cap - (size_t)n, " Default: %s.", o->def);
+    }
+}
+
+void mjd_options_print_help(FILE *out)
+{
+    fprintf(out, "usage: mjpegd [options]\n%s\n\n", summary);
+    for (size_t i = 0; i < CORE_ARRAY_SIZE(table); i++) {
+        const struct mjd_option *o = &table[i];
+        if (o->flags & MJD_OPT_HIDDEN) {
+            continue;
+        }
+        char text[512];
+        full_help(o, text, sizeof(text));
+        int col = fprintf(out, "  --%s%s%s", o->name, o->metavar != NULL ? " " : "",
+                          o->metavar != NULL ? o->metavar : "");
+        if (col >= HELP_COL) {
+            fprintf(out, "\n%*s", HELP_COL, "");
+        } else {
+            fprintf(out, "%*s", HELP_COL - col, "");
+        }
+        wrap(out, text, HELP_COL);
+    }
+    fputc('\n', out);
+    wrap(out, endpoints, 0);
+}
+
+/* ---- --dump-options ------------------------------------------------------------------------ */
+
+void mjd_options_dump(FILE *out)
+{
+    for (size_t i = 0; i < CORE_ARRAY_SIZE(table); i++) {
+        const struct mjd_option *o = &table[i];
+        if (o->flags & MJD_OPT_HIDDEN) {
+            continue;
+        }
+        char text[512];
+        full_help(o, text, sizeof(text));
+        fprintf(out, "--%s\t%s\t%s\n", o->name, o->metavar != NULL ? o->metavar : "", text);
+    }
+}
