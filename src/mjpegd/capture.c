@@ -12,6 +12,7 @@
 #include "core/queue.h"
 #include "core/thread.h"
 #include "mjpegd/encoder.h"
+#include "mjpegd/ondemand.h"
 
 struct mjd_capture {
     struct mjd_source *source;    /* capture thread only (owner thread after join) */
@@ -21,6 +22,7 @@ struct mjd_capture {
     struct mjd_raw_frame *frames; /* nframes buffers; each is in free or with an encoder */
     size_t nframes;               /* immutable */
     unsigned fps;                 /* immutable */
+    struct mjd_ondemand ondemand; /* capture thread only (see ondemand.h) */
     struct core_event *stop;      /* set by stop() */
     pthread_t thread;             /* owner thread only */
     bool started;                 /* owner thread only */
@@ -38,13 +40,22 @@ static void frame_done(void *ctx, struct mjd_raw_frame *frame)
 static void *capture_main(void *arg)
 {
     struct mjd_capture *cap = arg;
-    const struct mjd_source_info *info = mjd_source_get_info(cap->source);
+    // A copy: --on-demand closes and reopens the source, the info stays the first one's.
+    const struct mjd_source_info info_copy = *mjd_source_get_info(cap->source);
+    const struct mjd_source_info *info = &info_copy;
     int64_t interval = CORE_NS_PER_SEC / cap->fps;
     int64_t next = core_now_ns();
     uint64_t seq = 0;
     LOG_INFO("capturing from %s source at %ux%u, %u fps", info->kind, info->width, info->height,
              cap->fps);
     while (!core_event_is_set(cap->stop)) {
+        // --on-demand: closes the source while nobody watches and sleeps until someone does.
+        if (!mjd_ondemand_gate(&cap->ondemand, &cap->source, cap->stop)) {
+            continue;
+        }
+        if (cap->ondemand.reopened) {
+            next = core_now_ns();
+        }
         if (!info->self_paced) {
             if (core_event_wait_until(cap->stop, next) == 0) {
                 break;
@@ -160,6 +171,7 @@ int mjd_capture_start(struct mjd_capture **out, struct mjd_capture_config *cfg)
         goto fail;
     }
     cap->source = cfg->source;
+    mjd_ondemand_init(&cap->ondemand, cfg->demand, cfg->spec, &cfg->params, info);
     rc = core_thread_start(&cap->thread, "capture", capture_main, cap);
     if (rc != 0) {
         cap->source = NULL;
@@ -184,6 +196,7 @@ void mjd_capture_stop(struct mjd_capture *cap)
         return;
     }
     core_event_set(cap->stop);
+    mjd_ondemand_kick(&cap->ondemand);
     if (cap->started) {
         pthread_join(cap->thread, NULL);
     }

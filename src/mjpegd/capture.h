@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "core/compiler.h"
+#include "mjpegd/demand.h"
 #include "mjpegd/hub.h"
 #include "mjpegd/sources/source.h"
 
@@ -23,6 +24,11 @@ struct mjd_capture_config {
     unsigned fps;              /* pacing for sources that are not self-paced, >= 1 */
     int quality;               /* JPEG quality 1..100 */
     size_t encoder_threads;    /* >= 1 */
+    /* --on-demand: the capture closes the source while demand says nobody watches, and opens
+     * it again from spec and params (borrowed, outlive the capture). demand NULL: never. */
+    struct mjd_demand *demand;
+    const char *spec;
+    struct mjd_source_params params;
 };
 
 /**

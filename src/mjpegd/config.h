@@ -12,7 +12,7 @@
 #define MJD_DEFAULT_MAX_PENDING 1024
 #define MJD_MAX_WORKERS         64
 /* Most --source options (one capture thread and one hub each). */
-#define MJD_MAX_SOURCES 1
+#define MJD_MAX_SOURCES 16
 /* Most --listen options. */
 #define MJD_MAX_LISTEN 8
 
@@ -21,8 +21,9 @@ struct mjd_source_config {
     char spec[256]; /* --source spec */
     unsigned width; /* --size */
     unsigned height;
-    unsigned fps;     /* --fps, target rate */
-    unsigned quality; /* --quality */
+    unsigned fps;         /* --fps, target rate */
+    unsigned quality;     /* --quality */
+    int64_t on_demand_ns; /* --on-demand, 0: always open */
 };
 
 /* One --listen option. */

@@ -51,6 +51,10 @@ void mjd_conn_close(struct mjd_conn *c)
     if (c->counted) {
         mjd_limits_release(l->shared->limits, (const struct sockaddr *)&c->peer);
         c->counted = false;
+        struct mjd_demand *d = l->shared->sources[c->stream.source].demand;
+        if (d != NULL) {
+            mjd_demand_remove_client(d);
+        }
     }
     mjd_out_release(&c->out);
     free(c->in);

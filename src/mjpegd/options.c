@@ -231,8 +231,10 @@ static const struct mjd_option table[] = {
       .parse = read_source,
       .expect = "a known source kind (test)",
       .def = "test",
-      .help = "Frame source. The options of a source (--size, --fps, --quality) given after "
-              "it apply to it; given before any --source they apply to every source." },
+      .help = "Frame source; give it up to 16 times for several sources (source 0 at /stream "
+              "and /snapshot, source N at /N/stream, /N/snapshot and /?action=stream_N). The "
+              "options marked per source given after a --source apply to it; given before "
+              "any --source they apply to every source." },
     { .name = "size",
       .metavar = "WxH",
       .kind = MJD_OPT_CUSTOM,
@@ -259,6 +261,16 @@ static const struct mjd_option table[] = {
       .offset = S(quality),
       .def = "75",
       .help = "JPEG quality (per source)." },
+    { .name = "on-demand",
+      .metavar = "SEC",
+      .kind = MJD_OPT_SECONDS,
+      .scope = MJD_OPT_SOURCE,
+      .max = 86400,
+      .offset = S(on_demand_ns),
+      .def = "0",
+      .help = "Open the source only while someone watches: when its first viewer or snapshot "
+              "arrives, and close it SEC seconds after the last one leaves (a camera's LED goes "
+              "off, nothing is drawn or encoded). 0 keeps it open (per source)." },
     { .name = "listen",
       .metavar = "HOST:PORT",
       .kind = MJD_OPT_CUSTOM,

@@ -72,10 +72,16 @@ static uint64_t dropped_sum(const struct mjd_report_source *s)
 }
 
 /* The keys of one source, after a '{' or a ','; no leading comma. */
-static void json_source(struct out *o, const struct mjd_report_source *s)
+static void json_source(struct out *o, const struct mjd_report_source *s, bool spec)
 {
+    // Top level: the kind, as always; in the sources array: the --source spec (the contract
+    // in docs/mjpegd.md), with the kind beside it.
     put(o, "\"source\":");
-    put_json_string(o, s->kind);
+    put_json_string(o, spec && s->spec != NULL ? s->spec : s->kind);
+    if (spec) {
+        put(o, ",\"kind\":");
+        put_json_string(o, s->kind);
+    }
     put(o, ",\"width\":%u,\"height\":%u,\"fps\":%.2f,\"target_fps\":%u,\"quality\":%d", s->width,
         s->height, s->fps, s->target_fps, s->quality);
     put(o, ",\"frames_captured\":%llu,\"frames_published\":%llu,\"frames_dropped\":%llu",
@@ -88,6 +94,8 @@ static void json_source(struct out *o, const struct mjd_report_source *s)
     }
     put(o, "},\"frames_in_flight\":%llu,\"frames_skipped\":%llu",
         (unsigned long long)s->frames_in_flight, (unsigned long long)s->frames_skipped);
+    put(o, ",\"status\":");
+    put_json_string(o, s->status != NULL ? s->status : "ok");
     if (s->last_frame_age >= 0) {
         put(o, ",\"last_frame_age\":%.3f", s->last_frame_age);
     } else {
@@ -101,7 +109,7 @@ int mjd_report_json(const struct mjd_report *r, char *buf, size_t cap)
     put(&o, "{\"version\":");
     put_json_string(&o, r->version != NULL ? r->version : "");
     put(&o, ",");
-    json_source(&o, &r->sources[0]);
+    json_source(&o, &r->sources[0], false);
     put(&o, ",\"clients\":%llu,\"clients_total\":%llu,\"pending\":%llu,\"bytes_sent\":%llu",
         (unsigned long long)r->clients, (unsigned long long)r->clients_total,
         (unsigned long long)r->pending, (unsigned long long)r->bytes_sent);
@@ -109,8 +117,20 @@ int mjd_report_json(const struct mjd_report *r, char *buf, size_t cap)
     if (r->nsources > 1) {
         put(&o, ",\"sources\":[");
         for (size_t i = 0; i < r->nsources; i++) {
-            put(&o, "%s{", i > 0 ? "," : "");
-            json_source(&o, &r->sources[i]);
+            const struct mjd_report_source *s = &r->sources[i];
+            put(&o, "%s{\"index\":%zu,", i > 0 ? "," : "", i);
+            json_source(&o, s, true);
+            if (i == 0) {
+                put(&o, ",\"stream\":\"/stream\",\"snapshot\":\"/snapshot\"");
+            } else {
+                put(&o, ",\"stream\":\"/%zu/stream\",\"snapshot\":\"/%zu/snapshot\"", i, i);
+            }
+            put(&o, ",\"clients\":%llu,\"last_error\":", (unsigned long long)s->clients);
+            if (s->last_error != NULL) {
+                put_json_string(&o, s->last_error);
+            } else {
+                put(&o, "null");
+            }
             put(&o, "}");
         }
         put(&o, "]");

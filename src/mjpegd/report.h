@@ -13,7 +13,11 @@
 
 /* One source's numbers. */
 struct mjd_report_source {
-    const char *kind; /* borrowed */
+    const char *kind;       /* borrowed */
+    const char *spec;       /* the --source spec, borrowed */
+    const char *status;     /* "ok", "starting", "idle", ... (static string) */
+    const char *last_error; /* borrowed, NULL when none */
+    uint64_t clients;       /* streaming clients of this source */
     unsigned width;
     unsigned height;
     double fps; /* measured */

@@ -45,6 +45,14 @@ static void gather_report(void *ctx, struct mjd_report *r)
         struct mjd_hub_stats hs;
         mjd_hub_get_stats(src->hub, &hs);
         rs->kind = src->info->kind;
+        rs->spec = src->conf->spec;
+        rs->clients = src->demand != NULL ? mjd_demand_clients(src->demand) : 0;
+        rs->last_error = NULL;
+        if (src->demand != NULL && mjd_demand_state(src->demand) == MJD_DEMAND_IDLE) {
+            rs->status = "idle";
+        } else {
+            rs->status = hs.published > 0 ? "ok" : "starting";
+        }
         rs->width = src->info->width;
         rs->height = src->info->height;
         rs->fps = hs.fps;

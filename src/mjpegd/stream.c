@@ -69,6 +69,9 @@ bool mjd_stream_begin(struct mjd_conn *c, const struct mjd_route *route)
         return false;
     }
     c->counted = true;
+    if (sh->sources[route->source].demand != NULL) {
+        mjd_demand_add_client(sh->sources[route->source].demand);
+    }
     // A stream reads nothing more: give back the request buffer.
     free(c->in);
     c->in = NULL;
