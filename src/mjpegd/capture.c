@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include "core/clock.h"
@@ -33,6 +35,14 @@ static void frame_done(void *ctx, struct mjd_raw_frame *frame)
     if (core_queue_try_push(cap->free, frame) != 0) {
         CORE_BUG("capture free queue full");
     }
+}
+
+/* The input ended (a pipe's writer closed it). With one source that is the end of the stream:
+ * the server shuts down as on SIGTERM (exit 0, viewers get the last frame and a clean close). */
+static void mjd_capture_source_ended(const struct mjd_source_info *info)
+{
+    LOG_INFO("%s source: end of input; stopping", info->kind);
+    kill(getpid(), SIGTERM);
 }
 
 static void *capture_main(void *arg)
@@ -70,6 +80,10 @@ static void *capture_main(void *arg)
         int rc = mjd_source_read(cap->source, f, core_now_ns() + interval);
         if (rc != 0) {
             frame_done(cap, f);
+            if (rc == MJD_SOURCE_EOF) {
+                mjd_capture_source_ended(info);
+                break;
+            }
             if (rc != -EAGAIN) {
                 LOG_WARN("source read failed: %d; retrying", rc);
                 core_event_timed_wait(cap->stop, 100);
