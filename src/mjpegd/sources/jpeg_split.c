@@ -53,40 +53,53 @@ static void drop_frame(struct mjd_jpeg_split *s)
     s->state_ = S_SEEK;
 }
 
-/* Appends k bytes; on overflow drops the frame (counted) and returns false. */
-static bool put(struct mjd_jpeg_split *s, const unsigned char *p, size_t k)
+/* Appends k bytes; on overflow keeps what fits, drops the frame (counted) and returns false, so
+ * the caller rescans from the first byte that did not fit: the same bytes are rescanned however
+ * the input was cut into calls. *stored (optional) is how many bytes were appended. */
+static bool put_some(struct mjd_jpeg_split *s, const unsigned char *p, size_t k, size_t *stored)
 {
-    if (k > s->max - s->len) {
+    size_t room = s->max - s->len;
+    size_t n = k < room ? k : room;
+    memcpy(s->buf + s->len, p, n);
+    s->len += n;
+    if (stored != NULL) {
+        *stored = n;
+    }
+    if (n < k) {
         s->oversized++;
         drop_frame(s);
         return false;
     }
-    memcpy(s->buf + s->len, p, k);
-    s->len += k;
     return true;
 }
 
-/* After a marker code in a frame (headers or entropy data). Returns true when the frame ended. */
-static bool marker(struct mjd_jpeg_split *s, unsigned char b)
+static bool put(struct mjd_jpeg_split *s, const unsigned char *p, size_t k)
+{
+    return put_some(s, p, k, NULL);
+}
+
+/* After a marker code in a frame (headers or entropy data). Returns 1 when the frame ended,
+ * -1 when the byte did not fit (the frame was dropped), 0 otherwise. */
+static int marker(struct mjd_jpeg_split *s, unsigned char b)
 {
     if (b == 0xd8) { // SOI inside a frame: the frame was cut short, start again here
         s->truncated++;
         start_frame(s);
-        return false;
+        return 0;
     }
     if (!put(s, &b, 1)) {
-        return false;
+        return -1;
     }
     if (b == 0xd9) {
-        return true;
+        return 1;
     }
     if (b == 0x01 || (b >= 0xd0 && b <= 0xd7)) { // standalone markers
         s->state_ = s->sos_ ? S_ENT : S_MARK;
-        return false;
+        return 0;
     }
     s->sos_ = b == 0xda;
     s->state_ = S_LEN1;
-    return false;
+    return 0;
 }
 
 size_t mjd_jpeg_split_feed(struct mjd_jpeg_split *s, const unsigned char *data, size_t n,
@@ -130,18 +143,24 @@ size_t mjd_jpeg_split_feed(struct mjd_jpeg_split *s, const unsigned char *data, 
                 s->garbage++;
             } else if (put(s, &b, 1)) {
                 s->state_ = S_MARK_FF;
+            } else {
+                i--;
             }
             continue;
         case S_MARK_FF:
         case S_ENT_FF:
             i++;
             if (b == 0xff) { // fill byte
-                (void)put(s, &b, 1);
+                if (!put(s, &b, 1)) {
+                    i--;
+                }
                 continue;
             }
             if (s->state_ == S_ENT_FF && b == 0x00) { // stuffed FF in the entropy data
                 if (put(s, &b, 1)) {
                     s->state_ = S_ENT;
+                } else {
+                    i--;
                 }
                 continue;
             }
@@ -150,7 +169,12 @@ size_t mjd_jpeg_split_feed(struct mjd_jpeg_split *s, const unsigned char *data, 
                 drop_frame(s);
                 continue;
             }
-            if (marker(s, b)) {
+            int m = marker(s, b);
+            if (m < 0) {
+                i--;
+                continue;
+            }
+            if (m > 0) {
                 s->frames++;
                 s->ready_ = true;
                 *frame = s->buf;
@@ -162,11 +186,14 @@ size_t mjd_jpeg_split_feed(struct mjd_jpeg_split *s, const unsigned char *data, 
             if (put(s, &b, 1)) {
                 s->seglen_ = (unsigned)b << 8;
                 s->state_ = S_LEN2;
+            } else {
+                i--;
             }
             continue;
         case S_LEN2:
             i++;
             if (!put(s, &b, 1)) {
+                i--;
                 continue;
             }
             s->seglen_ |= b;
@@ -180,11 +207,12 @@ size_t mjd_jpeg_split_feed(struct mjd_jpeg_split *s, const unsigned char *data, 
             continue;
         case S_SKIP: {
             size_t k = n - i < s->skip_ ? n - i : s->skip_;
-            if (!put(s, data + i, k)) {
-                i += k;
+            size_t stored = 0;
+            bool ok = put_some(s, data + i, k, &stored);
+            i += stored;
+            if (!ok) {
                 continue;
             }
-            i += k;
             s->skip_ -= k;
             if (s->skip_ == 0) {
                 s->state_ = s->sos_ ? S_ENT : S_MARK;
@@ -194,8 +222,9 @@ size_t mjd_jpeg_split_feed(struct mjd_jpeg_split *s, const unsigned char *data, 
         case S_ENT: {
             const unsigned char *ff = memchr(data + i, 0xff, n - i);
             size_t k = ff != NULL ? (size_t)(ff - (data + i)) + 1 : n - i;
-            bool ok = put(s, data + i, k);
-            i += k;
+            size_t stored = 0;
+            bool ok = put_some(s, data + i, k, &stored);
+            i += stored;
             if (ok && ff != NULL) {
                 s->state_ = S_ENT_FF;
             }
