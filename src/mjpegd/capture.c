@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <unistd.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/event.h"

@@ -156,6 +156,9 @@ static int file_create(struct mjd_source **out, const char *arg, const struct mj
         return -ENOMEM;
     }
     int rc = list_paths(s, arg);
+    if (rc == 0 && s->npaths == 0) {
+        rc = -ENOENT;
+    }
     if (rc == 0) {
         s->bad = calloc(s->npaths, sizeof(*s->bad));
         rc = s->bad != NULL ? 0 : -ENOMEM;

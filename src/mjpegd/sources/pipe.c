@@ -56,8 +56,8 @@ static bool take_frame(struct pipe_source *s, struct mjd_raw_frame *frame)
     }
     while (s->in_pos < s->in_len) {
         const unsigned char *jpeg = NULL;
-        s->in_pos += mjd_jpeg_split_feed(&s->split, s->in + s->in_pos, s->in_len - s->in_pos,
-                                         &jpeg);
+        s->in_pos +=
+                mjd_jpeg_split_feed(&s->split, s->in + s->in_pos, s->in_len - s->in_pos, &jpeg);
         if (s->split.oversized != s->logged_oversized) {
             s->logged_oversized = s->split.oversized;
             LOG_WARN("pipe source: frame over %zu bytes dropped (%llu so far)", s->split.max,
@@ -126,8 +126,8 @@ static int first_frame(struct pipe_source *s, int64_t deadline_ns)
     for (;;) {
         while (s->in_pos < s->in_len) {
             const unsigned char *jpeg = NULL;
-            s->in_pos += mjd_jpeg_split_feed(&s->split, s->in + s->in_pos,
-                                             s->in_len - s->in_pos, &jpeg);
+            s->in_pos +=
+                    mjd_jpeg_split_feed(&s->split, s->in + s->in_pos, s->in_len - s->in_pos, &jpeg);
             unsigned w = 0, h = 0;
             if (jpeg != NULL && mjd_jpeg_size(jpeg, s->split.len, &w, &h) == 0) {
                 s->base.info.width = w;

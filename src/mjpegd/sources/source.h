@@ -57,9 +57,9 @@ struct mjd_source;
 #define MJD_SOURCE_MAX_JPEG ((size_t)8 << 20)
 
 /**
- * Opens the source named by spec ("test", "file:PATH", "pipe:-", "pipe:PATH"; later v4l2, http), borrowed.
- * Returns 0, -ENOENT for an unknown kind, -EINVAL for bad parameters, or the source's error.
- * *out is NULL on failure. The source belongs to the thread that reads it.
+ * Opens the source named by spec ("test", "file:PATH", "pipe:-", "pipe:PATH"; later v4l2, http),
+ * borrowed. Returns 0, -ENOENT for an unknown kind, -EINVAL for bad parameters, or the source's
+ * error. *out is NULL on failure. The source belongs to the thread that reads it.
  */
 int mjd_source_create(struct mjd_source **out, const char *spec,
                       const struct mjd_source_params *params) CORE_MUST_CHECK;
