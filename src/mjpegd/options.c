@@ -229,7 +229,7 @@ static const struct mjd_option table[] = {
       .scope = MJD_OPT_SOURCE,
       .flags = MJD_OPT_NEW_SOURCE,
       .parse = read_source,
-      .expect = "a known source kind (test)",
+      .expect = "a known source kind (test, file:PATH, pipe:-, pipe:PATH)",
       .def = "test",
       .help = "Frame source. The options of a source (--size, --fps, --quality) given after "
               "it apply to it; given before any --source they apply to every source." },
