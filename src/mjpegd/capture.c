@@ -23,6 +23,10 @@ struct mjd_capture {
     struct mjd_raw_frame *frames; /* nframes buffers; each is in free or with an encoder */
     size_t nframes;               /* immutable */
     unsigned fps;                 /* immutable */
+    unsigned drop_same;           /* immutable: --drop-same-frames */
+    unsigned same_run;            /* capture thread only: identical frames skipped in a row */
+    size_t last_len;              /* capture thread only: the last published JPEG's length */
+    uint64_t last_hash;           /* capture thread only: and its hash */
     struct core_event *stop;      /* set by stop() */
     pthread_t thread;             /* owner thread only */
     bool started;                 /* owner thread only */
@@ -43,6 +47,24 @@ static void mjd_capture_source_ended(const struct mjd_source_info *info)
 {
     LOG_INFO("%s source: end of input; stopping", info->kind);
     kill(getpid(), SIGTERM);
+}
+
+/* --drop-same-frames: true when f is byte-identical to the last JPEG published (same length
+ * and 64-bit FNV-1a hash) and fewer than drop_same were skipped in a row. */
+static bool same_as_last(struct mjd_capture *cap, const struct mjd_raw_frame *f)
+{
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < f->len; i++) {
+        h = (h ^ f->data[i]) * 1099511628211u;
+    }
+    if (f->len == cap->last_len && h == cap->last_hash && cap->same_run < cap->drop_same) {
+        cap->same_run++;
+        return true;
+    }
+    cap->same_run = 0;
+    cap->last_len = f->len;
+    cap->last_hash = h;
+    return false;
 }
 
 static void *capture_main(void *arg)
@@ -93,6 +115,11 @@ static void *capture_main(void *arg)
         seq++;
         mjd_hub_count_captured(cap->hub);
         if (f->format == MJD_PIX_JPEG) {
+            if (cap->drop_same > 0 && same_as_last(cap, f)) {
+                mjd_hub_count_dropped(cap->hub, MJD_DROP_SAME);
+                frame_done(cap, f);
+                continue;
+            }
             struct core_buf *jpeg = NULL;
             if (core_buf_from(&jpeg, f->data, f->len) == 0) {
                 mjd_hub_publish(cap->hub, jpeg, f->seq, f->wall_ns);
@@ -133,6 +160,7 @@ int mjd_capture_start(struct mjd_capture **out, struct mjd_capture_config *cfg)
     const struct mjd_source_info *info = mjd_source_get_info(cfg->source);
     cap->hub = cfg->hub;
     cap->fps = cfg->fps;
+    cap->drop_same = cfg->drop_same;
     // One buffer per encoder thread, one per backlog slot, one being filled.
     cap->nframes = 2 * cfg->encoder_threads + 1;
     cap->frames = calloc(cap->nframes, sizeof(*cap->frames));

@@ -22,6 +22,7 @@ struct mjd_capture_config {
     struct mjd_hub *hub;       /* borrowed; outlives the capture */
     unsigned fps;              /* pacing for sources that are not self-paced, >= 1 */
     int quality;               /* JPEG quality 1..100 */
+    unsigned drop_same;        /* --drop-same-frames N (JPEG sources), 0 = off */
     size_t encoder_threads;    /* >= 1 */
 };
 

@@ -121,6 +121,7 @@ int main(int argc, char **argv)
         .hub = hub,
         .fps = sc->fps,
         .quality = (int)sc->quality,
+        .drop_same = sc->drop_same,
         .encoder_threads = cfg.encoders,
     };
     rc = mjd_capture_start(&capture, &cc);

@@ -259,6 +259,17 @@ static const struct mjd_option table[] = {
       .offset = S(quality),
       .def = "75",
       .help = "JPEG quality (per source)." },
+    { .name = "drop-same-frames",
+      .metavar = "N",
+      .kind = MJD_OPT_UINT,
+      .scope = MJD_OPT_SOURCE,
+      .min = 0,
+      .max = 1000000,
+      .offset = S(drop_same),
+      .def = "0",
+      .help = "Skip JPEG frames byte-identical to the previous one, at most N in a row (then one "
+              "is sent, so viewers see the stream is alive); counted as dropped, reason \"same\". "
+              "0: off (per source)." },
     { .name = "listen",
       .metavar = "HOST:PORT",
       .kind = MJD_OPT_CUSTOM,
