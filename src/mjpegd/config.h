@@ -24,6 +24,7 @@ struct mjd_source_config {
     unsigned fps;         /* --fps, target rate */
     unsigned quality;     /* --quality */
     int64_t on_demand_ns; /* --on-demand, 0: always open */
+    unsigned drop_same;   /* --drop-same-frames: most identical frames skipped in a row, 0 = off */
 };
 
 /* One --listen option. */

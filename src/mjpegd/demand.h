@@ -20,6 +20,7 @@
 enum mjd_demand_state {
     MJD_DEMAND_ACTIVE = 0, /* the source is open and read */
     MJD_DEMAND_IDLE = 1,   /* --on-demand: closed while nobody watches */
+    MJD_DEMAND_ENDED = 2,  /* the input ended for good (a pipe's end), the others go on */
 };
 
 struct mjd_demand {

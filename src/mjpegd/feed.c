@@ -32,17 +32,19 @@ int mjd_feed_open(struct mjd_feed *f, const struct mjd_source_config *conf)
     return 0;
 }
 
-int mjd_feed_start(struct mjd_feed *f, size_t encoders)
+int mjd_feed_start(struct mjd_feed *f, size_t encoders, bool exit_on_end)
 {
     struct mjd_capture_config cc = {
         .source = f->source,
         .hub = f->hub,
         .fps = f->conf->fps,
         .quality = (int)f->conf->quality,
+        .drop_same = f->conf->drop_same,
         .encoder_threads = encoders,
         .demand = &f->demand,
         .spec = f->conf->spec,
         .params = f->params,
+        .exit_on_end = exit_on_end,
     };
     int rc = mjd_capture_start(&f->capture, &cc);
     f->source = cc.source; // NULL once the capture owns it

@@ -30,8 +30,9 @@ struct mjd_feed {
 /** Creates the hub and opens the source (learning its real size). 0 or a negative errno. */
 int mjd_feed_open(struct mjd_feed *f, const struct mjd_source_config *conf) CORE_MUST_CHECK;
 
-/** Starts the capture thread with encoders threads. 0 or a negative errno. */
-int mjd_feed_start(struct mjd_feed *f, size_t encoders) CORE_MUST_CHECK;
+/** Starts the capture thread with encoders threads; exit_on_end: the source's end of input
+ * ends the process (the only source). 0 or a negative errno. */
+int mjd_feed_start(struct mjd_feed *f, size_t encoders, bool exit_on_end) CORE_MUST_CHECK;
 
 /** Stops the capture thread (idempotent). */
 void mjd_feed_stop(struct mjd_feed *f);

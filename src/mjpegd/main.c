@@ -113,7 +113,7 @@ int main(int argc, char **argv)
         goto out;
     }
     for (unsigned i = 0; i < nfeeds; i++) {
-        rc = mjd_feed_start(&feeds[i], cfg.encoders);
+        rc = mjd_feed_start(&feeds[i], cfg.encoders, nfeeds == 1);
         if (rc != 0) {
             goto out;
         }

@@ -12,6 +12,7 @@ void mjd_ondemand_init(struct mjd_ondemand *od, struct mjd_demand *demand, const
 {
     memset(od, 0, sizeof(*od));
     od->demand = demand != NULL && demand->linger_ns > 0 ? demand : NULL;
+    od->demand_any = demand;
     od->spec = spec;
     if (params != NULL) {
         od->params = *params;

@@ -13,6 +13,7 @@
 /* The capture thread's side of a source's demand. Capture thread only, but for kick(). */
 struct mjd_ondemand {
     struct mjd_demand *demand;       /* borrowed; NULL when --on-demand is off */
+    struct mjd_demand *demand_any;   /* borrowed; the source's demand even without it (or NULL) */
     const char *spec;                /* borrowed */
     struct mjd_source_params params; /* to reopen with */
     struct mjd_source_info info;     /* the first open's: the reopened source must fit it */

@@ -229,7 +229,7 @@ static const struct mjd_option table[] = {
       .scope = MJD_OPT_SOURCE,
       .flags = MJD_OPT_NEW_SOURCE,
       .parse = read_source,
-      .expect = "a known source kind (test)",
+      .expect = "a known source kind (test, file:PATH, pipe:-, pipe:PATH)",
       .def = "test",
       .help = "Frame source; give it up to 16 times for several sources (source 0 at /stream "
               "and /snapshot, source N at /N/stream, /N/snapshot and /?action=stream_N). The "
@@ -271,6 +271,17 @@ static const struct mjd_option table[] = {
       .help = "Open the source only while someone watches: when its first viewer or snapshot "
               "arrives, and close it SEC seconds after the last one leaves (a camera's LED goes "
               "off, nothing is drawn or encoded). 0 keeps it open (per source)." },
+    { .name = "drop-same-frames",
+      .metavar = "N",
+      .kind = MJD_OPT_UINT,
+      .scope = MJD_OPT_SOURCE,
+      .min = 0,
+      .max = 1000000,
+      .offset = S(drop_same),
+      .def = "0",
+      .help = "Skip JPEG frames byte-identical to the previous one, at most N in a row (then one "
+              "is sent, so viewers see the stream is alive); counted as dropped, reason \"same\". "
+              "0: off (per source)." },
     { .name = "listen",
       .metavar = "HOST:PORT",
       .kind = MJD_OPT_CUSTOM,

@@ -48,8 +48,13 @@ static void gather_report(void *ctx, struct mjd_report *r)
         rs->spec = src->conf->spec;
         rs->clients = src->demand != NULL ? mjd_demand_clients(src->demand) : 0;
         rs->last_error = NULL;
-        if (src->demand != NULL && mjd_demand_state(src->demand) == MJD_DEMAND_IDLE) {
+        enum mjd_demand_state ds =
+                src->demand != NULL ? mjd_demand_state(src->demand) : MJD_DEMAND_ACTIVE;
+        if (ds == MJD_DEMAND_IDLE) {
             rs->status = "idle";
+        } else if (ds == MJD_DEMAND_ENDED) {
+            rs->status = "error";
+            rs->last_error = "end of input";
         } else {
             rs->status = hs.published > 0 ? "ok" : "starting";
         }

@@ -46,7 +46,7 @@ static void *watchdog_main(void *arg)
         uint64_t count = published(wd->hub);
         // The first turn feeds if a frame exists at all: main waited for one before READY=1.
         // A source closed by --on-demand is idle, not stuck: it publishes nothing by design.
-        bool idle = wd->demand != NULL && mjd_demand_state(wd->demand) == MJD_DEMAND_IDLE;
+        bool idle = wd->demand != NULL && mjd_demand_state(wd->demand) != MJD_DEMAND_ACTIVE;
         bool fresh = count != last_count || (first && count != 0) || idle;
         first = false;
         last_count = count;

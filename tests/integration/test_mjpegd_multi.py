@@ -133,5 +133,36 @@ def test_on_demand_sleeps_wakes_and_sleeps_again():
         check_eq((ffprobe(r.body)["width"]), 160, "snapshot size")
 
 
+@test(timeout=120)
+def test_end_of_one_pipe_ends_only_that_source():
+    import os
+    import subprocess
+    import tempfile
+    import threading
+    mjpeg = subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                            "testsrc2=size=160x96:rate=10", "-frames:v", "20", "-q:v", "5",
+                            "-f", "mjpeg", "-"], capture_output=True, timeout=60 * MULT,
+                           check=True).stdout
+    with tempfile.TemporaryDirectory() as d:
+        fifo = os.path.join(d, "cam.mjpeg")
+        os.mkfifo(fifo)
+
+        def writer():
+            with open(fifo, "wb") as f:  # blocks until the server opens the FIFO
+                f.write(mjpeg)
+        t = threading.Thread(target=writer, daemon=True)
+        t.start()
+        with Mjpegd("--source", "test", "--source", f"pipe:{fifo}", small=False) as srv:
+            t.join(timeout=30 * MULT)
+            check(wait_for(lambda: srv.state()["sources"][1]["status"] == "error", timeout=30),
+                  f"the ended pipe source: {srv.state()}")
+            s1 = srv.state()["sources"][1]
+            check_eq(s1["last_error"], "end of input", "last_error")
+            check(s1["frames_published"] >= 1, f"the pipe published nothing: {s1}")
+            check(srv.alive(), "the server exited with the pipe")
+            frames_from(srv, "/stream", n=3)  # source 0 goes on
+            check_eq(srv.get("/1/snapshot").status, 200, "the last frame of the ended source")
+
+
 if __name__ == "__main__":
     main()
