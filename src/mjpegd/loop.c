@@ -205,28 +205,28 @@ static bool loop_turn(struct mjd_loop *l, int timeout)
         LOG_ERROR("epoll_wait: %s", strerror(errno));
         return false;
     }
-        mjd_loop_tick(l);
-        for (int i = 0; i < n; i++) {
-            void *p = evs[i].data.ptr;
-            if (p == &l->efd) {
-                frame_ready(l);
-            } else if (p >= (void *)&l->lfds[0] && p < (void *)&l->lfds[l->nlfds]) {
-                accept_ready(l, *(int *)p);
-            } else {
-                mjd_conn_on_event(p, evs[i].events);
-            }
+    mjd_loop_tick(l);
+    for (int i = 0; i < n; i++) {
+        void *p = evs[i].data.ptr;
+        if (p == &l->efd) {
+            frame_ready(l);
+        } else if (p >= (void *)&l->lfds[0] && p < (void *)&l->lfds[l->nlfds]) {
+            accept_ready(l, *(int *)p);
+        } else {
+            mjd_conn_on_event(p, evs[i].events);
         }
-        run_queue(l);
-        if (l->accept_paused && l->now >= l->accept_resume_ns) {
-            retake_spare(l);
-            resume_accept(l);
-        }
-        if (l->now - l->last_sweep >= SWEEP_NS) {
-            sweep(l);
-            l->last_sweep = l->now;
-        }
-        free_dead(l);
-        return true;
+    }
+    run_queue(l);
+    if (l->accept_paused && l->now >= l->accept_resume_ns) {
+        retake_spare(l);
+        resume_accept(l);
+    }
+    if (l->now - l->last_sweep >= SWEEP_NS) {
+        sweep(l);
+        l->last_sweep = l->now;
+    }
+    free_dead(l);
+    return true;
 }
 
 static void *loop_main(void *arg)

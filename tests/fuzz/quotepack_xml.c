@@ -102,7 +102,9 @@ static void reference(struct walk *w)
     static const struct {
         const char *name;
         char c;
-    } ents[] = { { "amp;", '&' }, { "lt;", '<' }, { "gt;", '>' }, { "quot;", '"' }, { "apos;", '\'' } };
+    } ents[] = {
+        { "amp;", '&' }, { "lt;", '<' }, { "gt;", '>' }, { "quot;", '"' }, { "apos;", '\'' }
+    };
     for (size_t i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
         size_t n = strlen(ents[i].name);
         if ((size_t)(w->end - w->s) >= n && memcmp(w->s, ents[i].name, n) == 0) {
@@ -122,7 +124,7 @@ static void reference(struct walk *w)
     int digits = 0;
     for (; w->s < w->end && *w->s != ';'; w->s++, digits++) {
         char c = *w->s;
-        int v = c >= '0' && c <= '9' ? c - '0'
+        int v = c >= '0' && c <= '9'                 ? c - '0'
                 : base == 16 && c >= 'a' && c <= 'f' ? c - 'a' + 10
                 : base == 16 && c >= 'A' && c <= 'F' ? c - 'A' + 10
                                                      : -1;
