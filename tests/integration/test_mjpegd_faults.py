@@ -19,10 +19,14 @@ TICKS = os.sysconf("SC_CLK_TCK")
 def skip_reason():
     if shutil.which("strace") is None:
         return "strace is not installed (scripts/deps test)"
-    if VARIANT == "thread":
-        # TSan's runtime maps and re-execs with its own memory layout and runs background threads;
-        # a ptrace attach pausing them skews its race detection and has shown false timeouts.
-        return "strace attach under TSan is not reliable"
+    # ptrace attach works under ASan and TSan too (tried: both pass); only a missing permission
+    # (a container without CAP_SYS_PTRACE, Yama ptrace_scope 3) stops it.
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
+            if f.read().strip() == "3":
+                return "ptrace is disabled (kernel.yama.ptrace_scope = 3)"
+    except FileNotFoundError:
+        pass
     return None
 
 
@@ -31,7 +35,7 @@ def skip(fn):
     def wrapped():
         reason = skip_reason()
         if reason:
-            print(f"ok - {fn.__name__} # SKIP {reason}", flush=True)
+            print(f"# {fn.__name__}: SKIP {reason}", flush=True)  # the harness prints the ok
             return
         fn()
     wrapped.__name__ = fn.__name__
@@ -142,7 +146,10 @@ def test_emfile_on_accept_backs_off():
             # A level-triggered listener retried at once would make thousands of calls; the
             # back-off pauses accepting (100 ms) each time nothing can be shed.
             check(n < 200, f"{n} accept4 calls in {t1 - t0:.1f} s of EMFILE: the server spins")
-            check(cpu < 0.5, f"server used {cpu:.0%} of a core during EMFILE: it spins")
+            # The CPU includes the encoder at 30 fps, which a sanitizer makes several times slower;
+            # a spinning loop thread would add a whole core on top.
+            limit = 0.5 if VARIANT == "default" else 0.9
+            check(cpu < limit, f"server used {cpu:.0%} of a core during EMFILE: it spins")
             check(parsers[0].frames > 0 and not parsers[0].eof,
                   "the viewer accepted before the fault stopped receiving frames")
         finally:
