@@ -195,44 +195,53 @@ static void close_all(struct mjd_loop *l)
     free_dead(l);
 }
 
+/* One turn of the loop: waits up to timeout ms for events and handles them. False when
+ * epoll_wait failed (the loop ends). */
+static bool loop_turn(struct mjd_loop *l, int timeout)
+{
+    struct epoll_event evs[MAX_EVENTS];
+    int n = epoll_wait(l->epfd, evs, MAX_EVENTS, timeout);
+    if (n < 0 && errno != EINTR) {
+        LOG_ERROR("epoll_wait: %s", strerror(errno));
+        return false;
+    }
+    mjd_loop_tick(l);
+    for (int i = 0; i < n; i++) {
+        void *p = evs[i].data.ptr;
+        if (p == &l->efd) {
+            frame_ready(l);
+        } else if (p >= (void *)&l->lfds[0] && p < (void *)&l->lfds[l->nlfds]) {
+            accept_ready(l, *(int *)p);
+        } else {
+            mjd_conn_on_event(p, evs[i].events);
+        }
+    }
+    run_queue(l);
+    if (l->accept_paused && l->now >= l->accept_resume_ns) {
+        retake_spare(l);
+        resume_accept(l);
+    }
+    if (l->now - l->last_sweep >= SWEEP_NS) {
+        sweep(l);
+        l->last_sweep = l->now;
+    }
+    free_dead(l);
+    return true;
+}
+
 static void *loop_main(void *arg)
 {
     struct mjd_loop *l = arg;
-    struct epoll_event evs[MAX_EVENTS];
-    int64_t last_sweep = core_now_ns();
+    l->last_sweep = core_now_ns();
     while (!atomic_load(&l->shared->stop)) {
         // With work queued from the last turn, only look for new events, without waiting.
         int64_t wait_ns = mjd_list_empty(&l->runq) ? SWEEP_NS : 0;
         if (l->accept_paused) {
             wait_ns = CORE_MAX(0, CORE_MIN(wait_ns, l->accept_resume_ns - core_now_ns()));
         }
-        int timeout = (int)((wait_ns + CORE_NS_PER_MS - 1) / CORE_NS_PER_MS);
-        int n = epoll_wait(l->epfd, evs, MAX_EVENTS, timeout);
-        if (n < 0 && errno != EINTR) {
-            LOG_ERROR("epoll_wait: %s", strerror(errno));
+        if (!loop_turn(l, (int)((wait_ns + CORE_NS_PER_MS - 1) / CORE_NS_PER_MS))) {
             break;
         }
-        mjd_loop_tick(l);
-        for (int i = 0; i < n; i++) {
-            void *p = evs[i].data.ptr;
-            if (p == &l->efd) {
-                frame_ready(l);
-            } else if (p >= (void *)&l->lfds[0] && p < (void *)&l->lfds[l->nlfds]) {
-                accept_ready(l, *(int *)p);
-            } else {
-                mjd_conn_on_event(p, evs[i].events);
-            }
-        }
-        run_queue(l);
-        if (l->accept_paused && l->now >= l->accept_resume_ns) {
-            retake_spare(l);
-            resume_accept(l);
-        }
-        if (l->now - last_sweep >= SWEEP_NS) {
-            sweep(l);
-            last_sweep = l->now;
-        }
-        free_dead(l);
     }
     close_all(l);
     for (size_t i = 0; i < l->shared->nsources; i++) {
@@ -349,6 +358,19 @@ void mjd_loop_tick(struct mjd_loop *l)
         }
         l->date_sec = sec;
     }
+}
+
+void mjd_loop_test_turn(struct mjd_loop *l, int timeout_ms)
+{
+    if (l->last_sweep == 0) {
+        l->last_sweep = core_now_ns();
+    }
+    (void)loop_turn(l, timeout_ms);
+}
+
+void mjd_loop_test_close_all(struct mjd_loop *l)
+{
+    close_all(l);
 }
 
 uint64_t mjd_loop_bytes_sent(struct mjd_loop *l)

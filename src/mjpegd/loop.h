@@ -60,6 +60,7 @@ struct mjd_loop {
     uint64_t fd_failures;    /* EMFILE/ENFILE from accept since the last warning */
     int64_t fd_warned_ns;    /* when that warning was logged */
     int64_t now;             /* time of the current iteration (conn reads it) */
+    int64_t last_sweep;      /* when the last sweep ran */
     time_t date_sec;         /* the wall-clock second date_hdr shows */
     char date_hdr[64];       /* "Date: <IMF-fixdate>\r\n", formatted once a second */
     struct mjd_link heads;   /* connections reading a head (conn moves them) */
@@ -90,6 +91,14 @@ void mjd_loop_release(struct mjd_loop *l);
 
 /** Sets l->now and, once a second, l->date_hdr. Loop thread. */
 void mjd_loop_tick(struct mjd_loop *l);
+
+/**
+ * Test hooks (tests/fuzz/mjpegd_conn.c drives a loop without its thread): one turn of the
+ * loop's body, waiting at most timeout_ms for events, in the caller's thread, which then owns
+ * the loop; and the loop's end, closing and freeing every connection. Never with a started loop.
+ */
+void mjd_loop_test_turn(struct mjd_loop *l, int timeout_ms);
+void mjd_loop_test_close_all(struct mjd_loop *l);
 
 /** Bytes sent to clients by this loop. Any thread. */
 uint64_t mjd_loop_bytes_sent(struct mjd_loop *l);
