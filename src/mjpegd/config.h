@@ -31,6 +31,14 @@ struct mjd_listen_config {
     char port[16];  /* port part ("0" for an ephemeral port) */
 };
 
+/* --send: how stream parts reach the sockets (part_send.h). */
+enum mjd_send_mode {
+    MJD_SEND_MODE_AUTO = 0, /* the cheapest this machine allows (splice), falling back */
+    MJD_SEND_MODE_SPLICE,
+    MJD_SEND_MODE_SENDFILE,
+    MJD_SEND_MODE_COPY,
+};
+
 /* Filled once by mjd_config_parse in main, immutable afterwards: any thread may read it. */
 struct mjd_config {
     struct mjd_source_config sources[MJD_MAX_SOURCES]; /* [0..nsources) */
@@ -47,6 +55,7 @@ struct mjd_config {
     char log_file[1024];       /* --log-file, empty for stderr */
     int64_t header_timeout_ns; /* --header-timeout */
     int64_t send_timeout_ns;   /* --send-timeout */
+    enum mjd_send_mode send_mode; /* --send */
     enum core_log_level log_level;
     enum core_log_format log_format; /* --log-format */
 };

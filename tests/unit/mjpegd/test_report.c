@@ -47,7 +47,7 @@ TEST(report_json_has_exactly_the_keys)
                        "\"frames_dropped_by\":{\"busy\":2,\"stale\":1,\"error\":0},"
                        "\"frames_in_flight\":2,\"frames_skipped\":4,\"last_frame_age\":0.033,"
                        "\"clients\":3,\"clients_total\":7,\"pending\":2,"
-                       "\"bytes_sent\":123456789012,\"uptime\":12.500}\n");
+                       "\"bytes_sent\":123456789012,\"send_path\":\"copy\",\"uptime\":12.500}\n");
     // Before the first frame there is no age.
     r.sources[0].last_frame_age = -1;
     ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
