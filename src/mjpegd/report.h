@@ -37,7 +37,7 @@ struct mjd_report {
     uint64_t bytes_sent;
     const char *send_path;                 /* borrowed: the path streams start on (--send) */
     struct mjd_part_send_stats send_stats; /* bytes, calls and parts per path */
-    double uptime; /* seconds */
+    double uptime;                         /* seconds */
     struct mjd_report_source sources[MJD_REPORT_MAX_SOURCES];
     size_t nsources; /* >= 1 */
 };

@@ -16,8 +16,8 @@
 #include "mjpegd/limits.h"
 #include "mjpegd/listen.h"
 #include "mjpegd/loop.h"
-#include "mjpegd/pending.h"
 #include "mjpegd/part.h"
+#include "mjpegd/pending.h"
 #include "mjpegd/report.h"
 
 struct mjd_server {
@@ -66,10 +66,10 @@ static void gather_report(void *ctx, struct mjd_report *r)
         mjd_loop_send_stats(&srv->loops[i], &r->send_stats);
     }
     enum mjd_send_mode mode = srv->shared.cfg->send_mode;
-    r->send_path = mode == MJD_SEND_MODE_COPY       ? "copy"
-                   : mode == MJD_SEND_MODE_SENDFILE ? "sendfile"
+    r->send_path = mode == MJD_SEND_MODE_COPY                               ? "copy"
+                   : mode == MJD_SEND_MODE_SENDFILE                         ? "sendfile"
                    : srv->nloops > 0 && mjd_loop_can_splice(&srv->loops[0]) ? "splice"
-                                                                             : "sendfile";
+                                                                            : "sendfile";
     r->pending = mjd_pending_set_count(srv->shared.pending);
     r->uptime = (double)(core_now_ns() - srv->start_ns) / 1e9;
 }

@@ -42,7 +42,8 @@ struct mjd_stream_state {
 };
 
 /**
- * Takes the newest frame of hub and its part into sf if it is newer than the one sf holds. Returns true if sf changed. Loop thread.
+ * Takes the newest frame of hub and its part into sf if it is newer than the one sf holds. Returns
+ * true if sf changed. Loop thread.
  */
 bool mjd_stream_frame_update(struct mjd_stream_frame *sf, struct mjd_hub *hub);
 
