@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# usage: zc_idle.sh BINARY SECONDS -> % of a core, 1280x720 30 fps test pattern, 0 viewers
+# usage: bench/idle_cpu.sh BINARY SECONDS -> % of a core, 1280x720 30 fps test pattern, 0 viewers
 $1 --listen 127.0.0.1:0 --size 1280x720 --fps 30 >/dev/null 2>&1 &
 pid=$!
 sleep 2
