@@ -269,6 +269,16 @@ int mjd_loop_init(struct mjd_loop *l, const struct mjd_loop_shared *shared, unsi
     mjd_loop_tick(l);
     atomic_init(&l->bytes_sent, 0);
     l->frames = core_xcalloc(shared->nsources, sizeof(*l->frames));
+    // Pipes for the splice path only where it may be used; without them it stands down to
+    // sendfile (part_send.h).
+    enum mjd_send_mode mode = shared->cfg->send_mode;
+    unsigned sflags =
+            mode == MJD_SEND_MODE_AUTO || mode == MJD_SEND_MODE_SPLICE ? 0 : MJD_SENDER_NO_SPLICE;
+    int src = mjd_part_sender_create(&l->sender, sflags);
+    if (src != 0) {
+        return src;
+    }
+    l->splice_ok = mjd_part_sender_can_splice(l->sender);
     if (naddrs > MJD_LISTEN_MAX_ADDRS) {
         return -EINVAL;
     }
@@ -342,6 +352,8 @@ void mjd_loop_release(struct mjd_loop *l)
     l->spare_fd = -1;
     free(l->frames);
     l->frames = NULL;
+    mjd_part_sender_destroy(l->sender);
+    l->sender = NULL;
 }
 
 void mjd_loop_tick(struct mjd_loop *l)
@@ -376,4 +388,16 @@ void mjd_loop_test_close_all(struct mjd_loop *l)
 uint64_t mjd_loop_bytes_sent(struct mjd_loop *l)
 {
     return atomic_load_explicit(&l->bytes_sent, memory_order_relaxed);
+}
+
+void mjd_loop_send_stats(struct mjd_loop *l, struct mjd_part_send_stats *out)
+{
+    if (l->sender != NULL) {
+        mjd_part_sender_stats(l->sender, out);
+    }
+}
+
+bool mjd_loop_can_splice(const struct mjd_loop *l)
+{
+    return l->splice_ok;
 }

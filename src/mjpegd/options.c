@@ -220,6 +220,23 @@ static int read_log_level(const struct mjd_option *opt, struct mjd_config *cfg, 
     return core_log_parse_level(value, &cfg->log_level) == 0 ? 0 : -EINVAL;
 }
 
+static int read_send(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                     const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)base;
+    (void)why;
+    (void)why_cap;
+    static const char *const names[] = { "auto", "splice", "sendfile", "copy" };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(value, names[i]) == 0) {
+            cfg->send_mode = (enum mjd_send_mode)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
 /* ---- the table ----------------------------------------------------------------------------- */
 
 static const struct mjd_option table[] = {
@@ -370,6 +387,16 @@ static const struct mjd_option table[] = {
       .offset = G(send_timeout_ns),
       .def = "10",
       .help = "Close a client that accepts no data for this long." },
+    { .name = "send",
+      .metavar = "PATH",
+      .kind = MJD_OPT_CUSTOM,
+      .parse = read_send,
+      .expect = "auto, splice, sendfile or copy",
+      .def = "auto",
+      .help = "How stream parts reach the sockets: splice (tee + splice of the frame's sealed "
+              "memfd pages, no copy), sendfile (from the memfd), copy (sendmsg), or auto "
+              "(splice where the kernel allows, else sendfile, else copy). A socket that "
+              "refuses a path falls back to the next one." },
     { .name = "log-level",
       .metavar = "LEVEL",
       .kind = MJD_OPT_CUSTOM,

@@ -113,6 +113,8 @@ int mjd_report_json(const struct mjd_report *r, char *buf, size_t cap)
     put(&o, ",\"clients\":%llu,\"clients_total\":%llu,\"pending\":%llu,\"bytes_sent\":%llu",
         (unsigned long long)r->clients, (unsigned long long)r->clients_total,
         (unsigned long long)r->pending, (unsigned long long)r->bytes_sent);
+    put(&o, ",\"send_path\":");
+    put_json_string(&o, r->send_path != NULL ? r->send_path : "copy");
     put(&o, ",\"uptime\":%.3f", r->uptime);
     if (r->nsources > 1) {
         put(&o, ",\"sources\":[");
@@ -160,6 +162,28 @@ static void metric_u64(struct out *o, const char *name, const char *type, const 
 {
     family(o, name, type, help);
     sample_u64(o, name, "", v);
+}
+
+/* Stream bytes and whole parts by send path (splice, sendfile, copy). */
+static void send_families(struct out *o, const struct mjd_report *r)
+{
+    static const struct {
+        const char *name;
+        const char *help;
+    } fam[2] = {
+        { "mjpegd_send_bytes_total", "Stream part bytes sent, by send path." },
+        { "mjpegd_send_parts_total", "Stream parts sent whole, by the path of their last send." },
+    };
+    for (int f = 0; f < 2; f++) {
+        family(o, fam[f].name, "counter", fam[f].help);
+        for (int p = 0; p < MJD_SEND_PATHS; p++) {
+            char labels[32];
+            snprintf(labels, sizeof(labels), "path=\"%s\"",
+                     mjd_send_path_name((enum mjd_send_path)p));
+            sample_u64(o, fam[f].name, labels,
+                       f == 0 ? r->send_stats.bytes[p] : r->send_stats.parts[p]);
+        }
+    }
 }
 
 /* The source label of source i ("" with one source), followed by a comma when more follow. */
@@ -264,6 +288,7 @@ int mjd_report_metrics(const struct mjd_report *r, char *buf, size_t cap)
     per_source_family(&o, r, PS_IN_FLIGHT);
     per_source_family(&o, r, PS_SKIPPED);
     metric_u64(&o, "mjpegd_bytes_sent_total", "counter", "Bytes sent to clients.", r->bytes_sent);
+    send_families(&o, r);
     per_source_family(&o, r, PS_FPS);
     per_source_family(&o, r, PS_TARGET_FPS);
     per_source_family(&o, r, PS_AGE);

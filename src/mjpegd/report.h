@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "mjpegd/hub.h"
+#include "mjpegd/part_send.h"
 
 /* Most sources a report holds (at least MJD_MAX_SOURCES). */
 #define MJD_REPORT_MAX_SOURCES 16
@@ -38,7 +39,9 @@ struct mjd_report {
     uint64_t clients_total; /* streams ever */
     uint64_t pending;       /* connections without a full request head */
     uint64_t bytes_sent;
-    double uptime; /* seconds */
+    const char *send_path;                 /* borrowed: the path streams start on (--send) */
+    struct mjd_part_send_stats send_stats; /* bytes, calls and parts per path */
+    double uptime;                         /* seconds */
     struct mjd_report_source sources[MJD_REPORT_MAX_SOURCES];
     size_t nsources; /* >= 1 */
 };
