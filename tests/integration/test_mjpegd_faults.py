@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """mjpegd under syscall fault injection (strace -e inject=, attached to the running server):
-EMFILE on accept4 (backs off, no spin), EIO/ENOMEM on a client's sendmsg (that client is shed,
+EMFILE on accept4 (backs off, no spin), EIO/ENOMEM on a client's sendmsg or sendfile (that client is shed,
 the others keep streaming), EIO on the log file's write (the server carries on)."""
 import os
 import shutil
@@ -165,8 +165,10 @@ def test_emfile_on_accept_backs_off():
         srv.check_fds()
 
 
-def shed_one(err):
-    with Mjpegd("--workers", "1") as srv:
+def shed_one(err, path="copy", call="sendmsg"):
+    # Each send path fails on its own syscall: the copy path on sendmsg, the sendfile path on
+    # sendfile (the splice path falls back to sendfile when a splice is refused, by design).
+    with Mjpegd("--workers", "1", "--send", path) as srv:
         viewers = []
         for _ in range(3):
             c, head = srv.open_stream()
@@ -175,13 +177,13 @@ def shed_one(err):
         parsers = [PartParser(status=200) for _ in viewers]
         read_streams(viewers, 0.5, parsers)
         check(all(p.frames > 0 for p in parsers), "a viewer got no frame before the fault")
-        # Only the first sendmsg of the traced threads after the attach fails.
-        st = Strace(srv.pid, "-e", "trace=sendmsg", "-e", f"inject=sendmsg:error={err}:when=1")
+        # Only the first such call of the traced threads after the attach fails.
+        st = Strace(srv.pid, "-e", f"trace={call}", "-e", f"inject={call}:error={err}:when=1")
         try:
             wait_attached(st)
             read_streams(viewers, 0.5, parsers)
             st.stop()
-            check(any(f"-1 {err}" in ln and "INJECTED" in ln for ln in st.calls("sendmsg")),
+            check(any(f"-1 {err}" in ln and "INJECTED" in ln for ln in st.calls(call)),
                   f"no injected {err} seen: {st.lines()[-5:]}")
         finally:
             st.cleanup()
@@ -189,7 +191,7 @@ def shed_one(err):
         read_streams(viewers, 1.5, parsers)
         shed = [p for p in parsers if p.eof]
         alive = [p for p, b in zip(parsers, before) if not p.eof and p.frames > b]
-        check(len(shed) >= 1, f"no viewer was shed after {err} on its sendmsg")
+        check(len(shed) >= 1, f"no viewer was shed after {err} on its {call}")
         check(len(alive) >= 1, f"no viewer kept receiving frames after one {err}")
         c, head = srv.open_stream()
         check_eq(head.status, 200, "a new stream after the fault")
@@ -208,6 +210,12 @@ def test_eio_on_client_sendmsg_sheds_that_client():
 @skip
 def test_enomem_on_client_sendmsg_sheds_that_client():
     shed_one("ENOMEM")
+
+
+@test(timeout=90)
+@skip
+def test_eio_on_client_sendfile_sheds_that_client():
+    shed_one("EIO", path="sendfile", call="sendfile")
 
 
 class LogMjpegd(Mjpegd):
