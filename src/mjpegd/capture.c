@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/event.h"
@@ -70,6 +72,13 @@ static void *capture_main(void *arg)
         int rc = mjd_source_read(cap->source, f, core_now_ns() + interval);
         if (rc != 0) {
             frame_done(cap, f);
+            if (rc == MJD_SOURCE_ENDED) {
+                // A finite input is over: the process shuts down as on SIGTERM (exit 0);
+                // main's sigwait takes the signal.
+                LOG_INFO("source ended: shutting down");
+                kill(getpid(), SIGTERM);
+                break;
+            }
             if (rc != -EAGAIN) {
                 LOG_WARN("source read failed: %d; retrying", rc);
                 core_event_timed_wait(cap->stop, 100);

@@ -3,6 +3,7 @@
 #ifndef MJD_SOURCE_H
 #define MJD_SOURCE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,10 +64,14 @@ const struct mjd_source_info *mjd_source_get_info(const struct mjd_source *src);
 /** True if spec names a known kind (for option checking). */
 bool mjd_source_known(const char *spec);
 
+/* What read() returns when a finite source (a pipe at end of input) has no more frames. */
+#define MJD_SOURCE_ENDED (-ENODATA)
+
 /**
  * Fills frame->data with the next frame. A self-paced source may block until deadline_ns
- * (monotonic) at most. Returns 0, -EAGAIN when no frame came before the deadline, or another
- * negative errno when the source failed. Capture thread only.
+ * (monotonic) at most. Returns 0, -EAGAIN when no frame came before the deadline,
+ * MJD_SOURCE_ENDED when the input ended for good, or another negative errno when the source
+ * failed. Capture thread only.
  */
 int mjd_source_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns);
 

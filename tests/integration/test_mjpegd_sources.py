@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""mjpegd sources: a folder of JPEGs (file:) and an MJPEG byte stream on stdin (pipe:-)."""
+import os
+import subprocess
+import tempfile
+import threading
+
+from harness import MULT, check, check_eq, main, test, wait_for
+from mjpegd_fixture import Mjpegd, ServerDied, ffprobe
+
+
+def make_jpegs(folder, n, size="320x240"):
+    """n JPEG files f000.jpg.. made by ffmpeg from testsrc2; returns their bytes in name order."""
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i",
+                    f"testsrc2=size={size}:rate=10", "-frames:v", str(n),
+                    os.path.join(folder, "f%03d.jpg")], check=True, timeout=60 * MULT)
+    names = sorted(x for x in os.listdir(folder) if x.endswith(".jpg"))
+    check_eq(len(names), n, "files written by ffmpeg")
+    out = []
+    for name in names:
+        with open(os.path.join(folder, name), "rb") as f:
+            out.append(f.read())
+    return out
+
+
+def mjpeg_bytes(n, size="320x240"):
+    r = subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i",
+                        f"testsrc2=size={size}:rate=25", "-frames:v", str(n), "-f", "mjpeg", "-"],
+                       check=True, capture_output=True, timeout=60 * MULT)
+    return r.stdout
+
+
+@test(timeout=90)
+def test_file_folder_streams_each_file_byte_for_byte_in_name_order():
+    with tempfile.TemporaryDirectory() as d:
+        files = make_jpegs(d, 5)
+        with open(os.path.join(d, "zz-notes.jpg"), "wb") as f:
+            f.write(b"not a jpeg at all\n")
+        with open(os.path.join(d, "readme.txt"), "wb") as f:
+            f.write(b"ignored: not *.jpg\n")
+        with Mjpegd("--source", f"file:{d}") as srv:
+            st = srv.state()
+            check_eq((st["source"], st["width"], st["height"]), ("file", 320, 240), "/state")
+            c, head = srv.open_stream()
+            check_eq(head.status, 200, "stream status")
+            got = [c.read_part()[1] for _ in range(12)]
+            c.close()
+            idx = []
+            for i, data in enumerate(got):
+                check(data in files, f"part {i} ({len(data)} bytes) is not one of the files")
+                idx.append(files.index(data))
+            check(len(set(idx)) >= 3, f"only files {sorted(set(idx))} were sent: {idx}")
+            info = ffprobe(got[-1])
+            check_eq((info["codec_name"], info["width"], info["height"]), ("mjpeg", 320, 240),
+                     "ffprobe of a part")
+            check(wait_for(lambda: "zz-notes.jpg: not a JPEG" in srv.stderr_text(), 10),
+                  "the non-JPEG file was not logged")
+            check_eq(srv.stderr_text().count("zz-notes.jpg"), 1, "times the bad file was logged")
+
+
+@test(timeout=60)
+def test_file_single_jpeg_and_errors():
+    with tempfile.TemporaryDirectory() as d:
+        files = make_jpegs(d, 1, size="160x120")
+        with Mjpegd("--source", f"file:{d}/f001.jpg") as srv:
+            check_eq(srv.get("/snapshot").body, files[0], "snapshot of a one-file source")
+            check_eq(srv.state()["width"], 160, "width from the SOF")
+        empty = os.path.join(d, "empty")
+        os.mkdir(empty)
+        for spec, needle in ((f"file:{empty}", "no JPEG file"), (f"file:{d}/missing.jpg", "missing")):
+            srv = Mjpegd("--source", spec, start_timeout=10)
+            try:
+                srv.start()
+                check(False, f"{spec}: the server started")
+            except ServerDied:
+                pass
+            finally:
+                srv.stop()
+            check(srv.returncode not in (0, None), f"{spec}: exit status {srv.returncode}")
+            check(needle in srv.stderr_text(), f"{spec}: no '{needle}' in {srv.stderr_text()!r}")
+
+
+@test(timeout=120)
+def test_pipe_stdin_ffmpeg_mjpeg_split_and_clean_end():
+    stream = mjpeg_bytes(40)
+    soi = [i for i in range(len(stream) - 1) if stream[i:i + 3] == b"\xff\xd8\xff"]
+    frames = [stream[a:b] for a, b in zip(soi, soi[1:] + [len(stream)])]
+    check_eq(len(frames), 40, "frames in ffmpeg's output")
+    rfd, wfd = os.pipe()
+    w = os.fdopen(wfd, "wb", buffering=0)
+    # The first frame is in the pipe before the server starts: it learns the size from it.
+    w.write(b"garbage before the first frame\r\n" + frames[0])
+    srv = Mjpegd("--source", "pipe:-", stdin=rfd)
+    try:
+        srv.start()
+        os.close(rfd)
+        st = srv.state()
+        check_eq((st["source"], st["width"], st["height"]), ("pipe", 320, 240), "/state")
+        c, head = srv.open_stream()
+        check_eq(head.status, 200, "stream status")
+        parts = []
+        reader_error = []
+
+        def read_all():
+            try:
+                while True:
+                    parts.append(c.read_part()[1])
+            except Exception as e:  # the end of the stream
+                reader_error.append(e)
+
+        t = threading.Thread(target=read_all, daemon=True)
+        t.start()
+        check(wait_for(lambda: len(parts) >= 1, 10), "no part from the first frame")
+        # The rest in odd-sized chunks, so frames are cut everywhere.
+        rest = b"".join(frames[1:])
+        for off in range(0, len(rest), 1777):
+            w.write(rest[off:off + 1777])
+        w.close()
+        check(wait_for(lambda: srv.proc.poll() is not None, 20), "the server did not end at EOF")
+        check_eq(srv.stop(), 0, "exit status at the end of input")
+        t.join(10 * MULT)
+        check("source ended" in srv.stderr_text(), "no 'source ended' log line")
+        check(len(parts) >= 1, "no parts")
+        for i, p in enumerate(parts):
+            check(p in frames, f"part {i} ({len(p)} bytes) is not one of ffmpeg's frames")
+        info = ffprobe(parts[-1])
+        check_eq((info["codec_name"], info["width"], info["height"]), ("mjpeg", 320, 240),
+                 "ffprobe of a part")
+    finally:
+        srv.stop()
+        try:
+            w.close()
+        except OSError:
+            pass
+
+
+@test(timeout=60)
+def test_pipe_end_before_any_frame_is_a_startup_error():
+    rfd, wfd = os.pipe()
+    os.write(wfd, b"no jpeg here")
+    os.close(wfd)
+    srv = Mjpegd("--source", "pipe:-", stdin=rfd)
+    try:
+        srv.start()
+        check(False, "the server started")
+    except ServerDied:
+        pass
+    finally:
+        os.close(rfd)
+        srv.stop()
+    check(srv.returncode not in (0, None), f"exit status {srv.returncode}")
+    check("end of input before the first frame" in srv.stderr_text(), srv.stderr_text())
+
+
+if __name__ == "__main__":
+    main()
