@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -14,18 +16,23 @@
 #include "core/queue.h"
 #include "core/thread.h"
 #include "mjpegd/encoder.h"
+#include "mjpegd/supervise.h"
 
 struct mjd_capture {
-    struct mjd_source *source;    /* capture thread only (owner thread after join) */
-    struct mjd_hub *hub;          /* borrowed; thread-safe */
-    struct mjd_encoder *encoder;  /* submit from the capture thread; owner destroys */
-    struct core_queue *free;      /* raw frames not lent to an encoder (thread-safe) */
-    struct mjd_raw_frame *frames; /* nframes buffers; each is in free or with an encoder */
-    size_t nframes;               /* immutable */
-    unsigned fps;                 /* immutable */
-    struct core_event *stop;      /* set by stop() */
-    pthread_t thread;             /* owner thread only */
-    bool started;                 /* owner thread only */
+    struct mjd_source *source;       /* capture thread only (owner thread after join) */
+    struct mjd_hub *hub;             /* borrowed; thread-safe */
+    struct mjd_encoder *encoder;     /* submit from the capture thread; owner destroys */
+    struct core_queue *free;         /* raw frames not lent to an encoder (thread-safe) */
+    struct mjd_raw_frame *frames;    /* nframes buffers; each is in free or with an encoder */
+    size_t nframes;                  /* immutable */
+    unsigned fps;                    /* immutable */
+    struct core_event *stop;         /* set by stop() */
+    char spec[256];                  /* immutable: what to reopen after a failure ("" if unknown) */
+    struct mjd_source_params params; /* immutable */
+    struct mjd_source_status *status; /* borrowed, may be NULL; thread-safe */
+    struct core_buf *nosignal;        /* capture thread only: the cached no-signal frame */
+    pthread_t thread;                 /* owner thread only */
+    bool started;                     /* owner thread only */
 };
 
 static void frame_done(void *ctx, struct mjd_raw_frame *frame)
@@ -37,6 +44,49 @@ static void frame_done(void *ctx, struct mjd_raw_frame *frame)
     }
 }
 
+static void set_status(struct mjd_capture *cap, enum mjd_source_state state, const char *why)
+{
+    if (cap->status != NULL) {
+        mjd_source_status_set(cap->status, state, why);
+    }
+}
+
+/*
+ * The source failed with rc: closes it, shows the no-signal frame and reopens it with backoff.
+ * True with cap->source reopened, false if the capture is stopping (cap->source is NULL).
+ */
+static bool recover(struct mjd_capture *cap, int rc, uint64_t *seq, const unsigned *width,
+                    const unsigned *height)
+{
+    char why[160];
+    snprintf(why, sizeof(why), "read failed: %s", strerror(-rc));
+    LOG_WARN("source %s: %s; showing no signal and reopening", cap->spec, why);
+    set_status(cap, MJD_SRC_NO_SIGNAL, why);
+    if (cap->spec[0] == '\0') {
+        // Nothing to reopen from (a source handed over without its spec): retry reading.
+        return core_event_timed_wait(cap->stop, 100) != 0;
+    }
+    mjd_source_destroy(cap->source);
+    cap->source = NULL;
+    struct mjd_outage o = {
+        .spec = cap->spec,
+        .params = &cap->params,
+        .status = cap->status,
+        .hub = cap->hub,
+        .stop = cap->stop,
+        .frame_cap = cap->frames[0].cap,
+        .width = *width,
+        .height = *height,
+        .nosignal = &cap->nosignal,
+    };
+    cap->source = mjd_supervise_outage(&o, seq);
+    if (cap->source == NULL) {
+        return false;
+    }
+    set_status(cap, MJD_SRC_OK, NULL);
+    return true;
+}
+
 static void *capture_main(void *arg)
 {
     struct mjd_capture *cap = arg;
@@ -44,6 +94,8 @@ static void *capture_main(void *arg)
     int64_t interval = CORE_NS_PER_SEC / cap->fps;
     int64_t next = core_now_ns();
     uint64_t seq = 0;
+    bool ok = false;                                     /* the status says ok */
+    unsigned width = info->width, height = info->height; /* of the last frame */
     LOG_INFO("capturing from %s source at %ux%u, %u fps", info->kind, info->width, info->height,
              cap->fps);
     while (!core_event_is_set(cap->stop)) {
@@ -76,15 +128,25 @@ static void *capture_main(void *arg)
                 // A finite input is over: the process shuts down as on SIGTERM (exit 0);
                 // main's sigwait takes the signal.
                 LOG_INFO("source ended: shutting down");
+                set_status(cap, MJD_SRC_ENDED, "end of input");
                 kill(getpid(), SIGTERM);
                 break;
             }
             if (rc != -EAGAIN) {
-                LOG_WARN("source read failed: %d; retrying", rc);
-                core_event_timed_wait(cap->stop, 100);
+                if (!recover(cap, rc, &seq, &width, &height)) {
+                    break;
+                }
+                info = mjd_source_get_info(cap->source);
+                next = core_now_ns();
             }
             continue;
         }
+        if (!ok) {
+            ok = true;
+            set_status(cap, MJD_SRC_OK, NULL);
+        }
+        width = f->width;
+        height = f->height;
         seq++;
         mjd_hub_count_captured(cap->hub);
         if (f->format == MJD_PIX_JPEG) {
@@ -128,6 +190,11 @@ int mjd_capture_start(struct mjd_capture **out, struct mjd_capture_config *cfg)
     const struct mjd_source_info *info = mjd_source_get_info(cfg->source);
     cap->hub = cfg->hub;
     cap->fps = cfg->fps;
+    if (cfg->spec != NULL && strlen(cfg->spec) < sizeof(cap->spec)) {
+        memcpy(cap->spec, cfg->spec, strlen(cfg->spec) + 1);
+    }
+    cap->params = cfg->params;
+    cap->status = cfg->status;
     // One buffer per encoder thread, one per backlog slot, one being filled.
     cap->nframes = 2 * cfg->encoder_threads + 1;
     cap->frames = calloc(cap->nframes, sizeof(*cap->frames));
@@ -199,6 +266,7 @@ void mjd_capture_stop(struct mjd_capture *cap)
     // Drains the frames still queued: each comes back through frame_done.
     mjd_encoder_destroy(cap->encoder);
     mjd_source_destroy(cap->source);
+    core_buf_unref(cap->nosignal);
     core_event_destroy(cap->stop);
     core_queue_destroy(cap->free);
     free_frames(cap);

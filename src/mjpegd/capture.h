@@ -8,6 +8,7 @@
 #include "core/compiler.h"
 #include "mjpegd/hub.h"
 #include "mjpegd/sources/source.h"
+#include "mjpegd/supervise.h"
 
 /*
  * One thread, named "capture", owns the source and nothing else. It never blocks on a client
@@ -23,6 +24,11 @@ struct mjd_capture_config {
     unsigned fps;              /* pacing for sources that are not self-paced, >= 1 */
     int quality;               /* JPEG quality 1..100 */
     size_t encoder_threads;    /* >= 1 */
+    /* Supervision (optional): with spec, a failed source is reopened from spec and params
+     * while viewers get a no-signal frame; status (borrowed, outlives the capture) shows it. */
+    const char *spec; /* borrowed, copied; NULL: no reopening */
+    struct mjd_source_params params;
+    struct mjd_source_status *status;
 };
 
 /**

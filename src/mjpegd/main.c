@@ -99,6 +99,8 @@ int main(int argc, char **argv)
     const struct mjd_source_config *sc = &cfg.sources[0];
     struct mjd_source_params sp = { .width = sc->width, .height = sc->height, .fps = sc->fps };
     struct mjd_source_info info;
+    struct mjd_source_status status_rec; /* the source's health; outlives capture and server */
+    bool have_status = false;
 
     int rc = mjd_hub_create(&hub);
     if (rc != 0) {
@@ -111,7 +113,14 @@ int main(int argc, char **argv)
         goto out;
     }
     info = *mjd_source_get_info(source);
-    struct mjd_server_source served = { .hub = hub, .info = &info, .conf = sc };
+    rc = mjd_source_status_init(&status_rec);
+    if (rc != 0) {
+        goto out;
+    }
+    have_status = true;
+    struct mjd_server_source served = {
+        .hub = hub, .info = &info, .conf = sc, .status = &status_rec
+    };
     rc = mjd_server_create(&server, &cfg, &served, 1);
     if (rc != 0) {
         goto out;
@@ -122,6 +131,9 @@ int main(int argc, char **argv)
         .fps = sc->fps,
         .quality = (int)sc->quality,
         .encoder_threads = cfg.encoders,
+        .spec = sc->spec,
+        .params = sp,
+        .status = &status_rec,
     };
     rc = mjd_capture_start(&capture, &cc);
     source = cc.source; // NULL once the capture owns it
@@ -175,5 +187,8 @@ out:
     mjd_server_destroy(server);
     mjd_source_destroy(source);
     mjd_hub_destroy(hub);
+    if (have_status) {
+        mjd_source_status_destroy(&status_rec);
+    }
     return status;
 }

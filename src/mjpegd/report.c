@@ -93,6 +93,15 @@ static void json_source(struct out *o, const struct mjd_report_source *s)
     } else {
         put(o, ",\"last_frame_age\":null");
     }
+    put(o, ",\"status\":");
+    put_json_string(o, s->status != NULL ? s->status : "ok");
+    put(o, ",\"last_error\":");
+    if (s->last_error[0] != '\0') {
+        put_json_string(o, s->last_error);
+    } else {
+        put(o, "null");
+    }
+    put(o, ",\"restarts\":%llu", (unsigned long long)s->restarts);
 }
 
 int mjd_report_json(const struct mjd_report *r, char *buf, size_t cap)
@@ -160,6 +169,8 @@ enum per_source {
     PS_FPS,
     PS_TARGET_FPS,
     PS_AGE,
+    PS_UP,
+    PS_RESTARTS,
 };
 
 static const struct {
@@ -179,6 +190,11 @@ static const struct {
     [PS_TARGET_FPS] = { "mjpegd_target_fps", "gauge", "Configured frame rate." },
     [PS_AGE] = { "mjpegd_last_frame_age_seconds", "gauge",
                  "Seconds since the newest frame was published (absent before the first)." },
+    [PS_UP] = { "mjpegd_source_up", "gauge",
+                "1 while the source delivers (ok or starting), 0 while it shows no signal or "
+                "has ended." },
+    [PS_RESTARTS] = { "mjpegd_source_restarts_total", "counter",
+                      "Times the source was reopened after a failure." },
 };
 
 static void per_source_family(struct out *o, const struct mjd_report *r, enum per_source k)
@@ -208,6 +224,14 @@ static void per_source_family(struct out *o, const struct mjd_report *r, enum pe
             if (s->last_frame_age >= 0) {
                 sample_double(o, per_source[k].name, labels, s->last_frame_age);
             }
+            break;
+        case PS_UP:
+            sample_u64(o, per_source[k].name, labels,
+                       s->status == NULL || strcmp(s->status, "ok") == 0 ||
+                               strcmp(s->status, "starting") == 0);
+            break;
+        case PS_RESTARTS:
+            sample_u64(o, per_source[k].name, labels, s->restarts);
             break;
         case PS_TARGET_FPS:
         default:
@@ -247,6 +271,8 @@ int mjd_report_metrics(const struct mjd_report *r, char *buf, size_t cap)
     per_source_family(&o, r, PS_FPS);
     per_source_family(&o, r, PS_TARGET_FPS);
     per_source_family(&o, r, PS_AGE);
+    per_source_family(&o, r, PS_UP);
+    per_source_family(&o, r, PS_RESTARTS);
     family(&o, "mjpegd_uptime_seconds", "gauge", "Seconds since the server started.");
     sample_double(&o, "mjpegd_uptime_seconds", "", r->uptime);
     return finish(&o);

@@ -25,6 +25,9 @@ struct mjd_report_source {
     uint64_t frames_in_flight;                 /* captured, fate not yet known */
     uint64_t frames_skipped;                   /* source reads skipped (no free buffer) */
     double last_frame_age; /* seconds since the newest frame was published, < 0 if none yet */
+    const char *status;    /* "ok", "starting", "no_signal", "ended" (static); NULL: "ok" */
+    char last_error[160];  /* "" if none */
+    uint64_t restarts;     /* times the source was reopened after a failure */
 };
 
 /** A consistent-enough snapshot of everything /state and /metrics report. */

@@ -55,6 +55,14 @@ static void gather_report(void *ctx, struct mjd_report *r)
         memcpy(rs->frames_dropped, hs.dropped_by, sizeof(rs->frames_dropped));
         rs->frames_in_flight = hs.in_flight;
         rs->frames_skipped = hs.skipped;
+        rs->status = "ok";
+        if (src->status != NULL) {
+            struct mjd_source_status_snap ss;
+            mjd_source_status_get(src->status, &ss);
+            rs->status = mjd_source_state_name(ss.state);
+            rs->restarts = ss.restarts;
+            memcpy(rs->last_error, ss.last_error, sizeof(rs->last_error));
+        }
         rs->last_frame_age =
                 hs.last_publish_ns > 0 ? (double)(core_now_ns() - hs.last_publish_ns) / 1e9 : -1.0;
     }

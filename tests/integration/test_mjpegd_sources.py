@@ -153,5 +153,54 @@ def test_pipe_end_before_any_frame_is_a_startup_error():
     check("end of input before the first frame" in srv.stderr_text(), srv.stderr_text())
 
 
+@test(timeout=120)
+def test_source_loss_shows_no_signal_and_recovers_with_viewer_connected():
+    import shutil
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "cam")
+        os.mkdir(src)
+        files = make_jpegs(src, 3)
+        with Mjpegd("--source", f"file:{src}", "--fps", "10") as srv:
+            c, head = srv.open_stream()
+            check_eq(head.status, 200, "stream status")
+            check(c.read_part()[1] in files, "first part is not a file")
+            check(wait_for(lambda: srv.state()["status"] == "ok", 10), "status never ok")
+            hold = os.path.join(d, "hold")
+            shutil.move(src, hold)  # the source vanishes: every read fails
+            check(wait_for(lambda: srv.state()["status"] == "no_signal", 20),
+                  f"status never no_signal: {srv.state()}")
+            st = srv.state()
+            check(st["last_error"] is not None and "failed" in st["last_error"], f"{st}")
+            # The viewer stays connected and gets the no-signal frame (a JPEG of the same size).
+            nosignal = None
+            for _ in range(400):
+                data = c.read_part()[1]
+                if data not in files:
+                    nosignal = data
+                    break
+            check(nosignal is not None, "no no-signal frame reached the viewer")
+            info = ffprobe(nosignal)
+            check_eq((info["codec_name"], info["width"], info["height"]), ("mjpeg", 320, 240),
+                     "ffprobe of the no-signal frame")
+            m = srv.get("/metrics").body.decode()
+            check("mjpegd_source_up 0" in m, "mjpegd_source_up is not 0 during the outage")
+            shutil.move(hold, src)  # back: the backoff reopens it
+            check(wait_for(lambda: srv.state()["status"] == "ok", 30),
+                  f"status never ok again: {srv.state()}")
+            got_real = False
+            for _ in range(400):
+                if c.read_part()[1] in files:
+                    got_real = True
+                    break
+            check(got_real, "the viewer got no real frame after recovery")
+            check(srv.state()["restarts"] >= 1, f"restarts: {srv.state()}")
+            m = srv.get("/metrics").body.decode()
+            check("mjpegd_source_up 1" in m, "mjpegd_source_up is not 1 after recovery")
+            check("mjpegd_source_restarts_total 1" in m or "mjpegd_source_restarts_total 2" in m,
+                  "restarts metric")
+            c.close()
+        check_eq(srv.returncode, 0, "exit status after SIGTERM")
+
+
 if __name__ == "__main__":
     main()

@@ -3,6 +3,7 @@
 #include "../testlib.h"
 
 #include <errno.h>
+#include <stdio.h>
 
 #include "mjpegd/report.h"
 
@@ -46,12 +47,25 @@ TEST(report_json_has_exactly_the_keys)
                        "\"frames_published\":95,\"frames_dropped\":3,"
                        "\"frames_dropped_by\":{\"busy\":2,\"stale\":1,\"error\":0},"
                        "\"frames_in_flight\":2,\"frames_skipped\":4,\"last_frame_age\":0.033,"
+                       "\"status\":\"ok\",\"last_error\":null,\"restarts\":0,"
                        "\"clients\":3,\"clients_total\":7,\"pending\":2,"
                        "\"bytes_sent\":123456789012,\"uptime\":12.500}\n");
     // Before the first frame there is no age.
     r.sources[0].last_frame_age = -1;
     ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
     ASSERT_NOT_NULL(strstr(buf, ",\"last_frame_age\":null,"));
+    // A failed source: its status and last error, escaped.
+    r.sources[0].status = "no_signal";
+    snprintf(r.sources[0].last_error, sizeof(r.sources[0].last_error), "read failed: \"x\"");
+    r.sources[0].restarts = 2;
+    ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
+    ASSERT_NOT_NULL(strstr(
+            buf,
+            ",\"status\":\"no_signal\",\"last_error\":\"read failed: \\\"x\\\"\",\"restarts\":2,"));
+    static char big[16384];
+    ASSERT_CMP_INT(mjd_report_metrics(&r, big, sizeof(big)), >, 0);
+    ASSERT_NOT_NULL(strstr(big, "\nmjpegd_source_up 0\n"));
+    ASSERT_NOT_NULL(strstr(big, "\nmjpegd_source_restarts_total 2\n"));
 }
 
 TEST(report_json_lists_every_source_when_there_are_several)
