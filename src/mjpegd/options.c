@@ -229,10 +229,11 @@ static const struct mjd_option table[] = {
       .scope = MJD_OPT_SOURCE,
       .flags = MJD_OPT_NEW_SOURCE,
       .parse = read_source,
-      .expect = "a known source kind (test, file:PATH, pipe:-, pipe:PATH)",
+      .expect = "a known source kind (test, file:PATH, pipe:-, pipe:PATH, http://HOST/PATH)",
       .def = "test",
       .help = "Frame source: test (a pattern), file:PATH (a JPEG or a folder of them, "
-              "looped), pipe:- or pipe:FIFO (an MJPEG byte stream). The options of a source (--size, --fps, --quality) given after "
+              "looped), pipe:- or pipe:FIFO (an MJPEG byte stream), http://[USER:PASS@]HOST[:PORT]/PATH "
+              "(relays an MJPEG server or camera). The options of a source (--size, --fps, --quality) given after "
               "it apply to it; given before any --source they apply to every source." },
     { .name = "size",
       .metavar = "WxH",
