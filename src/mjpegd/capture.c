@@ -31,6 +31,9 @@ struct mjd_capture {
     struct mjd_source_params params; /* immutable */
     struct mjd_source_status *status; /* borrowed, may be NULL; thread-safe */
     struct core_buf *nosignal;        /* capture thread only: the cached no-signal frame */
+    unsigned drop_same;               /* immutable */
+    struct core_buf *last;            /* capture thread only: the last JPEG frame published */
+    unsigned same_run;                /* capture thread only: identical frames skipped in a row */
     pthread_t thread;                 /* owner thread only */
     bool started;                     /* owner thread only */
 };
@@ -84,6 +87,21 @@ static bool recover(struct mjd_capture *cap, int rc, uint64_t *seq, const unsign
         return false;
     }
     set_status(cap, MJD_SRC_OK, NULL);
+    return true;
+}
+
+/* --drop-same-frames: true if f repeats the last published JPEG and may be skipped. */
+static bool is_same(struct mjd_capture *cap, const struct mjd_raw_frame *f)
+{
+    if (cap->drop_same == 0 || cap->last == NULL) {
+        return false;
+    }
+    if (cap->last->len != f->len || memcmp(cap->last->data, f->data, f->len) != 0 ||
+        cap->same_run >= cap->drop_same) {
+        cap->same_run = 0;
+        return false;
+    }
+    cap->same_run++;
     return true;
 }
 
@@ -149,9 +167,18 @@ static void *capture_main(void *arg)
         height = f->height;
         seq++;
         mjd_hub_count_captured(cap->hub);
+        if (f->format == MJD_PIX_JPEG && is_same(cap, f)) {
+            mjd_hub_count_dropped(cap->hub, MJD_DROP_SAME);
+            frame_done(cap, f);
+            continue;
+        }
         if (f->format == MJD_PIX_JPEG) {
             struct core_buf *jpeg = NULL;
             if (core_buf_from(&jpeg, f->data, f->len) == 0) {
+                if (cap->drop_same > 0) {
+                    core_buf_unref(cap->last);
+                    cap->last = core_buf_ref(jpeg);
+                }
                 mjd_hub_publish(cap->hub, jpeg, f->seq, f->wall_ns);
             } else {
                 mjd_hub_count_dropped(cap->hub, MJD_DROP_ERROR);
@@ -195,6 +222,7 @@ int mjd_capture_start(struct mjd_capture **out, struct mjd_capture_config *cfg)
     }
     cap->params = cfg->params;
     cap->status = cfg->status;
+    cap->drop_same = cfg->drop_same;
     // One buffer per encoder thread, one per backlog slot, one being filled.
     cap->nframes = 2 * cfg->encoder_threads + 1;
     cap->frames = calloc(cap->nframes, sizeof(*cap->frames));
@@ -267,6 +295,7 @@ void mjd_capture_stop(struct mjd_capture *cap)
     mjd_encoder_destroy(cap->encoder);
     mjd_source_destroy(cap->source);
     core_buf_unref(cap->nosignal);
+    core_buf_unref(cap->last);
     core_event_destroy(cap->stop);
     core_queue_destroy(cap->free);
     free_frames(cap);

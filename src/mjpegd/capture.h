@@ -29,6 +29,7 @@ struct mjd_capture_config {
     const char *spec; /* borrowed, copied; NULL: no reopening */
     struct mjd_source_params params;
     struct mjd_source_status *status;
+    unsigned drop_same; /* skip up to this many byte-identical JPEG frames in a row; 0: off */
 };
 
 /**

@@ -21,8 +21,9 @@ struct mjd_source_config {
     char spec[256]; /* --source spec */
     unsigned width; /* --size */
     unsigned height;
-    unsigned fps;     /* --fps, target rate */
-    unsigned quality; /* --quality */
+    unsigned fps;       /* --fps, target rate */
+    unsigned quality;   /* --quality */
+    unsigned drop_same; /* --drop-same-frames: most byte-identical frames skipped in a row */
 };
 
 /* One --listen option. */

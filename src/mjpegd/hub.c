@@ -160,7 +160,7 @@ void mjd_hub_count_skipped(struct mjd_hub *hub)
 
 const char *mjd_hub_drop_reason_name(enum mjd_drop_reason why)
 {
-    static const char *const names[MJD_DROP_REASONS] = { "busy", "stale", "error" };
+    static const char *const names[MJD_DROP_REASONS] = { "busy", "stale", "error", "same" };
     return (unsigned)why < MJD_DROP_REASONS ? names[why] : "error";
 }
 

@@ -34,6 +34,7 @@ enum mjd_drop_reason {
     MJD_DROP_BUSY,  /* every encoder was busy and the backlog full */
     MJD_DROP_STALE, /* a newer frame was published first (encoders finish out of order) */
     MJD_DROP_ERROR, /* the frame could not be encoded or copied */
+    MJD_DROP_SAME,  /* byte-identical to the last one (--drop-same-frames) */
     MJD_DROP_REASONS
 };
 

@@ -134,6 +134,7 @@ int main(int argc, char **argv)
         .spec = sc->spec,
         .params = sp,
         .status = &status_rec,
+        .drop_same = sc->drop_same,
     };
     rc = mjd_capture_start(&capture, &cc);
     source = cc.source; // NULL once the capture owns it

@@ -203,6 +203,24 @@ def test_source_loss_shows_no_signal_and_recovers_with_viewer_connected():
         check_eq(srv.returncode, 0, "exit status after SIGTERM")
 
 
+@test(timeout=60)
+def test_drop_same_frames_skips_repeats_up_to_n():
+    with tempfile.TemporaryDirectory() as d:
+        files = make_jpegs(d, 1)
+        with Mjpegd("--source", f"file:{d}", "--fps", "30", "--drop-same-frames", "5") as srv:
+            check(wait_for(lambda: srv.state()["frames_dropped_by"]["same"] >= 10, 20),
+                  f"no same-frame drops: {srv.state()}")
+            st = srv.state()
+            # Every sixth frame goes out: at most 5 skipped in a row.
+            check(st["frames_published"] * 5 + 5 >= st["frames_dropped_by"]["same"],
+                  f"more than 5 skipped per published frame: {st}")
+            check(st["frames_published"] >= 2, f"{st}")
+            check_eq(srv.get("/snapshot").body, files[0], "snapshot")
+        with Mjpegd("--source", f"file:{d}", "--fps", "30") as srv:
+            check(wait_for(lambda: srv.state()["frames_published"] >= 10, 20), "no frames")
+            check_eq(srv.state()["frames_dropped_by"]["same"], 0, "drops with the option off")
+
+
 def read_parts_until(c, pred, limit=2000):
     """Reads parts until pred(data) is true; returns that part, or None after limit parts."""
     for _ in range(limit):

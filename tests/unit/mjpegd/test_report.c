@@ -45,7 +45,7 @@ TEST(report_json_has_exactly_the_keys)
     ASSERT_EQ_STR(buf, "{\"version\":\"1.2.3\",\"source\":\"test\",\"width\":1280,\"height\":720,"
                        "\"fps\":29.50,\"target_fps\":30,\"quality\":75,\"frames_captured\":100,"
                        "\"frames_published\":95,\"frames_dropped\":3,"
-                       "\"frames_dropped_by\":{\"busy\":2,\"stale\":1,\"error\":0},"
+                       "\"frames_dropped_by\":{\"busy\":2,\"stale\":1,\"error\":0,\"same\":0},"
                        "\"frames_in_flight\":2,\"frames_skipped\":4,\"last_frame_age\":0.033,"
                        "\"status\":\"ok\",\"last_error\":null,\"restarts\":0,"
                        "\"clients\":3,\"clients_total\":7,\"pending\":2,"
