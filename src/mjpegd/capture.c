@@ -5,9 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -16,26 +14,25 @@
 #include "core/queue.h"
 #include "core/thread.h"
 #include "mjpegd/encoder.h"
-#include "mjpegd/supervise.h"
+#include "mjpegd/ondemand.h"
 
 struct mjd_capture {
-    struct mjd_source *source;       /* capture thread only (owner thread after join) */
-    struct mjd_hub *hub;             /* borrowed; thread-safe */
-    struct mjd_encoder *encoder;     /* submit from the capture thread; owner destroys */
-    struct core_queue *free;         /* raw frames not lent to an encoder (thread-safe) */
-    struct mjd_raw_frame *frames;    /* nframes buffers; each is in free or with an encoder */
-    size_t nframes;                  /* immutable */
-    unsigned fps;                    /* immutable */
-    struct core_event *stop;         /* set by stop() */
-    char spec[256];                  /* immutable: what to reopen after a failure ("" if unknown) */
-    struct mjd_source_params params; /* immutable */
-    struct mjd_source_status *status; /* borrowed, may be NULL; thread-safe */
-    struct core_buf *nosignal;        /* capture thread only: the cached no-signal frame */
-    unsigned drop_same;               /* immutable */
-    struct core_buf *last;            /* capture thread only: the last JPEG frame published */
-    unsigned same_run;                /* capture thread only: identical frames skipped in a row */
-    pthread_t thread;                 /* owner thread only */
-    bool started;                     /* owner thread only */
+    struct mjd_source *source;    /* capture thread only (owner thread after join) */
+    struct mjd_hub *hub;          /* borrowed; thread-safe */
+    struct mjd_encoder *encoder;  /* submit from the capture thread; owner destroys */
+    struct core_queue *free;      /* raw frames not lent to an encoder (thread-safe) */
+    struct mjd_raw_frame *frames; /* nframes buffers; each is in free or with an encoder */
+    size_t nframes;               /* immutable */
+    unsigned fps;                 /* immutable */
+    struct mjd_ondemand ondemand; /* capture thread only (see ondemand.h) */
+    bool exit_on_end;             /* immutable: the only source: its end ends the process */
+    unsigned drop_same;           /* immutable: --drop-same-frames */
+    unsigned same_run;            /* capture thread only: identical frames skipped in a row */
+    size_t last_len;              /* capture thread only: the last published JPEG's length */
+    uint64_t last_hash;           /* capture thread only: and its hash */
+    struct core_event *stop;      /* set by stop() */
+    pthread_t thread;             /* owner thread only */
+    bool started;                 /* owner thread only */
 };
 
 static void frame_done(void *ctx, struct mjd_raw_frame *frame)
@@ -47,76 +44,57 @@ static void frame_done(void *ctx, struct mjd_raw_frame *frame)
     }
 }
 
-static void set_status(struct mjd_capture *cap, enum mjd_source_state state, const char *why)
+/* The input ended (a pipe's writer closed it). With one source that is the end of the stream:
+ * the server shuts down as on SIGTERM (exit 0, viewers get the last frame and a clean close).
+ * With several, only this one stops: its state says so and the others go on. */
+static void mjd_capture_source_ended(struct mjd_capture *cap, const struct mjd_source_info *info)
 {
-    if (cap->status != NULL) {
-        mjd_source_status_set(cap->status, state, why);
+    if (cap->exit_on_end || cap->ondemand.demand_any == NULL) {
+        LOG_INFO("%s source: end of input; stopping", info->kind);
+        kill(getpid(), SIGTERM);
+        return;
     }
+    LOG_INFO("%s source: end of input; this source stops, the others go on", info->kind);
+    atomic_store(&cap->ondemand.demand_any->state, MJD_DEMAND_ENDED);
 }
 
-/*
- * The source failed with rc: closes it, shows the no-signal frame and reopens it with backoff.
- * True with cap->source reopened, false if the capture is stopping (cap->source is NULL).
- */
-static bool recover(struct mjd_capture *cap, int rc, uint64_t *seq, const unsigned *width,
-                    const unsigned *height)
+/* --drop-same-frames: true when f is byte-identical to the last JPEG published (same length
+ * and 64-bit FNV-1a hash) and fewer than drop_same were skipped in a row. */
+static bool same_as_last(struct mjd_capture *cap, const struct mjd_raw_frame *f)
 {
-    char why[160];
-    snprintf(why, sizeof(why), "read failed: %s", strerror(-rc));
-    LOG_WARN("source %s: %s; showing no signal and reopening", cap->spec, why);
-    set_status(cap, MJD_SRC_NO_SIGNAL, why);
-    if (cap->spec[0] == '\0') {
-        // Nothing to reopen from (a source handed over without its spec): retry reading.
-        return core_event_timed_wait(cap->stop, 100) != 0;
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < f->len; i++) {
+        h = (h ^ f->data[i]) * 1099511628211u;
     }
-    mjd_source_destroy(cap->source);
-    cap->source = NULL;
-    struct mjd_outage o = {
-        .spec = cap->spec,
-        .params = &cap->params,
-        .status = cap->status,
-        .hub = cap->hub,
-        .stop = cap->stop,
-        .frame_cap = cap->frames[0].cap,
-        .width = *width,
-        .height = *height,
-        .nosignal = &cap->nosignal,
-    };
-    cap->source = mjd_supervise_outage(&o, seq);
-    if (cap->source == NULL) {
-        return false;
+    if (f->len == cap->last_len && h == cap->last_hash && cap->same_run < cap->drop_same) {
+        cap->same_run++;
+        return true;
     }
-    set_status(cap, MJD_SRC_OK, NULL);
-    return true;
-}
-
-/* --drop-same-frames: true if f repeats the last published JPEG and may be skipped. */
-static bool is_same(struct mjd_capture *cap, const struct mjd_raw_frame *f)
-{
-    if (cap->drop_same == 0 || cap->last == NULL) {
-        return false;
-    }
-    if (cap->last->len != f->len || memcmp(cap->last->data, f->data, f->len) != 0 ||
-        cap->same_run >= cap->drop_same) {
-        cap->same_run = 0;
-        return false;
-    }
-    cap->same_run++;
-    return true;
+    cap->same_run = 0;
+    cap->last_len = f->len;
+    cap->last_hash = h;
+    return false;
 }
 
 static void *capture_main(void *arg)
 {
     struct mjd_capture *cap = arg;
-    const struct mjd_source_info *info = mjd_source_get_info(cap->source);
+    // A copy: --on-demand closes and reopens the source, the info stays the first one's.
+    const struct mjd_source_info info_copy = *mjd_source_get_info(cap->source);
+    const struct mjd_source_info *info = &info_copy;
     int64_t interval = CORE_NS_PER_SEC / cap->fps;
     int64_t next = core_now_ns();
     uint64_t seq = 0;
-    bool ok = false;                                     /* the status says ok */
-    unsigned width = info->width, height = info->height; /* of the last frame */
     LOG_INFO("capturing from %s source at %ux%u, %u fps", info->kind, info->width, info->height,
              cap->fps);
     while (!core_event_is_set(cap->stop)) {
+        // --on-demand: closes the source while nobody watches and sleeps until someone does.
+        if (!mjd_ondemand_gate(&cap->ondemand, &cap->source, cap->stop)) {
+            continue;
+        }
+        if (cap->ondemand.reopened) {
+            next = core_now_ns();
+        }
         if (!info->self_paced) {
             if (core_event_wait_until(cap->stop, next) == 0) {
                 break;
@@ -142,43 +120,26 @@ static void *capture_main(void *arg)
         int rc = mjd_source_read(cap->source, f, core_now_ns() + interval);
         if (rc != 0) {
             frame_done(cap, f);
-            if (rc == MJD_SOURCE_ENDED) {
-                // A finite input is over: the process shuts down as on SIGTERM (exit 0);
-                // main's sigwait takes the signal.
-                LOG_INFO("source ended: shutting down");
-                set_status(cap, MJD_SRC_ENDED, "end of input");
-                kill(getpid(), SIGTERM);
+            if (rc == MJD_SOURCE_EOF) {
+                mjd_capture_source_ended(cap, info);
                 break;
             }
             if (rc != -EAGAIN) {
-                if (!recover(cap, rc, &seq, &width, &height)) {
-                    break;
-                }
-                info = mjd_source_get_info(cap->source);
-                next = core_now_ns();
+                LOG_WARN("source read failed: %d; retrying", rc);
+                core_event_timed_wait(cap->stop, 100);
             }
             continue;
         }
-        if (!ok) {
-            ok = true;
-            set_status(cap, MJD_SRC_OK, NULL);
-        }
-        width = f->width;
-        height = f->height;
         seq++;
         mjd_hub_count_captured(cap->hub);
-        if (f->format == MJD_PIX_JPEG && is_same(cap, f)) {
-            mjd_hub_count_dropped(cap->hub, MJD_DROP_SAME);
-            frame_done(cap, f);
-            continue;
-        }
         if (f->format == MJD_PIX_JPEG) {
+            if (cap->drop_same > 0 && same_as_last(cap, f)) {
+                mjd_hub_count_dropped(cap->hub, MJD_DROP_SAME);
+                frame_done(cap, f);
+                continue;
+            }
             struct core_buf *jpeg = NULL;
             if (core_buf_from(&jpeg, f->data, f->len) == 0) {
-                if (cap->drop_same > 0) {
-                    core_buf_unref(cap->last);
-                    cap->last = core_buf_ref(jpeg);
-                }
                 mjd_hub_publish(cap->hub, jpeg, f->seq, f->wall_ns);
             } else {
                 mjd_hub_count_dropped(cap->hub, MJD_DROP_ERROR);
@@ -217,11 +178,6 @@ int mjd_capture_start(struct mjd_capture **out, struct mjd_capture_config *cfg)
     const struct mjd_source_info *info = mjd_source_get_info(cfg->source);
     cap->hub = cfg->hub;
     cap->fps = cfg->fps;
-    if (cfg->spec != NULL && strlen(cfg->spec) < sizeof(cap->spec)) {
-        memcpy(cap->spec, cfg->spec, strlen(cfg->spec) + 1);
-    }
-    cap->params = cfg->params;
-    cap->status = cfg->status;
     cap->drop_same = cfg->drop_same;
     // One buffer per encoder thread, one per backlog slot, one being filled.
     cap->nframes = 2 * cfg->encoder_threads + 1;
@@ -264,6 +220,8 @@ int mjd_capture_start(struct mjd_capture **out, struct mjd_capture_config *cfg)
         goto fail;
     }
     cap->source = cfg->source;
+    mjd_ondemand_init(&cap->ondemand, cfg->demand, cfg->spec, &cfg->params, info);
+    cap->exit_on_end = cfg->exit_on_end;
     rc = core_thread_start(&cap->thread, "capture", capture_main, cap);
     if (rc != 0) {
         cap->source = NULL;
@@ -288,14 +246,13 @@ void mjd_capture_stop(struct mjd_capture *cap)
         return;
     }
     core_event_set(cap->stop);
+    mjd_ondemand_kick(&cap->ondemand);
     if (cap->started) {
         pthread_join(cap->thread, NULL);
     }
     // Drains the frames still queued: each comes back through frame_done.
     mjd_encoder_destroy(cap->encoder);
     mjd_source_destroy(cap->source);
-    core_buf_unref(cap->nosignal);
-    core_buf_unref(cap->last);
     core_event_destroy(cap->stop);
     core_queue_destroy(cap->free);
     free_frames(cap);

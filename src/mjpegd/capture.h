@@ -6,9 +6,9 @@
 #include <stddef.h>
 
 #include "core/compiler.h"
+#include "mjpegd/demand.h"
 #include "mjpegd/hub.h"
 #include "mjpegd/sources/source.h"
-#include "mjpegd/supervise.h"
 
 /*
  * One thread, named "capture", owns the source and nothing else. It never blocks on a client
@@ -23,13 +23,16 @@ struct mjd_capture_config {
     struct mjd_hub *hub;       /* borrowed; outlives the capture */
     unsigned fps;              /* pacing for sources that are not self-paced, >= 1 */
     int quality;               /* JPEG quality 1..100 */
+    unsigned drop_same;        /* --drop-same-frames N (JPEG sources), 0 = off */
     size_t encoder_threads;    /* >= 1 */
-    /* Supervision (optional): with spec, a failed source is reopened from spec and params
-     * while viewers get a no-signal frame; status (borrowed, outlives the capture) shows it. */
-    const char *spec; /* borrowed, copied; NULL: no reopening */
+    /* --on-demand: the capture closes the source while demand says nobody watches, and opens
+     * it again from spec and params (borrowed, outlive the capture). demand NULL: never. */
+    struct mjd_demand *demand;
+    const char *spec;
+    /* The source's end of input (MJD_SOURCE_EOF) ends the process (the only source); otherwise
+     * only this capture stops and demand's state becomes MJD_DEMAND_ENDED. */
+    bool exit_on_end;
     struct mjd_source_params params;
-    struct mjd_source_status *status;
-    unsigned drop_same; /* skip up to this many byte-identical JPEG frames in a row; 0: off */
 };
 
 /**

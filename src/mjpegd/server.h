@@ -7,9 +7,9 @@
 
 #include "core/compiler.h"
 #include "mjpegd/config.h"
+#include "mjpegd/demand.h"
 #include "mjpegd/hub.h"
 #include "mjpegd/sources/source.h"
-#include "mjpegd/supervise.h"
 
 /*
  * --workers loops ("net/0", "net/1"...), each an epoll thread with its own SO_REUSEPORT
@@ -24,7 +24,7 @@ struct mjd_server_source {
     struct mjd_hub *hub;                  /* thread-safe; outlives the server */
     const struct mjd_source_info *info;   /* immutable; outlives the server */
     const struct mjd_source_config *conf; /* immutable; outlives the server */
-    struct mjd_source_status *status;     /* thread-safe, may be NULL; outlives the server */
+    struct mjd_demand *demand;            /* thread-safe; outlives the server; may be NULL */
 };
 
 /**

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,31 +13,14 @@
 #include "mjpegd/sources/jpeg_split.h"
 #include "mjpegd/sources/source_impl.h"
 
-/* The largest file sent; bigger ones are skipped like non-JPEG files. */
-#define FILE_MAX_BYTES (32u << 20)
-
-struct file_entry {
-    char *path;
-    bool bad; /* not a readable JPEG: skipped (logged once) */
-};
-
 struct file_source {
     struct mjd_source base; /* first: the generic part */
-    struct file_entry *files;
-    size_t nfiles;
-    size_t next; /* index of the next file to send */
+    char **paths;           /* npaths file names, sorted */
+    bool *bad;              /* per path: was not a JPEG last time (logged once) */
+    size_t npaths;
+    size_t next;      /* the path read() sends next */
+    uint64_t skipped; /* reads of files that were not JPEG */
 };
-
-static bool has_jpeg_ext(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    return dot != NULL && (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0);
-}
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(((const struct file_entry *)a)->path, ((const struct file_entry *)b)->path);
-}
 
 static void file_destroy(struct mjd_source *src)
 {
@@ -46,32 +28,16 @@ static void file_destroy(struct mjd_source *src)
     if (s == NULL) {
         return;
     }
-    for (size_t i = 0; i < s->nfiles; i++) {
-        free(s->files[i].path);
+    for (size_t i = 0; i < s->npaths; i++) {
+        free(s->paths[i]);
     }
-    free(s->files);
+    free(s->paths);
+    free(s->bad);
     free(s);
 }
 
-static int add_file(struct file_source *s, const char *dir, const char *name)
-{
-    struct file_entry *f = realloc(s->files, (s->nfiles + 1) * sizeof(*f));
-    if (f == NULL) {
-        return -ENOMEM;
-    }
-    s->files = f;
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *path = malloc(n);
-    if (path == NULL) {
-        return -ENOMEM;
-    }
-    snprintf(path, n, "%s%s%s", dir, dir[0] != '\0' ? "/" : "", name);
-    s->files[s->nfiles++] = (struct file_entry){ .path = path };
-    return 0;
-}
-
-/* Reads path into buf[0..cap): its length, or a negative errno (-EFBIG if it does not fit). */
-static ssize_t load(const char *path, unsigned char *buf, size_t cap)
+/* Reads the whole file into buf (cap bytes). Returns its length or -errno (-EFBIG: too big). */
+static ssize_t slurp(const char *path, unsigned char *buf, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -86,11 +52,11 @@ static ssize_t load(const char *path, unsigned char *buf, size_t cap)
             return r == 0 ? (ssize_t)len : -EFBIG;
         }
         ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
         if (r < 0) {
             int e = errno;
+            if (e == EINTR) {
+                continue;
+            }
             close(fd);
             return -e;
         }
@@ -103,24 +69,80 @@ static ssize_t load(const char *path, unsigned char *buf, size_t cap)
     return (ssize_t)len;
 }
 
-/* Loads file i into buf; marks it bad (logging once) when it is not a JPEG. */
-static int load_jpeg(struct file_source *s, size_t i, unsigned char *buf, size_t cap, size_t *len,
-                     unsigned *w, unsigned *h)
+/* A complete JPEG: SOI, a SOF with a size, and EOI at the end (trailing bytes after it tolerated
+ * only when they are zero padding, as some cameras write). */
+static bool is_jpeg(const unsigned char *p, size_t len, unsigned *w, unsigned *h)
 {
-    ssize_t n = load(s->files[i].path, buf, cap);
-    unsigned fw = 0, fh = 0;
-    if (n >= 0 && mjd_jpeg_size(buf, (size_t)n, &fw, &fh) == 0) {
-        *len = (size_t)n;
-        *w = fw;
-        *h = fh;
-        return 0;
+    if (mjd_jpeg_size(p, len, w, h) != 0) {
+        return false;
     }
-    if (!s->files[i].bad) {
-        LOG_WARN("file source: skipping %s: %s", s->files[i].path,
-                 n < 0 ? strerror((int)-n) : "not a JPEG");
-        s->files[i].bad = true;
+    while (len > 2 && p[len - 1] == 0) {
+        len--;
     }
-    return n < 0 ? (int)n : -EINVAL;
+    return len >= 4 && p[len - 2] == 0xff && p[len - 1] == 0xd9;
+}
+
+static bool jpeg_name(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] != '.' && ((n > 4 && strcasecmp(name + n - 4, ".jpg") == 0) ||
+                              (n > 5 && strcasecmp(name + n - 5, ".jpeg") == 0));
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_path(struct file_source *s, size_t *cap, const char *dir, const char *name)
+{
+    if (s->npaths == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        char **np = realloc(s->paths, nc * sizeof(*np));
+        if (np == NULL) {
+            return -ENOMEM;
+        }
+        s->paths = np;
+        *cap = nc;
+    }
+    char *p = NULL;
+    if (asprintf(&p, "%s%s%s", dir, dir[0] != '\0' ? "/" : "", name) < 0) {
+        return -ENOMEM;
+    }
+    s->paths[s->npaths++] = p;
+    return 0;
+}
+
+static int list_paths(struct file_source *s, const char *arg)
+{
+    struct stat st;
+    if (stat(arg, &st) != 0) {
+        return -errno;
+    }
+    size_t cap = 0;
+    if (!S_ISDIR(st.st_mode)) {
+        return add_path(s, &cap, "", arg);
+    }
+    DIR *d = opendir(arg);
+    if (d == NULL) {
+        return -errno;
+    }
+    int rc = 0;
+    const struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (jpeg_name(de->d_name)) {
+            rc = add_path(s, &cap, arg, de->d_name);
+        }
+    }
+    closedir(d);
+    if (rc == 0 && s->npaths == 0) {
+        LOG_ERROR("file source: no *.jpg or *.jpeg file in %s", arg);
+        return -ENOENT;
+    }
+    if (s->npaths > 0) {
+        qsort(s->paths, s->npaths, sizeof(*s->paths), name_cmp);
+    }
+    return rc;
 }
 
 static int file_create(struct mjd_source **out, const char *arg, const struct mjd_source_params *p)
@@ -133,90 +155,71 @@ static int file_create(struct mjd_source **out, const char *arg, const struct mj
     if (s == NULL) {
         return -ENOMEM;
     }
-    int rc = 0;
-    struct stat st;
-    if (stat(arg, &st) != 0) {
-        rc = -errno;
-        LOG_ERROR("file source: %s: %s", arg, strerror(errno));
-        goto fail;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(arg);
-        if (d == NULL) {
-            rc = -errno;
-            goto fail;
-        }
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (de->d_name[0] != '.' && has_jpeg_ext(de->d_name)) {
-                rc = add_file(s, arg, de->d_name);
-                if (rc != 0) {
-                    closedir(d);
-                    goto fail;
-                }
-            }
-        }
-        closedir(d);
-        qsort(s->files, s->nfiles, sizeof(*s->files), by_name);
-    } else {
-        rc = add_file(s, "", arg);
-        if (rc != 0) {
-            goto fail;
-        }
-    }
-    // The largest file decides the buffer size; the first JPEG decides the frame size.
-    size_t max = 0;
-    for (size_t i = 0; i < s->nfiles; i++) {
-        if (stat(s->files[i].path, &st) == 0 && (size_t)st.st_size > max &&
-            (size_t)st.st_size <= FILE_MAX_BYTES) {
-            max = (size_t)st.st_size;
-        }
-    }
-    unsigned char *tmp = max > 0 ? malloc(max) : NULL;
-    bool found = false;
-    for (size_t i = 0; tmp != NULL && i < s->nfiles && !found; i++) {
-        size_t len;
-        found = load_jpeg(s, i, tmp, max, &len, &s->base.info.width, &s->base.info.height) == 0;
-    }
-    free(tmp);
-    if (!found) {
-        LOG_ERROR("file source: no JPEG file (*.jpg, *.jpeg) in %s", arg);
+    int rc = list_paths(s, arg);
+    if (rc == 0 && s->npaths == 0) {
         rc = -ENOENT;
-        goto fail;
+    }
+    if (rc == 0) {
+        s->bad = calloc(s->npaths, sizeof(*s->bad));
+        rc = s->bad != NULL ? 0 : -ENOMEM;
+    }
+    unsigned char *buf = rc == 0 ? malloc(MJD_SOURCE_MAX_JPEG) : NULL;
+    if (rc == 0 && buf == NULL) {
+        rc = -ENOMEM;
+    }
+    // The size is the first readable image's.
+    unsigned w = 0, h = 0;
+    for (size_t i = 0; rc == 0 && i < s->npaths && w == 0; i++) {
+        ssize_t len = slurp(s->paths[i], buf, MJD_SOURCE_MAX_JPEG);
+        if (len < 0 || !is_jpeg(buf, (size_t)len, &w, &h)) {
+            w = 0;
+        }
+    }
+    free(buf);
+    if (rc == 0 && w == 0) {
+        LOG_ERROR("file source: no readable JPEG in %s", arg);
+        rc = -EINVAL;
+    }
+    if (rc != 0) {
+        file_destroy(&s->base);
+        return rc;
     }
     s->base.info.kind = "file";
+    s->base.info.width = w;
+    s->base.info.height = h;
     s->base.info.format = MJD_PIX_JPEG;
     s->base.info.self_paced = false;
-    s->base.info.max_frame_bytes = max;
+    s->base.info.max_frame_bytes = MJD_SOURCE_MAX_JPEG;
     *out = &s->base;
     return 0;
-fail:
-    file_destroy(&s->base);
-    return rc;
 }
 
 static int file_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns)
 {
     (void)deadline_ns;
     struct file_source *s = (struct file_source *)src;
-    // One pass over the list at most: a file that turned bad is skipped, not retried forever.
-    for (size_t tries = 0; tries < s->nfiles; tries++) {
+    // At most one pass over the list: a folder where nothing is readable is an error.
+    for (size_t tries = 0; tries < s->npaths; tries++) {
         size_t i = s->next;
-        s->next = (s->next + 1) % s->nfiles;
-        if (s->files[i].bad) {
-            continue;
-        }
-        size_t len;
-        unsigned w, h;
-        if (load_jpeg(s, i, frame->data, frame->cap, &len, &w, &h) == 0) {
-            frame->len = len;
+        s->next = (s->next + 1) % s->npaths;
+        ssize_t len = slurp(s->paths[i], frame->data, frame->cap);
+        unsigned w = 0, h = 0;
+        if (len >= 0 && is_jpeg(frame->data, (size_t)len, &w, &h)) {
+            s->bad[i] = false;
+            frame->len = (size_t)len;
             frame->width = w;
             frame->height = h;
             frame->format = MJD_PIX_JPEG;
             return 0;
         }
+        s->skipped++;
+        if (!s->bad[i]) {
+            s->bad[i] = true;
+            LOG_WARN("file source: skipping %s: %s", s->paths[i],
+                     len < 0 ? strerror((int)-len) : "not a complete JPEG");
+        }
     }
-    return -ENOENT; // every file went bad (deleted, replaced by something else)
+    return -EIO;
 }
 
 const struct mjd_source_ops mjd_source_file_ops = {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -13,7 +14,7 @@
 #include "mjpegd/sources/multipart.h"
 #include "mjpegd/sources/source_impl.h"
 
-#define HTTP_MAX_FRAME         (8u << 20)
+#define HTTP_MAX_FRAME         MJD_SOURCE_MAX_JPEG
 #define HTTP_CONNECT_TIMEOUT_S 5L
 #define HTTP_LOW_SPEED_TIME_S  10L /* less than a byte a second for this long: a dead upstream */
 #define HTTP_FIRST_FRAME_NS    (5 * CORE_NS_PER_SEC)
@@ -30,8 +31,14 @@ struct http_source {
     unsigned char *frame; /* the newest complete part not yet read, HTTP_MAX_FRAME bytes */
     size_t frame_len;
     bool have_frame;
-    uint64_t not_jpeg; /* parts dropped: not starting with SOI */
+    uint64_t not_jpeg;  /* parts dropped: not starting with SOI */
+    bool ended;         /* the transfer ended; it is restarted at retry_ns */
+    int64_t retry_ns;   /* monotonic */
+    int64_t backoff_ns; /* 0.5 s doubling to 10 s, reset by a frame */
 };
+
+#define HTTP_BACKOFF_FIRST_NS (500 * CORE_NS_PER_MS)
+#define HTTP_BACKOFF_MAX_NS   (10 * CORE_NS_PER_SEC)
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
@@ -107,6 +114,7 @@ static int pump(struct http_source *s, int64_t deadline_ns)
                 CURLcode cc = msg->data.result;
                 LOG_WARN("http source %s: transfer ended: %s", s->url,
                          cc == CURLE_OK ? "upstream closed the stream" : curl_easy_strerror(cc));
+                s->ended = true;
                 return cc == CURLE_COULDNT_CONNECT      ? -ECONNREFUSED
                        : cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
                        : s->failed                      ? -EPROTO
@@ -192,14 +200,53 @@ fail:
     return rc;
 }
 
+/*
+ * After the transfer ended: waits for the retry time (bounded by the deadline), then starts
+ * the transfer again with a fresh parser. 0 once restarted, -EAGAIN before.
+ */
+static int restart(struct http_source *s, int64_t deadline_ns)
+{
+    int64_t now = core_now_ns();
+    if (now < s->retry_ns) {
+        int64_t until = s->retry_ns < deadline_ns ? s->retry_ns : deadline_ns;
+        struct timespec ts = { .tv_sec = (time_t)((until - now) / CORE_NS_PER_SEC),
+                               .tv_nsec = (long)((until - now) % CORE_NS_PER_SEC) };
+        nanosleep(&ts, NULL);
+        if (core_now_ns() < s->retry_ns) {
+            return -EAGAIN;
+        }
+    }
+    curl_multi_remove_handle(s->multi, s->easy);
+    if (s->mp_ready) {
+        mjd_multipart_free(&s->mp);
+        s->mp_ready = false;
+    }
+    s->failed = false;
+    s->ended = false;
+    s->backoff_ns = s->backoff_ns == 0                        ? HTTP_BACKOFF_FIRST_NS
+                    : s->backoff_ns * 2 > HTTP_BACKOFF_MAX_NS ? HTTP_BACKOFF_MAX_NS
+                                                              : s->backoff_ns * 2;
+    s->retry_ns = core_now_ns() + s->backoff_ns;
+    LOG_INFO("http source %s: reconnecting", s->url);
+    return curl_multi_add_handle(s->multi, s->easy) == CURLM_OK ? 0 : -EIO;
+}
+
 static int http_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns)
 {
     struct http_source *s = (struct http_source *)src;
     if (!s->have_frame) {
+        if (s->ended) {
+            int rc = restart(s, deadline_ns);
+            if (rc != 0) {
+                return rc;
+            }
+        }
         int rc = pump(s, deadline_ns);
         if (rc != 0) {
-            return rc;
+            // A lost upstream is retried here with backoff; the read reports no frame.
+            return s->ended ? -EAGAIN : rc;
         }
+        s->backoff_ns = 0;
     }
     s->have_frame = false;
     if (s->frame_len > frame->cap) {

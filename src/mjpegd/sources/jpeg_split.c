@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The MJPEG stream splitter: a byte-at-a-time marker walk, memchr over entropy-coded data. */
+/* The JPEG stream splitter: a marker-walking state machine (see jpeg_split.h). */
 #include "mjpegd/sources/jpeg_split.h"
 
 #include <errno.h>
@@ -7,262 +7,274 @@
 #include <string.h>
 
 enum {
-    ST_SEEK,       /* outside a frame, looking for FF */
-    ST_SEEK_FF,    /* outside a frame, saw FF: D8 starts a frame */
-    ST_MARK,       /* inside a frame, a marker's FF is expected */
-    ST_MARK_FF,    /* saw FF: the marker code is next (FF fill bytes allowed) */
-    ST_LEN1,       /* first length byte */
-    ST_LEN2,       /* second length byte */
-    ST_SKIP,       /* segment payload: remaining bytes */
-    ST_ENTROPY,    /* entropy-coded data after SOS */
-    ST_ENTROPY_FF, /* saw FF in entropy-coded data */
+    S_SEEK,    /* outside a frame, looking for FF */
+    S_SEEK_FF, /* outside a frame, after FF: D8 starts a frame */
+    S_MARK,    /* in the headers, expecting FF */
+    S_MARK_FF, /* in the headers, after FF: the marker code */
+    S_LEN1,    /* the segment length's high byte */
+    S_LEN2,    /* its low byte */
+    S_SKIP,    /* the segment body: copied without looking */
+    S_ENT,     /* entropy-coded data, looking for FF */
+    S_ENT_FF,  /* entropy-coded data, after FF */
 };
 
-int mjd_jpeg_split_init(struct mjd_jpeg_split *sp, size_t cap)
+int mjd_jpeg_split_init(struct mjd_jpeg_split *s, size_t max)
 {
-    memset(sp, 0, sizeof(*sp));
-    if (cap < 4) {
+    memset(s, 0, sizeof(*s));
+    if (max < 4) {
         return -EINVAL;
     }
-    sp->buf = malloc(cap);
-    if (sp->buf == NULL) {
+    s->buf = malloc(max);
+    if (s->buf == NULL) {
         return -ENOMEM;
     }
-    sp->cap = cap;
+    s->max = max;
+    s->state_ = S_SEEK;
     return 0;
 }
 
-void mjd_jpeg_split_free(struct mjd_jpeg_split *sp)
+void mjd_jpeg_split_release(struct mjd_jpeg_split *s)
 {
-    free(sp->buf);
-    sp->buf = NULL;
-    sp->cap = 0;
-    sp->len = 0;
+    free(s->buf);
+    s->buf = NULL;
 }
 
-void mjd_jpeg_split_reset(struct mjd_jpeg_split *sp)
+static void start_frame(struct mjd_jpeg_split *s)
 {
-    sp->len = 0;
-    sp->state = ST_SEEK;
+    s->buf[0] = 0xff;
+    s->buf[1] = 0xd8;
+    s->len = 2;
+    s->state_ = S_MARK;
 }
 
-/* Starts a frame with its SOI. */
-static void start_frame(struct mjd_jpeg_split *sp)
+static void drop_frame(struct mjd_jpeg_split *s)
 {
-    sp->buf[0] = 0xff;
-    sp->buf[1] = 0xd8;
-    sp->len = 2;
-    sp->state = ST_MARK;
+    s->len = 0;
+    s->state_ = S_SEEK;
 }
 
-/* Appends one byte; false (and the frame dropped) if the frame outgrew the cap. */
-static bool put(struct mjd_jpeg_split *sp, unsigned char c)
+/* Appends k bytes; on overflow keeps what fits, drops the frame (counted) and returns false, so
+ * the caller rescans from the first byte that did not fit: the same bytes are rescanned however
+ * the input was cut into calls. *stored (optional) is how many bytes were appended. */
+static bool put_some(struct mjd_jpeg_split *s, const unsigned char *p, size_t k, size_t *stored)
 {
-    if (sp->len >= sp->cap) {
-        sp->oversized++;
-        sp->len = 0;
-        sp->state = ST_SEEK;
+    size_t room = s->max - s->len;
+    size_t n = k < room ? k : room;
+    memcpy(s->buf + s->len, p, n);
+    s->len += n;
+    if (stored != NULL) {
+        *stored = n;
+    }
+    if (n < k) {
+        s->oversized++;
+        drop_frame(s);
         return false;
     }
-    sp->buf[sp->len++] = c;
     return true;
 }
 
-/* Handles the marker code c (after its FF, both already stored). True if the frame ended. */
-static bool on_marker(struct mjd_jpeg_split *sp, unsigned char c)
+static bool put(struct mjd_jpeg_split *s, const unsigned char *p, size_t k)
 {
-    if (c == 0xd9) {
-        sp->frames++;
-        sp->state = ST_SEEK;
-        return true;
-    }
-    if (c == 0xd8) {
-        sp->truncated++;
-        start_frame(sp);
-        return false;
-    }
-    if ((c >= 0xd0 && c <= 0xd7) || c == 0x01) {
-        sp->state = ST_MARK; // RSTn and TEM have no length
-        return false;
-    }
-    sp->marker = c;
-    sp->state = ST_LEN1;
-    return false;
+    return put_some(s, p, k, NULL);
 }
 
-size_t mjd_jpeg_split_feed(struct mjd_jpeg_split *sp, const unsigned char *data, size_t n,
-                           bool *done)
+/* After a marker code in a frame (headers or entropy data). Returns 1 when the frame ended,
+ * -1 when the byte did not fit (the frame was dropped), 0 otherwise. */
+static int marker(struct mjd_jpeg_split *s, unsigned char b)
 {
-    *done = false;
+    if (b == 0xd8) { // SOI inside a frame: the frame was cut short, start again here
+        s->truncated++;
+        start_frame(s);
+        return 0;
+    }
+    if (!put(s, &b, 1)) {
+        return -1;
+    }
+    if (b == 0xd9) {
+        return 1;
+    }
+    if (b == 0x01 || (b >= 0xd0 && b <= 0xd7)) { // standalone markers
+        s->state_ = s->sos_ ? S_ENT : S_MARK;
+        return 0;
+    }
+    s->sos_ = b == 0xda;
+    s->state_ = S_LEN1;
+    return 0;
+}
+
+size_t mjd_jpeg_split_feed(struct mjd_jpeg_split *s, const unsigned char *data, size_t n,
+                           const unsigned char **frame)
+{
+    *frame = NULL;
+    if (s->ready_) {
+        s->ready_ = false;
+        drop_frame(s);
+    }
     size_t i = 0;
     while (i < n) {
-        unsigned char c = data[i];
-        switch (sp->state) {
-        case ST_SEEK: {
+        unsigned char b = data[i];
+        switch (s->state_) {
+        case S_SEEK: {
             const unsigned char *ff = memchr(data + i, 0xff, n - i);
-            size_t skip = ff != NULL ? (size_t)(ff - (data + i)) : n - i;
-            sp->garbage += skip;
-            i += skip;
+            size_t k = ff != NULL ? (size_t)(ff - (data + i)) + 1 : n - i;
+            s->garbage += k;
+            i += k;
             if (ff != NULL) {
-                sp->state = ST_SEEK_FF;
-                i++;
+                s->state_ = S_SEEK_FF;
             }
             continue;
         }
-        case ST_SEEK_FF:
+        case S_SEEK_FF:
             i++;
-            if (c == 0xd8) {
-                start_frame(sp);
-            } else if (c != 0xff) {
-                sp->garbage += 2;
-                sp->state = ST_SEEK;
-            } else {
-                sp->garbage++;
+            s->garbage++;
+            if (b == 0xd8) {
+                s->garbage -= 2;
+                s->sos_ = false;
+                start_frame(s);
+            } else if (b != 0xff) {
+                s->state_ = S_SEEK;
             }
             continue;
-        case ST_ENTROPY: {
-            const unsigned char *ff = memchr(data + i, 0xff, n - i);
-            size_t take = ff != NULL ? (size_t)(ff - (data + i)) + 1 : n - i;
-            if (sp->len + take > sp->cap) {
-                sp->oversized++;
-                sp->len = 0;
-                sp->state = ST_SEEK; // resync from here, at the next SOI
+        case S_MARK:
+            i++;
+            if (b != 0xff) { // not a marker where one must be: a broken frame
+                s->truncated++;
+                drop_frame(s);
+                s->garbage++;
+            } else if (put(s, &b, 1)) {
+                s->state_ = S_MARK_FF;
+            } else {
+                i--;
+            }
+            continue;
+        case S_MARK_FF:
+        case S_ENT_FF:
+            i++;
+            if (b == 0xff) { // fill byte
+                if (!put(s, &b, 1)) {
+                    i--;
+                }
                 continue;
             }
-            memcpy(sp->buf + sp->len, data + i, take);
-            sp->len += take;
-            i += take;
-            if (ff != NULL) {
-                sp->state = ST_ENTROPY_FF;
+            if (s->state_ == S_ENT_FF && b == 0x00) { // stuffed FF in the entropy data
+                if (put(s, &b, 1)) {
+                    s->state_ = S_ENT;
+                } else {
+                    i--;
+                }
+                continue;
+            }
+            if (s->state_ == S_MARK_FF && b == 0x00) {
+                s->truncated++;
+                drop_frame(s);
+                continue;
+            }
+            int m = marker(s, b);
+            if (m < 0) {
+                i--;
+                continue;
+            }
+            if (m > 0) {
+                s->frames++;
+                s->ready_ = true;
+                *frame = s->buf;
+                return i;
             }
             continue;
-        }
-        default:
-            break;
-        }
-        i++;
-        if (!put(sp, c)) {
-            continue;
-        }
-        switch (sp->state) {
-        case ST_MARK:
-            if (c == 0xff) {
-                sp->state = ST_MARK_FF;
+        case S_LEN1:
+            i++;
+            if (put(s, &b, 1)) {
+                s->seglen_ = (unsigned)b << 8;
+                s->state_ = S_LEN2;
             } else {
-                // Not a marker where one must be: a corrupt frame. Resync at the next SOI.
-                sp->truncated++;
-                sp->len = 0;
-                sp->state = ST_SEEK;
+                i--;
             }
-            break;
-        case ST_MARK_FF:
-            if (c != 0xff) {
-                if (c == 0x00) {
-                    sp->truncated++;
-                    sp->len = 0;
-                    sp->state = ST_SEEK;
-                } else if (on_marker(sp, c)) {
-                    *done = true;
-                    return i;
-                }
+            continue;
+        case S_LEN2:
+            i++;
+            if (!put(s, &b, 1)) {
+                i--;
+                continue;
             }
-            break;
-        case ST_LEN1:
-            sp->remaining = (size_t)c << 8;
-            sp->state = ST_LEN2;
-            break;
-        case ST_LEN2:
-            sp->remaining |= c;
-            if (sp->remaining < 2) {
-                sp->truncated++;
-                sp->len = 0;
-                sp->state = ST_SEEK;
-                break;
+            s->seglen_ |= b;
+            if (s->seglen_ < 2) {
+                s->truncated++;
+                drop_frame(s);
+                continue;
             }
-            sp->remaining -= 2;
-            sp->state = ST_SKIP;
-            if (sp->remaining == 0) {
-                sp->state = sp->marker == 0xda ? ST_ENTROPY : ST_MARK;
+            s->skip_ = s->seglen_ - 2u;
+            s->state_ = s->skip_ > 0 ? S_SKIP : s->sos_ ? S_ENT : S_MARK;
+            continue;
+        case S_SKIP: {
+            size_t k = n - i < s->skip_ ? n - i : s->skip_;
+            size_t stored = 0;
+            bool ok = put_some(s, data + i, k, &stored);
+            i += stored;
+            if (!ok) {
+                continue;
             }
-            break;
-        case ST_SKIP: {
-            // The byte c is stored; copy the rest of the payload in one go.
-            sp->remaining--;
-            size_t take = n - i < sp->remaining ? n - i : sp->remaining;
-            if (sp->len + take > sp->cap) {
-                sp->oversized++;
-                sp->len = 0;
-                sp->state = ST_SEEK;
-                break;
+            s->skip_ -= k;
+            if (s->skip_ == 0) {
+                s->state_ = s->sos_ ? S_ENT : S_MARK;
             }
-            memcpy(sp->buf + sp->len, data + i, take);
-            sp->len += take;
-            i += take;
-            sp->remaining -= take;
-            if (sp->remaining == 0) {
-                sp->state = sp->marker == 0xda ? ST_ENTROPY : ST_MARK;
-            }
-            break;
+            continue;
         }
-        case ST_ENTROPY_FF:
-            if (c == 0x00 || (c >= 0xd0 && c <= 0xd7)) {
-                sp->state = ST_ENTROPY; // stuffing, or a restart marker inside the scan
-            } else if (c != 0xff) {
-                sp->state = ST_MARK;
-                if (on_marker(sp, c)) {
-                    *done = true;
-                    return i;
-                }
+        case S_ENT: {
+            const unsigned char *ff = memchr(data + i, 0xff, n - i);
+            size_t k = ff != NULL ? (size_t)(ff - (data + i)) + 1 : n - i;
+            size_t stored = 0;
+            bool ok = put_some(s, data + i, k, &stored);
+            i += stored;
+            if (ok && ff != NULL) {
+                s->state_ = S_ENT_FF;
             }
-            break;
+            continue;
+        }
         default:
-            break;
+            drop_frame(s);
+            continue;
         }
     }
     return i;
 }
 
-int mjd_jpeg_size(const unsigned char *data, size_t n, unsigned *width, unsigned *height)
+int mjd_jpeg_size(const unsigned char *jpeg, size_t len, unsigned *width, unsigned *height)
 {
-    if (n < 4 || data[0] != 0xff || data[1] != 0xd8) {
+    if (len < 4 || jpeg[0] != 0xff || jpeg[1] != 0xd8) {
         return -EINVAL;
     }
     size_t i = 2;
-    while (i + 4 <= n) {
-        if (data[i] != 0xff) {
+    while (i + 4 <= len) {
+        if (jpeg[i] != 0xff) {
             return -EINVAL;
         }
-        unsigned m = data[i + 1];
-        if (m == 0xff) {
-            i++; // fill byte
+        unsigned char m = jpeg[i + 1];
+        if (m == 0xff) { // fill
+            i++;
             continue;
         }
-        if (m == 0xd8 || m == 0xd9 || m == 0xda || m == 0x00) {
-            return -EINVAL; // SOS or EOI before any SOF
-        }
-        if ((m >= 0xd0 && m <= 0xd7) || m == 0x01) {
+        if (m == 0x01 || (m >= 0xd0 && m <= 0xd7)) {
             i += 2;
             continue;
         }
-        size_t len = ((size_t)data[i + 2] << 8) | data[i + 3];
-        if (len < 2 || i + 2 + len > n) {
+        if (m == 0xd9 || m == 0xda) {
+            return -EINVAL; // no SOF before the image data
+        }
+        size_t seg = ((size_t)jpeg[i + 2] << 8) | jpeg[i + 3];
+        if (seg < 2 || seg > len - i - 2) {
             return -EINVAL;
         }
         bool sof = m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc;
         if (sof) {
-            if (len < 7) {
+            if (seg < 7) {
                 return -EINVAL;
             }
-            unsigned h = ((unsigned)data[i + 5] << 8) | data[i + 6];
-            unsigned w = ((unsigned)data[i + 7] << 8) | data[i + 8];
-            if (w == 0 || h == 0) {
-                return -EINVAL;
-            }
-            *width = w;
-            *height = h;
-            return 0;
+            const unsigned char *p = jpeg + i + 4; // precision, height, width
+            *height = ((unsigned)p[1] << 8) | p[2];
+            *width = ((unsigned)p[3] << 8) | p[4];
+            return *width > 0 && *height > 0 ? 0 : -EINVAL;
         }
-        i += 2 + len;
+        i += 2 + seg;
     }
     return -EINVAL;
 }

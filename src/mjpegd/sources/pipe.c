@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* pipe:- (stdin) or pipe:PATH (a FIFO): an MJPEG byte stream split into frames on markers. */
+/* pipe:- (stdin) or pipe:PATH (a FIFO): concatenated JPEGs or an MJPEG stream, split on markers. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -12,23 +12,21 @@
 #include "mjpegd/sources/jpeg_split.h"
 #include "mjpegd/sources/source_impl.h"
 
-/* The largest frame accepted; bigger ones are dropped and counted. */
-#define PIPE_MAX_FRAME (8u << 20)
-#define PIPE_CHUNK     65536
-/* How long create() waits for the first frame (to learn the frame size). */
-#define PIPE_FIRST_FRAME_NS (10 * CORE_NS_PER_SEC)
+#define PIPE_CHUNK 65536
 
 struct pipe_source {
     struct mjd_source base; /* first: the generic part */
-    int fd;                 /* owned unless it is stdin */
-    bool own_fd;
-    bool eof;
-    bool have_frame; /* split.buf holds a complete frame not yet returned */
+    int fd;                 /* -1 when closed */
+    bool own_fd;            /* false for stdin */
     struct mjd_jpeg_split split;
-    unsigned char chunk[PIPE_CHUNK]; /* bytes read but not yet fed: chunk[pos..end) */
-    size_t pos, end;
-    uint64_t logged_oversized; /* split.oversized when last logged */
+    unsigned char *in; /* PIPE_CHUNK bytes read but not yet fed */
+    size_t in_pos, in_len;
+    uint64_t logged_oversized; /* what was last logged, to log each kind once per change */
+    bool held;                 /* the splitter holds the first frame, read at create for its size */
 };
+
+/* How long create() waits for the first frame (to learn the size) before using the asked size. */
+#define PIPE_FIRST_FRAME_NS (10 * CORE_NS_PER_SEC)
 
 static void pipe_destroy(struct mjd_source *src)
 {
@@ -39,59 +37,109 @@ static void pipe_destroy(struct mjd_source *src)
     if (s->own_fd && s->fd >= 0) {
         close(s->fd);
     }
-    mjd_jpeg_split_free(&s->split);
+    mjd_jpeg_split_release(&s->split);
+    free(s->in);
     free(s);
 }
 
-/*
- * Advances until a complete frame is in split.buf (0), the deadline passes (-EAGAIN), the input
- * ends (MJD_SOURCE_ENDED), or a read fails.
- */
-static int next_frame(struct pipe_source *s, int64_t deadline_ns)
+/* Fills frame from the splitter's first complete frame in the buffered input, if any. */
+static bool take_frame(struct pipe_source *s, struct mjd_raw_frame *frame)
+{
+    if (s->held) {
+        s->held = false;
+        memcpy(frame->data, s->split.buf, s->split.len);
+        frame->len = s->split.len;
+        frame->width = s->base.info.width;
+        frame->height = s->base.info.height;
+        frame->format = MJD_PIX_JPEG;
+        return true;
+    }
+    while (s->in_pos < s->in_len) {
+        const unsigned char *jpeg = NULL;
+        s->in_pos +=
+                mjd_jpeg_split_feed(&s->split, s->in + s->in_pos, s->in_len - s->in_pos, &jpeg);
+        if (s->split.oversized != s->logged_oversized) {
+            s->logged_oversized = s->split.oversized;
+            LOG_WARN("pipe source: frame over %zu bytes dropped (%llu so far)", s->split.max,
+                     (unsigned long long)s->split.oversized);
+        }
+        if (jpeg == NULL) {
+            continue;
+        }
+        unsigned w = 0, h = 0;
+        if (s->split.len > frame->cap || mjd_jpeg_size(jpeg, s->split.len, &w, &h) != 0) {
+            continue; // no usable SOF: not an image a viewer can show
+        }
+        memcpy(frame->data, jpeg, s->split.len);
+        frame->len = s->split.len;
+        frame->width = w;
+        frame->height = h;
+        frame->format = MJD_PIX_JPEG;
+        return true;
+    }
+    return false;
+}
+
+/* Reads more input, waiting until deadline_ns. Returns 0, -EAGAIN, MJD_SOURCE_EOF or -errno. */
+static int fill(struct pipe_source *s, int64_t deadline_ns)
+{
+    int64_t left = deadline_ns - core_now_ns();
+    int ms = left <= 0 ? 0 : (int)((left + CORE_NS_PER_MS - 1) / CORE_NS_PER_MS);
+    struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+    int pr = poll(&pfd, 1, ms);
+    if (pr < 0) {
+        return errno == EINTR ? -EAGAIN : -errno;
+    }
+    if (pr == 0) {
+        return -EAGAIN;
+    }
+    ssize_t r = read(s->fd, s->in, PIPE_CHUNK);
+    if (r < 0) {
+        int e = errno;
+        return e == EINTR || e == EAGAIN ? -EAGAIN : -e;
+    }
+    if (r == 0) {
+        return MJD_SOURCE_EOF;
+    }
+    s->in_pos = 0;
+    s->in_len = (size_t)r;
+    return 0;
+}
+
+static int pipe_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns)
+{
+    struct pipe_source *s = (struct pipe_source *)src;
+    for (;;) {
+        if (take_frame(s, frame)) {
+            return 0;
+        }
+        int rc = fill(s, deadline_ns);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+}
+
+/* Reads up to the first complete frame with a size and leaves it in the splitter (held). */
+static int first_frame(struct pipe_source *s, int64_t deadline_ns)
 {
     for (;;) {
-        while (s->pos < s->end) {
-            bool done = false;
-            s->pos += mjd_jpeg_split_feed(&s->split, s->chunk + s->pos, s->end - s->pos, &done);
-            if (s->split.oversized != s->logged_oversized) {
-                LOG_WARN("pipe source: dropped a frame over %u bytes (%llu so far)", PIPE_MAX_FRAME,
-                         (unsigned long long)s->split.oversized);
-                s->logged_oversized = s->split.oversized;
-            }
-            if (done) {
+        while (s->in_pos < s->in_len) {
+            const unsigned char *jpeg = NULL;
+            s->in_pos +=
+                    mjd_jpeg_split_feed(&s->split, s->in + s->in_pos, s->in_len - s->in_pos, &jpeg);
+            unsigned w = 0, h = 0;
+            if (jpeg != NULL && mjd_jpeg_size(jpeg, s->split.len, &w, &h) == 0) {
+                s->base.info.width = w;
+                s->base.info.height = h;
+                s->held = true;
                 return 0;
             }
         }
-        if (s->eof) {
-            return MJD_SOURCE_ENDED;
+        int rc = fill(s, deadline_ns);
+        if (rc != 0) {
+            return rc;
         }
-        int64_t left = deadline_ns - core_now_ns();
-        if (left <= 0) {
-            return -EAGAIN;
-        }
-        struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
-        int timeout = (int)((left + CORE_NS_PER_MS - 1) / CORE_NS_PER_MS);
-        int pr = poll(&pfd, 1, timeout);
-        if (pr < 0 && errno != EINTR) {
-            return -errno;
-        }
-        if (pr <= 0) {
-            continue;
-        }
-        // poll said readable (data, or hang-up): one read does not block.
-        ssize_t r = read(s->fd, s->chunk, sizeof(s->chunk));
-        if (r < 0) {
-            if (errno == EINTR || errno == EAGAIN) {
-                continue;
-            }
-            return -errno;
-        }
-        if (r == 0) {
-            s->eof = true;
-            continue;
-        }
-        s->pos = 0;
-        s->end = (size_t)r;
     }
 }
 
@@ -106,74 +154,42 @@ static int pipe_create(struct mjd_source **out, const char *arg, const struct mj
         return -ENOMEM;
     }
     s->fd = -1;
-    int rc = mjd_jpeg_split_init(&s->split, PIPE_MAX_FRAME);
-    if (rc != 0) {
-        goto fail;
+    int rc = mjd_jpeg_split_init(&s->split, MJD_SOURCE_MAX_JPEG);
+    s->in = malloc(PIPE_CHUNK);
+    if (rc != 0 || s->in == NULL) {
+        pipe_destroy(&s->base);
+        return -ENOMEM;
     }
     if (strcmp(arg, "-") == 0) {
         s->fd = STDIN_FILENO;
     } else {
-        // A FIFO's open waits for a writer: the server starts once the producer does.
+        // O_RDWR would keep a FIFO open forever; O_RDONLY blocks until a writer comes, which
+        // is what a user starting the writer after the server expects.
         s->fd = open(arg, O_RDONLY | O_CLOEXEC);
         if (s->fd < 0) {
             rc = -errno;
-            LOG_ERROR("pipe source: %s: %s", arg, strerror(errno));
-            goto fail;
+            pipe_destroy(&s->base);
+            return rc;
         }
         s->own_fd = true;
     }
-    // The first frame gives the frame size; it is kept and returned by the first read.
-    rc = next_frame(s, core_now_ns() + PIPE_FIRST_FRAME_NS);
-    unsigned w = 0, h = 0;
-    if (rc == 0 && mjd_jpeg_size(s->split.buf, s->split.len, &w, &h) == 0) {
-        s->have_frame = true;
-        s->base.info.width = w;
-        s->base.info.height = h;
-    } else if (rc == 0 || rc == -EAGAIN) {
-        // No frame yet (or one without SOF): report the asked size until frames tell.
-        s->have_frame = rc == 0;
-        s->base.info.width = p->width;
-        s->base.info.height = p->height;
-        LOG_WARN("pipe source: no frame size known yet, reporting %ux%u", p->width, p->height);
-    } else {
-        LOG_ERROR("pipe source: %s: %s before the first frame", arg,
-                  rc == MJD_SOURCE_ENDED ? "end of input" : strerror(-rc));
-        goto fail;
-    }
+    // The size is the first frame's (a pipe has no header); the asked one if none comes soon.
     s->base.info.kind = "pipe";
+    s->base.info.width = p->width;
+    s->base.info.height = p->height;
     s->base.info.format = MJD_PIX_JPEG;
     s->base.info.self_paced = true;
-    s->base.info.max_frame_bytes = PIPE_MAX_FRAME;
+    s->base.info.max_frame_bytes = MJD_SOURCE_MAX_JPEG;
+    rc = first_frame(s, core_now_ns() + PIPE_FIRST_FRAME_NS);
+    if (rc == -EAGAIN) {
+        LOG_WARN("pipe source: no frame yet; assuming %ux%u", p->width, p->height);
+    } else if (rc != 0) {
+        LOG_ERROR("pipe source: %s before the first frame",
+                  rc == MJD_SOURCE_EOF ? "end of input" : strerror(-rc));
+        pipe_destroy(&s->base);
+        return rc == MJD_SOURCE_EOF ? -EINVAL : rc;
+    }
     *out = &s->base;
-    return 0;
-fail:
-    pipe_destroy(&s->base);
-    return rc;
-}
-
-static int pipe_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns)
-{
-    struct pipe_source *s = (struct pipe_source *)src;
-    if (!s->have_frame) {
-        int rc = next_frame(s, deadline_ns);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    s->have_frame = false;
-    if (s->split.len > frame->cap) {
-        return -ENOBUFS;
-    }
-    unsigned w, h;
-    if (mjd_jpeg_size(s->split.buf, s->split.len, &w, &h) != 0) {
-        w = s->base.info.width;
-        h = s->base.info.height;
-    }
-    memcpy(frame->data, s->split.buf, s->split.len);
-    frame->len = s->split.len;
-    frame->width = w;
-    frame->height = h;
-    frame->format = MJD_PIX_JPEG;
     return 0;
 }
 

@@ -1,192 +1,332 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for the MJPEG stream splitter and the SOF size reader. */
+/* Unit tests for the JPEG stream splitter and the file and pipe sources. */
 #include "../testlib.h"
 
 #include <errno.h>
-#include <stdlib.h>
-#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mjpegd/sources/jpeg_split.h"
+#include "mjpegd/sources/source.h"
 
-/*
- * A small synthetic JPEG (structure only, not decodable): SOI, APP0, SOF0 (w x h), SOS, entropy
- * data with FF00 stuffing, an RST marker and an FF fill byte before EOI. tag makes frames differ.
- */
+/* A synthetic JPEG of w x h: an APP1 segment whose body holds FF D9 and FF D8, a DQT, a SOF0, a
+ * SOS, then entropy data with stuffed FF 00, a restart marker, fill bytes, and EOI. The splitter
+ * never decodes, so only the marker structure matters. Returns the length written to out. */
 static size_t make_jpeg(unsigned char *out, unsigned w, unsigned h, unsigned char tag)
 {
-    static const unsigned char head[] = {
-        0xff, 0xd8,                                         /* SOI */
-        0xff, 0xe0, 0x00, 0x07, 'J',  'F',  'I', 'F', 0x00, /* APP0 */
-        0xff, 0xdb, 0x00, 0x04, 0xff, 0xd9,                 /* DQT whose payload has FFD9 */
+    const unsigned char head[] = {
+        0xff,
+        0xd8, // SOI
+        0xff,
+        0xe1,
+        0x00,
+        0x08,
+        0xff,
+        0xd9,
+        0xff,
+        0xd8,
+        0x00,
+        tag, // APP1 with EOI/SOI inside
+        0xff,
+        0xdb,
+        0x00,
+        0x05,
+        0x00,
+        0xff,
+        0xd9, // DQT (short, with FF D9)
+        0xff,
+        0xc0,
+        0x00,
+        0x0b,
+        0x08,
+        (unsigned char)(h >> 8),
+        (unsigned char)h,
+        (unsigned char)(w >> 8),
+        (unsigned char)w,
+        0x01,
+        0x01,
+        0x11,
+        0x00, // SOF0, 1 component
+        0xff,
+        0xda,
+        0x00,
+        0x08,
+        0x01,
+        0x01,
+        0x00,
+        0x00,
+        0x3f,
+        0x00, // SOS
+        0x12,
+        0x34,
+        0xff,
+        0x00,
+        0x56,
+        0xff,
+        0xd0,
+        0x78,
+        0xff,
+        0xff,
+        0x00,
+        tag, // entropy
+        0xff,
+        0xd9, // EOI
     };
-    size_t n = 0;
     memcpy(out, head, sizeof(head));
-    n += sizeof(head);
-    const unsigned char sof[] = { 0xff,
-                                  0xc0,
-                                  0x00,
-                                  0x0b,
-                                  0x08,
-                                  (unsigned char)(h >> 8),
-                                  (unsigned char)h,
-                                  (unsigned char)(w >> 8),
-                                  (unsigned char)w,
-                                  0x01,
-                                  0x01,
-                                  0x11,
-                                  0x00 };
-    memcpy(out + n, sof, sizeof(sof));
-    n += sizeof(sof);
-    const unsigned char sos[] = { 0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00 };
-    memcpy(out + n, sos, sizeof(sos));
-    n += sizeof(sos);
-    const unsigned char data[] = { tag,  0x12, 0xff, 0x00, 0xd9, 0x34, 0xff,
-                                   0xd0, 0x56, 0xff, 0x00, 0xff, 0xff, 0xd9 };
-    memcpy(out + n, data, sizeof(data));
-    n += sizeof(data);
+    return sizeof(head);
+}
+
+struct collected {
+    unsigned char data[8][256];
+    size_t len[8];
+    size_t n;
+};
+
+static void feed_all(struct mjd_jpeg_split *s, const unsigned char *p, size_t n,
+                     struct collected *c)
+{
+    while (n > 0) {
+        const unsigned char *frame = NULL;
+        size_t k = mjd_jpeg_split_feed(s, p, n, &frame);
+        ASSERT_TRUE(k > 0 && k <= n);
+        p += k;
+        n -= k;
+        if (frame != NULL) {
+            ASSERT_TRUE(c->n < 8 && s->len <= 256);
+            memcpy(c->data[c->n], frame, s->len);
+            c->len[c->n++] = s->len;
+        }
+    }
+}
+
+/* garbage, J1, J2, garbage, J3 */
+static size_t make_stream(unsigned char *buf, unsigned char js[3][128], size_t jl[3])
+{
+    size_t n = 0;
+    const char junk[] = "junk\xff\xff\x00\xd9";
+    memcpy(buf + n, junk, sizeof(junk) - 1);
+    n += sizeof(junk) - 1;
+    for (int i = 0; i < 3; i++) {
+        jl[i] = make_jpeg(js[i], 320 + (unsigned)i, 240, (unsigned char)i);
+        if (i == 2) {
+            memcpy(buf + n, "\r\n--x\r\n", 7);
+            n += 7;
+        }
+        memcpy(buf + n, js[i], jl[i]);
+        n += jl[i];
+    }
     return n;
 }
 
-/* Feeds buf in chunks of step bytes; stores each frame's length and first data byte. */
-static size_t split_all(struct mjd_jpeg_split *sp, const unsigned char *buf, size_t len,
-                        size_t step, size_t *lens, size_t max)
+static void check_three(const struct collected *c, unsigned char js[3][128], const size_t jl[3])
 {
-    size_t frames = 0;
-    size_t off = 0;
-    while (off < len) {
-        size_t chunk = len - off < step ? len - off : step;
-        size_t used = 0;
-        while (used < chunk) {
-            bool done = false;
-            used += mjd_jpeg_split_feed(sp, buf + off + used, chunk - used, &done);
-            if (done && frames < max) {
-                lens[frames++] = sp->len;
-            }
-        }
-        off += chunk;
-    }
-    return frames;
-}
-
-TEST(jpeg_split_size_from_sof)
-{
-    unsigned char j[128];
-    size_t n = make_jpeg(j, 640, 480, 1);
-    unsigned w = 0, h = 0;
-    ASSERT_OK(mjd_jpeg_size(j, n, &w, &h));
-    ASSERT_EQ_INT((int)w, 640);
-    ASSERT_EQ_INT((int)h, 480);
-    ASSERT_EQ_INT(mjd_jpeg_size(j + 1, n - 1, &w, &h), -EINVAL);
-    ASSERT_EQ_INT(mjd_jpeg_size(j, 20, &w, &h), -EINVAL); // cut inside SOF
-    const unsigned char text[] = "hello, not a jpeg";
-    ASSERT_EQ_INT(mjd_jpeg_size(text, sizeof(text), &w, &h), -EINVAL);
-}
-
-TEST(jpeg_split_every_split_point)
-{
-    unsigned char buf[512];
-    size_t a = make_jpeg(buf, 320, 240, 1);
-    size_t b = make_jpeg(buf + a, 320, 240, 2);
-    size_t total = a + b;
-    // Every step size, which covers every place a chunk boundary can fall.
-    for (size_t step = 1; step <= total; step++) {
-        struct mjd_jpeg_split sp;
-        ASSERT_OK(mjd_jpeg_split_init(&sp, 4096));
-        size_t lens[4];
-        size_t frames = split_all(&sp, buf, total, step, lens, 4);
-        ASSERT_EQ_INT((int)frames, 2);
-        ASSERT_EQ_INT((int)lens[0], (int)a);
-        ASSERT_EQ_INT((int)lens[1], (int)b);
-        ASSERT_EQ_U64(sp.garbage, 0);
-        ASSERT_EQ_MEM(sp.buf, buf + a, b); // the last frame, byte for byte
-        mjd_jpeg_split_free(&sp);
+    ASSERT_EQ_INT(c->n, 3);
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ_INT(c->len[i], jl[i]);
+        ASSERT_EQ_MEM(c->data[i], js[i], jl[i]);
     }
 }
 
-TEST(jpeg_split_skips_garbage_between_frames)
+TEST(jpeg_split_whole_stream_with_garbage)
 {
-    unsigned char buf[512];
-    size_t n = 0;
-    memcpy(buf, "junk\xff\x00\xff", 7);
-    n += 7;
-    size_t a = make_jpeg(buf + n, 16, 16, 1);
-    n += a;
-    memcpy(buf + n, "\r\n--x\xff\xff", 7);
-    n += 7;
-    size_t b = make_jpeg(buf + n, 16, 16, 2);
-    n += b;
-    struct mjd_jpeg_split sp;
-    ASSERT_OK(mjd_jpeg_split_init(&sp, 4096));
-    size_t lens[4];
-    ASSERT_EQ_INT((int)split_all(&sp, buf, n, n, lens, 4), 2);
-    ASSERT_EQ_INT((int)lens[0], (int)a);
-    ASSERT_EQ_INT((int)lens[1], (int)b);
-    ASSERT_CMP_INT((int)sp.garbage, >=, 12);
-    mjd_jpeg_split_free(&sp);
+    unsigned char buf[512], js[3][128];
+    size_t jl[3];
+    size_t n = make_stream(buf, js, jl);
+    struct mjd_jpeg_split s;
+    ASSERT_OK(mjd_jpeg_split_init(&s, 4096));
+    struct collected c = { .n = 0 };
+    feed_all(&s, buf, n, &c);
+    check_three(&c, js, jl);
+    ASSERT_EQ_U64(s.frames, 3);
+    ASSERT_EQ_U64(s.garbage, 8 + 7);
+    ASSERT_EQ_U64(s.oversized, 0);
+    mjd_jpeg_split_release(&s);
+}
+
+TEST(jpeg_split_at_every_byte_boundary)
+{
+    unsigned char buf[512], js[3][128];
+    size_t jl[3];
+    size_t n = make_stream(buf, js, jl);
+    for (size_t cut = 0; cut <= n; cut++) {
+        struct mjd_jpeg_split s;
+        ASSERT_OK(mjd_jpeg_split_init(&s, 4096));
+        struct collected c = { .n = 0 };
+        feed_all(&s, buf, cut, &c);
+        feed_all(&s, buf + cut, n - cut, &c);
+        check_three(&c, js, jl);
+        mjd_jpeg_split_release(&s);
+    }
+    // And one byte at a time.
+    struct mjd_jpeg_split s;
+    ASSERT_OK(mjd_jpeg_split_init(&s, 4096));
+    struct collected c = { .n = 0 };
+    for (size_t i = 0; i < n; i++) {
+        feed_all(&s, buf + i, 1, &c);
+    }
+    check_three(&c, js, jl);
+    mjd_jpeg_split_release(&s);
 }
 
 TEST(jpeg_split_drops_oversized_and_resyncs)
 {
-    unsigned char buf[4096];
+    unsigned char buf[1024], j[128], big[512];
+    size_t jl = make_jpeg(j, 64, 48, 7);
+    // A frame with a 300-byte APP segment: over the cap of 200.
+    size_t bl = 0;
+    big[bl++] = 0xff;
+    big[bl++] = 0xd8;
+    big[bl++] = 0xff;
+    big[bl++] = 0xe0;
+    big[bl++] = 300 >> 8;
+    big[bl++] = 300 & 0xff;
+    memset(big + bl, 0x11, 298);
+    bl += 298;
+    memcpy(big + bl, j + 2, jl - 2); // the rest of a normal frame
+    bl += jl - 2;
     size_t n = 0;
-    size_t a = make_jpeg(buf, 16, 16, 1);
-    n += a;
-    // A big frame: a long APP1 segment, then a normal tail.
-    unsigned char *big = buf + n;
-    big[0] = 0xff;
-    big[1] = 0xd8;
-    big[2] = 0xff;
-    big[3] = 0xe1;
-    big[4] = 0x04;
-    big[5] = 0x00; // 1024 bytes
-    memset(big + 6, 0x55, 1022);
-    size_t bl = 6 + 1022;
-    unsigned char tail[128];
-    size_t tl = make_jpeg(tail, 16, 16, 9);
-    memcpy(big + bl, tail + 2, tl - 2); // the rest of a JPEG without its SOI
-    n += bl + tl - 2;
-    size_t c = make_jpeg(buf + n, 16, 16, 3);
-    n += c;
-    for (size_t step = 1; step <= 64; step += 7) {
-        struct mjd_jpeg_split sp;
-        ASSERT_OK(mjd_jpeg_split_init(&sp, 512));
-        size_t lens[4];
-        ASSERT_EQ_INT((int)split_all(&sp, buf, n, step, lens, 4), 2);
-        ASSERT_EQ_INT((int)lens[0], (int)a);
-        ASSERT_EQ_INT((int)lens[1], (int)c);
-        ASSERT_EQ_U64(sp.oversized, 1);
-        mjd_jpeg_split_free(&sp);
+    memcpy(buf + n, j, jl);
+    n += jl;
+    memcpy(buf + n, big, bl);
+    n += bl;
+    memcpy(buf + n, j, jl);
+    n += jl;
+    struct mjd_jpeg_split s;
+    ASSERT_OK(mjd_jpeg_split_init(&s, 200));
+    struct collected c = { .n = 0 };
+    feed_all(&s, buf, n, &c);
+    // The big frame's tail (after the cap) holds the APP1 body's FF D8, which the splitter may
+    // take as a new SOI: whatever it yields from there is cut short, never a whole frame.
+    ASSERT_EQ_U64(s.oversized, 1);
+    ASSERT_TRUE(c.n >= 2);
+    ASSERT_EQ_INT(c.len[0], jl);
+    ASSERT_EQ_MEM(c.data[0], j, jl);
+    ASSERT_EQ_INT(c.len[c.n - 1], jl);
+    ASSERT_EQ_MEM(c.data[c.n - 1], j, jl);
+    mjd_jpeg_split_release(&s);
+}
+
+TEST(jpeg_split_soi_inside_a_frame_restarts_it)
+{
+    unsigned char buf[512], j[128];
+    size_t jl = make_jpeg(j, 64, 48, 1);
+    size_t n = 0;
+    memcpy(buf, j, 46); // cut inside the entropy data (it starts at byte 42)
+    n = 46;
+    memcpy(buf + n, j, jl);
+    n += jl;
+    struct mjd_jpeg_split s;
+    ASSERT_OK(mjd_jpeg_split_init(&s, 4096));
+    struct collected c = { .n = 0 };
+    feed_all(&s, buf, n, &c);
+    ASSERT_EQ_INT(c.n, 1);
+    ASSERT_EQ_INT(c.len[0], jl);
+    ASSERT_EQ_MEM(c.data[0], j, jl);
+    ASSERT_EQ_U64(s.truncated, 1);
+    mjd_jpeg_split_release(&s);
+}
+
+TEST(jpeg_size_reads_sof)
+{
+    unsigned char j[128];
+    size_t jl = make_jpeg(j, 1920, 1080, 0);
+    unsigned w = 0, h = 0;
+    ASSERT_OK(mjd_jpeg_size(j, jl, &w, &h));
+    ASSERT_EQ_INT(w, 1920);
+    ASSERT_EQ_INT(h, 1080);
+    ASSERT_EQ_INT(mjd_jpeg_size(j, 20, &w, &h), -EINVAL);
+    ASSERT_EQ_INT(mjd_jpeg_size((const unsigned char *)"GIF89a", 6, &w, &h), -EINVAL);
+}
+
+static void write_file(const char *dir, const char *name, const void *p, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ_INT(fwrite(p, 1, n, f), n);
+    ASSERT_EQ_INT(fclose(f), 0);
+}
+
+static struct mjd_raw_frame *new_frame(void)
+{
+    struct mjd_raw_frame *f = calloc(1, sizeof(*f));
+    ASSERT_NOT_NULL(f);
+    f->cap = MJD_SOURCE_MAX_JPEG;
+    f->data = malloc(f->cap);
+    ASSERT_NOT_NULL(f->data);
+    return f;
+}
+
+static void free_frame(struct mjd_raw_frame *f)
+{
+    free(f->data);
+    free(f);
+}
+
+TEST(file_source_loops_a_folder_in_name_order_and_skips_non_jpeg)
+{
+    char dir[512], spec[600];
+    snprintf(dir, sizeof(dir), "%s/imgs", test_tmpdir());
+    ASSERT_OK(mkdir(dir, 0700));
+    struct mjd_source_params p = { .width = 16, .height = 16, .fps = 10 };
+    struct mjd_source *src = NULL;
+    snprintf(spec, sizeof(spec), "file:%s", dir);
+    ASSERT_EQ_INT(mjd_source_create(&src, spec, &p), -ENOENT); // empty folder
+    ASSERT_NULL(src);
+    unsigned char a[128], b[128];
+    size_t al = make_jpeg(a, 64, 48, 1);
+    size_t bl = make_jpeg(b, 64, 48, 2);
+    write_file(dir, "b.jpg", b, bl);
+    write_file(dir, "a.JPEG", a, al);
+    write_file(dir, "c.jpg", "not a jpeg", 10);
+    write_file(dir, "d.txt", "ignored", 7);
+    ASSERT_OK(mjd_source_create(&src, spec, &p));
+    const struct mjd_source_info *info = mjd_source_get_info(src);
+    ASSERT_EQ_INT(info->width, 64);
+    ASSERT_EQ_INT(info->height, 48);
+    ASSERT_EQ_INT(info->format, MJD_PIX_JPEG);
+    struct mjd_raw_frame *f = new_frame();
+    for (int round = 0; round < 2; round++) {
+        ASSERT_OK(mjd_source_read(src, f, 0));
+        ASSERT_EQ_INT(f->len, al);
+        ASSERT_EQ_MEM(f->data, a, al);
+        ASSERT_OK(mjd_source_read(src, f, 0));
+        ASSERT_EQ_INT(f->len, bl);
+        ASSERT_EQ_MEM(f->data, b, bl);
     }
+    free_frame(f);
+    mjd_source_destroy(src);
 }
 
-TEST(jpeg_split_truncated_frame_then_new_soi)
+TEST(pipe_source_splits_and_reports_eof)
 {
-    unsigned char buf[512];
-    size_t a = make_jpeg(buf, 16, 16, 1);
-    size_t cut = a - 5; // inside the entropy data
-    size_t b = make_jpeg(buf + cut, 16, 16, 2);
-    struct mjd_jpeg_split sp;
-    ASSERT_OK(mjd_jpeg_split_init(&sp, 4096));
-    size_t lens[4];
-    ASSERT_EQ_INT((int)split_all(&sp, buf, cut + b, 3, lens, 4), 1);
-    ASSERT_EQ_INT((int)lens[0], (int)b);
-    ASSERT_EQ_U64(sp.truncated, 1);
-    // A frame cut at the end of input never comes out.
-    mjd_jpeg_split_reset(&sp);
-    ASSERT_EQ_INT((int)split_all(&sp, buf, a - 1, a, lens, 4), 0);
-    mjd_jpeg_split_free(&sp);
-}
-
-TEST(jpeg_split_eoi_inside_segment_is_not_the_end)
-{
-    // make_jpeg's DQT payload and its stuffed entropy bytes both contain FF D9.
-    unsigned char buf[128];
-    size_t a = make_jpeg(buf, 16, 16, 0xd9);
-    struct mjd_jpeg_split sp;
-    ASSERT_OK(mjd_jpeg_split_init(&sp, 4096));
-    size_t lens[2];
-    ASSERT_EQ_INT((int)split_all(&sp, buf, a, 1, lens, 2), 1);
-    ASSERT_EQ_INT((int)lens[0], (int)a);
-    ASSERT_EQ_INT(mjd_jpeg_split_init(&sp, 2), -EINVAL);
-    mjd_jpeg_split_free(&sp);
+    int fds[2];
+    ASSERT_OK(pipe(fds));
+    unsigned char buf[512], js[3][128];
+    size_t jl[3];
+    size_t n = make_stream(buf, js, jl);
+    ASSERT_EQ_INT(write(fds[1], buf, n), n);
+    close(fds[1]);
+    char spec[64];
+    snprintf(spec, sizeof(spec), "pipe:/dev/fd/%d", fds[0]);
+    struct mjd_source_params p = { .width = 16, .height = 16, .fps = 10 };
+    struct mjd_source *src = NULL;
+    ASSERT_OK(mjd_source_create(&src, spec, &p));
+    const struct mjd_source_info *info = mjd_source_get_info(src);
+    ASSERT_EQ_INT(info->width, 320); // the first frame's
+    ASSERT_EQ_INT(info->height, 240);
+    ASSERT_TRUE(info->self_paced);
+    struct mjd_raw_frame *f = new_frame();
+    for (int i = 0; i < 3; i++) {
+        ASSERT_OK(mjd_source_read(src, f, INT64_MAX));
+        ASSERT_EQ_INT(f->len, jl[i]);
+        ASSERT_EQ_MEM(f->data, js[i], jl[i]);
+        ASSERT_EQ_INT(f->width, 320 + i);
+    }
+    ASSERT_EQ_INT(mjd_source_read(src, f, INT64_MAX), MJD_SOURCE_EOF);
+    free_frame(f);
+    mjd_source_destroy(src);
+    close(fds[0]);
 }
