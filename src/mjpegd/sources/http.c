@@ -2,6 +2,7 @@
 /* http://HOST[:PORT]/PATH: relays another MJPEG server or IP camera (libcurl multi, one thread). */
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,18 +133,24 @@ static int pump(struct http_source *s, int64_t deadline_ns)
     }
 }
 
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc; /* written once under curl_once */
+
+static void init_curl(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 static int http_create(struct mjd_source **out, const char *arg, const struct mjd_source_params *p)
 {
     *out = NULL;
     if (strncmp(arg, "//", 2) != 0) {
         return -EINVAL;
     }
-    static bool global_done; // the first create runs on the main thread, before any other
-    if (!global_done) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-            return -EIO;
-        }
-        global_done = true;
+    // Once per process: --on-demand opens sources from several capture threads at once.
+    pthread_once(&curl_once, init_curl);
+    if (curl_init_rc != CURLE_OK) {
+        return -EIO;
     }
     struct http_source *s = calloc(1, sizeof(*s));
     if (s == NULL) {
