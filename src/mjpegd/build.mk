@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 # mjpegd's part of the Makefile: its libraries and generated sources.
 MJD_LIBS += $(shell pkg-config --libs libturbojpeg 2>/dev/null || echo -lturbojpeg)
+# The http:// relay source.
+MJD_LIBS += $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 
 # web/index.html is embedded into the binary: a generated C file under $(B)/gen, compiled by
 # the generic rule into $(B)/obj/$(B)/gen/ and archived into libmjpegd.a.

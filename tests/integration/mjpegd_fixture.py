@@ -44,7 +44,9 @@ class ServerDied(Exception):
 class Mjpegd:
     """The server under test. Use as a context manager; stop() is idempotent."""
 
-    def __init__(self, *args, small=True, listen="127.0.0.1:0", start_timeout=10.0):
+    def __init__(self, *args, small=True, listen="127.0.0.1:0", start_timeout=10.0,
+                 stdin=subprocess.DEVNULL):
+        self.stdin = stdin  # what the server reads as its stdin (a pipe: source)
         self.args = [binary("mjpegd")]
         if small:
             self.args += list(SMALL)
@@ -64,7 +66,7 @@ class Mjpegd:
 
     # ---- lifecycle ----------------------------------------------------------------------
     def start(self):
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(self.args, stdin=self.stdin,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()

@@ -22,5 +22,6 @@ struct mjd_source {
 extern const struct mjd_source_ops mjd_source_test_ops;
 extern const struct mjd_source_ops mjd_source_file_ops;
 extern const struct mjd_source_ops mjd_source_pipe_ops;
+extern const struct mjd_source_ops mjd_source_http_ops;
 
 #endif

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: MIT
+/* http://HOST[:PORT]/PATH: relays another MJPEG server or IP camera (libcurl multi, one thread). */
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "mjpegd/sources/jpeg_split.h"
+#include "mjpegd/sources/multipart.h"
+#include "mjpegd/sources/source_impl.h"
+
+#define HTTP_MAX_FRAME         MJD_SOURCE_MAX_JPEG
+#define HTTP_CONNECT_TIMEOUT_S 5L
+#define HTTP_LOW_SPEED_TIME_S  10L /* less than a byte a second for this long: a dead upstream */
+#define HTTP_FIRST_FRAME_NS    (5 * CORE_NS_PER_SEC)
+
+/* Everything is owned by the thread that reads the source (the capture thread). */
+struct http_source {
+    struct mjd_source base; /* first: the generic part */
+    CURL *easy;
+    CURLM *multi;
+    char url[1024];
+    struct mjd_multipart mp;
+    bool mp_ready;
+    bool failed;          /* the write callback refused the body (not multipart) */
+    unsigned char *frame; /* the newest complete part not yet read, HTTP_MAX_FRAME bytes */
+    size_t frame_len;
+    bool have_frame;
+    uint64_t not_jpeg;  /* parts dropped: not starting with SOI */
+    bool ended;         /* the transfer ended; it is restarted at retry_ns */
+    int64_t retry_ns;   /* monotonic */
+    int64_t backoff_ns; /* 0.5 s doubling to 10 s, reset by a frame */
+};
+
+#define HTTP_BACKOFF_FIRST_NS (500 * CORE_NS_PER_MS)
+#define HTTP_BACKOFF_MAX_NS   (10 * CORE_NS_PER_SEC)
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    struct http_source *s = ctx;
+    size_t n = size * nmemb;
+    if (!s->mp_ready) {
+        char *ct = NULL;
+        if (curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK || ct == NULL ||
+            strncasecmp(ct, "multipart/", 10) != 0 ||
+            mjd_multipart_init(&s->mp, ct, HTTP_MAX_FRAME) != 0) {
+            LOG_WARN("http source %s: not a multipart stream (Content-Type %s)", s->url,
+                     ct != NULL ? ct : "none");
+            s->failed = true;
+            return 0; // aborts the transfer
+        }
+        s->mp_ready = true;
+    }
+    size_t used = 0;
+    bool done;
+    do {
+        used += mjd_multipart_feed(&s->mp, (const unsigned char *)data + used, n - used, &done);
+        if (done) {
+            if (s->mp.frame_len >= 4 && s->mp.frame[0] == 0xff && s->mp.frame[1] == 0xd8) {
+                memcpy(s->frame, s->mp.frame, s->mp.frame_len); // the newest part wins
+                s->frame_len = s->mp.frame_len;
+                s->have_frame = true;
+            } else {
+                s->not_jpeg++;
+            }
+        }
+    } while (done || used < n);
+    return n;
+}
+
+static void http_destroy(struct mjd_source *src)
+{
+    struct http_source *s = (struct http_source *)src;
+    if (s == NULL) {
+        return;
+    }
+    if (s->multi != NULL && s->easy != NULL) {
+        curl_multi_remove_handle(s->multi, s->easy);
+    }
+    if (s->easy != NULL) {
+        curl_easy_cleanup(s->easy);
+    }
+    if (s->multi != NULL) {
+        curl_multi_cleanup(s->multi);
+    }
+    if (s->mp_ready) {
+        mjd_multipart_free(&s->mp);
+    }
+    free(s->frame);
+    free(s);
+}
+
+/* Runs the transfer until a part arrived (0), the deadline (-EAGAIN), or it ended (-EPIPE...). */
+static int pump(struct http_source *s, int64_t deadline_ns)
+{
+    for (;;) {
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(s->multi, &running);
+        if (mc != CURLM_OK) {
+            return -EIO;
+        }
+        if (s->have_frame) {
+            return 0;
+        }
+        int left;
+        CURLMsg *msg;
+        while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
+            if (msg->msg == CURLMSG_DONE) {
+                CURLcode cc = msg->data.result;
+                LOG_WARN("http source %s: transfer ended: %s", s->url,
+                         cc == CURLE_OK ? "upstream closed the stream" : curl_easy_strerror(cc));
+                s->ended = true;
+                return cc == CURLE_COULDNT_CONNECT      ? -ECONNREFUSED
+                       : cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
+                       : s->failed                      ? -EPROTO
+                                                        : -EPIPE;
+            }
+        }
+        int64_t rem = deadline_ns - core_now_ns();
+        if (rem <= 0) {
+            return -EAGAIN;
+        }
+        int ms = (int)((rem + CORE_NS_PER_MS - 1) / CORE_NS_PER_MS);
+        if (curl_multi_poll(s->multi, NULL, 0, ms > 1000 ? 1000 : ms, NULL) != CURLM_OK) {
+            return -EIO;
+        }
+    }
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc; /* written once under curl_once */
+
+static void init_curl(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static int http_create(struct mjd_source **out, const char *arg, const struct mjd_source_params *p)
+{
+    *out = NULL;
+    if (strncmp(arg, "//", 2) != 0) {
+        return -EINVAL;
+    }
+    // Once per process: --on-demand opens sources from several capture threads at once.
+    pthread_once(&curl_once, init_curl);
+    if (curl_init_rc != CURLE_OK) {
+        return -EIO;
+    }
+    struct http_source *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return -ENOMEM;
+    }
+    int rc = -ENOMEM;
+    int n = snprintf(s->url, sizeof(s->url), "http:%s", arg);
+    if (n < 0 || (size_t)n >= sizeof(s->url)) {
+        rc = -EINVAL;
+        goto fail;
+    }
+    s->frame = malloc(HTTP_MAX_FRAME);
+    s->easy = curl_easy_init();
+    s->multi = curl_multi_init();
+    if (s->frame == NULL || s->easy == NULL || s->multi == NULL) {
+        goto fail;
+    }
+    // user:password in the URL is sent as Basic auth by libcurl.
+    curl_easy_setopt(s->easy, CURLOPT_URL, s->url);
+    curl_easy_setopt(s->easy, CURLOPT_PROTOCOLS_STR, "http");
+    curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(s->easy, CURLOPT_FAILONERROR, 1L);
+    curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT, HTTP_CONNECT_TIMEOUT_S);
+    curl_easy_setopt(s->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(s->easy, CURLOPT_LOW_SPEED_TIME, HTTP_LOW_SPEED_TIME_S);
+    curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(s->easy, CURLOPT_USERAGENT, "mjpegd-relay");
+    if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK) {
+        rc = -EIO;
+        goto fail;
+    }
+    // The first part gives the frame size.
+    rc = pump(s, core_now_ns() + HTTP_FIRST_FRAME_NS);
+    unsigned w = p->width, h = p->height;
+    if (rc == 0 && mjd_jpeg_size(s->frame, s->frame_len, &w, &h) != 0) {
+        w = p->width;
+        h = p->height;
+    }
+    if (rc != 0) {
+        LOG_ERROR("http source %s: no frame: %s", s->url, strerror(-rc));
+        goto fail;
+    }
+    s->base.info.kind = "http";
+    s->base.info.width = w;
+    s->base.info.height = h;
+    s->base.info.format = MJD_PIX_JPEG;
+    s->base.info.self_paced = true;
+    s->base.info.max_frame_bytes = HTTP_MAX_FRAME;
+    *out = &s->base;
+    return 0;
+fail:
+    http_destroy(&s->base);
+    return rc;
+}
+
+/*
+ * After the transfer ended: waits for the retry time (bounded by the deadline), then starts
+ * the transfer again with a fresh parser. 0 once restarted, -EAGAIN before.
+ */
+static int restart(struct http_source *s, int64_t deadline_ns)
+{
+    int64_t now = core_now_ns();
+    if (now < s->retry_ns) {
+        int64_t until = s->retry_ns < deadline_ns ? s->retry_ns : deadline_ns;
+        struct timespec ts = { .tv_sec = (time_t)((until - now) / CORE_NS_PER_SEC),
+                               .tv_nsec = (long)((until - now) % CORE_NS_PER_SEC) };
+        nanosleep(&ts, NULL);
+        if (core_now_ns() < s->retry_ns) {
+            return -EAGAIN;
+        }
+    }
+    curl_multi_remove_handle(s->multi, s->easy);
+    if (s->mp_ready) {
+        mjd_multipart_free(&s->mp);
+        s->mp_ready = false;
+    }
+    s->failed = false;
+    s->ended = false;
+    s->backoff_ns = s->backoff_ns == 0                        ? HTTP_BACKOFF_FIRST_NS
+                    : s->backoff_ns * 2 > HTTP_BACKOFF_MAX_NS ? HTTP_BACKOFF_MAX_NS
+                                                              : s->backoff_ns * 2;
+    s->retry_ns = core_now_ns() + s->backoff_ns;
+    LOG_INFO("http source %s: reconnecting", s->url);
+    return curl_multi_add_handle(s->multi, s->easy) == CURLM_OK ? 0 : -EIO;
+}
+
+static int http_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns)
+{
+    struct http_source *s = (struct http_source *)src;
+    if (!s->have_frame) {
+        if (s->ended) {
+            int rc = restart(s, deadline_ns);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+        int rc = pump(s, deadline_ns);
+        if (rc != 0) {
+            // A lost upstream is retried here with backoff; the read reports no frame.
+            return s->ended ? -EAGAIN : rc;
+        }
+        s->backoff_ns = 0;
+    }
+    s->have_frame = false;
+    if (s->frame_len > frame->cap) {
+        return -ENOBUFS;
+    }
+    unsigned w, h;
+    if (mjd_jpeg_size(s->frame, s->frame_len, &w, &h) != 0) {
+        w = s->base.info.width;
+        h = s->base.info.height;
+    }
+    memcpy(frame->data, s->frame, s->frame_len);
+    frame->len = s->frame_len;
+    frame->width = w;
+    frame->height = h;
+    frame->format = MJD_PIX_JPEG;
+    return 0;
+}
+
+const struct mjd_source_ops mjd_source_http_ops = {
+    .kind = "http",
+    .create = http_create,
+    .destroy = http_destroy,
+    .read = http_read,
+};
