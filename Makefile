@@ -95,7 +95,8 @@ endif
 
 # ---- fuzz targets: tests/fuzz/<program>_<name>.c, corpus in tests/fuzz/corpus/<target>/ -----
 # `make test` replays each corpus through the target (built with the variant's sanitizers);
-# `make fuzz` builds real libFuzzer binaries with clang and runs each for FUZZ_SECONDS.
+# `make fuzz` builds real libFuzzer binaries with clang and runs each for FUZZ_SECONDS, with the
+# dictionary tests/fuzz/dict/<target>.dict; FUZZ_TARGETS="a b" picks targets (default: all).
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/mjpegd_*.c tests/fuzz/quotepack_*.c))
 FUZZ_NAMES := $(notdir $(basename $(FUZZ_SRC)))
 REPLAY_BINS := $(addprefix $(B)/fuzz/,$(FUZZ_NAMES))
@@ -115,13 +116,15 @@ fuzz: scripts-deps-test
 .PHONY: fuzz-run
 fuzz-run: $(B)/libcore.a $(B)/libarchive_w.a $(B)/libmjpegd.a $(B)/libquotepack.a $(addprefix $(B)/obj/tests/fuzz/,$(addsuffix .o,$(FUZZ_NAMES)))
 	@mkdir -p $(B)/bin
-	@set -e; for t in $(FUZZ_NAMES); do \
+	@set -e; for t in $(or $(FUZZ_TARGETS),$(FUZZ_NAMES)); do \
 		case $$t in mjpegd_*) libs="$(B)/libmjpegd.a $(B)/libarchive_w.a $(B)/libcore.a $(MJD_LIBS)";; \
 			*) libs="$(B)/libquotepack.a $(B)/libarchive_w.a $(B)/libcore.a $(QP_LIBS)";; esac; \
 		$(CC) -fsanitize=fuzzer,address,undefined -pthread -o $(B)/bin/$$t $(B)/obj/tests/fuzz/$$t.o $$libs -lm; \
 		mkdir -p $(B)/corpus/$$t; \
 		echo "fuzzing $$t for $(FUZZ_SECONDS)s"; \
-		$(B)/bin/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/corpus/$$t tests/fuzz/corpus/$$t; \
+		dict=; [ -f tests/fuzz/dict/$$t.dict ] && dict=-dict=tests/fuzz/dict/$$t.dict; \
+		$(B)/bin/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict \
+			$(B)/corpus/$$t tests/fuzz/corpus/$$t; \
 	done
 
 # ---- main targets ---------------------------------------------------------------------------
