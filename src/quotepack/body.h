@@ -29,6 +29,11 @@ struct qp_body {
     uint64_t read_at; /* qp_body_read: the next byte */
     char *piece;      /* qp_body_read: the buffer for a spilled body */
     bool borrowed;    /* data or the file belong to someone else: release leaves them */
+    /* A download's validators (fetch.c sets them, "" when none): the ETag and Last-Modified
+     * response headers and the hex SHA-256 of the body, for conditional requests (issue 15). */
+    char etag[192];
+    char last_modified[64];
+    char sha256[65];
 };
 
 /** Prepares an empty body (no allocation). dir is borrowed. */

@@ -24,6 +24,7 @@ struct qp_catalog {
     sqlite3_stmt *get;
     sqlite3_stmt *update;
     sqlite3_stmt *insert;
+    int64_t version; /* the schema version on disk once open: 2 or 3 (read-only), 3 */
 };
 
 const char *qp_state_name(enum qp_state s)
@@ -114,8 +115,8 @@ static int query_int(struct qp_catalog *cat, const char *sql, int64_t *out)
     return rc;
 }
 
-/* Version 2, created in an empty file. */
-static const char schema_v2[] = "CREATE TABLE symbols ("
+/* The current version, created in an empty file. */
+static const char schema_v3[] = "CREATE TABLE symbols ("
                                 " symbol TEXT PRIMARY KEY,"
                                 " state TEXT NOT NULL CHECK (state IN"
                                 "  ('pending','fetched','converted','archived','failed')),"
@@ -131,7 +132,10 @@ static const char schema_v2[] = "CREATE TABLE symbols ("
                                 " spool_seg INTEGER NOT NULL DEFAULT 0,"
                                 " spool_off INTEGER NOT NULL DEFAULT 0,"
                                 " spool_len INTEGER NOT NULL DEFAULT 0,"
-                                " spool_hdr INTEGER NOT NULL DEFAULT 0);"
+                                " spool_hdr INTEGER NOT NULL DEFAULT 0,"
+                                " etag TEXT,"
+                                " last_modified TEXT,"
+                                " body_sha256 TEXT);"
                                 "CREATE TABLE archives ("
                                 " name TEXT PRIMARY KEY,"
                                 " members INTEGER NOT NULL,"
@@ -139,7 +143,7 @@ static const char schema_v2[] = "CREATE TABLE symbols ("
                                 " created INTEGER NOT NULL,"
                                 " seq INTEGER NOT NULL DEFAULT 0);"
                                 "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                                "PRAGMA user_version = 2;";
+                                "PRAGMA user_version = 3;";
 
 /*
  * Version 1 -> 2. Batches are gone (an archive is formed at pack time and numbered by seq; an
@@ -164,6 +168,16 @@ static const char migrate_v1_v2[] =
         "ALTER TABLE archives DROP COLUMN part;"
         "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
         "PRAGMA user_version = 2;";
+
+/*
+ * Version 2 -> 3: each symbol's validators for conditional requests (issue 15): the ETag and
+ * Last-Modified its server sent with the archived body, and the body's SHA-256 (hex) for a
+ * server that sends neither. NULL until a run records them.
+ */
+static const char migrate_v2_v3[] = "ALTER TABLE symbols ADD COLUMN etag TEXT;"
+                                    "ALTER TABLE symbols ADD COLUMN last_modified TEXT;"
+                                    "ALTER TABLE symbols ADD COLUMN body_sha256 TEXT;"
+                                    "PRAGMA user_version = 3;";
 
 /* The version on disk: 0 for an empty file, 1 for the first layout, else user_version. */
 static int disk_version(struct qp_catalog *cat, int64_t *version)
@@ -193,11 +207,16 @@ static int migrate(struct qp_catalog *cat)
         rc = -EPROTO;
     }
     if (rc == 0 && v == 0) {
-        rc = exec(cat, schema_v2);
-    } else if (rc == 0 && v == 1) {
-        qp_console_log(CORE_LOG_INFO, "catalog: upgrading from version 1 to %d",
+        rc = exec(cat, schema_v3);
+    } else if (rc == 0 && v > 0 && v < QP_CATALOG_VERSION) {
+        qp_console_log(CORE_LOG_INFO, "catalog: upgrading from version %lld to %d", (long long)v,
                        QP_CATALOG_VERSION);
-        rc = exec(cat, migrate_v1_v2);
+        if (v == 1) {
+            rc = exec(cat, migrate_v1_v2);
+        }
+        if (rc == 0) {
+            rc = exec(cat, migrate_v2_v3);
+        }
     }
     if (rc == 0) {
         return exec(cat, "COMMIT");
@@ -206,9 +225,22 @@ static int migrate(struct qp_catalog *cat)
     return rc;
 }
 
-#define ROW_COLUMNS                                                                            \
+#define ROW_COLUMNS_V2                                                                         \
     "symbol, state, rows, csv_bytes, xml_bytes, crc32, archive, error, failure, spool_format," \
     " spool_seg, spool_off, spool_len, spool_hdr"
+#define ROW_COLUMNS ROW_COLUMNS_V2 ", etag, last_modified, body_sha256"
+/* A version 2 catalog opened read-only (verify) has no validators: it reads them as NULL. */
+#define ROW_COLUMNS_OLD ROW_COLUMNS_V2 ", NULL, NULL, NULL"
+
+static const char *row_select(const struct qp_catalog *cat, bool all)
+{
+    if (cat->version >= 3) {
+        return all ? "SELECT " ROW_COLUMNS " FROM symbols ORDER BY symbol"
+                   : "SELECT " ROW_COLUMNS " FROM symbols WHERE symbol = ?1";
+    }
+    return all ? "SELECT " ROW_COLUMNS_OLD " FROM symbols ORDER BY symbol"
+               : "SELECT " ROW_COLUMNS_OLD " FROM symbols WHERE symbol = ?1";
+}
 
 int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
 {
@@ -242,11 +274,16 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
         if (rc != 0) {
             goto fail;
         }
+        cat->version = QP_CATALOG_VERSION;
     } else {
         int64_t v = 0;
         rc = disk_version(cat, &v);
+        cat->version = v;
         if (rc == 0 && v == 0) {
             rc = -ENOENT; // no schema (yet): a run may be creating it; the caller says so
+        } else if (rc == 0 && v == QP_CATALOG_VERSION - 1) {
+            // The previous version reads the same but without validators (NULL): verify works
+            // on a directory no run has upgraded yet, and leaves it as it is.
         } else if (rc == 0 && v != QP_CATALOG_VERSION) {
             qp_console_log(CORE_LOG_ERROR,
                            "catalog: %s is version %lld and this quotepack reads %d%s", path,
@@ -258,7 +295,7 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
             goto fail;
         }
     }
-    rc = prepare(cat, "SELECT " ROW_COLUMNS " FROM symbols WHERE symbol = ?1", &cat->get);
+    rc = prepare(cat, row_select(cat, false), &cat->get);
     if (rc != 0) {
         goto fail;
     }
@@ -267,7 +304,7 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
                      "UPDATE symbols SET state = ?2, rows = ?3, csv_bytes = ?4, xml_bytes = ?5,"
                      " crc32 = ?6, archive = ?7, error = ?8, updated = ?9, failure = ?10,"
                      " spool_format = ?11, spool_seg = ?12, spool_off = ?13, spool_len = ?14,"
-                     " spool_hdr = ?15"
+                     " spool_hdr = ?15, etag = ?16, last_modified = ?17, body_sha256 = ?18"
                      " WHERE symbol = ?1 AND state != 'archived'",
                      &cat->update);
         if (rc != 0) {
@@ -397,6 +434,19 @@ static void fill_row(sqlite3_stmt *st, struct qp_catalog_row *row)
     row->spool_off = (uint64_t)sqlite3_column_int64(st, 11);
     row->spool_len = (uint64_t)sqlite3_column_int64(st, 12);
     row->spool_hdr = (uint32_t)sqlite3_column_int64(st, 13);
+    copy_text(row->etag, sizeof(row->etag), sqlite3_column_text(st, 14));
+    copy_text(row->last_modified, sizeof(row->last_modified), sqlite3_column_text(st, 15));
+    copy_text(row->body_sha256, sizeof(row->body_sha256), sqlite3_column_text(st, 16));
+}
+
+/* Binds text, or NULL for an empty string. */
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s[0] != '\0') {
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, i);
+    }
 }
 
 int qp_catalog_get(struct qp_catalog *cat, const char *symbol, struct qp_catalog_row *row)
@@ -455,6 +505,9 @@ int qp_catalog_update(struct qp_catalog *cat, const struct qp_catalog_row *row)
     sqlite3_bind_int64(st, 13, spooled ? (int64_t)row->spool_off : 0);
     sqlite3_bind_int64(st, 14, spooled ? (int64_t)row->spool_len : 0);
     sqlite3_bind_int64(st, 15, spooled ? (int64_t)row->spool_hdr : 0);
+    bind_text_or_null(st, 16, row->etag);
+    bind_text_or_null(st, 17, row->last_modified);
+    bind_text_or_null(st, 18, row->body_sha256);
     int src = sqlite3_step(st);
     sqlite3_reset(st);
     if (src != SQLITE_DONE) {
@@ -554,7 +607,7 @@ int qp_catalog_set_setting(struct qp_catalog *cat, const char *key, const char *
 int qp_catalog_foreach(struct qp_catalog *cat, qp_catalog_row_fn fn, void *ctx)
 {
     sqlite3_stmt *st = NULL;
-    int rc = prepare(cat, "SELECT " ROW_COLUMNS " FROM symbols ORDER BY symbol", &st);
+    int rc = prepare(cat, row_select(cat, true), &st);
     if (rc != 0) {
         return rc;
     }

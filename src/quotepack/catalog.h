@@ -13,11 +13,13 @@
 /*
  * The schema version (PRAGMA user_version). 1 is the layout of the first releases (user_version
  * 0 on disk: batches fixed at first sight), 2 adds archives formed at pack time, spool
- * records, failure kinds and the settings table. Opening a catalog read-write migrates it
+ * records, failure kinds and the settings table, 3 adds each symbol's validators for conditional
+ * requests (etag, last_modified, body_sha256; issue 15). Opening a catalog read-write migrates it
  * (catalog.c, one step per version, in one transaction); a catalog from a newer quotepack is
- * refused. docs/quotepack.md has the tables.
+ * refused. A read-only open (verify) also reads version 2, without validators, and changes
+ * nothing. docs/quotepack.md has the tables.
  */
-#define QP_CATALOG_VERSION 2
+#define QP_CATALOG_VERSION 3
 
 /*
  * States of a symbol (see docs/quotepack.md for the crash-safety argument):
@@ -68,6 +70,11 @@ struct qp_catalog_row {
     uint64_t spool_off;
     uint64_t spool_len; /* data frames */
     uint32_t spool_hdr; /* header frame after them, 0 when inline */
+    /* Validators of the body last converted (conditional requests, issue 15); "" for none.
+     * body_sha256 is the hex SHA-256 of the fetched body, for servers that send no validator. */
+    char etag[192];
+    char last_modified[64];
+    char body_sha256[65];
 };
 
 struct qp_catalog_archive {
@@ -82,7 +89,7 @@ struct qp_catalog_archive {
  * the main thread to the packer thread and back, with thread start/join in between).
  * Fallible calls return 0 or a negative errno: -ENOSPC for a full disk, -EBUSY when locked,
  * -ENOENT for a missing row, -EPROTO for a catalog written by a newer quotepack (or, read-only,
- * by an older one), -EIO for anything else (logged with SQLite's message).
+ * by one older than the previous version), -EIO for anything else (logged with SQLite's message).
  */
 struct qp_catalog;
 

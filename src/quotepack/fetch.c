@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "archive/sha256.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -33,6 +34,7 @@ struct xfer {
     bool over_cap;
     int local_err;         /* a write error of the spill file, or 0 */
     int64_t retry_after_s; /* from the last response, or -1 */
+    struct arc_sha256 sha; /* of the body received so far (this try) */
     char errbuf[CURL_ERROR_SIZE];
     char url[QP_MAX_URL];
 };
@@ -122,8 +124,27 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
         t->local_err = rc;
         return 0;
     }
+    arc_sha256_update(&t->sha, data, n);
     atomic_fetch_add_explicit(&t->f->bytes, n, memory_order_relaxed);
     return n;
+}
+
+/* Copies a header's value (after its "name:"), trimmed of blanks and CRLF, if it fits. */
+static void header_value(const char *data, size_t n, size_t name_len, char *out, size_t size)
+{
+    size_t b = name_len;
+    while (b < n && (data[b] == ' ' || data[b] == '\t')) {
+        b++;
+    }
+    size_t e = n;
+    while (e > b && (data[e - 1] == '\r' || data[e - 1] == '\n' || data[e - 1] == ' ' ||
+                     data[e - 1] == '\t')) {
+        e--;
+    }
+    if (e - b < size) { // a longer value is not kept: no conditional request for it
+        memcpy(out, data + b, e - b);
+        out[e - b] = '\0';
+    }
 }
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
@@ -131,8 +152,16 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
     struct xfer *t = arg;
     size_t n = size * nmemb;
     static const char key[] = "retry-after:";
+    static const char etag[] = "etag:";
+    static const char lm[] = "last-modified:";
     if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         t->retry_after_s = -1; // a new response (after a redirect or 100-continue)
+        t->body.etag[0] = '\0';
+        t->body.last_modified[0] = '\0';
+    } else if (n > sizeof(etag) - 1 && strncasecmp(data, etag, sizeof(etag) - 1) == 0) {
+        header_value(data, n, sizeof(etag) - 1, t->body.etag, sizeof(t->body.etag));
+    } else if (n > sizeof(lm) - 1 && strncasecmp(data, lm, sizeof(lm) - 1) == 0) {
+        header_value(data, n, sizeof(lm) - 1, t->body.last_modified, sizeof(t->body.last_modified));
     } else if (n > sizeof(key) - 1 && strncasecmp(data, key, sizeof(key) - 1) == 0) {
         char v[128];
         size_t vl = CORE_MIN(n - (sizeof(key) - 1), sizeof(v) - 1);
@@ -205,6 +234,7 @@ static int xfer_start(struct qp_fetch *f, struct xfer *t)
     }
     t->easy = e;
     qp_body_reset(&t->body);
+    arc_sha256_init(&t->sha);
     t->over_cap = false;
     t->local_err = 0;
     t->retry_after_s = -1;
@@ -381,6 +411,9 @@ static void xfer_finish(struct qp_fetch *f, struct xfer *t, CURLcode code)
         note_host(f, t, code, status == 0 ? 200 : status, "");
         curl_easy_cleanup(t->easy);
         t->easy = NULL;
+        unsigned char digest[ARC_SHA256_LEN];
+        arc_sha256_final(&t->sha, digest);
+        arc_sha256_hex(digest, t->body.sha256);
         struct qp_body *body = core_xmalloc(sizeof(*body));
         *body = t->body;
         qp_body_init(&t->body, f->cfg.spill_dir, f->cfg.spill_at, f->cfg.max_body);

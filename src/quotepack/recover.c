@@ -164,6 +164,10 @@ static int classify(struct qp_run *run, struct qp_catalog *cat, size_t i,
     s->csv_bytes = row.csv_bytes;
     s->xml_bytes = row.xml_bytes;
     s->crc = row.crc32;
+    // Kept until a new download replaces them (a reused spool entry keeps its body's).
+    snprintf(s->etag, sizeof(s->etag), "%s", row.etag);
+    snprintf(s->last_modified, sizeof(s->last_modified), "%s", row.last_modified);
+    snprintf(s->body_sha256, sizeof(s->body_sha256), "%s", row.body_sha256);
     if (row.state == QP_STATE_ARCHIVED) {
         snprintf(s->archive, sizeof(s->archive), "%s", row.archive);
         st->already++;

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/event.h"
 #include "core/thread.h"
+#include "quotepack/body.h"
 #include "quotepack/console.h"
 
 int qp_run_init(struct qp_run *run, const struct qp_config *cfg)
@@ -101,6 +102,13 @@ void qp_run_row_locked(const struct qp_run *run, size_t idx, struct qp_catalog_r
     if (s->state == QP_STATE_ARCHIVED) {
         snprintf(row->archive, sizeof(row->archive), "%s", s->archive);
     }
+    if (s->state == QP_STATE_CONVERTED || s->state == QP_STATE_ARCHIVED) {
+        // Validators only of a body that was converted: a conditional request must never
+        // skip a body that never reached an archive.
+        snprintf(row->etag, sizeof(row->etag), "%s", s->etag);
+        snprintf(row->last_modified, sizeof(row->last_modified), "%s", s->last_modified);
+        snprintf(row->body_sha256, sizeof(row->body_sha256), "%s", s->body_sha256);
+    }
     if (s->state == QP_STATE_CONVERTED) {
         row->spool_format = (int)run->cfg->format + 1;
         row->spool_seg = s->rec.seg;
@@ -148,11 +156,15 @@ enum qp_fetch_admit qp_run_admit(struct qp_run *run, size_t *idx, const char **s
     return a;
 }
 
-void qp_run_fetched(struct qp_run *run, size_t idx, uint64_t csv_bytes)
+void qp_run_fetched(struct qp_run *run, size_t idx, const struct qp_body *body)
 {
+    struct qp_sym *s = &run->syms[idx];
     pthread_mutex_lock(&run->mu);
-    run->syms[idx].csv_bytes = csv_bytes;
-    run->syms[idx].fetched = true;
+    s->csv_bytes = body->size;
+    s->fetched = true;
+    snprintf(s->etag, sizeof(s->etag), "%s", body->etag);
+    snprintf(s->last_modified, sizeof(s->last_modified), "%s", body->last_modified);
+    snprintf(s->body_sha256, sizeof(s->body_sha256), "%s", body->sha256);
     pthread_mutex_unlock(&run->mu);
 }
 

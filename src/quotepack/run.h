@@ -15,6 +15,8 @@
 #include "quotepack/fetch.h"
 #include "quotepack/spool.h"
 
+struct qp_body;
+
 struct core_event;
 
 /*
@@ -52,6 +54,10 @@ struct qp_sym {
     struct qp_spool_rec rec; /* guarded by mu: converted only */
     char *error;             /* guarded by mu */
     char archive[128];       /* guarded by mu: archived */
+    /* guarded by mu: the validators of the body this run downloaded ("" otherwise) */
+    char etag[192];
+    char last_modified[64];
+    char body_sha256[65];
 };
 
 struct qp_run {
@@ -104,8 +110,8 @@ void qp_run_alloc_symbols(struct qp_run *run, size_t n);
 
 /** The next symbol to download, or WAIT (the window is full) or DONE. Fetch thread. */
 enum qp_fetch_admit qp_run_admit(struct qp_run *run, size_t *idx, const char **symbol);
-/** The download of idx finished with csv_bytes. Any thread. */
-void qp_run_fetched(struct qp_run *run, size_t idx, uint64_t csv_bytes);
+/** The download of idx finished: its size and validators (body is borrowed). Any thread. */
+void qp_run_fetched(struct qp_run *run, size_t idx, const struct qp_body *body);
 /**
  * idx was converted; its entry (rec, xml_bytes, crc) is in the spool; its CSV was read with
  * delimiter (for the end-of-run notes). Any thread.

@@ -42,7 +42,7 @@ static void fetched(void *ctx, size_t idx, struct qp_body *body,
                       fail->host_given_up);
         return;
     }
-    qp_run_fetched(fs->run, idx, body->size);
+    qp_run_fetched(fs->run, idx, body);
     qp_convert_stage_submit(fs->cs, idx, body);
 }
 

@@ -250,3 +250,96 @@ TEST(readonly_open_of_a_missing_catalog_fails)
     ASSERT_TRUE(qp_catalog_open(&cat, test_tmpdir(), true) < 0);
     ASSERT_NULL(cat);
 }
+
+/* Turns the current catalog in the test dir back into a version 2 one (no validators). */
+static void downgrade_to_v2(void)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), QP_CATALOG_FILE);
+    sqlite3 *db = NULL;
+    ASSERT_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_exec(db,
+                               "ALTER TABLE symbols DROP COLUMN etag;"
+                               "ALTER TABLE symbols DROP COLUMN last_modified;"
+                               "ALTER TABLE symbols DROP COLUMN body_sha256;"
+                               "PRAGMA user_version = 2;",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+    sqlite3_close(db);
+}
+
+TEST(validators_round_trip_and_empty_ones_read_back_empty)
+{
+    struct qp_catalog *cat = NULL;
+    const char *syms[] = { "A", "B" };
+    struct qp_catalog_row row;
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
+    ASSERT_OK(qp_catalog_add_symbols(cat, syms, 2));
+    ASSERT_OK(qp_catalog_get(cat, "A", &row));
+    ASSERT_EQ_STR(row.etag, "");
+    row.state = QP_STATE_CONVERTED;
+    snprintf(row.etag, sizeof(row.etag), "\"v1-abc\"");
+    snprintf(row.last_modified, sizeof(row.last_modified), "Tue, 01 Jul 2025 00:00:00 GMT");
+    snprintf(row.body_sha256, sizeof(row.body_sha256), "%064d", 7);
+    ASSERT_OK(qp_catalog_update(cat, &row));
+    qp_catalog_close(cat);
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), true));
+    ASSERT_OK(qp_catalog_get(cat, "A", &row));
+    ASSERT_EQ_STR(row.etag, "\"v1-abc\"");
+    ASSERT_EQ_STR(row.last_modified, "Tue, 01 Jul 2025 00:00:00 GMT");
+    ASSERT_EQ_INT((int)strlen(row.body_sha256), 64);
+    ASSERT_OK(qp_catalog_get(cat, "B", &row));
+    ASSERT_EQ_STR(row.etag, "");
+    ASSERT_EQ_STR(row.last_modified, "");
+    ASSERT_EQ_STR(row.body_sha256, "");
+    qp_catalog_close(cat);
+}
+
+TEST(a_version_2_catalog_reads_read_only_unchanged_and_a_run_migrates_it)
+{
+    struct qp_catalog *cat = NULL;
+    const char *syms[] = { "OLD" };
+    struct qp_catalog_row row;
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
+    ASSERT_OK(qp_catalog_add_symbols(cat, syms, 1));
+    ASSERT_OK(qp_catalog_get(cat, "OLD", &row));
+    row.state = QP_STATE_CONVERTED;
+    row.rows = 5;
+    ASSERT_OK(qp_catalog_update(cat, &row));
+    qp_catalog_close(cat);
+    downgrade_to_v2();
+
+    // verify's read-only open accepts the previous version and reads no validators.
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), true));
+    ASSERT_OK(qp_catalog_get(cat, "OLD", &row));
+    ASSERT_EQ_INT(row.state, QP_STATE_CONVERTED);
+    ASSERT_EQ_U64(row.rows, 5);
+    ASSERT_EQ_STR(row.etag, "");
+    int n = 0;
+    ASSERT_OK(qp_catalog_foreach(cat, count_rows, &n));
+    ASSERT_EQ_INT(n, 1);
+    qp_catalog_close(cat);
+
+    // It left the file at version 2; a read-write open upgrades it and keeps the row.
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), QP_CATALOG_FILE);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    ASSERT_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+    ASSERT_EQ_INT(sqlite3_column_int(st, 0), 2);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
+    ASSERT_OK(qp_catalog_get(cat, "OLD", &row));
+    ASSERT_EQ_U64(row.rows, 5);
+    snprintf(row.etag, sizeof(row.etag), "\"e\"");
+    ASSERT_OK(qp_catalog_update(cat, &row));
+    qp_catalog_close(cat);
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), true));
+    ASSERT_OK(qp_catalog_get(cat, "OLD", &row));
+    ASSERT_EQ_STR(row.etag, "\"e\"");
+    qp_catalog_close(cat);
+}
