@@ -12,16 +12,20 @@ enum {
     H = 64
 };
 
-/* A libjpeg-turbo JPEG of a gradient pattern; *len gets its size. Caller frees with tjFree. */
+/* A libjpeg-turbo JPEG of gradients plus noise (noise uses most Huffman codes); *len gets its size.
+ * Caller frees with tjFree. */
 static unsigned char *make_jpeg(unsigned long *len)
 {
     static unsigned char rgb[W * H * 3];
+    unsigned s = 1;
     for (int y = 0; y < H; y++) {
         for (int x = 0; x < W; x++) {
             unsigned char *p = rgb + (y * W + x) * 3;
             p[0] = (unsigned char)(x * 255 / W);
             p[1] = (unsigned char)(y * 255 / H);
-            p[2] = (unsigned char)((x ^ y) & 0xff);
+            s = s * 1103515245u + 12345u;
+            p[2] = (unsigned char)(s >> 16);
+            p[0] = (unsigned char)(p[0] ^ ((s >> 8) & 0x3f));
         }
     }
     tjhandle tj = tjInitCompress();
