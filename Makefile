@@ -17,6 +17,8 @@ include mk/flags.mk
 
 # ---- sources -------------------------------------------------------------------------------
 CORE_SRC := $(sort $(wildcard src/core/*.c))
+# The shared crash-safe archive writer (src/archive, docs/ARCHITECTURE.md): both programs link it.
+ARC_SRC := $(sort $(wildcard src/archive/*.c))
 MJD_SRC := $(sort $(filter-out src/mjpegd/main.c,$(shell find src/mjpegd -name '*.c' 2>/dev/null)))
 QP_SRC := $(sort $(filter-out src/quotepack/main.c,$(shell find src/quotepack -name '*.c' 2>/dev/null)))
 
@@ -31,6 +33,7 @@ QP_GEN_SRC :=
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 CORE_OBJ := $(call obj,$(CORE_SRC))
+ARC_OBJ := $(call obj,$(ARC_SRC))
 MJD_OBJ := $(call obj,$(MJD_SRC) $(MJD_GEN_SRC))
 QP_OBJ := $(call obj,$(QP_SRC) $(QP_GEN_SRC))
 
@@ -41,6 +44,9 @@ $(B)/obj/%.o: %.c
 $(B)/libcore.a: $(CORE_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
+$(B)/libarchive_w.a: $(ARC_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
 $(B)/libmjpegd.a: $(MJD_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
@@ -48,9 +54,9 @@ $(B)/libquotepack.a: $(QP_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/mjpegd: $(call obj,src/mjpegd/main.c) $(B)/libmjpegd.a $(B)/libcore.a
+$(B)/mjpegd: $(call obj,src/mjpegd/main.c) $(B)/libmjpegd.a $(B)/libarchive_w.a $(B)/libcore.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MJD_LIBS) -lm
-$(B)/quotepack: $(call obj,src/quotepack/main.c) $(B)/libquotepack.a $(B)/libcore.a
+$(B)/quotepack: $(call obj,src/quotepack/main.c) $(B)/libquotepack.a $(B)/libarchive_w.a $(B)/libcore.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(QP_LIBS) -lm
 
 PROGRAMS := $(B)/mjpegd $(B)/quotepack
@@ -59,17 +65,22 @@ PROGRAMS := $(B)/mjpegd $(B)/quotepack
 UNIT_CORE_SRC := $(sort $(wildcard tests/unit/core/*.c))
 UNIT_MJD_SRC := $(sort $(wildcard tests/unit/mjpegd/*.c))
 UNIT_QP_SRC := $(sort $(wildcard tests/unit/quotepack/*.c))
+UNIT_ARC_SRC := $(sort $(wildcard tests/unit/archive/*.c))
 RUNNER_OBJ := $(call obj,tests/unit/runner.c)
 
 $(B)/tests/unit_core: $(RUNNER_OBJ) $(call obj,$(UNIT_CORE_SRC)) $(B)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm
-$(B)/tests/unit_mjpegd: $(RUNNER_OBJ) $(call obj,$(UNIT_MJD_SRC)) $(B)/libmjpegd.a $(B)/libcore.a
+$(B)/tests/unit_mjpegd: $(RUNNER_OBJ) $(call obj,$(UNIT_MJD_SRC)) $(B)/libmjpegd.a $(B)/libarchive_w.a $(B)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MJD_LIBS) -lm
-$(B)/tests/unit_quotepack: $(RUNNER_OBJ) $(call obj,$(UNIT_QP_SRC)) $(B)/libquotepack.a $(B)/libcore.a
+$(B)/tests/unit_quotepack: $(RUNNER_OBJ) $(call obj,$(UNIT_QP_SRC)) $(B)/libquotepack.a $(B)/libarchive_w.a $(B)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(QP_LIBS) -lm
+# The writer itself needs libc only; its tests read archives back with libarchive.
+$(B)/tests/unit_archive: $(RUNNER_OBJ) $(call obj,$(UNIT_ARC_SRC)) $(B)/libarchive_w.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell pkg-config --libs libarchive 2>/dev/null) -lm
 
 UNIT_BINS := $(B)/tests/unit_core
 ifneq ($(UNIT_MJD_SRC),)
@@ -78,16 +89,20 @@ endif
 ifneq ($(UNIT_QP_SRC),)
 UNIT_BINS += $(B)/tests/unit_quotepack
 endif
+ifneq ($(UNIT_ARC_SRC),)
+UNIT_BINS += $(B)/tests/unit_archive
+endif
 
 # ---- fuzz targets: tests/fuzz/<program>_<name>.c, corpus in tests/fuzz/corpus/<target>/ -----
 # `make test` replays each corpus through the target (built with the variant's sanitizers);
-# `make fuzz` builds real libFuzzer binaries with clang and runs each for FUZZ_SECONDS.
+# `make fuzz` builds real libFuzzer binaries with clang and runs each for FUZZ_SECONDS, with the
+# dictionary tests/fuzz/dict/<target>.dict; FUZZ_TARGETS="a b" picks targets (default: all).
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/mjpegd_*.c tests/fuzz/quotepack_*.c))
 FUZZ_NAMES := $(notdir $(basename $(FUZZ_SRC)))
 REPLAY_BINS := $(addprefix $(B)/fuzz/,$(FUZZ_NAMES))
-fuzzlibs = $(if $(filter mjpegd_%,$(1)),$(B)/libmjpegd.a $(B)/libcore.a $(MJD_LIBS),$(B)/libquotepack.a $(B)/libcore.a $(QP_LIBS))
+fuzzlibs = $(if $(filter mjpegd_%,$(1)),$(B)/libmjpegd.a $(B)/libarchive_w.a $(B)/libcore.a $(MJD_LIBS),$(B)/libquotepack.a $(B)/libarchive_w.a $(B)/libcore.a $(QP_LIBS))
 
-$(B)/fuzz/%: $(call obj,tests/fuzz/replay.c) $(B)/obj/tests/fuzz/%.o $(B)/libcore.a $(B)/libmjpegd.a $(B)/libquotepack.a
+$(B)/fuzz/%: $(call obj,tests/fuzz/replay.c) $(B)/obj/tests/fuzz/%.o $(B)/libcore.a $(B)/libarchive_w.a $(B)/libmjpegd.a $(B)/libquotepack.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(call obj,tests/fuzz/replay.c) $(B)/obj/tests/fuzz/$*.o $(call fuzzlibs,$*) -lm
 
@@ -99,15 +114,17 @@ fuzz: scripts-deps-test
 			SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" fuzz-run; \
 	fi
 .PHONY: fuzz-run
-fuzz-run: $(B)/libcore.a $(B)/libmjpegd.a $(B)/libquotepack.a $(addprefix $(B)/obj/tests/fuzz/,$(addsuffix .o,$(FUZZ_NAMES)))
+fuzz-run: $(B)/libcore.a $(B)/libarchive_w.a $(B)/libmjpegd.a $(B)/libquotepack.a $(addprefix $(B)/obj/tests/fuzz/,$(addsuffix .o,$(FUZZ_NAMES)))
 	@mkdir -p $(B)/bin
-	@set -e; for t in $(FUZZ_NAMES); do \
-		case $$t in mjpegd_*) libs="$(B)/libmjpegd.a $(B)/libcore.a $(MJD_LIBS)";; \
-			*) libs="$(B)/libquotepack.a $(B)/libcore.a $(QP_LIBS)";; esac; \
+	@set -e; for t in $(or $(FUZZ_TARGETS),$(FUZZ_NAMES)); do \
+		case $$t in mjpegd_*) libs="$(B)/libmjpegd.a $(B)/libarchive_w.a $(B)/libcore.a $(MJD_LIBS)";; \
+			*) libs="$(B)/libquotepack.a $(B)/libarchive_w.a $(B)/libcore.a $(QP_LIBS)";; esac; \
 		$(CC) -fsanitize=fuzzer,address,undefined -pthread -o $(B)/bin/$$t $(B)/obj/tests/fuzz/$$t.o $$libs -lm; \
 		mkdir -p $(B)/corpus/$$t; \
 		echo "fuzzing $$t for $(FUZZ_SECONDS)s"; \
-		$(B)/bin/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/corpus/$$t tests/fuzz/corpus/$$t; \
+		dict=; [ -f tests/fuzz/dict/$$t.dict ] && dict=-dict=tests/fuzz/dict/$$t.dict; \
+		$(B)/bin/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict \
+			$(B)/corpus/$$t tests/fuzz/corpus/$$t; \
 	done
 
 # ---- main targets ---------------------------------------------------------------------------
@@ -158,7 +175,7 @@ format-check:
 
 # clang-tidy (analyzer, bugprone, braces) and gcc -fanalyzer over every source file.
 TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-narrowing-conversions,-bugprone-assignment-in-if-condition,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,readability-braces-around-statements
-ANALYZE_SRC ?= $(CORE_SRC) $(MJD_SRC) $(QP_SRC) src/mjpegd/main.c src/quotepack/main.c
+ANALYZE_SRC ?= $(CORE_SRC) $(ARC_SRC) $(MJD_SRC) $(QP_SRC) src/mjpegd/main.c src/quotepack/main.c
 .PHONY: analyze
 analyze:
 	@set -e; for f in $(ANALYZE_SRC); do \
@@ -168,16 +185,18 @@ analyze:
 		gcc -std=c11 -D_GNU_SOURCE -Isrc -I$(B)/gen $(MJD_CFLAGS) $(QP_CFLAGS) -fanalyzer -Werror -fsyntax-only -O1 $$f; \
 	done; echo "analyze: no findings"
 
-# Programs depend on core, core on libc and pthreads only, and the programs never on each other.
+# Programs depend on archive and core, archive on core, core on libc and pthreads only, and
+# the programs never on each other.
 .PHONY: check-deps
 check-deps:
 	@bad=0; \
-	if grep -rnE '#include "(mjpegd|quotepack)/' src/core; then bad=1; fi; \
+	if grep -rnE '#include "(mjpegd|quotepack|archive)/' src/core; then bad=1; fi; \
+	if grep -rnE '#include "(mjpegd|quotepack)/' src/archive; then bad=1; fi; \
 	if grep -rnE '#include "quotepack/' src/mjpegd; then bad=1; fi; \
 	if grep -rnE '#include "mjpegd/' src/quotepack; then bad=1; fi; \
 	if grep -rnE '#include <(curl|archive|sqlite3|turbojpeg|zstd|zlib|libdeflate)' src/core; then bad=1; fi; \
 	if [ $$bad -ne 0 ]; then echo "check-deps: forbidden include above" >&2; exit 1; fi; \
-	echo "check-deps: dependencies flow programs -> core -> libc"
+	echo "check-deps: dependencies flow programs -> archive -> core -> libc"
 
 # ---- install (mjpegd's binary, man page, systemd unit, docs) ----------------------------
 include mk/install.mk

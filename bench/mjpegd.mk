@@ -29,3 +29,18 @@ bench-send-cost: $(B)/bench/loadgen $(B)/bench/floor $(B)/mjpegd
 	$(PYTHON) bench/send_cost.py --mjpegd $(B)/mjpegd --floor $(B)/bench/floor --loadgen $(B)/bench/loadgen $(SEND_COST_ARGS)
 
 BENCH_TARGETS += bench-send-cost
+
+# Issue 8: the pipe source's JPEG splitter throughput over an ffmpeg MJPEG stream (1280x720).
+$(B)/bench/jpeg_split_bench: bench/jpeg_split_bench.c $(B)/libmjpegd.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -pthread -Isrc $(WARNINGS) -o $@ $< $(B)/libmjpegd.a $(B)/libcore.a
+
+$(B)/bench/split_input.mjpeg:
+	@mkdir -p $(dir $@)
+	ffmpeg -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30 -t 10 -q:v 3 -f mjpeg $@
+
+.PHONY: bench-jpeg-split
+bench-jpeg-split: $(B)/bench/jpeg_split_bench $(B)/bench/split_input.mjpeg
+	$(B)/bench/jpeg_split_bench $(B)/bench/split_input.mjpeg 20
+
+BENCH_TARGETS += bench-jpeg-split

@@ -3,7 +3,7 @@
 """mjpegd's sending cost against a bare fan-out floor, in one run with one load tool.
 
     bench/send_cost.py --mjpegd build/mjpegd --floor build/bench/floor --loadgen build/bench/loadgen \\
-        [--scenarios v100,v500,v1000] [--servers mjpegd,copy,sendfile,splice] [--repeat 3]
+        [--scenarios v100,v500,v1000] [--servers mjpegd,mjpegd-copy,copy,sendfile,splice] [--repeat 3]
 
 First it captures --capture parts from mjpegd's /stream into a frame pack, so the floor
 (bench/floor.c) sends the same frames. Then, for each repetition, scenario and server in turn:
@@ -47,7 +47,8 @@ SCENARIOS = {
              ["--send-timeout", "120"]),
     "v1000": ("1000 viewers", ["--viewers", "1000"] + RAMP, []),
 }
-SERVERS = ("mjpegd", "copy", "sendfile", "splice")
+# mjpegd runs with its default --send (auto); mjpegd-copy is the same binary with --send copy.
+SERVERS = ("mjpegd", "mjpegd-copy", "copy", "sendfile", "splice")
 
 
 def loadavg():
@@ -94,8 +95,10 @@ def sample(pid, port):
 
 
 def server_for(kind, a, pack, scen_args):
-    if kind == "mjpegd":
+    if kind.startswith("mjpegd"):
         args = ["--size", a.size, "--fps", str(a.fps), "--max-clients", str(a.max_clients)] + scen_args
+        if kind == "mjpegd-copy":
+            args += ["--send", "copy"]
         return Server(a.mjpegd, args + (a.server_args.split() if a.server_args else []))
     srv = Server(a.floor, [])
     srv.cmd = [a.floor, "--frames", pack, "--fps", str(a.fps), "--mode", kind]
@@ -108,7 +111,7 @@ def run_one(kind, scen, a, pack):
     res = {"server": kind, "scenario": scen, "server_cmd": " ".join(srv.cmd)}
     try:
         pid = srv.proc.pid
-        sport = srv.port if kind == "mjpegd" else None
+        sport = srv.port if kind.startswith("mjpegd") else None
         time.sleep(1.0)
         res["load"] = loadavg()
         c0, t0, e0 = sample(pid, sport)
@@ -134,7 +137,7 @@ def run_one(kind, scen, a, pack):
             if lg.poll() is None:
                 lg.kill()
                 lg.wait()
-        if kind == "mjpegd":
+        if kind.startswith("mjpegd"):
             st = get_state(srv.port)
             res["send_path"] = st.get("send_path", "copy (before issue 11)")
             res["encoded_fps"] = (eb - ea) / (tb - ta)
@@ -188,7 +191,7 @@ def report(results, a, sizes):
            f"{max(r['load'] for r in results):.2f}.", ""]
     servers = [k for k in SERVERS if k in a.servers]
     others = [k for k in servers if k != "copy"]
-    head = (["scenario"] + [f"{k} us/viewer-frame" if k == "mjpegd" else f"{k} floor" for k in servers]
+    head = (["scenario"] + [f"{k} us/viewer-frame" if k.startswith("mjpegd") else f"{k} floor" for k in servers]
             + [f"{k} / copy floor" for k in others if "copy" in servers]
             + [f"slowest viewer fps ({' / '.join(servers)})", "stuck skip to newest", "mjpegd send path"])
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -204,9 +207,10 @@ def report(results, a, sizes):
                 row.append(f"{med(per):.2f} ({', '.join(f'{p:.2f}' for p in per)})" if per else "-")
         row.append(" / ".join(f"{min(r['fps_min'] for r in by[k]):.2f}" if by[k] else "-" for k in servers))
         row.append(fmt_stuck([r for v in by.values() for r in v]))
-        row.append(", ".join(sorted({r.get("send_path", "") for r in by.get("mjpegd", [])})))
+        row.append(", ".join(sorted({r.get("send_path", "") for k in ("mjpegd", "mjpegd-copy")
+                                     for r in by.get(k, [])})))
         out.append("| " + " | ".join(row) + " |")
-    idle = [r["idle_cpu_pct"] for r in results if r["server"] == "mjpegd"]
+    idle = [r["idle_cpu_pct"] for r in results if r["server"].startswith("mjpegd")]
     if idle:
         out += ["", f"mjpegd with no viewer (test pattern, {a.idle:g} s each): median {med(idle):.1f} % of a core "
                 f"(runs: {', '.join(f'{x:.1f}' for x in idle)})."]

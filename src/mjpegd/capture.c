@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/event.h"
@@ -12,6 +14,7 @@
 #include "core/queue.h"
 #include "core/thread.h"
 #include "mjpegd/encoder.h"
+#include "mjpegd/ondemand.h"
 
 struct mjd_capture {
     struct mjd_source *source;    /* capture thread only (owner thread after join) */
@@ -21,6 +24,12 @@ struct mjd_capture {
     struct mjd_raw_frame *frames; /* nframes buffers; each is in free or with an encoder */
     size_t nframes;               /* immutable */
     unsigned fps;                 /* immutable */
+    struct mjd_ondemand ondemand; /* capture thread only (see ondemand.h) */
+    bool exit_on_end;             /* immutable: the only source: its end ends the process */
+    unsigned drop_same;           /* immutable: --drop-same-frames */
+    unsigned same_run;            /* capture thread only: identical frames skipped in a row */
+    size_t last_len;              /* capture thread only: the last published JPEG's length */
+    uint64_t last_hash;           /* capture thread only: and its hash */
     struct core_event *stop;      /* set by stop() */
     pthread_t thread;             /* owner thread only */
     bool started;                 /* owner thread only */
@@ -35,16 +44,57 @@ static void frame_done(void *ctx, struct mjd_raw_frame *frame)
     }
 }
 
+/* The input ended (a pipe's writer closed it). With one source that is the end of the stream:
+ * the server shuts down as on SIGTERM (exit 0, viewers get the last frame and a clean close).
+ * With several, only this one stops: its state says so and the others go on. */
+static void mjd_capture_source_ended(struct mjd_capture *cap, const struct mjd_source_info *info)
+{
+    if (cap->exit_on_end || cap->ondemand.demand_any == NULL) {
+        LOG_INFO("%s source: end of input; stopping", info->kind);
+        kill(getpid(), SIGTERM);
+        return;
+    }
+    LOG_INFO("%s source: end of input; this source stops, the others go on", info->kind);
+    atomic_store(&cap->ondemand.demand_any->state, MJD_DEMAND_ENDED);
+}
+
+/* --drop-same-frames: true when f is byte-identical to the last JPEG published (same length
+ * and 64-bit FNV-1a hash) and fewer than drop_same were skipped in a row. */
+static bool same_as_last(struct mjd_capture *cap, const struct mjd_raw_frame *f)
+{
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < f->len; i++) {
+        h = (h ^ f->data[i]) * 1099511628211u;
+    }
+    if (f->len == cap->last_len && h == cap->last_hash && cap->same_run < cap->drop_same) {
+        cap->same_run++;
+        return true;
+    }
+    cap->same_run = 0;
+    cap->last_len = f->len;
+    cap->last_hash = h;
+    return false;
+}
+
 static void *capture_main(void *arg)
 {
     struct mjd_capture *cap = arg;
-    const struct mjd_source_info *info = mjd_source_get_info(cap->source);
+    // A copy: --on-demand closes and reopens the source, the info stays the first one's.
+    const struct mjd_source_info info_copy = *mjd_source_get_info(cap->source);
+    const struct mjd_source_info *info = &info_copy;
     int64_t interval = CORE_NS_PER_SEC / cap->fps;
     int64_t next = core_now_ns();
     uint64_t seq = 0;
     LOG_INFO("capturing from %s source at %ux%u, %u fps", info->kind, info->width, info->height,
              cap->fps);
     while (!core_event_is_set(cap->stop)) {
+        // --on-demand: closes the source while nobody watches and sleeps until someone does.
+        if (!mjd_ondemand_gate(&cap->ondemand, &cap->source, cap->stop)) {
+            continue;
+        }
+        if (cap->ondemand.reopened) {
+            next = core_now_ns();
+        }
         if (!info->self_paced) {
             if (core_event_wait_until(cap->stop, next) == 0) {
                 break;
@@ -70,6 +120,10 @@ static void *capture_main(void *arg)
         int rc = mjd_source_read(cap->source, f, core_now_ns() + interval);
         if (rc != 0) {
             frame_done(cap, f);
+            if (rc == MJD_SOURCE_EOF) {
+                mjd_capture_source_ended(cap, info);
+                break;
+            }
             if (rc != -EAGAIN) {
                 LOG_WARN("source read failed: %d; retrying", rc);
                 core_event_timed_wait(cap->stop, 100);
@@ -79,6 +133,11 @@ static void *capture_main(void *arg)
         seq++;
         mjd_hub_count_captured(cap->hub);
         if (f->format == MJD_PIX_JPEG) {
+            if (cap->drop_same > 0 && same_as_last(cap, f)) {
+                mjd_hub_count_dropped(cap->hub, MJD_DROP_SAME);
+                frame_done(cap, f);
+                continue;
+            }
             struct core_buf *jpeg = NULL;
             if (core_buf_from(&jpeg, f->data, f->len) == 0) {
                 mjd_hub_publish(cap->hub, jpeg, f->seq, f->wall_ns);
@@ -119,6 +178,7 @@ int mjd_capture_start(struct mjd_capture **out, struct mjd_capture_config *cfg)
     const struct mjd_source_info *info = mjd_source_get_info(cfg->source);
     cap->hub = cfg->hub;
     cap->fps = cfg->fps;
+    cap->drop_same = cfg->drop_same;
     // One buffer per encoder thread, one per backlog slot, one being filled.
     cap->nframes = 2 * cfg->encoder_threads + 1;
     cap->frames = calloc(cap->nframes, sizeof(*cap->frames));
@@ -160,6 +220,8 @@ int mjd_capture_start(struct mjd_capture **out, struct mjd_capture_config *cfg)
         goto fail;
     }
     cap->source = cfg->source;
+    mjd_ondemand_init(&cap->ondemand, cfg->demand, cfg->spec, &cfg->params, info);
+    cap->exit_on_end = cfg->exit_on_end;
     rc = core_thread_start(&cap->thread, "capture", capture_main, cap);
     if (rc != 0) {
         cap->source = NULL;
@@ -184,6 +246,7 @@ void mjd_capture_stop(struct mjd_capture *cap)
         return;
     }
     core_event_set(cap->stop);
+    mjd_ondemand_kick(&cap->ondemand);
     if (cap->started) {
         pthread_join(cap->thread, NULL);
     }

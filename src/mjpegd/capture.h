@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "core/compiler.h"
+#include "mjpegd/demand.h"
 #include "mjpegd/hub.h"
 #include "mjpegd/sources/source.h"
 
@@ -22,7 +23,16 @@ struct mjd_capture_config {
     struct mjd_hub *hub;       /* borrowed; outlives the capture */
     unsigned fps;              /* pacing for sources that are not self-paced, >= 1 */
     int quality;               /* JPEG quality 1..100 */
+    unsigned drop_same;        /* --drop-same-frames N (JPEG sources), 0 = off */
     size_t encoder_threads;    /* >= 1 */
+    /* --on-demand: the capture closes the source while demand says nobody watches, and opens
+     * it again from spec and params (borrowed, outlive the capture). demand NULL: never. */
+    struct mjd_demand *demand;
+    const char *spec;
+    /* The source's end of input (MJD_SOURCE_EOF) ends the process (the only source); otherwise
+     * only this capture stops and demand's state becomes MJD_DEMAND_ENDED. */
+    bool exit_on_end;
+    struct mjd_source_params params;
 };
 
 /**

@@ -26,6 +26,7 @@ void mjd_config_source_defaults(struct mjd_source_config *src)
     src->height = 720;
     src->fps = 30;
     src->quality = MJD_DEFAULT_QUALITY;
+    src->on_demand_ns = 0;
 }
 
 void mjd_config_defaults(struct mjd_config *cfg)

@@ -12,7 +12,7 @@
 #define MJD_DEFAULT_MAX_PENDING 1024
 #define MJD_MAX_WORKERS         64
 /* Most --source options (one capture thread and one hub each). */
-#define MJD_MAX_SOURCES 1
+#define MJD_MAX_SOURCES 16
 /* Most --listen options. */
 #define MJD_MAX_LISTEN 8
 
@@ -21,14 +21,24 @@ struct mjd_source_config {
     char spec[256]; /* --source spec */
     unsigned width; /* --size */
     unsigned height;
-    unsigned fps;     /* --fps, target rate */
-    unsigned quality; /* --quality */
+    unsigned fps;         /* --fps, target rate */
+    unsigned quality;     /* --quality */
+    int64_t on_demand_ns; /* --on-demand, 0: always open */
+    unsigned drop_same;   /* --drop-same-frames: most identical frames skipped in a row, 0 = off */
 };
 
 /* One --listen option. */
 struct mjd_listen_config {
     char host[256]; /* host part, without brackets ("::" for all IPv6 and IPv4 addresses) */
     char port[16];  /* port part ("0" for an ephemeral port) */
+};
+
+/* --send: how stream parts reach the sockets (part_send.h). */
+enum mjd_send_mode {
+    MJD_SEND_MODE_AUTO = 0, /* the cheapest this machine allows (splice), falling back */
+    MJD_SEND_MODE_SPLICE,
+    MJD_SEND_MODE_SENDFILE,
+    MJD_SEND_MODE_COPY,
 };
 
 /* Filled once by mjd_config_parse in main, immutable afterwards: any thread may read it. */
@@ -41,12 +51,13 @@ struct mjd_config {
     unsigned encoders;                                 /* --encoders, encoder threads per source */
     unsigned max_clients;                              /* --max-clients, streaming clients */
     unsigned max_clients_per_ip;                       /* --max-clients-per-ip, 0 = no limit */
-    unsigned max_pending;      /* --max-pending, connections without a full request head */
-    char auth[256];            /* --auth or --auth-file "user:pass", empty when off */
-    char allow_origin[256];    /* --allow-origin, empty when off */
-    char log_file[1024];       /* --log-file, empty for stderr */
-    int64_t header_timeout_ns; /* --header-timeout */
-    int64_t send_timeout_ns;   /* --send-timeout */
+    unsigned max_pending;         /* --max-pending, connections without a full request head */
+    char auth[256];               /* --auth or --auth-file "user:pass", empty when off */
+    char allow_origin[256];       /* --allow-origin, empty when off */
+    char log_file[1024];          /* --log-file, empty for stderr */
+    int64_t header_timeout_ns;    /* --header-timeout */
+    int64_t send_timeout_ns;      /* --send-timeout */
+    enum mjd_send_mode send_mode; /* --send */
     enum core_log_level log_level;
     enum core_log_format log_format; /* --log-format */
 };

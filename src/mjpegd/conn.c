@@ -51,8 +51,13 @@ void mjd_conn_close(struct mjd_conn *c)
     if (c->counted) {
         mjd_limits_release(l->shared->limits, (const struct sockaddr *)&c->peer);
         c->counted = false;
+        struct mjd_demand *d = l->shared->sources[c->stream.source].demand;
+        if (d != NULL) {
+            mjd_demand_remove_client(d);
+        }
     }
     mjd_out_release(&c->out);
+    mjd_stream_drop_part(c);
     free(c->in);
     c->in = NULL;
     // Freed after the event batch: a later event in it may still name this connection.
@@ -257,8 +262,10 @@ static enum step discard_input(struct mjd_conn *c)
 }
 
 /*
- * Sends what is left of the current response or part. STEP_AGAIN once it is all sent (the
- * body reference is dropped), STEP_WAIT while the socket is full, STEP_CLOSED on an error.
+ * Sends what is left of the current response or part: c's output (a response, or a stream's
+ * head), then the stream part c holds, by the loop's sender (splice, sendfile or copy, resuming
+ * at the part's offset). STEP_AGAIN once it is all sent (the body and part references are
+ * dropped), STEP_WAIT while the socket is full, STEP_CLOSED on an error.
  */
 static enum step finish_send(struct mjd_conn *c)
 {
@@ -267,6 +274,16 @@ static enum step finish_send(struct mjd_conn *c)
     }
     size_t written = 0;
     enum mjd_out_status r = mjd_out_flush(&c->out, c->fd, &written);
+    if (r == MJD_OUT_DONE && c->stream.part != NULL) {
+        size_t before = c->stream.part_off;
+        int rc = mjd_part_send(c->loop->sender, c->stream.part, c->fd, &c->stream.part_off,
+                               &c->stream.path);
+        written += c->stream.part_off - before;
+        r = rc > 0 ? MJD_OUT_DONE : rc == 0 ? MJD_OUT_BLOCKED : MJD_OUT_ERROR;
+        if (rc > 0) {
+            mjd_stream_drop_part(c);
+        }
+    }
     if (written > 0) {
         c->progress_ns = c->loop->now;
         c->outq_seen = -1;

@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/thread.h"
+#include "mjpegd/part.h"
 
 #define RATE_RING   256
 #define RATE_WINDOW (2 * CORE_NS_PER_SEC)
@@ -18,6 +19,8 @@ struct mjd_hub {
     pthread_mutex_t mu;
     pthread_cond_t first;           /* signalled on the first publish */
     struct core_buf *latest;        /* guarded by mu: the hub's reference */
+    struct mjd_part *latest_part;   /* guarded by mu: the hub's reference, NULL if none made */
+    unsigned part_flags;            /* immutable once publishing starts: MJD_PART_* */
     int64_t latest_wall_ns;         /* guarded by mu */
     uint64_t latest_seq;            /* guarded by mu */
     int64_t pub_times[RATE_RING];   /* guarded by mu: monotonic publish times */
@@ -61,6 +64,7 @@ void mjd_hub_destroy(struct mjd_hub *hub)
         return;
     }
     core_buf_unref(hub->latest);
+    mjd_part_unref(hub->latest_part);
     pthread_cond_destroy(&hub->first);
     pthread_mutex_destroy(&hub->mu);
     free(hub);
@@ -75,19 +79,34 @@ int mjd_hub_add_waker(struct mjd_hub *hub, int efd)
     return 0;
 }
 
+void mjd_hub_set_part_flags(struct mjd_hub *hub, unsigned flags)
+{
+    hub->part_flags = flags;
+}
+
 bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, int64_t wall_ns)
 {
     struct core_buf *old = NULL;
+    struct mjd_part *old_part = NULL;
+    // The part (and its sealed memfd) is made here, by the publishing thread, outside the lock:
+    // once published it is never written again. Without memory it is NULL: streams skip it.
+    struct mjd_part *part = NULL;
+    if (jpeg->len > 0 && mjd_part_create(&part, jpeg, wall_ns, hub->part_flags) != 0) {
+        part = NULL;
+    }
     pthread_mutex_lock(&hub->mu);
     if (seq <= hub->latest_seq) {
         pthread_mutex_unlock(&hub->mu);
+        mjd_part_unref(part);
         core_buf_unref(jpeg);
         atomic_fetch_add(&hub->dropped_by[MJD_DROP_STALE], 1);
         return false;
     }
     old = hub->latest;
+    old_part = hub->latest_part;
     bool first = old == NULL;
     hub->latest = jpeg;
+    hub->latest_part = part;
     hub->latest_wall_ns = wall_ns;
     hub->latest_seq = seq;
     hub->pub_times[hub->pub_count % RATE_RING] = core_now_ns();
@@ -99,6 +118,7 @@ bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, i
     atomic_fetch_add(&hub->published, 1);
     // The old frame may be the last reference: free it outside the lock.
     core_buf_unref(old);
+    mjd_part_unref(old_part);
     uint64_t one = 1;
     for (size_t i = 0; i < hub->nwakers; i++) {
         // Non-blocking eventfd: a full counter (impossible in practice) only loses a wake-up
@@ -109,9 +129,9 @@ bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, i
     return true;
 }
 
-bool mjd_hub_latest(struct mjd_hub *hub, struct mjd_frame *out)
+/* Fills *out with a new reference to the newest frame. Holding mu. */
+static bool latest_locked(struct mjd_hub *hub, struct mjd_frame *out)
 {
-    pthread_mutex_lock(&hub->mu);
     bool have = hub->latest != NULL;
     if (have) {
         out->jpeg = core_buf_ref(hub->latest);
@@ -122,6 +142,22 @@ bool mjd_hub_latest(struct mjd_hub *hub, struct mjd_frame *out)
         out->seq = 0;
         out->wall_ns = 0;
     }
+    return have;
+}
+
+bool mjd_hub_latest(struct mjd_hub *hub, struct mjd_frame *out)
+{
+    pthread_mutex_lock(&hub->mu);
+    bool have = latest_locked(hub, out);
+    pthread_mutex_unlock(&hub->mu);
+    return have;
+}
+
+bool mjd_hub_latest_part(struct mjd_hub *hub, struct mjd_frame *out, struct mjd_part **part)
+{
+    pthread_mutex_lock(&hub->mu);
+    bool have = latest_locked(hub, out);
+    *part = hub->latest_part != NULL ? mjd_part_ref(hub->latest_part) : NULL;
     pthread_mutex_unlock(&hub->mu);
     return have;
 }
@@ -160,7 +196,7 @@ void mjd_hub_count_skipped(struct mjd_hub *hub)
 
 const char *mjd_hub_drop_reason_name(enum mjd_drop_reason why)
 {
-    static const char *const names[MJD_DROP_REASONS] = { "busy", "stale", "error" };
+    static const char *const names[MJD_DROP_REASONS] = { "busy", "stale", "error", "same" };
     return (unsigned)why < MJD_DROP_REASONS ? names[why] : "error";
 }
 

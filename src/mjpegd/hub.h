@@ -34,6 +34,7 @@ enum mjd_drop_reason {
     MJD_DROP_BUSY,  /* every encoder was busy and the backlog full */
     MJD_DROP_STALE, /* a newer frame was published first (encoders finish out of order) */
     MJD_DROP_ERROR, /* the frame could not be encoded or copied */
+    MJD_DROP_SAME,  /* byte-identical to the previous frame (--drop-same-frames) */
     MJD_DROP_REASONS
 };
 
@@ -72,6 +73,20 @@ int mjd_hub_add_waker(struct mjd_hub *hub, int efd);
  * counted either way. Any thread; never blocks on readers.
  */
 bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, int64_t wall_ns);
+
+/**
+ * Sets the MJD_PART_* flags (part.h) of the part each publish makes from its frame (the
+ * stream's bytes: head + JPEG + boundary, in a sealed memfd unless MJD_PART_NO_MEMFD). Setup
+ * only: before any thread publishes.
+ */
+void mjd_hub_set_part_flags(struct mjd_hub *hub, unsigned flags);
+
+struct mjd_part;
+/**
+ * As mjd_hub_latest, and *part gets a new reference to that frame's part (NULL if it could not
+ * be made, or no frame yet). Any thread.
+ */
+bool mjd_hub_latest_part(struct mjd_hub *hub, struct mjd_frame *out, struct mjd_part **part);
 
 /** Fills *out with a new reference to the newest frame: true, or false if none yet. Any thread. */
 bool mjd_hub_latest(struct mjd_hub *hub, struct mjd_frame *out);

@@ -195,44 +195,53 @@ static void close_all(struct mjd_loop *l)
     free_dead(l);
 }
 
+/* One turn of the loop: waits up to timeout ms for events and handles them. False when
+ * epoll_wait failed (the loop ends). */
+static bool loop_turn(struct mjd_loop *l, int timeout)
+{
+    struct epoll_event evs[MAX_EVENTS];
+    int n = epoll_wait(l->epfd, evs, MAX_EVENTS, timeout);
+    if (n < 0 && errno != EINTR) {
+        LOG_ERROR("epoll_wait: %s", strerror(errno));
+        return false;
+    }
+    mjd_loop_tick(l);
+    for (int i = 0; i < n; i++) {
+        void *p = evs[i].data.ptr;
+        if (p == &l->efd) {
+            frame_ready(l);
+        } else if (p >= (void *)&l->lfds[0] && p < (void *)&l->lfds[l->nlfds]) {
+            accept_ready(l, *(int *)p);
+        } else {
+            mjd_conn_on_event(p, evs[i].events);
+        }
+    }
+    run_queue(l);
+    if (l->accept_paused && l->now >= l->accept_resume_ns) {
+        retake_spare(l);
+        resume_accept(l);
+    }
+    if (l->now - l->last_sweep >= SWEEP_NS) {
+        sweep(l);
+        l->last_sweep = l->now;
+    }
+    free_dead(l);
+    return true;
+}
+
 static void *loop_main(void *arg)
 {
     struct mjd_loop *l = arg;
-    struct epoll_event evs[MAX_EVENTS];
-    int64_t last_sweep = core_now_ns();
+    l->last_sweep = core_now_ns();
     while (!atomic_load(&l->shared->stop)) {
         // With work queued from the last turn, only look for new events, without waiting.
         int64_t wait_ns = mjd_list_empty(&l->runq) ? SWEEP_NS : 0;
         if (l->accept_paused) {
             wait_ns = CORE_MAX(0, CORE_MIN(wait_ns, l->accept_resume_ns - core_now_ns()));
         }
-        int timeout = (int)((wait_ns + CORE_NS_PER_MS - 1) / CORE_NS_PER_MS);
-        int n = epoll_wait(l->epfd, evs, MAX_EVENTS, timeout);
-        if (n < 0 && errno != EINTR) {
-            LOG_ERROR("epoll_wait: %s", strerror(errno));
+        if (!loop_turn(l, (int)((wait_ns + CORE_NS_PER_MS - 1) / CORE_NS_PER_MS))) {
             break;
         }
-        mjd_loop_tick(l);
-        for (int i = 0; i < n; i++) {
-            void *p = evs[i].data.ptr;
-            if (p == &l->efd) {
-                frame_ready(l);
-            } else if (p >= (void *)&l->lfds[0] && p < (void *)&l->lfds[l->nlfds]) {
-                accept_ready(l, *(int *)p);
-            } else {
-                mjd_conn_on_event(p, evs[i].events);
-            }
-        }
-        run_queue(l);
-        if (l->accept_paused && l->now >= l->accept_resume_ns) {
-            retake_spare(l);
-            resume_accept(l);
-        }
-        if (l->now - last_sweep >= SWEEP_NS) {
-            sweep(l);
-            last_sweep = l->now;
-        }
-        free_dead(l);
     }
     close_all(l);
     for (size_t i = 0; i < l->shared->nsources; i++) {
@@ -260,6 +269,16 @@ int mjd_loop_init(struct mjd_loop *l, const struct mjd_loop_shared *shared, unsi
     mjd_loop_tick(l);
     atomic_init(&l->bytes_sent, 0);
     l->frames = core_xcalloc(shared->nsources, sizeof(*l->frames));
+    // Pipes for the splice path only where it may be used; without them it stands down to
+    // sendfile (part_send.h).
+    enum mjd_send_mode mode = shared->cfg->send_mode;
+    unsigned sflags =
+            mode == MJD_SEND_MODE_AUTO || mode == MJD_SEND_MODE_SPLICE ? 0 : MJD_SENDER_NO_SPLICE;
+    int src = mjd_part_sender_create(&l->sender, sflags);
+    if (src != 0) {
+        return src;
+    }
+    l->splice_ok = mjd_part_sender_can_splice(l->sender);
     if (naddrs > MJD_LISTEN_MAX_ADDRS) {
         return -EINVAL;
     }
@@ -333,6 +352,8 @@ void mjd_loop_release(struct mjd_loop *l)
     l->spare_fd = -1;
     free(l->frames);
     l->frames = NULL;
+    mjd_part_sender_destroy(l->sender);
+    l->sender = NULL;
 }
 
 void mjd_loop_tick(struct mjd_loop *l)
@@ -351,7 +372,32 @@ void mjd_loop_tick(struct mjd_loop *l)
     }
 }
 
+void mjd_loop_test_turn(struct mjd_loop *l, int timeout_ms)
+{
+    if (l->last_sweep == 0) {
+        l->last_sweep = core_now_ns();
+    }
+    (void)loop_turn(l, timeout_ms);
+}
+
+void mjd_loop_test_close_all(struct mjd_loop *l)
+{
+    close_all(l);
+}
+
 uint64_t mjd_loop_bytes_sent(struct mjd_loop *l)
 {
     return atomic_load_explicit(&l->bytes_sent, memory_order_relaxed);
+}
+
+void mjd_loop_send_stats(struct mjd_loop *l, struct mjd_part_send_stats *out)
+{
+    if (l->sender != NULL) {
+        mjd_part_sender_stats(l->sender, out);
+    }
+}
+
+bool mjd_loop_can_splice(const struct mjd_loop *l)
+{
+    return l->splice_ok;
 }

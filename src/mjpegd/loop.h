@@ -15,6 +15,7 @@
 #include "mjpegd/limits.h"
 #include "mjpegd/list.h"
 #include "mjpegd/listen.h"
+#include "mjpegd/part_send.h"
 #include "mjpegd/pending.h"
 #include "mjpegd/report.h"
 #include "mjpegd/server.h"
@@ -60,6 +61,7 @@ struct mjd_loop {
     uint64_t fd_failures;    /* EMFILE/ENFILE from accept since the last warning */
     int64_t fd_warned_ns;    /* when that warning was logged */
     int64_t now;             /* time of the current iteration (conn reads it) */
+    int64_t last_sweep;      /* when the last sweep ran */
     time_t date_sec;         /* the wall-clock second date_hdr shows */
     char date_hdr[64];       /* "Date: <IMF-fixdate>\r\n", formatted once a second */
     struct mjd_link heads;   /* connections reading a head (conn moves them) */
@@ -69,6 +71,8 @@ struct mjd_loop {
     struct mjd_conn *dead;   /* closed, freed after the event batch */
     struct mjd_stream_frame *frames; /* [shared->nsources]: newest frame of each source */
     atomic_uint_fast64_t bytes_sent; /* atomic: bytes written to clients */
+    struct mjd_part_sender *sender;  /* loop thread (stats: any thread): sends stream parts */
+    bool splice_ok;                  /* immutable after init: the sender got its pipes */
 };
 
 /**
@@ -90,6 +94,20 @@ void mjd_loop_release(struct mjd_loop *l);
 
 /** Sets l->now and, once a second, l->date_hdr. Loop thread. */
 void mjd_loop_tick(struct mjd_loop *l);
+
+/**
+ * Test hooks (tests/fuzz/mjpegd_conn.c drives a loop without its thread): one turn of the
+ * loop's body, waiting at most timeout_ms for events, in the caller's thread, which then owns
+ * the loop; and the loop's end, closing and freeing every connection. Never with a started loop.
+ */
+void mjd_loop_test_turn(struct mjd_loop *l, int timeout_ms);
+void mjd_loop_test_close_all(struct mjd_loop *l);
+
+/** Adds this loop's per-path send counters to *out. Any thread. */
+void mjd_loop_send_stats(struct mjd_loop *l, struct mjd_part_send_stats *out);
+
+/** Whether this loop's sender got its pipes at init (the splice path). Any thread. */
+bool mjd_loop_can_splice(const struct mjd_loop *l);
 
 /** Bytes sent to clients by this loop. Any thread. */
 uint64_t mjd_loop_bytes_sent(struct mjd_loop *l);

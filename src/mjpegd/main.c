@@ -9,13 +9,12 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "mjpegd/capture.h"
 #include "mjpegd/config.h"
+#include "mjpegd/feed.h"
 #include "mjpegd/hub.h"
 #include "mjpegd/logfile.h"
 #include "mjpegd/notify.h"
 #include "mjpegd/server.h"
-#include "mjpegd/sources/source.h"
 #include "mjpegd/watchdog.h"
 
 /* Many clients need many fds: use the hard limit. */
@@ -91,43 +90,33 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     int status = 1;
-    struct mjd_hub *hub = NULL;
-    struct mjd_source *source = NULL;
     struct mjd_server *server = NULL;
-    struct mjd_capture *capture = NULL;
     struct mjd_watchdog *watchdog = NULL;
-    const struct mjd_source_config *sc = &cfg.sources[0];
-    struct mjd_source_params sp = { .width = sc->width, .height = sc->height, .fps = sc->fps };
-    struct mjd_source_info info;
+    static struct mjd_feed feeds[MJD_MAX_SOURCES]; // static: a few KiB, zeroed
+    struct mjd_server_source served[MJD_MAX_SOURCES];
+    unsigned nfeeds = 0;
+    int rc = 0;
 
-    int rc = mjd_hub_create(&hub);
+    for (unsigned i = 0; i < cfg.nsources; i++) {
+        rc = mjd_feed_open(&feeds[i], &cfg.sources[i]);
+        nfeeds = i + 1;
+        if (rc != 0) {
+            goto out;
+        }
+        served[i] = (struct mjd_server_source){ .hub = feeds[i].hub,
+                                                .info = &feeds[i].info,
+                                                .conf = &cfg.sources[i],
+                                                .demand = &feeds[i].demand };
+    }
+    rc = mjd_server_create(&server, &cfg, served, nfeeds);
     if (rc != 0) {
-        LOG_ERROR("cannot create the frame hub: %s", strerror(-rc));
         goto out;
     }
-    rc = mjd_source_create(&source, sc->spec, &sp);
-    if (rc != 0) {
-        LOG_ERROR("cannot open source '%s': %s", sc->spec, strerror(-rc));
-        goto out;
-    }
-    info = *mjd_source_get_info(source);
-    struct mjd_server_source served = { .hub = hub, .info = &info, .conf = sc };
-    rc = mjd_server_create(&server, &cfg, &served, 1);
-    if (rc != 0) {
-        goto out;
-    }
-    struct mjd_capture_config cc = {
-        .source = source,
-        .hub = hub,
-        .fps = sc->fps,
-        .quality = (int)sc->quality,
-        .encoder_threads = cfg.encoders,
-    };
-    rc = mjd_capture_start(&capture, &cc);
-    source = cc.source; // NULL once the capture owns it
-    if (rc != 0) {
-        LOG_ERROR("cannot start capture: %s", strerror(-rc));
-        goto out;
+    for (unsigned i = 0; i < nfeeds; i++) {
+        rc = mjd_feed_start(&feeds[i], cfg.encoders, nfeeds == 1);
+        if (rc != 0) {
+            goto out;
+        }
     }
     rc = mjd_server_start(server);
     if (rc != 0) {
@@ -135,8 +124,11 @@ int main(int argc, char **argv)
         goto out;
     }
     // Announce only once a frame exists, so the first /snapshot always has one.
-    if (mjd_hub_wait_first(hub, core_now_ns() + 5 * CORE_NS_PER_SEC) != 0) {
-        LOG_WARN("no frame from the source yet");
+    int64_t first_deadline = core_now_ns() + 5 * CORE_NS_PER_SEC;
+    for (unsigned i = 0; i < nfeeds; i++) {
+        if (mjd_hub_wait_first(feeds[i].hub, first_deadline) != 0) {
+            LOG_WARN("no frame from source %u ('%s') yet", i, cfg.sources[i].spec);
+        }
     }
     char addrs[1024] = "";
     size_t alen = 0;
@@ -150,7 +142,7 @@ int main(int argc, char **argv)
         }
     }
     notify_ready(addrs);
-    rc = mjd_watchdog_start(&watchdog, hub, mjd_notify_watchdog_ns());
+    rc = mjd_watchdog_start(&watchdog, feeds[0].hub, &feeds[0].demand, mjd_notify_watchdog_ns());
     if (rc != 0) {
         LOG_WARN("cannot start the watchdog thread: %s", strerror(-rc));
     }
@@ -170,10 +162,13 @@ int main(int argc, char **argv)
     status = 0;
 out:
     mjd_watchdog_stop(watchdog);
-    // Capture first, so nothing publishes into the loops' eventfds while they close.
-    mjd_capture_stop(capture);
+    // Captures first, so nothing publishes into the loops' eventfds while they close.
+    for (unsigned i = 0; i < nfeeds; i++) {
+        mjd_feed_stop(&feeds[i]);
+    }
     mjd_server_destroy(server);
-    mjd_source_destroy(source);
-    mjd_hub_destroy(hub);
+    for (unsigned i = 0; i < nfeeds; i++) {
+        mjd_feed_close(&feeds[i]);
+    }
     return status;
 }

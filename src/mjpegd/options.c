@@ -220,6 +220,23 @@ static int read_log_level(const struct mjd_option *opt, struct mjd_config *cfg, 
     return core_log_parse_level(value, &cfg->log_level) == 0 ? 0 : -EINVAL;
 }
 
+static int read_send(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                     const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)base;
+    (void)why;
+    (void)why_cap;
+    static const char *const names[] = { "auto", "splice", "sendfile", "copy" };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(value, names[i]) == 0) {
+            cfg->send_mode = (enum mjd_send_mode)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
 /* ---- the table ----------------------------------------------------------------------------- */
 
 static const struct mjd_option table[] = {
@@ -229,10 +246,12 @@ static const struct mjd_option table[] = {
       .scope = MJD_OPT_SOURCE,
       .flags = MJD_OPT_NEW_SOURCE,
       .parse = read_source,
-      .expect = "a known source kind (test)",
+      .expect = "a known source kind (test, file:PATH, pipe:-, pipe:PATH)",
       .def = "test",
-      .help = "Frame source. The options of a source (--size, --fps, --quality) given after "
-              "it apply to it; given before any --source they apply to every source." },
+      .help = "Frame source; give it up to 16 times for several sources (source 0 at /stream "
+              "and /snapshot, source N at /N/stream, /N/snapshot and /?action=stream_N). The "
+              "options marked per source given after a --source apply to it; given before "
+              "any --source they apply to every source." },
     { .name = "size",
       .metavar = "WxH",
       .kind = MJD_OPT_CUSTOM,
@@ -259,6 +278,27 @@ static const struct mjd_option table[] = {
       .offset = S(quality),
       .def = "75",
       .help = "JPEG quality (per source)." },
+    { .name = "on-demand",
+      .metavar = "SEC",
+      .kind = MJD_OPT_SECONDS,
+      .scope = MJD_OPT_SOURCE,
+      .max = 86400,
+      .offset = S(on_demand_ns),
+      .def = "0",
+      .help = "Open the source only while someone watches: when its first viewer or snapshot "
+              "arrives, and close it SEC seconds after the last one leaves (a camera's LED goes "
+              "off, nothing is drawn or encoded). 0 keeps it open (per source)." },
+    { .name = "drop-same-frames",
+      .metavar = "N",
+      .kind = MJD_OPT_UINT,
+      .scope = MJD_OPT_SOURCE,
+      .min = 0,
+      .max = 1000000,
+      .offset = S(drop_same),
+      .def = "0",
+      .help = "Skip JPEG frames byte-identical to the previous one, at most N in a row (then one "
+              "is sent, so viewers see the stream is alive); counted as dropped, reason \"same\". "
+              "0: off (per source)." },
     { .name = "listen",
       .metavar = "HOST:PORT",
       .kind = MJD_OPT_CUSTOM,
@@ -347,6 +387,16 @@ static const struct mjd_option table[] = {
       .offset = G(send_timeout_ns),
       .def = "10",
       .help = "Close a client that accepts no data for this long." },
+    { .name = "send",
+      .metavar = "PATH",
+      .kind = MJD_OPT_CUSTOM,
+      .parse = read_send,
+      .expect = "auto, splice, sendfile or copy",
+      .def = "auto",
+      .help = "How stream parts reach the sockets: splice (tee + splice of the frame's sealed "
+              "memfd pages, no copy), sendfile (from the memfd), copy (sendmsg), or auto "
+              "(splice where the kernel allows, else sendfile, else copy). A socket that "
+              "refuses a path falls back to the next one." },
     { .name = "log-level",
       .metavar = "LEVEL",
       .kind = MJD_OPT_CUSTOM,

@@ -23,6 +23,7 @@ struct mjd_part_sender {
     bool loaded_ok;          /* owner thread: the load pipe holds exactly loaded's bytes */
     atomic_uint_fast64_t bytes[MJD_SEND_PATHS]; /* atomic */
     atomic_uint_fast64_t calls[MJD_SEND_PATHS]; /* atomic */
+    atomic_uint_fast64_t parts[MJD_SEND_PATHS]; /* atomic */
 };
 
 static void close_pair(int p[2])
@@ -76,6 +77,7 @@ int mjd_part_sender_create(struct mjd_part_sender **out, unsigned flags)
     for (int i = 0; i < MJD_SEND_PATHS; i++) {
         atomic_init(&s->bytes[i], 0);
         atomic_init(&s->calls[i], 0);
+        atomic_init(&s->parts[i], 0);
     }
     if ((flags & MJD_SENDER_NO_SPLICE) == 0) {
         s->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -192,6 +194,10 @@ int mjd_part_send(struct mjd_part_sender *s, struct mjd_part *p, int fd, size_t 
                   enum mjd_send_path *path)
 {
     size_t len = mjd_part_len(p);
+    enum mjd_send_path last = *path;
+    if (*off >= len) {
+        return 1;
+    }
     while (*off < len) {
         enum mjd_send_path use = *path;
         ssize_t w = -1;
@@ -219,6 +225,7 @@ int mjd_part_send(struct mjd_part_sender *s, struct mjd_part *p, int fd, size_t 
             *off += (size_t)w;
             atomic_fetch_add_explicit(&s->bytes[use], (uint64_t)w, memory_order_relaxed);
             atomic_fetch_add_explicit(&s->calls[use], 1, memory_order_relaxed);
+            last = use;
             continue;
         }
         int err = w < 0 ? errno : EPIPE; // nothing taken of a non-empty send: the peer is gone
@@ -234,6 +241,7 @@ int mjd_part_send(struct mjd_part_sender *s, struct mjd_part *p, int fd, size_t 
         }
         return -err;
     }
+    atomic_fetch_add_explicit(&s->parts[last], 1, memory_order_relaxed);
     return 1;
 }
 
@@ -242,6 +250,7 @@ void mjd_part_sender_stats(const struct mjd_part_sender *s, struct mjd_part_send
     for (int i = 0; i < MJD_SEND_PATHS; i++) {
         out->bytes[i] += atomic_load_explicit(&s->bytes[i], memory_order_relaxed);
         out->calls[i] += atomic_load_explicit(&s->calls[i], memory_order_relaxed);
+        out->parts[i] += atomic_load_explicit(&s->parts[i], memory_order_relaxed);
     }
 }
 

@@ -49,6 +49,7 @@ enum mjd_part_sender_flags {
 struct mjd_part_send_stats {
     uint64_t bytes[MJD_SEND_PATHS];
     uint64_t calls[MJD_SEND_PATHS];
+    uint64_t parts[MJD_SEND_PATHS]; /* whole parts, by the path of their last send */
 };
 
 /**

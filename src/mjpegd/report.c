@@ -72,10 +72,16 @@ static uint64_t dropped_sum(const struct mjd_report_source *s)
 }
 
 /* The keys of one source, after a '{' or a ','; no leading comma. */
-static void json_source(struct out *o, const struct mjd_report_source *s)
+static void json_source(struct out *o, const struct mjd_report_source *s, bool spec)
 {
+    // Top level: the kind, as always; in the sources array: the --source spec (the contract
+    // in docs/mjpegd.md), with the kind beside it.
     put(o, "\"source\":");
-    put_json_string(o, s->kind);
+    put_json_string(o, spec && s->spec != NULL ? s->spec : s->kind);
+    if (spec) {
+        put(o, ",\"kind\":");
+        put_json_string(o, s->kind);
+    }
     put(o, ",\"width\":%u,\"height\":%u,\"fps\":%.2f,\"target_fps\":%u,\"quality\":%d", s->width,
         s->height, s->fps, s->target_fps, s->quality);
     put(o, ",\"frames_captured\":%llu,\"frames_published\":%llu,\"frames_dropped\":%llu",
@@ -88,6 +94,8 @@ static void json_source(struct out *o, const struct mjd_report_source *s)
     }
     put(o, "},\"frames_in_flight\":%llu,\"frames_skipped\":%llu",
         (unsigned long long)s->frames_in_flight, (unsigned long long)s->frames_skipped);
+    put(o, ",\"status\":");
+    put_json_string(o, s->status != NULL ? s->status : "ok");
     if (s->last_frame_age >= 0) {
         put(o, ",\"last_frame_age\":%.3f", s->last_frame_age);
     } else {
@@ -101,16 +109,30 @@ int mjd_report_json(const struct mjd_report *r, char *buf, size_t cap)
     put(&o, "{\"version\":");
     put_json_string(&o, r->version != NULL ? r->version : "");
     put(&o, ",");
-    json_source(&o, &r->sources[0]);
+    json_source(&o, &r->sources[0], false);
     put(&o, ",\"clients\":%llu,\"clients_total\":%llu,\"pending\":%llu,\"bytes_sent\":%llu",
         (unsigned long long)r->clients, (unsigned long long)r->clients_total,
         (unsigned long long)r->pending, (unsigned long long)r->bytes_sent);
+    put(&o, ",\"send_path\":");
+    put_json_string(&o, r->send_path != NULL ? r->send_path : "copy");
     put(&o, ",\"uptime\":%.3f", r->uptime);
     if (r->nsources > 1) {
         put(&o, ",\"sources\":[");
         for (size_t i = 0; i < r->nsources; i++) {
-            put(&o, "%s{", i > 0 ? "," : "");
-            json_source(&o, &r->sources[i]);
+            const struct mjd_report_source *s = &r->sources[i];
+            put(&o, "%s{\"index\":%zu,", i > 0 ? "," : "", i);
+            json_source(&o, s, true);
+            if (i == 0) {
+                put(&o, ",\"stream\":\"/stream\",\"snapshot\":\"/snapshot\"");
+            } else {
+                put(&o, ",\"stream\":\"/%zu/stream\",\"snapshot\":\"/%zu/snapshot\"", i, i);
+            }
+            put(&o, ",\"clients\":%llu,\"last_error\":", (unsigned long long)s->clients);
+            if (s->last_error != NULL) {
+                put_json_string(&o, s->last_error);
+            } else {
+                put(&o, "null");
+            }
             put(&o, "}");
         }
         put(&o, "]");
@@ -140,6 +162,28 @@ static void metric_u64(struct out *o, const char *name, const char *type, const 
 {
     family(o, name, type, help);
     sample_u64(o, name, "", v);
+}
+
+/* Stream bytes and whole parts by send path (splice, sendfile, copy). */
+static void send_families(struct out *o, const struct mjd_report *r)
+{
+    static const struct {
+        const char *name;
+        const char *help;
+    } fam[2] = {
+        { "mjpegd_send_bytes_total", "Stream part bytes sent, by send path." },
+        { "mjpegd_send_parts_total", "Stream parts sent whole, by the path of their last send." },
+    };
+    for (int f = 0; f < 2; f++) {
+        family(o, fam[f].name, "counter", fam[f].help);
+        for (int p = 0; p < MJD_SEND_PATHS; p++) {
+            char labels[32];
+            snprintf(labels, sizeof(labels), "path=\"%s\"",
+                     mjd_send_path_name((enum mjd_send_path)p));
+            sample_u64(o, fam[f].name, labels,
+                       f == 0 ? r->send_stats.bytes[p] : r->send_stats.parts[p]);
+        }
+    }
 }
 
 /* The source label of source i ("" with one source), followed by a comma when more follow. */
@@ -244,6 +288,7 @@ int mjd_report_metrics(const struct mjd_report *r, char *buf, size_t cap)
     per_source_family(&o, r, PS_IN_FLIGHT);
     per_source_family(&o, r, PS_SKIPPED);
     metric_u64(&o, "mjpegd_bytes_sent_total", "counter", "Bytes sent to clients.", r->bytes_sent);
+    send_families(&o, r);
     per_source_family(&o, r, PS_FPS);
     per_source_family(&o, r, PS_TARGET_FPS);
     per_source_family(&o, r, PS_AGE);

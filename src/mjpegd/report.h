@@ -7,13 +7,18 @@
 #include <stdint.h>
 
 #include "mjpegd/hub.h"
+#include "mjpegd/part_send.h"
 
 /* Most sources a report holds (at least MJD_MAX_SOURCES). */
 #define MJD_REPORT_MAX_SOURCES 16
 
 /* One source's numbers. */
 struct mjd_report_source {
-    const char *kind; /* borrowed */
+    const char *kind;       /* borrowed */
+    const char *spec;       /* the --source spec, borrowed */
+    const char *status;     /* "ok", "starting", "idle", ... (static string) */
+    const char *last_error; /* borrowed, NULL when none */
+    uint64_t clients;       /* streaming clients of this source */
     unsigned width;
     unsigned height;
     double fps; /* measured */
@@ -34,7 +39,9 @@ struct mjd_report {
     uint64_t clients_total; /* streams ever */
     uint64_t pending;       /* connections without a full request head */
     uint64_t bytes_sent;
-    double uptime; /* seconds */
+    const char *send_path;                 /* borrowed: the path streams start on (--send) */
+    struct mjd_part_send_stats send_stats; /* bytes, calls and parts per path */
+    double uptime;                         /* seconds */
     struct mjd_report_source sources[MJD_REPORT_MAX_SOURCES];
     size_t nsources; /* >= 1 */
 };

@@ -106,7 +106,17 @@ void mjd_respond_format_timestamp(char *buf, size_t cap, int64_t wall_ns)
 void mjd_respond_snapshot(struct mjd_conn *c, unsigned source)
 {
     struct mjd_frame f;
-    if (!mjd_hub_latest(c->loop->shared->sources[source].hub, &f)) {
+    const struct mjd_server_source *src = &c->loop->shared->sources[source];
+    if (src->demand != NULL && src->demand->linger_ns > 0) {
+        // --on-demand: a snapshot keeps the source open for the linger time; a sleeping one
+        // is woken and has no fresh frame yet, so the client is asked to come back.
+        mjd_demand_touch(src->demand, c->loop->now);
+        if (mjd_demand_state(src->demand) == MJD_DEMAND_IDLE) {
+            mjd_respond_error(c, 503, "Retry-After: 1\r\n");
+            return;
+        }
+    }
+    if (!mjd_hub_latest(src->hub, &f)) {
         mjd_respond_error(c, 503, "Retry-After: 1\r\n");
         return;
     }

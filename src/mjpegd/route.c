@@ -63,6 +63,31 @@ static bool parse_action(const char *v, struct mjd_route *out)
     return false;
 }
 
+/* "/N/stream" or "/N/snapshot" (N: 0..MJD_ROUTE_MAX_SOURCE, no leading 0). */
+static bool parse_numbered(const char *path, struct mjd_route *out)
+{
+    const char *p = path + 1;
+    unsigned idx = 0;
+    size_t digits = 0;
+    while (*p >= '0' && *p <= '9' && digits < 3) {
+        idx = idx * 10 + (unsigned)(*p - '0');
+        p++;
+        digits++;
+    }
+    if (digits == 0 || *p != '/' || (path[1] == '0' && digits > 1) || idx > MJD_ROUTE_MAX_SOURCE) {
+        return false;
+    }
+    if (strcmp(p, "/stream") == 0) {
+        out->kind = MJD_ROUTE_STREAM;
+    } else if (strcmp(p, "/snapshot") == 0) {
+        out->kind = MJD_ROUTE_SNAPSHOT;
+    } else {
+        return false;
+    }
+    out->source = idx;
+    return true;
+}
+
 int mjd_route_resolve(const char *target, size_t len, struct mjd_route *out)
 {
     char path[MJD_HTTP_MAX_REQUEST_LINE + 1];
@@ -100,6 +125,9 @@ int mjd_route_resolve(const char *target, size_t len, struct mjd_route *out)
         out->kind = MJD_ROUTE_STATE;
     } else if (strcmp(path, "/metrics") == 0) {
         out->kind = MJD_ROUTE_METRICS;
+    } else if (!parse_numbered(path, out)) {
+        out->kind = MJD_ROUTE_NOT_FOUND;
+        out->source = 0;
     }
     // fps means something only to a stream; anywhere else it is one more ignored parameter.
     if (out->kind == MJD_ROUTE_STREAM) {

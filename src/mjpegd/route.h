@@ -28,7 +28,8 @@ struct mjd_route {
 
 /**
  * Decodes and normalises the raw target (borrowed) and picks the endpoint: /, /index.html,
- * /stream, /snapshot, /state, /metrics and the mjpg-streamer forms /?action=stream|snapshot,
+ * /stream, /snapshot, /state, /metrics, /N/stream and /N/snapshot (source N), the mjpg-streamer
+ * forms /?action=stream|snapshot,
  * /?action=stream_N|snapshot_N (N picks the source, as mjpg-streamer's input number does).
  * Query parameters other than action (on /) and fps (on a stream) are ignored: clients append
  * cache-busters (a bare "?1234", "&timestamp=..."). Returns 0, or 400 (an HTTP status) for bad

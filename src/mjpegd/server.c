@@ -16,6 +16,7 @@
 #include "mjpegd/limits.h"
 #include "mjpegd/listen.h"
 #include "mjpegd/loop.h"
+#include "mjpegd/part.h"
 #include "mjpegd/pending.h"
 #include "mjpegd/report.h"
 
@@ -45,6 +46,19 @@ static void gather_report(void *ctx, struct mjd_report *r)
         struct mjd_hub_stats hs;
         mjd_hub_get_stats(src->hub, &hs);
         rs->kind = src->info->kind;
+        rs->spec = src->conf->spec;
+        rs->clients = src->demand != NULL ? mjd_demand_clients(src->demand) : 0;
+        rs->last_error = NULL;
+        enum mjd_demand_state ds =
+                src->demand != NULL ? mjd_demand_state(src->demand) : MJD_DEMAND_ACTIVE;
+        if (ds == MJD_DEMAND_IDLE) {
+            rs->status = "idle";
+        } else if (ds == MJD_DEMAND_ENDED) {
+            rs->status = "error";
+            rs->last_error = "end of input";
+        } else {
+            rs->status = hs.published > 0 ? "ok" : "starting";
+        }
         rs->width = src->info->width;
         rs->height = src->info->height;
         rs->fps = hs.fps;
@@ -62,7 +76,13 @@ static void gather_report(void *ctx, struct mjd_report *r)
     r->clients_total = mjd_limits_total(srv->shared.limits);
     for (unsigned i = 0; i < srv->nloops; i++) {
         r->bytes_sent += mjd_loop_bytes_sent(&srv->loops[i]);
+        mjd_loop_send_stats(&srv->loops[i], &r->send_stats);
     }
+    enum mjd_send_mode mode = srv->shared.cfg->send_mode;
+    r->send_path = mode == MJD_SEND_MODE_COPY                               ? "copy"
+                   : mode == MJD_SEND_MODE_SENDFILE                         ? "sendfile"
+                   : srv->nloops > 0 && mjd_loop_can_splice(&srv->loops[0]) ? "splice"
+                                                                            : "sendfile";
     r->pending = mjd_pending_set_count(srv->shared.pending);
     r->uptime = (double)(core_now_ns() - srv->start_ns) / 1e9;
 }
@@ -101,6 +121,8 @@ int mjd_server_create(struct mjd_server **out, const struct mjd_config *cfg,
         struct mjd_loop *l = &srv->loops[i];
         rc = mjd_loop_init(l, &srv->shared, i, srv->addrs, srv->naddrs);
         for (size_t s = 0; rc == 0 && s < nsources; s++) {
+            mjd_hub_set_part_flags(sources[s].hub,
+                                   cfg->send_mode == MJD_SEND_MODE_COPY ? MJD_PART_NO_MEMFD : 0);
             rc = mjd_hub_add_waker(sources[s].hub, l->efd);
         }
         if (rc != 0) {

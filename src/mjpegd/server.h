@@ -7,6 +7,7 @@
 
 #include "core/compiler.h"
 #include "mjpegd/config.h"
+#include "mjpegd/demand.h"
 #include "mjpegd/hub.h"
 #include "mjpegd/sources/source.h"
 
@@ -23,6 +24,7 @@ struct mjd_server_source {
     struct mjd_hub *hub;                  /* thread-safe; outlives the server */
     const struct mjd_source_info *info;   /* immutable; outlives the server */
     const struct mjd_source_config *conf; /* immutable; outlives the server */
+    struct mjd_demand *demand;            /* thread-safe; outlives the server; may be NULL */
 };
 
 /**

@@ -13,12 +13,12 @@
 #include "mjpegd/respond.h"
 
 /*
- * Each part is sent whole with the boundary line after it: browsers display a part only once
- * the next boundary arrives, so a boundary sent with the next frame would show every frame
- * one frame interval late (as mjpg-streamer does, the first boundary follows the head).
+ * Each part is sent whole with the boundary line after it (the part holds it: part.h):
+ * browsers display a part only once the next boundary arrives, so a boundary sent with the
+ * next frame would show every frame one frame interval late (as mjpg-streamer does, the first
+ * boundary follows the head).
  */
-static const char boundary_line[] = "--" MJD_STREAM_BOUNDARY "\r\n";
-static const char part_tail[] = "\r\n--" MJD_STREAM_BOUNDARY "\r\n";
+_Static_assert(sizeof(MJD_STREAM_BOUNDARY) == sizeof(MJD_PART_BOUNDARY), "one boundary");
 
 /* The response head of a stream (a multipart body without a length, then close). */
 static void stream_head(struct mjd_conn *c)
@@ -30,21 +30,19 @@ static void stream_head(struct mjd_conn *c)
 bool mjd_stream_frame_update(struct mjd_stream_frame *sf, struct mjd_hub *hub)
 {
     struct mjd_frame f;
-    if (!mjd_hub_latest(hub, &f)) {
+    struct mjd_part *part = NULL;
+    if (!mjd_hub_latest_part(hub, &f, &part)) {
         return false;
     }
-    if (f.seq <= sf->frame.seq) {
+    if (f.seq <= sf->frame.seq || part == NULL) {
+        // Not newer, or no part could be made for it (out of memory): keep the one we have.
         core_buf_unref(f.jpeg);
+        mjd_part_unref(part);
         return false;
     }
-    core_buf_unref(sf->frame.jpeg);
+    mjd_stream_frame_release(sf);
     sf->frame = f;
-    char ts[64];
-    mjd_respond_format_timestamp(ts, sizeof(ts), f.wall_ns);
-    int n = snprintf(sf->part_hdr, sizeof(sf->part_hdr),
-                     "Content-Type: image/jpeg\r\nContent-Length: %zu\r\nX-Timestamp: %s\r\n\r\n",
-                     f.jpeg->len, ts);
-    sf->part_hdr_len = n > 0 && (size_t)n < sizeof(sf->part_hdr) ? (size_t)n : 0;
+    sf->part = part;
     return true;
 }
 
@@ -52,6 +50,29 @@ void mjd_stream_frame_release(struct mjd_stream_frame *sf)
 {
     core_buf_unref(sf->frame.jpeg);
     sf->frame.jpeg = NULL;
+    mjd_part_unref(sf->part);
+    sf->part = NULL;
+}
+
+void mjd_stream_drop_part(struct mjd_conn *c)
+{
+    mjd_part_unref(c->stream.part);
+    c->stream.part = NULL;
+    c->stream.part_off = 0;
+}
+
+static enum mjd_send_path first_path(enum mjd_send_mode mode)
+{
+    switch (mode) {
+    case MJD_SEND_MODE_COPY:
+        return MJD_SEND_COPY;
+    case MJD_SEND_MODE_SENDFILE:
+        return MJD_SEND_SENDFILE;
+    case MJD_SEND_MODE_AUTO:
+    case MJD_SEND_MODE_SPLICE:
+    default:
+        return MJD_SEND_SPLICE;
+    }
 }
 
 bool mjd_stream_begin(struct mjd_conn *c, const struct mjd_route *route)
@@ -69,6 +90,9 @@ bool mjd_stream_begin(struct mjd_conn *c, const struct mjd_route *route)
         return false;
     }
     c->counted = true;
+    if (sh->sources[route->source].demand != NULL) {
+        mjd_demand_add_client(sh->sources[route->source].demand);
+    }
     // A stream reads nothing more: give back the request buffer.
     free(c->in);
     c->in = NULL;
@@ -78,8 +102,13 @@ bool mjd_stream_begin(struct mjd_conn *c, const struct mjd_route *route)
     c->stream.interval_ns = route->fps > 0 ? CORE_NS_PER_SEC / route->fps : 0;
     c->stream.next_due_ns = 0;
     c->stream.seq = 0;
+    c->stream.part = NULL;
+    c->stream.part_off = 0;
+    c->stream.path = first_path(sh->cfg->send_mode);
     stream_head(c);
-    mjd_out_append(&c->out, boundary_line, sizeof(boundary_line) - 1);
+    size_t blen = 0;
+    const char *bline = mjd_part_first_boundary(&blen);
+    mjd_out_append(&c->out, bline, blen);
     return true;
 }
 
@@ -89,7 +118,7 @@ bool mjd_stream_next_part(struct mjd_conn *c)
     struct mjd_stream_state *st = &c->stream;
     const struct mjd_stream_frame *sf = &l->frames[st->source];
     const struct mjd_frame *f = &sf->frame;
-    if (f->jpeg == NULL || f->seq <= st->seq) {
+    if (f->jpeg == NULL || sf->part == NULL || f->seq <= st->seq) {
         return false;
     }
     if (st->interval_ns > 0) {
@@ -104,9 +133,8 @@ bool mjd_stream_next_part(struct mjd_conn *c)
     }
     st->seq = f->seq;
     mjd_out_reset(&c->out);
-    // The part header is the same for every client: formatted once per frame per loop.
-    mjd_out_append(&c->out, sf->part_hdr, sf->part_hdr_len);
-    mjd_out_set_body(&c->out, f->jpeg->data, f->jpeg->len, core_buf_ref(f->jpeg));
-    mjd_out_set_tail(&c->out, part_tail, sizeof(part_tail) - 1);
+    // The part is the same for every client: made once per frame by the publisher.
+    mjd_stream_drop_part(c);
+    st->part = mjd_part_ref(sf->part);
     return true;
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "mjpegd/hub.h"
+#include "mjpegd/part.h"
+#include "mjpegd/part_send.h"
 #include "mjpegd/route.h"
 
 struct mjd_conn;
@@ -16,28 +18,37 @@ struct mjd_conn;
 #define MJD_STREAM_BOUNDARY "boundarydonotcross"
 
 /*
- * A loop's view of one source: the newest frame it has seen and that frame's part header,
- * formatted once per frame for every client of the loop. Loop thread only.
+ * A loop's view of one source: the newest frame it has seen and that frame's part (head + JPEG
+ * + boundary, made once by the publisher and shared by every client). Loop thread only.
  */
 struct mjd_stream_frame {
     struct mjd_frame frame; /* holds one reference to frame.jpeg (NULL before the first) */
-    char part_hdr[192];
-    size_t part_hdr_len;
+    struct mjd_part *part;  /* one reference, NULL before the first */
 };
 
-/* A streaming connection's own state. Loop thread only. */
+/*
+ * A streaming connection's own state. Loop thread only. While a part is being sent the
+ * connection holds a reference to it (so its memfd pages stay as they are until the last
+ * socket is done with them) and the offset reached: a partial send resumes there, on any path.
+ */
 struct mjd_stream_state {
     unsigned source;     /* index of the source it watches */
     uint64_t seq;        /* last frame started */
     int64_t interval_ns; /* ?fps=N cap, 0 when none */
     int64_t next_due_ns;
+    struct mjd_part *part;   /* the part being sent (one reference), or NULL */
+    size_t part_off;         /* bytes of part already sent */
+    enum mjd_send_path path; /* the best path this socket accepts (lowered on refusal) */
 };
 
 /**
- * Takes the newest frame of hub into sf if it is newer than the one sf holds, and formats its
- * part header. Returns true if sf changed. Loop thread.
+ * Takes the newest frame of hub and its part into sf if it is newer than the one sf holds. Returns
+ * true if sf changed. Loop thread.
  */
 bool mjd_stream_frame_update(struct mjd_stream_frame *sf, struct mjd_hub *hub);
+
+/** Drops c's part reference, if any. Loop thread. */
+void mjd_stream_drop_part(struct mjd_conn *c);
 
 /** Drops sf's frame reference. */
 void mjd_stream_frame_release(struct mjd_stream_frame *sf);

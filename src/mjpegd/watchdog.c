@@ -13,12 +13,14 @@
 #include "core/event.h"
 #include "core/log.h"
 #include "core/thread.h"
+#include "mjpegd/demand.h"
 #include "mjpegd/hub.h"
 #include "mjpegd/notify.h"
 
 struct mjd_watchdog {
-    struct mjd_hub *hub; /* borrowed */
-    int64_t tick_ns;     /* period / 2; immutable */
+    struct mjd_hub *hub;       /* borrowed */
+    struct mjd_demand *demand; /* borrowed, may be NULL */
+    int64_t tick_ns;           /* period / 2; immutable */
     struct core_event *stop;
     pthread_t thread;
     atomic_uint_fast64_t ticks; /* atomic */
@@ -43,7 +45,9 @@ static void *watchdog_main(void *arg)
     for (;;) {
         uint64_t count = published(wd->hub);
         // The first turn feeds if a frame exists at all: main waited for one before READY=1.
-        bool fresh = count != last_count || (first && count != 0);
+        // A source closed by --on-demand is idle, not stuck: it publishes nothing by design.
+        bool idle = wd->demand != NULL && mjd_demand_state(wd->demand) != MJD_DEMAND_ACTIVE;
+        bool fresh = count != last_count || (first && count != 0) || idle;
         first = false;
         last_count = count;
         if (fresh) {
@@ -75,7 +79,8 @@ static void *watchdog_main(void *arg)
     return NULL;
 }
 
-int mjd_watchdog_start(struct mjd_watchdog **out, struct mjd_hub *hub, int64_t period_ns)
+int mjd_watchdog_start(struct mjd_watchdog **out, struct mjd_hub *hub, struct mjd_demand *demand,
+                       int64_t period_ns)
 {
     *out = NULL;
     if (period_ns <= 0) {
@@ -86,6 +91,7 @@ int mjd_watchdog_start(struct mjd_watchdog **out, struct mjd_hub *hub, int64_t p
         return -ENOMEM;
     }
     wd->hub = hub;
+    wd->demand = demand;
     wd->tick_ns = period_ns / 2 > 0 ? period_ns / 2 : 1;
     atomic_init(&wd->ticks, 0);
     atomic_init(&wd->pings, 0);

@@ -8,12 +8,14 @@
 #include "core/compiler.h"
 
 struct mjd_hub;
+struct mjd_demand;
 
 /*
  * A thread named "watchdog" wakes every period/2 and sends WATCHDOG=1 (mjd_notify_send) only
  * if the hub published a new frame since its previous wake-up. A server whose capture is stuck
  * (or whose source never delivers) therefore stops feeding the watchdog, and systemd restarts
- * it between 1 and 1.5 periods after the last frame. The source must publish faster than one
+ * it between 1 and 1.5 periods after the last frame. A source that --on-demand closed (demand
+ * state idle) counts as alive. The source must publish faster than one
  * frame per period/2 (WatchdogSec=10 needs at least one frame every 5 s).
  */
 struct mjd_watchdog;
@@ -23,7 +25,7 @@ struct mjd_watchdog;
  * must outlive the watchdog. With period_ns <= 0 no thread is started and *out is NULL.
  * Returns 0 or a negative errno (then *out is NULL). Main thread.
  */
-int mjd_watchdog_start(struct mjd_watchdog **out, struct mjd_hub *hub,
+int mjd_watchdog_start(struct mjd_watchdog **out, struct mjd_hub *hub, struct mjd_demand *demand,
                        int64_t period_ns) CORE_MUST_CHECK;
 
 struct mjd_watchdog_stats {

@@ -163,8 +163,11 @@ static inline uint64_t csv_col_at(const struct qp_csv *p, size_t i)
 static inline uint64_t csv_f_col(const struct qp_csv *p)
 {
     if (p->transcoding) {
-        if (p->f_abs < p->base && p->f_ocol_ok && p->f_ocol_abs == p->f_abs) {
-            return p->f_ocol; /* the field started in an earlier buffer */
+        if (p->f_ocol_ok && p->f_ocol_abs == p->f_abs) {
+            /* Noted when a buffer holding the field's start was left. Also right when the start
+             * is in the current buffer's range but was parsed from a replayed copy (the sniffed
+             * header line), where the carry is for a later line. */
+            return p->f_ocol;
         }
         return qp_csv_input_column(p, p->f_line_start, p->f_abs);
     }

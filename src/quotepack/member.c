@@ -10,6 +10,7 @@
 
 #include <libdeflate.h>
 
+#include "archive/tar.h"
 #include "core/alloc.h"
 #include "quotepack/frame.h"
 
@@ -30,54 +31,9 @@ struct qp_member {
     bool open;
 };
 
-static void octal(unsigned char *field, size_t width, uint64_t v)
-{
-    // width - 1 digits, zero-padded, then NUL
-    for (size_t i = width - 1; i-- > 0;) {
-        field[i] = (unsigned char)('0' + (v & 7));
-        v >>= 3;
-    }
-    field[width - 1] = '\0';
-}
-
 int qp_member_ustar_header(unsigned char hdr[512], const char *name, uint64_t size, int64_t mtime)
 {
-    size_t n = strlen(name);
-    if (n == 0 || n > 99) {
-        return -ENAMETOOLONG;
-    }
-    memset(hdr, 0, 512);
-    memcpy(hdr, name, n + 1);
-    octal(hdr + 100, 8, 0644);
-    octal(hdr + 108, 8, 0);
-    octal(hdr + 116, 8, 0);
-    if (size < ((uint64_t)1 << 33)) {
-        octal(hdr + 124, 12, size);
-    } else {
-        // Base-256: the high bit of the first byte set, the value big-endian in the rest.
-        hdr[124] = 0x80;
-        for (int i = 11; i >= 4; i--) {
-            hdr[124 + i] = (unsigned char)(size & 0xff);
-            size >>= 8;
-        }
-    }
-    octal(hdr + 136, 12, mtime > 0 ? (uint64_t)mtime : 0);
-    memset(hdr + 148, ' ', 8);
-    hdr[156] = '0';
-    memcpy(hdr + 257, "ustar", 6); // magic, with its NUL
-    hdr[263] = '0';                // version "00", no NUL
-    hdr[264] = '0';
-    memcpy(hdr + 265, "root", 5);
-    memcpy(hdr + 297, "root", 5);
-    octal(hdr + 329, 8, 0);
-    octal(hdr + 337, 8, 0);
-    unsigned sum = 0;
-    for (size_t i = 0; i < 512; i++) {
-        sum += hdr[i];
-    }
-    octal(hdr + 148, 7, sum);
-    hdr[155] = ' ';
-    return 0;
+    return arc_tar_header(hdr, name, size, mtime);
 }
 
 int qp_member_create(struct qp_member **out, enum qp_format format, enum qp_level level)

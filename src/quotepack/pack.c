@@ -1,28 +1,23 @@
 // SPDX-License-Identifier: MIT
-/* Writes one archive crash-safely from spooled entries: temp name, fsync, rename, fsync dir. */
+/* quotepack's archives: names, and spooled entries written through archive/writer.h. */
 #include "quotepack/pack.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "archive/writer.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "quotepack/console.h"
 #include "quotepack/spool.h"
 
+/* quotepack's archive: the shared crash-safe writer (archive/writer.h) plus its naming. */
 struct qp_pack {
-    int fd;
-    bool committed;
-    uint64_t bytes;
-    char *dir;
-    char *tmp_path;
-    char *final_path;
+    struct arc_writer *w;
 };
 
 const char *qp_pack_ext(enum qp_format format)
@@ -94,34 +89,17 @@ enum qp_pack_name_kind qp_pack_name_kind(const char *name)
 
 int qp_fsync_dir(const char *dir)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        return -errno;
-    }
-    int rc = 0;
-    if (fsync(fd) != 0) {
-        rc = -errno;
-    }
-    close(fd);
-    return rc;
+    return arc_fsync_dir(dir);
 }
 
 int qp_pack_create(struct qp_pack **out, const char *dir, const char *name)
 {
     struct qp_pack *p = core_xcalloc(1, sizeof(*p));
-    size_t n = strlen(dir) + strlen(name) + 16;
-    int rc = 0;
-    p->dir = core_xstrdup(dir);
-    p->tmp_path = core_xmalloc(n);
-    p->final_path = core_xmalloc(n);
-    snprintf(p->tmp_path, n, "%s/.%s.tmp", dir, name);
-    snprintf(p->final_path, n, "%s/%s", dir, name);
     *out = NULL;
-    p->fd = open(p->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (p->fd < 0) {
-        rc = -errno;
-        qp_console_log(CORE_LOG_ERROR, "cannot create %s: %s", p->tmp_path, strerror(-rc));
-        qp_pack_destroy(p);
+    int rc = arc_writer_open(&p->w, dir, name);
+    if (rc != 0) {
+        qp_console_log(CORE_LOG_ERROR, "cannot create %s/.%s.tmp: %s", dir, name, strerror(-rc));
+        free(p);
         return rc;
     }
     *out = p;
@@ -130,31 +108,22 @@ int qp_pack_create(struct qp_pack **out, const char *dir, const char *name)
 
 int qp_pack_add_record(struct qp_pack *p, struct qp_spool *sp, const struct qp_spool_rec *rec)
 {
-    int rc = qp_spool_copy(sp, rec, p->fd, &p->bytes);
+    uint64_t n = 0;
+    int rc = qp_spool_copy(sp, rec, arc_writer_fd(p->w), &n);
+    arc_writer_count(p->w, n);
     if (rc != 0) {
-        qp_console_log(CORE_LOG_ERROR, "writing %s: %s", p->tmp_path, strerror(-rc));
+        qp_console_log(CORE_LOG_ERROR, "writing %s: %s", arc_writer_tmp_path(p->w), strerror(-rc));
     }
     return rc;
 }
 
 int qp_pack_add_frames(struct qp_pack *p, const void *data, size_t len)
 {
-    const char *c = data;
-    while (len > 0) {
-        ssize_t n = write(p->fd, c, len);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            int rc = -errno;
-            qp_console_log(CORE_LOG_ERROR, "writing %s: %s", p->tmp_path, strerror(-rc));
-            return rc;
-        }
-        c += n;
-        len -= (size_t)n;
-        p->bytes += (uint64_t)n;
+    int rc = arc_writer_write(p->w, data, len);
+    if (rc != 0) {
+        qp_console_log(CORE_LOG_ERROR, "writing %s: %s", arc_writer_tmp_path(p->w), strerror(-rc));
     }
-    return 0;
+    return rc;
 }
 
 int qp_pack_commit(struct qp_pack *p, const void *end, size_t end_len, uint64_t *bytes)
@@ -163,26 +132,11 @@ int qp_pack_commit(struct qp_pack *p, const void *end, size_t end_len, uint64_t 
     if (rc != 0) {
         return rc;
     }
-    if (fsync(p->fd) != 0) {
-        rc = -errno;
-        goto out;
-    }
-    if (close(p->fd) != 0) {
-        p->fd = -1;
-        rc = -errno;
-        goto out;
-    }
-    p->fd = -1;
-    if (rename(p->tmp_path, p->final_path) != 0) {
-        rc = -errno;
-        goto out;
-    }
-    p->committed = true;
-    rc = qp_fsync_dir(p->dir);
-    *bytes = p->bytes;
-out:
+    rc = arc_writer_commit(p->w);
+    *bytes = arc_writer_bytes(p->w);
     if (rc != 0) {
-        qp_console_log(CORE_LOG_ERROR, "cannot finish %s: %s", p->final_path, strerror(-rc));
+        qp_console_log(CORE_LOG_ERROR, "cannot finish %s: %s", arc_writer_final_path(p->w),
+                       strerror(-rc));
     }
     return rc;
 }
@@ -192,14 +146,6 @@ void qp_pack_destroy(struct qp_pack *p)
     if (p == NULL) {
         return;
     }
-    if (p->fd >= 0) {
-        close(p->fd);
-    }
-    if (!p->committed) {
-        unlink(p->tmp_path);
-    }
-    free(p->dir);
-    free(p->tmp_path);
-    free(p->final_path);
+    arc_writer_close(p->w);
     free(p);
 }

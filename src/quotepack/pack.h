@@ -15,7 +15,8 @@ struct qp_spool_rec;
 /*
  * An archive is the concatenation of its members' compressed frames (member.h), copied from
  * the spool as they are, and one last frame holding the end-of-archive blocks: the packer
- * compresses nothing. The file is written as DIR/.NAME.tmp; commit() fsyncs it, renames it to
+ * compresses nothing. The file is written through the shared writer (archive/writer.h) as
+ * DIR/.NAME.tmp; commit() fsyncs it, renames it to
  * DIR/NAME and fsyncs DIR, so after commit returns the archive survives a crash, and before
  * it nothing but a temporary file exists. destroy() without commit removes the temp file.
  * Errors are negative errnos (-ENOSPC for a full disk). Not thread-safe (the packer thread).

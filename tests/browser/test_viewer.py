@@ -196,7 +196,10 @@ def test_snapshot_button_downloads_a_jpeg_and_fullscreen_fills_the_screen():
                                                              else None)(tile_info(page)))["rect"]
         check(r["height"] >= vw[1] * 0.6, f"fullscreen picture {r} in a {vw} viewport")
         save("fullscreen.png", page.screenshot())
-        check_eq(page.evaluate("document.querySelector('.tile .full').textContent"), "Exit fullscreen", "button")
+        # The label follows the fullscreenchange event, which fires after fullscreenElement is
+        # set: wait for it rather than read it once (it raced on a loaded machine).
+        until("the button to say Exit fullscreen", lambda: page.evaluate(
+            "document.querySelector('.tile .full').textContent") == "Exit fullscreen")
         page.evaluate("document.querySelector('.tile .full').click()", user_gesture=True)
         until("fullscreen to end", lambda: page.evaluate(
             "!document.fullscreenElement && !document.querySelector('.tile').classList.contains('pseudo-full')"))

@@ -105,11 +105,11 @@ class Mjpegd:
             c.close()
         except (OSError, HttpError):
             pass
-        last, stable_since = fd_count(self.pid), time.monotonic()
+        last, stable_since = self.fds(), time.monotonic()
         deadline = time.monotonic() + 5 * MULT
         while time.monotonic() < deadline:
             time.sleep(0.05)
-            n = fd_count(self.pid)
+            n = self.fds()
             if n != last:
                 last, stable_since = n, time.monotonic()
             elif time.monotonic() - stable_since >= 0.3:
@@ -155,7 +155,17 @@ class Mjpegd:
 
     # ---- fds ----------------------------------------------------------------------------
     def fds(self):
-        return fd_count(self.pid)
+        """Open fds, less the frames' part memfds: the hub, each loop and each loop's sender
+        hold one of a recent frame, so how many there are depends on which frame each holds."""
+        n = 0
+        for f in os.listdir(f"/proc/{self.pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{self.pid}/fd/{f}").startswith("/memfd:mjpegd-part"):
+                    continue
+            except OSError:
+                continue
+            n += 1
+        return n
 
     def check_fds(self, timeout=5.0):
         """Fails unless the server's fd count returns to its baseline (closes are asynchronous)."""

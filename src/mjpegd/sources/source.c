@@ -9,6 +9,8 @@
 
 static const struct mjd_source_ops *const kinds[] = {
     &mjd_source_test_ops,
+    &mjd_source_file_ops,
+    &mjd_source_pipe_ops,
 };
 
 static const struct mjd_source_ops *find(const char *spec, const char **arg)

@@ -3,6 +3,7 @@
 #ifndef MJD_SOURCE_H
 #define MJD_SOURCE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,10 +50,16 @@ struct mjd_raw_frame {
 
 struct mjd_source;
 
+/* What read() returns when the input ended for good (a pipe's writer closed it): the stream is
+ * over, not failed, so it is not retried. */
+#define MJD_SOURCE_EOF (-ENODATA)
+/* The largest JPEG a file, pipe or relay source accepts; bigger frames are dropped (counted). */
+#define MJD_SOURCE_MAX_JPEG ((size_t)8 << 20)
+
 /**
- * Opens the source named by spec ("test"; later "v4l2:/dev/video0", "file:PATH", ...), borrowed.
- * Returns 0, -ENOENT for an unknown kind, -EINVAL for bad parameters, or the source's error.
- * *out is NULL on failure. The source belongs to the thread that reads it.
+ * Opens the source named by spec ("test", "file:PATH", "pipe:-", "pipe:PATH"; later v4l2, http),
+ * borrowed. Returns 0, -ENOENT for an unknown kind, -EINVAL for bad parameters, or the source's
+ * error. *out is NULL on failure. The source belongs to the thread that reads it.
  */
 int mjd_source_create(struct mjd_source **out, const char *spec,
                       const struct mjd_source_params *params) CORE_MUST_CHECK;
@@ -65,8 +72,9 @@ bool mjd_source_known(const char *spec);
 
 /**
  * Fills frame->data with the next frame. A self-paced source may block until deadline_ns
- * (monotonic) at most. Returns 0, -EAGAIN when no frame came before the deadline, or another
- * negative errno when the source failed. Capture thread only.
+ * (monotonic) at most. Returns 0, -EAGAIN when no frame came before the deadline,
+ * MJD_SOURCE_EOF when the input ended (pipe), or another negative errno when the source failed.
+ * Capture thread only.
  */
 int mjd_source_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns);
 

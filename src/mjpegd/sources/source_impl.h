@@ -20,5 +20,7 @@ struct mjd_source {
 };
 
 extern const struct mjd_source_ops mjd_source_test_ops;
+extern const struct mjd_source_ops mjd_source_file_ops;
+extern const struct mjd_source_ops mjd_source_pipe_ops;
 
 #endif

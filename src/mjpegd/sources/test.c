@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The built-in test source: moving colour bars, a bouncing box, texture, frame number and time. */
+/* The built-in test source: colour bars, a moving bar, a bouncing box, frame number and time. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +25,7 @@ struct test_source {
     short *col_y;         /* per-column bar luma, w entries */
     unsigned char *col_u; /* cw entries */
     unsigned char *col_v; /* cw entries */
+    unsigned char *bg;    /* the static picture (bars, gradient, texture), drawn once */
 };
 
 /* 5x7 glyphs, one byte per row, bit 4 is the leftmost pixel. */
@@ -119,6 +120,41 @@ static void draw_text(struct test_source *s, unsigned char *yp, int x, int y, in
     }
 }
 
+/*
+ * The static picture, drawn once at create: colour bars, a vertical gradient and a texture (so
+ * that a frame weighs what a camera scene does). Each frame starts as a copy of it and only
+ * what moves is drawn on top: the moving bar, the box, the frame number and the time.
+ */
+static void render_background(struct test_source *s)
+{
+    unsigned w = s->w;
+    unsigned h = s->h;
+    unsigned char *yp = s->bg;
+    unsigned char *up = yp + (size_t)w * h;
+    unsigned char *vp = up + (size_t)s->cw * s->ch;
+    unsigned barw = w / 8 ? w / 8 : 1;
+    for (unsigned x = 0; x < w; x++) {
+        s->col_y[x] = bars[(x / barw) % 8][0];
+    }
+    for (unsigned x = 0; x < s->cw; x++) {
+        unsigned b = ((2 * x) / barw) % 8;
+        s->col_u[x] = bars[b][1];
+        s->col_v[x] = bars[b][2];
+    }
+    for (unsigned y = 0; y < h; y++) {
+        int grad = (int)(y * 96 / h) - 48;
+        unsigned char *row = yp + (size_t)y * w;
+        const signed char *noise = s->noise + (((size_t)y * 4099u) & NOISE_MASK);
+        for (unsigned x = 0; x < w; x++) {
+            row[x] = clamp_u8(s->col_y[x] + grad + noise[x]);
+        }
+    }
+    for (unsigned y = 0; y < s->ch; y++) {
+        memcpy(up + (size_t)y * s->cw, s->col_u, s->cw);
+        memcpy(vp + (size_t)y * s->cw, s->col_v, s->cw);
+    }
+}
+
 static void render(struct test_source *s, struct mjd_raw_frame *f)
 {
     unsigned w = s->w;
@@ -127,34 +163,14 @@ static void render(struct test_source *s, struct mjd_raw_frame *f)
     unsigned char *up = yp + (size_t)w * h;
     unsigned char *vp = up + (size_t)s->cw * s->ch;
     uint64_t n = f->seq;
+    memcpy(f->data, s->bg, s->base.info.max_frame_bytes);
 
-    // Colour bars, one eighth of the width each, scrolling left by 4 pixels per frame.
-    unsigned barw = w / 8 ? w / 8 : 1;
-    unsigned shift = (unsigned)((n * 4) % ((uint64_t)barw * 8));
-    for (unsigned x = 0; x < w; x++) {
-        s->col_y[x] = bars[((x + shift) / barw) % 8][0];
-    }
-    for (unsigned x = 0; x < s->cw; x++) {
-        unsigned b = ((2 * x + shift) / barw) % 8;
-        s->col_u[x] = bars[b][1];
-        s->col_v[x] = bars[b][2];
-    }
-    // Luma: the bar, a vertical gradient, and a texture that drifts with the frame number.
-    for (unsigned y = 0; y < h; y++) {
-        int grad = (int)(y * 96 / h) - 48;
-        unsigned char *row = yp + (size_t)y * w;
-        size_t r = ((size_t)y * 4099u + (size_t)n * 977u) & NOISE_MASK;
-        // No wrap-around inside a row (the table has w extra entries), so this loop vectorises.
-        const signed char *noise = s->noise + r;
-        const short *col = s->col_y;
-        for (unsigned x = 0; x < w; x++) {
-            row[x] = clamp_u8(col[x] + grad + noise[x]);
-        }
-    }
-    for (unsigned y = 0; y < s->ch; y++) {
-        memcpy(up + (size_t)y * s->cw, s->col_u, s->cw);
-        memcpy(vp + (size_t)y * s->cw, s->col_v, s->cw);
-    }
+    // A white bar, a sixteenth of the width, sweeping right by 4 pixels per frame.
+    int mbw = (int)(w / 16 ? w / 16 : 1);
+    int mbx = (int)((n * 4) % (uint64_t)(w + (unsigned)mbw)) - mbw;
+    fill_rect(yp, w, w, h, mbx, 0, mbw, (int)h, 235);
+    fill_rect(up, s->cw, s->cw, s->ch, mbx / 2, 0, mbw / 2 + 1, (int)s->ch, 128);
+    fill_rect(vp, s->cw, s->cw, s->ch, mbx / 2, 0, mbw / 2 + 1, (int)s->ch, 128);
 
     // A box bouncing off the edges (triangle waves in x and y).
     int bs = (int)(h / 6 > 8 ? h / 6 : 8);
@@ -204,6 +220,7 @@ static void test_destroy(struct mjd_source *src)
     free(s->col_y);
     free(s->col_u);
     free(s->col_v);
+    free(s->bg);
     free(s);
 }
 
@@ -226,7 +243,9 @@ static int test_create(struct mjd_source **out, const char *arg, const struct mj
     s->col_y = malloc(s->w * sizeof(*s->col_y));
     s->col_u = malloc(s->cw);
     s->col_v = malloc(s->cw);
-    if (s->noise == NULL || s->col_y == NULL || s->col_u == NULL || s->col_v == NULL) {
+    s->bg = malloc((size_t)s->w * s->h + 2 * (size_t)s->cw * s->ch);
+    if (s->noise == NULL || s->col_y == NULL || s->col_u == NULL || s->col_v == NULL ||
+        s->bg == NULL) {
         test_destroy(&s->base);
         return -ENOMEM;
     }
@@ -245,6 +264,7 @@ static int test_create(struct mjd_source **out, const char *arg, const struct mj
     s->base.info.format = MJD_PIX_YUV420P;
     s->base.info.self_paced = false;
     s->base.info.max_frame_bytes = (size_t)s->w * s->h + 2 * (size_t)s->cw * s->ch;
+    render_background(s);
     *out = &s->base;
     return 0;
 }

@@ -3,6 +3,7 @@
 #include "../testlib.h"
 
 #include <errno.h>
+#include <fcntl.h>
 
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -10,6 +11,7 @@
 
 #include "core/clock.h"
 #include "mjpegd/hub.h"
+#include "mjpegd/part.h"
 
 static struct core_buf *frame_buf(unsigned char fill, size_t len)
 {
@@ -39,20 +41,21 @@ TEST(hub_latest_shares_one_buffer)
     ASSERT_OK(mjd_hub_create(&hub));
     struct core_buf *b = frame_buf(1, 100);
     ASSERT_TRUE(mjd_hub_publish(hub, b, 1, 123456789));
-    ASSERT_EQ_INT(core_buf_refcount(b), 1);
+    // The hub's reference, and its part's (the stream bytes made from the frame).
+    ASSERT_EQ_INT(core_buf_refcount(b), 2);
     struct mjd_frame f1;
     struct mjd_frame f2;
     ASSERT_TRUE(mjd_hub_latest(hub, &f1));
     ASSERT_TRUE(mjd_hub_latest(hub, &f2));
     // No copy: every reader gets the same buffer, with its own reference.
     ASSERT_TRUE(f1.jpeg == b && f2.jpeg == b);
-    ASSERT_EQ_INT(core_buf_refcount(b), 3);
+    ASSERT_EQ_INT(core_buf_refcount(b), 4);
     ASSERT_EQ_U64(f1.seq, 1);
     ASSERT_EQ_INT(f1.wall_ns, 123456789);
     ASSERT_OK(mjd_hub_wait_first(hub, core_now_ns()));
     core_buf_unref(f1.jpeg);
     core_buf_unref(f2.jpeg);
-    ASSERT_EQ_INT(core_buf_refcount(b), 1);
+    ASSERT_EQ_INT(core_buf_refcount(b), 2);
     mjd_hub_destroy(hub);
 }
 
@@ -196,5 +199,52 @@ TEST(hub_concurrent_publish_and_read_keep_order)
     ASSERT_TRUE(mjd_hub_latest(hub, &newest));
     ASSERT_EQ_U64(newest.seq, 4000);
     core_buf_unref(newest.jpeg);
+    mjd_hub_destroy(hub);
+}
+
+TEST(hub_publish_makes_one_sealed_part_shared_by_readers)
+{
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    struct core_buf *a = frame_buf(1, 100);
+    ASSERT_TRUE(mjd_hub_publish(hub, a, 1, 1500000000123456789));
+    struct mjd_frame f1;
+    struct mjd_frame f2;
+    struct mjd_part *p1 = NULL;
+    struct mjd_part *p2 = NULL;
+    ASSERT_TRUE(mjd_hub_latest_part(hub, &f1, &p1));
+    ASSERT_TRUE(mjd_hub_latest_part(hub, &f2, &p2));
+    // One part per frame, shared: the same pointer, made from the same JPEG.
+    ASSERT_TRUE(p1 != NULL && p1 == p2);
+    ASSERT_TRUE(mjd_part_jpeg(p1) == a);
+    int fd = mjd_part_fd(p1);
+    ASSERT_TRUE(fd >= 0);
+    int seals = fcntl(fd, F_GET_SEALS);
+    ASSERT_TRUE((seals & (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) ==
+                (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL));
+    // A newer frame replaces the hub's part; the readers' one stays whole.
+    ASSERT_TRUE(mjd_hub_publish(hub, frame_buf(2, 50), 2, 0));
+    ASSERT_EQ_INT(fcntl(fd, F_GET_SEALS), seals);
+    ASSERT_EQ_U64(mjd_part_len(p1), mjd_part_len(p2));
+    mjd_part_unref(p1);
+    mjd_part_unref(p2);
+    core_buf_unref(f1.jpeg);
+    core_buf_unref(f2.jpeg);
+    mjd_hub_destroy(hub);
+}
+
+TEST(hub_part_flags_copy_only_makes_no_memfd)
+{
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    mjd_hub_set_part_flags(hub, MJD_PART_NO_MEMFD);
+    ASSERT_TRUE(mjd_hub_publish(hub, frame_buf(1, 100), 1, 0));
+    struct mjd_frame f;
+    struct mjd_part *p = NULL;
+    ASSERT_TRUE(mjd_hub_latest_part(hub, &f, &p));
+    ASSERT_TRUE(p != NULL);
+    ASSERT_EQ_INT(mjd_part_fd(p), -1);
+    mjd_part_unref(p);
+    core_buf_unref(f.jpeg);
     mjd_hub_destroy(hub);
 }

@@ -141,7 +141,7 @@ TEST(watchdog_without_a_period_starts_nothing)
     struct mjd_hub *hub = NULL;
     ASSERT_OK(mjd_hub_create(&hub));
     struct mjd_watchdog *wd = (struct mjd_watchdog *)hub; // must be overwritten
-    ASSERT_OK(mjd_watchdog_start(&wd, hub, 0));
+    ASSERT_OK(mjd_watchdog_start(&wd, hub, NULL, 0));
     ASSERT_NULL(wd);
     mjd_watchdog_stop(NULL);
     mjd_hub_destroy(hub);
@@ -185,7 +185,7 @@ TEST_WITH_TIMEOUT(watchdog_pings_only_while_frames_are_published, 30)
     ASSERT_OK(mjd_hub_create(&hub));
     publish(hub, 1);
     struct mjd_watchdog *wd = NULL;
-    ASSERT_OK(mjd_watchdog_start(&wd, hub, 40 * CORE_NS_PER_MS)); // a wake-up every 20 ms
+    ASSERT_OK(mjd_watchdog_start(&wd, hub, NULL, 40 * CORE_NS_PER_MS)); // a wake-up every 20 ms
     ASSERT_NOT_NULL(wd);
 
     // Every new frame is followed by a ping (the first one: a frame exists at start).
@@ -226,7 +226,7 @@ TEST_WITH_TIMEOUT(watchdog_never_pings_when_no_frame_ever_comes, 30)
     struct mjd_hub *hub = NULL;
     ASSERT_OK(mjd_hub_create(&hub));
     struct mjd_watchdog *wd = NULL;
-    ASSERT_OK(mjd_watchdog_start(&wd, hub, 20 * CORE_NS_PER_MS));
+    ASSERT_OK(mjd_watchdog_start(&wd, hub, NULL, 20 * CORE_NS_PER_MS));
     wait_ticks(wd, 10);
     ASSERT_EQ_INT(stats_of(wd).pings, 0);
     ASSERT_EQ_INT(drain_pings(fd), 0);

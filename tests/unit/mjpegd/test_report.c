@@ -44,10 +44,11 @@ TEST(report_json_has_exactly_the_keys)
     ASSERT_EQ_STR(buf, "{\"version\":\"1.2.3\",\"source\":\"test\",\"width\":1280,\"height\":720,"
                        "\"fps\":29.50,\"target_fps\":30,\"quality\":75,\"frames_captured\":100,"
                        "\"frames_published\":95,\"frames_dropped\":3,"
-                       "\"frames_dropped_by\":{\"busy\":2,\"stale\":1,\"error\":0},"
-                       "\"frames_in_flight\":2,\"frames_skipped\":4,\"last_frame_age\":0.033,"
+                       "\"frames_dropped_by\":{\"busy\":2,\"stale\":1,\"error\":0,\"same\":0},"
+                       "\"frames_in_flight\":2,\"frames_skipped\":4,\"status\":\"ok\","
+                       "\"last_frame_age\":0.033,"
                        "\"clients\":3,\"clients_total\":7,\"pending\":2,"
-                       "\"bytes_sent\":123456789012,\"uptime\":12.500}\n");
+                       "\"bytes_sent\":123456789012,\"send_path\":\"copy\",\"uptime\":12.500}\n");
     // Before the first frame there is no age.
     r.sources[0].last_frame_age = -1;
     ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
@@ -60,11 +61,19 @@ TEST(report_json_lists_every_source_when_there_are_several)
     r.nsources = 2;
     r.sources[1] = r.sources[0];
     r.sources[1].kind = "cam";
+    r.sources[1].spec = "cam:/dev/x";
+    r.sources[1].status = "idle";
+    r.sources[1].clients = 5;
     char buf[4096];
     ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
     ASSERT_TRUE(strncmp(buf, "{\"version\":\"1.2.3\",\"source\":\"test\",", 35) == 0);
-    ASSERT_NOT_NULL(strstr(buf, ",\"sources\":[{\"source\":\"test\","));
-    ASSERT_NOT_NULL(strstr(buf, "},{\"source\":\"cam\","));
+    ASSERT_NOT_NULL(
+            strstr(buf, ",\"sources\":[{\"index\":0,\"source\":\"test\",\"kind\":\"test\","));
+    ASSERT_NOT_NULL(strstr(buf, "},{\"index\":1,\"source\":\"cam:/dev/x\",\"kind\":\"cam\","));
+    ASSERT_NOT_NULL(strstr(buf, "\"stream\":\"/stream\",\"snapshot\":\"/snapshot\""));
+    ASSERT_NOT_NULL(strstr(buf, "\"status\":\"idle\""));
+    ASSERT_NOT_NULL(strstr(buf, "\"stream\":\"/1/stream\",\"snapshot\":\"/1/snapshot\","
+                                "\"clients\":5,\"last_error\":null}"));
 }
 
 TEST(report_json_escapes_the_source)

@@ -157,6 +157,28 @@ TEST(route_action_number_picks_the_source)
     ASSERT_EQ_INT(r.kind, MJD_ROUTE_NOT_FOUND);
 }
 
+TEST(route_numbered_path_picks_the_source)
+{
+    struct mjd_route r;
+    ASSERT_EQ_INT(route("/1/stream", &r), 0);
+    ASSERT_EQ_INT(r.kind, MJD_ROUTE_STREAM);
+    ASSERT_EQ_INT(r.source, 1);
+    ASSERT_EQ_INT(route("/15/snapshot?t=1", &r), 0);
+    ASSERT_EQ_INT(r.kind, MJD_ROUTE_SNAPSHOT);
+    ASSERT_EQ_INT(r.source, 15);
+    ASSERT_EQ_INT(route("/0/stream?fps=5", &r), 0);
+    ASSERT_EQ_INT(r.kind, MJD_ROUTE_STREAM);
+    ASSERT_EQ_INT(r.source, 0);
+    ASSERT_EQ_INT(r.fps, 5);
+    const char *bad[] = { "/01/stream", "/100/stream", "/1/state",   "/1/",           "/1",
+                          "/x/stream",  "/1/stream/x", "/-1/stream", "/1000/snapshot" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ASSERT_EQ_INT(route(bad[i], &r), 0);
+        ASSERT_EQ_INT(r.kind, MJD_ROUTE_NOT_FOUND);
+        ASSERT_EQ_INT(r.source, 0);
+    }
+}
+
 TEST(route_dot_dot_in_any_spelling_is_400)
 {
     const char *cases[] = {

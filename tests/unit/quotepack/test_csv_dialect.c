@@ -398,3 +398,28 @@ TEST(csv_lines_of_only_spaces_and_tabs_are_blank_lines)
     /* The next record keeps its line number. */
     BAD_D(DIALECT(0), "a,b\n  \n \n1\n", QP_CSV_ERR_RAGGED, 4, 2);
 }
+
+/* Fuzz finding (quotepack_csv, tests/fuzz/corpus/quotepack_csv/column-detect-cp1252): with
+ * detection and transcoding, a field starting where the sniffed copy's last buffer began got
+ * its column in UTF-8 bytes when the input came in 2-byte chunks. */
+TEST(csv_transcoded_detected_error_column_same_at_every_chunk_size)
+{
+    static const char *const ins[] = { "\na\x9c,\"\n", "\n\t\t\x9c\x08\t\"\n",
+                                       "\n\xE9\xE9,\"x\n\xE9\n" };
+    static const uint64_t cols[] = { 4, 6, 4 };
+    for (int enc = QP_ENCODING_LATIN1; enc <= QP_ENCODING_CP1252; enc++) {
+        struct qp_csv_opts o = { .dialect = { .detect = true, .encoding = (enum qp_encoding)enc } };
+        for (size_t i = 0; i < sizeof(ins) / sizeof(ins[0]); i++) {
+            for (size_t chunk = 0; chunk <= 8; chunk++) {
+                char out[256];
+                struct qp_csv_error err;
+                enum qp_csv_status st = csv_parse(ins[i], strlen(ins[i]), chunk, 0, &o, out,
+                                                  sizeof(out), &err, NULL);
+                ASSERT_EQ_INT(st, QP_CSV_ERROR);
+                ASSERT_EQ_INT(err.kind, QP_CSV_ERR_UNTERMINATED);
+                ASSERT_EQ_U64(err.line, 2);
+                ASSERT_EQ_U64(err.column, cols[i]);
+            }
+        }
+    }
+}

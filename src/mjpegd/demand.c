@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+/* Who watches a source: its streaming clients, and whether --on-demand lets it sleep. */
+#include "mjpegd/demand.h"
+
+#include <errno.h>
+
+int mjd_demand_init(struct mjd_demand *d, int64_t linger_ns)
+{
+    atomic_init(&d->clients, 0);
+    atomic_init(&d->hold, 0);
+    atomic_init(&d->state, MJD_DEMAND_ACTIVE);
+    d->linger_ns = linger_ns;
+    return core_event_create(&d->wake);
+}
+
+void mjd_demand_release(struct mjd_demand *d)
+{
+    core_event_destroy(d->wake);
+    d->wake = NULL;
+}
+
+void mjd_demand_add_client(struct mjd_demand *d)
+{
+    atomic_fetch_add(&d->clients, 1);
+    if (d->linger_ns > 0) {
+        core_event_set(d->wake);
+    }
+}
+
+void mjd_demand_remove_client(struct mjd_demand *d)
+{
+    atomic_fetch_sub(&d->clients, 1);
+}
+
+void mjd_demand_touch(struct mjd_demand *d, int64_t now_ns)
+{
+    if (d->linger_ns <= 0) {
+        return;
+    }
+    int64_t until = now_ns + d->linger_ns;
+    int64_t cur = atomic_load(&d->hold);
+    while (cur < until && !atomic_compare_exchange_weak(&d->hold, &cur, until)) {
+    }
+    core_event_set(d->wake);
+}
+
+unsigned mjd_demand_clients(struct mjd_demand *d)
+{
+    return atomic_load(&d->clients);
+}
+
+bool mjd_demand_wanted(struct mjd_demand *d, int64_t now_ns)
+{
+    return atomic_load(&d->clients) > 0 || atomic_load(&d->hold) > now_ns;
+}
+
+enum mjd_demand_state mjd_demand_state(struct mjd_demand *d)
+{
+    return (enum mjd_demand_state)atomic_load(&d->state);
+}

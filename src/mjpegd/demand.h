@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+/* Who watches a source: its streaming clients, and whether --on-demand lets it sleep. */
+#ifndef MJD_DEMAND_H
+#define MJD_DEMAND_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+#include "core/event.h"
+
+/*
+ * One per source. Network loops count the source's viewers with atomic increments and
+ * decrements and set `wake` when someone arrives; they never block on the capture thread. The
+ * capture thread (the only one that opens and closes the source) reads the count, sleeps on
+ * `wake` while nobody watches, and publishes the state it is in for /state and the watchdog.
+ * Every field is atomic or immutable; the event is thread-safe. Owner: the feed (feed.c).
+ */
+enum mjd_demand_state {
+    MJD_DEMAND_ACTIVE = 0, /* the source is open and read */
+    MJD_DEMAND_IDLE = 1,   /* --on-demand: closed while nobody watches */
+    MJD_DEMAND_ENDED = 2,  /* the input ended for good (a pipe's end), the others go on */
+};
+
+struct mjd_demand {
+    atomic_uint clients;       /* streaming clients of this source */
+    atomic_int_least64_t hold; /* monotonic ns until which a snapshot keeps the source open */
+    atomic_int state;          /* enum mjd_demand_state, written by the capture thread */
+    int64_t linger_ns;         /* --on-demand SEC in ns; 0: always open. Immutable */
+    struct core_event *wake;   /* set on every arrival, and by stop */
+};
+
+/** Sets up d; linger_ns 0 means the source never sleeps. 0 or -ENOMEM. Owner thread. */
+int mjd_demand_init(struct mjd_demand *d, int64_t linger_ns) CORE_MUST_CHECK;
+
+/** Frees what d holds. Owner thread, after every user is gone. */
+void mjd_demand_release(struct mjd_demand *d);
+
+/** A stream of this source starts (wakes a sleeping source). Any thread, never blocks. */
+void mjd_demand_add_client(struct mjd_demand *d);
+
+/** A stream of this source ended. Any thread, never blocks. */
+void mjd_demand_remove_client(struct mjd_demand *d);
+
+/** A snapshot asks for the source: keeps it open for linger_ns at least. Any thread. */
+void mjd_demand_touch(struct mjd_demand *d, int64_t now_ns);
+
+/** Streaming clients now. Any thread. */
+unsigned mjd_demand_clients(struct mjd_demand *d);
+
+/** True if someone needs the source at now_ns (a client, or a snapshot's hold). Any thread. */
+bool mjd_demand_wanted(struct mjd_demand *d, int64_t now_ns);
+
+/** The capture thread's state. Any thread. */
+enum mjd_demand_state mjd_demand_state(struct mjd_demand *d);
+
+#endif
