@@ -20,7 +20,7 @@ static int decodes(tjhandle tj, const unsigned char *jpeg, size_t len)
     int sub = 0;
     int cs = 0;
     if (tjDecompressHeader3(tj, jpeg, (unsigned long)len, &w, &h, &sub, &cs) != 0 || w <= 0 ||
-        h <= 0 || (long)w * h > 256 * 256) {
+        h <= 0 || (long)w * h > 256L * 256L) {
         return 0;
     }
     unsigned char *px = malloc((size_t)w * (size_t)h);

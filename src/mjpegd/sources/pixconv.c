@@ -21,8 +21,8 @@ void mjd_pixconv_yuyv(const unsigned char *src, size_t stride, unsigned w, unsig
     for (unsigned row = 0; row < h; row++) {
         const unsigned char *s = src + (size_t)row * stride;
         unsigned char *yr = y + (size_t)row * w;
-        for (unsigned x = 0; x < w; x++) {
-            yr[x] = s[2u * x];
+        for (size_t x = 0; x < w; x++) {
+            yr[x] = s[2 * x];
         }
     }
     for (unsigned row = 0; row < h; row += 2) {
@@ -72,8 +72,8 @@ void mjd_pixconv_rgb24(const unsigned char *src, size_t stride, unsigned w, unsi
     for (unsigned row = 0; row < h; row++) {
         const unsigned char *s = src + (size_t)row * stride;
         unsigned char *yr = dst + (size_t)row * w;
-        for (unsigned x = 0; x < w; x++) {
-            yr[x] = luma(s[3u * x], s[3u * x + 1], s[3u * x + 2]);
+        for (size_t x = 0; x < w; x++) {
+            yr[x] = luma(s[3 * x], s[3 * x + 1], s[3 * x + 2]);
         }
     }
     for (unsigned row = 0; row < h; row += 2) {

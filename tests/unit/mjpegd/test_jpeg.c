@@ -20,7 +20,7 @@ static unsigned char *make_jpeg(unsigned long *len)
     unsigned s = 1;
     for (int y = 0; y < H; y++) {
         for (int x = 0; x < W; x++) {
-            unsigned char *p = rgb + (y * W + x) * 3;
+            unsigned char *p = rgb + ((size_t)y * W + (size_t)x) * 3;
             p[0] = (unsigned char)(x * 255 / W);
             p[1] = (unsigned char)(y * 255 / H);
             s = s * 1103515245u + 12345u;

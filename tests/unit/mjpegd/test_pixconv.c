@@ -35,20 +35,20 @@ TEST(pixconv_yuyv_and_nv12_match_reference)
 {
     static const unsigned sizes[][2] = { { 16, 8 }, { 6, 5 }, { 2, 1 }, { 34, 3 } };
     for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
-        unsigned w = sizes[k][0];
-        unsigned h = sizes[k][1];
+        size_t w = sizes[k][0];
+        size_t h = sizes[k][1];
         size_t cw = (w + 1) / 2;
         size_t ch = (h + 1) / 2;
         size_t stride = 4 * cw + 8; /* padded lines, as drivers may give */
         unsigned char *src = malloc(stride * (h + ch));
-        unsigned char *dst = malloc(mjd_pixconv_yuv420p_size(w, h));
-        double *ref = malloc(sizeof(double) * mjd_pixconv_yuv420p_size(w, h));
+        unsigned char *dst = malloc(mjd_pixconv_yuv420p_size((unsigned)w, (unsigned)h));
+        double *ref = malloc(sizeof(double) * mjd_pixconv_yuv420p_size((unsigned)w, (unsigned)h));
         ASSERT_TRUE(src != NULL && dst != NULL && ref != NULL);
         fill(src, stride * (h + ch));
 
-        mjd_pixconv_yuyv(src, stride, w, h, dst);
-        for (unsigned y = 0; y < h; y++) {
-            for (unsigned x = 0; x < w; x++) {
+        mjd_pixconv_yuyv(src, stride, (unsigned)w, (unsigned)h, dst);
+        for (size_t y = 0; y < h; y++) {
+            for (size_t x = 0; x < w; x++) {
                 ref[y * w + x] = src[y * stride + 2 * x];
             }
         }
@@ -61,11 +61,11 @@ TEST(pixconv_yuyv_and_nv12_match_reference)
                         (src[2 * cy * stride + 4 * cx + 3] + src[y1 * stride + 4 * cx + 3]) / 2.0;
             }
         }
-        expect_close(dst, ref, mjd_pixconv_yuv420p_size(w, h), 0.5, "yuyv");
+        expect_close(dst, ref, mjd_pixconv_yuv420p_size((unsigned)w, (unsigned)h), 0.5, "yuyv");
 
-        mjd_pixconv_nv12(src, stride, w, h, dst);
-        for (unsigned y = 0; y < h; y++) {
-            for (unsigned x = 0; x < w; x++) {
+        mjd_pixconv_nv12(src, stride, (unsigned)w, (unsigned)h, dst);
+        for (size_t y = 0; y < h; y++) {
+            for (size_t x = 0; x < w; x++) {
                 ref[y * w + x] = src[y * stride + x];
             }
         }
@@ -75,7 +75,7 @@ TEST(pixconv_yuyv_and_nv12_match_reference)
                 ref[w * h + cw * ch + cy * cw + cx] = src[(h + cy) * stride + 2 * cx + 1];
             }
         }
-        expect_close(dst, ref, mjd_pixconv_yuv420p_size(w, h), 0.0, "nv12");
+        expect_close(dst, ref, mjd_pixconv_yuv420p_size((unsigned)w, (unsigned)h), 0.0, "nv12");
         free(ref);
         free(dst);
         free(src);
@@ -86,20 +86,20 @@ TEST(pixconv_rgb24_matches_jfif_matrix)
 {
     static const unsigned sizes[][2] = { { 16, 8 }, { 7, 5 }, { 1, 1 }, { 33, 2 } };
     for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
-        unsigned w = sizes[k][0];
-        unsigned h = sizes[k][1];
+        size_t w = sizes[k][0];
+        size_t h = sizes[k][1];
         size_t cw = (w + 1) / 2;
         size_t ch = (h + 1) / 2;
         size_t stride = 3 * w + 5;
-        size_t n = mjd_pixconv_yuv420p_size(w, h);
+        size_t n = mjd_pixconv_yuv420p_size((unsigned)w, (unsigned)h);
         unsigned char *src = malloc(stride * h);
         unsigned char *dst = malloc(n);
         double *ref = malloc(sizeof(double) * n);
         ASSERT_TRUE(src != NULL && dst != NULL && ref != NULL);
         fill(src, stride * h);
-        mjd_pixconv_rgb24(src, stride, w, h, dst);
-        for (unsigned y = 0; y < h; y++) {
-            for (unsigned x = 0; x < w; x++) {
+        mjd_pixconv_rgb24(src, stride, (unsigned)w, (unsigned)h, dst);
+        for (size_t y = 0; y < h; y++) {
+            for (size_t x = 0; x < w; x++) {
                 const unsigned char *p = src + y * stride + 3 * x;
                 ref[y * w + x] = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
             }
