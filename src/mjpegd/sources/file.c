@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "mjpegd/sources/jpeg.h"
 #include "mjpegd/sources/jpeg_split.h"
 #include "mjpegd/sources/source_impl.h"
 
@@ -69,17 +70,12 @@ static ssize_t slurp(const char *path, unsigned char *buf, size_t cap)
     return (ssize_t)len;
 }
 
-/* A complete JPEG: SOI, a SOF with a size, and EOI at the end (trailing bytes after it tolerated
- * only when they are zero padding, as some cameras write). */
+/* A complete JPEG (jpeg.c's check: SOI, a sane segment walk, EOI at the end, zero padding
+ * tolerated) whose SOF gives its size. */
 static bool is_jpeg(const unsigned char *p, size_t len, unsigned *w, unsigned *h)
 {
-    if (mjd_jpeg_size(p, len, w, h) != 0) {
-        return false;
-    }
-    while (len > 2 && p[len - 1] == 0) {
-        len--;
-    }
-    return len >= 4 && p[len - 2] == 0xff && p[len - 1] == 0xd9;
+    struct mjd_jpeg_info info;
+    return mjd_jpeg_check(p, len, &info) == 0 && mjd_jpeg_size(p, info.len, w, h) == 0;
 }
 
 static bool jpeg_name(const char *name)
