@@ -15,6 +15,13 @@ enum {
     ST_SKIP
 };
 
+/* Bytes allowed after a delimiter before its LF (transport padding, "--" of the last one). */
+#define DELIM_LINE_MAX 256
+
+/* A body may carry a CRLF before the next delimiter beyond the frame cap: the no-Content-Length
+ * cap is frame_cap + BODY_SLACK raw bytes, the same whether the delimiter is buffered or not. */
+#define BODY_SLACK 2
+
 int mjd_multipart_init(struct mjd_multipart *mp, const char *content_type, size_t frame_cap)
 {
     memset(mp, 0, sizeof(*mp));
@@ -123,10 +130,14 @@ static bool step(struct mjd_multipart *mp)
                 return false;
             }
             // The delimiter line: up to its LF (the "--" of a closing delimiter is skipped too).
+            // The LF is looked for in a fixed window, so that the verdict does not depend on
+            // how much happens to be buffered (a fuzzer found whole and byte-by-byte feeds
+            // disagreeing when the LF came after more than 256 bytes).
             size_t at = (size_t)(d - mp->acc) + mp->dlen;
-            unsigned char *lf = memchr(mp->acc + at, '\n', mp->len - at);
+            size_t win = mp->len - at < DELIM_LINE_MAX + 1 ? mp->len - at : DELIM_LINE_MAX + 1;
+            unsigned char *lf = memchr(mp->acc + at, '\n', win);
             if (lf == NULL) {
-                if (mp->len - at > 256) {
+                if (mp->len - at > DELIM_LINE_MAX) {
                     drop(mp, at); // not a delimiter line after all: search on
                     continue;
                 }
@@ -200,7 +211,7 @@ static bool step(struct mjd_multipart *mp)
             }
             unsigned char *d = memmem(mp->acc, mp->len, mp->delim, mp->dlen);
             if (d == NULL) {
-                if (mp->len > mp->frame_cap + mp->dlen) {
+                if (mp->len > mp->frame_cap + BODY_SLACK + mp->dlen) {
                     mp->oversized++;
                     drop(mp, mp->len - mp->dlen);
                     mp->state = ST_SEEK;
@@ -214,7 +225,7 @@ static bool step(struct mjd_multipart *mp)
             while (keep > 0 && (mp->acc[keep - 1] == '\n' || mp->acc[keep - 1] == '\r')) {
                 keep--;
             }
-            if (keep > mp->frame_cap) {
+            if (body > mp->frame_cap + BODY_SLACK || keep > mp->frame_cap) {
                 mp->oversized++;
                 drop(mp, body);
                 mp->state = ST_SEEK;
