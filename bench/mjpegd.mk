@@ -50,7 +50,7 @@ BENCH_TARGETS += bench-jpeg-split
 V4L2_BENCH_ARGS ?= 1280x720 300
 $(B)/bench/v4l2_bench: bench/v4l2_bench.c tests/unit/mjpegd/fake_v4l2.c tests/unit/mjpegd/fake_v4l2.h $(B)/libmjpegd.a $(B)/libcore.a
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -pthread -Isrc $(WARNINGS) -o $@ bench/v4l2_bench.c tests/unit/mjpegd/fake_v4l2.c $(B)/libmjpegd.a $(B)/libcore.a -lturbojpeg -lm
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -pthread -Isrc $(WARNINGS) -o $@ bench/v4l2_bench.c tests/unit/mjpegd/fake_v4l2.c $(B)/libmjpegd.a $(B)/libcore.a -lturbojpeg -lcurl -lm
 
 .PHONY: bench-v4l2
 bench-v4l2: $(B)/bench/v4l2_bench
