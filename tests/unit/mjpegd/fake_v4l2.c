@@ -185,6 +185,9 @@ static int reqbufs(struct fake_v4l2 *f, struct v4l2_requestbuffers *rb)
 
 static int dqbuf(struct fake_v4l2 *f, struct v4l2_buffer *b)
 {
+    if (f->poll_err) {
+        return fail(EAGAIN);
+    }
     if (f->loop && f->next >= f->nframes) {
         f->next = 0;
     }
@@ -247,6 +250,10 @@ static int f_ioctl(void *ctx, int fd, unsigned long request, void *arg)
         }
         f->fps_den = p->parm.capture.timeperframe.denominator;
         p->parm.capture.capability = V4L2_CAP_TIMEPERFRAME;
+        if (f->grant_fps != 0) {
+            p->parm.capture.timeperframe.numerator = 1;
+            p->parm.capture.timeperframe.denominator = f->grant_fps;
+        }
         return 0;
     }
     case VIDIOC_QUERYCTRL:
@@ -333,6 +340,10 @@ static int f_poll(void *ctx, struct pollfd *fds, nfds_t nfds, int timeout_ms)
         return fail(EINVAL);
     }
     fds[0].revents = 0;
+    if (f->poll_err) {
+        fds[0].revents = POLLERR;
+        return 1;
+    }
     if (f->streaming && (f->next < f->nframes || (f->loop && f->nframes > 0))) {
         fds[0].revents = POLLIN;
         return 1;

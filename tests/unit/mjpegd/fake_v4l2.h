@@ -39,6 +39,8 @@ struct fake_v4l2 {
     unsigned max_h;
     unsigned pad_stride; /* bytes added to a raw format's bytesperline */
     bool refuse_parm;    /* S_PARM fails with ENOTTY */
+    unsigned grant_fps;  /* S_PARM grants this rate; 0: the asked one */
+    bool poll_err;       /* poll reports POLLERR (a device gone wrong) and DQBUF has nothing */
     unsigned grant_bufs; /* REQBUFS grants this many buffers; 0: as many as asked */
     size_t buf_len;      /* each buffer's length; 0: sizeimage */
     struct fake_v4l2_ctrl ctrls[16];

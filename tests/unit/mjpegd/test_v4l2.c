@@ -350,6 +350,64 @@ TEST(v4l2_dqbuf_errors_are_failures)
     tjFree(j);
 }
 
+TEST(v4l2_poll_error_is_a_failure)
+{
+    struct rig r;
+    rig_init(&r);
+    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    ASSERT_OK(rig_open(&r, &p));
+    r.dev.poll_err = true;
+    ASSERT_EQ_INT(rig_read(&r), -EIO);
+    rig_done(&r);
+}
+
+TEST(v4l2_unplugged_camera_reopens_after_destroy)
+{
+    // What the capture thread's retry does after ENODEV: destroy, then create again once the
+    // device is back; the second open starts from a clean state.
+    struct rig r;
+    rig_init(&r);
+    unsigned long len = 0;
+    unsigned char *j = make_jpeg(64, 48, &len);
+    fake_v4l2_push(&r.dev, NULL, 0, -1, 0, ENODEV);
+    fake_v4l2_push(&r.dev, j, len, -1, 0, 0);
+    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    ASSERT_OK(rig_open(&r, &p));
+    size_t cap = mjd_source_get_info(r.src)->max_frame_bytes;
+    ASSERT_EQ_INT(rig_read(&r), -ENODEV);
+    mjd_source_destroy(r.src);
+    r.src = NULL;
+    ASSERT_EQ_INT(r.dev.closes, 1);
+    ASSERT_EQ_INT(r.dev.nbufs, 0);
+    ASSERT_OK(mjd_v4l2_create(&r.src, "/dev/video7", &p, &r.ops));
+    // The same buffers as before: a reopen fits the capture thread's frames.
+    ASSERT_EQ_U64(mjd_source_get_info(r.src)->max_frame_bytes, cap);
+    ASSERT_OK(rig_read(&r));
+    ASSERT_EQ_U64(r.frame.len, len);
+    ASSERT_EQ_INT(r.dev.opens, 2);
+    rig_done(&r);
+    tjFree(j);
+}
+
+TEST(v4l2_camera_slower_than_asked_still_streams)
+{
+    struct rig r;
+    rig_init(&r);
+    r.dev.grant_fps = 5;
+    unsigned long len = 0;
+    unsigned char *j = make_jpeg(64, 48, &len);
+    fake_v4l2_push(&r.dev, j, len, -1, 0, 0);
+    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    ASSERT_OK(rig_open(&r, &p));
+    ASSERT_EQ_INT(r.dev.fps_den, 30);
+    ASSERT_TRUE(mjd_source_get_info(r.src)->self_paced); // the camera's own rate rules
+    ASSERT_OK(rig_read(&r));
+    // No frame ready yet (the camera is slow): a timeout, not a failure.
+    ASSERT_EQ_INT(rig_read(&r), -EAGAIN);
+    rig_done(&r);
+    tjFree(j);
+}
+
 TEST(v4l2_device_without_streaming_or_capture_refused)
 {
     struct rig r;
