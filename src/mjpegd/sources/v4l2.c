@@ -467,6 +467,21 @@ static int take_raw(struct v4l2_source *s, const unsigned char *buf, size_t used
     return 0;
 }
 
+/* The capture time the driver stamped on b (CLOCK_MONOTONIC, as most drivers and uvcvideo
+ * stamp), as wall-clock time in frame->wall_ns; left as the capture thread set it otherwise. */
+static void stamp(const struct v4l2_buffer *b, struct mjd_raw_frame *frame)
+{
+    if ((b->flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) != V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC) {
+        return;
+    }
+    int64_t ts =
+            (int64_t)b->timestamp.tv_sec * CORE_NS_PER_SEC + (int64_t)b->timestamp.tv_usec * 1000;
+    int64_t age = core_now_ns() - ts;
+    if (ts > 0 && age >= 0 && age < 10 * CORE_NS_PER_SEC) {
+        frame->wall_ns = core_wall_ns() - age;
+    }
+}
+
 /* The dequeued buffer b into frame: 0 or -EAGAIN (dropped). */
 static int take(struct v4l2_source *s, const struct v4l2_buffer *b, struct mjd_raw_frame *frame)
 {
@@ -530,6 +545,7 @@ static int v4l2_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_
             return -e;
         }
         if (rc == 0) {
+            stamp(&b, frame);
             s->stats.frames++;
         }
         return rc;

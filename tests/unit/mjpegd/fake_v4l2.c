@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #define FAKE_PAGE 4096u
 
@@ -214,6 +215,14 @@ static int dqbuf(struct fake_v4l2 *f, struct v4l2_buffer *b)
     b->flags = V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_DONE | fr->flags;
     b->length = (uint32_t)f->len[i];
     b->sequence = f->next - 1;
+    if (fr->age_ns > 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t ts = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec - fr->age_ns;
+        b->timestamp.tv_sec = ts / 1000000000;
+        b->timestamp.tv_usec = (ts % 1000000000) / 1000;
+        b->flags |= V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC;
+    }
     return 0;
 }
 

@@ -19,6 +19,7 @@ struct fake_v4l2_frame {
     long bytesused; /* what DQBUF reports; -1: len */
     uint32_t flags; /* added to the buffer's flags (V4L2_BUF_FLAG_ERROR) */
     int dq_errno;   /* nonzero: DQBUF fails with this errno instead (ENODEV: unplugged) */
+    int64_t age_ns; /* > 0: stamped CLOCK_MONOTONIC now - age_ns (as uvcvideo stamps) */
 };
 
 struct fake_v4l2_ctrl {

@@ -408,6 +408,29 @@ TEST(v4l2_camera_slower_than_asked_still_streams)
     tjFree(j);
 }
 
+TEST(v4l2_driver_timestamp_sets_capture_time)
+{
+    struct rig r;
+    rig_init(&r);
+    unsigned long len = 0;
+    unsigned char *j = make_jpeg(64, 48, &len);
+    fake_v4l2_push(&r.dev, j, len, -1, 0, 0);
+    r.dev.frames[0].age_ns = 2 * CORE_NS_PER_SEC; // captured 2 s before the DQBUF
+    fake_v4l2_push(&r.dev, j, len, -1, 0, 0);     // no timestamp: the capture thread's time kept
+    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    ASSERT_OK(rig_open(&r, &p));
+    r.frame.wall_ns = core_wall_ns();
+    int64_t before = r.frame.wall_ns;
+    ASSERT_OK(rig_read(&r));
+    ASSERT_CMP_INT(r.frame.wall_ns, <=, core_wall_ns() - 2 * CORE_NS_PER_SEC);
+    ASSERT_CMP_INT(r.frame.wall_ns, >, before - 10 * CORE_NS_PER_SEC);
+    r.frame.wall_ns = 12345;
+    ASSERT_OK(rig_read(&r));
+    ASSERT_EQ_INT(r.frame.wall_ns, 12345);
+    rig_done(&r);
+    tjFree(j);
+}
+
 TEST(v4l2_device_without_streaming_or_capture_refused)
 {
     struct rig r;
