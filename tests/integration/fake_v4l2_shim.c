@@ -6,7 +6,9 @@
  * out is a timerfd ticking at $MJPEGD_FAKE_V4L2_FPS (default 30), so poll() on it is the real
  * poll and DQBUF gives a frame per tick. Frames: the JPEG file $MJPEGD_FAKE_V4L2_JPEG as
  * MJPEG (sent as it is, padded like UVC), or else a YUYV pattern. $MJPEGD_FAKE_V4L2_MAX=WxH
- * caps the size the "driver" grants. One fake device at a time; a mutex guards it.
+ * caps the size the "driver" grants. $MJPEGD_FAKE_V4L2_UNPLUG_AFTER=N: after N frames every
+ * DQBUF fails with ENODEV, as an unplugged camera's; the next open streams again, for good.
+ * One fake device at a time; a mutex guards it.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -33,6 +35,9 @@ static int fake_fd = -1;            /* the timerfd standing for the device, -1 w
 static unsigned char *jpeg;         /* the MJPEG frame, read once */
 static size_t jpeg_len;
 static unsigned char *pattern; /* the YUYV frame, made after S_FMT */
+static unsigned delivered;     /* frames DQBUF gave since the device was opened */
+static bool unplugged;         /* this open has been "unplugged": DQBUF fails with ENODEV */
+static bool replugged;         /* the unplug happened once: the next opens stream for good */
 
 static void *real(const char *name)
 {
@@ -97,6 +102,11 @@ static int fake_open(void)
     }
     dev.nformats = 1;
     dev.loop = true;
+    delivered = 0;
+    if (unplugged) {
+        unplugged = false;
+        replugged = true;
+    }
     fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (fd < 0) {
         goto out;
@@ -209,6 +219,14 @@ int ioctl(int fd, unsigned long request, ...)
         return f(fd, request, arg);
     }
     int rc;
+    const char *after = getenv("MJPEGD_FAKE_V4L2_UNPLUG_AFTER");
+    if (request == VIDIOC_DQBUF && !replugged && after != NULL &&
+        delivered >= strtoul(after, NULL, 10)) {
+        unplugged = true;
+        pthread_mutex_unlock(&lock);
+        errno = ENODEV;
+        return -1;
+    }
     if (request == VIDIOC_DQBUF) {
         uint64_t ticks = 0;
         ssize_t (*rd)(int, void *, size_t);
@@ -223,6 +241,9 @@ int ioctl(int fd, unsigned long request, ...)
     int e = errno;
     if (rc == 0 && request == VIDIOC_S_FMT) {
         make_pattern();
+    }
+    if (rc == 0 && request == VIDIOC_DQBUF) {
+        delivered++;
     }
     pthread_mutex_unlock(&lock);
     errno = e;

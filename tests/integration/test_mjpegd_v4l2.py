@@ -6,8 +6,9 @@ open/ioctl/mmap/poll path of src/mjpegd/sources/v4l2.c, end to end through /snap
 import os
 import subprocess
 import tempfile
+import time
 
-from harness import MULT, ROOT, VARIANT, binary, check, check_eq, main, test
+from harness import MULT, VARIANT, binary, check, check_eq, main, test, wait_for
 from mjpegd_fixture import Mjpegd, ffprobe
 
 DEVICE = "/dev/video-mjpegd-fake0"
@@ -136,6 +137,24 @@ def test_v4l2_yuyv_camera_granting_a_smaller_size_is_encoded_at_that_size():
         srv.stop()
         check("asked 640x480 YUYV, the driver granted 160x120 YUYV" in srv.stderr_text(),
               "the granted size is not logged")
+
+
+@test(timeout=120)
+def test_v4l2_unplugged_camera_is_a_source_failure_not_a_crash():
+    """After 10 frames the camera's DQBUF fails with ENODEV: the server stays up, viewers still
+    get answers, and the failure is logged once by the source (not once per retry)."""
+    with tempfile.TemporaryDirectory() as d:
+        make_jpeg(os.path.join(d, "f.jpg"))
+        with started(FakeCamera(jpeg=os.path.join(d, "f.jpg"), unplug_after=10)) as srv:
+            check(wait_for(lambda: "VIDIOC_DQBUF: No such device" in srv.stderr_text(), 10.0),
+                  f"the unplug is not logged: {srv.stderr_text()[-2000:]!r}")
+            time.sleep(0.5)  # let the capture thread retry a few times (not a synchronisation)
+            check(srv.alive(), "the server died with its camera")
+            r = srv.get("/snapshot")
+            check(r.status in (200, 503), f"/snapshot answered {r.status}")
+            check(srv.state()["source"] == "v4l2", "/state lost the source")
+            check_eq(srv.stderr_text().count("VIDIOC_DQBUF: No such device"), 1,
+                     "the source's failure log lines")
 
 
 @test(timeout=60)

@@ -60,6 +60,7 @@ struct v4l2_source {
     unsigned nmaps;
     bool reqbufs; /* buffers were requested: destroy releases them */
     bool streaming;
+    int failed; /* the errno read() last failed with, logged once (0: none yet) */
     struct mjd_v4l2_stats stats;
 };
 
@@ -497,6 +498,16 @@ static int take(struct v4l2_source *s, const struct v4l2_buffer *b, struct mjd_r
     return take_raw(s, m->start, used, frame);
 }
 
+/* A read failure: -e, logged the first time in a row (an unplugged camera fails every read). */
+static int fail(struct v4l2_source *s, int e, const char *what)
+{
+    if (s->failed != e) {
+        LOG_ERROR("v4l2 source: %s: %s: %s", s->path, what, strerror(e));
+        s->failed = e;
+    }
+    return -e;
+}
+
 static int v4l2_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns)
 {
     struct v4l2_source *s = (struct v4l2_source *)src;
@@ -506,13 +517,13 @@ static int v4l2_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_
         struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
         int pr = s->ops->poll(s->ops->ctx, &pfd, 1, ms);
         if (pr < 0) {
-            return errno == EINTR ? -EAGAIN : -errno;
+            return errno == EINTR ? -EAGAIN : fail(s, errno, "poll");
         }
         if (pr == 0) {
             return -EAGAIN;
         }
         if (pfd.revents & POLLNVAL) {
-            return -EBADF;
+            return fail(s, EBADF, "poll (POLLNVAL)");
         }
         struct v4l2_buffer b;
         memset(&b, 0, sizeof(b));
@@ -521,12 +532,10 @@ static int v4l2_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_
         if (mjd_v4l2_xioctl(s->ops, s->fd, VIDIOC_DQBUF, &b) != 0) {
             int e = errno;
             if (e != EAGAIN) {
-                LOG_ERROR("v4l2 source: %s: VIDIOC_DQBUF: %s", s->path, strerror(e));
-                return -e; // ENODEV: unplugged; EIO: the driver or the USB link failed
+                return fail(s, e, "VIDIOC_DQBUF"); // ENODEV: unplugged; EIO: driver or USB
             }
             if (pfd.revents & (POLLERR | POLLHUP)) {
-                LOG_ERROR("v4l2 source: %s: the device reports an error", s->path);
-                return -EIO;
+                return fail(s, EIO, "poll (POLLERR)");
             }
             if (ms == 0) {
                 return -EAGAIN;
@@ -534,16 +543,13 @@ static int v4l2_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_
             continue; // woken without a buffer: wait again until the deadline
         }
         if (b.index >= s->nmaps) {
-            LOG_ERROR("v4l2 source: %s: the driver returned buffer %u of %u", s->path, b.index,
-                      s->nmaps);
-            return -EIO;
+            return fail(s, EIO, "VIDIOC_DQBUF returned a buffer index past the mapped ones");
         }
         int rc = take(s, &b, frame);
         if (mjd_v4l2_xioctl(s->ops, s->fd, VIDIOC_QBUF, &b) != 0) {
-            int e = errno;
-            LOG_ERROR("v4l2 source: %s: VIDIOC_QBUF: %s", s->path, strerror(e));
-            return -e;
+            return fail(s, errno, "VIDIOC_QBUF");
         }
+        s->failed = 0;
         if (rc == 0) {
             stamp(&b, frame);
             s->stats.frames++;
