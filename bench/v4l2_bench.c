@@ -3,15 +3,22 @@
  * Per-frame cost of the v4l2 source on one core, against the fake device of the unit tests
  * (tests/unit/mjpegd/fake_v4l2.c): a YUYV camera read (DQBUF, pixconv to YUV420P, QBUF) and
  * then encoded as the encoder pool does (tjCompressFromYUVPlanes, 4:2:0), and an MJPEG camera
- * read (check + copy, the passthrough). Usage: v4l2_bench [WxH] [frames]. Never in make test.
+ * read (check + copy, the passthrough); then the whole capture-to-publish path (capture thread,
+ * one encoder thread, the hub) fed by the fake camera at a fixed rate below what the path can
+ * do, as CPU time per published frame. Usage: v4l2_bench [WxH] [frames] [fps]. Never in make
+ * test.
  */
 #include <linux/videodev2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <turbojpeg.h>
+#include <unistd.h>
 
+#include "mjpegd/capture.h"
+#include "mjpegd/hub.h"
 #include "mjpegd/sources/pixconv.h"
 #include "mjpegd/sources/source.h"
 #include "mjpegd/sources/v4l2_ops.h"
@@ -49,11 +56,119 @@ static int open_fake(struct fake_v4l2 *dev, struct mjd_v4l2_ops *ops, struct mjd
     return mjd_v4l2_create(src, "/dev/video-bench", &p, ops);
 }
 
+/* The fake camera's poll, paced: ready at every 1/pace_fps tick (a camera's frame rate). */
+static struct mjd_v4l2_ops fake_ops_unpaced;
+static int64_t pace_ns;
+static int64_t next_tick_ns;
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int paced_poll(void *ctx, struct pollfd *fds, nfds_t nfds, int timeout_ms)
+{
+    int64_t now = mono_ns();
+    if (next_tick_ns == 0) {
+        next_tick_ns = now;
+    }
+    if (next_tick_ns > now) {
+        if (next_tick_ns - now > (int64_t)timeout_ms * 1000000) {
+            struct timespec d = { 0, (long)timeout_ms * 1000000L };
+            nanosleep(&d, NULL);
+            return 0;
+        }
+        struct timespec t = { (time_t)(next_tick_ns / 1000000000),
+                              (long)(next_tick_ns % 1000000000) };
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
+    }
+    next_tick_ns += pace_ns;
+    return fake_ops_unpaced.poll(ctx, fds, nfds, timeout_ms);
+}
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* The capture thread + one encoder + the hub on the fake YUYV camera at fps for 3 s. */
+static int pipeline(unsigned w, unsigned h, unsigned fps)
+{
+    struct fake_v4l2 dev;
+    fake_v4l2_init(&dev);
+    dev.formats[0] = V4L2_PIX_FMT_YUYV;
+    dev.nformats = 1;
+    dev.max_w = w;
+    dev.max_h = h;
+    dev.loop = true;
+    fake_ops_unpaced = fake_v4l2_ops(&dev);
+    struct mjd_v4l2_ops ops = fake_ops_unpaced;
+    ops.poll = paced_poll;
+    pace_ns = 1000000000 / fps;
+    next_tick_ns = 0;
+    struct mjd_source_params p = {
+        .width = w, .height = h, .fps = fps, .format = MJD_CAPTURE_YUYV
+    };
+    struct mjd_source *src = NULL;
+    struct mjd_hub *hub = NULL;
+    if (mjd_v4l2_create(&src, "/dev/video-bench", &p, &ops) != 0 || mjd_hub_create(&hub) != 0) {
+        return 1;
+    }
+    unsigned char *yuyv = malloc(dev.sizeimage);
+    if (yuyv == NULL) {
+        return 1;
+    }
+    fill_yuyv(yuyv, dev.bpl, w, h);
+    fake_v4l2_push(&dev, yuyv, dev.sizeimage, -1, 0, 0);
+    struct mjd_capture_config cc = { .source = src,
+                                     .hub = hub,
+                                     .fps = fps,
+                                     .quality = 75,
+                                     .encoder_threads = 1,
+                                     .spec = "v4l2:/dev/video-bench",
+                                     .params = p };
+    struct mjd_capture *cap = NULL;
+    if (mjd_capture_start(&cap, &cc) != 0) {
+        return 1;
+    }
+    struct timespec warm = { 0, 300000000 };
+    nanosleep(&warm, NULL);
+    struct mjd_hub_stats s0, s1;
+    mjd_hub_get_stats(hub, &s0);
+    double c0 = cpu_s(), t0 = now_s();
+    struct timespec run = { 3, 0 };
+    nanosleep(&run, NULL);
+    mjd_hub_get_stats(hub, &s1);
+    double c1 = cpu_s(), t1 = now_s();
+    mjd_capture_stop(cap);
+    mjd_hub_destroy(hub);
+    fake_v4l2_release(&dev);
+    free(yuyv);
+    uint64_t pub = s1.published - s0.published;
+    uint64_t drop = s1.dropped - s0.dropped;
+    if (pub == 0) {
+        fprintf(stderr, "nothing published\n");
+        return 1;
+    }
+    double cpu = c1 - c0;
+    printf("pipeline yuyv %ux%u at %u fps for %.1f s: %llu published (%.1f fps), %llu dropped, "
+           "CPU %.3f ms per published frame = %.0f Mpixel per CPU-second\n",
+           w, h, fps, t1 - t0, (unsigned long long)pub, (double)pub / (t1 - t0),
+           (unsigned long long)drop, 1e3 * cpu / (double)pub,
+           (double)w * h * (double)pub / cpu / 1e6);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     unsigned w = 1280, h = 720;
     if (argc > 1 && sscanf(argv[1], "%ux%u", &w, &h) != 2) {
-        fprintf(stderr, "usage: %s [WxH] [frames]\n", argv[0]);
+        fprintf(stderr, "usage: %s [WxH] [frames] [fps]\n", argv[0]);
         return 2;
     }
     int frames = argc > 2 ? atoi(argv[2]) : 300;
@@ -163,5 +278,6 @@ int main(int argc, char **argv)
     tjDestroy(tj);
     free(f.data);
     free(yuyv);
-    return 0;
+    unsigned fps = argc > 3 ? (unsigned)atoi(argv[3]) : (w * h >= 1920u * 1080 ? 60 : 150);
+    return pipeline(w, h, fps < 1 ? 1 : fps);
 }
