@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/videodev2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -513,7 +514,8 @@ static int v4l2_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_
     struct v4l2_source *s = (struct v4l2_source *)src;
     for (;;) {
         int64_t left = deadline_ns - core_now_ns();
-        int ms = left <= 0 ? 0 : (int)((left + CORE_NS_PER_MS - 1) / CORE_NS_PER_MS);
+        int64_t left_ms = left <= 0 ? 0 : (left + CORE_NS_PER_MS - 1) / CORE_NS_PER_MS;
+        int ms = left_ms > INT_MAX ? INT_MAX : (int)left_ms;
         struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
         int pr = s->ops->poll(s->ops->ctx, &pfd, 1, ms);
         if (pr < 0) {

@@ -329,6 +329,8 @@ TEST(v4l2_poll_timeout_is_eagain)
     ASSERT_EQ_INT(rig_read(&r), -EAGAIN);
     // A deadline already past: no wait at all, still -EAGAIN.
     ASSERT_EQ_INT(mjd_source_read(r.src, &r.frame, core_now_ns() - CORE_NS_PER_SEC), -EAGAIN);
+    // A deadline far away does not overflow the poll timeout (the fake returns at once).
+    ASSERT_EQ_INT(mjd_source_read(r.src, &r.frame, INT64_MAX), -EAGAIN);
     rig_done(&r);
 }
 
