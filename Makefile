@@ -82,6 +82,13 @@ $(B)/tests/unit_archive: $(RUNNER_OBJ) $(call obj,$(UNIT_ARC_SRC)) $(B)/libarchi
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell pkg-config --libs libarchive 2>/dev/null) -lm
 
+# The LD_PRELOAD fake camera of tests/integration/test_mjpegd_v4l2.py, built without sanitizers
+# (it is loaded into the binary under test before anything else).
+FAKE_V4L2_SHIM := $(B)/tests/libfake_v4l2.so
+$(FAKE_V4L2_SHIM): tests/integration/fake_v4l2_shim.c tests/unit/mjpegd/fake_v4l2.c tests/unit/mjpegd/fake_v4l2.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -pthread -g -O2 -Isrc $(WARNINGS) -fPIC -shared -o $@ $< -ldl
+
 UNIT_BINS := $(B)/tests/unit_core
 ifneq ($(UNIT_MJD_SRC),)
 UNIT_BINS += $(B)/tests/unit_mjpegd
@@ -132,7 +139,7 @@ fuzz-run: $(B)/libcore.a $(B)/libarchive_w.a $(B)/libmjpegd.a $(B)/libquotepack.
 all: $(PROGRAMS)
 
 .PHONY: test-bins
-test-bins: $(PROGRAMS) $(UNIT_BINS) $(REPLAY_BINS)
+test-bins: $(PROGRAMS) $(UNIT_BINS) $(REPLAY_BINS) $(FAKE_V4L2_SHIM)
 
 .PHONY: scripts-deps-build scripts-deps-test
 scripts-deps-build:

@@ -44,3 +44,17 @@ bench-jpeg-split: $(B)/bench/jpeg_split_bench $(B)/bench/split_input.mjpeg
 	$(B)/bench/jpeg_split_bench $(B)/bench/split_input.mjpeg 20
 
 BENCH_TARGETS += bench-jpeg-split
+
+# Issue 8: the v4l2 source's cost per frame on one core, against the unit tests' fake device:
+# YUYV read + convert + encode, MJPEG passthrough, and the capture-to-publish path with one
+# encoder (docs/BENCHMARKS.md).
+V4L2_BENCH_ARGS ?= 1280x720 300 150
+$(B)/bench/v4l2_bench: bench/v4l2_bench.c tests/unit/mjpegd/fake_v4l2.c tests/unit/mjpegd/fake_v4l2.h $(B)/libmjpegd.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -pthread -Isrc $(WARNINGS) -o $@ bench/v4l2_bench.c tests/unit/mjpegd/fake_v4l2.c $(B)/libmjpegd.a $(B)/libarchive_w.a $(B)/libcore.a -lturbojpeg -lcurl -lm
+
+.PHONY: bench-v4l2
+bench-v4l2: $(B)/bench/v4l2_bench
+	$(B)/bench/v4l2_bench $(V4L2_BENCH_ARGS)
+
+BENCH_TARGETS += bench-v4l2

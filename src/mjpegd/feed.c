@@ -12,7 +12,10 @@ int mjd_feed_open(struct mjd_feed *f, const struct mjd_source_config *conf)
     f->conf = conf;
     f->params = (struct mjd_source_params){ .width = conf->width,
                                             .height = conf->height,
-                                            .fps = conf->fps };
+                                            .fps = conf->fps,
+                                            .format = conf->format,
+                                            .flip = conf->flip,
+                                            .controls = conf->controls };
     int rc = mjd_demand_init(&f->demand, conf->on_demand_ns);
     if (rc != 0) {
         return rc;

@@ -78,6 +78,94 @@ static int read_source(const struct mjd_option *opt, struct mjd_config *cfg, voi
     return 0;
 }
 
+/* --format: a camera's pixel format. */
+static int read_format(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                       const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)cfg;
+    (void)why;
+    (void)why_cap;
+    static const struct {
+        const char *name;
+        enum mjd_capture_format format;
+    } names[] = {
+        { "auto", MJD_CAPTURE_AUTO }, { "mjpeg", MJD_CAPTURE_MJPEG }, { "yuyv", MJD_CAPTURE_YUYV },
+        { "nv12", MJD_CAPTURE_NV12 }, { "rgb24", MJD_CAPTURE_RGB24 },
+    };
+    struct mjd_source_config *src = base;
+    for (size_t i = 0; i < CORE_ARRAY_SIZE(names); i++) {
+        if (strcmp(value, names[i].name) == 0) {
+            src->format = (unsigned)names[i].format;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+/* --flip: h, v, hv (or vh), none. */
+static int read_flip(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                     const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)cfg;
+    (void)why;
+    (void)why_cap;
+    struct mjd_source_config *src = base;
+    if (strcmp(value, "none") == 0) {
+        src->flip = 0;
+        return 0;
+    }
+    unsigned flip = 0;
+    for (const char *p = value; *p != '\0'; p++) {
+        unsigned bit = *p == 'h' ? MJD_FLIP_H : *p == 'v' ? MJD_FLIP_V : 0;
+        if (bit == 0 || (flip & bit) != 0) {
+            return -EINVAL;
+        }
+        flip |= bit;
+    }
+    if (flip == 0) {
+        return -EINVAL;
+    }
+    src->flip = flip;
+    return 0;
+}
+
+/* --control NAME=VALUE, repeatable: appended to the source's list (items joined by ','). */
+static int read_control(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                        const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)cfg;
+    struct mjd_source_config *src = base;
+    const char *eq = strchr(value, '=');
+    if (eq == NULL || eq == value) {
+        return -EINVAL;
+    }
+    for (const char *p = value; p < eq; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '_') {
+            return -EINVAL;
+        }
+    }
+    const char *v = eq + 1;
+    errno = 0;
+    char *end = NULL;
+    long long n = strtoll(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < INT32_MIN || n > INT32_MAX) {
+        return -EINVAL;
+    }
+    size_t have = strlen(src->controls);
+    size_t add = strlen(value) + (have > 0 ? 1 : 0);
+    if (have + add >= sizeof(src->controls)) {
+        snprintf(why, why_cap, "at most %zu bytes of --control values per source",
+                 sizeof(src->controls) - 1);
+        return -EINVAL;
+    }
+    snprintf(src->controls + have, sizeof(src->controls) - have, "%s%s", have > 0 ? "," : "",
+             value);
+    return 0;
+}
+
 static int read_listen(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                        const char *value, char *why, size_t why_cap)
 {
@@ -246,7 +334,8 @@ static const struct mjd_option table[] = {
       .scope = MJD_OPT_SOURCE,
       .flags = MJD_OPT_NEW_SOURCE,
       .parse = read_source,
-      .expect = "a known source kind (test, file:PATH, pipe:-, pipe:PATH, http://HOST/PATH)",
+      .expect = "a known source kind (test, v4l2:/dev/videoN, file:PATH, pipe:-, pipe:PATH, "
+                "http://HOST/PATH)",
       .def = "test",
       .help = "Frame source; give it up to 16 times for several sources (source 0 at /stream "
               "and /snapshot, source N at /N/stream, /N/snapshot and /?action=stream_N). The "
@@ -278,6 +367,37 @@ static const struct mjd_option table[] = {
       .offset = S(quality),
       .def = "75",
       .help = "JPEG quality (per source)." },
+    { .name = "format",
+      .metavar = "FMT",
+      .kind = MJD_OPT_CUSTOM,
+      .scope = MJD_OPT_SOURCE,
+      .parse = read_format,
+      .expect = "mjpeg, yuyv, nv12, rgb24 or auto",
+      .def = "auto",
+      .help = "Pixel format asked of a v4l2 camera: mjpeg is passed through without "
+              "re-encoding, yuyv, nv12 and rgb24 are encoded at --quality; auto takes MJPEG if "
+              "the camera has it, else YUYV, NV12, RGB24 (per source)." },
+    { .name = "control",
+      .metavar = "NAME=VALUE",
+      .kind = MJD_OPT_CUSTOM,
+      .scope = MJD_OPT_SOURCE,
+      .flags = MJD_OPT_REPEAT,
+      .parse = read_control,
+      .expect = "NAME=VALUE, NAME of letters, digits and _, VALUE an integer",
+      .help = "Set a v4l2 camera control at open, named as v4l2-ctl lists it (brightness, "
+              "contrast, saturation, hue, gain, sharpness, exposure_auto, exposure_absolute, "
+              "white_balance_temperature, power_line_frequency...); an unknown name is logged "
+              "with the names the camera has (per source)." },
+    { .name = "flip",
+      .metavar = "h|v|hv",
+      .kind = MJD_OPT_CUSTOM,
+      .scope = MJD_OPT_SOURCE,
+      .parse = read_flip,
+      .expect = "h, v, hv or none",
+      .def = "none",
+      .help = "Mirror a v4l2 camera's picture in its hardware (V4L2_CID_HFLIP, V4L2_CID_VFLIP): h "
+              "horizontally, v vertically, hv both; a camera that cannot is logged (per "
+              "source)." },
     { .name = "on-demand",
       .metavar = "SEC",
       .kind = MJD_OPT_SECONDS,

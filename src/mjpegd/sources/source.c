@@ -8,10 +8,8 @@
 #include "mjpegd/sources/source_impl.h"
 
 static const struct mjd_source_ops *const kinds[] = {
-    &mjd_source_test_ops,
-    &mjd_source_file_ops,
-    &mjd_source_pipe_ops,
-    &mjd_source_http_ops,
+    &mjd_source_test_ops, &mjd_source_file_ops, &mjd_source_pipe_ops,
+    &mjd_source_http_ops, &mjd_source_v4l2_ops,
 };
 
 static const struct mjd_source_ops *find(const char *spec, const char **arg)

@@ -17,11 +17,28 @@ enum mjd_pixfmt {
     MJD_PIX_JPEG,    /* a complete JPEG image */
 };
 
+/* --format: the pixel format asked of a camera (v4l2); other sources ignore it. */
+enum mjd_capture_format {
+    MJD_CAPTURE_AUTO = 0, /* MJPEG if the camera has it, else YUYV, NV12, RGB24 */
+    MJD_CAPTURE_MJPEG,
+    MJD_CAPTURE_YUYV,
+    MJD_CAPTURE_NV12,
+    MJD_CAPTURE_RGB24,
+};
+
+/* --flip bits: mirror in the camera's hardware (V4L2_CID_HFLIP / V4L2_CID_VFLIP). */
+#define MJD_FLIP_H 1u
+#define MJD_FLIP_V 2u
+
 /** What the user asked for; a source may only approximate it (a camera's nearest mode). */
 struct mjd_source_params {
     unsigned width;
     unsigned height;
     unsigned fps;
+    unsigned format;      /* enum mjd_capture_format; 0 (auto) when not set */
+    unsigned flip;        /* MJD_FLIP_* bits; 0: leave the camera as it is */
+    const char *controls; /* --control: "name=value" items joined by ','; NULL or "" for none.
+                             Borrowed: points into the immutable config */
 };
 
 /** What the source actually delivers; fixed between create and destroy. */
@@ -57,7 +74,8 @@ struct mjd_source;
 #define MJD_SOURCE_MAX_JPEG ((size_t)8 << 20)
 
 /**
- * Opens the source named by spec ("test", "file:PATH", "pipe:-", "pipe:PATH"; later v4l2, http),
+ * Opens the source named by spec ("test", "file:PATH", "pipe:-", "pipe:PATH", "http://...",
+ * "v4l2:/dev/videoN"),
  * borrowed. Returns 0, -ENOENT for an unknown kind, -EINVAL for bad parameters, or the source's
  * error. *out is NULL on failure. The source belongs to the thread that reads it.
  */

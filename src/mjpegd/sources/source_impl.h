@@ -23,5 +23,6 @@ extern const struct mjd_source_ops mjd_source_test_ops;
 extern const struct mjd_source_ops mjd_source_file_ops;
 extern const struct mjd_source_ops mjd_source_pipe_ops;
 extern const struct mjd_source_ops mjd_source_http_ops;
+extern const struct mjd_source_ops mjd_source_v4l2_ops;
 
 #endif

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+/* A fake UVC-like V4L2 device over memory buffers, behind struct mjd_v4l2_ops (unit tests). */
+#ifndef FAKE_V4L2_H
+#define FAKE_V4L2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mjpegd/sources/v4l2_ops.h"
+
+#define FAKE_V4L2_FD       100
+#define FAKE_V4L2_MAX_BUFS 32
+
+/* One frame the device delivers, in order; each DQBUF takes the next one. */
+struct fake_v4l2_frame {
+    const unsigned char *data; /* borrowed; copied into the buffer (at most its length) */
+    size_t len;
+    long bytesused; /* what DQBUF reports; -1: len */
+    uint32_t flags; /* added to the buffer's flags (V4L2_BUF_FLAG_ERROR) */
+    int dq_errno;   /* nonzero: DQBUF fails with this errno instead (ENODEV: unplugged) */
+    int64_t age_ns; /* > 0: stamped CLOCK_MONOTONIC now - age_ns (as uvcvideo stamps) */
+};
+
+struct fake_v4l2_ctrl {
+    uint32_t id;
+    const char *name;
+    int32_t min, max;
+    int32_t value;
+    int sets; /* S_CTRL calls */
+};
+
+/* Owned by one test; ops built by fake_v4l2_ops point at it. */
+struct fake_v4l2 {
+    /* What the device is, set by the test after fake_v4l2_init. */
+    uint32_t caps; /* device_caps: V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_STREAMING by default */
+    uint32_t formats[8];
+    unsigned nformats; /* MJPEG and YUYV by default */
+    unsigned max_w;    /* S_FMT grants at most max_w x max_h (1920x1080) */
+    unsigned max_h;
+    unsigned pad_stride; /* bytes added to a raw format's bytesperline */
+    bool refuse_parm;    /* S_PARM fails with ENOTTY */
+    unsigned grant_fps;  /* S_PARM grants this rate; 0: the asked one */
+    bool poll_err;       /* poll reports POLLERR (a device gone wrong) and DQBUF has nothing */
+    unsigned grant_bufs; /* REQBUFS grants this many buffers; 0: as many as asked */
+    size_t buf_len;      /* each buffer's length; 0: sizeimage */
+    struct fake_v4l2_ctrl ctrls[16];
+    unsigned nctrls;
+    struct fake_v4l2_frame frames[16];
+    unsigned nframes;
+    bool loop; /* after the last frame, start again at the first (a camera that never ends) */
+    /* What happened. */
+    unsigned next; /* the frame the next DQBUF delivers */
+    bool streaming;
+    uint32_t fmt; /* granted */
+    unsigned w, h, bpl, sizeimage;
+    unsigned fps_den; /* timeperframe asked by S_PARM: 1/fps_den */
+    unsigned nbufs;
+    unsigned char *mem[FAKE_V4L2_MAX_BUFS];
+    size_t len[FAKE_V4L2_MAX_BUFS];
+    bool queued[FAKE_V4L2_MAX_BUFS];
+    int opens, closes, maps, unmaps, streamons, streamoffs;
+};
+
+/** A capture device with MJPEG and YUYV up to 1920x1080, no frames, no controls. */
+void fake_v4l2_init(struct fake_v4l2 *f);
+/** Frees the buffers the device still holds. */
+void fake_v4l2_release(struct fake_v4l2 *f);
+/** The call table that drives f. */
+struct mjd_v4l2_ops fake_v4l2_ops(struct fake_v4l2 *f);
+/** Appends a frame to deliver. */
+void fake_v4l2_push(struct fake_v4l2 *f, const unsigned char *data, size_t len, long bytesused,
+                    uint32_t flags, int dq_errno);
+
+#endif
