@@ -81,10 +81,13 @@ bool mjd_ondemand_gate(struct mjd_ondemand *od, struct mjd_source **src, struct 
     if (core_event_is_set(stop)) {
         return false;
     }
-    if (!mjd_demand_wanted(d, core_now_ns())) {
+    now = core_now_ns();
+    if (!mjd_demand_wanted(d, now) && now - od->last_wanted_ns >= d->linger_ns) {
+        atomic_store(&d->state, MJD_DEMAND_IDLE); // also a source that is down (capture.c)
         core_event_wait(d->wake);
         return false; // the caller loops: checks stop, then calls the gate again
     }
+    // Wanted, or a source closed after a failure within the linger time: open it.
     return reopen(od, src);
 }
 

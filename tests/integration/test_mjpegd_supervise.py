@@ -109,6 +109,31 @@ def test_second_source_down_at_start_is_retried_while_the_first_serves():
     check_eq(srv.returncode, 0, "exit status")
 
 
+@test(timeout=300)
+def test_on_demand_source_that_is_down_sleeps_while_nobody_watches():
+    port = free_port()
+    with Mjpegd("--source", "test", "--source", f"http://127.0.0.1:{port}/stream",
+                "--on-demand", "1") as srv:
+        # Down at start and nobody watches: not retried for ever, it sleeps like an idle one.
+        check(wait_for(lambda: status(srv, 1)["status"] == "idle", 60),
+              f"the down source never slept: {status(srv, 1)}")
+        # A viewer wakes it: the reopen fails, so it is retried and the viewer sees no signal.
+        c, head = srv.open_stream("/1/stream")
+        check_eq(head.status, 200, "stream of the sleeping source")
+        data = c.read_part()[1]
+        check_eq(ffprobe(data)["width"], 320, "the no-signal frame")
+        check(wait_for(lambda: status(srv, 1)["status"] == "retrying", 60),
+              f"not retrying with a viewer: {status(srv, 1)}")
+        with Mjpegd("--fps", "15", listen=f"127.0.0.1:{port}"):
+            check(wait_for(lambda: status(srv, 1)["status"] == "ok", 60),
+                  f"source 1 never came up: {status(srv, 1)}")
+            c.close()
+            # The viewer left: closed again after the linger time.
+            check(wait_for(lambda: status(srv, 1)["status"] == "idle", 60),
+                  f"source 1 not closed once nobody watched: {status(srv, 1)}")
+    check_eq(srv.returncode, 0, "exit status")
+
+
 @test(timeout=120)
 def test_one_source_that_cannot_open_is_still_a_startup_error():
     port = free_port()
