@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -14,7 +15,11 @@
 #include "core/queue.h"
 #include "core/thread.h"
 #include "mjpegd/encoder.h"
+#include "mjpegd/nosignal.h"
 #include "mjpegd/ondemand.h"
+
+/* While a source is down its no-signal frame is published this often. */
+#define NOSIGNAL_INTERVAL_NS CORE_NS_PER_SEC
 
 struct mjd_capture {
     struct mjd_source *source;    /* capture thread only (owner thread after join) */
@@ -30,9 +35,23 @@ struct mjd_capture {
     unsigned same_run;            /* capture thread only: identical frames skipped in a row */
     size_t last_len;              /* capture thread only: the last published JPEG's length */
     uint64_t last_hash;           /* capture thread only: and its hash */
-    struct core_event *stop;      /* set by stop() */
-    pthread_t thread;             /* owner thread only */
-    bool started;                 /* owner thread only */
+    /* Supervision (capture thread only): a source that fails is closed and reopened with
+     * backoff while viewers get the no-signal frame; health (borrowed, the feed's demand record,
+     * NULL in unit tests) tells /state and /metrics. */
+    struct mjd_demand *health;
+    uint64_t seq;              /* the last sequence number given to a frame */
+    bool frames_ready;         /* the frame buffers are sized (false until a source that could
+                                  not be opened at start-up opens) */
+    bool down;                 /* the source is closed after a failure and retried */
+    bool failing;              /* a failure since the last good frame: the backoff goes on */
+    int64_t backoff_ns;        /* the last wait before a reopen; 0 after a good frame */
+    int64_t retry_ns;          /* when a down source is reopened next (monotonic) */
+    struct core_buf *nosignal; /* this outage's no-signal JPEG (one reference), or NULL */
+    int64_t nosignal_next_ns;  /* when it is published next (monotonic) */
+    int start_error;           /* immutable: why the source did not open at start-up, or 0 */
+    struct core_event *stop;   /* set by stop() */
+    pthread_t thread;          /* owner thread only */
+    bool started;              /* owner thread only */
 };
 
 static void frame_done(void *ctx, struct mjd_raw_frame *frame)
@@ -76,24 +95,152 @@ static bool same_as_last(struct mjd_capture *cap, const struct mjd_raw_frame *f)
     return false;
 }
 
+int64_t mjd_capture_backoff(int64_t prev_ns)
+{
+    if (prev_ns <= 0) {
+        return MJD_CAPTURE_BACKOFF_FIRST_NS;
+    }
+    return prev_ns >= MJD_CAPTURE_BACKOFF_MAX_NS / 2 ? MJD_CAPTURE_BACKOFF_MAX_NS : 2 * prev_ns;
+}
+
+static void set_health(struct mjd_capture *cap, enum mjd_demand_state st, int rc, bool restarted)
+{
+    if (cap->health != NULL) {
+        mjd_demand_set_health(cap->health, st, rc < 0 ? -rc : rc, restarted);
+    }
+}
+
+/* Sizes the frame buffers from the first open's info, once (a source that could not be
+ * opened at start-up). No buffer is lent yet: every one is in the free queue. */
+static int size_frames(struct mjd_capture *cap)
+{
+    size_t need = cap->ondemand.info.max_frame_bytes;
+    for (size_t i = 0; i < cap->nframes; i++) {
+        struct mjd_raw_frame *f = &cap->frames[i];
+        if (f->data != NULL) {
+            continue; // sized by an earlier call that ran out of memory further on
+        }
+        f->data = malloc(need);
+        if (f->data == NULL) {
+            return -ENOMEM; // the ones allocated are freed by free_frames
+        }
+        f->cap = need;
+    }
+    cap->frames_ready = true;
+    LOG_INFO("capturing from %s source at %ux%u, %u fps", cap->ondemand.info.kind,
+             cap->ondemand.info.width, cap->ondemand.info.height, cap->fps);
+    return 0;
+}
+
+/* The source failed (rc, a negative errno) or could not be reopened: close it, retry after
+ * the next backoff, show the no-signal frame meanwhile. */
+static void source_failed(struct mjd_capture *cap, int rc)
+{
+    mjd_source_destroy(cap->source);
+    cap->source = NULL;
+    cap->backoff_ns = mjd_capture_backoff(cap->failing ? cap->backoff_ns : 0);
+    int64_t now = core_now_ns();
+    cap->retry_ns = now + cap->backoff_ns;
+    const char *spec = cap->ondemand.spec != NULL ? cap->ondemand.spec : "?";
+    if (!cap->down) {
+        LOG_WARN("source '%s' failed: %s; reopening it in %.1f s (viewers see no signal)", spec,
+                 strerror(-rc), (double)cap->backoff_ns / 1e9);
+    } else {
+        LOG_INFO("source '%s': cannot reopen: %s; next try in %.1f s", spec, strerror(-rc),
+                 (double)cap->backoff_ns / 1e9);
+    }
+    cap->down = true;
+    cap->failing = true;
+    set_health(cap, MJD_DEMAND_RETRYING, rc, false);
+    if (cap->nosignal == NULL) {
+        unsigned w = cap->ondemand.info.width, h = cap->ondemand.info.height;
+        if (mjd_nosignal_render(&cap->nosignal, w, h) != 0) {
+            cap->nosignal = NULL; // viewers keep the last frame
+        }
+        cap->nosignal_next_ns = now;
+    }
+}
+
+/* A good frame after failures: the backoff starts again from its first step. */
+static void source_recovered(struct mjd_capture *cap)
+{
+    cap->failing = false;
+    cap->backoff_ns = 0;
+    core_buf_unref(cap->nosignal);
+    cap->nosignal = NULL;
+    set_health(cap, MJD_DEMAND_ACTIVE, 0, false);
+    LOG_INFO("source '%s' delivers frames again",
+             cap->ondemand.spec != NULL ? cap->ondemand.spec : "?");
+}
+
+/*
+ * While the source is down: publishes the no-signal frame when due (through the hub like any
+ * frame, so streams and snapshots get it) and waits on stop until the next one or the retry.
+ * Returns true when the gate should be called (the retry is due, or --on-demand lets a
+ * source nobody watches sleep), false to loop.
+ */
+static bool outage_tick(struct mjd_capture *cap)
+{
+    int64_t now = core_now_ns();
+    if (mjd_ondemand_may_sleep(&cap->ondemand, now)) {
+        LOG_INFO("source '%s' is down and nobody watches: not retried until someone does",
+                 cap->ondemand.spec);
+        cap->down = false;
+        set_health(cap, MJD_DEMAND_IDLE, 0, false);
+        return true;
+    }
+    if (now >= cap->retry_ns) {
+        return true;
+    }
+    if (cap->nosignal != NULL && now >= cap->nosignal_next_ns) {
+        // Counted as captured so that captured = published + dropped + in flight holds.
+        mjd_hub_count_captured(cap->hub);
+        mjd_hub_publish(cap->hub, core_buf_ref(cap->nosignal), ++cap->seq, core_wall_ns());
+        cap->nosignal_next_ns = now + NOSIGNAL_INTERVAL_NS;
+    }
+    int64_t until = cap->retry_ns;
+    if (cap->nosignal != NULL && cap->nosignal_next_ns < until) {
+        until = cap->nosignal_next_ns;
+    }
+    (void)core_event_wait_until(cap->stop, until);
+    return false;
+}
+
 static void *capture_main(void *arg)
 {
     struct mjd_capture *cap = arg;
-    // A copy: --on-demand closes and reopens the source, the info stays the first one's.
-    const struct mjd_source_info info_copy = *mjd_source_get_info(cap->source);
-    const struct mjd_source_info *info = &info_copy;
+    // The first open's info, kept by ondemand.c (a reopened source must fit its buffers).
+    const struct mjd_source_info *info = &cap->ondemand.info;
     int64_t interval = CORE_NS_PER_SEC / cap->fps;
     int64_t next = core_now_ns();
-    uint64_t seq = 0;
-    LOG_INFO("capturing from %s source at %ux%u, %u fps", info->kind, info->width, info->height,
-             cap->fps);
+    if (cap->source != NULL) {
+        LOG_INFO("capturing from %s source at %ux%u, %u fps", info->kind, info->width, info->height,
+                 cap->fps);
+    } else {
+        source_failed(cap, cap->start_error);
+    }
     while (!core_event_is_set(cap->stop)) {
-        // --on-demand: closes the source while nobody watches and sleeps until someone does.
+        if (cap->down && !outage_tick(cap)) {
+            continue;
+        }
+        bool was_down = cap->down;
+        // --on-demand: closes the source while nobody watches and sleeps until someone does;
+        // a source closed after a failure is reopened here too (the one reopen path).
         if (!mjd_ondemand_gate(&cap->ondemand, &cap->source, cap->stop)) {
+            if (cap->ondemand.open_error != 0) {
+                source_failed(cap, cap->ondemand.open_error);
+            }
             continue;
         }
         if (cap->ondemand.reopened) {
             next = core_now_ns();
+            if (!cap->frames_ready && size_frames(cap) != 0) {
+                source_failed(cap, -ENOMEM);
+                continue;
+            }
+            cap->down = false;
+            // Retrying until the first good frame; a restart counts once it opened again.
+            set_health(cap, cap->failing ? MJD_DEMAND_RETRYING : MJD_DEMAND_ACTIVE, 0, was_down);
         }
         if (!info->self_paced) {
             if (core_event_wait_until(cap->stop, next) == 0) {
@@ -111,11 +258,11 @@ static void *capture_main(void *arg)
             // Every buffer is with an encoder: nothing is read from the source, so nothing is
             // captured; the read is counted as skipped.
             mjd_hub_count_skipped(cap->hub);
-            seq++;
+            cap->seq++;
             continue;
         }
         struct mjd_raw_frame *f = item;
-        f->seq = seq + 1;
+        f->seq = cap->seq + 1;
         f->wall_ns = core_wall_ns();
         int rc = mjd_source_read(cap->source, f, core_now_ns() + interval);
         if (rc != 0) {
@@ -125,12 +272,14 @@ static void *capture_main(void *arg)
                 break;
             }
             if (rc != -EAGAIN) {
-                LOG_WARN("source read failed: %d; retrying", rc);
-                core_event_timed_wait(cap->stop, 100);
+                source_failed(cap, rc);
             }
             continue;
         }
-        seq++;
+        cap->seq++;
+        if (cap->failing) {
+            source_recovered(cap);
+        }
         mjd_hub_count_captured(cap->hub);
         if (f->format == MJD_PIX_JPEG) {
             if (cap->drop_same > 0 && same_as_last(cap, f)) {
@@ -152,6 +301,8 @@ static void *capture_main(void *arg)
             frame_done(cap, f);
         }
     }
+    core_buf_unref(cap->nosignal);
+    cap->nosignal = NULL;
     return NULL;
 }
 
@@ -175,7 +326,18 @@ int mjd_capture_start(struct mjd_capture **out, struct mjd_capture_config *cfg)
         return -ENOMEM;
     }
     int rc = 0;
-    const struct mjd_source_info *info = mjd_source_get_info(cfg->source);
+    // A source that could not be opened at start-up: its buffers are sized when it opens.
+    const struct mjd_source_info closed = { .kind = "none",
+                                            .width = cfg->params.width,
+                                            .height = cfg->params.height,
+                                            .format = MJD_PIX_JPEG,
+                                            .self_paced = true };
+    if (cfg->source == NULL && (cfg->spec == NULL || cfg->start_error >= 0)) {
+        free(cap);
+        return -EINVAL;
+    }
+    const struct mjd_source_info *info =
+            cfg->source != NULL ? mjd_source_get_info(cfg->source) : &closed;
     cap->hub = cfg->hub;
     cap->fps = cfg->fps;
     cap->drop_same = cfg->drop_same;
@@ -192,11 +354,13 @@ int mjd_capture_start(struct mjd_capture **out, struct mjd_capture_config *cfg)
     }
     for (size_t i = 0; i < cap->nframes; i++) {
         struct mjd_raw_frame *f = &cap->frames[i];
-        f->cap = info->max_frame_bytes;
-        f->data = malloc(f->cap);
-        if (f->data == NULL) {
-            rc = -ENOMEM;
-            goto fail;
+        if (info->max_frame_bytes > 0) {
+            f->cap = info->max_frame_bytes;
+            f->data = malloc(f->cap);
+            if (f->data == NULL) {
+                rc = -ENOMEM;
+                goto fail;
+            }
         }
         rc = core_queue_try_push(cap->free, f);
         if (rc != 0) {
@@ -220,6 +384,9 @@ int mjd_capture_start(struct mjd_capture **out, struct mjd_capture_config *cfg)
         goto fail;
     }
     cap->source = cfg->source;
+    cap->frames_ready = info->max_frame_bytes > 0;
+    cap->health = cfg->demand;
+    cap->start_error = cfg->source == NULL ? cfg->start_error : 0;
     mjd_ondemand_init(&cap->ondemand, cfg->demand, cfg->spec, &cfg->params, info);
     cap->exit_on_end = cfg->exit_on_end;
     rc = core_thread_start(&cap->thread, "capture", capture_main, cap);

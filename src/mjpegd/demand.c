@@ -9,6 +9,8 @@ int mjd_demand_init(struct mjd_demand *d, int64_t linger_ns)
     atomic_init(&d->clients, 0);
     atomic_init(&d->hold, 0);
     atomic_init(&d->state, MJD_DEMAND_ACTIVE);
+    atomic_init(&d->last_error, 0);
+    atomic_init(&d->restarts, 0);
     d->linger_ns = linger_ns;
     return core_event_create(&d->wake);
 }
@@ -57,4 +59,27 @@ bool mjd_demand_wanted(struct mjd_demand *d, int64_t now_ns)
 enum mjd_demand_state mjd_demand_state(struct mjd_demand *d)
 {
     return (enum mjd_demand_state)atomic_load(&d->state);
+}
+
+void mjd_demand_set_health(struct mjd_demand *d, enum mjd_demand_state state, int last_error,
+                           bool restarted)
+{
+    // The error and the count first: a reader that sees the state sees why.
+    if (last_error != 0) {
+        atomic_store(&d->last_error, last_error);
+    }
+    if (restarted) {
+        atomic_fetch_add(&d->restarts, 1);
+    }
+    atomic_store(&d->state, state);
+}
+
+int mjd_demand_last_error(struct mjd_demand *d)
+{
+    return atomic_load(&d->last_error);
+}
+
+uint64_t mjd_demand_restarts(struct mjd_demand *d)
+{
+    return atomic_load(&d->restarts);
 }

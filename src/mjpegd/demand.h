@@ -18,17 +18,22 @@
  * Every field is atomic or immutable; the event is thread-safe. Owner: the feed (feed.c).
  */
 enum mjd_demand_state {
-    MJD_DEMAND_ACTIVE = 0, /* the source is open and read */
-    MJD_DEMAND_IDLE = 1,   /* --on-demand: closed while nobody watches */
-    MJD_DEMAND_ENDED = 2,  /* the input ended for good (a pipe's end), the others go on */
+    MJD_DEMAND_ACTIVE = 0,   /* the source is open and read */
+    MJD_DEMAND_IDLE = 1,     /* --on-demand: closed while nobody watches */
+    MJD_DEMAND_ENDED = 2,    /* the input ended for good (a pipe's end), the others go on */
+    MJD_DEMAND_RETRYING = 3, /* the source failed: closed, reopened with backoff; viewers get
+                                the "no signal" frame (capture.c) */
 };
 
 struct mjd_demand {
-    atomic_uint clients;       /* streaming clients of this source */
-    atomic_int_least64_t hold; /* monotonic ns until which a snapshot keeps the source open */
-    atomic_int state;          /* enum mjd_demand_state, written by the capture thread */
-    int64_t linger_ns;         /* --on-demand SEC in ns; 0: always open. Immutable */
-    struct core_event *wake;   /* set on every arrival, and by stop */
+    atomic_uint clients;           /* streaming clients of this source */
+    atomic_int_least64_t hold;     /* monotonic ns until which a snapshot keeps the source open */
+    atomic_int state;              /* enum mjd_demand_state, written by the capture thread */
+    atomic_int last_error;         /* positive errno of the source's last failure, 0: none yet;
+                                      written by the capture thread */
+    atomic_uint_fast64_t restarts; /* reopens after a failure, written by the capture thread */
+    int64_t linger_ns;             /* --on-demand SEC in ns; 0: always open. Immutable */
+    struct core_event *wake;       /* set on every arrival, and by stop */
 };
 
 /** Sets up d; linger_ns 0 means the source never sleeps. 0 or -ENOMEM. Owner thread. */
@@ -52,7 +57,18 @@ unsigned mjd_demand_clients(struct mjd_demand *d);
 /** True if someone needs the source at now_ns (a client, or a snapshot's hold). Any thread. */
 bool mjd_demand_wanted(struct mjd_demand *d, int64_t now_ns);
 
+/** The capture thread's supervision of the source: its state, the positive errno of its last
+ * failure (0: none) and how often it was reopened after one. Capture thread. */
+void mjd_demand_set_health(struct mjd_demand *d, enum mjd_demand_state state, int last_error,
+                           bool restarted);
+
 /** The capture thread's state. Any thread. */
 enum mjd_demand_state mjd_demand_state(struct mjd_demand *d);
+
+/** The positive errno of the source's last failure, 0 when none. Any thread. */
+int mjd_demand_last_error(struct mjd_demand *d);
+
+/** Reopens after a failure so far. Any thread. */
+uint64_t mjd_demand_restarts(struct mjd_demand *d);
 
 #endif

@@ -2,11 +2,13 @@
 /* One --source as the program runs it: its hub, its capture thread and who watches it. */
 #include "mjpegd/feed.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/log.h"
 
-int mjd_feed_open(struct mjd_feed *f, const struct mjd_source_config *conf)
+int mjd_feed_open(struct mjd_feed *f, const struct mjd_source_config *conf, bool may_start_down)
 {
     memset(f, 0, sizeof(*f));
     f->conf = conf;
@@ -27,6 +29,21 @@ int mjd_feed_open(struct mjd_feed *f, const struct mjd_source_config *conf)
         return rc;
     }
     rc = mjd_source_create(&f->source, conf->spec, &f->params);
+    if (rc != 0 && may_start_down && rc != -EINVAL) {
+        // One camera unplugged must not keep the others from serving: this source starts
+        // down (no-signal frames at --size) and is retried like one that failed later.
+        LOG_WARN("cannot open source '%s': %s; serving the other sources, retrying it", conf->spec,
+                 strerror(-rc));
+        f->start_error = rc;
+        size_t n = strcspn(conf->spec, ":");
+        snprintf(f->kind, sizeof(f->kind), "%.*s", (int)n, conf->spec);
+        f->info = (struct mjd_source_info){ .kind = f->kind,
+                                            .width = conf->width,
+                                            .height = conf->height,
+                                            .format = MJD_PIX_JPEG,
+                                            .self_paced = true };
+        return 0;
+    }
     if (rc != 0) {
         LOG_ERROR("cannot open source '%s': %s", conf->spec, strerror(-rc));
         return rc;
@@ -39,6 +56,7 @@ int mjd_feed_start(struct mjd_feed *f, size_t encoders, bool exit_on_end)
 {
     struct mjd_capture_config cc = {
         .source = f->source,
+        .start_error = f->start_error,
         .hub = f->hub,
         .fps = f->conf->fps,
         .quality = (int)f->conf->quality,

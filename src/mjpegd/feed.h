@@ -24,11 +24,18 @@ struct mjd_feed {
     struct mjd_demand demand;
     bool demand_ready;
     struct mjd_source *source; /* until start hands it to the capture */
+    int start_error;           /* the source did not open at start-up (source NULL): why */
+    char kind[16];             /* info.kind of a source that did not open */
     struct mjd_capture *capture;
 };
 
-/** Creates the hub and opens the source (learning its real size). 0 or a negative errno. */
-int mjd_feed_open(struct mjd_feed *f, const struct mjd_source_config *conf) CORE_MUST_CHECK;
+/**
+ * Creates the hub and opens the source (learning its real size). 0 or a negative errno. With
+ * may_start_down (several sources), a source that cannot be opened (but for -EINVAL: a bad
+ * spec) is no error: the feed starts without it, shows no signal and retries it.
+ */
+int mjd_feed_open(struct mjd_feed *f, const struct mjd_source_config *conf,
+                  bool may_start_down) CORE_MUST_CHECK;
 
 /** Starts the capture thread with encoders threads; exit_on_end: the source's end of input
  * ends the process (the only source). 0 or a negative errno. */

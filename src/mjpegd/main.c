@@ -98,7 +98,8 @@ int main(int argc, char **argv)
     int rc = 0;
 
     for (unsigned i = 0; i < cfg.nsources; i++) {
-        rc = mjd_feed_open(&feeds[i], &cfg.sources[i]);
+        // Several sources: one that cannot be opened is retried while the others serve.
+        rc = mjd_feed_open(&feeds[i], &cfg.sources[i], cfg.nsources > 1);
         nfeeds = i + 1;
         if (rc != 0) {
             goto out;

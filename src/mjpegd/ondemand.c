@@ -2,6 +2,7 @@
 /* --on-demand: the capture thread closes its source while nobody watches, reopens it on demand. */
 #include "mjpegd/ondemand.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -21,25 +22,31 @@ void mjd_ondemand_init(struct mjd_ondemand *od, struct mjd_demand *demand, const
     od->last_wanted_ns = core_now_ns();
 }
 
-static bool reopen(struct mjd_ondemand *od, struct mjd_source **src, struct core_event *stop)
+/*
+ * The one path that opens the source again, for --on-demand and for supervision (capture.c)
+ * alike: from the same spec and parameters; a source that never opened (at start-up) adopts
+ * the first open's info, any later one must fit the frame buffers sized from it. On failure
+ * open_error says why and the caller decides when to try again.
+ */
+static bool reopen(struct mjd_ondemand *od, struct mjd_source **src)
 {
-    int rc = mjd_source_create(src, od->spec, &od->params);
+    int rc = od->spec != NULL ? mjd_source_create(src, od->spec, &od->params) : -ENOTSUP;
     if (rc == 0) {
         const struct mjd_source_info *ni = mjd_source_get_info(*src);
-        if (ni->max_frame_bytes > od->info.max_frame_bytes) {
+        if (od->info.max_frame_bytes == 0) {
+            od->info = *ni;
+        } else if (ni->max_frame_bytes > od->info.max_frame_bytes) {
             LOG_ERROR("source '%s' came back with larger frames than its buffers", od->spec);
             mjd_source_destroy(*src);
             *src = NULL;
-            rc = -1;
+            rc = -EMSGSIZE;
         }
     }
     if (rc != 0) {
-        LOG_WARN("cannot reopen source '%s' on demand: %d; retrying", od->spec, rc);
-        (void)core_event_timed_wait(stop, 1000);
+        od->open_error = rc;
         return false;
     }
-    LOG_INFO("source '%s' opened on demand", od->spec);
-    atomic_store(&od->demand->state, MJD_DEMAND_ACTIVE);
+    LOG_INFO("source '%s' opened", od->spec);
     od->last_wanted_ns = core_now_ns();
     od->reopened = true;
     return true;
@@ -48,9 +55,12 @@ static bool reopen(struct mjd_ondemand *od, struct mjd_source **src, struct core
 bool mjd_ondemand_gate(struct mjd_ondemand *od, struct mjd_source **src, struct core_event *stop)
 {
     od->reopened = false;
+    od->open_error = 0;
     struct mjd_demand *d = od->demand;
     if (d == NULL) {
-        return true;
+        // Without --on-demand the source is closed only after a failure: reopen it now (the
+        // capture thread calls the gate once its backoff has passed).
+        return *src != NULL || reopen(od, src);
     }
     int64_t now = core_now_ns();
     if (mjd_demand_wanted(d, now)) {
@@ -71,11 +81,27 @@ bool mjd_ondemand_gate(struct mjd_ondemand *od, struct mjd_source **src, struct 
     if (core_event_is_set(stop)) {
         return false;
     }
-    if (!mjd_demand_wanted(d, core_now_ns())) {
+    now = core_now_ns();
+    if (!mjd_demand_wanted(d, now) && now - od->last_wanted_ns >= d->linger_ns) {
+        atomic_store(&d->state, MJD_DEMAND_IDLE); // also a source that is down (capture.c)
         core_event_wait(d->wake);
         return false; // the caller loops: checks stop, then calls the gate again
     }
-    return reopen(od, src, stop);
+    // Wanted, or a source closed after a failure within the linger time: open it.
+    return reopen(od, src);
+}
+
+bool mjd_ondemand_may_sleep(struct mjd_ondemand *od, int64_t now_ns)
+{
+    struct mjd_demand *d = od->demand;
+    if (d == NULL) {
+        return false;
+    }
+    if (mjd_demand_wanted(d, now_ns)) {
+        od->last_wanted_ns = now_ns;
+        return false;
+    }
+    return now_ns - od->last_wanted_ns >= d->linger_ns;
 }
 
 void mjd_ondemand_kick(struct mjd_ondemand *od)

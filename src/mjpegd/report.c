@@ -96,6 +96,13 @@ static void json_source(struct out *o, const struct mjd_report_source *s, bool s
         (unsigned long long)s->frames_in_flight, (unsigned long long)s->frames_skipped);
     put(o, ",\"status\":");
     put_json_string(o, s->status != NULL ? s->status : "ok");
+    put(o, ",\"last_error\":");
+    if (s->last_error != NULL) {
+        put_json_string(o, s->last_error);
+    } else {
+        put(o, "null");
+    }
+    put(o, ",\"restarts\":%llu", (unsigned long long)s->restarts);
     if (s->last_frame_age >= 0) {
         put(o, ",\"last_frame_age\":%.3f", s->last_frame_age);
     } else {
@@ -127,13 +134,7 @@ int mjd_report_json(const struct mjd_report *r, char *buf, size_t cap)
             } else {
                 put(&o, ",\"stream\":\"/%zu/stream\",\"snapshot\":\"/%zu/snapshot\"", i, i);
             }
-            put(&o, ",\"clients\":%llu,\"last_error\":", (unsigned long long)s->clients);
-            if (s->last_error != NULL) {
-                put_json_string(&o, s->last_error);
-            } else {
-                put(&o, "null");
-            }
-            put(&o, "}");
+            put(&o, ",\"clients\":%llu}", (unsigned long long)s->clients);
         }
         put(&o, "]");
     }
@@ -204,6 +205,8 @@ enum per_source {
     PS_FPS,
     PS_TARGET_FPS,
     PS_AGE,
+    PS_UP,
+    PS_RESTARTS,
 };
 
 static const struct {
@@ -223,6 +226,11 @@ static const struct {
     [PS_TARGET_FPS] = { "mjpegd_target_fps", "gauge", "Configured frame rate." },
     [PS_AGE] = { "mjpegd_last_frame_age_seconds", "gauge",
                  "Seconds since the newest frame was published (absent before the first)." },
+    [PS_UP] = { "mjpegd_source_up", "gauge",
+                "1 while the source delivers (or sleeps under --on-demand), 0 while it is "
+                "retried after a failure or its input ended." },
+    [PS_RESTARTS] = { "mjpegd_source_restarts_total", "counter",
+                      "Times the source was reopened after a failure." },
 };
 
 static void per_source_family(struct out *o, const struct mjd_report *r, enum per_source k)
@@ -252,6 +260,12 @@ static void per_source_family(struct out *o, const struct mjd_report *r, enum pe
             if (s->last_frame_age >= 0) {
                 sample_double(o, per_source[k].name, labels, s->last_frame_age);
             }
+            break;
+        case PS_UP:
+            sample_u64(o, per_source[k].name, labels, s->up ? 1 : 0);
+            break;
+        case PS_RESTARTS:
+            sample_u64(o, per_source[k].name, labels, s->restarts);
             break;
         case PS_TARGET_FPS:
         default:
@@ -292,6 +306,8 @@ int mjd_report_metrics(const struct mjd_report *r, char *buf, size_t cap)
     per_source_family(&o, r, PS_FPS);
     per_source_family(&o, r, PS_TARGET_FPS);
     per_source_family(&o, r, PS_AGE);
+    per_source_family(&o, r, PS_UP);
+    per_source_family(&o, r, PS_RESTARTS);
     family(&o, "mjpegd_uptime_seconds", "gauge", "Seconds since the server started.");
     sample_double(&o, "mjpegd_uptime_seconds", "", r->uptime);
     return finish(&o);

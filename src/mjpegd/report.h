@@ -3,6 +3,7 @@
 #ifndef MJD_REPORT_H
 #define MJD_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,8 +17,10 @@
 struct mjd_report_source {
     const char *kind;       /* borrowed */
     const char *spec;       /* the --source spec, borrowed */
-    const char *status;     /* "ok", "starting", "idle", ... (static string) */
+    const char *status;     /* "ok", "starting", "retrying", "idle", "ended" (static string) */
     const char *last_error; /* borrowed, NULL when none */
+    uint64_t restarts;      /* reopens after a failure */
+    bool up;                /* not retrying and not ended: mjpegd_source_up */
     uint64_t clients;       /* streaming clients of this source */
     unsigned width;
     unsigned height;

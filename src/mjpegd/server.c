@@ -49,13 +49,23 @@ static void gather_report(void *ctx, struct mjd_report *r)
         rs->spec = src->conf->spec;
         rs->clients = src->demand != NULL ? mjd_demand_clients(src->demand) : 0;
         rs->last_error = NULL;
+        rs->up = true;
         enum mjd_demand_state ds =
                 src->demand != NULL ? mjd_demand_state(src->demand) : MJD_DEMAND_ACTIVE;
+        int err = src->demand != NULL ? mjd_demand_last_error(src->demand) : 0;
+        if (err != 0) {
+            rs->last_error = strerror(err); // glibc: a static string for every errno it knows
+        }
+        rs->restarts = src->demand != NULL ? mjd_demand_restarts(src->demand) : 0;
         if (ds == MJD_DEMAND_IDLE) {
             rs->status = "idle";
         } else if (ds == MJD_DEMAND_ENDED) {
-            rs->status = "error";
+            rs->status = "ended";
             rs->last_error = "end of input";
+            rs->up = false;
+        } else if (ds == MJD_DEMAND_RETRYING) {
+            rs->status = "retrying";
+            rs->up = false;
         } else {
             rs->status = hs.published > 0 ? "ok" : "starting";
         }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* http://HOST[:PORT]/PATH: relays another MJPEG server or IP camera (libcurl multi, one thread). */
+/* http://HOST[:PORT]/PATH: relays another MJPEG server or IP camera (libcurl multi, one thread).
+ * A lost upstream is a failed read: the capture thread closes the source, shows no signal and
+ * reopens it with backoff (capture.c), so /state says "retrying" instead of a frozen "ok". */
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -7,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -32,14 +33,9 @@ struct http_source {
     unsigned char *frame; /* the newest complete part not yet read, HTTP_MAX_FRAME bytes */
     size_t frame_len;
     bool have_frame;
-    uint64_t not_jpeg;  /* parts dropped: not starting with SOI */
-    bool ended;         /* the transfer ended; it is restarted at retry_ns */
-    int64_t retry_ns;   /* monotonic */
-    int64_t backoff_ns; /* 0.5 s doubling to 10 s, reset by a frame */
+    uint64_t not_jpeg; /* parts dropped: not starting with SOI */
+    int end_error;     /* the transfer ended (negative errno why): every read fails */
 };
-
-#define HTTP_BACKOFF_FIRST_NS (500 * CORE_NS_PER_MS)
-#define HTTP_BACKOFF_MAX_NS   (10 * CORE_NS_PER_SEC)
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
@@ -96,7 +92,8 @@ static void http_destroy(struct mjd_source *src)
     free(s);
 }
 
-/* Runs the transfer until a part arrived (0), the deadline (-EAGAIN), or it ended (-EPIPE...). */
+/* Runs the transfer until a part arrived (0), the deadline (-EAGAIN), or it ended (-ECONNRESET...).
+ */
 static int pump(struct http_source *s, int64_t deadline_ns)
 {
     for (;;) {
@@ -115,11 +112,11 @@ static int pump(struct http_source *s, int64_t deadline_ns)
                 CURLcode cc = msg->data.result;
                 LOG_WARN("http source %s: transfer ended: %s", s->url,
                          cc == CURLE_OK ? "upstream closed the stream" : curl_easy_strerror(cc));
-                s->ended = true;
-                return cc == CURLE_COULDNT_CONNECT      ? -ECONNREFUSED
-                       : cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
-                       : s->failed                      ? -EPROTO
-                                                        : -EPIPE;
+                s->end_error = cc == CURLE_COULDNT_CONNECT      ? -ECONNREFUSED
+                               : cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
+                               : s->failed                      ? -EPROTO
+                                                                : -ECONNRESET;
+                return s->end_error;
             }
         }
         int64_t rem = deadline_ns - core_now_ns();
@@ -207,53 +204,17 @@ fail:
     return rc;
 }
 
-/*
- * After the transfer ended: waits for the retry time (bounded by the deadline), then starts
- * the transfer again with a fresh parser. 0 once restarted, -EAGAIN before.
- */
-static int restart(struct http_source *s, int64_t deadline_ns)
-{
-    int64_t now = core_now_ns();
-    if (now < s->retry_ns) {
-        int64_t until = s->retry_ns < deadline_ns ? s->retry_ns : deadline_ns;
-        struct timespec ts = { .tv_sec = (time_t)((until - now) / CORE_NS_PER_SEC),
-                               .tv_nsec = (long)((until - now) % CORE_NS_PER_SEC) };
-        nanosleep(&ts, NULL);
-        if (core_now_ns() < s->retry_ns) {
-            return -EAGAIN;
-        }
-    }
-    curl_multi_remove_handle(s->multi, s->easy);
-    if (s->mp_ready) {
-        mjd_multipart_free(&s->mp);
-        s->mp_ready = false;
-    }
-    s->failed = false;
-    s->ended = false;
-    s->backoff_ns = s->backoff_ns == 0                        ? HTTP_BACKOFF_FIRST_NS
-                    : s->backoff_ns * 2 > HTTP_BACKOFF_MAX_NS ? HTTP_BACKOFF_MAX_NS
-                                                              : s->backoff_ns * 2;
-    s->retry_ns = core_now_ns() + s->backoff_ns;
-    LOG_INFO("http source %s: reconnecting", s->url);
-    return curl_multi_add_handle(s->multi, s->easy) == CURLM_OK ? 0 : -EIO;
-}
-
 static int http_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns)
 {
     struct http_source *s = (struct http_source *)src;
     if (!s->have_frame) {
-        if (s->ended) {
-            int rc = restart(s, deadline_ns);
-            if (rc != 0) {
-                return rc;
-            }
+        if (s->end_error != 0) {
+            return s->end_error; // the capture thread closes and reopens the source
         }
         int rc = pump(s, deadline_ns);
         if (rc != 0) {
-            // A lost upstream is retried here with backoff; the read reports no frame.
-            return s->ended ? -EAGAIN : rc;
+            return rc; // -EAGAIN, or why the transfer ended
         }
-        s->backoff_ns = 0;
     }
     s->have_frame = false;
     if (s->frame_len > frame->cap) {

@@ -30,6 +30,7 @@ static struct mjd_report sample(void)
         .frames_in_flight = 2,
         .frames_skipped = 4,
         .last_frame_age = 0.0331,
+        .up = true,
     };
     return r;
 }
@@ -46,7 +47,7 @@ TEST(report_json_has_exactly_the_keys)
                        "\"frames_published\":95,\"frames_dropped\":3,"
                        "\"frames_dropped_by\":{\"busy\":2,\"stale\":1,\"error\":0,\"same\":0},"
                        "\"frames_in_flight\":2,\"frames_skipped\":4,\"status\":\"ok\","
-                       "\"last_frame_age\":0.033,"
+                       "\"last_error\":null,\"restarts\":0,\"last_frame_age\":0.033,"
                        "\"clients\":3,\"clients_total\":7,\"pending\":2,"
                        "\"bytes_sent\":123456789012,\"send_path\":\"copy\",\"uptime\":12.500}\n");
     // Before the first frame there is no age.
@@ -73,7 +74,30 @@ TEST(report_json_lists_every_source_when_there_are_several)
     ASSERT_NOT_NULL(strstr(buf, "\"stream\":\"/stream\",\"snapshot\":\"/snapshot\""));
     ASSERT_NOT_NULL(strstr(buf, "\"status\":\"idle\""));
     ASSERT_NOT_NULL(strstr(buf, "\"stream\":\"/1/stream\",\"snapshot\":\"/1/snapshot\","
-                                "\"clients\":5,\"last_error\":null}"));
+                                "\"clients\":5}"));
+    ASSERT_NOT_NULL(strstr(buf, "\"status\":\"idle\",\"last_error\":null,\"restarts\":0,"));
+}
+
+TEST(report_json_says_a_source_is_retrying_and_why)
+{
+    struct mjd_report r = sample();
+    r.nsources = 2;
+    r.sources[1] = r.sources[0];
+    r.sources[1].status = "retrying";
+    r.sources[1].last_error = "Connection refused";
+    r.sources[1].restarts = 3;
+    r.sources[1].up = false;
+    char buf[4096];
+    ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
+    ASSERT_NOT_NULL(strstr(buf, "\"status\":\"retrying\",\"last_error\":\"Connection refused\","
+                                "\"restarts\":3,"));
+    char m[16384];
+    ASSERT_CMP_INT(mjd_report_metrics(&r, m, sizeof(m)), >, 0);
+    ASSERT_NOT_NULL(strstr(m, "# TYPE mjpegd_source_up gauge\n"));
+    ASSERT_NOT_NULL(strstr(m, "\nmjpegd_source_up{source=\"0\"} 1\n"));
+    ASSERT_NOT_NULL(strstr(m, "\nmjpegd_source_up{source=\"1\"} 0\n"));
+    ASSERT_NOT_NULL(strstr(m, "# TYPE mjpegd_source_restarts_total counter\n"));
+    ASSERT_NOT_NULL(strstr(m, "\nmjpegd_source_restarts_total{source=\"1\"} 3\n"));
 }
 
 TEST(report_json_escapes_the_source)

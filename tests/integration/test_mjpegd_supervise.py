@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""mjpegd source supervision: a source that fails is retried with backoff while viewers stay
+connected and get the "no signal" frame; /state and /metrics say so; it comes back alone."""
+import socket
+import subprocess
+
+from harness import MULT, binary, check, check_eq, main, test, wait_for
+from mjpegd_fixture import Mjpegd, ffprobe
+
+
+def metric(srv, line_start):
+    """The value of the first /metrics sample whose line starts with line_start, or None."""
+    for ln in srv.get("/metrics").body.decode().splitlines():
+        if ln.startswith(line_start + " "):
+            return float(ln.split()[-1])
+    return None
+
+
+def status(srv, i=None):
+    st = srv.state()
+    return st if i is None else st["sources"][i]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@test(timeout=300)
+def test_relay_outage_shows_no_signal_to_connected_viewers_and_recovers():
+    with Mjpegd("--fps", "15") as up:
+        port = up.port
+        with Mjpegd("--source", f"http://127.0.0.1:{port}/stream") as relay:
+            check(wait_for(lambda: status(relay)["status"] == "ok", 30),
+                  f"relay not ok: {status(relay)}")
+            st = status(relay)
+            check_eq((st["last_error"], st["restarts"]), (None, 0), "a fresh source")
+            check_eq(metric(relay, "mjpegd_source_up"), 1.0, "source_up before the outage")
+            check_eq(metric(relay, "mjpegd_source_restarts_total"), 0.0, "restarts before")
+            c, head = relay.open_stream()
+            check_eq(head.status, 200, "stream status")
+            live = c.read_part()[1]
+            up.stop()
+            check(wait_for(lambda: status(relay)["status"] == "retrying", 60),
+                  f"the relay never said retrying: {status(relay)}")
+            st = status(relay)
+            check(isinstance(st["last_error"], str) and st["last_error"],
+                  f"no last_error while retrying: {st}")
+            check_eq(metric(relay, "mjpegd_source_up"), 0.0, "source_up during the outage")
+            # The viewer is still connected and parts keep coming: the no-signal frame, once a
+            # second, one picture for the whole outage (what /snapshot shows too). Live parts
+            # still in the socket buffers come first.
+            snap = relay.get("/snapshot")
+            check_eq(snap.status, 200, "snapshot while down")
+            nosignal = snap.body
+            check(nosignal[:2] == b"\xff\xd8" and nosignal != live, "the no-signal snapshot")
+            for i in range(int(500 * MULT)):
+                if c.read_part()[1] == nosignal:
+                    break
+            else:
+                check(False, "the viewer never got the no-signal frame")
+            for i in range(2):
+                check(c.read_part()[1] == nosignal, f"part {i} after the first no-signal one")
+            info = ffprobe(nosignal)
+            check_eq((info["codec_name"], info["width"], info["height"]), ("mjpeg", 320, 240),
+                     "ffprobe of the no-signal frame (the source's size)")
+            with Mjpegd("--fps", "15", listen=f"127.0.0.1:{port}"):
+                check(wait_for(lambda: status(relay)["status"] == "ok", 60),
+                      f"the relay never recovered: {status(relay)}")
+                st = status(relay)
+                check(st["restarts"] >= 1, f"restarts not counted: {st}")
+                check(isinstance(st["last_error"], str), f"last_error forgotten: {st}")
+                check_eq(metric(relay, "mjpegd_source_up"), 1.0, "source_up after recovery")
+                check(metric(relay, "mjpegd_source_restarts_total") >= 1, "restarts_total")
+                # The same viewer gets live frames again.
+                got_live = False
+                for _ in range(int(200 * MULT)):
+                    if c.read_part()[1] != nosignal:
+                        got_live = True
+                        break
+                check(got_live, "the viewer kept getting the no-signal frame")
+            c.close()
+        check_eq(relay.returncode, 0, "relay exit status")
+
+
+@test(timeout=300)
+def test_second_source_down_at_start_is_retried_while_the_first_serves():
+    port = free_port()
+    with Mjpegd("--source", "test", "--source", f"http://127.0.0.1:{port}/stream") as srv:
+        s1 = status(srv, 1)
+        check(s1["status"] == "retrying", f"source 1 at start: {s1}")
+        check(s1["last_error"], f"no last_error: {s1}")
+        check(wait_for(lambda: status(srv, 0)["status"] == "ok", 30), "source 0 does not serve")
+        c, head = srv.open_stream("/1/stream")
+        check_eq(head.status, 200, "stream of the down source")
+        data = c.read_part()[1]
+        check_eq(ffprobe(data)["width"], 320, "no-signal frame at --size")
+        check_eq(metric(srv, 'mjpegd_source_up{source="1"}'), 0.0, "source_up of source 1")
+        check_eq(metric(srv, 'mjpegd_source_up{source="0"}'), 1.0, "source_up of source 0")
+        with Mjpegd("--fps", "15", listen=f"127.0.0.1:{port}"):
+            check(wait_for(lambda: status(srv, 1)["status"] == "ok", 60),
+                  f"source 1 never came up: {status(srv, 1)}")
+            check(status(srv, 1)["restarts"] >= 1, "restarts of source 1")
+        c.close()
+    check_eq(srv.returncode, 0, "exit status")
+
+
+@test(timeout=300)
+def test_on_demand_source_that_is_down_sleeps_while_nobody_watches():
+    port = free_port()
+    with Mjpegd("--source", "test", "--source", f"http://127.0.0.1:{port}/stream",
+                "--on-demand", "1") as srv:
+        # Down at start and nobody watches: not retried for ever, it sleeps like an idle one.
+        check(wait_for(lambda: status(srv, 1)["status"] == "idle", 60),
+              f"the down source never slept: {status(srv, 1)}")
+        # A viewer wakes it: the reopen fails, so it is retried and the viewer sees no signal.
+        c, head = srv.open_stream("/1/stream")
+        check_eq(head.status, 200, "stream of the sleeping source")
+        data = c.read_part()[1]
+        check_eq(ffprobe(data)["width"], 320, "the no-signal frame")
+        check(wait_for(lambda: status(srv, 1)["status"] == "retrying", 60),
+              f"not retrying with a viewer: {status(srv, 1)}")
+        with Mjpegd("--fps", "15", listen=f"127.0.0.1:{port}"):
+            check(wait_for(lambda: status(srv, 1)["status"] == "ok", 60),
+                  f"source 1 never came up: {status(srv, 1)}")
+            c.close()
+            # The viewer left: closed again after the linger time.
+            check(wait_for(lambda: status(srv, 1)["status"] == "idle", 60),
+                  f"source 1 not closed once nobody watched: {status(srv, 1)}")
+    check_eq(srv.returncode, 0, "exit status")
+
+
+@test(timeout=120)
+def test_one_source_that_cannot_open_is_still_a_startup_error():
+    port = free_port()
+    r = subprocess.run([binary("mjpegd"), "--source", f"http://127.0.0.1:{port}/x",
+                        "--listen", "127.0.0.1:0"], capture_output=True, timeout=60 * MULT)
+    check_eq(r.returncode, 1, f"exit status; stderr {r.stderr[-300:]!r}")
+    check(b"cannot open source" in r.stderr, f"no clear error: {r.stderr[-300:]!r}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests for source supervision: the backoff, the no-signal frame, a source that comes back. */
+#include "../testlib.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "mjpegd/capture.h"
+#include "mjpegd/demand.h"
+#include "mjpegd/hub.h"
+#include "mjpegd/nosignal.h"
+#include "mjpegd/sources/jpeg.h"
+#include "mjpegd/sources/jpeg_split.h"
+
+TEST(supervise_backoff_doubles_from_half_a_second_to_ten)
+{
+    const int64_t ms = CORE_NS_PER_MS;
+    const int64_t want[] = { 500 * ms,  1000 * ms,  2000 * ms, 4000 * ms,
+                             8000 * ms, 10000 * ms, 10000 * ms };
+    int64_t b = 0;
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        b = mjd_capture_backoff(b);
+        ASSERT_EQ_INT(b, want[i]);
+    }
+    ASSERT_EQ_INT(mjd_capture_backoff(-1), 500 * ms);
+    ASSERT_EQ_INT(mjd_capture_backoff(7000 * ms), 10000 * ms);
+}
+
+TEST(supervise_nosignal_is_a_complete_jpeg_of_the_asked_size)
+{
+    const unsigned sizes[][2] = { { 320, 240 }, { 1280, 720 }, { 17, 9 }, { 9000, 20 } };
+    const unsigned want[][2] = { { 320, 240 }, { 1280, 720 }, { 17, 16 }, { 8192, 20 } };
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        struct core_buf *b = NULL;
+        ASSERT_OK(mjd_nosignal_render(&b, sizes[i][0], sizes[i][1]));
+        struct mjd_jpeg_info info;
+        ASSERT_OK(mjd_jpeg_check(b->data, b->len, &info));
+        unsigned w = 0, h = 0;
+        ASSERT_OK(mjd_jpeg_size(b->data, b->len, &w, &h));
+        ASSERT_EQ_INT(w, want[i][0]);
+        ASSERT_EQ_INT(h, want[i][1]);
+        core_buf_unref(b);
+    }
+}
+
+static bool wait_state(struct mjd_demand *d, enum mjd_demand_state st, int64_t deadline)
+{
+    while (mjd_demand_state(d) != st) {
+        if (core_now_ns() > deadline) {
+            return false;
+        }
+        struct timespec ts = { 0, 5000000 };
+        nanosleep(&ts, NULL);
+    }
+    return true;
+}
+
+/* A file: source whose file is missing at start: no-signal frames, retried, then it opens. */
+TEST(supervise_source_missing_at_start_shows_no_signal_then_comes_back)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/later.jpg", test_tmpdir());
+    char spec[600];
+    snprintf(spec, sizeof(spec), "file:%s", path);
+    (void)unlink(path);
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    struct mjd_demand d;
+    ASSERT_OK(mjd_demand_init(&d, 0));
+    struct mjd_capture_config cc = {
+        .source = NULL,
+        .start_error = -ENOENT,
+        .hub = hub,
+        .fps = 20,
+        .quality = 50,
+        .encoder_threads = 1,
+        .demand = &d,
+        .spec = spec,
+        .params = { .width = 160, .height = 120, .fps = 20 },
+    };
+    struct mjd_capture *cap = NULL;
+    ASSERT_OK(mjd_capture_start(&cap, &cc));
+    int64_t deadline = core_now_ns() + 60 * CORE_NS_PER_SEC * test_timeout_multiplier();
+    ASSERT_OK(mjd_hub_wait_first(hub, deadline));
+    ASSERT_EQ_INT(mjd_demand_state(&d), MJD_DEMAND_RETRYING);
+    ASSERT_EQ_INT(mjd_demand_last_error(&d), ENOENT);
+    struct mjd_frame f;
+    ASSERT_TRUE(mjd_hub_latest(hub, &f));
+    unsigned w = 0, h = 0;
+    ASSERT_OK(mjd_jpeg_size(f.jpeg->data, f.jpeg->len, &w, &h));
+    ASSERT_EQ_INT(w, 160);
+    ASSERT_EQ_INT(h, 120);
+    // The file appears (the no-signal picture itself, a valid JPEG): the source opens.
+    FILE *fp = fopen(path, "wb");
+    ASSERT_NOT_NULL(fp);
+    ASSERT_EQ_INT(fwrite(f.jpeg->data, 1, f.jpeg->len, fp), f.jpeg->len);
+    ASSERT_OK(fclose(fp));
+    core_buf_unref(f.jpeg);
+    ASSERT_TRUE(wait_state(&d, MJD_DEMAND_ACTIVE, deadline));
+    ASSERT_EQ_INT(mjd_demand_restarts(&d), 1);
+    ASSERT_EQ_INT(mjd_demand_last_error(&d), ENOENT); // the last failure stays readable
+    mjd_capture_stop(cap);
+    struct mjd_hub_stats st;
+    mjd_hub_get_stats(hub, &st);
+    ASSERT_EQ_U64(st.captured, st.published + st.dropped);
+    (void)unlink(path);
+    mjd_demand_release(&d);
+    mjd_hub_destroy(hub);
+}
