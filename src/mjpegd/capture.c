@@ -254,7 +254,13 @@ static void *capture_main(void *arg)
             }
         }
         void *item = NULL;
-        if (core_queue_try_pop(cap->free, &item) != 0) {
+        // With 2n+1 buffers and a submit that refuses when the backlog is full, one is always
+        // free or soon back; but a self-paced source (a camera) has no schedule to wait on
+        // here, so should none be free it waits up to a frame interval rather than spin.
+        int got = info->self_paced
+                          ? core_queue_pop_until(cap->free, &item, core_now_ns() + interval)
+                          : core_queue_try_pop(cap->free, &item);
+        if (got != 0) {
             // Every buffer is with an encoder: nothing is read from the source, so nothing is
             // captured; the read is counted as skipped.
             mjd_hub_count_skipped(cap->hub);
