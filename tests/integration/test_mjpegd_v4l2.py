@@ -157,6 +157,33 @@ def test_v4l2_unplugged_camera_is_a_source_failure_not_a_crash():
                      "the source's failure log lines")
 
 
+@test(timeout=120)
+def test_v4l2_unplugged_camera_comes_back_without_a_restart():
+    """The camera fails after 10 frames and streams again on the next open (the shim's replug):
+    the capture thread reopens it, /state goes retrying with the error, then ok with one restart,
+    and frames are published again."""
+    with tempfile.TemporaryDirectory() as d:
+        make_jpeg(os.path.join(d, "f.jpg"))
+        with started(FakeCamera(jpeg=os.path.join(d, "f.jpg"), unplug_after=10)) as srv:
+            seen = {}
+
+            def came_back():
+                st = srv.state()
+                if st["status"] == "retrying" or st["last_error"] is not None:
+                    seen["error"] = st["last_error"]
+                return st["restarts"] >= 1 and st["status"] == "ok"
+
+            check(wait_for(came_back, 30.0 * MULT), f"the camera did not come back: {srv.state()}")
+            check("error" not in seen or seen["error"] is None or "device" in seen["error"].lower(),
+                  f"last_error does not say what failed: {seen}")
+            p0 = srv.state()["frames_published"]
+            check(wait_for(lambda: srv.state()["frames_published"] > p0 + 5, 30.0 * MULT),
+                  "no frames after the camera came back")
+            r = srv.get("/snapshot")
+            check_eq(r.status, 200, "snapshot after the camera came back")
+            check(srv.alive(), "the server died")
+
+
 @test(timeout=60)
 def test_v4l2_missing_device_is_a_startup_error():
     r = subprocess.run([binary("mjpegd"), "--source", "v4l2:/dev/no-such-video-device",
