@@ -95,6 +95,11 @@ class Mjpegd:
         self._port_ready.set()  # EOF: the process is gone (port stays None if it never listened)
 
     def stderr_text(self):
+        # Once the process has exited, its last lines may still be in the pipe: wait for the
+        # reader to reach EOF, so that a check right after proc.wait() sees everything.
+        if self.proc is not None and self.proc.poll() is not None and self._reader is not None \
+                and self._reader is not threading.current_thread():
+            self._reader.join(10 * MULT)
         with self._lock:
             return "\n".join(self.stderr_lines)
 
