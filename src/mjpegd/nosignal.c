@@ -8,35 +8,12 @@
 #include <turbojpeg.h>
 
 #include "core/log.h"
+#include "mjpegd/draw.h"
 
 #define NOSIGNAL_TEXT    "NO SIGNAL"
 #define NOSIGNAL_QUALITY 75
 #define NOSIGNAL_BG      48  /* luma of the background: dark grey */
 #define NOSIGNAL_FG      200 /* luma of the text */
-
-/* 5x7 glyphs of the letters of NOSIGNAL_TEXT, one byte per row, bit 4 the leftmost pixel. */
-static const struct {
-    char c;
-    unsigned char rows[7];
-} glyphs[] = {
-    { 'A', { 0x0e, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11 } },
-    { 'G', { 0x0e, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0f } },
-    { 'I', { 0x0e, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0e } },
-    { 'L', { 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1f } },
-    { 'N', { 0x11, 0x19, 0x15, 0x13, 0x11, 0x11, 0x11 } },
-    { 'O', { 0x0e, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0e } },
-    { 'S', { 0x0f, 0x10, 0x10, 0x0e, 0x01, 0x01, 0x1e } },
-};
-
-static const unsigned char *glyph(char c)
-{
-    for (size_t i = 0; i < sizeof(glyphs) / sizeof(glyphs[0]); i++) {
-        if (glyphs[i].c == c) {
-            return glyphs[i].rows;
-        }
-    }
-    return NULL; // the space
-}
 
 static unsigned clamp_dim(unsigned v)
 {
@@ -55,18 +32,7 @@ static void draw(unsigned char *yp, unsigned w, unsigned h)
     unsigned tw = (unsigned)len * 6 * scale - scale;
     unsigned x0 = tw < w ? (w - tw) / 2 : 0;
     unsigned y0 = 7 * scale < h ? (h - 7 * scale) / 2 : 0;
-    for (size_t i = 0; i < len; i++) {
-        const unsigned char *rows = glyph(NOSIGNAL_TEXT[i]);
-        for (unsigned r = 0; rows != NULL && r < 7 * scale; r++) {
-            for (unsigned c = 0; c < 5 * scale; c++) {
-                unsigned x = x0 + (unsigned)i * 6 * scale + c;
-                unsigned y = y0 + r;
-                if (x < w && y < h && (rows[r / scale] & (0x10 >> (c / scale)))) {
-                    yp[(size_t)y * w + x] = NOSIGNAL_FG;
-                }
-            }
-        }
-    }
+    mjd_draw_text(yp, w, w, h, (int)x0, (int)y0, scale, NOSIGNAL_TEXT, NOSIGNAL_FG);
 }
 
 int mjd_nosignal_render(struct core_buf **out, unsigned width, unsigned height)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "mjpegd/draw.h"
 #include "mjpegd/sources/source_impl.h"
 
 /* Noise amplitude (in luma steps) of the texture: makes a frame weigh what a camera scene does. */
@@ -28,51 +29,6 @@ struct test_source {
     unsigned char *bg;    /* the static picture (bars, gradient, texture), drawn once */
 };
 
-/* 5x7 glyphs, one byte per row, bit 4 is the leftmost pixel. */
-struct glyph {
-    char c;
-    unsigned char rows[7];
-};
-
-static const struct glyph font[] = {
-    { '0', { 0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e } },
-    { '1', { 0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e } },
-    { '2', { 0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f } },
-    { '3', { 0x1f, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0e } },
-    { '4', { 0x02, 0x06, 0x0a, 0x12, 0x1f, 0x02, 0x02 } },
-    { '5', { 0x1f, 0x10, 0x1e, 0x01, 0x01, 0x11, 0x0e } },
-    { '6', { 0x06, 0x08, 0x10, 0x1e, 0x11, 0x11, 0x0e } },
-    { '7', { 0x1f, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 } },
-    { '8', { 0x0e, 0x11, 0x11, 0x0e, 0x11, 0x11, 0x0e } },
-    { '9', { 0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c } },
-    { ':', { 0x00, 0x0c, 0x0c, 0x00, 0x0c, 0x0c, 0x00 } },
-    { '.', { 0x00, 0x00, 0x00, 0x00, 0x00, 0x0c, 0x0c } },
-    { '-', { 0x00, 0x00, 0x00, 0x1f, 0x00, 0x00, 0x00 } },
-    { 'A', { 0x0e, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11 } },
-    { 'C', { 0x0e, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0e } },
-    { 'D', { 0x1c, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1c } },
-    { 'E', { 0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x1f } },
-    { 'F', { 0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x10 } },
-    { 'G', { 0x0e, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0f } },
-    { 'J', { 0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0c } },
-    { 'M', { 0x11, 0x1b, 0x15, 0x15, 0x11, 0x11, 0x11 } },
-    { 'P', { 0x1e, 0x11, 0x11, 0x1e, 0x10, 0x10, 0x10 } },
-    { 'R', { 0x1e, 0x11, 0x11, 0x1e, 0x14, 0x12, 0x11 } },
-    { 'S', { 0x0f, 0x10, 0x10, 0x0e, 0x01, 0x01, 0x1e } },
-    { 'T', { 0x1f, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04 } },
-    { 'U', { 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0e } },
-};
-
-static const unsigned char *glyph_rows(char c)
-{
-    for (size_t i = 0; i < sizeof(font) / sizeof(font[0]); i++) {
-        if (font[i].c == c) {
-            return font[i].rows;
-        }
-    }
-    return NULL; // space and anything unknown: blank
-}
-
 /* The eight classic colour bars in Y'CbCr (BT.601, full range). */
 static const unsigned char bars[8][3] = {
     { 235, 128, 128 }, { 210, 16, 146 }, { 170, 166, 16 }, { 145, 54, 34 },
@@ -82,42 +38,6 @@ static const unsigned char bars[8][3] = {
 static unsigned char clamp_u8(int v)
 {
     return (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
-}
-
-static void fill_rect(unsigned char *plane, unsigned stride, unsigned pw, unsigned ph, int x0,
-                      int y0, int w, int h, unsigned char v)
-{
-    int x1 = x0 + w;
-    int y1 = y0 + h;
-    x0 = x0 < 0 ? 0 : x0;
-    y0 = y0 < 0 ? 0 : y0;
-    x1 = x1 > (int)pw ? (int)pw : x1;
-    y1 = y1 > (int)ph ? (int)ph : y1;
-    for (int y = y0; y < y1; y++) {
-        if (x1 > x0) {
-            memset(plane + (size_t)y * stride + (size_t)x0, v, (size_t)(x1 - x0));
-        }
-    }
-}
-
-/* Draws text in the luma plane at (x, y), each font pixel a scale x scale square. */
-static void draw_text(struct test_source *s, unsigned char *yp, int x, int y, int scale,
-                      const char *text)
-{
-    for (const char *c = text; *c != '\0'; c++, x += 6 * scale) {
-        const unsigned char *rows = glyph_rows(*c);
-        if (rows == NULL) {
-            continue;
-        }
-        for (int r = 0; r < 7; r++) {
-            for (int b = 0; b < 5; b++) {
-                if (rows[r] & (0x10 >> b)) {
-                    fill_rect(yp, s->w, s->w, s->h, x + b * scale, y + r * scale, scale, scale,
-                              235);
-                }
-            }
-        }
-    }
 }
 
 /*
@@ -168,9 +88,9 @@ static void render(struct test_source *s, struct mjd_raw_frame *f)
     // A white bar, a sixteenth of the width, sweeping right by 4 pixels per frame.
     int mbw = (int)(w / 16 ? w / 16 : 1);
     int mbx = (int)((n * 4) % (uint64_t)(w + (unsigned)mbw)) - mbw;
-    fill_rect(yp, w, w, h, mbx, 0, mbw, (int)h, 235);
-    fill_rect(up, s->cw, s->cw, s->ch, mbx / 2, 0, mbw / 2 + 1, (int)s->ch, 128);
-    fill_rect(vp, s->cw, s->cw, s->ch, mbx / 2, 0, mbw / 2 + 1, (int)s->ch, 128);
+    mjd_draw_rect(yp, w, w, h, mbx, 0, mbw, (int)h, 235);
+    mjd_draw_rect(up, s->cw, s->cw, s->ch, mbx / 2, 0, mbw / 2 + 1, (int)s->ch, 128);
+    mjd_draw_rect(vp, s->cw, s->cw, s->ch, mbx / 2, 0, mbw / 2 + 1, (int)s->ch, 128);
 
     // A box bouncing off the edges (triangle waves in x and y).
     int bs = (int)(h / 6 > 8 ? h / 6 : 8);
@@ -180,10 +100,10 @@ static void render(struct test_source *s, struct mjd_raw_frame *f)
     int py = (int)((n * 5) % (uint64_t)(2 * ry));
     px = px < rx ? px : 2 * rx - px;
     py = py < ry ? py : 2 * ry - py;
-    fill_rect(yp, w, w, h, px, py, bs, bs, 16);
-    fill_rect(yp, w, w, h, px + 4, py + 4, bs - 8, bs - 8, 200);
-    fill_rect(up, s->cw, s->cw, s->ch, px / 2 + 2, py / 2 + 2, bs / 2 - 4, bs / 2 - 4, 90);
-    fill_rect(vp, s->cw, s->cw, s->ch, px / 2 + 2, py / 2 + 2, bs / 2 - 4, bs / 2 - 4, 200);
+    mjd_draw_rect(yp, w, w, h, px, py, bs, bs, 16);
+    mjd_draw_rect(yp, w, w, h, px + 4, py + 4, bs - 8, bs - 8, 200);
+    mjd_draw_rect(up, s->cw, s->cw, s->ch, px / 2 + 2, py / 2 + 2, bs / 2 - 4, bs / 2 - 4, 90);
+    mjd_draw_rect(vp, s->cw, s->cw, s->ch, px / 2 + 2, py / 2 + 2, bs / 2 - 4, bs / 2 - 4, 200);
 
     // The frame number and the capture time (UTC) on a dark band.
     char text[96];
@@ -196,10 +116,10 @@ static void render(struct test_source *s, struct mjd_raw_frame *f)
     int scale = (int)(w / (6 * (unsigned)strlen(text) + 8));
     scale = scale < 1 ? 1 : scale > 4 ? 4 : scale;
     int band = 9 * scale + 4;
-    fill_rect(yp, w, w, h, 0, 0, (int)w, band, 16);
-    fill_rect(up, s->cw, s->cw, s->ch, 0, 0, (int)s->cw, band / 2 + 1, 128);
-    fill_rect(vp, s->cw, s->cw, s->ch, 0, 0, (int)s->cw, band / 2 + 1, 128);
-    draw_text(s, yp, 4, 2 + scale, scale, text);
+    mjd_draw_rect(yp, w, w, h, 0, 0, (int)w, band, 16);
+    mjd_draw_rect(up, s->cw, s->cw, s->ch, 0, 0, (int)s->cw, band / 2 + 1, 128);
+    mjd_draw_rect(vp, s->cw, s->cw, s->ch, 0, 0, (int)s->cw, band / 2 + 1, 128);
+    mjd_draw_text(yp, w, w, h, 4, 2 + scale, (unsigned)scale, text, 235);
 
     f->len = (size_t)w * h + 2 * (size_t)s->cw * s->ch;
     // The capture time is when the picture is complete, as a camera driver stamps a filled
