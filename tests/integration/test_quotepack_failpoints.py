@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""quotepack killed at its durable steps (QUOTEPACK_FAILPOINT), then rerun: nothing lost,
+nothing twice, nothing left over.
+
+A clean run with QUOTEPACK_FAILPOINT=count says how many steps of each kind a run takes
+(spool-write, archive-write, fsync, rename, unlink, catalog-commit, archive-commit); each
+point is KIND:K for K in 1..count. `make test` walks a rotating slice of about SLICE points,
+chosen by a seed (QP_FAILPOINT_SEED, default the day number, printed), so that consecutive
+days cover every point; QP_FAILPOINT_ALL=1 walks all of them (scripts/qp-failpoint-walk).
+For each point: a run that must die there (SIGKILL), the catalog's archives checked at once,
+a rerun that dies at the same point of its own steps if it gets there (a crash during
+recovery), then a clean rerun, and every symbol must be in exactly one valid archive.
+"""
+import os
+import re
+import signal
+import tempfile
+import time
+
+from harness import check, check_eq, main, test
+from qp_crash import check_complete, check_recorded
+from qp_fixture import Fixture, run_qp, write_symbols
+
+SLICE = 8
+NAMES = [f"OKfp{i:02d}" for i in range(14)]  # 4 archives of 4, the last of 2
+
+
+def qp_args(fx, out, lst):
+    return ["--source", fx.template, "--out", out, "--symbols", lst, "--batch", "4",
+            "--connections", "2", "--jobs", "2"]
+
+
+def count_steps(fx, tmp, lst):
+    """{kind: steps} of a clean run."""
+    out = os.path.join(tmp, "count")
+    r = run_qp(*qp_args(fx, out, lst), env={"QUOTEPACK_FAILPOINT": "count"})
+    check_eq(r.returncode, 0, "clean run: " + r.stderr)
+    m = re.search(r"failpoint steps: total=(\d+)((?: [a-z-]+=\d+)+)", r.stderr)
+    check(m is not None, "no step counts: " + r.stderr)
+    counts = {k: int(v) for k, v in re.findall(r"([a-z-]+)=(\d+)", m.group(2))}
+    check_eq(sum(counts.values()), int(m.group(1)), "total vs kinds")
+    check_complete(out, NAMES)
+    return counts
+
+
+def points_of(counts):
+    """Every point, in an order whose every stride takes some of each kind."""
+    pts = [(k, i) for k, n in counts.items() for i in range(1, n + 1)]
+    pts.sort(key=lambda p: (p[1] / (counts[p[0]] + 1), p[0]))
+    return pts
+
+
+def walk_point(fx, tmp, lst, kind, k):
+    """Returns whether the first run reached the point (a run can take a step fewer: catalog
+    flushes are also timed)."""
+    out = os.path.join(tmp, f"{kind}-{k}")
+    spec = f"{kind}:{k}"
+    r = run_qp(*qp_args(fx, out, lst), env={"QUOTEPACK_FAILPOINT": spec})
+    if r.returncode == 0 and "not reached" in r.stderr:
+        check_complete(out, NAMES)
+        return False
+    check_eq(r.returncode, -signal.SIGKILL, f"{spec}: the run did not die there: {r.stderr}")
+    check(f"({kind} #{k})" in r.stderr, f"{spec}: {r.stderr}")
+    check_recorded(out)
+    r = run_qp(*qp_args(fx, out, lst), env={"QUOTEPACK_FAILPOINT": spec})
+    check(r.returncode in (0, -signal.SIGKILL), f"{spec}: second run: {r.returncode} {r.stderr}")
+    check_recorded(out)
+    r = run_qp(*qp_args(fx, out, lst))
+    check_eq(r.returncode, 0, f"{spec}: rerun: {r.stderr}")
+    check_complete(out, NAMES)
+    return True
+
+
+@test(timeout=3600 if os.environ.get("QP_FAILPOINT_ALL") == "1" else 300)
+def test_failpoint_walk_loses_duplicates_and_leaves_nothing():
+    with tempfile.TemporaryDirectory() as tmp, Fixture(rows=40) as fx:
+        lst = write_symbols(os.path.join(tmp, "symbols.txt"), NAMES)
+        counts = count_steps(fx, tmp, lst)
+        for kind in ("spool-write", "archive-write", "fsync", "rename", "catalog-commit",
+                     "archive-commit", "unlink"):
+            check(counts.get(kind, 0) > 0, f"a clean run took no {kind} step: {counts}")
+        pts = points_of(counts)
+        seed = int(os.environ.get("QP_FAILPOINT_SEED", str(int(time.time() // 86400))))
+        if os.environ.get("QP_FAILPOINT_ALL") == "1":
+            chosen, what = pts, "all"
+        else:
+            nslices = max(1, -(-len(pts) // SLICE))
+            chosen = pts[seed % nslices::nslices]
+            what = f"seed {seed}: slice {seed % nslices} of {nslices}"
+        print(f"# failpoints: {len(pts)} points {counts}; walking {len(chosen)} ({what}; "
+              f"QP_FAILPOINT_SEED=N picks a slice, QP_FAILPOINT_ALL=1 walks all)", flush=True)
+        missed = []
+        for kind, k in chosen:
+            if not walk_point(fx, tmp, lst, kind, k):
+                missed.append(f"{kind}:{k}")
+        print(f"# failpoints walked: {len(chosen) - len(missed)} died there, not reached "
+              f"(a run of fewer steps): {missed}", flush=True)
+        check(len(missed) * 2 <= len(chosen), f"most points not reached: {missed}")
+
+
+@test(timeout=60)
+def test_failpoint_variable_is_checked():
+    with tempfile.TemporaryDirectory() as tmp:
+        for bad in ("0", "x", "rename:", "nosuch:3", "-1"):
+            r = run_qp("--source", "file://" + tmp + "/{symbol}.csv", "--out", tmp, "A",
+                       env={"QUOTEPACK_FAILPOINT": bad})
+            check_eq(r.returncode, 2, f"{bad}: {r.stderr}")
+            check("QUOTEPACK_FAILPOINT" in r.stderr, r.stderr)
+
+
+if __name__ == "__main__":
+    main()
