@@ -26,15 +26,15 @@ SLICE = 8
 NAMES = [f"OKfp{i:02d}" for i in range(14)]  # 4 archives of 4, the last of 2
 
 
-def qp_args(fx, out, lst):
+def qp_args(fx, out, lst, extra):
     return ["--source", fx.template, "--out", out, "--symbols", lst, "--batch", "4",
-            "--connections", "2", "--jobs", "2"]
+            "--connections", "2", "--jobs", "2", *extra]
 
 
-def count_steps(fx, tmp, lst):
+def count_steps(fx, tmp, lst, extra):
     """{kind: steps} of a clean run."""
     out = os.path.join(tmp, "count")
-    r = run_qp(*qp_args(fx, out, lst), env={"QUOTEPACK_FAILPOINT": "count"})
+    r = run_qp(*qp_args(fx, out, lst, extra), env={"QUOTEPACK_FAILPOINT": "count"})
     check_eq(r.returncode, 0, "clean run: " + r.stderr)
     m = re.search(r"failpoint steps: total=(\d+)((?: [a-z-]+=\d+)+)", r.stderr)
     check(m is not None, "no step counts: " + r.stderr)
@@ -51,52 +51,69 @@ def points_of(counts):
     return pts
 
 
-def walk_point(fx, tmp, lst, kind, k):
+def walk_point(fx, tmp, lst, extra, kind, k):
     """Returns whether the first run reached the point (a run can take a step fewer: catalog
     flushes are also timed)."""
     out = os.path.join(tmp, f"{kind}-{k}")
     spec = f"{kind}:{k}"
-    r = run_qp(*qp_args(fx, out, lst), env={"QUOTEPACK_FAILPOINT": spec})
+    r = run_qp(*qp_args(fx, out, lst, extra), env={"QUOTEPACK_FAILPOINT": spec})
     if r.returncode == 0 and "not reached" in r.stderr:
         check_complete(out, NAMES)
         return False
     check_eq(r.returncode, -signal.SIGKILL, f"{spec}: the run did not die there: {r.stderr}")
     check(f"({kind} #{k})" in r.stderr, f"{spec}: {r.stderr}")
     check_recorded(out)
-    r = run_qp(*qp_args(fx, out, lst), env={"QUOTEPACK_FAILPOINT": spec})
+    r = run_qp(*qp_args(fx, out, lst, extra), env={"QUOTEPACK_FAILPOINT": spec})
     check(r.returncode in (0, -signal.SIGKILL), f"{spec}: second run: {r.returncode} {r.stderr}")
     check_recorded(out)
-    r = run_qp(*qp_args(fx, out, lst))
+    r = run_qp(*qp_args(fx, out, lst, extra))
     check_eq(r.returncode, 0, f"{spec}: rerun: {r.stderr}")
     check_complete(out, NAMES)
     return True
 
 
-@test(timeout=3600 if os.environ.get("QP_FAILPOINT_ALL") == "1" else 300)
-def test_failpoint_walk_loses_duplicates_and_leaves_nothing():
+def walk(extra, size, required):
+    """Walks a slice of about size points of a run with the options extra (all of them with
+    QP_FAILPOINT_ALL=1)."""
     with tempfile.TemporaryDirectory() as tmp, Fixture(rows=40) as fx:
         lst = write_symbols(os.path.join(tmp, "symbols.txt"), NAMES)
-        counts = count_steps(fx, tmp, lst)
-        for kind in ("spool-write", "archive-write", "fsync", "rename", "catalog-commit",
-                     "archive-commit", "unlink"):
+        counts = count_steps(fx, tmp, lst, extra)
+        for kind in required:
             check(counts.get(kind, 0) > 0, f"a clean run took no {kind} step: {counts}")
         pts = points_of(counts)
         seed = int(os.environ.get("QP_FAILPOINT_SEED", str(int(time.time() // 86400))))
         if os.environ.get("QP_FAILPOINT_ALL") == "1":
             chosen, what = pts, "all"
         else:
-            nslices = max(1, -(-len(pts) // SLICE))
+            nslices = max(1, -(-len(pts) // size))
             chosen = pts[seed % nslices::nslices]
             what = f"seed {seed}: slice {seed % nslices} of {nslices}"
-        print(f"# failpoints: {len(pts)} points {counts}; walking {len(chosen)} ({what}; "
-              f"QP_FAILPOINT_SEED=N picks a slice, QP_FAILPOINT_ALL=1 walks all)", flush=True)
+        print(f"# failpoints ({' '.join(extra) or 'plain'}): {len(pts)} points {counts}; walking "
+              f"{len(chosen)} ({what}; QP_FAILPOINT_SEED=N picks a slice, QP_FAILPOINT_ALL=1 "
+              "walks all)", flush=True)
         missed = []
         for kind, k in chosen:
-            if not walk_point(fx, tmp, lst, kind, k):
+            if not walk_point(fx, tmp, lst, extra, kind, k):
                 missed.append(f"{kind}:{k}")
         print(f"# failpoints walked: {len(chosen) - len(missed)} died there, not reached "
               f"(a run of fewer steps): {missed}", flush=True)
         check(len(missed) * 2 <= len(chosen), f"most points not reached: {missed}")
+
+
+WALK_TIMEOUT = 3600 if os.environ.get("QP_FAILPOINT_ALL") == "1" else 300
+ALL_KINDS = ("spool-write", "archive-write", "fsync", "rename", "catalog-commit",
+             "archive-commit", "unlink")
+
+
+@test(timeout=WALK_TIMEOUT)
+def test_failpoint_walk_loses_duplicates_and_leaves_nothing():
+    walk([], SLICE, ALL_KINDS)
+
+
+@test(timeout=WALK_TIMEOUT)
+def test_failpoint_walk_with_isolate_workers():
+    # The workers write the spool (their steps are not counted); the parent does the rest.
+    walk(["--isolate"], SLICE // 2, [k for k in ALL_KINDS if k != "spool-write"])
 
 
 @test(timeout=60)
