@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """quotepack's packer under syscall fault injection (strace -e inject=, -P one file): ENOSPC
-on the writes of an archive, the spool and the catalog, EIO on an archive's fsync and on the
-directory's fsync after the rename. Each run must stop with status 1 and a clear error, leave
-no temp file, no unrecorded archive and no recorded archive short of a member; a rerun
-without injection completes. Skipped when strace cannot trace here.
+on the writes of an archive, the spool (also from --isolate workers) and the catalog, EIO on
+an archive's fsync and on the directory's fsync after the rename, EMFILE creating an archive.
+Each run must stop with status 1 and a clear error, leave no temp file, no unrecorded archive
+and no recorded archive short of a member; a rerun without injection completes. Skipped when
+strace cannot trace here. (mjpegd's fault injection is test_mjpegd_faults.py.)
 """
 import os
 import shutil
@@ -30,7 +31,7 @@ def skip_reason():
     return None
 
 
-def inject_case(path_of, syscalls, error, when, message, names=NAMES, setup=False):
+def inject_case(path_of, syscalls, error, when, message, names=NAMES, setup=False, extra=()):
     """A run with error injected into the when-th of syscalls on the file path_of(out), in
     each thread (strace counts per thread); setup: it fails before the stages start."""
     reason = skip_reason()
@@ -42,7 +43,7 @@ def inject_case(path_of, syscalls, error, when, message, names=NAMES, setup=Fals
         out = os.path.join(tmp, "out")
         os.makedirs(out)
         args = ["--source", fx.template, "--out", out, "--symbols", lst, "--batch", "3",
-                "--connections", "2", "--jobs", "2"]
+                "--connections", "2", "--jobs", "2", *extra]
         cmd = ["strace", "-f", "-qq", "-o", os.path.join(tmp, "strace.txt"), "-P", path_of(out),
                "-e", f"trace={syscalls}", "-e", f"inject={syscalls}:error={error}:when={when}",
                binary("quotepack"), *args]
@@ -81,9 +82,21 @@ def test_eio_on_the_directory_fsync_after_the_rename():
 
 
 @test(timeout=120)
+def test_emfile_creating_an_archive():
+    inject_case(lambda out: os.path.join(out, ".quotes-000001.tgz.tmp"), "openat", "EMFILE", 1,
+                "Too many open files")
+
+
+@test(timeout=120)
 def test_enospc_writing_the_spool():
     inject_case(lambda out: os.path.join(out, ".spool", "seg-0"), "pwrite64", "ENOSPC", 3,
                 ENOSPC)
+
+
+@test(timeout=120)
+def test_enospc_writing_the_spool_from_an_isolate_worker():
+    inject_case(lambda out: os.path.join(out, ".spool", "seg-0"), "pwrite64", "ENOSPC", 2,
+                ENOSPC, extra=["--isolate"])
 
 
 @test(timeout=120)
