@@ -116,6 +116,25 @@ def test_failpoint_walk_with_isolate_workers():
     walk(["--isolate"], SLICE // 2, [k for k in ALL_KINDS if k != "spool-write"])
 
 
+@test(timeout=120)
+def test_failpoint_counted_over_every_kind():
+    # QUOTEPACK_FAILPOINT=N: the Nth step whatever its kind (the steps of all threads).
+    with tempfile.TemporaryDirectory() as tmp, Fixture(rows=40) as fx:
+        lst = write_symbols(os.path.join(tmp, "symbols.txt"), NAMES)
+        total = sum(count_steps(fx, tmp, lst, []).values())
+        for n in (1, total // 2, total - 1):
+            out = os.path.join(tmp, f"n{n}")
+            r = run_qp(*qp_args(fx, out, lst, []), env={"QUOTEPACK_FAILPOINT": str(n)})
+            if r.returncode == 0 and "not reached" in r.stderr:
+                continue  # a run of fewer steps (timed catalog flushes)
+            check_eq(r.returncode, -signal.SIGKILL, f"{n}: {r.stderr}")
+            check(f"dying before step {n} (" in r.stderr, r.stderr)
+            check_recorded(out)
+            r = run_qp(*qp_args(fx, out, lst, []))
+            check_eq(r.returncode, 0, f"{n}: rerun: {r.stderr}")
+            check_complete(out, NAMES)
+
+
 @test(timeout=60)
 def test_failpoint_variable_is_checked():
     with tempfile.TemporaryDirectory() as tmp:
