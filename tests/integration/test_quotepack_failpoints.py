@@ -14,6 +14,7 @@ recovery), then a clean rerun, and every symbol must be in exactly one valid arc
 """
 import os
 import re
+import shutil
 import signal
 import tempfile
 import time
@@ -34,12 +35,12 @@ def qp_args(fx, out, lst, extra):
 def count_steps(fx, tmp, lst, extra):
     """{kind: steps} of a clean run."""
     out = os.path.join(tmp, "count")
+    shutil.rmtree(out, ignore_errors=True)
     r = run_qp(*qp_args(fx, out, lst, extra), env={"QUOTEPACK_FAILPOINT": "count"})
     check_eq(r.returncode, 0, "clean run: " + r.stderr)
-    m = re.search(r"failpoint steps: total=(\d+)((?: [a-z-]+=\d+)+)", r.stderr)
-    check(m is not None, "no step counts: " + r.stderr)
-    counts = {k: int(v) for k, v in re.findall(r"([a-z-]+)=(\d+)", m.group(2))}
-    check_eq(sum(counts.values()), int(m.group(1)), "total vs kinds")
+    counts = steps_of(r.stderr)
+    total = int(re.search(r"failpoint steps: total=(\d+)", r.stderr).group(1))
+    check_eq(sum(counts.values()), total, "total vs kinds")
     check_complete(out, NAMES)
     return counts
 
@@ -114,6 +115,56 @@ def test_failpoint_walk_loses_duplicates_and_leaves_nothing():
 def test_failpoint_walk_with_isolate_workers():
     # The workers write the spool (their steps are not counted); the parent does the rest.
     walk(["--isolate"], SLICE // 2, [k for k in ALL_KINDS if k != "spool-write"])
+
+
+def steps_of(stderr):
+    m = re.search(r"failpoint steps: total=(\d+)((?: [a-z-]+=\d+)+)", stderr)
+    check(m is not None, "no step counts: " + stderr)
+    return {k: int(v) for k, v in re.findall(r"([a-z-]+)=(\d+)", m.group(2))}
+
+
+def walk_pairs(extra):
+    """Every pair: killed at point A, then the rerun killed at each point B of its own steps
+    (a crash during recovery or while resuming), then a clean rerun. Thousands of runs: only
+    with QP_FAILPOINT_PAIRS=1 (scripts/qp-failpoint-walk --pairs)."""
+    with tempfile.TemporaryDirectory() as tmp, Fixture(rows=40) as fx:
+        lst = write_symbols(os.path.join(tmp, "symbols.txt"), NAMES)
+        pairs = 0
+        for kind, k in points_of(count_steps(fx, tmp, lst, extra)):
+            first = os.path.join(tmp, "first")
+            shutil.rmtree(first, ignore_errors=True)
+            r = run_qp(*qp_args(fx, first, lst, extra), env={"QUOTEPACK_FAILPOINT": f"{kind}:{k}"})
+            if r.returncode != -signal.SIGKILL:
+                continue
+            probe = os.path.join(tmp, "probe")
+            shutil.rmtree(probe, ignore_errors=True)
+            shutil.copytree(first, probe)
+            r = run_qp(*qp_args(fx, probe, lst, extra), env={"QUOTEPACK_FAILPOINT": "count"})
+            check_eq(r.returncode, 0, f"{kind}:{k}: rerun: {r.stderr}")
+            for kind2, k2 in points_of(steps_of(r.stderr)):
+                out = os.path.join(tmp, "pair")
+                shutil.rmtree(out, ignore_errors=True)
+                shutil.copytree(first, out)
+                spec = f"{kind}:{k} then {kind2}:{k2}"
+                r = run_qp(*qp_args(fx, out, lst, extra),
+                           env={"QUOTEPACK_FAILPOINT": f"{kind2}:{k2}"})
+                check(r.returncode in (0, -signal.SIGKILL), f"{spec}: {r.stderr}")
+                check_recorded(out)
+                r = run_qp(*qp_args(fx, out, lst, extra))
+                check_eq(r.returncode, 0, f"{spec}: last rerun: {r.stderr}")
+                check_complete(out, NAMES)
+                pairs += 1
+        print(f"# failpoint pairs ({' '.join(extra) or 'plain'}): {pairs} walked", flush=True)
+
+
+@test(timeout=7200)
+def test_failpoint_pairs():
+    if os.environ.get("QP_FAILPOINT_PAIRS") != "1":
+        print("# SKIP pairs of failpoints: QP_FAILPOINT_PAIRS=1 (scripts/qp-failpoint-walk "
+              "--pairs)", flush=True)
+        return
+    walk_pairs([])
+    walk_pairs(["--isolate"])
 
 
 @test(timeout=120)
