@@ -21,7 +21,7 @@ import time
 
 from harness import check, check_eq, main, test
 from qp_crash import check_complete, check_recorded
-from qp_fixture import Fixture, run_qp, write_symbols
+from qp_fixture import Fixture, gen, run_qp, write_symbols
 
 SLICE = 8
 NAMES = [f"OKfp{i:02d}" for i in range(14)]  # 4 archives of 4, the last of 2
@@ -165,6 +165,41 @@ def test_failpoint_pairs():
         return
     walk_pairs([])
     walk_pairs(["--isolate"])
+
+
+@test(timeout=3600)
+def test_failpoint_walk_with_a_spilled_body():
+    # A 5 MB body goes to a spill file (its writes and its unlink are steps too). Slow (each
+    # run converts it): only in the whole walk, every 7th spool write.
+    if os.environ.get("QP_FAILPOINT_ALL") != "1":
+        print("# SKIP a spilled body: QP_FAILPOINT_ALL=1 (scripts/qp-failpoint-walk)", flush=True)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "src")
+        names = ["BIG", *gen.write_quotes(src, 6, rows=100)]
+        with open(os.path.join(src, "BIG.csv"), "w") as f:
+            f.write(gen.make_csv("BIG", 90000))
+        lst = write_symbols(os.path.join(tmp, "symbols.txt"), names)
+
+        def args(out):
+            return ["--source", "file://" + src + "/{symbol}.csv", "--out", out, "--batch", "3",
+                    "--symbols", lst]
+        r = run_qp(*args(os.path.join(tmp, "count")), env={"QUOTEPACK_FAILPOINT": "count"})
+        check_eq(r.returncode, 0, r.stderr)
+        counts = steps_of(r.stderr)
+        pts = [p for p in points_of(counts)
+               if p[0] != "spool-write" or p[1] % 7 == 1 or p[1] == counts["spool-write"]]
+        print(f"# failpoints (spilled body): {counts}; walking {len(pts)}", flush=True)
+        for kind, k in pts:
+            out = os.path.join(tmp, f"{kind}-{k}")
+            r = run_qp(*args(out), env={"QUOTEPACK_FAILPOINT": f"{kind}:{k}"})
+            check(r.returncode == -signal.SIGKILL or "not reached" in r.stderr,
+                  f"{kind}:{k}: {r.returncode} {r.stderr}")
+            check_recorded(out)
+            r = run_qp(*args(out))
+            check_eq(r.returncode, 0, f"{kind}:{k}: rerun: {r.stderr}")
+            check_complete(out, names)
+            shutil.rmtree(out)
 
 
 @test(timeout=120)
