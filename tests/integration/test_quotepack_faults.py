@@ -53,7 +53,7 @@ def inject_case(path_of, syscalls, error, when, message, names=NAMES, setup=Fals
         if not setup:
             check("stopped:" in r.stderr and "rerun" in r.stderr, "no advice to rerun: " + r.stderr)
         with open(os.path.join(tmp, "strace.txt")) as f:
-            check(f"(INJECTED)" in f.read(), "strace injected nothing")
+            check("(INJECTED)" in f.read(), "strace injected nothing")
         check_recorded(out)
         recorded = set(recorded_archives(out))
         for n in os.listdir(out):
