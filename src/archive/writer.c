@@ -22,6 +22,21 @@ struct arc_writer {
     char *final_path;
 };
 
+/* Written once before any thread (arc_set_step_hook), read-only after. */
+static arc_step_hook_fn step_hook;
+
+void arc_set_step_hook(arc_step_hook_fn hook)
+{
+    step_hook = hook;
+}
+
+static void step(const char *kind)
+{
+    if (step_hook != NULL) {
+        step_hook(kind);
+    }
+}
+
 int arc_fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -29,6 +44,7 @@ int arc_fsync_dir(const char *dir)
         return -errno;
     }
     int rc = 0;
+    step("fsync");
     if (fsync(fd) != 0) {
         rc = -errno;
     }
@@ -129,6 +145,7 @@ int arc_writer_commit(struct arc_writer *w)
     if (w->fd < 0 || w->committed) {
         return -EINVAL;
     }
+    step("fsync");
     if (fsync(w->fd) != 0) {
         return -errno;
     }
@@ -137,6 +154,7 @@ int arc_writer_commit(struct arc_writer *w)
     if (close(fd) != 0) {
         return -errno;
     }
+    step("rename");
     if (rename(w->tmp_path, w->final_path) != 0) {
         return -errno;
     }
@@ -153,6 +171,7 @@ void arc_writer_close(struct arc_writer *w)
         close(w->fd);
     }
     if (!w->committed) {
+        step("unlink");
         unlink(w->tmp_path);
     }
     free(w->dir);

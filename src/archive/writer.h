@@ -61,4 +61,13 @@ void arc_writer_close(struct arc_writer *w);
 /** fsyncs the directory DIR. 0 or -errno. Any thread. */
 int arc_fsync_dir(const char *dir);
 
+/**
+ * A function called right before each durable step the writer takes, with its kind: "fsync"
+ * (the file or the directory), "rename", "unlink" (an aborted temp file). A program's crash
+ * tests use it (quotepack's failpoints); NULL (the default) calls nothing. Set it once
+ * before any thread starts; the hook itself must be thread-safe.
+ */
+typedef void (*arc_step_hook_fn)(const char *kind);
+void arc_set_step_hook(arc_step_hook_fn hook);
+
 #endif

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "quotepack/failpoint.h"
+
 #define PIECE ((size_t)1 << 20)
 
 void qp_body_init(struct qp_body *b, const char *dir, size_t spill_at, uint64_t max)
@@ -30,6 +32,7 @@ bool qp_body_spilled(const struct qp_body *b)
 static int write_all(int fd, const void *data, size_t n)
 {
     const char *p = data;
+    qp_failpoint("spool-write");
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0) {
@@ -58,6 +61,7 @@ static int spill(struct qp_body *b)
     int rc = b->len > 0 ? write_all(fd, b->data, b->len) : 0;
     if (rc != 0) {
         close(fd);
+        qp_failpoint("unlink");
         unlink(b->path);
         b->path[0] = '\0';
         return rc;
@@ -133,6 +137,7 @@ void qp_body_release(struct qp_body *b)
     if (b->fd >= 0) {
         close(b->fd);
         if (!b->borrowed) {
+            qp_failpoint("unlink");
             unlink(b->path);
         }
     }

@@ -14,6 +14,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "quotepack/console.h"
+#include "quotepack/failpoint.h"
 
 static const char *const state_names[] = { "pending", "fetched", "converted", "archived",
                                            "failed" };
@@ -219,6 +220,7 @@ static int migrate(struct qp_catalog *cat)
         }
     }
     if (rc == 0) {
+        qp_failpoint("catalog-commit");
         return exec(cat, "COMMIT");
     }
     sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
@@ -365,6 +367,7 @@ int qp_catalog_begin_read(struct qp_catalog *cat)
 
 int qp_catalog_commit(struct qp_catalog *cat)
 {
+    qp_failpoint("catalog-commit");
     int rc = exec(cat, "COMMIT");
     if (rc == 0) {
         cat->in_txn = false;

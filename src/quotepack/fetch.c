@@ -336,7 +336,7 @@ static bool connection_failure(CURLcode c, CURL *e)
 static void fail_symbol(struct qp_fetch *f, struct xfer *t, const char *msg, bool permanent,
                         bool host_given_up)
 {
-    struct qp_fetch_failure fail = { msg, permanent, host_given_up };
+    struct qp_fetch_failure fail = { msg, permanent, host_given_up, t->local_err };
     f->cfg.done(f->cfg.ctx, t->idx, NULL, &fail);
     xfer_free(t);
 }

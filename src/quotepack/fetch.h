@@ -41,6 +41,7 @@ struct qp_fetch_failure {
     const char *message; /* borrowed for the call */
     bool permanent;      /* 404 and other 4xx, a missing file, over the size cap */
     bool host_given_up;  /* not tried (or no longer): its host was given up */
+    int local_err;       /* storing the body failed here (spill file: -ENOSPC...), else 0 */
 };
 
 /**

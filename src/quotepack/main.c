@@ -14,6 +14,7 @@
 #include "quotepack/commands.h"
 #include "quotepack/config.h"
 #include "quotepack/convert_cli.h"
+#include "quotepack/failpoint.h"
 #include "quotepack/pipeline.h"
 #include "quotepack/verify.h"
 
@@ -51,6 +52,10 @@ static int run_pipeline(int argc, char **argv)
     }
     if (rc != 0) {
         fprintf(stderr, "quotepack: %s\nTry 'quotepack --help'.\n", err);
+        return 2;
+    }
+    if (qp_failpoint_init() != 0) {
+        qp_config_release(&cfg);
         return 2;
     }
     struct sigaction sa;

@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "quotepack/catalog.h"
 #include "quotepack/console.h"
+#include "quotepack/failpoint.h"
 #include "quotepack/pack.h"
 #include "quotepack/reader.h"
 #include "quotepack/run.h"
@@ -47,6 +48,7 @@ static int clean_out_dir(const char *dir, struct qp_catalog *cat)
                            n);
         }
         if (kind != QP_PACK_NAME_OTHER) {
+            qp_failpoint("unlink");
             if (unlinkat(dirfd(d), n, 0) != 0 && errno != ENOENT) {
                 rc = -errno;
                 break;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "quotepack/failpoint.h"
 
 #define SEGMENT_BYTES ((uint64_t)64 << 20)
 
@@ -144,6 +145,7 @@ static int drop_if_unused_locked(struct qp_spool *sp, struct segment *s, char *p
 static void close_and_unlink(int fd, const char *path)
 {
     if (fd >= 0) {
+        qp_failpoint("unlink");
         unlink(path);
         close(fd);
     }
@@ -218,6 +220,7 @@ int qp_spool_writer_append(void *arg, const void *data, size_t len)
 {
     struct qp_spool_writer *w = arg;
     const char *p = data;
+    qp_failpoint("spool-write");
     while (len > 0) {
         ssize_t n = pwrite(w->fd, p, len, (off_t)w->pos);
         if (n < 0) {
@@ -436,6 +439,9 @@ int qp_spool_prune(struct qp_spool *sp)
             struct segment *s = find_locked(sp, id);
             keep = s != NULL && s->live > 0;
             pthread_mutex_unlock(&sp->mu);
+        }
+        if (!keep) {
+            qp_failpoint("unlink");
         }
         if (!keep && unlinkat(dirfd(d), n, 0) != 0 && errno != ENOENT) {
             rc = -errno;

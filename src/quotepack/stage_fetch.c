@@ -40,6 +40,12 @@ static void fetched(void *ctx, size_t idx, struct qp_body *body,
         qp_run_failed(fs->run, idx, msg,
                       fail->permanent ? QP_FAILURE_PERMANENT : QP_FAILURE_TRANSIENT,
                       fail->host_given_up);
+        if (fail->local_err != 0) {
+            // A spill file could not be written (a full disk): like any other write error
+            // this stops the run (docs/quotepack.md, "Full disk"), rather than fetching on
+            // and failing every large body. The symbol stays a transient failure.
+            qp_run_fail(fs->run, fail->local_err);
+        }
         return;
     }
     qp_run_fetched(fs->run, idx, body);

@@ -17,6 +17,7 @@
 #include "core/thread.h"
 #include "quotepack/catalog.h"
 #include "quotepack/console.h"
+#include "quotepack/failpoint.h"
 #include "quotepack/member.h"
 #include "quotepack/pack.h"
 #include "quotepack/run.h"
@@ -81,14 +82,24 @@ static int pack_archive(struct qp_pack_stage *ps, size_t n)
     qp_pack_name(name, sizeof(name), ps->next_seq, cfg->format);
     int rc = qp_pack_create(&pk, cfg->out, name);
     for (size_t i = 0; rc == 0 && i < n; i++) {
+        qp_failpoint("archive-write");
         rc = qp_pack_add_record(pk, run->spool, &run->syms[ps->members[i]].rec);
         crash_point("pack-write");
     }
     if (rc == 0) {
+        qp_failpoint("archive-commit");
         rc = qp_pack_commit(pk, ps->end, ps->end_len, &bytes);
     }
     qp_pack_destroy(pk);
     if (rc != 0) {
+        // The directory's fsync comes after the rename: on its error the archive is in place
+        // but not recorded (and may not survive a power loss); take it back now rather than
+        // leave it for the next run's startup scan. Before the rename there is nothing here.
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", cfg->out, name);
+        if (unlink(path) == 0) {
+            (void)qp_fsync_dir(cfg->out);
+        }
         return rc;
     }
     crash_point("pack-rename");
@@ -122,6 +133,7 @@ static int pack_archive(struct qp_pack_stage *ps, size_t n)
         qp_catalog_rollback(ps->cat);
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", cfg->out, name);
+        qp_failpoint("unlink");
         unlink(path);
         (void)qp_fsync_dir(cfg->out);
         return rc;

@@ -6,6 +6,7 @@ import subprocess
 import tempfile
 
 from harness import check, check_eq, main, test
+from qp_crash import check_complete
 from qp_fixture import archives, catalog, gen, leftovers, run_qp
 
 
@@ -60,6 +61,42 @@ def test_full_disk_is_reported_and_a_rerun_with_space_completes():
 @test(timeout=180)
 def test_full_disk_with_isolate_workers_writing_the_spool():
     full_disk_case(["--isolate"])
+
+
+@test(timeout=180)
+def test_full_disk_while_spilling_a_large_body_stops_the_run():
+    # Regression: a spill file's write error failed only that symbol (transiently) and the run
+    # fetched on, failing every large body, instead of stopping like any other write error.
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "src")
+        names = gen.write_quotes(src, 6, rows=100)
+        with open(os.path.join(src, "BIG.csv"), "w") as f:
+            f.write(gen.make_csv("BIG", 90000))  # about 5 MB: past the 4 MiB spill threshold
+        names = ["BIG", *names]
+        lst = os.path.join(tmp, "symbols.txt")
+        with open(lst, "w") as f:
+            f.write("".join(n + "\n" for n in names))
+        out = os.path.join(tmp, "out")
+        os.makedirs(out)
+        ok, why = mount_tmpfs(out, "2m")
+        if not ok:
+            print(f"# SKIP cannot mount a tmpfs ({why})")
+            return
+        try:
+            args = ["--source", "file://" + src + "/{symbol}.csv", "--out", out, "--batch", "3",
+                    "--connections", "1", "--symbols", lst]
+            r = run_qp(*args)
+            check_eq(r.returncode, 1, "exit status on a full disk: " + r.stderr)
+            check("cannot store the body: No space left on device" in r.stderr, r.stderr[-2000:])
+            check("stopped: No space left on device" in r.stderr, "the run went on: " +
+                  r.stderr[-2000:])
+            check_eq(catalog(out)["BIG"]["failure"], "transient", "BIG's failure")
+            subprocess.run(["mount", "-o", "remount,size=64m", out], check=True)
+            r = run_qp(*args)
+            check_eq(r.returncode, 0, "rerun with space: " + r.stderr)
+            check_complete(out, names)
+        finally:
+            subprocess.run(["umount", "-l", out], capture_output=True)
 
 
 if __name__ == "__main__":
