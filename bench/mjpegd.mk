@@ -70,3 +70,12 @@ bench-multipart: $(B)/bench/multipart_bench $(B)/bench/split_input.mjpeg
 	$(B)/bench/multipart_bench $(B)/bench/split_input.mjpeg 20
 
 BENCH_TARGETS += bench-multipart
+
+# Issue 8: the http:// source's CPU per relayed frame (no viewer) against file: and pipe: fed the
+# same JPEGs (bench/relay_cost.py).
+RELAY_COST_ARGS ?=
+.PHONY: bench-relay
+bench-relay: $(B)/mjpegd $(B)/bench/split_input.mjpeg
+	$(PYTHON) bench/relay_cost.py --mjpegd $(B)/mjpegd --frames $(B)/bench/split_input.mjpeg $(RELAY_COST_ARGS)
+
+BENCH_TARGETS += bench-relay
