@@ -314,17 +314,23 @@ int main(int argc, char **argv)
     }
     double rgb_s = (thread_cpu_s() - t0) / frames;
     free(rgb);
-    double ref_mpix = mpix / ref_s;
+    // The shared machine moves single figures by tens of percent: the reference is the faster of
+    // the two encode measurements of this run (interleaved with the reads, and alone), which is
+    // the harder one to reach.
+    double enc_s = t_enc / frames;
+    double best_s = enc_s < ref_s ? enc_s : ref_s;
+    double ref_mpix = mpix / best_s;
     printf("alone (CPU time per frame): fake device clear + copy %.3f ms; pixconv yuyv %.3f ms "
            "(%.0f Mpixel/s); read+convert minus the fake %.3f ms\n",
            1e3 * fake_s, 1e3 * conv_s, mpix / conv_s, 1e3 * (t_read / frames - fake_s));
     printf("reference (libjpeg-turbo alone, q75 4:2:0): from YUV420P planes %.3f ms = %.0f "
-           "Mpixel/s; from RGB %.3f ms = %.0f Mpixel/s\n",
-           1e3 * ref_s, ref_mpix, 1e3 * rgb_s, mpix / rgb_s);
-    printf("source + encode: %.0f %% of the YUV420P reference with the fake's work, %.0f %% "
-           "without\n",
-           100 * ref_s / ((t_read + t_enc) / frames),
-           100 * ref_s / ((t_read + t_enc) / frames - fake_s));
+           "Mpixel/s (interleaved with the reads above: %.3f ms); from RGB %.3f ms = %.0f "
+           "Mpixel/s\n",
+           1e3 * ref_s, mpix / ref_s, 1e3 * enc_s, 1e3 * rgb_s, mpix / rgb_s);
+    printf("reference used: %.0f Mpixel/s (the faster YUV420P encode); source + encode: %.0f %% "
+           "of it with the fake's work, %.0f %% without\n",
+           ref_mpix, 100 * best_s / ((t_read + t_enc) / frames),
+           100 * best_s / ((t_read + t_enc) / frames - fake_s));
     mjd_source_destroy(src);
     fake_v4l2_release(&dev);
 
