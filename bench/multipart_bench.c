@@ -34,6 +34,9 @@ struct body {
 
 static int append(struct body *b, const void *d, size_t n)
 {
+    if (n == 0) {
+        return 0;
+    }
     if (b->len + n > b->cap) {
         size_t cap = (b->len + n) * 2;
         unsigned char *p = realloc(b->p, cap);

@@ -52,7 +52,7 @@ static unsigned yuyv_pair_sse2(const unsigned char *s0, const unsigned char *s1,
 {
     const __m128i lo8 = _mm_set1_epi16(0x00ff);
     const __m128i lo16 = _mm_set1_epi32(0x0000ffff);
-    unsigned x = 0;
+    size_t x = 0;
     for (; x + 16 <= w; x += 16) {
         __m128i a0 = _mm_loadu_si128((const __m128i *)(const void *)(s0 + 2 * x));
         __m128i b0 = _mm_loadu_si128((const __m128i *)(const void *)(s0 + 2 * x + 16));
@@ -72,7 +72,7 @@ static unsigned yuyv_pair_sse2(const unsigned char *s0, const unsigned char *s1,
         _mm_storel_epi64((__m128i *)(void *)(u + x / 2), uv);
         _mm_storel_epi64((__m128i *)(void *)(v + x / 2), _mm_srli_si128(uv, 8));
     }
-    return x;
+    return (unsigned)x;
 }
 #endif
 
