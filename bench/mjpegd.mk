@@ -58,3 +58,24 @@ bench-v4l2: $(B)/bench/v4l2_bench
 	$(B)/bench/v4l2_bench $(V4L2_BENCH_ARGS)
 
 BENCH_TARGETS += bench-v4l2
+
+# Issue 8: the http:// source's multipart parser alone (MB/s, us per part) over the JPEGs of the
+# splitter bench's input, fed in 16 KiB chunks as curl delivers them.
+$(B)/bench/multipart_bench: bench/multipart_bench.c $(B)/libmjpegd.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -pthread -Isrc $(WARNINGS) -o $@ $< $(B)/libmjpegd.a $(B)/libcore.a
+
+.PHONY: bench-multipart
+bench-multipart: $(B)/bench/multipart_bench $(B)/bench/split_input.mjpeg
+	$(B)/bench/multipart_bench $(B)/bench/split_input.mjpeg 20
+
+BENCH_TARGETS += bench-multipart
+
+# Issue 8: the http:// source's CPU per relayed frame (no viewer) against file: and pipe: fed the
+# same JPEGs (bench/relay_cost.py).
+RELAY_COST_ARGS ?=
+.PHONY: bench-relay
+bench-relay: $(B)/mjpegd $(B)/bench/split_input.mjpeg
+	$(PYTHON) bench/relay_cost.py --mjpegd $(B)/mjpegd --frames $(B)/bench/split_input.mjpeg $(RELAY_COST_ARGS)
+
+BENCH_TARGETS += bench-relay

@@ -82,6 +82,43 @@ TEST(pixconv_yuyv_and_nv12_match_reference)
     }
 }
 
+/* The SIMD blocks (16 pixels) and the scalar tail give the same bytes as the integer rounding
+ * (a + b + 1) >> 1 at camera-like widths, odd heights and widths between blocks. */
+TEST(pixconv_yuyv_exact_across_simd_blocks_and_tails)
+{
+    static const unsigned sizes[][2] = { { 1280, 5 }, { 48, 4 }, { 50, 7 }, { 31, 3 }, { 17, 2 } };
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        size_t w = sizes[k][0];
+        size_t h = sizes[k][1];
+        size_t cw = (w + 1) / 2;
+        size_t ch = (h + 1) / 2;
+        size_t stride = 4 * cw + 4;
+        size_t out = mjd_pixconv_yuv420p_size((unsigned)w, (unsigned)h);
+        unsigned char *src = malloc(stride * h);
+        unsigned char *dst = malloc(out);
+        ASSERT_TRUE(src != NULL && dst != NULL);
+        fill(src, stride * h);
+        mjd_pixconv_yuyv(src, stride, (unsigned)w, (unsigned)h, dst);
+        for (size_t y = 0; y < h; y++) {
+            for (size_t x = 0; x < w; x++) {
+                ASSERT_EQ_INT(dst[y * w + x], src[y * stride + 2 * x]);
+            }
+        }
+        for (size_t cy = 0; cy < ch; cy++) {
+            const unsigned char *r0 = src + 2 * cy * stride;
+            const unsigned char *r1 = 2 * cy + 1 < h ? r0 + stride : r0;
+            for (size_t cx = 0; cx < cw; cx++) {
+                ASSERT_EQ_INT(dst[w * h + cy * cw + cx],
+                              (r0[4 * cx + 1] + r1[4 * cx + 1] + 1) >> 1);
+                ASSERT_EQ_INT(dst[w * h + cw * ch + cy * cw + cx],
+                              (r0[4 * cx + 3] + r1[4 * cx + 3] + 1) >> 1);
+            }
+        }
+        free(src);
+        free(dst);
+    }
+}
+
 TEST(pixconv_rgb24_matches_jfif_matrix)
 {
     static const unsigned sizes[][2] = { { 16, 8 }, { 7, 5 }, { 1, 1 }, { 33, 2 } };
