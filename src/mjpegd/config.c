@@ -39,6 +39,7 @@ void mjd_config_defaults(struct mjd_config *cfg)
     cfg->max_pending = MJD_DEFAULT_MAX_PENDING;
     cfg->header_timeout_ns = 10 * CORE_NS_PER_SEC;
     cfg->send_timeout_ns = 10 * CORE_NS_PER_SEC;
+    cfg->snapshot_timeout_ns = 5 * CORE_NS_PER_SEC;
     cfg->log_level = CORE_LOG_INFO;
     cfg->log_format = CORE_LOG_FORMAT_TEXT;
 }

@@ -60,6 +60,7 @@ struct mjd_config {
     char log_file[1024];          /* --log-file, empty for stderr */
     int64_t header_timeout_ns;    /* --header-timeout */
     int64_t send_timeout_ns;      /* --send-timeout */
+    int64_t snapshot_timeout_ns;  /* --snapshot-timeout: a parked snapshot's deadline */
     enum mjd_send_mode send_mode; /* --send */
     enum core_log_level log_level;
     enum core_log_format log_format; /* --log-format */
