@@ -27,6 +27,7 @@ void mjd_config_source_defaults(struct mjd_source_config *src)
     src->fps = 30;
     src->quality = MJD_DEFAULT_QUALITY;
     src->on_demand_ns = 0;
+    src->source_timeout_ns = 5 * CORE_NS_PER_SEC;
 }
 
 void mjd_config_defaults(struct mjd_config *cfg)
