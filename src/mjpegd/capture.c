@@ -251,6 +251,11 @@ static void *capture_main(void *arg)
         if (cap->ondemand.reopened) {
             next = core_now_ns();
             cap->last_frame_ns = 0; // the stall timer starts again at the first frame
+            if (!was_down && cap->ondemand.demand != NULL) {
+                // Woken from sleep: the hub's frame is from before it; a snapshot waits for a
+                // newer one (respond.c). Stored before the state (set_health) says ACTIVE.
+                atomic_store(&cap->ondemand.demand->wake_seq, cap->seq);
+            }
             if (!cap->frames_ready && size_frames(cap) != 0) {
                 source_failed(cap, -ENOMEM);
                 continue;

@@ -2,6 +2,7 @@
 /* Responses: the status line and common headers, errors, the page, snapshots and reports. */
 #include "mjpegd/respond.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -146,15 +147,20 @@ bool mjd_respond_snapshot(struct mjd_conn *c, unsigned source)
     struct mjd_frame f;
     const struct mjd_server_source *src = &c->loop->shared->sources[source];
     bool asleep = false;
+    uint64_t stale_up_to = 0;
     if (src->demand != NULL && src->demand->linger_ns > 0) {
         // --on-demand: a snapshot keeps the source open for the linger time; a sleeping one
-        // is woken and its last frame is stale: wait for a fresh one.
+        // is woken and its last frame is stale: wait for a fresh one. So is a frame from
+        // before the last wake (the source has just woken and not published yet): the state
+        // is read first, and the capture thread stores wake_seq before it says ACTIVE.
         mjd_demand_touch(src->demand, c->loop->now);
         asleep = mjd_demand_state(src->demand) == MJD_DEMAND_IDLE;
+        stale_up_to = atomic_load(&src->demand->wake_seq);
     }
     bool have = mjd_hub_latest(src->hub, &f);
-    if (!have || asleep) {
+    if (!have || asleep || f.seq <= stale_up_to) {
         uint64_t seq = have ? f.seq : 0;
+        seq = seq > stale_up_to ? seq : stale_up_to;
         if (have) {
             core_buf_unref(f.jpeg);
         }

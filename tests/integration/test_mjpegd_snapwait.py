@@ -5,6 +5,7 @@ yet): the request is parked until the first frame published after it, or 503 at
 --snapshot-timeout; a parked client holds a client slot and is freed when it leaves."""
 import os
 import tempfile
+import time
 
 from harness import MULT, check, check_eq, main, test, wait_for
 from mjpegd_fixture import Mjpegd, ffprobe
@@ -22,8 +23,16 @@ def test_snapshot_of_a_sleeping_source_waits_for_a_fresh_frame():
               f"source 1 never slept: {srv.state()}")
         before = source(srv, 1)["frames_captured"]
         for path in ("/1/snapshot", "/?action=snapshot_1"):
+            check(wait_for(lambda: source(srv, 1)["status"] == "idle", timeout=30),
+                  f"source 1 did not sleep: {srv.state()}")
+            asked = time.time()
             r = srv.get(path)
             check_eq(r.status, 200, f"{path} of a sleeping source")
+            # A fresh frame, captured after the request: the stale one is from before the
+            # source slept, a linger time (1 s) at least before the request. The 0.5 s slack
+            # only tells the two apart; no speed is asserted.
+            stamp = float(r.header("x-timestamp"))
+            check(stamp > asked - 0.5, f"{path}: a stale frame ({stamp} < {asked})")
             check_eq(r.header("content-type"), "image/jpeg", "content type")
             info = ffprobe(r.body)
             check_eq((info["codec_name"], info["width"], info["height"]), ("mjpeg", 160, 96),
