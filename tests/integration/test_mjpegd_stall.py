@@ -48,10 +48,17 @@ def test_silent_fifo_writer_trips_the_stall_timeout_and_recovers():
                 check_eq(source(srv, 0)["status"], "ok", "the test source is never timed out")
                 # The no-signal frame is what a snapshot shows meanwhile.
                 check_eq(srv.get("/1/snapshot").status, 200, "snapshot while retrying")
-                # Frames again: reopened and ok, one restart or more.
-                os.write(wfd, frames)
-                check(wait_for(lambda: source(srv, 1)["status"] == "ok", 60),
-                      f"the pipe did not come back: {source(srv, 1)}")
+                # Frames again: reopened and ok, one restart or more. The writer keeps sending
+                # (a frame per poll) until ok is seen, so that a second stall cannot hide it.
+                parts = [b"\xff\xd8" + p for p in frames.split(b"\xff\xd8")[1:]]
+                sent = [0]
+
+                def feed_and_check():
+                    os.write(wfd, parts[sent[0] % len(parts)])
+                    sent[0] += 1
+                    return source(srv, 1)["status"] == "ok"
+
+                check(wait_for(feed_and_check, 60), f"the pipe did not come back: {source(srv, 1)}")
                 check(source(srv, 1)["restarts"] >= 1, f"no restart counted: {source(srv, 1)}")
                 # last_error is the last one seen: it stays once the source is ok again.
                 check_eq(source(srv, 1)["last_error"], "no frame for 1 s", "last_error once ok")
