@@ -32,6 +32,9 @@ struct mjd_capture {
     struct mjd_ondemand ondemand; /* capture thread only (see ondemand.h) */
     bool exit_on_end;             /* immutable: the only source: its end ends the process */
     unsigned drop_same;           /* immutable: --drop-same-frames */
+    int64_t stall_ns;             /* immutable: --source-timeout, 0 = off */
+    int64_t last_frame_ns;        /* capture thread only: the last good read since the source
+                                     was opened (monotonic), 0 before the first one */
     unsigned same_run;            /* capture thread only: identical frames skipped in a row */
     size_t last_len;              /* capture thread only: the last published JPEG's length */
     uint64_t last_hash;           /* capture thread only: and its hash */
@@ -206,6 +209,19 @@ static bool outage_tick(struct mjd_capture *cap)
     return false;
 }
 
+/*
+ * --source-timeout: a self-paced source (camera, pipe, relay) that is open and read but has
+ * delivered nothing for stall_ns since its last frame. Timed only from its first frame after
+ * each open: a pipe may wait for its writer as long as it likes, and a camera that never
+ * delivers after a reopen stays "retrying". A source that is not self-paced (test, file)
+ * never stalls, and a sleeping --on-demand source is closed, not read, so it is not timed.
+ */
+static bool stalled(const struct mjd_capture *cap, const struct mjd_source_info *info)
+{
+    return cap->stall_ns > 0 && info->self_paced && cap->last_frame_ns != 0 &&
+           core_now_ns() - cap->last_frame_ns >= cap->stall_ns;
+}
+
 static void *capture_main(void *arg)
 {
     struct mjd_capture *cap = arg;
@@ -234,6 +250,12 @@ static void *capture_main(void *arg)
         }
         if (cap->ondemand.reopened) {
             next = core_now_ns();
+            cap->last_frame_ns = 0; // the stall timer starts again at the first frame
+            if (!was_down && cap->ondemand.demand != NULL) {
+                // Woken from sleep: the hub's frame is from before it; a snapshot waits for a
+                // newer one (respond.c). Stored before the state (set_health) says ACTIVE.
+                atomic_store(&cap->ondemand.demand->wake_seq, cap->seq);
+            }
             if (!cap->frames_ready && size_frames(cap) != 0) {
                 source_failed(cap, -ENOMEM);
                 continue;
@@ -279,9 +301,15 @@ static void *capture_main(void *arg)
             }
             if (rc != -EAGAIN) {
                 source_failed(cap, rc);
+            } else if (stalled(cap, info)) {
+                LOG_WARN("source '%s': no frame for %.1f s (--source-timeout)",
+                         cap->ondemand.spec != NULL ? cap->ondemand.spec : "?",
+                         (double)cap->stall_ns / 1e9);
+                source_failed(cap, -ETIMEDOUT);
             }
             continue;
         }
+        cap->last_frame_ns = core_now_ns();
         cap->seq++;
         if (cap->failing) {
             source_recovered(cap);
@@ -347,6 +375,7 @@ int mjd_capture_start(struct mjd_capture **out, struct mjd_capture_config *cfg)
     cap->hub = cfg->hub;
     cap->fps = cfg->fps;
     cap->drop_same = cfg->drop_same;
+    cap->stall_ns = cfg->stall_ns;
     // One buffer per encoder thread, one per backlog slot, one being filled.
     cap->nframes = 2 * cfg->encoder_threads + 1;
     cap->frames = calloc(cap->nframes, sizeof(*cap->frames));

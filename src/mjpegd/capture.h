@@ -30,6 +30,8 @@ struct mjd_capture_config {
     unsigned fps;           /* pacing for sources that are not self-paced, >= 1 */
     int quality;            /* JPEG quality 1..100 */
     unsigned drop_same;     /* --drop-same-frames N (JPEG sources), 0 = off */
+    int64_t stall_ns;       /* --source-timeout: a self-paced source silent this long after a
+                               frame fails with -ETIMEDOUT; 0 = off */
     size_t encoder_threads; /* >= 1 */
     /* --on-demand: the capture closes the source while demand says nobody watches, and opens
      * it again from spec and params (borrowed, outlive the capture). demand NULL: never. */

@@ -27,6 +27,7 @@ void mjd_config_source_defaults(struct mjd_source_config *src)
     src->fps = 30;
     src->quality = MJD_DEFAULT_QUALITY;
     src->on_demand_ns = 0;
+    src->source_timeout_ns = 5 * CORE_NS_PER_SEC;
 }
 
 void mjd_config_defaults(struct mjd_config *cfg)
@@ -39,6 +40,7 @@ void mjd_config_defaults(struct mjd_config *cfg)
     cfg->max_pending = MJD_DEFAULT_MAX_PENDING;
     cfg->header_timeout_ns = 10 * CORE_NS_PER_SEC;
     cfg->send_timeout_ns = 10 * CORE_NS_PER_SEC;
+    cfg->snapshot_timeout_ns = 5 * CORE_NS_PER_SEC;
     cfg->log_level = CORE_LOG_INFO;
     cfg->log_format = CORE_LOG_FORMAT_TEXT;
 }

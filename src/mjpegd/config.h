@@ -21,13 +21,14 @@ struct mjd_source_config {
     char spec[256]; /* --source spec */
     unsigned width; /* --size */
     unsigned height;
-    unsigned fps;         /* --fps, target rate */
-    unsigned quality;     /* --quality */
-    int64_t on_demand_ns; /* --on-demand, 0: always open */
-    unsigned drop_same;   /* --drop-same-frames: most identical frames skipped in a row, 0 = off */
-    unsigned format;      /* --format: enum mjd_capture_format (sources/source.h), 0 = auto */
-    unsigned flip;        /* --flip: MJD_FLIP_* bits (sources/source.h), 0 = as the camera is */
-    char controls[512];   /* --control NAME=VALUE items joined by ',', "" for none */
+    unsigned fps;              /* --fps, target rate */
+    unsigned quality;          /* --quality */
+    int64_t on_demand_ns;      /* --on-demand, 0: always open */
+    int64_t source_timeout_ns; /* --source-timeout: a self-paced source's stall, 0: off */
+    unsigned drop_same; /* --drop-same-frames: most identical frames skipped in a row, 0 = off */
+    unsigned format;    /* --format: enum mjd_capture_format (sources/source.h), 0 = auto */
+    unsigned flip;      /* --flip: MJD_FLIP_* bits (sources/source.h), 0 = as the camera is */
+    char controls[512]; /* --control NAME=VALUE items joined by ',', "" for none */
 };
 
 /* One --listen option. */
@@ -60,6 +61,7 @@ struct mjd_config {
     char log_file[1024];          /* --log-file, empty for stderr */
     int64_t header_timeout_ns;    /* --header-timeout */
     int64_t send_timeout_ns;      /* --send-timeout */
+    int64_t snapshot_timeout_ns;  /* --snapshot-timeout: a parked snapshot's deadline */
     enum mjd_send_mode send_mode; /* --send */
     enum core_log_level log_level;
     enum core_log_format log_format; /* --log-format */

@@ -76,9 +76,10 @@ static void set_state(struct mjd_conn *c, enum mjd_conn_state st)
     struct mjd_loop *l = c->loop;
     mjd_list_del(&c->link);
     c->state = st;
-    struct mjd_link *list = st == MJD_CONN_HEAD     ? &l->heads
-                            : st == MJD_CONN_STREAM ? &l->streams
-                                                    : &l->active;
+    struct mjd_link *list = st == MJD_CONN_HEAD       ? &l->heads
+                            : st == MJD_CONN_STREAM   ? &l->streams
+                            : st == MJD_CONN_SNAPWAIT ? &l->snapwaits
+                                                      : &l->active;
     mjd_list_add_tail(list, &c->link);
 }
 
@@ -137,7 +138,10 @@ static void handle_request(struct mjd_conn *c)
             }
             break;
         case MJD_ROUTE_SNAPSHOT:
-            mjd_respond_snapshot(c, route.source);
+            if (mjd_respond_snapshot(c, route.source)) {
+                next = MJD_CONN_SNAPWAIT;
+                c->sending = false; // nothing to send (nor to time out) while parked
+            }
             break;
         case MJD_ROUTE_STATE:
             mjd_respond_report(c, false);
@@ -362,6 +366,31 @@ static enum step stream_step(struct mjd_conn *c)
     }
 }
 
+/*
+ * A parked snapshot reads nothing (a pipelined request waits in the socket for the answer);
+ * it only looks for the peer going away, so a disconnect frees it at once.
+ */
+static enum step snapwait_step(struct mjd_conn *c)
+{
+    while (c->readable) {
+        char b;
+        ssize_t n = recv(c->fd, &b, 1, MSG_PEEK);
+        if (n > 0) {
+            return STEP_WAIT;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN) {
+            c->readable = false;
+            return STEP_WAIT;
+        }
+        mjd_conn_close(c);
+        return STEP_CLOSED;
+    }
+    return STEP_WAIT;
+}
+
 static void run(struct mjd_conn *c)
 {
     c->budget = MJD_CONN_BUDGET;
@@ -379,6 +408,9 @@ static void run(struct mjd_conn *c)
             break;
         case MJD_CONN_LINGER:
             s = discard_input(c);
+            break;
+        case MJD_CONN_SNAPWAIT:
+            s = snapwait_step(c);
             break;
         default:
             CORE_BUG("bad connection state");
@@ -432,6 +464,16 @@ void mjd_conn_resume(struct mjd_conn *c)
     }
 }
 
+/* A parked snapshot's answer is in its output: send it as any response. */
+static void unpark(struct mjd_conn *c)
+{
+    set_state(c, MJD_CONN_RESPOND);
+    c->sending = true;
+    c->progress_ns = c->loop->now;
+    c->outq_seen = -1;
+    run(c);
+}
+
 void mjd_conn_on_frame(struct mjd_conn *c)
 {
     if (!c->closed && c->state == MJD_CONN_STREAM && !c->sending && c->writable) {
@@ -460,10 +502,49 @@ static bool send_in_time(struct mjd_conn *c, int64_t now, int64_t timeout_ns)
     return now - c->progress_ns <= timeout_ns;
 }
 
+/* Gives back what a parked snapshot held: its client slot and its viewer of the source. */
+static void release_slot(struct mjd_conn *c)
+{
+    struct mjd_loop *l = c->loop;
+    if (c->counted) {
+        mjd_limits_release(l->shared->limits, (const struct sockaddr *)&c->peer);
+        c->counted = false;
+        struct mjd_demand *d = l->shared->sources[c->stream.source].demand;
+        if (d != NULL) {
+            // Touched again, so the source lingers from now rather than from the request.
+            mjd_demand_touch(d, l->now);
+            mjd_demand_remove_client(d);
+        }
+    }
+}
+
+void mjd_conn_snapwait_frame(struct mjd_conn *c)
+{
+    if (c->closed || c->state != MJD_CONN_SNAPWAIT) {
+        return;
+    }
+    const struct mjd_frame *f = &c->loop->frames[c->stream.source].frame;
+    if (f->jpeg == NULL || f->seq <= c->snap_seq) {
+        return;
+    }
+    release_slot(c);
+    mjd_respond_snapshot_frame(c, f);
+    unpark(c);
+}
+
 void mjd_conn_sweep(struct mjd_conn *c)
 {
     int64_t now = c->loop->now;
     if (c->closed || c->state == MJD_CONN_HEAD) {
+        return;
+    }
+    if (c->state == MJD_CONN_SNAPWAIT) {
+        if (now >= c->snap_deadline) {
+            LOG_DEBUG("snapshot wait timed out: 503");
+            release_slot(c);
+            mjd_respond_error(c, 503, "Retry-After: 1\r\n");
+            unpark(c);
+        }
         return;
     }
     if (c->state == MJD_CONN_LINGER) {

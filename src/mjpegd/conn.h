@@ -17,10 +17,12 @@
 struct mjd_loop;
 
 enum mjd_conn_state {
-    MJD_CONN_HEAD,    /* reading a request head; in loop->heads and (unless kicked) pending */
-    MJD_CONN_RESPOND, /* sending a response; in loop->active */
-    MJD_CONN_STREAM,  /* streaming; in loop->streams */
-    MJD_CONN_LINGER,  /* response sent, write side shut, draining input; in loop->active */
+    MJD_CONN_HEAD,     /* reading a request head; in loop->heads and (unless kicked) pending */
+    MJD_CONN_RESPOND,  /* sending a response; in loop->active */
+    MJD_CONN_STREAM,   /* streaming; in loop->streams */
+    MJD_CONN_LINGER,   /* response sent, write side shut, draining input; in loop->active */
+    MJD_CONN_SNAPWAIT, /* a snapshot parked until its source publishes a frame newer than
+                          snap_seq, or snap_deadline (respond.c); in loop->snapwaits, counted */
 };
 
 /*
@@ -56,8 +58,10 @@ struct mjd_conn {
     int64_t progress_ns; /* when output began or last made progress */
     int outq_seen;       /* socket send queue at the last sweep, -1 after a write */
     int64_t linger_until;
-    size_t lingered; /* bytes read and discarded (linger, stream) */
-    struct mjd_stream_state stream;
+    size_t lingered;                /* bytes read and discarded (linger, stream) */
+    struct mjd_stream_state stream; /* .source also names a parked snapshot's source */
+    uint64_t snap_seq;              /* parked snapshot: the hub's newest seq at the request */
+    int64_t snap_deadline;          /* parked snapshot: when it gets 503 (monotonic ns) */
 };
 
 /**
@@ -82,8 +86,15 @@ void mjd_conn_resume(struct mjd_conn *c);
 /** A new frame is there: a streaming c that is idle and writable starts a part. Loop thread. */
 void mjd_conn_on_frame(struct mjd_conn *c);
 
-/** The periodic sweep: ends a finished linger or a send that made no progress. Loop thread. */
+/** The periodic sweep: ends a finished linger or a send that made no progress, and answers a
+ * parked snapshot past its deadline with 503. Loop thread. */
 void mjd_conn_sweep(struct mjd_conn *c);
+
+/**
+ * A new frame is there: a parked snapshot (MJD_CONN_SNAPWAIT) whose source now has a frame newer
+ * than its snap_seq is answered with it (its slot given back) and sent. Loop thread.
+ */
+void mjd_conn_snapwait_frame(struct mjd_conn *c);
 
 /** Closes c (idempotent); the struct is freed by the loop after the event batch. */
 void mjd_conn_close(struct mjd_conn *c);

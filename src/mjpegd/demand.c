@@ -11,6 +11,7 @@ int mjd_demand_init(struct mjd_demand *d, int64_t linger_ns)
     atomic_init(&d->state, MJD_DEMAND_ACTIVE);
     atomic_init(&d->last_error, 0);
     atomic_init(&d->restarts, 0);
+    atomic_init(&d->wake_seq, 0);
     d->linger_ns = linger_ns;
     return core_event_create(&d->wake);
 }

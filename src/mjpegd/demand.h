@@ -32,6 +32,9 @@ struct mjd_demand {
     atomic_int last_error;         /* positive errno of the source's last failure, 0: none yet;
                                       written by the capture thread */
     atomic_uint_fast64_t restarts; /* reopens after a failure, written by the capture thread */
+    atomic_uint_fast64_t wake_seq; /* the last frame seq given before the source last woke from
+                                      sleep (a frame up to it is stale), written by the capture
+                                      thread before it sets state ACTIVE; 0 before any wake */
     int64_t linger_ns;             /* --on-demand SEC in ns; 0: always open. Immutable */
     struct core_event *wake;       /* set on every arrival, and by stop */
 };

@@ -61,6 +61,7 @@ int mjd_feed_start(struct mjd_feed *f, size_t encoders, bool exit_on_end)
         .fps = f->conf->fps,
         .quality = (int)f->conf->quality,
         .drop_same = f->conf->drop_same,
+        .stall_ns = f->conf->source_timeout_ns,
         .encoder_threads = encoders,
         .demand = &f->demand,
         .spec = f->conf->spec,

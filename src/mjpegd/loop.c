@@ -147,6 +147,13 @@ static void frame_ready(struct mjd_loop *l)
     }
     if (any) {
         run_streams(l);
+        // Parked snapshots (rare): each checks whether its own source has a fresh frame.
+        struct mjd_link *n = l->snapwaits.next;
+        while (n != &l->snapwaits) {
+            struct mjd_link *next = n->next;
+            mjd_conn_snapwait_frame(MJD_CONTAINER_OF(n, struct mjd_conn, link));
+            n = next;
+        }
     }
 }
 
@@ -167,6 +174,7 @@ static void sweep(struct mjd_loop *l)
     retake_spare(l);
     sweep_list(&l->active);
     sweep_list(&l->streams);
+    sweep_list(&l->snapwaits);
 }
 
 /*
@@ -186,8 +194,8 @@ static void run_queue(struct mjd_loop *l)
 
 static void close_all(struct mjd_loop *l)
 {
-    struct mjd_link *lists[3] = { &l->heads, &l->active, &l->streams };
-    for (int i = 0; i < 3; i++) {
+    struct mjd_link *lists[4] = { &l->heads, &l->active, &l->streams, &l->snapwaits };
+    for (int i = 0; i < 4; i++) {
         while (!mjd_list_empty(lists[i])) {
             mjd_conn_close(MJD_CONTAINER_OF(lists[i]->next, struct mjd_conn, link));
         }
@@ -265,6 +273,7 @@ int mjd_loop_init(struct mjd_loop *l, const struct mjd_loop_shared *shared, unsi
     mjd_list_init(&l->heads);
     mjd_list_init(&l->active);
     mjd_list_init(&l->streams);
+    mjd_list_init(&l->snapwaits);
     mjd_list_init(&l->runq);
     mjd_loop_tick(l);
     atomic_init(&l->bytes_sent, 0);

@@ -58,17 +58,18 @@ struct mjd_loop {
     /* Out of fds with nothing to shed: the listeners are out of the epoll set until then. */
     bool accept_paused;
     int64_t accept_resume_ns;
-    uint64_t fd_failures;    /* EMFILE/ENFILE from accept since the last warning */
-    int64_t fd_warned_ns;    /* when that warning was logged */
-    int64_t now;             /* time of the current iteration (conn reads it) */
-    int64_t last_sweep;      /* when the last sweep ran */
-    time_t date_sec;         /* the wall-clock second date_hdr shows */
-    char date_hdr[64];       /* "Date: <IMF-fixdate>\r\n", formatted once a second */
-    struct mjd_link heads;   /* connections reading a head (conn moves them) */
-    struct mjd_link active;  /* responding or lingering */
-    struct mjd_link streams; /* streaming */
-    struct mjd_link runq;    /* connections with work left for the next turn, oldest first */
-    struct mjd_conn *dead;   /* closed, freed after the event batch */
+    uint64_t fd_failures;      /* EMFILE/ENFILE from accept since the last warning */
+    int64_t fd_warned_ns;      /* when that warning was logged */
+    int64_t now;               /* time of the current iteration (conn reads it) */
+    int64_t last_sweep;        /* when the last sweep ran */
+    time_t date_sec;           /* the wall-clock second date_hdr shows */
+    char date_hdr[64];         /* "Date: <IMF-fixdate>\r\n", formatted once a second */
+    struct mjd_link heads;     /* connections reading a head (conn moves them) */
+    struct mjd_link active;    /* responding or lingering */
+    struct mjd_link streams;   /* streaming */
+    struct mjd_link snapwaits; /* snapshots parked for a fresh frame (respond.c) */
+    struct mjd_link runq;      /* connections with work left for the next turn, oldest first */
+    struct mjd_conn *dead;     /* closed, freed after the event batch */
     struct mjd_stream_frame *frames; /* [shared->nsources]: newest frame of each source */
     atomic_uint_fast64_t bytes_sent; /* atomic: bytes written to clients */
     struct mjd_part_sender *sender;  /* loop thread (stats: any thread): sends stream parts */

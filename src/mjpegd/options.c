@@ -408,6 +408,17 @@ static const struct mjd_option table[] = {
       .help = "Open the source only while someone watches: when its first viewer or snapshot "
               "arrives, and close it SEC seconds after the last one leaves (a camera's LED goes "
               "off, nothing is drawn or encoded). 0 keeps it open (per source)." },
+    { .name = "source-timeout",
+      .metavar = "SEC",
+      .kind = MJD_OPT_SECONDS,
+      .scope = MJD_OPT_SOURCE,
+      .max = 86400,
+      .offset = S(source_timeout_ns),
+      .def = "5",
+      .help = "A camera, pipe or relay that stays open but delivers no frame for SEC seconds "
+              "(after its first one) counts as failed: it is closed and reopened with backoff, "
+              "viewers see no signal meanwhile. Not for test or file sources. 0: off (per "
+              "source)." },
     { .name = "drop-same-frames",
       .metavar = "N",
       .kind = MJD_OPT_UINT,
@@ -507,6 +518,14 @@ static const struct mjd_option table[] = {
       .offset = G(send_timeout_ns),
       .def = "10",
       .help = "Close a client that accepts no data for this long." },
+    { .name = "snapshot-timeout",
+      .metavar = "SEC",
+      .kind = MJD_OPT_SECONDS,
+      .max = 86400,
+      .offset = G(snapshot_timeout_ns),
+      .def = "5",
+      .help = "How long a snapshot of a source that has no fresh frame yet (sleeping with "
+              "--on-demand, or starting) waits for one before it gets 503." },
     { .name = "send",
       .metavar = "PATH",
       .kind = MJD_OPT_CUSTOM,

@@ -15,13 +15,14 @@
 
 /* One source's numbers. */
 struct mjd_report_source {
-    const char *kind;       /* borrowed */
-    const char *spec;       /* the --source spec, borrowed */
-    const char *status;     /* "ok", "starting", "retrying", "idle", "ended" (static string) */
-    const char *last_error; /* borrowed, NULL when none */
-    uint64_t restarts;      /* reopens after a failure */
-    bool up;                /* not retrying and not ended: mjpegd_source_up */
-    uint64_t clients;       /* streaming clients of this source */
+    const char *kind;        /* borrowed */
+    const char *spec;        /* the --source spec, borrowed */
+    const char *status;      /* "ok", "starting", "retrying", "idle", "ended" (static string) */
+    const char *last_error;  /* borrowed (perhaps last_error_buf), NULL when none */
+    char last_error_buf[64]; /* a last_error made for this report */
+    uint64_t restarts;       /* reopens after a failure */
+    bool up;                 /* not retrying and not ended: mjpegd_source_up */
+    uint64_t clients;        /* streaming clients of this source */
     unsigned width;
     unsigned height;
     double fps; /* measured */

@@ -2,6 +2,7 @@
 /* Responses: the status line and common headers, errors, the page, snapshots and reports. */
 #include "mjpegd/respond.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "mjpegd/conn.h"
+#include "mjpegd/limits.h"
 #include "mjpegd/loop.h"
 #include "mjpegd/report.h"
 #include "mjpegd/web.h"
@@ -103,33 +105,70 @@ void mjd_respond_format_timestamp(char *buf, size_t cap, int64_t wall_ns)
              (long long)((wall_ns % CORE_NS_PER_SEC) / 1000));
 }
 
-void mjd_respond_snapshot(struct mjd_conn *c, unsigned source)
+void mjd_respond_snapshot_frame(struct mjd_conn *c, const struct mjd_frame *f)
+{
+    char ts[64];
+    char extra[128];
+    mjd_respond_format_timestamp(ts, sizeof(ts), f->wall_ns);
+    snprintf(extra, sizeof(extra), "Cache-Control: no-store\r\nX-Timestamp: %s\r\n", ts);
+    mjd_respond_head(c, 200, "image/jpeg", (long long)f->jpeg->len, extra);
+    if (!c->head_only) {
+        mjd_out_set_body(&c->out, f->jpeg->data, f->jpeg->len, core_buf_ref(f->jpeg));
+    }
+}
+
+/*
+ * Parks c until its source publishes a frame newer than seq, or --snapshot-timeout: it holds a
+ * client slot in the limits (refused: 503 at once, false) and keeps an --on-demand source
+ * awake as a viewer does. mjd_conn_close releases both if it goes away while parked.
+ */
+static bool park(struct mjd_conn *c, unsigned source, uint64_t seq)
+{
+    const struct mjd_loop_shared *sh = c->loop->shared;
+    if (mjd_limits_acquire(sh->limits, (const struct sockaddr *)&c->peer) != 0) {
+        LOG_DEBUG("snapshot wait refused: client limit");
+        mjd_respond_error(c, 503, "Retry-After: 1\r\n");
+        return false;
+    }
+    c->counted = true;
+    c->stream.source = source;
+    if (sh->sources[source].demand != NULL) {
+        mjd_demand_add_client(sh->sources[source].demand);
+    }
+    c->snap_seq = seq;
+    c->snap_deadline = c->loop->now + sh->cfg->snapshot_timeout_ns;
+    LOG_DEBUG("snapshot of source %u parked for a frame after %llu", source,
+              (unsigned long long)seq);
+    return true;
+}
+
+bool mjd_respond_snapshot(struct mjd_conn *c, unsigned source)
 {
     struct mjd_frame f;
     const struct mjd_server_source *src = &c->loop->shared->sources[source];
+    bool asleep = false;
+    uint64_t stale_up_to = 0;
     if (src->demand != NULL && src->demand->linger_ns > 0) {
         // --on-demand: a snapshot keeps the source open for the linger time; a sleeping one
-        // is woken and has no fresh frame yet, so the client is asked to come back.
+        // is woken and its last frame is stale: wait for a fresh one. So is a frame from
+        // before the last wake (the source has just woken and not published yet): the state
+        // is read first, and the capture thread stores wake_seq before it says ACTIVE.
         mjd_demand_touch(src->demand, c->loop->now);
-        if (mjd_demand_state(src->demand) == MJD_DEMAND_IDLE) {
-            mjd_respond_error(c, 503, "Retry-After: 1\r\n");
-            return;
+        asleep = mjd_demand_state(src->demand) == MJD_DEMAND_IDLE;
+        stale_up_to = atomic_load(&src->demand->wake_seq);
+    }
+    bool have = mjd_hub_latest(src->hub, &f);
+    if (!have || asleep || f.seq <= stale_up_to) {
+        uint64_t seq = have ? f.seq : 0;
+        seq = seq > stale_up_to ? seq : stale_up_to;
+        if (have) {
+            core_buf_unref(f.jpeg);
         }
+        return park(c, source, seq);
     }
-    if (!mjd_hub_latest(src->hub, &f)) {
-        mjd_respond_error(c, 503, "Retry-After: 1\r\n");
-        return;
-    }
-    char ts[64];
-    char extra[128];
-    mjd_respond_format_timestamp(ts, sizeof(ts), f.wall_ns);
-    snprintf(extra, sizeof(extra), "Cache-Control: no-store\r\nX-Timestamp: %s\r\n", ts);
-    mjd_respond_head(c, 200, "image/jpeg", (long long)f.jpeg->len, extra);
-    if (c->head_only) {
-        core_buf_unref(f.jpeg);
-        return;
-    }
-    mjd_out_set_body(&c->out, f.jpeg->data, f.jpeg->len, f.jpeg);
+    mjd_respond_snapshot_frame(c, &f);
+    core_buf_unref(f.jpeg);
+    return false;
 }
 
 void mjd_respond_report(struct mjd_conn *c, bool metrics)

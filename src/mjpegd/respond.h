@@ -8,11 +8,13 @@
 #include <stdint.h>
 
 struct mjd_conn;
+struct mjd_frame;
 
 /*
  * Each function writes one complete response into c->out, which the connection has just
  * reset, honouring c->head_only (no body) and c->close_after (the Connection header). None
- * sends anything or changes c's state. Loop thread only.
+ * sends anything or changes c's state (a parked snapshot only takes its slot: the caller
+ * parks it). Loop thread only.
  */
 
 /**
@@ -35,8 +37,16 @@ void mjd_respond_options(struct mjd_conn *c);
 /** The viewer page. */
 void mjd_respond_index(struct mjd_conn *c);
 
-/** The newest frame of source index source, or 503 with Retry-After when there is none yet. */
-void mjd_respond_snapshot(struct mjd_conn *c, unsigned source);
+/**
+ * /snapshot of source index source: its newest frame at once while the source is up (false).
+ * With no frame yet, or an --on-demand source asleep (woken here), true: c is to be parked
+ * (MJD_CONN_SNAPWAIT, holding a client slot) until the first frame newer than the hub's newest
+ * now, or --snapshot-timeout; false with a 503 when the client limit refuses the wait.
+ */
+bool mjd_respond_snapshot(struct mjd_conn *c, unsigned source);
+
+/** A 200 with frame f's JPEG (c takes its own reference). */
+void mjd_respond_snapshot_frame(struct mjd_conn *c, const struct mjd_frame *f);
 
 /** /metrics (Prometheus text) when metrics, else /state (JSON). */
 void mjd_respond_report(struct mjd_conn *c, bool metrics);

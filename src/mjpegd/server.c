@@ -56,6 +56,12 @@ static void gather_report(void *ctx, struct mjd_report *r)
         if (err != 0) {
             rs->last_error = strerror(err); // glibc: a static string for every errno it knows
         }
+        if (err == ETIMEDOUT && src->conf->source_timeout_ns > 0) {
+            // capture.c's stall (--source-timeout) is the one ETIMEDOUT it reports itself.
+            snprintf(rs->last_error_buf, sizeof(rs->last_error_buf), "no frame for %g s",
+                     (double)src->conf->source_timeout_ns / 1e9);
+            rs->last_error = rs->last_error_buf;
+        }
         rs->restarts = src->demand != NULL ? mjd_demand_restarts(src->demand) : 0;
         if (ds == MJD_DEMAND_IDLE) {
             rs->status = "idle";

@@ -88,7 +88,7 @@ static void setup(void)
 static bool loop_empty(void)
 {
     return mjd_list_empty(&loop.heads) && mjd_list_empty(&loop.active) &&
-           mjd_list_empty(&loop.streams);
+           mjd_list_empty(&loop.streams) && mjd_list_empty(&loop.snapwaits);
 }
 
 struct client {

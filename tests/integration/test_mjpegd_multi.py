@@ -122,7 +122,8 @@ def test_on_demand_sleeps_wakes_and_sleeps_again():
         check(wait_for(lambda: captured(srv, 1)[1] == "idle", timeout=20),
               f"source 1 did not sleep again: {srv.state()}")
         check(captured(srv, 1)[0] > n2, "the woken source captured frames")
-        # A snapshot wakes it too: asked again until the fresh frame is there.
+        # A snapshot wakes it too (and waits for the fresh frame: test_mjpegd_snapwait.py);
+        # a 503 (past --snapshot-timeout on a very slow machine) is asked again.
         deadline = time.monotonic() + 20 * MULT
         r = srv.get("/1/snapshot")
         while r.status == 503 and time.monotonic() < deadline:
