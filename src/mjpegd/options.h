@@ -65,6 +65,12 @@ struct mjd_option {
     const char *help;            /* one sentence, without the default */
 };
 
+/** Every row, in --help order: *n of them. Any thread. */
+const struct mjd_option *mjd_options_table(size_t *n);
+
+/** What a valid value of o looks like ("an integer 1..16"), for errors, help and the man page. */
+void mjd_option_describe(const struct mjd_option *o, char *buf, size_t cap);
+
 /** The row named name[0..len) (without "--"), or NULL. Any thread. */
 const struct mjd_option *mjd_option_find(const char *name, size_t len);
 
@@ -76,7 +82,7 @@ const struct mjd_option *mjd_option_find(const char *name, size_t len);
 int mjd_option_read(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                     const char *value, char *why, size_t why_cap);
 
-/** Prints --help from the table. */
+/** Prints --help from the table (options_help.c). */
 void mjd_options_print_help(FILE *out);
 
 /**
