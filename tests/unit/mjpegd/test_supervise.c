@@ -93,11 +93,16 @@ TEST(supervise_source_missing_at_start_shows_no_signal_then_comes_back)
     ASSERT_OK(mjd_jpeg_size(f.jpeg->data, f.jpeg->len, &w, &h));
     ASSERT_EQ_INT(w, 160);
     ASSERT_EQ_INT(h, 120);
-    // The file appears (the no-signal picture itself, a valid JPEG): the source opens.
-    FILE *fp = fopen(path, "wb");
+    // The file appears (the no-signal picture itself, a valid JPEG): the source opens. Written
+    // aside and renamed into place, so that a retry cannot read it half written (a second
+    // failure with another error and a second restart).
+    char tmp[520];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *fp = fopen(tmp, "wb");
     ASSERT_NOT_NULL(fp);
     ASSERT_EQ_INT(fwrite(f.jpeg->data, 1, f.jpeg->len, fp), f.jpeg->len);
     ASSERT_OK(fclose(fp));
+    ASSERT_OK(rename(tmp, path));
     core_buf_unref(f.jpeg);
     ASSERT_TRUE(wait_state(&d, MJD_DEMAND_ACTIVE, deadline));
     ASSERT_EQ_INT(mjd_demand_restarts(&d), 1);
