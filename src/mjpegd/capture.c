@@ -135,6 +135,16 @@ static int size_frames(struct mjd_capture *cap)
     return 0;
 }
 
+/* The no-signal frame, through the hub like any frame (streams and snapshots get it); the
+ * next one is due a second later. */
+static void publish_nosignal(struct mjd_capture *cap, int64_t now)
+{
+    // Counted as captured so that captured = published + dropped + in flight holds.
+    mjd_hub_count_captured(cap->hub);
+    mjd_hub_publish(cap->hub, core_buf_ref(cap->nosignal), ++cap->seq, core_wall_ns());
+    cap->nosignal_next_ns = now + NOSIGNAL_INTERVAL_NS;
+}
+
 /* The source failed (rc, a negative errno) or could not be reopened: close it, retry after
  * the next backoff, show the no-signal frame meanwhile. */
 static void source_failed(struct mjd_capture *cap, int rc)
@@ -154,14 +164,17 @@ static void source_failed(struct mjd_capture *cap, int rc)
     }
     cap->down = true;
     cap->failing = true;
-    set_health(cap, MJD_DEMAND_RETRYING, rc, false);
     if (cap->nosignal == NULL) {
         unsigned w = cap->ondemand.info.width, h = cap->ondemand.info.height;
         if (mjd_nosignal_render(&cap->nosignal, w, h) != 0) {
             cap->nosignal = NULL; // viewers keep the last frame
+        } else {
+            // Published before the state says retrying, so that a reader who sees retrying
+            // gets the no-signal frame (not the last live one) from /snapshot.
+            publish_nosignal(cap, now);
         }
-        cap->nosignal_next_ns = now;
     }
+    set_health(cap, MJD_DEMAND_RETRYING, rc, false);
 }
 
 /* A good frame after failures: the backoff starts again from its first step. */
@@ -196,10 +209,7 @@ static bool outage_tick(struct mjd_capture *cap)
         return true;
     }
     if (cap->nosignal != NULL && now >= cap->nosignal_next_ns) {
-        // Counted as captured so that captured = published + dropped + in flight holds.
-        mjd_hub_count_captured(cap->hub);
-        mjd_hub_publish(cap->hub, core_buf_ref(cap->nosignal), ++cap->seq, core_wall_ns());
-        cap->nosignal_next_ns = now + NOSIGNAL_INTERVAL_NS;
+        publish_nosignal(cap, now);
     }
     int64_t until = cap->retry_ns;
     if (cap->nosignal != NULL && cap->nosignal_next_ns < until) {
@@ -422,6 +432,11 @@ int mjd_capture_start(struct mjd_capture **out, struct mjd_capture_config *cfg)
     cap->frames_ready = info->max_frame_bytes > 0;
     cap->health = cfg->demand;
     cap->start_error = cfg->source == NULL ? cfg->start_error : 0;
+    if (cap->start_error != 0) {
+        // Retrying from the start: the capture thread publishes the no-signal frame before it
+        // says so (source_failed), and the state must not read "ok" with that frame meanwhile.
+        set_health(cap, MJD_DEMAND_RETRYING, cap->start_error, false);
+    }
     mjd_ondemand_init(&cap->ondemand, cfg->demand, cfg->spec, &cfg->params, info);
     cap->exit_on_end = cfg->exit_on_end;
     rc = core_thread_start(&cap->thread, "capture", capture_main, cap);

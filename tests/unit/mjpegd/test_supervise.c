@@ -3,6 +3,7 @@
 #include "../testlib.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -112,6 +113,76 @@ TEST(supervise_source_missing_at_start_shows_no_signal_then_comes_back)
     mjd_hub_get_stats(hub, &st);
     ASSERT_EQ_U64(st.captured, st.published + st.dropped);
     (void)unlink(path);
+    mjd_demand_release(&d);
+    mjd_hub_destroy(hub);
+}
+
+/*
+ * A source that fails while up: once the state says retrying, the newest frame is already the
+ * no-signal one. (It was set before the no-signal frame was drawn and published, so a client
+ * that read "retrying" in /state could get the last live frame from /snapshot.)
+ */
+TEST(supervise_retrying_comes_with_the_no_signal_frame_already_published)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/live.jpg", test_tmpdir());
+    char spec[600];
+    snprintf(spec, sizeof(spec), "file:%s", path);
+    // The live picture: the no-signal one of the same size with a comment segment after SOI,
+    // so that its bytes differ.
+    struct core_buf *ns = NULL;
+    ASSERT_OK(mjd_nosignal_render(&ns, 160, 120));
+    static const unsigned char com[] = { 0xFF, 0xFE, 0x00, 0x04, 'l', 'v' };
+    FILE *fp = fopen(path, "wb");
+    ASSERT_NOT_NULL(fp);
+    ASSERT_EQ_INT(fwrite(ns->data, 1, 2, fp), 2);
+    ASSERT_EQ_INT(fwrite(com, 1, sizeof(com), fp), sizeof(com));
+    ASSERT_EQ_INT(fwrite(ns->data + 2, 1, ns->len - 2, fp), ns->len - 2);
+    ASSERT_OK(fclose(fp));
+    size_t live_len = ns->len + sizeof(com);
+    core_buf_unref(ns);
+
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    struct mjd_demand d;
+    ASSERT_OK(mjd_demand_init(&d, 0));
+    struct mjd_source_params p = { .width = 160, .height = 120, .fps = 20 };
+    struct mjd_source *src = NULL;
+    ASSERT_OK(mjd_source_create(&src, spec, &p));
+    struct mjd_capture_config cc = {
+        .source = src,
+        .hub = hub,
+        .fps = 20,
+        .quality = 50,
+        .encoder_threads = 1,
+        .demand = &d,
+        .spec = spec,
+        .params = p,
+    };
+    struct mjd_capture *cap = NULL;
+    ASSERT_OK(mjd_capture_start(&cap, &cc));
+    int64_t deadline = core_now_ns() + 60 * CORE_NS_PER_SEC * test_timeout_multiplier();
+    ASSERT_OK(mjd_hub_wait_first(hub, deadline));
+    struct mjd_frame f;
+    ASSERT_TRUE(mjd_hub_latest(hub, &f));
+    ASSERT_EQ_U64(f.jpeg->len, live_len);
+    core_buf_unref(f.jpeg);
+    ASSERT_EQ_INT(mjd_demand_state(&d), MJD_DEMAND_ACTIVE);
+    // The file goes: the next read fails. Watched without sleeping, so that a window between
+    // the state and the frame is not stepped over.
+    ASSERT_OK(unlink(path));
+    while (mjd_demand_state(&d) != MJD_DEMAND_RETRYING) {
+        ASSERT_TRUE(core_now_ns() < deadline);
+        sched_yield();
+    }
+    ASSERT_TRUE(mjd_hub_latest(hub, &f));
+    ASSERT_TRUE(f.jpeg->len != live_len); // the no-signal frame, not the last live one
+    unsigned w = 0, h = 0;
+    ASSERT_OK(mjd_jpeg_size(f.jpeg->data, f.jpeg->len, &w, &h));
+    ASSERT_EQ_INT(w, 160);
+    ASSERT_EQ_INT(h, 120);
+    core_buf_unref(f.jpeg);
+    mjd_capture_stop(cap);
     mjd_demand_release(&d);
     mjd_hub_destroy(hub);
 }
