@@ -66,14 +66,16 @@ struct mjd_recorder {
     char error[256];                     /* guarded by mu */
 
     /* counters: written by one thread each, read by stats (atomic) */
-    atomic_uint_fast64_t segments;      /* writer */
-    atomic_uint_fast64_t bytes;         /* writer */
-    atomic_uint_fast64_t frames;        /* writer */
-    atomic_uint_fast64_t bytes_written; /* writer */
-    atomic_uint_fast64_t dropped_queue; /* tap */
-    atomic_uint_fast64_t dropped_error; /* writer */
-    atomic_uint_fast64_t deleted;       /* writer */
-    atomic_uint_fast64_t errors;        /* writer */
+    atomic_uint_fast64_t segments;       /* writer */
+    atomic_uint_fast64_t bytes;          /* writer */
+    atomic_uint_fast64_t frames;         /* writer */
+    atomic_uint_fast64_t bytes_written;  /* writer */
+    atomic_uint_fast64_t taken;          /* tap: frames taken from the hub */
+    atomic_uint_fast64_t dropped_queue;  /* tap */
+    atomic_uint_fast64_t dropped_missed; /* tap */
+    atomic_uint_fast64_t dropped_error;  /* writer */
+    atomic_uint_fast64_t deleted;        /* writer */
+    atomic_uint_fast64_t errors;         /* writer */
 };
 
 /* ---- setup --------------------------------------------------------------------------------- */
@@ -128,7 +130,9 @@ int mjd_recorder_create(struct mjd_recorder **out, const struct mjd_source_confi
     atomic_init(&r->bytes, 0);
     atomic_init(&r->frames, 0);
     atomic_init(&r->bytes_written, 0);
+    atomic_init(&r->taken, 0);
     atomic_init(&r->dropped_queue, 0);
+    atomic_init(&r->dropped_missed, 0);
     atomic_init(&r->dropped_error, 0);
     atomic_init(&r->deleted, 0);
     atomic_init(&r->errors, 0);
@@ -183,6 +187,7 @@ static void *tap_main(void *arg)
 {
     struct mjd_recorder *r = arg;
     uint64_t last_seq = 0;
+    uint64_t last_number = 0;
     struct pollfd pfd[2] = { { .fd = r->efd, .events = POLLIN },
                              { .fd = r->stop_efd, .events = POLLIN } };
     for (;;) {
@@ -209,6 +214,12 @@ static void *tap_main(void *arg)
             continue;
         }
         last_seq = f.seq;
+        if (f.number > last_number + 1) {
+            // Published while this thread was not scheduled: replaced before it looked.
+            atomic_fetch_add(&r->dropped_missed, f.number - last_number - 1);
+        }
+        last_number = f.number;
+        atomic_fetch_add(&r->taken, 1);
         struct rec_item *it = malloc(sizeof(*it));
         if (it != NULL) {
             *it = (struct rec_item){ .jpeg = f.jpeg, .seq = f.seq, .wall_ns = f.wall_ns };
@@ -510,7 +521,9 @@ void mjd_recorder_get_stats(struct mjd_recorder *r, struct mjd_recorder_stats *o
     out->bytes = atomic_load(&r->bytes);
     out->frames = atomic_load(&r->frames);
     out->bytes_written = atomic_load(&r->bytes_written);
+    out->taken = atomic_load(&r->taken);
     out->dropped_queue = atomic_load(&r->dropped_queue);
+    out->dropped_missed = atomic_load(&r->dropped_missed);
     out->dropped_error = atomic_load(&r->dropped_error);
     out->deleted = atomic_load(&r->deleted);
     out->errors = atomic_load(&r->errors);
