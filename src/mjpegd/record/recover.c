@@ -119,7 +119,8 @@ int mjd_rec_read_segment(const char *path, struct mjd_rec_row *row)
             break;
         }
         uint64_t data = off + ARC_TAR_BLOCK;
-        if (strncmp((const char *)h, "index.tsv", 100) == 0) {
+        static const char index_name[] = "index.tsv";
+        if (memcmp(h, index_name, sizeof(index_name)) == 0) { // with its NUL: exactly the name
             if (msize > (int64_t)64 << 20) {
                 break;
             }

@@ -111,7 +111,7 @@ TEST(record_segment_layout_and_read_back)
     ASSERT_EQ_STR(row.name, "20251203T095456Z-7.tar");
     ASSERT_EQ_U64(row.frames, 5);
     ASSERT_EQ_U64(row.start_us, 1764755696000000LL);
-    ASSERT_EQ_U64(row.end_us, 1764755696000000LL + 4 * 33333);
+    ASSERT_EQ_U64(row.end_us, 1764755696000000LL + 4LL * 33333);
 
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s", dir, row.name);
