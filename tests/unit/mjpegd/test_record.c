@@ -231,6 +231,21 @@ TEST(record_catalog_recovery_and_retention)
     ASSERT_OK(mjd_rec_recover(cat, dir, "0", "always", &rec));
     ASSERT_EQ_INT(rec.temp_removed + rec.listed + rec.rows_dropped, 0);
 
+    // A reader's connection sees the rows; it cannot write.
+    struct mjd_rec_catalog *ro = NULL;
+    ASSERT_OK(mjd_rec_catalog_open_readonly(&ro, top));
+    struct mjd_rec_row got;
+    ASSERT_OK(mjd_rec_catalog_find(ro, rows[1].name, &got, &found));
+    ASSERT_TRUE(found);
+    ASSERT_EQ_U64(got.frames, 10);
+    ASSERT_EQ_U64(got.index_offset, rows[1].index_offset);
+    ASSERT_EQ_STR(got.source, "0");
+    ASSERT_EQ_STR(got.reason, "always");
+    ASSERT_OK(mjd_rec_catalog_find(ro, "nope.tar", &got, &found));
+    ASSERT_FALSE(found);
+    ASSERT_CMP_INT(mjd_rec_catalog_delete(ro, rows[1].name), <, 0);
+    mjd_rec_catalog_close(ro);
+
     // Retention by size: the oldest goes first, row and file.
     struct mjd_rec_retained del;
     ASSERT_OK(
