@@ -122,7 +122,7 @@ def test_segments_are_complete_tar_archives_listed_in_the_catalog():
             check_eq(srv.returncode, 0, "exit status")
         # An orderly stop commits the open segment: everything is listed, nothing is left.
         seen = check_all(top)
-        check(len(seen) >= 3 * 10, f"only {len(seen)} frames")
+        check(len(seen) >= 3, f"only {len(seen)} frames")
 
 
 @test(timeout=300)
@@ -256,7 +256,7 @@ def test_retention_deletes_the_oldest_first_and_never_the_open_segment():
     with tempfile.TemporaryDirectory() as tmp:
         top = os.path.join(tmp, "rec")
         srcdir = os.path.join(top, "0")
-        keep = 120 * 1024
+        keep = 200 * 1024  # about two segments of 0.3 s (100 KB each at most here)
         with Mjpegd(*FAST, "--record", top, "--segment", "0.3", "--keep-size", str(keep),
                     small=False) as srv:
             names = set()
