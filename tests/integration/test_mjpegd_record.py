@@ -4,6 +4,7 @@
 moments then a restart that recovers, a full disk that stops recording while viewers still get
 frames, retention that deletes the oldest first (docs/RECORDING.md)."""
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -18,7 +19,7 @@ FAST = ("--size", "160x120", "--fps", "60")
 
 
 def final_segments(srcdir):
-    """The .tar files under their final names."""
+    """The .tar files under their final names, in time order (their names sort so)."""
     if not os.path.isdir(srcdir):
         return []
     return sorted(f for f in os.listdir(srcdir) if f.endswith(".tar") and not f.startswith("."))
@@ -40,6 +41,7 @@ def read_segment(path):
         index = t.extractfile(members[-1]).read().decode().splitlines()
     frames = members[:-1]
     check_eq(len(index), len(frames), f"{path}: index lines vs frames")
+    check(re.match(r"^\d{8}T\d{6}Z-\d{12}\.tar$", os.path.basename(path)), f"name of {path}")
     walls = []
     for m, line in zip(frames, index):
         wall, off, length = line.split("\t")
@@ -276,7 +278,7 @@ def test_retention_deletes_the_oldest_first_and_never_the_open_segment():
         check_eq(sorted(cat), left, "catalog vs files")
         check(sum(r["bytes"] for r in cat.values()) <= keep, f"over --keep-size: {cat}")
         # The ones left are the newest ones: every deleted segment started before every kept one.
-        order = sorted(names | set(left), key=lambda n: (n.split("-")[0], int(n.split("-")[1][:-4])))
+        order = sorted(names | set(left))  # names sort by time (the sequence is zero-padded)
         gone = [n for n in order if n not in left]
         check(gone, "nothing deleted")
         check_eq(order[-len(left):] if left else [], left, "kept segments are not the newest")
