@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The recorder's state shared by its files: recorder.c (setup, the tap), writer_thread.c (the
+/* The recorder's shared state: recorder.c (setup, the tap), writer_thread.c (the writer). */
  * writer). */
 #ifndef MJD_REC_RECORDER_IMPL_H
 #define MJD_REC_RECORDER_IMPL_H
