@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 /* The recorder's shared state: recorder.c (setup, the tap), writer_thread.c (the writer). */
- * writer). */
 #ifndef MJD_REC_RECORDER_IMPL_H
 #define MJD_REC_RECORDER_IMPL_H
 
@@ -71,8 +70,7 @@ struct mjd_recorder {
 /** mkdir -p path (mode 0755). 0 or -errno. */
 int mjd_rec_make_dirs(const char *path);
 
-/** The record/N thread's body (writer_thread.c): pops frames until the queue is closed and drained.
- */
+/** The record/N thread's body (writer_thread.c): pops frames until the queue is drained. */
 void *mjd_rec_writer_main(void *arg);
 
 #endif
