@@ -176,6 +176,45 @@ def test_sigkill_at_several_moments_then_a_restart_recovers_and_continues():
         check(len(seen) > before, "the restart did not continue recording")
 
 
+@test(timeout=300)
+def test_killed_right_before_each_durable_step_of_a_commit_then_recovered():
+    # MJPEGD_FAILPOINT: the process kills itself right before that step. A segment's commit is
+    # fsync (file), rename, fsync (directory), then its catalog row.
+    cases = {
+        "fsync:3": "temp",       # second segment: written, not fsynced
+        "rename:2": "temp",      # fsynced, not renamed
+        "fsync:4": "unlisted",   # renamed, directory not fsynced, not listed
+        "catalog:2": "unlisted",  # durable, not listed
+    }
+    for spec, left in cases.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            top = os.path.join(tmp, "rec")
+            srcdir = os.path.join(top, "0")
+            args = [binary("mjpegd"), "--listen", "127.0.0.1:0", *FAST, "--record", top,
+                    "--segment", "0.3"]
+            r = subprocess.run(args, env={**os.environ, "MJPEGD_FAILPOINT": spec},
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=120 * MULT)
+            check_eq(r.returncode, -signal.SIGKILL, f"{spec}: {r.stderr[-1500:]!r}")
+            seen = check_all(top, allow_temp=True, allow_unlisted=True)
+            finals = final_segments(srcdir)
+            listed = set(catalog(top))
+            check_eq(len(listed), 1, f"{spec}: listed {listed}")
+            if left == "temp":
+                check_eq(len(finals), 1, f"{spec}: {finals}")
+                check(temp_files(srcdir), f"{spec}: no temp file")
+            else:
+                check_eq(len(finals), 2, f"{spec}: {finals}")
+                check(finals[1] not in listed, f"{spec}: {finals[1]} listed already")
+            with Mjpegd(*FAST, "--record", top, "--segment", "0.3", small=False) as srv:
+                check(wait_for(lambda: set(catalog(top)) >= set(finals), 30),
+                      f"{spec}: not listed after the restart: {catalog(top)}")
+                check(wait_for(lambda: len(final_segments(srcdir)) > len(finals), 60),
+                      f"{spec}: the restart records nothing")
+                srv.stop()
+            after = check_all(top)
+            check(set(seen) <= set(after), f"{spec}: committed frames lost by the restart")
+
+
 def mount_tmpfs(path, size):
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path],
                        capture_output=True, text=True)

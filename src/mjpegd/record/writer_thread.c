@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/queue.h"
+#include "mjpegd/record/failpoint.h"
 #include "mjpegd/record/recorder_impl.h"
 #include "mjpegd/record/recover.h"
 #include "mjpegd/record/retention.h"
@@ -144,6 +145,7 @@ static void close_segment(struct mjd_recorder *r)
     atomic_fetch_add(&r->bytes_written, row.bytes - before);
     snprintf(row.source, sizeof(row.source), "%s", r->source);
     snprintf(row.reason, sizeof(row.reason), "%s", r->reason);
+    mjd_rec_failpoint("catalog");
     rc = mjd_rec_catalog_insert(r->cat, &row);
     if (rc != 0) {
         r->recover_needed = true;
