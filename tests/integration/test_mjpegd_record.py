@@ -4,6 +4,7 @@
 moments then a restart that recovers, a full disk that stops recording while viewers still get
 frames, retention that deletes the oldest first (docs/RECORDING.md)."""
 import os
+import random
 import re
 import signal
 import sqlite3
@@ -135,8 +136,12 @@ def test_sigkill_at_several_moments_then_a_restart_recovers_and_continues():
         args = (*FAST, "--record", top, "--segment", "0.4")
         before = 0
         temps_after_kill = 0
-        # Killed: before the first commit, mid-segment, right after a commit, again mid-segment.
-        for moment in ("early", "mid", "after-commit", "mid"):
+        seed = int(os.environ.get("RECORD_KILL_SEED", str(int(time.time()))))
+        rng = random.Random(seed)
+        print(f"# kill seed {seed} (RECORD_KILL_SEED reruns it)", flush=True)
+        # Killed: before the first commit, mid-segment, right after a commit, again mid-segment,
+        # and twice at a random moment.
+        for moment in ("early", "mid", "after-commit", "mid", "random", "random"):
             srv = Mjpegd(*args, small=False).start()
             try:
                 # A restart recovers first: the previous run's temp files go, its committed but
@@ -145,6 +150,8 @@ def test_sigkill_at_several_moments_then_a_restart_recovers_and_continues():
                       "recovery did not run")
                 if moment == "early":
                     wait_for(lambda: recording(srv)["frames"] > 0, 30)
+                elif moment == "random":
+                    time.sleep(rng.uniform(0.0, 1.5))  # a moment, not a synchronisation
                 elif moment == "mid":
                     n = len(final_segments(srcdir))
                     check(wait_for(lambda: len(final_segments(srcdir)) >= n + 2, 60), "no commits")
