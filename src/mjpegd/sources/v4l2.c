@@ -199,7 +199,7 @@ static bool raw_layout(struct v4l2_source *s, size_t bytesperline)
         min = 3 * w;
         break;
     case V4L2_PIX_FMT_NV12:
-        min = w;
+        min = 2 * ((w + 1) / 2); // a chroma line of an odd width still ends with a U V pair
         break;
     default:
         return true; // compressed: no layout

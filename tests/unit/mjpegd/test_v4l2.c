@@ -279,6 +279,28 @@ TEST(v4l2_raw_formats_converted_to_yuv420p)
     check_raw(V4L2_PIX_FMT_RGB24, MJD_CAPTURE_RGB24, 40, 30, 8);
 }
 
+/* Fuzz finding (mjpegd_v4l2, corpus nv12_odd_width_unpadded): an odd-width NV12 frame whose
+ * bytesperline is the width has chroma lines one byte short of their last U V pair; the source
+ * took width as the minimum stride and read one byte past the buffer. */
+TEST(v4l2_nv12_odd_width_needs_whole_chroma_pairs)
+{
+    struct rig r;
+    rig_init(&r);
+    r.dev.formats[0] = V4L2_PIX_FMT_NV12;
+    r.dev.nformats = 1;
+    struct mjd_source_params p = params(15, 7, MJD_CAPTURE_NV12);
+    ASSERT_OK(rig_open(&r, &p));
+    ASSERT_EQ_INT(r.dev.bpl, 15); // the fake reports the width: 15 x (7 + 4) bytes in all
+    unsigned char *raw = make_raw(r.dev.sizeimage);
+    fake_v4l2_push(&r.dev, raw, r.dev.sizeimage, -1, 0, 0);
+    ASSERT_EQ_INT(rig_read(&r), -EAGAIN); // 16 bytes a line needed: dropped, not over-read
+    ASSERT_EQ_U64(rig_stats(&r).short_frames, 1);
+    ASSERT_EQ_U64(rig_stats(&r).frames, 0);
+    free(raw);
+    rig_done(&r);
+    check_raw(V4L2_PIX_FMT_NV12, MJD_CAPTURE_NV12, 15, 7, 1); // 16 bytes a line: read
+}
+
 TEST(v4l2_granted_smaller_size_is_reported)
 {
     struct rig r;
