@@ -4,10 +4,11 @@
  * input choosing every answer the driver gives: the formats it lists, what S_FMT grants (sizes,
  * format, bytesperline, sizeimage), the buffer count and lengths, and each DQBUF (payload,
  * bytesused short, zero or past the buffer, the error flag, a failing errno, an index the source
- * did not map). Properties: no crash or out-of-bounds access (ASan), every buffer the source
- * dequeues goes back to the driver, a frame is published only from a buffer that was valid
- * (bytesused in 1..length, no error flag) and is itself valid (a complete JPEG, or YUV420P of
- * exactly the granted size), and destroy gives back every mapping and the fd.
+ * did not map, a timestamp on any clock). Properties: no crash, out-of-bounds access or
+ * undefined behaviour (ASan, UBSan), every buffer the source dequeues goes back to the driver,
+ * a frame is published only from a buffer that was valid (bytesused in 1..length, no error
+ * flag) and is itself valid (a complete JPEG with DHT, or YUV420P of exactly the granted
+ * size), and destroy gives back every mapping and the fd.
  */
 #include <errno.h>
 #include <linux/videodev2.h>
@@ -15,6 +16,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -73,7 +76,10 @@ struct lie {
     uint32_t fmt_bpl, fmt_sizeimage, fmt_fourcc;
     uint32_t querybuf_extra; /* added to QUERYBUF's length (mmap then refuses) */
     uint32_t bad_index[16];  /* per DQBUF: nonzero: the index reported instead, minus 1 */
-    unsigned ndq;            /* DQBUFs answered */
+    bool stamp[16];          /* per DQBUF: report this timestamp (CLOCK_MONOTONIC) */
+    int64_t stamp_sec[16];
+    int64_t stamp_usec[16];
+    unsigned ndq; /* DQBUFs answered */
     /* The last buffer DQBUF handed out, checked against what the source published. */
     bool last_valid;
 };
@@ -121,6 +127,12 @@ static int lie_ioctl(void *ctx, int fd, unsigned long request, void *arg)
         struct v4l2_buffer *b = arg;
         l->last_valid =
                 b->bytesused > 0 && b->bytesused <= b->length && !(b->flags & V4L2_BUF_FLAG_ERROR);
+        if (l->ndq < 16 && l->stamp[l->ndq]) {
+            b->timestamp.tv_sec = (time_t)l->stamp_sec[l->ndq]; // any clock, also nonsense
+            b->timestamp.tv_usec = (suseconds_t)l->stamp_usec[l->ndq];
+            b->flags = (b->flags & ~(uint32_t)V4L2_BUF_FLAG_TIMESTAMP_MASK) |
+                       V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC;
+        }
         uint32_t bad = l->ndq < 16 ? l->bad_index[l->ndq] : 0;
         l->ndq++;
         if (bad != 0 && bad - 1 != b->index) {
@@ -233,6 +245,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         spec[i].head = u8(&in);
         spec[i].extra = (spec[i].head & 0x0c) == 0x0c ? u32(&in) : u16(&in);
         l->bad_index[i] = (spec[i].head & 0x40) ? 1 + (spec[i].extra >> 8) % 40 : 0;
+        if (spec[i].head & 0x80) {
+            l->stamp[i] = true;
+            l->stamp_sec[i] = (int64_t)((uint64_t)u32(&in) | (uint64_t)u32(&in) << 32);
+            l->stamp_usec[i] = (int64_t)((uint64_t)u32(&in) | (uint64_t)u32(&in) << 32);
+        }
     }
     for (unsigned i = 0; i < nframes; i++) {
         size_t len = i + 1 == nframes ? in.n : u16(&in);

@@ -476,6 +476,12 @@ static void stamp(const struct v4l2_buffer *b, struct mjd_raw_frame *frame)
     if ((b->flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) != V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC) {
         return;
     }
+    // A nonsense stamp must not overflow the sum below (fuzz finding): seconds that fit in
+    // int64 nanoseconds, microseconds below a second.
+    if (b->timestamp.tv_sec < 0 || b->timestamp.tv_sec > INT64_MAX / CORE_NS_PER_SEC - 1 ||
+        b->timestamp.tv_usec < 0 || b->timestamp.tv_usec >= 1000000) {
+        return;
+    }
     int64_t ts =
             (int64_t)b->timestamp.tv_sec * CORE_NS_PER_SEC + (int64_t)b->timestamp.tv_usec * 1000;
     int64_t age = core_now_ns() - ts;
