@@ -108,10 +108,14 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/mjpegd_*.c tests/fuzz/quotepack_*.c))
 FUZZ_NAMES := $(notdir $(basename $(FUZZ_SRC)))
 REPLAY_BINS := $(addprefix $(B)/fuzz/,$(FUZZ_NAMES))
 fuzzlibs = $(if $(filter mjpegd_%,$(1)),$(B)/libmjpegd.a $(B)/libarchive_w.a $(B)/libcore.a $(MJD_LIBS),$(B)/libquotepack.a $(B)/libarchive_w.a $(B)/libcore.a $(QP_LIBS))
+# Test objects a target links besides its own: mjpegd_v4l2 drives the unit tests' fake device.
+FUZZ_FAKE_V4L2_OBJ := $(call obj,tests/unit/mjpegd/fake_v4l2.c)
+fuzzextra = $(if $(filter mjpegd_v4l2,$(1)),$(FUZZ_FAKE_V4L2_OBJ))
 
+$(B)/fuzz/mjpegd_v4l2: $(FUZZ_FAKE_V4L2_OBJ)
 $(B)/fuzz/%: $(call obj,tests/fuzz/replay.c) $(B)/obj/tests/fuzz/%.o $(B)/libcore.a $(B)/libarchive_w.a $(B)/libmjpegd.a $(B)/libquotepack.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(call obj,tests/fuzz/replay.c) $(B)/obj/tests/fuzz/$*.o $(call fuzzlibs,$*) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $(call obj,tests/fuzz/replay.c) $(B)/obj/tests/fuzz/$*.o $(call fuzzextra,$*) $(call fuzzlibs,$*) -lm
 
 FUZZ_SECONDS ?= 60
 .PHONY: fuzz
@@ -121,12 +125,13 @@ fuzz: scripts-deps-test
 			SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" fuzz-run; \
 	fi
 .PHONY: fuzz-run
-fuzz-run: $(B)/libcore.a $(B)/libarchive_w.a $(B)/libmjpegd.a $(B)/libquotepack.a $(addprefix $(B)/obj/tests/fuzz/,$(addsuffix .o,$(FUZZ_NAMES)))
+fuzz-run: $(B)/libcore.a $(B)/libarchive_w.a $(B)/libmjpegd.a $(B)/libquotepack.a $(addprefix $(B)/obj/tests/fuzz/,$(addsuffix .o,$(FUZZ_NAMES))) $(FUZZ_FAKE_V4L2_OBJ)
 	@mkdir -p $(B)/bin
 	@set -e; for t in $(or $(FUZZ_TARGETS),$(FUZZ_NAMES)); do \
 		case $$t in mjpegd_*) libs="$(B)/libmjpegd.a $(B)/libarchive_w.a $(B)/libcore.a $(MJD_LIBS)";; \
 			*) libs="$(B)/libquotepack.a $(B)/libarchive_w.a $(B)/libcore.a $(QP_LIBS)";; esac; \
-		$(CC) -fsanitize=fuzzer,address,undefined -pthread -o $(B)/bin/$$t $(B)/obj/tests/fuzz/$$t.o $$libs -lm; \
+		extra=; [ $$t = mjpegd_v4l2 ] && extra="$(FUZZ_FAKE_V4L2_OBJ)"; \
+		$(CC) -fsanitize=fuzzer,address,undefined -pthread -o $(B)/bin/$$t $(B)/obj/tests/fuzz/$$t.o $$extra $$libs -lm; \
 		mkdir -p $(B)/corpus/$$t; \
 		echo "fuzzing $$t for $(FUZZ_SECONDS)s"; \
 		dict=; [ -f tests/fuzz/dict/$$t.dict ] && dict=-dict=tests/fuzz/dict/$$t.dict; \

@@ -15,7 +15,8 @@
 /** Packed Y0 U Y1 V, two pixels per 4 bytes (stride >= 4 * ((w + 1) / 2)). */
 void mjd_pixconv_yuyv(const unsigned char *src, size_t stride, unsigned w, unsigned h,
                       unsigned char *dst);
-/** Y plane (stride bytes a line), then interleaved U V at half height (same stride). */
+/** Y plane (stride bytes a line), then interleaved U V at half height (same stride;
+ * stride >= 2 * ((w + 1) / 2): an odd width's chroma lines end with a whole U V pair). */
 void mjd_pixconv_nv12(const unsigned char *src, size_t stride, unsigned w, unsigned h,
                       unsigned char *dst);
 /** Packed R G B. */

@@ -199,7 +199,7 @@ static bool raw_layout(struct v4l2_source *s, size_t bytesperline)
         min = 3 * w;
         break;
     case V4L2_PIX_FMT_NV12:
-        min = w;
+        min = 2 * ((w + 1) / 2); // a chroma line of an odd width still ends with a U V pair
         break;
     default:
         return true; // compressed: no layout
@@ -474,6 +474,12 @@ static int take_raw(struct v4l2_source *s, const unsigned char *buf, size_t used
 static void stamp(const struct v4l2_buffer *b, struct mjd_raw_frame *frame)
 {
     if ((b->flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) != V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC) {
+        return;
+    }
+    // A nonsense stamp must not overflow the sum below (fuzz finding): seconds that fit in
+    // int64 nanoseconds, microseconds below a second.
+    if (b->timestamp.tv_sec < 0 || b->timestamp.tv_sec > INT64_MAX / CORE_NS_PER_SEC - 1 ||
+        b->timestamp.tv_usec < 0 || b->timestamp.tv_usec >= 1000000) {
         return;
     }
     int64_t ts =

@@ -223,6 +223,11 @@ static int dqbuf(struct fake_v4l2 *f, struct v4l2_buffer *b)
         b->timestamp.tv_usec = (ts % 1000000000) / 1000;
         b->flags |= V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC;
     }
+    if (fr->raw_stamp) {
+        b->timestamp.tv_sec = (time_t)fr->stamp_sec;
+        b->timestamp.tv_usec = (suseconds_t)fr->stamp_usec;
+        b->flags |= V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC;
+    }
     return 0;
 }
 

@@ -20,6 +20,8 @@ struct fake_v4l2_frame {
     uint32_t flags; /* added to the buffer's flags (V4L2_BUF_FLAG_ERROR) */
     int dq_errno;   /* nonzero: DQBUF fails with this errno instead (ENODEV: unplugged) */
     int64_t age_ns; /* > 0: stamped CLOCK_MONOTONIC now - age_ns (as uvcvideo stamps) */
+    bool raw_stamp; /* stamped stamp_sec, stamp_usec as they are (a driver's nonsense) */
+    int64_t stamp_sec, stamp_usec;
 };
 
 struct fake_v4l2_ctrl {

@@ -279,6 +279,28 @@ TEST(v4l2_raw_formats_converted_to_yuv420p)
     check_raw(V4L2_PIX_FMT_RGB24, MJD_CAPTURE_RGB24, 40, 30, 8);
 }
 
+/* Fuzz finding (mjpegd_v4l2, corpus nv12_odd_width_unpadded): an odd-width NV12 frame whose
+ * bytesperline is the width has chroma lines one byte short of their last U V pair; the source
+ * took width as the minimum stride and read one byte past the buffer. */
+TEST(v4l2_nv12_odd_width_needs_whole_chroma_pairs)
+{
+    struct rig r;
+    rig_init(&r);
+    r.dev.formats[0] = V4L2_PIX_FMT_NV12;
+    r.dev.nformats = 1;
+    struct mjd_source_params p = params(15, 7, MJD_CAPTURE_NV12);
+    ASSERT_OK(rig_open(&r, &p));
+    ASSERT_EQ_INT(r.dev.bpl, 15); // the fake reports the width: 15 x (7 + 4) bytes in all
+    unsigned char *raw = make_raw(r.dev.sizeimage);
+    fake_v4l2_push(&r.dev, raw, r.dev.sizeimage, -1, 0, 0);
+    ASSERT_EQ_INT(rig_read(&r), -EAGAIN); // 16 bytes a line needed: dropped, not over-read
+    ASSERT_EQ_U64(rig_stats(&r).short_frames, 1);
+    ASSERT_EQ_U64(rig_stats(&r).frames, 0);
+    free(raw);
+    rig_done(&r);
+    check_raw(V4L2_PIX_FMT_NV12, MJD_CAPTURE_NV12, 15, 7, 1); // 16 bytes a line: read
+}
+
 TEST(v4l2_granted_smaller_size_is_reported)
 {
     struct rig r;
@@ -429,6 +451,47 @@ TEST(v4l2_driver_timestamp_sets_capture_time)
     r.frame.wall_ns = 12345;
     ASSERT_OK(rig_read(&r));
     ASSERT_EQ_INT(r.frame.wall_ns, 12345);
+    rig_done(&r);
+    tjFree(j);
+}
+
+/* Fuzz finding (mjpegd_v4l2, corpus mjpeg_timestamp_huge): a driver's timestamp with seconds
+ * past what int64 nanoseconds hold overflowed tv_sec * 1e9 (UBSan: signed overflow). Here the
+ * seconds are chosen so that the product wraps to 1 ms before now: before the fix the frame
+ * got a capture time from that garbage; now the stamp is ignored. */
+TEST(v4l2_driver_timestamp_out_of_range_ignored)
+{
+    struct rig r;
+    rig_init(&r);
+    unsigned long len = 0;
+    unsigned char *j = make_jpeg(64, 48, &len);
+    uint64_t inv = 1; // 1953125^-1 mod 2^64 (1e9 = 2^9 * 1953125), by Newton's iteration
+    for (int i = 0; i < 6; i++) {
+        inv *= 2 - 1953125u * inv;
+    }
+    uint64_t target = (uint64_t)(core_now_ns() - CORE_NS_PER_MS) & ~(uint64_t)511;
+    uint64_t sec = (target >> 9) * inv;
+    if (sec <= (uint64_t)(INT64_MAX / CORE_NS_PER_SEC)) {
+        sec += (uint64_t)1 << 55; // 2^55 * 1e9 is 0 mod 2^64: same wrapped product, out of range
+    }
+    ASSERT_EQ_U64(sec * 1000000000u, target);
+    const int64_t bad[][2] = {
+        { (int64_t)sec, 0 }, { INT64_MAX, 0 }, { INT64_MIN, 0 }, { -1, 0 },
+        { 5, 1000000 },      { 5, -1 },        { 5, INT64_MAX },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fake_v4l2_push(&r.dev, j, len, -1, 0, 0);
+        r.dev.frames[i].raw_stamp = true;
+        r.dev.frames[i].stamp_sec = bad[i][0];
+        r.dev.frames[i].stamp_usec = bad[i][1];
+    }
+    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    ASSERT_OK(rig_open(&r, &p));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r.frame.wall_ns = 12345;
+        ASSERT_OK(rig_read(&r));
+        ASSERT_EQ_INT(r.frame.wall_ns, 12345);
+    }
     rig_done(&r);
     tjFree(j);
 }
