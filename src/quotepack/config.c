@@ -71,6 +71,9 @@ void qp_config_usage(void *f)
             "  --user-agent TEXT   the User-Agent header (default quotepack/VERSION)\n"
             "  --retry-failed      also fetch the symbols that failed permanently before\n"
             "  --only-failed       the symbols are the catalog's failed ones (as retry)\n"
+            "  --refresh           fetch archived symbols again, conditionally (ETag,\n"
+            "                      Last-Modified, else the body's SHA-256): only a changed\n"
+            "                      body is converted and archived again\n"
             "\n"
             "Exit status: 0 when every symbol is archived, 1 when any failed, 2 on usage errors.\n");
 }
@@ -336,6 +339,7 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         OPT_DELIMITER,
         OPT_ENCODING,
         OPT_STRICT,
+        OPT_REFRESH,
     };
     static const struct option opts[] = {
         { "source", required_argument, NULL, OPT_SOURCE },
@@ -370,6 +374,7 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         { "delimiter", required_argument, NULL, OPT_DELIMITER },
         { "encoding", required_argument, NULL, OPT_ENCODING },
         { "strict", no_argument, NULL, OPT_STRICT },
+        { "refresh", no_argument, NULL, OPT_REFRESH },
         { NULL, 0, NULL, 0 },
     };
     char **list = NULL;
@@ -535,6 +540,9 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
             break;
         case OPT_STRICT:
             cfg->dialect.strict = true;
+            break;
+        case OPT_REFRESH:
+            cfg->refresh = true;
             break;
         default:
             if (optopt != 0) {

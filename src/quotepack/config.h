@@ -65,6 +65,10 @@ struct qp_config {
     bool retry_failed; /* also fetch symbols that failed permanently before */
     bool only_failed;  /* the symbols are the catalog's failed ones (quotepack retry) */
     bool source_given; /* --source was given (else retry takes the catalog's) */
+    /* --refresh: archived symbols are fetched again, conditionally (If-None-Match /
+     * If-Modified-Since from the catalog); a 304 or a body with the archived SHA-256 costs no
+     * conversion and no archive, a changed body is archived again (docs/quotepack.md). */
+    bool refresh;
 };
 
 /**

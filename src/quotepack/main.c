@@ -84,7 +84,7 @@ static int run_pipeline(int argc, char **argv)
             status = 1;
         } else if (stats.interrupted) {
             status = 130;
-        } else if (stats.failed > 0 || stats.skipped > 0) {
+        } else if (stats.failed > 0 || stats.skipped > 0 || stats.refresh_failed > 0) {
             status = 1;
         }
     }

@@ -254,6 +254,7 @@ int qp_pipeline_run(const struct qp_config *cfg, volatile sig_atomic_t *stop,
     stats->already = rs.already;
     stats->reused = rs.reused;
     stats->skipped = rs.skipped;
+    stats->refreshed = rs.refreshed;
 
     rc = qp_fetch_stage_create(&sg.fs, &run, sg.cs);
     if (rc == 0) {
@@ -283,6 +284,10 @@ int qp_pipeline_run(const struct qp_config *cfg, volatile sig_atomic_t *stop,
     stats->csv_bytes = atomic_load(&run.archived_csv);
     stats->xml_bytes = atomic_load(&run.xml_bytes);
     stats->requests = qp_fetch_stage_requests(sg.fs);
+    stats->not_modified = atomic_load(&run.not_modified);
+    stats->unchanged = atomic_load(&run.unchanged);
+    stats->rearchived = atomic_load(&run.rearchived);
+    stats->refresh_failed = atomic_load(&run.refresh_failed);
     stats->peak_files = run.peak_files;
     stats->peak_bytes = run.peak_bytes;
     print_notes(&run, stats);
@@ -327,6 +332,15 @@ void qp_pipeline_print_summary(const struct qp_config *cfg, const struct qp_pipe
             (unsigned long long)st->already, (unsigned long long)st->failed, extra,
             (unsigned long long)st->archives, cfg->out, mb, st->seconds,
             st->seconds > 0 ? mb / st->seconds : 0.0, (unsigned long long)st->requests);
+    if (cfg->refresh) {
+        fprintf(stderr,
+                "quotepack: refresh: %llu archived symbols checked: %llu not modified (304), "
+                "%llu unchanged (same SHA-256), %llu changed and archived again, %llu failed "
+                "(kept as archived)\n",
+                (unsigned long long)st->refreshed, (unsigned long long)st->not_modified,
+                (unsigned long long)st->unchanged, (unsigned long long)st->rearchived,
+                (unsigned long long)st->refresh_failed);
+    }
     if (st->host_skipped > 0) {
         fprintf(stderr, "quotepack: %llu of the failures: their host was given up (see above)\n",
                 (unsigned long long)st->host_skipped);

@@ -172,6 +172,14 @@ static int classify(struct qp_run *run, struct qp_catalog *cat, size_t i,
     snprintf(s->body_sha256, sizeof(s->body_sha256), "%s", row.body_sha256);
     if (row.state == QP_STATE_ARCHIVED) {
         snprintf(s->archive, sizeof(s->archive), "%s", row.archive);
+        if (cfg->refresh) {
+            // Fetched again, conditionally; the catalog row stays as it is (run.h).
+            s->refresh = true;
+            s->this_run = true;
+            run->todo[run->ntodo++] = i;
+            st->refreshed++;
+            return 0;
+        }
         st->already++;
         return 0;
     }

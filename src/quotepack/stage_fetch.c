@@ -48,8 +48,19 @@ static void fetched(void *ctx, size_t idx, struct qp_body *body,
         }
         return;
     }
-    qp_run_fetched(fs->run, idx, body);
+    if (!qp_run_fetched(fs->run, idx, body)) {
+        qp_body_release(body); // a refresh whose body did not change: nothing to convert
+        free(body);
+        return;
+    }
     qp_convert_stage_submit(fs->cs, idx, body);
+}
+
+static void validators(void *ctx, size_t idx, char *etag, size_t etag_size, char *last_modified,
+                       size_t lm_size)
+{
+    struct qp_fetch_stage *fs = ctx;
+    qp_run_validators(fs->run, idx, etag, etag_size, last_modified, lm_size);
 }
 
 static void wake(void *ctx)
@@ -85,6 +96,7 @@ int qp_fetch_stage_create(struct qp_fetch_stage **out, struct qp_run *run,
         .spill_dir = fs->spill_dir,
         .spill_at = (size_t)4 << 20,
         .admit = admit,
+        .validators = cfg->refresh ? validators : NULL,
         .done = fetched,
         .ctx = fs,
     };
@@ -150,6 +162,11 @@ uint64_t qp_fetch_stage_bytes(struct qp_fetch_stage *fs)
 uint64_t qp_fetch_stage_requests(struct qp_fetch_stage *fs)
 {
     return fs != NULL ? qp_fetch_requests(fs->fetch) : 0;
+}
+
+uint64_t qp_fetch_stage_not_modified(struct qp_fetch_stage *fs)
+{
+    return fs != NULL ? qp_fetch_not_modified(fs->fetch) : 0;
 }
 
 uint64_t qp_fetch_stage_hosts_given_up(struct qp_fetch_stage *fs)

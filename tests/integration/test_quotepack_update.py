@@ -6,14 +6,18 @@ The fixture server serves a history that grows by one row per "day" (under the t
 control), sends ETag and Last-Modified or neither, honours If-None-Match / If-Modified-Since
 or ignores them, and counts requests, body bytes and 304s per symbol.
 """
+import calendar
 import hashlib
 import os
+import subprocess
 import tempfile
+import sqlite3
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import check, check_eq, main, test
-from qp_fixture import archives, catalog, run_qp, write_symbols
+from harness import MULT, check, check_eq, main, test
+from qp_fixture import archives, binary, catalog, run_qp, write_symbols
 
 LAST_MODIFIED = "Tue, 01 Jul 2025 00:00:00 GMT"
 
@@ -28,9 +32,15 @@ class _Handler(BaseHTTPRequestHandler):
         fx = self.server.fixture
         sym = self.path.rsplit("/", 1)[-1]
         body, etag = fx.body(sym)
+        last_modified = fx.last_modified(sym)
         with fx.lock:
             fx.requests[sym] = fx.requests.get(sym, 0) + 1
-        if fx.validators and fx.honour and self.headers.get("If-None-Match") == etag:
+            fx.conditional[sym] = (self.headers.get("If-None-Match"),
+                                   self.headers.get("If-Modified-Since"))
+        inm = self.headers.get("If-None-Match")
+        ims = self.headers.get("If-Modified-Since")
+        fresh = inm == etag if inm is not None else ims == last_modified
+        if fx.validators and fx.honour and (inm is not None or ims is not None) and fresh:
             with fx.lock:
                 fx.not_modified[sym] = fx.not_modified.get(sym, 0) + 1
             self.send_response(304)
@@ -43,7 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         if fx.validators:
             self.send_header("ETag", etag)
-            self.send_header("Last-Modified", LAST_MODIFIED)
+            self.send_header("Last-Modified", last_modified)
         self.end_headers()
         self.wfile.write(body)
         with fx.lock:
@@ -64,6 +74,7 @@ class History:
         self.days = {}  # symbol -> extra rows added by next_day
         self.requests = {}
         self.not_modified = {}
+        self.conditional = {}  # symbol -> (If-None-Match, If-Modified-Since) of its last request
         self.bytes_sent = 0
         self.lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _Handler)
@@ -81,6 +92,19 @@ class History:
                          f"{1000 + i}")
         data = ("\n".join(lines) + "\n").encode()
         return data, '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
+
+    def last_modified(self, sym):
+        """LAST_MODIFIED for the first history, a day later for each row added since."""
+        with self.lock:
+            extra = self.days.get(sym, 0)
+        return time.strftime("%a, %d %b %Y %H:%M:%S GMT",
+                             time.gmtime(calendar.timegm(time.strptime(
+                                 LAST_MODIFIED, "%a, %d %b %Y %H:%M:%S GMT")) + 86400 * extra))
+
+    def served(self):
+        """(requests, 304s, body bytes) so far."""
+        with self.lock:
+            return sum(self.requests.values()), sum(self.not_modified.values()), self.bytes_sent
 
     def next_day(self, sym):
         with self.lock:
@@ -151,6 +175,160 @@ def test_a_rerun_keeps_the_validators_of_archived_symbols():
             for k in ("etag", "last_modified", "body_sha256"):
                 check_eq(after[s][k], before[s][k], f"{s} {k} after a rerun")
         check_eq(sum(h.requests.values()), len(SYMS), "a rerun fetches nothing archived")
+
+
+def refresh(h, tmp, *extra):
+    out = os.path.join(tmp, "out")
+    r = run_qp("--source", h.template, "--out", out, "--symbols",
+               os.path.join(tmp, "symbols.txt"), "--refresh", *extra)
+    return r
+
+
+def generations(out):
+    db = sqlite3.connect(f"file:{os.path.join(out, 'catalog.sqlite')}?mode=ro", uri=True)
+    try:
+        return sorted(db.execute("SELECT symbol, archive, replaced FROM generations"))
+    finally:
+        db.close()
+
+
+def single_conversion(tmp, body):
+    """What `quotepack convert` makes of the body: the XML one conversion gives."""
+    path = os.path.join(tmp, "full.csv")
+    with open(path, "wb") as f:
+        f.write(body)
+    r = subprocess.run([binary("quotepack"), "convert", path], capture_output=True, timeout=60)
+    check_eq(r.returncode, 0, "convert: " + r.stderr.decode())
+    return r.stdout
+
+
+def cat_xml(out, sym):
+    r = subprocess.run([binary("quotepack"), "cat", out, sym], capture_output=True, timeout=60)
+    check_eq(r.returncode, 0, f"cat {sym}: " + r.stderr.decode())
+    return r.stdout
+
+
+def verify_clean(out):
+    v = run_qp("verify", out)
+    check_eq(v.returncode, 0, "verify: " + v.stdout + v.stderr)
+    return v.stdout
+
+
+@test(timeout=90)
+def test_a_refresh_sends_the_catalogs_validators_and_a_304_costs_nothing():
+    with tempfile.TemporaryDirectory() as tmp, History(validators=True, honour=True) as h:
+        out = first_run(h, tmp)
+        files = sorted(archives(out))
+        before = catalog(out)
+        req0, nm0, bytes0 = h.served()
+        r = refresh(h, tmp)
+        check_eq(r.returncode, 0, "refresh: " + r.stderr)
+        req, nm, sent = h.served()
+        check_eq(req - req0, len(SYMS), "one conditional request per archived symbol")
+        check_eq(nm - nm0, len(SYMS), "all answered 304")
+        check_eq(sent - bytes0, 0, "no body bytes served")
+        for s in SYMS:
+            check_eq(h.conditional[s][0], before[s]["etag"], f"{s} If-None-Match")
+            check_eq(h.conditional[s][1], before[s]["last_modified"], f"{s} If-Modified-Since")
+        check_eq(sorted(archives(out)), files, "no new archive")
+        check_eq(catalog(out), before, "the catalog is unchanged")
+        check("3 not modified (304)" in r.stderr, "summary counts the 304s: " + r.stderr)
+        verify_clean(out)
+
+
+@test(timeout=90)
+def test_a_refresh_repacks_only_a_changed_body_and_cat_gives_its_full_history():
+    with tempfile.TemporaryDirectory() as tmp, History(validators=True, honour=True) as h:
+        out = first_run(h, tmp)
+        old = catalog(out)
+        for day in range(3):
+            h.next_day("BBB")
+            req0, nm0, bytes0 = h.served()
+            r = refresh(h, tmp)
+            check_eq(r.returncode, 0, f"day {day}: " + r.stderr)
+            req, nm, sent = h.served()
+            body, etag = h.body("BBB")
+            check_eq(req - req0, len(SYMS), f"day {day}: requests")
+            check_eq(nm - nm0, len(SYMS) - 1, f"day {day}: 304s for the unchanged")
+            check_eq(sent - bytes0, len(body), f"day {day}: only BBB's body was served")
+            cat = catalog(out)
+            check_eq(cat["BBB"]["etag"], etag, f"day {day}: BBB's new etag")
+            check_eq(cat["BBB"]["last_modified"], h.last_modified("BBB"), f"day {day}: Last-Mod")
+            check_eq(cat["BBB"]["rows"], 5 + day + 1, f"day {day}: BBB rows")
+            check(cat["BBB"]["archive"] != old["BBB"]["archive"], f"day {day}: a new archive")
+            for s in ("AAA", "CCC"):
+                check_eq(cat[s], old[s], f"day {day}: {s} untouched")
+            check_eq(cat_xml(out, "BBB"), single_conversion(tmp, body), f"day {day}: cat BBB")
+            check("1 changed and archived again" in r.stderr, r.stderr)
+            verify_clean(out)
+        gens = generations(out)
+        check_eq(len(gens), 3, "three replaced generations of BBB")
+        check(all(g[0] == "BBB" and g[2] == 1 for g in gens), str(gens))
+
+
+@test(timeout=90)
+def test_a_server_that_ignores_conditional_headers_costs_a_download_but_no_archive():
+    with tempfile.TemporaryDirectory() as tmp, History(validators=True, honour=False) as h:
+        out = first_run(h, tmp)
+        files = sorted(archives(out))
+        before = catalog(out)
+        _, _, bytes0 = h.served()
+        r = refresh(h, tmp)
+        check_eq(r.returncode, 0, "refresh: " + r.stderr)
+        _, nm, sent = h.served()
+        check_eq(nm, 0, "no 304")
+        check_eq(sent - bytes0, sum(len(h.body(s)[0]) for s in SYMS), "full bodies served")
+        check_eq(sorted(archives(out)), files, "no new archive: the SHA-256 is the archived one")
+        check_eq(catalog(out), before, "the catalog is unchanged")
+        check("3 unchanged (same SHA-256)" in r.stderr, r.stderr)
+
+
+@test(timeout=90)
+def test_without_validators_the_body_checksum_decides():
+    with tempfile.TemporaryDirectory() as tmp, History(validators=False) as h:
+        out = first_run(h, tmp)
+        files = sorted(archives(out))
+        r = refresh(h, tmp)
+        check_eq(r.returncode, 0, "refresh: " + r.stderr)
+        for s in SYMS:
+            check_eq(h.conditional[s], (None, None), f"{s}: nothing to send")
+        check_eq(sorted(archives(out)), files, "no new archive")
+        h.next_day("CCC")
+        r = refresh(h, tmp)
+        check_eq(r.returncode, 0, "refresh: " + r.stderr)
+        check_eq(len(archives(out)), len(files) + 1, "one new archive for CCC")
+        check_eq(cat_xml(out, "CCC"), single_conversion(tmp, h.body("CCC")[0]), "cat CCC")
+        check_eq(catalog(out)["CCC"]["body_sha256"], hashlib.sha256(h.body("CCC")[0]).hexdigest(),
+                 "CCC sha256")
+        verify_clean(out)
+
+
+@test(timeout=120)
+def test_sigkill_while_a_refresh_packs_loses_nothing_and_packs_nothing_twice():
+    for point in ("pack-write", "pack-rename", "pack-commit"):
+        with tempfile.TemporaryDirectory() as tmp, History(validators=True) as h:
+            out = first_run(h, tmp)
+            old = catalog(out)
+            h.next_day("AAA")
+            e = dict(os.environ)
+            e["QUOTEPACK_TEST_CRASH_AT"] = point
+            r = subprocess.run([binary("quotepack"), "--source", h.template, "--out", out,
+                                "--symbols", os.path.join(tmp, "symbols.txt"), "--refresh"],
+                               capture_output=True, text=True, env=e, timeout=60 * MULT)
+            check_eq(r.returncode, -9, f"{point}: killed")
+            cat = catalog(out)
+            if point != "pack-commit":
+                check_eq(cat["AAA"], old["AAA"], f"{point}: AAA still in its old archive")
+            r = refresh(h, tmp)
+            check_eq(r.returncode, 0, f"{point}: the refresh after: " + r.stderr)
+            body, etag = h.body("AAA")
+            cat = catalog(out)
+            check_eq(cat["AAA"]["etag"], etag, f"{point}: AAA's new etag")
+            check_eq(cat_xml(out, "AAA"), single_conversion(tmp, body), f"{point}: cat AAA")
+            check_eq(len(generations(out)), 1, f"{point}: one replaced generation")
+            members = [m for ms in archives(out).values() for m in ms if m == "AAA.xml"]
+            check_eq(len(members), 2, f"{point}: the old and the new member, no third")
+            verify_clean(out)
 
 
 if __name__ == "__main__":
