@@ -28,6 +28,7 @@ void qp_config_usage(void *f)
             "       quotepack ls DIR [SYMBOL...]     where each symbol is, its state and error\n"
             "       quotepack cat DIR SYMBOL         the XML of an archived symbol on stdout\n"
             "       quotepack retry DIR [options]    fetch the failed symbols again\n"
+            "       quotepack update DIR [options]   refresh every symbol of DIR (--refresh)\n"
             "       quotepack convert ...   (see quotepack convert --help)\n"
             "\n"
             "Downloads each symbol's CSV from TEMPLATE ({symbol} is replaced; http, https or\n"
@@ -74,6 +75,7 @@ void qp_config_usage(void *f)
             "  --refresh           fetch archived symbols again, conditionally (ETag,\n"
             "                      Last-Modified, else the body's SHA-256): only a changed\n"
             "                      body is converted and archived again\n"
+            "  --catalog-symbols   the symbols are all of the catalog's (as update)\n"
             "\n"
             "Exit status: 0 when every symbol is archived, 1 when any failed, 2 on usage errors.\n");
 }
@@ -340,6 +342,7 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         OPT_ENCODING,
         OPT_STRICT,
         OPT_REFRESH,
+        OPT_CATALOG_SYMBOLS,
     };
     static const struct option opts[] = {
         { "source", required_argument, NULL, OPT_SOURCE },
@@ -375,6 +378,7 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         { "encoding", required_argument, NULL, OPT_ENCODING },
         { "strict", no_argument, NULL, OPT_STRICT },
         { "refresh", no_argument, NULL, OPT_REFRESH },
+        { "catalog-symbols", no_argument, NULL, OPT_CATALOG_SYMBOLS },
         { NULL, 0, NULL, 0 },
     };
     char **list = NULL;
@@ -544,6 +548,9 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         case OPT_REFRESH:
             cfg->refresh = true;
             break;
+        case OPT_CATALOG_SYMBOLS:
+            cfg->catalog_symbols = true;
+            break;
         default:
             if (optopt != 0) {
                 snprintf(err, errlen, "option %s needs an argument or is unknown",
@@ -601,7 +608,7 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         strcmp(argv[optind - 1], "--") != 0) {
         snprintf(err, errlen,
                  "\"%s\" looks like a command, not a symbol (commands: verify, ls, cat, retry, "
-                 "convert); to fetch a symbol of that name, put it after --",
+                 "update, convert); to fetch a symbol of that name, put it after --",
                  argv[optind]);
         rc = -EINVAL;
         goto out;
@@ -614,7 +621,12 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         }
         add_symbol(&list, &n, &cap, argv[i]);
     }
-    if (n == 0 && !cfg->only_failed) {
+    if (n > 0 && cfg->catalog_symbols) {
+        snprintf(err, errlen, "--catalog-symbols takes the catalog's symbols: give no SYMBOL");
+        rc = -EINVAL;
+        goto out;
+    }
+    if (n == 0 && !cfg->only_failed && !cfg->catalog_symbols) {
         snprintf(err, errlen, "no symbols: give SYMBOL... or --symbols FILE");
         rc = -EINVAL;
         goto out;

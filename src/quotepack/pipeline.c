@@ -22,6 +22,7 @@
 #include "quotepack/progress.h"
 #include "quotepack/recover.h"
 #include "quotepack/run.h"
+#include "quotepack/settings.h"
 #include "quotepack/spool.h"
 #include "quotepack/stage_convert.h"
 #include "quotepack/stage_fetch.h"
@@ -79,7 +80,8 @@ static int lock_dir(const char *dir, int *fd)
     return 0;
 }
 
-/* The source and the archive settings, kept so that `quotepack retry DIR` can reuse them. */
+/* The source and the archive settings, kept so that `quotepack retry DIR` and `quotepack
+ * update DIR` can reuse them (settings.h says which). */
 static const char *settle_source(struct qp_run *run, struct qp_catalog *cat, char *buf, size_t size)
 {
     const struct qp_config *cfg = run->cfg;
@@ -87,8 +89,13 @@ static const char *settle_source(struct qp_run *run, struct qp_catalog *cat, cha
         qp_catalog_get_setting(cat, "source", buf, size) == 0) {
         return buf;
     }
-    if (qp_catalog_set_setting(cat, "source", cfg->source) != 0) {
-        qp_console_log(CORE_LOG_WARN, "cannot record the source in the catalog");
+    if (cfg->catalog_symbols) {
+        return cfg->source; // update: the recorded options came in as arguments (main.c)
+    }
+    int rc = cfg->only_failed ? qp_catalog_set_setting(cat, "source", cfg->source)
+                              : qp_settings_store(cat, cfg);
+    if (rc != 0) {
+        qp_console_log(CORE_LOG_WARN, "cannot record the run's options in the catalog");
     }
     return cfg->source;
 }

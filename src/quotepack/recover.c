@@ -72,7 +72,7 @@ struct failed_list {
 static int collect_failed(void *ctx, const struct qp_catalog_row *row)
 {
     struct failed_list *f = ctx;
-    if (row->state == QP_STATE_FAILED &&
+    if ((row->state == QP_STATE_FAILED || f->cfg->catalog_symbols) &&
         qp_shard_selects(row->symbol, f->cfg->shard_k, f->cfg->shard_n)) {
         if (f->n == f->cap) {
             f->cap = f->cap ? f->cap * 2 : 64;
@@ -223,7 +223,7 @@ int qp_recover(struct qp_run *run, struct qp_catalog *cat, struct qp_recover_sta
     size_t n = cfg->nsymbols;
     int rc = 0;
     memset(st, 0, sizeof(*st));
-    if (cfg->only_failed) {
+    if (cfg->only_failed || cfg->catalog_symbols) {
         struct failed_list f = { cfg, NULL, 0, 0 };
         rc = qp_catalog_foreach(cat, collect_failed, &f);
         if (rc != 0) {

@@ -331,5 +331,70 @@ def test_sigkill_while_a_refresh_packs_loses_nothing_and_packs_nothing_twice():
             verify_clean(out)
 
 
+def settings(out):
+    db = sqlite3.connect(f"file:{os.path.join(out, 'catalog.sqlite')}?mode=ro", uri=True)
+    try:
+        return dict(db.execute("SELECT key, value FROM settings"))
+    finally:
+        db.close()
+
+
+def single_conversion_compact(tmp, body):
+    path = os.path.join(tmp, "full.csv")
+    with open(path, "wb") as f:
+        f.write(body)
+    r = subprocess.run([binary("quotepack"), "convert", "--compact", path], capture_output=True,
+                       timeout=60)
+    check_eq(r.returncode, 0, "convert: " + r.stderr.decode())
+    return r.stdout
+
+
+@test(timeout=120)
+def test_update_refreshes_every_symbol_with_the_options_recorded_by_the_first_run():
+    with tempfile.TemporaryDirectory() as tmp, History(validators=True, honour=True) as h:
+        out = os.path.join(tmp, "out")
+        lst = write_symbols(os.path.join(tmp, "symbols.txt"), SYMS)
+        r = run_qp("--source", h.template, "--out", out, "--symbols", lst, "--compact",
+                   "--batch", "2", "--level", "best", "--delimiter", "comma")
+        check_eq(r.returncode, 0, "first run: " + r.stderr)
+        st = settings(out)
+        check_eq(st["source"], h.template, "recorded source")
+        check_eq((st["compact"], st["batch"], st["level"], st["delimiter"], st["format"]),
+                 ("1", "2", "best", ",", "tgz"), "recorded options")
+        for day in range(3):
+            h.next_day("AAA")
+            h.next_day("CCC")
+            req0, nm0, bytes0 = h.served()
+            files = set(archives(out))
+            r = run_qp("update", out)
+            check_eq(r.returncode, 0, f"update {day}: " + r.stderr)
+            req, nm, sent = h.served()
+            check_eq(req - req0, 3, f"update {day}: one request per symbol of the catalog")
+            check_eq(nm - nm0, 1, f"update {day}: BBB answered 304")
+            check_eq(sent - bytes0, len(h.body("AAA")[0]) + len(h.body("CCC")[0]),
+                     f"update {day}: only the changed bodies were served")
+            new = set(archives(out)) - files
+            check_eq(len(new), 1, f"update {day}: AAA and CCC in one archive (--batch 2)")
+            check_eq(sorted(archives(out)[new.pop()]), ["AAA.xml", "CCC.xml"], f"update {day}")
+            for s_ in ("AAA", "CCC"):
+                check_eq(cat_xml(out, s_), single_conversion_compact(tmp, h.body(s_)[0]),
+                         f"update {day}: cat {s_} (recorded --compact)")
+            verify_clean(out)
+        check_eq(settings(out), st, "update records nothing")
+
+
+@test(timeout=60)
+def test_update_needs_a_catalog_and_takes_no_symbols():
+    with tempfile.TemporaryDirectory() as tmp:
+        r = run_qp("update", os.path.join(tmp, "none"))
+        check_eq(r.returncode, 1, r.stderr)
+        check("there is none" in r.stderr, r.stderr)
+    with tempfile.TemporaryDirectory() as tmp, History() as h:
+        out = first_run(h, tmp)
+        r = run_qp("update", out, "ZZZ")
+        check_eq(r.returncode, 2, r.stderr)
+        check("--catalog-symbols" in r.stderr, r.stderr)
+
+
 if __name__ == "__main__":
     main()
