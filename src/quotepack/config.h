@@ -70,6 +70,7 @@ struct qp_config {
      * If-Modified-Since from the catalog); a 304 or a body with the archived SHA-256 costs no
      * conversion and no archive, a changed body is archived again (docs/quotepack.md). */
     bool refresh;
+    char *date_format; /* --date-format: how {to} is written (datetmpl.h) */
 };
 
 /**

@@ -20,6 +20,7 @@
 #include "quotepack/body.h"
 #include "quotepack/config.h"
 #include "quotepack/console.h"
+#include "quotepack/datetmpl.h"
 #include "quotepack/fetch_host.h"
 
 struct xfer {
@@ -549,7 +550,7 @@ static struct xfer *new_xfer(struct qp_fetch *f, size_t idx, const char *sym)
     t->idx = idx;
     t->symbol = sym;
     qp_body_init(&t->body, f->cfg.spill_dir, f->cfg.spill_at, f->cfg.max_body);
-    if (qp_config_url(f->cfg.url_template, sym, t->url, sizeof(t->url)) != 0) {
+    if (qp_template_expand(f->cfg.url_template, sym, f->cfg.to, t->url, sizeof(t->url)) != 0) {
         fail_symbol(f, t, "URL too long", true, false);
         return NULL;
     }

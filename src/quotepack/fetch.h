@@ -62,6 +62,7 @@ typedef void (*qp_fetch_done_fn)(void *ctx, size_t idx, struct qp_body *body,
 
 struct qp_fetch_config {
     const char *url_template; /* borrowed, with {symbol} */
+    const char *to;           /* borrowed: what {to} becomes (today, formatted), or NULL */
     size_t connections;
     double rate; /* requests per second, 0 = unlimited */
     unsigned retries;

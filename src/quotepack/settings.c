@@ -18,9 +18,9 @@ static const struct {
     const char *key;
     bool flag;
 } keys[] = {
-    { "source", false },   { "format", false }, { "level", false },
-    { "batch", false },    { "compact", true }, { "delimiter", false },
-    { "encoding", false }, { "strict", true },  { "max-body", false },
+    { "source", false },   { "format", false },      { "level", false },    { "batch", false },
+    { "compact", true },   { "delimiter", false },   { "encoding", false }, { "strict", true },
+    { "max-body", false }, { "date-format", false },
 };
 
 const char *qp_settings_delimiter(char delimiter, bool detect, char *buf, size_t size)
@@ -57,6 +57,7 @@ int qp_settings_store(struct qp_catalog *cat, const struct qp_config *cfg)
         qp_encoding_name(cfg->dialect.encoding),
         cfg->dialect.strict ? "1" : "0",
         max_body,
+        cfg->date_format,
     };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         int rc = qp_catalog_set_setting(cat, keys[i].key, values[i]);

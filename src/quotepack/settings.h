@@ -14,10 +14,10 @@ struct qp_config;
 /*
  * Recorded (settings table, key = option name without "--", value = its argument as the
  * command line takes it) by every run that names its symbols (not by `retry` or `update`):
- * source, format, level, batch, compact, delimiter, encoding, strict, max-body: what decides
- * what an archive holds. Not recorded: --header and --user-agent (they may carry secrets: give
- * them to `update` again), the network and spool tuning (--connections, --rate, --retries,
- * timeouts...: options of the machine, not of the data), --jobs, --isolate, --shard.
+ * source, format, level, batch, compact, delimiter, encoding, strict, max-body, date-format:
+ * what decides what an archive holds. Not recorded: --header and --user-agent (they may carry
+ * secrets: give them to `update` again), the network and spool tuning (--connections, --rate,
+ * --retries, timeouts...: options of the machine, not of the data), --jobs, --isolate, --shard.
  */
 
 /** Records cfg's options (inside or outside a transaction). 0 or -errno. */

@@ -10,6 +10,7 @@
 #include "core/alloc.h"
 #include "core/thread.h"
 #include "quotepack/body.h"
+#include "quotepack/datetmpl.h"
 #include "quotepack/fetch.h"
 #include "quotepack/run.h"
 #include "quotepack/spool.h"
@@ -20,6 +21,7 @@ struct qp_fetch_stage {
     struct qp_convert_stage *cs; /* borrowed */
     struct qp_fetch *fetch;
     char spill_dir[4096]; /* immutable */
+    char to[128];         /* immutable: today in --date-format, for {to} */
     pthread_t thread;
     bool started; /* main thread only */
 };
@@ -77,8 +79,21 @@ int qp_fetch_stage_create(struct qp_fetch_stage **out, struct qp_run *run,
     fs->run = run;
     fs->cs = cs;
     snprintf(fs->spill_dir, sizeof(fs->spill_dir), "%s/%s", cfg->out, QP_SPOOL_DIR);
+    *out = NULL;
+    struct qp_day today;
+    int rc = qp_today(&today);
+    if (rc == 0) {
+        rc = qp_day_format(today, cfg->date_format, fs->to, sizeof(fs->to));
+    }
+    if (rc != 0) {
+        fprintf(stderr, "quotepack: cannot tell today's date for {to} (QUOTEPACK_TODAY=%s?)\n",
+                getenv("QUOTEPACK_TODAY") != NULL ? getenv("QUOTEPACK_TODAY") : "");
+        free(fs);
+        return rc;
+    }
     struct qp_fetch_config fc = {
         .url_template = run->source,
+        .to = fs->to,
         .connections = cfg->connections,
         .rate = cfg->rate,
         .retries = cfg->retries,
@@ -100,8 +115,7 @@ int qp_fetch_stage_create(struct qp_fetch_stage **out, struct qp_run *run,
         .done = fetched,
         .ctx = fs,
     };
-    *out = NULL;
-    int rc = qp_fetch_create(&fs->fetch, &fc);
+    rc = qp_fetch_create(&fs->fetch, &fc);
     if (rc != 0) {
         free(fs);
         return rc;

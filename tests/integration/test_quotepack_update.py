@@ -30,13 +30,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         fx = self.server.fixture
-        sym = self.path.rsplit("/", 1)[-1]
+        path, _, query = self.path.partition("?")
+        sym = path.rsplit("/", 1)[-1]
         body, etag = fx.body(sym)
         last_modified = fx.last_modified(sym)
         with fx.lock:
             fx.requests[sym] = fx.requests.get(sym, 0) + 1
             fx.conditional[sym] = (self.headers.get("If-None-Match"),
                                    self.headers.get("If-Modified-Since"))
+            fx.queries[sym] = query
         inm = self.headers.get("If-None-Match")
         ims = self.headers.get("If-Modified-Since")
         fresh = inm == etag if inm is not None else ims == last_modified
@@ -75,6 +77,7 @@ class History:
         self.requests = {}
         self.not_modified = {}
         self.conditional = {}  # symbol -> (If-None-Match, If-Modified-Since) of its last request
+        self.queries = {}  # symbol -> the query string of its last request
         self.bytes_sent = 0
         self.lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _Handler)
@@ -394,6 +397,38 @@ def test_update_needs_a_catalog_and_takes_no_symbols():
         r = run_qp("update", out, "ZZZ")
         check_eq(r.returncode, 2, r.stderr)
         check("--catalog-symbols" in r.stderr, r.stderr)
+
+
+@test(timeout=90)
+def test_to_in_the_template_is_today_in_the_recorded_date_format():
+    with tempfile.TemporaryDirectory() as tmp, History(validators=True) as h:
+        out = os.path.join(tmp, "out")
+        lst = write_symbols(os.path.join(tmp, "symbols.txt"), SYMS)
+        tmpl = h.template + "?to={to}"
+        r = run_qp("--source", tmpl, "--out", out, "--symbols", lst, "--date-format", "%d/%m/%Y",
+                   env={"QUOTEPACK_TODAY": "2025-07-04"})
+        check_eq(r.returncode, 0, "first run: " + r.stderr)
+        check_eq(sorted(h.queries.values()), ["to=04%2F07%2F2025"] * 3, "today, encoded")
+        check_eq(settings(out)["date-format"], "%d/%m/%Y", "recorded")
+        h.next_day("AAA")
+        r = run_qp("update", out, env={"QUOTEPACK_TODAY": "2025-07-05"})
+        check_eq(r.returncode, 0, "update: " + r.stderr)
+        check_eq(sorted(h.queries.values()), ["to=05%2F07%2F2025"] * 3, "the next day")
+        r = run_qp("update", out, env={"QUOTEPACK_TODAY": "someday"})
+        check_eq(r.returncode, 1, "a bad QUOTEPACK_TODAY: " + r.stderr)
+        check("QUOTEPACK_TODAY=someday" in r.stderr, r.stderr)
+        verify_clean(out)
+
+
+@test(timeout=60)
+def test_from_in_the_template_is_refused_until_row_level_generations_exist():
+    with tempfile.TemporaryDirectory() as tmp:
+        r = run_qp("--source", "http://127.0.0.1:9/{symbol}?from={from}", "--out",
+                   os.path.join(tmp, "out"), "A")
+        check_eq(r.returncode, 2, r.stderr)
+        check("{from} is not supported yet" in r.stderr, r.stderr)
+        r = run_qp("--date-format", "", "--out", os.path.join(tmp, "out"), "A")
+        check_eq(r.returncode, 2, r.stderr)
 
 
 if __name__ == "__main__":
