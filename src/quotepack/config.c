@@ -27,7 +27,7 @@ void qp_config_usage(void *f)
             "                 [--strict] [more options] [SYMBOL...]\n"
             "       quotepack verify DIR\n"
             "       quotepack ls DIR [SYMBOL...]     where each symbol is, its state and error\n"
-            "       quotepack cat DIR SYMBOL         the XML of an archived symbol on stdout\n"
+            "       quotepack cat DIR SYMBOL [--from D] [--to D]   its XML (a range of it)\n"
             "       quotepack retry DIR [options]    fetch the failed symbols again\n"
             "       quotepack update DIR [options]   refresh every symbol of DIR (--refresh)\n"
             "       quotepack convert ...   (see quotepack convert --help)\n"

@@ -264,6 +264,22 @@ def test_a_refresh_repacks_only_a_changed_body_and_cat_gives_its_full_history():
             check_eq(cat_xml(out, "BBB"), single_conversion(tmp, body), f"day {day}: cat BBB")
             check("1 changed and archived again" in r.stderr, r.stderr)
             verify_clean(out)
+        # A range: the conversion of those rows alone.
+        body, _ = h.body("BBB")
+        lines = body.decode().splitlines(keepends=True)
+        part = "".join([lines[0]] + [ln for ln in lines[1:]
+                                     if "2025-01-03" <= ln[:10] <= "2025-01-06"]).encode()
+        check_eq(part.count(b"\n"), 5, "four rows in the range")
+        r = subprocess.run([binary("quotepack"), "cat", out, "BBB", "--from", "2025-01-03",
+                            "--to", "2025-01-06"], capture_output=True, timeout=60)
+        check_eq(r.returncode, 0, r.stderr.decode())
+        check_eq(r.stdout, single_conversion(tmp, part), "cat --from --to")
+        r = subprocess.run([binary("quotepack"), "cat", out, "BBB", "--from", "2030-01-01"],
+                           capture_output=True, timeout=60)
+        check_eq(r.stdout, single_conversion(tmp, lines[0].encode()), "an empty range")
+        r = subprocess.run([binary("quotepack"), "cat", out, "BBB", "--from", "Jan 3"],
+                           capture_output=True, timeout=60)
+        check_eq(r.returncode, 2, "a date that is not YYYY-MM-DD")
         gens = generations(out)
         check_eq(len(gens), 3, "three replaced generations of BBB")
         check(all(g[0] == "BBB" and g[2] == 1 for g in gens), str(gens))
