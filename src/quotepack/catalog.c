@@ -642,6 +642,66 @@ int qp_catalog_foreach_generation(struct qp_catalog *cat, qp_catalog_generation_
     return rc;
 }
 
+/* Runs one statement with up to two text parameters. */
+static int exec2(struct qp_catalog *cat, const char *sql, const char *a, const char *b)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(cat, sql, &st);
+    if (rc != 0) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
+    if (b != NULL) {
+        sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
+    }
+    int src = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? 0 : map_err(cat, src, sql);
+}
+
+int qp_catalog_drop_generation(struct qp_catalog *cat, const char *symbol, const char *archive)
+{
+    return exec2(cat, "DELETE FROM generations WHERE symbol = ?1 AND archive = ?2", symbol,
+                 archive);
+}
+
+int qp_catalog_move_archive(struct qp_catalog *cat, const char *from, const char *to)
+{
+    int rc = exec2(cat, "UPDATE symbols SET archive = ?2 WHERE archive = ?1 AND state = 'archived'",
+                   from, to);
+    if (rc == 0) {
+        rc = exec2(cat, "UPDATE generations SET archive = ?2 WHERE archive = ?1", from, to);
+    }
+    return rc;
+}
+
+int qp_catalog_delete_archive(struct qp_catalog *cat, const char *name)
+{
+    int64_t left = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(
+            cat,
+            "SELECT (SELECT COUNT(*) FROM symbols WHERE archive = ?1 AND state = 'archived')"
+            " + (SELECT COUNT(*) FROM generations WHERE archive = ?1)",
+            &st);
+    if (rc != 0) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    int src = sqlite3_step(st);
+    left = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (src != SQLITE_ROW) {
+        return map_err(cat, src, "count archive members");
+    }
+    if (left != 0) {
+        qp_console_log(CORE_LOG_ERROR, "catalog: %s still holds %lld recorded members", name,
+                       (long long)left);
+        return -EPERM;
+    }
+    return exec2(cat, "DELETE FROM archives WHERE name = ?1", name, NULL);
+}
+
 int qp_catalog_add_archive(struct qp_catalog *cat, const struct qp_catalog_archive *a)
 {
     sqlite3_stmt *st = NULL;

@@ -143,6 +143,16 @@ int qp_catalog_update(struct qp_catalog *cat, const struct qp_catalog_row *row) 
  */
 int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *row) CORE_MUST_CHECK;
 
+/* Compaction (compact.c), inside one transaction: */
+/** Forgets the earlier generation of symbol in archive. */
+int qp_catalog_drop_generation(struct qp_catalog *cat, const char *symbol,
+                               const char *archive) CORE_MUST_CHECK;
+/** Every archived symbol and generation recorded in archive from now in archive to. */
+int qp_catalog_move_archive(struct qp_catalog *cat, const char *from,
+                            const char *to) CORE_MUST_CHECK;
+/** Forgets archive name: -EPERM while a symbol or a generation is still recorded in it. */
+int qp_catalog_delete_archive(struct qp_catalog *cat, const char *name) CORE_MUST_CHECK;
+
 /** Records an archive that has been renamed into place. -EEXIST if the name is known. */
 int qp_catalog_add_archive(struct qp_catalog *cat,
                            const struct qp_catalog_archive *a) CORE_MUST_CHECK;

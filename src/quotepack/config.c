@@ -30,6 +30,7 @@ void qp_config_usage(void *f)
             "       quotepack cat DIR SYMBOL [--from D] [--to D]   its XML (a range of it)\n"
             "       quotepack retry DIR [options]    fetch the failed symbols again\n"
             "       quotepack update DIR [options]   refresh every symbol of DIR (--refresh)\n"
+            "       quotepack compact DIR [--max-generations N]   drop replaced members\n"
             "       quotepack convert ...   (see quotepack convert --help)\n"
             "\n"
             "Downloads each symbol's CSV from TEMPLATE ({symbol} is replaced; http, https or\n"
@@ -634,7 +635,7 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         strcmp(argv[optind - 1], "--") != 0) {
         snprintf(err, errlen,
                  "\"%s\" looks like a command, not a symbol (commands: verify, ls, cat, retry, "
-                 "update, convert); to fetch a symbol of that name, put it after --",
+                 "update, compact, convert); to fetch a symbol of that name, put it after --",
                  argv[optind]);
         rc = -EINVAL;
         goto out;

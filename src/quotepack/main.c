@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "quotepack/catalog.h"
 #include "quotepack/commands.h"
+#include "quotepack/compact.h"
 #include "quotepack/config.h"
 #include "quotepack/convert_cli.h"
 #include "quotepack/failpoint.h"
@@ -202,6 +203,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "retry") == 0) {
         return run_retry(argc - 1, argv + 1, argv[0]);
     }
+    if (strcmp(cmd, "compact") == 0) {
+        return qp_cmd_compact(argc - 1, argv + 1, stdout);
+    }
     if (strcmp(cmd, "update") == 0) {
         return run_update(argc - 1, argv + 1, argv[0]);
     }
@@ -211,7 +215,7 @@ int main(int argc, char **argv)
     }
     if (qp_config_looks_like_command(cmd)) {
         fprintf(stderr,
-                "quotepack: unknown command \"%s\" (commands: verify, ls, cat, retry, update, convert, "
+                "quotepack: unknown command \"%s\" (commands: verify, ls, cat, retry, update, compact, convert, "
                 "help). To fetch a symbol of that name, put it after -- or in --symbols FILE.\n",
                 cmd);
         return 2;

@@ -20,8 +20,7 @@
 #include "quotepack/spool.h"
 #include "quotepack/strset.h"
 
-/* Removes what an interrupted run can leave in DIR: temp archives and unrecorded archives. */
-static int clean_out_dir(const char *dir, struct qp_catalog *cat)
+int qp_recover_clean_dir(const char *dir, struct qp_catalog *cat)
 {
     DIR *d = opendir(dir);
     int rc = 0;
@@ -244,7 +243,7 @@ int qp_recover(struct qp_run *run, struct qp_catalog *cat, struct qp_recover_sta
     }
     qp_run_alloc_symbols(run, n);
     st->symbols = n;
-    rc = clean_out_dir(cfg->out, cat);
+    rc = qp_recover_clean_dir(cfg->out, cat);
     if (rc != 0) {
         return rc;
     }

@@ -36,4 +36,11 @@ struct qp_recover_stats {
 int qp_recover(struct qp_run *run, struct qp_catalog *cat,
                struct qp_recover_stats *st) CORE_MUST_CHECK;
 
+/**
+ * Removes what an interrupted run or compaction can leave in dir: temporary archives, and
+ * archives the catalog does not record (written but never recorded, or forgotten by a
+ * compaction that was killed before it deleted them). Main thread, lock held. 0 or -errno.
+ */
+int qp_recover_clean_dir(const char *dir, struct qp_catalog *cat) CORE_MUST_CHECK;
+
 #endif

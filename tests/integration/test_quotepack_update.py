@@ -447,5 +447,65 @@ def test_from_in_the_template_is_refused_until_row_level_generations_exist():
         check_eq(r.returncode, 2, r.stderr)
 
 
+def three_refreshes_of_bbb(h, tmp):
+    out = first_run(h, tmp)
+    for _ in range(3):
+        h.next_day("BBB")
+        r = refresh(h, tmp)
+        check_eq(r.returncode, 0, "refresh: " + r.stderr)
+    check_eq(len(generations(out)), 3, "BBB has three replaced generations")
+    return out
+
+
+def check_each_symbol_once(out, h, tmp, what):
+    members = sorted(m for ms in archives(out).values() for m in ms)
+    check_eq(members, sorted(s + ".xml" for s in SYMS), what + ": every symbol once, no more")
+    for s in SYMS:
+        check_eq(cat_xml(out, s), single_conversion(tmp, h.body(s)[0]), f"{what}: cat {s}")
+    verify_clean(out)
+
+
+@test(timeout=120)
+def test_compact_drops_the_replaced_generations_and_keeps_every_row():
+    with tempfile.TemporaryDirectory() as tmp, History(validators=True) as h:
+        out = three_refreshes_of_bbb(h, tmp)
+        before = sorted(archives(out))
+        r = run_qp("compact", out, "--max-generations", "4")
+        check_eq(r.returncode, 0, r.stderr)
+        check_eq(sorted(archives(out)), before, "4 generations are allowed: nothing to do")
+        r = run_qp("compact", out, "--max-generations", "2")
+        check_eq(r.returncode, 0, r.stderr)
+        check("3 earlier members dropped, 1 archives rewritten, 2 deleted" in r.stdout, r.stdout)
+        check_eq(generations(out), [], "no earlier generation left")
+        check_each_symbol_once(out, h, tmp, "after compact")
+        check_eq(len(archives(out)), 2, "AAA and CCC rewritten together, BBB's current archive")
+        # An update after a compaction goes on as before.
+        h.next_day("AAA")
+        r = run_qp("update", out)
+        check_eq(r.returncode, 0, r.stderr)
+        check_eq(cat_xml(out, "AAA"), single_conversion(tmp, h.body("AAA")[0]), "AAA updated")
+        verify_clean(out)
+        r = run_qp("compact", out, "--max-generations", "0")
+        check_eq(r.returncode, 2, "N >= 1")
+
+
+@test(timeout=180)
+def test_sigkill_during_compact_loses_nothing_and_keeps_nothing_twice():
+    for point in ("compact-rename", "compact-commit"):
+        with tempfile.TemporaryDirectory() as tmp, History(validators=True) as h:
+            out = three_refreshes_of_bbb(h, tmp)
+            e = dict(os.environ)
+            e["QUOTEPACK_TEST_CRASH_AT"] = point
+            r = subprocess.run([binary("quotepack"), "compact", out], capture_output=True,
+                               text=True, env=e, timeout=60 * MULT)
+            check_eq(r.returncode, -9, f"{point}: killed")
+            for s in SYMS:  # the catalog still reads every symbol whole
+                check_eq(cat_xml(out, s), single_conversion(tmp, h.body(s)[0]), f"{point}: {s}")
+            r = run_qp("compact", out)
+            check_eq(r.returncode, 0, f"{point}: compact again: " + r.stderr)
+            check_eq(generations(out), [], f"{point}: no earlier generation left")
+            check_each_symbol_once(out, h, tmp, point)
+
+
 if __name__ == "__main__":
     main()

@@ -465,3 +465,43 @@ TEST(a_version_3_catalog_reads_read_only_and_a_run_adds_the_generations_table)
     sqlite3_finalize(st);
     sqlite3_close(db);
 }
+
+TEST(compaction_moves_members_and_forgets_an_archive_only_when_empty)
+{
+    struct qp_catalog *cat = NULL;
+    const char *syms[] = { "X" };
+    struct qp_catalog_row row;
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
+    ASSERT_OK(qp_catalog_add_symbols(cat, syms, 1));
+    archive_x(cat, "quotes-000000.tgz", 0, 11);
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_OK(qp_catalog_begin(cat));
+    snprintf(row.archive, sizeof(row.archive), "quotes-000001.tgz");
+    ASSERT_OK(qp_catalog_rearchive(cat, &row));
+    struct qp_catalog_archive a = { "quotes-000001.tgz", 1, 1, 500 };
+    ASSERT_OK(qp_catalog_add_archive(cat, &a));
+    ASSERT_OK(qp_catalog_commit(cat));
+
+    // 000000 still holds X's earlier generation, 000001 its current member.
+    ASSERT_EQ_INT(qp_catalog_delete_archive(cat, "quotes-000000.tgz"), -EPERM);
+    ASSERT_EQ_INT(qp_catalog_delete_archive(cat, "quotes-000001.tgz"), -EPERM);
+    ASSERT_OK(qp_catalog_begin(cat));
+    ASSERT_OK(qp_catalog_drop_generation(cat, "X", "quotes-000000.tgz"));
+    ASSERT_OK(qp_catalog_delete_archive(cat, "quotes-000000.tgz"));
+    struct qp_catalog_archive b = { "quotes-000002.tgz", 2, 1, 400 };
+    ASSERT_OK(qp_catalog_add_archive(cat, &b));
+    ASSERT_OK(qp_catalog_move_archive(cat, "quotes-000001.tgz", "quotes-000002.tgz"));
+    ASSERT_OK(qp_catalog_delete_archive(cat, "quotes-000001.tgz"));
+    ASSERT_OK(qp_catalog_commit(cat));
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_EQ_STR(row.archive, "quotes-000002.tgz");
+    ASSERT_EQ_INT(qp_catalog_has_archive(cat, "quotes-000000.tgz"), 0);
+    ASSERT_EQ_INT(qp_catalog_has_archive(cat, "quotes-000001.tgz"), 0);
+    int n = 0;
+    ASSERT_OK(qp_catalog_foreach_generation(cat, count_generations, &n));
+    ASSERT_EQ_INT(n, 0);
+    uint64_t seq = 0;
+    ASSERT_OK(qp_catalog_next_archive_seq(cat, &seq));
+    ASSERT_EQ_U64(seq, 3);
+    qp_catalog_close(cat);
+}
