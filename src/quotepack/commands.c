@@ -104,14 +104,15 @@ int qp_cmd_cat(int argc, char **argv, FILE *out)
     bool usage = argc < 3 || argv[1][0] == '-' || argv[2][0] == '-';
     for (int i = 3; !usage && i < argc; i += 2) {
         struct qp_day d;
-        if (i + 1 >= argc || qp_day_parse(argv[i + 1], &d) != 0) {
+        bool is_from = strcmp(argv[i], "--from") == 0;
+        bool ok = (is_from || strcmp(argv[i], "--to") == 0) && i + 1 < argc &&
+                  qp_day_parse(argv[i + 1], &d) == 0;
+        if (!ok) {
             usage = true;
-        } else if (strcmp(argv[i], "--from") == 0) {
+        } else if (is_from) {
             from = argv[i + 1];
-        } else if (strcmp(argv[i], "--to") == 0) {
-            to = argv[i + 1];
         } else {
-            usage = true;
+            to = argv[i + 1];
         }
     }
     if (usage) {

@@ -283,7 +283,9 @@ static int compact_dir(const char *dir, unsigned long max_gen, FILE *out)
             gs.v[nd++] = gs.v[i];
         }
     }
-    qsort(gs.v, nd, sizeof(*gs.v), cmp_gen);
+    if (nd > 0) {
+        qsort(gs.v, nd, sizeof(*gs.v), cmp_gen);
+    }
     size_t *idx = core_xcalloc(nd + 1, sizeof(size_t));
     unsigned long rewritten = 0;
     unsigned long deleted = 0;
