@@ -125,6 +125,7 @@ static int rewrite(const char *dir, const char *from, const char *to, const stru
         uint32_t crc = 0;
         char member[QP_MAX_SYMBOL + 16];
         snprintf(member, sizeof(member), "%s", name);
+        int64_t mtime = qp_reader_mtime(r);
         rc = qp_reader_data(r, f, &n, &crc);
         if (fclose(f) != 0 && rc == 0) {
             rc = -ENOMEM;
@@ -133,7 +134,7 @@ static int rewrite(const char *dir, const char *from, const char *to, const stru
         memset(&info, 0, sizeof(info));
         fr.len = 0;
         if (rc == 0) {
-            rc = qp_member_begin(m, member, 0, sink, &fr);
+            rc = qp_member_begin(m, member, mtime, sink, &fr);
         }
         if (rc == 0) {
             rc = qp_member_write(m, xml, xml_len);

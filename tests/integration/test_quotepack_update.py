@@ -12,6 +12,7 @@ import os
 import subprocess
 import tempfile
 import sqlite3
+import tarfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -447,6 +448,16 @@ def test_from_in_the_template_is_refused_until_row_level_generations_exist():
         check_eq(r.returncode, 2, r.stderr)
 
 
+def member_mtimes(out):
+    """{member: mtime} of the members of the archives the catalog records them in."""
+    cat = catalog(out)
+    res = {}
+    for s, row in cat.items():
+        with tarfile.open(os.path.join(out, row["archive"]), "r:gz") as t:
+            res[s + ".xml"] = t.getmember(s + ".xml").mtime
+    return res
+
+
 def three_refreshes_of_bbb(h, tmp):
     out = first_run(h, tmp)
     for _ in range(3):
@@ -473,8 +484,11 @@ def test_compact_drops_the_replaced_generations_and_keeps_every_row():
         r = run_qp("compact", out, "--max-generations", "4")
         check_eq(r.returncode, 0, r.stderr)
         check_eq(sorted(archives(out)), before, "4 generations are allowed: nothing to do")
+        mtimes = member_mtimes(out)
         r = run_qp("compact", out, "--max-generations", "2")
         check_eq(r.returncode, 0, r.stderr)
+        check_eq(member_mtimes(out), {k: mtimes[k] for k in ("AAA.xml", "CCC.xml")} | {
+            "BBB.xml": member_mtimes(out)["BBB.xml"]}, "a rewritten member keeps its mtime")
         check("3 earlier members dropped, 1 archives rewritten, 2 deleted" in r.stdout, r.stdout)
         check_eq(generations(out), [], "no earlier generation left")
         check_each_symbol_once(out, h, tmp, "after compact")
