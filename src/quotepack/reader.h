@@ -38,6 +38,9 @@ int qp_reader_next(struct qp_reader *r, const char **name, int64_t *size) CORE_M
  */
 int qp_reader_data(struct qp_reader *r, FILE *out, uint64_t *size, uint32_t *crc) CORE_MUST_CHECK;
 
+/** The current entry's modification time (Unix seconds; compaction keeps it). */
+int64_t qp_reader_mtime(const struct qp_reader *r);
+
 /** libarchive's last message. */
 const char *qp_reader_error(struct qp_reader *r);
 
