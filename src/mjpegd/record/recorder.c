@@ -185,6 +185,7 @@ static void *tap_main(void *arg)
     }
     return NULL;
 }
+
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
 int mjd_recorder_start(struct mjd_recorder *r)
