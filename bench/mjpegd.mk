@@ -79,3 +79,21 @@ bench-relay: $(B)/mjpegd $(B)/bench/split_input.mjpeg
 	$(PYTHON) bench/relay_cost.py --mjpegd $(B)/mjpegd --frames $(B)/bench/split_input.mjpeg $(RELAY_COST_ARGS)
 
 BENCH_TARGETS += bench-relay
+
+# Issue 14: motion detection's cost per frame (1/8-scale luma decode + compare against the
+# background) at 1280x720 and 1920x1080, against a full-size grey decode (docs/BENCHMARKS.md).
+MOTION_BENCH_PASSES ?= 5
+$(B)/bench/motion_bench: bench/motion_bench.c $(B)/libmjpegd.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -pthread -Isrc $(WARNINGS) -o $@ $< $(B)/libmjpegd.a $(B)/libcore.a -lturbojpeg -lm
+
+$(B)/bench/motion_1080.mjpeg:
+	@mkdir -p $(dir $@)
+	ffmpeg -v error -y -f lavfi -i testsrc2=size=1920x1080:rate=30 -t 5 -q:v 3 -f mjpeg $@
+
+.PHONY: bench-motion
+bench-motion: $(B)/bench/motion_bench $(B)/bench/split_input.mjpeg $(B)/bench/motion_1080.mjpeg
+	$(B)/bench/motion_bench $(B)/bench/split_input.mjpeg $(MOTION_BENCH_PASSES)
+	$(B)/bench/motion_bench $(B)/bench/motion_1080.mjpeg $(MOTION_BENCH_PASSES)
+
+BENCH_TARGETS += bench-motion
