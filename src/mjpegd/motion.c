@@ -71,6 +71,49 @@ static int renew_handle(struct mjd_motion *m, int rc)
     return rc;
 }
 
+/*
+ * True if libjpeg will hold the whole image's coefficients in memory to decode jpeg: a
+ * progressive frame, or one whose first scan does not carry every component (libjpeg's
+ * has_multiple_scans). That buffer is 2 bytes per pixel per component whatever the output
+ * scale, so a few hostile header bytes could ask for hundreds of MB; such frames get the smaller
+ * MJD_MOTION_MAX_BUFFERED_PIXELS. True too when the header walk cannot tell.
+ */
+static bool buffered_decode(const uint8_t *jpeg, size_t len)
+{
+    unsigned nf = 0;
+    bool progressive = false;
+    size_t p = 2;
+    while (p + 4 <= len) {
+        if (jpeg[p] != 0xff) {
+            return true;
+        }
+        unsigned mk = jpeg[p + 1];
+        if (mk == 0xff) {
+            p++; // fill byte
+            continue;
+        }
+        if (mk == 0x01 || (mk >= 0xd0 && mk <= 0xd8)) {
+            p += 2; // no length
+            continue;
+        }
+        size_t seg = ((size_t)jpeg[p + 2] << 8) | jpeg[p + 3];
+        if (seg < 2 || p + 2 + seg > len) {
+            return true;
+        }
+        if (mk >= 0xc0 && mk <= 0xcf && mk != 0xc4 && mk != 0xc8 && mk != 0xcc) {
+            if (seg < 8) {
+                return true;
+            }
+            nf = jpeg[p + 9];
+            progressive = mk == 0xc2 || mk == 0xc6 || mk == 0xca || mk == 0xce;
+        } else if (mk == 0xda) {
+            return nf == 0 || progressive || seg < 3 || jpeg[p + 4] < nf;
+        }
+        p += 2 + seg;
+    }
+    return true;
+}
+
 /* Decodes jpeg into m->px at 1/8 scale, luma only; sets *bw, *bh. 0 or a negative errno. */
 static int decode_small(struct mjd_motion *m, const uint8_t *jpeg, size_t len, int *bw, int *bh)
 {
@@ -95,7 +138,8 @@ static int decode_small(struct mjd_motion *m, const uint8_t *jpeg, size_t len, i
     }
     // Checked before the decoder allocates anything for the frame: a hostile header can claim
     // 65500x65500 in a few bytes.
-    if (w > MJD_MOTION_MAX_DIM || h > MJD_MOTION_MAX_DIM) {
+    if (w > MJD_MOTION_MAX_DIM || h > MJD_MOTION_MAX_DIM ||
+        ((size_t)w * (size_t)h > MJD_MOTION_MAX_BUFFERED_PIXELS && buffered_decode(jpeg, len))) {
         return -E2BIG;
     }
     const tjscalingfactor eighth = { 1, 8 };

@@ -36,6 +36,9 @@ struct mjd_motion;
 #define MJD_MOTION_GAP_MS 5000
 /** Frames wider or taller than this are refused (-E2BIG) before anything is allocated. */
 #define MJD_MOTION_MAX_DIM 8192
+/** The pixel limit of progressive and multi-scan frames, which libjpeg decodes by buffering
+ * every coefficient (2 bytes per pixel per component): 5 MP, at most 40 MB with 4 components. */
+#define MJD_MOTION_MAX_BUFFERED_PIXELS ((size_t)2592 * 1944)
 
 /**
  * Makes a detector. threshold: percent of changed blocks (0 < threshold <= 100) at or above

@@ -404,3 +404,47 @@ TEST(motion_test_source_spec)
     }
     mjd_source_destroy(src);
 }
+
+TEST(motion_large_progressive_frames_are_refused_baseline_ones_decode)
+{
+    // 2600x2000 is over MJD_MOTION_MAX_BUFFERED_PIXELS: libjpeg would buffer 2 bytes per pixel
+    // per component for a progressive frame (31 MB here), so only the baseline one decodes.
+    enum {
+        BW = 2600,
+        BH = 2000
+    };
+    ASSERT_TRUE((size_t)BW * BH > MJD_MOTION_MAX_BUFFERED_PIXELS);
+    unsigned char *grey = malloc((size_t)BW * BH);
+    ASSERT_TRUE(grey != NULL);
+    for (size_t i = 0; i < (size_t)BW * BH; i++) {
+        grey[i] = (unsigned char)((i % BW) / 11 + (i / BW) / 13);
+    }
+    tjhandle tj = tjInitCompress();
+    ASSERT_TRUE(tj != NULL);
+    unsigned char *base = NULL;
+    unsigned char *prog = NULL;
+    unsigned char *small = NULL;
+    unsigned long lb = 0;
+    unsigned long lp = 0;
+    unsigned long ls = 0;
+    ASSERT_EQ_INT(tjCompress2(tj, grey, BW, 0, BH, TJPF_GRAY, &base, &lb, TJSAMP_GRAY, 50, 0), 0);
+    ASSERT_EQ_INT(tjCompress2(tj, grey, BW, 0, BH, TJPF_GRAY, &prog, &lp, TJSAMP_GRAY, 50,
+                              TJFLAG_PROGRESSIVE),
+                  0);
+    ASSERT_EQ_INT(tjCompress2(tj, grey, 640, BW, 480, TJPF_GRAY, &small, &ls, TJSAMP_GRAY, 50,
+                              TJFLAG_PROGRESSIVE),
+                  0);
+    tjDestroy(tj);
+    struct mjd_motion *m = make(MJD_MOTION_DEFAULT_THRESHOLD);
+    ASSERT_TRUE(mjd_motion_feed(m, prog, lp, 0) == -E2BIG);
+    ASSERT_TRUE(mjd_motion_feed(m, base, lb, 0) == 0.0);
+    ASSERT_TRUE(mjd_motion_feed(m, base, lb, FRAME_NS) == 0.0);
+    // A small progressive frame is fine.
+    ASSERT_TRUE(mjd_motion_feed(m, small, ls, 2 * FRAME_NS) == 0.0);
+    ASSERT_TRUE(mjd_motion_feed(m, small, ls, 3 * FRAME_NS) == 0.0);
+    mjd_motion_destroy(m);
+    tjFree(base);
+    tjFree(prog);
+    tjFree(small);
+    free(grey);
+}
