@@ -97,3 +97,12 @@ bench-motion: $(B)/bench/motion_bench $(B)/bench/split_input.mjpeg $(B)/bench/mo
 	$(B)/bench/motion_bench $(B)/bench/motion_1080.mjpeg $(MOTION_BENCH_PASSES)
 
 BENCH_TARGETS += bench-motion
+
+# Issue 14: what --record costs per frame (the recorder's threads' CPU, bytes/s, drops), with
+# the whole process with and without --record beside it (docs/BENCHMARKS.md).
+RECORD_COST_ARGS ?= --size 1280x720 --fps 30 --window 10 --repeat 3
+.PHONY: bench-record
+bench-record: $(B)/mjpegd
+	$(PYTHON) bench/record_cost.py --mjpegd $(B)/mjpegd $(RECORD_COST_ARGS)
+
+BENCH_TARGETS += bench-record
