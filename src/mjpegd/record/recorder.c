@@ -18,6 +18,8 @@
 #include "core/log.h"
 #include "core/queue.h"
 #include "core/thread.h"
+#include "mjpegd/motion.h"
+#include "mjpegd/record/motion_gate.h"
 #include "mjpegd/record/recover.h"
 #include "mjpegd/record/retention.h"
 #include "mjpegd/record/segment.h"
@@ -34,6 +36,7 @@ struct rec_item {
     struct core_buf *jpeg; /* one reference */
     uint64_t seq;
     int64_t wall_ns;
+    int64_t mono_ns; /* when the tap took it: the motion detector's clock */
 };
 
 struct mjd_recorder {
@@ -50,6 +53,9 @@ struct mjd_recorder {
     bool stopped;             /* main thread only */
     pthread_t tap_thread;
     pthread_t writer_thread;
+
+    /* record/N thread only (mjd_motion_gate_get: any thread); NULL without motion detection */
+    struct mjd_motion_gate *gate;
 
     /* record/N thread only */
     struct mjd_rec_catalog *cat; /* opened by create (main), then the writer's */
@@ -107,15 +113,32 @@ static int make_dirs(const char *path)
     return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+/*
+ * Motion detection, with --record-on motion or --motion-threshold: the gate decides which
+ * frames are written (motion_gate.h). With --record-on always it only scores the frames for
+ * /state and /metrics, and keeps no pre-roll.
+ */
+static int make_gate(struct mjd_recorder *r, const struct mjd_source_config *conf)
+{
+    bool gated = conf->record_on == MJD_RECORD_MOTION;
+    if (!gated && conf->motion_threshold <= 0.0) {
+        return 0;
+    }
+    double threshold =
+            conf->motion_threshold > 0.0 ? conf->motion_threshold : MJD_MOTION_DEFAULT_THRESHOLD;
+    int64_t pre_roll = gated ? conf->pre_roll_ns : 0;
+    // The pre-roll's frames at the source's rate, with room for a faster camera.
+    unsigned fps = conf->fps > 0 ? conf->fps : 30;
+    double frames = (double)pre_roll / (double)CORE_NS_PER_SEC * fps * 2 + 16;
+    size_t max_frames =
+            frames > MJD_GATE_MAX_PREROLL_FRAMES ? MJD_GATE_MAX_PREROLL_FRAMES : (size_t)frames;
+    return mjd_motion_gate_create(&r->gate, threshold, pre_roll, conf->post_roll_ns, max_frames);
+}
+
 int mjd_recorder_create(struct mjd_recorder **out, const struct mjd_source_config *conf,
                         unsigned index, struct mjd_hub *hub)
 {
     *out = NULL;
-    if (conf->record_on == MJD_RECORD_MOTION) {
-        LOG_ERROR("--record-on motion: motion detection is not available in this build yet; "
-                  "use --record-on always");
-        return -ENOTSUP;
-    }
     struct mjd_recorder *r = calloc(1, sizeof(*r));
     if (r == NULL) {
         return -ENOMEM;
@@ -148,6 +171,11 @@ int mjd_recorder_create(struct mjd_recorder **out, const struct mjd_source_confi
     }
     if (rc != 0) {
         LOG_ERROR("--record: cannot create %s: %s", r->srcdir, strerror(-rc));
+        goto fail;
+    }
+    rc = make_gate(r, conf);
+    if (rc != 0) {
+        LOG_ERROR("--record-on motion: cannot set up motion detection: %s", strerror(-rc));
         goto fail;
     }
     rc = mjd_rec_catalog_open(&r->cat, conf->record_dir);
@@ -222,7 +250,9 @@ static void *tap_main(void *arg)
         atomic_fetch_add(&r->taken, 1);
         struct rec_item *it = malloc(sizeof(*it));
         if (it != NULL) {
-            *it = (struct rec_item){ .jpeg = f.jpeg, .seq = f.seq, .wall_ns = f.wall_ns };
+            *it = (struct rec_item){
+                .jpeg = f.jpeg, .seq = f.seq, .wall_ns = f.wall_ns, .mono_ns = core_now_ns()
+            };
         }
         if (it == NULL || core_queue_try_push(r->queue, it) != 0) {
             // The writer is behind (a slow disk): this frame is not recorded.
@@ -344,7 +374,8 @@ static void close_segment(struct mjd_recorder *r)
     }
     atomic_fetch_add(&r->bytes_written, row.bytes - before);
     snprintf(row.source, sizeof(row.source), "%s", r->source);
-    snprintf(row.reason, sizeof(row.reason), "always");
+    snprintf(row.reason, sizeof(row.reason), "%s",
+             r->conf->record_on == MJD_RECORD_MOTION ? "motion" : "always");
     rc = mjd_rec_catalog_insert(r->cat, &row);
     if (rc != 0) {
         r->recover_needed = true;
@@ -395,6 +426,51 @@ static void write_frame(struct mjd_recorder *r, const struct rec_item *it)
     atomic_fetch_add(&r->bytes_written, arc_writer_bytes(r->seg.w) - before);
 }
 
+/*
+ * With --record-on motion the gate says which frames are written: at the start of motion the
+ * pre-roll first (its first frame names the segment), then the frames while motion lasts and
+ * the post-roll; its end closes the segment. Without, every frame is written (and scored when
+ * --motion-threshold is given).
+ */
+static void handle_frame(struct mjd_recorder *r, const struct rec_item *it)
+{
+    if (r->gate == NULL) {
+        write_frame(r, it);
+        return;
+    }
+    struct mjd_gate_frame gf = {
+        .jpeg = it->jpeg, .seq = it->seq, .wall_ns = it->wall_ns, .mono_ns = it->mono_ns
+    };
+    enum mjd_motion_gate_action action = mjd_motion_gate_feed(r->gate, &gf);
+    if (r->conf->record_on != MJD_RECORD_MOTION) {
+        write_frame(r, it);
+        return;
+    }
+    switch (action) {
+    case MJD_GATE_START: {
+        struct mjd_gate_frame old;
+        while (mjd_motion_gate_pop_preroll(r->gate, &old)) {
+            struct rec_item pre = {
+                .jpeg = old.jpeg, .seq = old.seq, .wall_ns = old.wall_ns, .mono_ns = old.mono_ns
+            };
+            write_frame(r, &pre);
+            core_buf_unref(old.jpeg);
+        }
+        write_frame(r, it);
+        break;
+    }
+    case MJD_GATE_WRITE:
+        write_frame(r, it);
+        break;
+    case MJD_GATE_END:
+        close_segment(r);
+        break;
+    case MJD_GATE_HOLD:
+    default:
+        break;
+    }
+}
+
 /* A wake-up without a frame: the open segment's time is up, a retry, a --keep-days pass. */
 static void tick(struct mjd_recorder *r)
 {
@@ -434,7 +510,7 @@ static void *writer_main(void *arg)
         }
         if (rc == 0) {
             struct rec_item *it = item;
-            write_frame(r, it);
+            handle_frame(r, it);
             core_buf_unref(it->jpeg);
             free(it);
         }
@@ -499,6 +575,7 @@ void mjd_recorder_destroy(struct mjd_recorder *r)
     mjd_rec_segment_abort(&r->seg);
     mjd_rec_segment_release(&r->seg);
     mjd_rec_catalog_close(r->cat);
+    mjd_motion_gate_destroy(r->gate);
     if (r->efd >= 0) {
         close(r->efd);
     }
@@ -527,4 +604,8 @@ void mjd_recorder_get_stats(struct mjd_recorder *r, struct mjd_recorder_stats *o
     out->dropped_error = atomic_load(&r->dropped_error);
     out->deleted = atomic_load(&r->deleted);
     out->errors = atomic_load(&r->errors);
+    out->motion = r->gate != NULL;
+    if (out->motion) {
+        mjd_motion_gate_get(r->gate, &out->motion_score, &out->motion_active);
+    }
 }
