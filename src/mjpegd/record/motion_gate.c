@@ -2,6 +2,7 @@
 /* --record-on motion: which frames a recorder writes (motion, pre-roll, post-roll). */
 #include "mjpegd/record/motion_gate.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -99,6 +100,7 @@ static void keep(struct mjd_motion_gate *g, const struct mjd_gate_frame *f)
     if (g->pre_roll_ns == 0) {
         return;
     }
+    assert(g->cap > 0); // create refuses max_frames 0
     if (g->count == g->cap) {
         struct mjd_gate_frame old = { 0 };
         (void)mjd_motion_gate_pop_preroll(g, &old);
