@@ -88,7 +88,7 @@ static void json_recording(struct out *o, const struct mjd_report_source *s)
     }
     put(o, ",\"segments\":%llu,\"bytes\":%llu,\"dropped\":%llu", (unsigned long long)rec->segments,
         (unsigned long long)rec->bytes,
-        (unsigned long long)(rec->dropped_queue + rec->dropped_error + rec->dropped_missed));
+        (unsigned long long)rec->dropped_queue + rec->dropped_error + rec->dropped_missed);
     put(o, ",\"frames\":%llu,\"deleted\":%llu,\"error\":", (unsigned long long)rec->frames,
         (unsigned long long)rec->deleted);
     if (rec->error[0] != '\0') {

@@ -64,6 +64,8 @@ struct mjd_recorder {
     int64_t retry_ns;        /* monotonic: when to try again after an error, 0 while running */
     int64_t next_retain_ns;  /* monotonic: the next --keep-days pass */
     bool recover_needed;     /* a committed archive may be missing from the catalog */
+    int start_error;         /* create could not set up the directory or the catalog: why */
+    const char *reason;      /* immutable: the catalog's reason, "always" or "motion" */
 
     /* read by stats (any thread), written by the writer under mu: a leaf lock, held only to
        copy these strings */
@@ -135,6 +137,12 @@ static int make_gate(struct mjd_recorder *r, const struct mjd_source_config *con
     return mjd_motion_gate_create(&r->gate, threshold, pre_roll, conf->post_roll_ns, max_frames);
 }
 
+/* A disk error the writer retries (a full disk), rather than a setup error (a bad DIR). */
+static bool transient(int rc)
+{
+    return rc == -ENOSPC || rc == -EDQUOT || rc == -EIO || rc == -EBUSY;
+}
+
 int mjd_recorder_create(struct mjd_recorder **out, const struct mjd_source_config *conf,
                         unsigned index, struct mjd_hub *hub)
 {
@@ -160,6 +168,7 @@ int mjd_recorder_create(struct mjd_recorder **out, const struct mjd_source_confi
     atomic_init(&r->deleted, 0);
     atomic_init(&r->errors, 0);
     r->index = index;
+    r->reason = conf->record_on == MJD_RECORD_MOTION ? "motion" : "always";
     snprintf(r->source, sizeof(r->source), "%u", index);
     int rc = 0;
     if ((size_t)snprintf(r->srcdir, sizeof(r->srcdir), "%s/%s", conf->record_dir, r->source) >=
@@ -169,20 +178,23 @@ int mjd_recorder_create(struct mjd_recorder **out, const struct mjd_source_confi
     if (rc == 0) {
         rc = make_dirs(r->srcdir);
     }
-    if (rc != 0) {
-        LOG_ERROR("--record: cannot create %s: %s", r->srcdir, strerror(-rc));
+    if (rc == 0) {
+        rc = mjd_rec_catalog_open(&r->cat, conf->record_dir);
+    }
+    if (rc != 0 && !transient(rc)) {
+        LOG_ERROR("--record: cannot set up %s (and its catalog %s/recordings.sqlite): %s",
+                  r->srcdir, conf->record_dir, strerror(-rc));
         goto fail;
     }
-    rc = make_gate(r, conf);
-    if (rc != 0) {
-        LOG_ERROR("--record-on motion: cannot set up motion detection: %s", strerror(-rc));
+    int gate_rc = make_gate(r, conf);
+    if (gate_rc != 0) {
+        LOG_ERROR("--record-on motion: cannot set up motion detection: %s", strerror(-gate_rc));
+        rc = gate_rc;
         goto fail;
     }
-    rc = mjd_rec_catalog_open(&r->cat, conf->record_dir);
     if (rc != 0) {
-        LOG_ERROR("--record: cannot open %s/recordings.sqlite: %s", conf->record_dir,
-                  strerror(-rc));
-        goto fail;
+        // A full disk is no reason not to serve: the writer starts stopped and retries.
+        r->start_error = rc;
     }
     unsigned fps = conf->fps > 0 ? conf->fps : 30;
     size_t cap = (size_t)fps * QUEUE_SECONDS;
@@ -294,6 +306,9 @@ static void fail(struct mjd_recorder *r, int rc, const char *what)
 
 static void refresh_totals(struct mjd_recorder *r)
 {
+    if (r->cat == NULL) {
+        return;
+    }
     uint64_t count = 0;
     uint64_t bytes = 0;
     if (mjd_rec_catalog_totals(r->cat, r->source, &count, &bytes) == 0) {
@@ -304,6 +319,9 @@ static void refresh_totals(struct mjd_recorder *r)
 
 static int retain(struct mjd_recorder *r)
 {
+    if (r->cat == NULL) {
+        return 0;
+    }
     struct mjd_rec_retained del;
     int rc = mjd_rec_retain(r->cat, r->srcdir, r->source, r->conf->keep_size, r->conf->keep_days,
                             core_wall_ns() / 1000, &del);
@@ -315,9 +333,19 @@ static int retain(struct mjd_recorder *r)
 /* Recovery (when needed) and retention: at start and before resuming after an error. */
 static int maintain(struct mjd_recorder *r)
 {
+    if (r->cat == NULL) {
+        // Create could not (a full disk at start): the directory and the catalog first.
+        int rc = make_dirs(r->srcdir);
+        if (rc == 0) {
+            rc = mjd_rec_catalog_open(&r->cat, r->conf->record_dir);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
     if (r->recover_needed) {
         struct mjd_rec_recovery rec;
-        int rc = mjd_rec_recover(r->cat, r->srcdir, r->source, &rec);
+        int rc = mjd_rec_recover(r->cat, r->srcdir, r->source, r->reason, &rec);
         if (rc != 0) {
             return rc;
         }
@@ -342,7 +370,7 @@ static int try_resume(struct mjd_recorder *r)
     }
     int rc = maintain(r);
     if (rc != 0) {
-        fail(r, rc, "cannot resume (recovery or retention)");
+        fail(r, rc, "cannot resume (catalog, recovery or retention)");
         return rc;
     }
     r->retry_ns = 0;
@@ -374,8 +402,7 @@ static void close_segment(struct mjd_recorder *r)
     }
     atomic_fetch_add(&r->bytes_written, row.bytes - before);
     snprintf(row.source, sizeof(row.source), "%s", r->source);
-    snprintf(row.reason, sizeof(row.reason), "%s",
-             r->conf->record_on == MJD_RECORD_MOTION ? "motion" : "always");
+    snprintf(row.reason, sizeof(row.reason), "%s", r->reason);
     rc = mjd_rec_catalog_insert(r->cat, &row);
     if (rc != 0) {
         r->recover_needed = true;
@@ -406,7 +433,7 @@ static void write_frame(struct mjd_recorder *r, const struct rec_item *it)
         }
     }
     if (r->seg.w == NULL) {
-        int rc = mjd_rec_segment_open(&r->seg, r->srcdir, wall_us, it->seq);
+        int rc = mjd_rec_segment_open(&r->seg, r->conf->record_dir, r->srcdir, wall_us, it->seq);
         if (rc != 0) {
             fail(r, rc, "cannot start a segment");
             atomic_fetch_add(&r->dropped_error, 1);
@@ -493,9 +520,11 @@ static void *writer_main(void *arg)
 {
     struct mjd_recorder *r = arg;
     r->recover_needed = true;
-    int rc = maintain(r);
+    int rc = r->start_error != 0 ? r->start_error : maintain(r);
     if (rc != 0) {
-        fail(r, rc, "cannot recover the recordings");
+        fail(r, rc,
+             r->start_error != 0 ? "cannot set up the directory or the catalog"
+                                 : "cannot recover the recordings");
     }
     r->next_retain_ns = core_now_ns() + 60 * CORE_NS_PER_SEC;
     for (;;) {
