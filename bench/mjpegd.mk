@@ -106,3 +106,12 @@ bench-record: $(B)/mjpegd
 	$(PYTHON) bench/record_cost.py --mjpegd $(B)/mjpegd $(RECORD_COST_ARGS)
 
 BENCH_TARGETS += bench-record
+
+# Issue 14: the recorder's writer thread per frame with --record-on motion (moving and still
+# pattern) against --record-on always (bench/motion_record_cost.py, docs/BENCHMARKS.md).
+MOTION_RECORD_ARGS ?= --size 1280x720 --fps 30 --window 10 --repeat 3
+.PHONY: bench-motion-record
+bench-motion-record: $(B)/mjpegd
+	$(PYTHON) bench/motion_record_cost.py --mjpegd $(B)/mjpegd $(MOTION_RECORD_ARGS)
+
+BENCH_TARGETS += bench-motion-record
