@@ -14,6 +14,7 @@
 #include "mjpegd/hub.h"
 #include "mjpegd/logfile.h"
 #include "mjpegd/notify.h"
+#include "mjpegd/record/failpoint.h"
 #include "mjpegd/record/recorder.h"
 #include "mjpegd/server.h"
 #include "mjpegd/watchdog.h"
@@ -67,6 +68,9 @@ int main(int argc, char **argv)
         return 2;
     }
     mjd_config_scrub_argv(argc, argv);
+    if (mjd_rec_failpoint_init() != 0) { // a test hook (docs/RECORDING.md)
+        return 2;
+    }
     core_log_set_ident("mjpegd");
     core_log_set_level(cfg.log_level);
     core_log_set_format(cfg.log_format);
