@@ -104,6 +104,12 @@ int main(int argc, char **argv)
     int rc = 0;
 
     for (unsigned i = 0; i < cfg.nsources; i++) {
+        if (cfg.sources[i].record_dir[0] != '\0' && cfg.sources[i].on_demand_ns > 0) {
+            // The recorder watches the source all the time: it never sleeps.
+            LOG_WARN("source %u: --on-demand is ignored for a source that is recorded (--record)",
+                     i);
+            cfg.sources[i].on_demand_ns = 0;
+        }
         // Several sources: one that cannot be opened is retried while the others serve.
         rc = mjd_feed_open(&feeds[i], &cfg.sources[i], cfg.nsources > 1);
         nfeeds = i + 1;

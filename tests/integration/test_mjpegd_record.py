@@ -333,6 +333,20 @@ def test_retention_deletes_the_oldest_first_and_never_the_open_segment():
         check_all(top)
 
 
+@test(timeout=120)
+def test_a_recorded_source_never_sleeps_under_on_demand():
+    with tempfile.TemporaryDirectory() as tmp:
+        top = os.path.join(tmp, "rec")
+        with Mjpegd(*FAST, "--on-demand", "0.5", "--record", top, "--segment", "0.3",
+                    small=False) as srv:
+            check("--on-demand is ignored" in srv.stderr_text(), srv.stderr_text()[-1500:])
+            # Nobody watches, yet segments keep coming and the source is not idle.
+            check(wait_for(lambda: len(catalog(top)) >= 4, 60), f"not recording: {recording(srv)}")
+            check_eq(srv.state()["status"], "ok", "status")
+            srv.stop()
+        check_all(top)
+
+
 @test(timeout=60)
 def test_bad_record_values_are_usage_errors():
     # (--record-on motion used to be refused here until motion detection was wired in: it is

@@ -160,7 +160,12 @@ static void close_segment(struct mjd_recorder *r)
     }
 }
 
-/* Writes one frame, rolling the segment when the frame is past its span. */
+/*
+ * Writes one frame, rolling the segment when the frame is past its span. Every frame popped
+ * comes here (--record-on always); a gate for --record-on motion sits in front of it in
+ * writer_main: it keeps the pre-roll (items with their references) and calls write_frame
+ * for the frames to keep and close_segment when the post-roll ends.
+ */
 static void write_frame(struct mjd_recorder *r, const struct mjd_rec_item *it)
 {
     if (try_resume(r) != 0) {
