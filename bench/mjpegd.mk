@@ -80,6 +80,24 @@ bench-relay: $(B)/mjpegd $(B)/bench/split_input.mjpeg
 
 BENCH_TARGETS += bench-relay
 
+# Issue 14: motion detection's cost per frame (1/8-scale luma decode + compare against the
+# background) at 1280x720 and 1920x1080, against a full-size grey decode (docs/BENCHMARKS.md).
+MOTION_BENCH_PASSES ?= 5
+$(B)/bench/motion_bench: bench/motion_bench.c $(B)/libmjpegd.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -pthread -Isrc $(WARNINGS) -o $@ $< $(B)/libmjpegd.a $(B)/libcore.a -lturbojpeg -lm
+
+$(B)/bench/motion_1080.mjpeg:
+	@mkdir -p $(dir $@)
+	ffmpeg -v error -y -f lavfi -i testsrc2=size=1920x1080:rate=30 -t 5 -q:v 3 -f mjpeg $@
+
+.PHONY: bench-motion
+bench-motion: $(B)/bench/motion_bench $(B)/bench/split_input.mjpeg $(B)/bench/motion_1080.mjpeg
+	$(B)/bench/motion_bench $(B)/bench/split_input.mjpeg $(MOTION_BENCH_PASSES)
+	$(B)/bench/motion_bench $(B)/bench/motion_1080.mjpeg $(MOTION_BENCH_PASSES)
+
+BENCH_TARGETS += bench-motion
+
 # Issue 14: what --record costs per frame (the recorder's threads' CPU, bytes/s, drops), with
 # the whole process with and without --record beside it (docs/BENCHMARKS.md).
 RECORD_COST_ARGS ?= --size 1280x720 --fps 30 --window 10 --repeat 3
@@ -88,3 +106,12 @@ bench-record: $(B)/mjpegd
 	$(PYTHON) bench/record_cost.py --mjpegd $(B)/mjpegd $(RECORD_COST_ARGS)
 
 BENCH_TARGETS += bench-record
+
+# Issue 14: the recorder's writer thread per frame with --record-on motion (moving and still
+# pattern) against --record-on always (bench/motion_record_cost.py, docs/BENCHMARKS.md).
+MOTION_RECORD_ARGS ?= --size 1280x720 --fps 30 --window 10 --repeat 3
+.PHONY: bench-motion-record
+bench-motion-record: $(B)/mjpegd
+	$(PYTHON) bench/motion_record_cost.py --mjpegd $(B)/mjpegd $(MOTION_RECORD_ARGS)
+
+BENCH_TARGETS += bench-motion-record

@@ -30,6 +30,9 @@ void mjd_config_source_defaults(struct mjd_source_config *src)
     src->source_timeout_ns = 5 * CORE_NS_PER_SEC;
     src->segment_ns = 60 * CORE_NS_PER_SEC;
     src->record_on = MJD_RECORD_ALWAYS;
+    src->motion_threshold = 0.0;
+    src->pre_roll_ns = 3 * CORE_NS_PER_SEC;
+    src->post_roll_ns = 2 * CORE_NS_PER_SEC;
 }
 
 void mjd_config_defaults(struct mjd_config *cfg)

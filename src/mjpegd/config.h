@@ -34,6 +34,9 @@ struct mjd_source_config {
     uint64_t keep_size;   /* --keep-size: most bytes of committed segments kept, 0 = no limit */
     unsigned keep_days;   /* --keep-days: segments older than this are deleted, 0 = kept */
     unsigned record_on;   /* --record-on: enum mjd_record_on */
+    double motion_threshold; /* --motion-threshold: percent of changed blocks, 0 = not given */
+    int64_t pre_roll_ns;     /* --pre-roll: frames kept from before motion started */
+    int64_t post_roll_ns;    /* --post-roll: recorded after motion stopped */
 };
 
 /* --record-on: when a recorded source writes segments. */

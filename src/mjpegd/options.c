@@ -379,6 +379,46 @@ static int read_record_on(const struct mjd_option *opt, struct mjd_config *cfg, 
     return -EINVAL;
 }
 
+/* --pre-roll, --post-roll: decimal seconds, 0 allowed, at most opt->max; into an int64_t ns. */
+static int read_roll(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                     const char *value, char *why, size_t why_cap)
+{
+    (void)cfg;
+    (void)why;
+    (void)why_cap;
+    if ((value[0] < '0' || value[0] > '9') && value[0] != '.') {
+        return -EINVAL;
+    }
+    char *end = NULL;
+    double v = strtod(value, &end);
+    if (*end != '\0' || !isfinite(v) || v < 0.0 || v > (double)opt->max) {
+        return -EINVAL;
+    }
+    *(int64_t *)(void *)((char *)base + opt->offset) = (int64_t)(v * 1e9);
+    return 0;
+}
+
+/* --motion-threshold: a percentage above 0, at most 100, decimals allowed. */
+static int read_percent(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                        const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)cfg;
+    (void)why;
+    (void)why_cap;
+    struct mjd_source_config *src = base;
+    if ((value[0] < '0' || value[0] > '9') && value[0] != '.') {
+        return -EINVAL;
+    }
+    char *end = NULL;
+    double v = strtod(value, &end);
+    if (*end != '\0' || !isfinite(v) || v <= 0.0 || v > 100.0) {
+        return -EINVAL;
+    }
+    src->motion_threshold = v;
+    return 0;
+}
+
 /* ---- the table ----------------------------------------------------------------------------- */
 
 static const struct mjd_option table[] = {
@@ -529,6 +569,39 @@ static const struct mjd_option table[] = {
       .expect = "always or motion",
       .def = "always",
       .help = "Record every frame (always), or only while the picture moves (motion) (per "
+              "source)." },
+    { .name = "motion-threshold",
+      .metavar = "PCT",
+      .kind = MJD_OPT_CUSTOM,
+      .scope = MJD_OPT_SOURCE,
+      .parse = read_percent,
+      .expect = "a percentage above 0, at most 100",
+      .def = "1",
+      .help = "The percentage of the picture's 8x8 blocks that must differ from the running "
+              "background (frames decoded at 1/8 scale) for a frame to count as motion, for "
+              "--record-on motion. With --record-on always it only scores the frames (/state, "
+              "/metrics); without --record it has no effect (per source)." },
+    { .name = "pre-roll",
+      .metavar = "SEC",
+      .kind = MJD_OPT_CUSTOM,
+      .scope = MJD_OPT_SOURCE,
+      .parse = read_roll,
+      .max = 60,
+      .offset = S(pre_roll_ns),
+      .expect = "seconds, 0 to 60, decimals allowed",
+      .def = "3",
+      .help = "With --record-on motion: the seconds of frames from before motion started that "
+              "begin its segment (kept in memory meanwhile) (per source)." },
+    { .name = "post-roll",
+      .metavar = "SEC",
+      .kind = MJD_OPT_CUSTOM,
+      .scope = MJD_OPT_SOURCE,
+      .parse = read_roll,
+      .max = 60,
+      .offset = S(post_roll_ns),
+      .expect = "seconds, 0 to 60, decimals allowed",
+      .def = "2",
+      .help = "With --record-on motion: how long recording goes on after motion stopped (per "
               "source)." },
     { .name = "listen",
       .metavar = "HOST:PORT",

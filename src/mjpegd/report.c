@@ -99,6 +99,16 @@ static void json_recording(struct out *o, const struct mjd_report_source *s)
     put(o, "}");
 }
 
+/* "motion": the detector's last score and state (docs/RECORDING.md); absent when it is off. */
+static void json_motion(struct out *o, const struct mjd_report_source *s)
+{
+    if (!s->recorded || !s->rec.motion) {
+        return;
+    }
+    put(o, ",\"motion\":{\"score\":%.2f,\"active\":%s}", s->rec.motion_score,
+        s->rec.motion_active ? "true" : "false");
+}
+
 /* The keys of one source, after a '{' or a ','; no leading comma. */
 static void json_source(struct out *o, const struct mjd_report_source *s, bool spec)
 {
@@ -137,6 +147,7 @@ static void json_source(struct out *o, const struct mjd_report_source *s, bool s
         put(o, ",\"last_frame_age\":null");
     }
     json_recording(o, s);
+    json_motion(o, s);
 }
 
 int mjd_report_json(const struct mjd_report *r, char *buf, size_t cap)
@@ -379,6 +390,40 @@ static void record_families(struct out *o, const struct mjd_report *r)
     }
 }
 
+/* mjpegd_motion_score and mjpegd_motion_active, labelled source="N", for the sources whose
+ * recorder runs motion detection. */
+static void motion_families(struct out *o, const struct mjd_report *r)
+{
+    bool any = false;
+    for (size_t i = 0; i < r->nsources; i++) {
+        any = any || (r->sources[i].recorded && r->sources[i].rec.motion);
+    }
+    if (!any) {
+        return;
+    }
+    for (int f = 0; f < 2; f++) {
+        const char *name = f == 0 ? "mjpegd_motion_score" : "mjpegd_motion_active";
+        family(o, name, "gauge",
+               f == 0 ? "Percentage of 8x8 blocks that differ from the background in the last "
+                        "frame (motion detection at 1/8 scale)."
+                      : "1 while motion is detected (the hold time included, the post-roll "
+                        "not), else 0.");
+        for (size_t i = 0; i < r->nsources; i++) {
+            const struct mjd_report_source *s = &r->sources[i];
+            if (!s->recorded || !s->rec.motion) {
+                continue;
+            }
+            char labels[32];
+            snprintf(labels, sizeof(labels), "source=\"%zu\"", i);
+            if (f == 0) {
+                sample_double(o, name, labels, s->rec.motion_score);
+            } else {
+                sample_u64(o, name, labels, s->rec.motion_active ? 1 : 0);
+            }
+        }
+    }
+}
+
 int mjd_report_metrics(const struct mjd_report *r, char *buf, size_t cap)
 {
     struct out o = { buf, cap, 0, cap == 0 };
@@ -413,6 +458,7 @@ int mjd_report_metrics(const struct mjd_report *r, char *buf, size_t cap)
     per_source_family(&o, r, PS_UP);
     per_source_family(&o, r, PS_RESTARTS);
     record_families(&o, r);
+    motion_families(&o, r);
     family(&o, "mjpegd_uptime_seconds", "gauge", "Seconds since the server started.");
     sample_double(&o, "mjpegd_uptime_seconds", "", r->uptime);
     return finish(&o);

@@ -13,9 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/queue.h"
 #include "core/thread.h"
+#include "mjpegd/motion.h"
 #include "mjpegd/record/recorder_impl.h"
 
 /* Frames the queue holds: about two seconds at the source's rate, at least 16. */
@@ -54,6 +56,28 @@ int mjd_rec_make_dirs(const char *path)
     return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+/*
+ * Motion detection, with --record-on motion or --motion-threshold: the gate decides which
+ * frames are written (motion_gate.h). With --record-on always it only scores the frames for
+ * /state and /metrics, and keeps no pre-roll.
+ */
+static int make_gate(struct mjd_recorder *r, const struct mjd_source_config *conf)
+{
+    bool gated = conf->record_on == MJD_RECORD_MOTION;
+    if (!gated && conf->motion_threshold <= 0.0) {
+        return 0;
+    }
+    double threshold =
+            conf->motion_threshold > 0.0 ? conf->motion_threshold : MJD_MOTION_DEFAULT_THRESHOLD;
+    int64_t pre_roll = gated ? conf->pre_roll_ns : 0;
+    // The pre-roll's frames at the source's rate, with room for a faster camera.
+    unsigned fps = conf->fps > 0 ? conf->fps : 30;
+    double frames = (double)pre_roll / (double)CORE_NS_PER_SEC * fps * 2 + 16;
+    size_t max_frames =
+            frames > MJD_GATE_MAX_PREROLL_FRAMES ? MJD_GATE_MAX_PREROLL_FRAMES : (size_t)frames;
+    return mjd_motion_gate_create(&r->gate, threshold, pre_roll, conf->post_roll_ns, max_frames);
+}
+
 static bool transient(int rc)
 {
     return rc == -ENOSPC || rc == -EDQUOT || rc == -EIO || rc == -EBUSY;
@@ -63,11 +87,6 @@ int mjd_recorder_create(struct mjd_recorder **out, const struct mjd_source_confi
                         unsigned index, struct mjd_hub *hub)
 {
     *out = NULL;
-    if (conf->record_on == MJD_RECORD_MOTION) {
-        LOG_ERROR("--record-on motion: motion detection is not available in this build yet; "
-                  "use --record-on always");
-        return -ENOTSUP;
-    }
     struct mjd_recorder *r = calloc(1, sizeof(*r));
     if (r == NULL) {
         return -ENOMEM;
@@ -105,6 +124,12 @@ int mjd_recorder_create(struct mjd_recorder **out, const struct mjd_source_confi
     if (rc != 0 && !transient(rc)) {
         LOG_ERROR("--record: cannot set up %s (and its catalog %s/recordings.sqlite): %s",
                   r->srcdir, conf->record_dir, strerror(-rc));
+        goto fail;
+    }
+    int gate_rc = make_gate(r, conf);
+    if (gate_rc != 0) {
+        LOG_ERROR("--record-on motion: cannot set up motion detection: %s", strerror(-gate_rc));
+        rc = gate_rc;
         goto fail;
     }
     if (rc != 0) {
@@ -152,7 +177,9 @@ static void take(struct mjd_recorder *r, struct mjd_frame *f, uint64_t *last_num
     atomic_fetch_add(&r->taken, 1);
     struct mjd_rec_item *it = malloc(sizeof(*it));
     if (it != NULL) {
-        *it = (struct mjd_rec_item){ .jpeg = f->jpeg, .seq = f->seq, .wall_ns = f->wall_ns };
+        *it = (struct mjd_rec_item){
+            .jpeg = f->jpeg, .seq = f->seq, .wall_ns = f->wall_ns, .mono_ns = core_now_ns()
+        };
     }
     if (it == NULL || core_queue_try_push(r->queue, it) != 0) {
         // The writer is behind (a slow disk): this frame is not recorded.
@@ -248,6 +275,7 @@ void mjd_recorder_destroy(struct mjd_recorder *r)
     mjd_rec_segment_abort(&r->seg);
     mjd_rec_segment_release(&r->seg);
     mjd_rec_catalog_close(r->cat);
+    mjd_motion_gate_destroy(r->gate);
     if (r->efd >= 0) {
         close(r->efd);
     }
@@ -276,4 +304,8 @@ void mjd_recorder_get_stats(struct mjd_recorder *r, struct mjd_recorder_stats *o
     out->dropped_error = atomic_load(&r->dropped_error);
     out->deleted = atomic_load(&r->deleted);
     out->errors = atomic_load(&r->errors);
+    out->motion = r->gate != NULL;
+    if (out->motion) {
+        mjd_motion_gate_get(r->gate, &out->motion_score, &out->motion_active);
+    }
 }

@@ -44,13 +44,18 @@ struct mjd_recorder_stats {
     uint64_t dropped_error;         /* frames dropped: recording stopped by an error */
     uint64_t deleted;               /* segments deleted by retention since start */
     uint64_t errors;                /* disk errors since start */
+    bool motion;                    /* motion detection runs (--record-on motion or
+                                       --motion-threshold) */
+    double motion_score;            /* the last frame's score, 0..100, when motion */
+    bool motion_active;             /* motion is on (without the post-roll), when motion */
 };
 
 /**
  * Creates the recorder of source index (named "<index>") following hub, whose frames it writes
  * into conf->record_dir/<index>/: creates the directories, opens the catalog and registers its
- * eventfd with the hub (so: before any thread publishes). Does not start threads. -ENOTSUP for
- * --record-on motion until motion detection is wired in. *out is NULL on failure (logged).
+ * eventfd with the hub (so: before any thread publishes) and, with --record-on motion or
+ * --motion-threshold, makes the motion gate (record/motion_gate.h) that its writer feeds every
+ * frame. Does not start threads. *out is NULL on failure (logged).
  */
 int mjd_recorder_create(struct mjd_recorder **out, const struct mjd_source_config *conf,
                         unsigned index, struct mjd_hub *hub) CORE_MUST_CHECK;

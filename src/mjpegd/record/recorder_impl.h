@@ -13,6 +13,7 @@
 #include "mjpegd/config.h"
 #include "mjpegd/hub.h"
 #include "mjpegd/record/catalog.h"
+#include "mjpegd/record/motion_gate.h"
 #include "mjpegd/record/recorder.h"
 #include "mjpegd/record/segment.h"
 
@@ -21,6 +22,7 @@ struct mjd_rec_item {
     struct core_buf *jpeg; /* one reference */
     uint64_t seq;
     int64_t wall_ns;
+    int64_t mono_ns; /* when the tap took it: the motion detector's clock */
 };
 
 struct mjd_recorder {
@@ -39,6 +41,9 @@ struct mjd_recorder {
     bool stopped;             /* main thread only */
     pthread_t tap_thread;
     pthread_t writer_thread;
+
+    /* record/N thread only (mjd_motion_gate_get: any thread); NULL without motion detection */
+    struct mjd_motion_gate *gate;
 
     /* record/N thread only */
     struct mjd_rec_catalog *cat; /* opened by create (main), then the writer's */

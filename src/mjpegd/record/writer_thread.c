@@ -201,6 +201,51 @@ static void write_frame(struct mjd_recorder *r, const struct mjd_rec_item *it)
     atomic_fetch_add(&r->bytes_written, arc_writer_bytes(r->seg.w) - before);
 }
 
+/*
+ * With --record-on motion the gate says which frames are written: at the start of motion the
+ * pre-roll first (its first frame names the segment), then the frames while motion lasts and
+ * the post-roll; its end closes the segment. Without, every frame is written (and scored when
+ * --motion-threshold is given).
+ */
+static void handle_frame(struct mjd_recorder *r, const struct mjd_rec_item *it)
+{
+    if (r->gate == NULL) {
+        write_frame(r, it);
+        return;
+    }
+    struct mjd_gate_frame gf = {
+        .jpeg = it->jpeg, .seq = it->seq, .wall_ns = it->wall_ns, .mono_ns = it->mono_ns
+    };
+    enum mjd_motion_gate_action action = mjd_motion_gate_feed(r->gate, &gf);
+    if (r->conf->record_on != MJD_RECORD_MOTION) {
+        write_frame(r, it);
+        return;
+    }
+    switch (action) {
+    case MJD_GATE_START: {
+        struct mjd_gate_frame old;
+        while (mjd_motion_gate_pop_preroll(r->gate, &old)) {
+            struct mjd_rec_item pre = {
+                .jpeg = old.jpeg, .seq = old.seq, .wall_ns = old.wall_ns, .mono_ns = old.mono_ns
+            };
+            write_frame(r, &pre);
+            core_buf_unref(old.jpeg);
+        }
+        write_frame(r, it);
+        break;
+    }
+    case MJD_GATE_WRITE:
+        write_frame(r, it);
+        break;
+    case MJD_GATE_END:
+        close_segment(r);
+        break;
+    case MJD_GATE_HOLD:
+    default:
+        break;
+    }
+}
+
 /* A wake-up without a frame: the open segment's time is up, a retry, a --keep-days pass. */
 static void tick(struct mjd_recorder *r)
 {
@@ -242,7 +287,7 @@ void *mjd_rec_writer_main(void *arg)
         }
         if (rc == 0) {
             struct mjd_rec_item *it = item;
-            write_frame(r, it);
+            handle_frame(r, it);
             core_buf_unref(it->jpeg);
             free(it);
         }

@@ -27,6 +27,7 @@ struct test_source {
     unsigned char *col_u; /* cw entries */
     unsigned char *col_v; /* cw entries */
     unsigned char *bg;    /* the static picture (bars, gradient, texture), drawn once */
+    unsigned move, still; /* test:move=M,still=S: M frames moving, then S held; 0, 0: always */
 };
 
 /* The eight classic colour bars in Y'CbCr (BT.601, full range). */
@@ -75,6 +76,22 @@ static void render_background(struct test_source *s)
     }
 }
 
+/*
+ * Where the moving parts are in frame seq (1, 2, ...). With test:move=M,still=S the pattern
+ * moves for M frames, then holds the last of them for S frames, and again: the frames that
+ * motion detection (and its tests) need. The frame number and the time keep running, as a
+ * camera's timestamp overlay does.
+ */
+static uint64_t motion_clock(const struct test_source *s, uint64_t seq)
+{
+    if (s->move == 0 || seq == 0) {
+        return seq;
+    }
+    uint64_t period = (uint64_t)s->move + s->still;
+    uint64_t r = (seq - 1) % period;
+    return 1 + (seq - 1) / period * s->move + (r < s->move ? r : s->move - 1);
+}
+
 static void render(struct test_source *s, struct mjd_raw_frame *f)
 {
     unsigned w = s->w;
@@ -82,7 +99,7 @@ static void render(struct test_source *s, struct mjd_raw_frame *f)
     unsigned char *yp = f->data;
     unsigned char *up = yp + (size_t)w * h;
     unsigned char *vp = up + (size_t)s->cw * s->ch;
-    uint64_t n = f->seq;
+    uint64_t n = motion_clock(s, f->seq);
     memcpy(f->data, s->bg, s->base.info.max_frame_bytes);
 
     // A white bar, a sixteenth of the width, sweeping right by 4 pixels per frame.
@@ -111,7 +128,7 @@ static void render(struct test_source *s, struct mjd_raw_frame *f)
     struct tm tm;
     gmtime_r(&secs, &tm);
     snprintf(text, sizeof(text), "MJPEGD TEST FRAME %06llu %04d-%02d-%02d %02d:%02d:%02d.%03d UTC",
-             (unsigned long long)n, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             (unsigned long long)f->seq, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, (int)((f->wall_ns % CORE_NS_PER_SEC) / CORE_NS_PER_MS));
     int scale = (int)(w / (6 * (unsigned)strlen(text) + 8));
     scale = scale < 1 ? 1 : scale > 4 ? 4 : scale;
@@ -144,16 +161,54 @@ static void test_destroy(struct mjd_source *src)
     free(s);
 }
 
+/* Reads "KEY=N" at *arg (N in 1..1000000) into *val and moves *arg past it. */
+static int read_key(const char **arg, const char *key, unsigned *val)
+{
+    size_t klen = strlen(key);
+    if (strncmp(*arg, key, klen) != 0 || (*arg)[klen] != '=' || (*arg)[klen + 1] < '0' ||
+        (*arg)[klen + 1] > '9') {
+        return -EINVAL;
+    }
+    char *end = NULL;
+    unsigned long v = strtoul(*arg + klen + 1, &end, 10);
+    if (v < 1 || v > 1000000) {
+        return -EINVAL;
+    }
+    *val = (unsigned)v;
+    *arg = end;
+    return 0;
+}
+
+/* "" (always moving) or "move=M,still=S". */
+static int parse_arg(struct test_source *s, const char *arg)
+{
+    if (arg[0] == '\0') {
+        return 0;
+    }
+    if (read_key(&arg, "move", &s->move) != 0 || arg[0] != ',') {
+        return -EINVAL;
+    }
+    arg++;
+    if (read_key(&arg, "still", &s->still) != 0 || arg[0] != '\0') {
+        s->move = 0;
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int test_create(struct mjd_source **out, const char *arg, const struct mjd_source_params *p)
 {
     *out = NULL;
-    if (arg[0] != '\0' || p->width < 16 || p->height < 16 || p->width > 8192 || p->height > 8192 ||
-        p->fps == 0) {
+    if (p->width < 16 || p->height < 16 || p->width > 8192 || p->height > 8192 || p->fps == 0) {
         return -EINVAL;
     }
     struct test_source *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         return -ENOMEM;
+    }
+    if (parse_arg(s, arg) != 0) {
+        free(s);
+        return -EINVAL;
     }
     s->w = p->width;
     s->h = p->height;
