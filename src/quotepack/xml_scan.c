@@ -143,9 +143,27 @@ static void byte(struct qp_xml_scan *s, unsigned char c, uint64_t at)
     }
 }
 
+/* Hashes the tag name's bytes from p while they last: returns where it stopped. */
+static const unsigned char *name_run(struct qp_xml_scan *s, const unsigned char *p,
+                                     const unsigned char *end)
+{
+    uint32_t h = s->hash;
+    const unsigned char *q = p;
+    while (q < end && *q != '>' && *q != '<' && *q != '/' && !space(*q)) {
+        h = mix(h, *q);
+        q++;
+    }
+    if (q > p) {
+        s->hash = h;
+        s->prev = (char)q[-1];
+    }
+    return q;
+}
+
 void qp_xml_scan_feed(struct qp_xml_scan *s, const void *data, size_t len)
 {
-    const unsigned char *p = data;
+    const unsigned char *base = data;
+    const unsigned char *p = base;
     const unsigned char *end = p + len;
     while (p < end && s->state != S_FAILED) {
         if (s->state == S_TEXT && s->depth > 0) {
@@ -155,8 +173,13 @@ void qp_xml_scan_feed(struct qp_xml_scan *s, const void *data, size_t len)
                 break;
             }
             p = lt;
+        } else if ((s->state == S_START || s->state == S_END) && s->in_name) {
+            p = name_run(s, p, end); // the common bytes of a tag, without the switch
+            if (p == end) {
+                break;
+            }
         }
-        byte(s, *p, s->offset + (uint64_t)(p - (const unsigned char *)data));
+        byte(s, *p, s->offset + (uint64_t)(p - base));
         p++;
     }
     s->offset += len;
