@@ -184,6 +184,11 @@ unsigned long qp_archive_check_manifest(const struct qp_scanned_archive *a, qp_a
             n++;
             continue;
         }
+        size_t sl = strlen(e->symbol);
+        if (sl > 0 && (strncmp(m->name, e->symbol, sl) != 0 || strcmp(m->name + sl, ".xml") != 0)) {
+            say(diff, ctx, "the manifest gives %s the symbol %s", m->name, e->symbol);
+            n++;
+        }
         if (m->size != e->bytes) {
             say(diff, ctx, "%s has %" PRIu64 " bytes, the manifest says %" PRIu64, m->name, m->size,
                 e->bytes);

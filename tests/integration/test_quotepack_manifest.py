@@ -232,6 +232,8 @@ def test_tampering_truncation_missing_members_and_lying_manifests_are_found():
                        rf"{re.escape(name)} has {ROWS} rows, the manifest says {ROWS + 1}", "rows")
         expect_failure(lie("bytes", 4, "12"), rf"{re.escape(name)} has \d+ bytes, the manifest says 12",
                        "bytes")
+        expect_failure(lie("symbol", 2, "OTHER"), rf"the manifest gives {re.escape(name)} the "
+                       r"symbol OTHER", "symbol")
         expect_failure(lie("sha", 5, "0" * 64), rf"{re.escape(name)}: SHA-256 differs", "sha256")
         expect_failure(lie("shabad", 5, "xyz"), r"bad manifest: manifest line \d+: sha256", "bad sha")
         t = "".join(lines[:mline] + lines[mline + 1:])
