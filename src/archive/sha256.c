@@ -87,7 +87,7 @@ compress_shani(uint32_t h[8], const unsigned char *p, size_t blocks)
         __m128i save1 = state1;
         __m128i m[4];
 #pragma GCC unroll 16
-        for (int g = 0; g < 16; g++) {
+        for (size_t g = 0; g < 16; g++) {
             if (g < 4) {
                 m[g] = _mm_shuffle_epi8(
                         _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * g)), bswap);
@@ -97,7 +97,7 @@ compress_shani(uint32_t h[8], const unsigned char *p, size_t blocks)
             state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
             if (g >= 3 && g < 15) {
                 // W[4(g+1)..]: sigma0 part (msg1, done three groups ago) + W[-7] + sigma1.
-                int n = (g + 1) & 3;
+                size_t n = (g + 1) & 3;
                 __m128i w7 = _mm_alignr_epi8(m[g & 3], m[(g - 1) & 3], 4);
                 m[n] = _mm_sha256msg2_epu32(_mm_add_epi32(m[n], w7), m[g & 3]);
             }
