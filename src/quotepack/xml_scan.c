@@ -160,6 +160,39 @@ static const unsigned char *name_run(struct qp_xml_scan *s, const unsigned char 
     return q;
 }
 
+/*
+ * The common case at once: a whole "<Name>" or "</Name>" in the buffer from lt to gt (its
+ * '>'). Returns false, having changed nothing, for anything else (the state machine takes it
+ * then, byte by byte, with the same result).
+ */
+static bool whole_tag(struct qp_xml_scan *s, const unsigned char *lt, const unsigned char *gt,
+                      uint64_t at)
+{
+    const unsigned char *q = lt + 1;
+    bool end = *q == '/';
+    if (end) {
+        q++;
+    }
+    if (q == gt || *q == '?' || *q == '!') {
+        return false;
+    }
+    uint32_t h = 2166136261u;
+    for (; q < gt; q++) {
+        if (*q == '<' || *q == '/' || space(*q)) {
+            return false;
+        }
+        h = mix(h, *q);
+    }
+    s->hash = h;
+    s->prev = 0;
+    if (end) {
+        end_done(s, at);
+    } else {
+        start_done(s, at);
+    }
+    return true;
+}
+
 void qp_xml_scan_feed(struct qp_xml_scan *s, const void *data, size_t len)
 {
     const unsigned char *base = data;
@@ -168,11 +201,21 @@ void qp_xml_scan_feed(struct qp_xml_scan *s, const void *data, size_t len)
     while (p < end && s->state != S_FAILED) {
         if (s->state == S_TEXT && s->depth > 0) {
             // Character data inside an element: only '<' matters, so skip to it.
-            const unsigned char *lt = memchr(p, '<', (size_t)(end - p));
-            if (lt == NULL) {
+            // (Plain loops: the runs are a few bytes, shorter than a memchr call is worth.)
+            while (p < end && *p != '<') {
+                p++;
+            }
+            if (p == end) {
                 break;
             }
-            p = lt;
+            const unsigned char *gt = p + 1;
+            while (gt < end && *gt != '>') {
+                gt++;
+            }
+            if (gt < end && whole_tag(s, p, gt, s->offset + (uint64_t)(gt - base))) {
+                p = gt + 1;
+                continue;
+            }
         } else if ((s->state == S_START || s->state == S_END) && s->in_name) {
             p = name_run(s, p, end); // the common bytes of a tag, without the switch
             if (p == end) {
