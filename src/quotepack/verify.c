@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -90,7 +91,12 @@ static void check_self(struct vstate *v, const char *path, const char *label,
     v->current = label;
     qp_archive_scan(path, sa);
     if (!sa->opened) {
-        diff(v, "%s: cannot open: %s", label, sa->open_error);
+        // libarchive reads ahead when it opens: a file that is there but fails that early is
+        // damaged, not missing.
+        struct stat st;
+        bool there = stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
+        diff(v, "%s: %s: %s", label, there ? "damaged (truncated or corrupt)" : "cannot open",
+             sa->open_error);
         return;
     }
     if (sa->damaged) {

@@ -192,13 +192,15 @@ def test_tampering_truncation_missing_members_and_lying_manifests_are_found():
         raw[(starts[2] + starts[3]) // 2] ^= 0x40
         p = os.path.join(work, "flipped.tgz")
         open(p, "wb").write(bytes(raw))
-        expect_failure(p, r"damaged|SHA-256 differs|not well-formed", "flipped byte")
+        expect_failure(p, r"damaged \(truncated or corrupt\)|SHA-256 differs|bytes, the manifest "
+                          r"says|not well-formed", "flipped byte")
 
         # Truncated: mid-stream, and at a frame boundary (a whole member gone, the gzip
         # stream still valid: only the manifest can tell).
         p = os.path.join(work, "truncated.tgz")
         open(p, "wb").write(bytes(open(orig, "rb").read())[: len(raw) * 2 // 3])
-        expect_failure(p, r"damaged|truncated", "truncated")
+        expect_failure(p, r"damaged \(truncated or corrupt\)", "truncated")
+        expect_failure(os.path.join(work, "no-such.tgz"), r"no-such\.tgz: cannot open: ", "missing")
         check_eq(len(starts), len(members) + 1, "a gzip member per tar member, and the end")
         p = os.path.join(work, "cut-at-frame.tgz")
         open(p, "wb").write(open(orig, "rb").read()[: starts[-2]])
