@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "archive/sha256.h"
+#include "quotepack/archive_scan.h"
 #include "quotepack/manifest.h"
 #include "quotepack/manifest_member.h"
 #include "quotepack/member.h"
@@ -341,4 +342,78 @@ TEST(manifest_member_small_and_past_one_piece_reads_back_first)
     // first (about 180 bytes a member).
     manifest_member_round_trip(8000, QP_FORMAT_TGZ);
     manifest_member_round_trip(8000, QP_FORMAT_TZST);
+}
+
+struct said {
+    char text[2048];
+    unsigned n;
+};
+
+static void collect_diff(void *ctx, const char *sentence)
+{
+    struct said *s = ctx;
+    s->n++;
+    strncat(s->text, sentence, sizeof(s->text) - strlen(s->text) - 2);
+    strcat(s->text, "\n");
+}
+
+static struct qp_scanned_member *scanned(struct qp_scanned_archive *a, const char *name,
+                                         uint64_t size, char hexdigit, uint64_t rows)
+{
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 8;
+        a->members = realloc(a->members, a->cap * sizeof(*a->members));
+        ASSERT_NOT_NULL(a->members);
+    }
+    struct qp_scanned_member *m = &a->members[a->n++];
+    memset(m, 0, sizeof(*m));
+    snprintf(m->name, sizeof(m->name), "%s", name);
+    m->size = size;
+    memset(m->sha256, hexdigit, 64);
+    m->rows = rows;
+    m->read_ok = true;
+    return m;
+}
+
+TEST(archive_check_manifest_reports_each_difference)
+{
+    struct qp_scanned_archive a;
+    memset(&a, 0, sizeof(a));
+    qp_manifest_init(&a.manifest, "");
+    fill(qp_manifest_add(&a.manifest), "A", 10, 'a'); // bytes = rows * 100 + 7
+    fill(qp_manifest_add(&a.manifest), "B", 20, 'b');
+    fill(qp_manifest_add(&a.manifest), "C", 30, 'c');
+    fill(qp_manifest_add(&a.manifest), "D", 40, 'd');
+    a.manifest_ok = a.has_manifest = true;
+    struct said s;
+    memset(&s, 0, sizeof(s));
+    scanned(&a, "A.xml", 1007, 'a', 10);
+    scanned(&a, "B.xml", 2007, 'b', 20);
+    scanned(&a, "C.xml", 3007, 'c', 30);
+    scanned(&a, "D.xml", 4007, 'd', 40);
+    ASSERT_EQ_U64(qp_archive_check_manifest(&a, collect_diff, &s), 0);
+    // Now: A's bytes changed, B's size, C's rows and XML, D gone, E extra, A twice.
+    a.n = 0;
+    scanned(&a, "A.xml", 1007, 'e', 10);
+    scanned(&a, "B.xml", 2008, 'b', 20);
+    scanned(&a, "C.xml", 3007, 'c', 31);
+    scanned(&a, "E.xml", 1, '0', 0);
+    scanned(&a, "A.xml", 1007, 'a', 10);
+    ASSERT_EQ_U64(qp_archive_check_manifest(&a, collect_diff, &s), 6);
+    ASSERT_NOT_NULL(strstr(s.text, "A.xml: SHA-256 differs from the manifest"));
+    ASSERT_NOT_NULL(strstr(s.text, "B.xml has 2008 bytes, the manifest says 2007"));
+    ASSERT_NOT_NULL(strstr(s.text, "C.xml has 31 rows, the manifest says 30"));
+    ASSERT_NOT_NULL(strstr(s.text, "member E.xml is not in the manifest"));
+    ASSERT_NOT_NULL(strstr(s.text, "member A.xml appears more than once"));
+    ASSERT_NOT_NULL(strstr(s.text, "D.xml is in the manifest but not in the archive"));
+    // Broken XML is said instead of the rows.
+    memset(&s, 0, sizeof(s));
+    a.n = 0;
+    scanned(&a, "A.xml", 1007, 'a', 10);
+    scanned(&a, "B.xml", 2007, 'b', 20);
+    snprintf(scanned(&a, "C.xml", 3007, 'c', 0)->xml_error, 160, "no root element at byte 9");
+    scanned(&a, "D.xml", 4007, 'd', 40);
+    ASSERT_EQ_U64(qp_archive_check_manifest(&a, collect_diff, &s), 1);
+    ASSERT_NOT_NULL(strstr(s.text, "C.xml is not well-formed XML: no root element at byte 9"));
+    qp_archive_scan_release(&a);
 }
