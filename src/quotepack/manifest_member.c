@@ -10,6 +10,7 @@
 #include "core/alloc.h"
 #include "quotepack/member.h"
 #include "quotepack/reader.h"
+#include "quotepack/strset.h"
 
 /* The member's frames as the member writer sends them (owned by qp_manifest_member). */
 struct frames {
@@ -61,6 +62,33 @@ int qp_manifest_member(struct qp_member *m, const struct qp_manifest *man, int64
     *out = f.p;
     *len = f.len;
     return 0;
+}
+
+int qp_manifest_member_without(struct qp_member *m, const char *text, size_t len,
+                               const struct qp_strset *drop, int64_t mtime, char **out,
+                               size_t *out_len, char *err, size_t errlen)
+{
+    struct qp_manifest old;
+    struct qp_manifest keep;
+    char now[QP_MANIFEST_DATE];
+    *out = NULL;
+    *out_len = 0;
+    int rc = qp_manifest_parse(text, len, &old, err, errlen);
+    if (rc != 0) {
+        qp_manifest_release(&old);
+        return -EINVAL;
+    }
+    qp_manifest_time(mtime, now);
+    qp_manifest_init(&keep, now);
+    for (size_t i = 0; i < old.n; i++) {
+        if (!qp_strset_find(drop, old.entries[i].name, NULL)) {
+            *qp_manifest_add(&keep) = old.entries[i];
+        }
+    }
+    rc = qp_manifest_member(m, &keep, mtime, out, out_len);
+    qp_manifest_release(&keep);
+    qp_manifest_release(&old);
+    return rc;
 }
 
 static int hash_piece(void *ctx, const void *data, size_t len)

@@ -11,6 +11,7 @@
 #include "quotepack/manifest_member.h"
 #include "quotepack/member.h"
 #include "quotepack/reader.h"
+#include "quotepack/strset.h"
 #include "quotepack/xml_scan.h"
 
 static void fill(struct qp_manifest_entry *e, const char *sym, uint64_t rows, char hexdigit)
@@ -416,4 +417,68 @@ TEST(archive_check_manifest_reports_each_difference)
     ASSERT_EQ_U64(qp_archive_check_manifest(&a, collect_diff, &s), 1);
     ASSERT_NOT_NULL(strstr(s.text, "C.xml is not well-formed XML: no root element at byte 9"));
     qp_archive_scan_release(&a);
+}
+
+TEST(manifest_member_without_drops_the_named_members)
+{
+    struct qp_manifest man;
+    qp_manifest_init(&man, "2026-01-01T00:00:00Z");
+    fill(qp_manifest_add(&man), "A", 1, 'a');
+    fill(qp_manifest_add(&man), "B", 2, 'b');
+    fill(qp_manifest_add(&man), "C", 3, 'c');
+    size_t len = 0;
+    char *text = qp_manifest_format(&man, &len);
+    struct qp_strset drop;
+    qp_strset_init(&drop, 1);
+    ASSERT_TRUE(qp_strset_add(&drop, "B.xml", 0));
+    struct qp_member *m = NULL;
+    ASSERT_OK(qp_member_create(&m, QP_FORMAT_TGZ, QP_LEVEL_FAST));
+    char *frames = NULL;
+    size_t flen = 0;
+    char err[200];
+    ASSERT_OK(qp_manifest_member_without(m, text, len, &drop, 1764754200, &frames, &flen, err,
+                                         sizeof(err)));
+    ASSERT_TRUE(flen > 0);
+    // The frames are one gzip member: inflate it and read the manifest back.
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/without.tgz", test_tmpdir());
+    char *end = NULL;
+    size_t end_len = 0;
+    ASSERT_OK(qp_member_end_of_archive(QP_FORMAT_TGZ, QP_LEVEL_FAST, &end, &end_len));
+    FILE *f = fopen(path, "wb");
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ_U64(fwrite(frames, 1, flen, f), flen);
+    ASSERT_EQ_U64(fwrite(end, 1, end_len, f), end_len);
+    ASSERT_OK(fclose(f));
+    struct qp_reader *r = NULL;
+    ASSERT_OK(qp_reader_open_file(&r, path, err, sizeof(err)));
+    const char *name = NULL;
+    int64_t size = 0;
+    ASSERT_EQ_INT(qp_reader_next(r, &name, &size), 1);
+    char *back_text = NULL;
+    uint64_t got = 0;
+    uint32_t crc = 0;
+    ASSERT_OK(qp_reader_data_each(r, keep_text, &back_text, &got, &crc));
+    qp_reader_close(r);
+    struct qp_manifest back;
+    ASSERT_OK(qp_manifest_parse(back_text, strlen(back_text), &back, err, sizeof(err)));
+    ASSERT_EQ_U64(back.n, 2);
+    ASSERT_EQ_STR(back.entries[0].name, "A.xml");
+    ASSERT_EQ_STR(back.entries[1].name, "C.xml");
+    ASSERT_EQ_STR(back.entries[1].sha256, man.entries[2].sha256);
+    ASSERT_EQ_STR(back.created, "2025-12-03T09:30:00Z");
+    qp_manifest_release(&back);
+    free(back_text);
+    free(frames);
+    // An old manifest that does not parse is refused, with the reason.
+    ASSERT_EQ_INT(
+            qp_manifest_member_without(m, "junk\n", 5, &drop, 0, &frames, &flen, err, sizeof(err)),
+            -EINVAL);
+    ASSERT_NOT_NULL(strstr(err, "not a quotepack manifest"));
+    ASSERT_NULL(frames);
+    free(end);
+    qp_member_destroy(m);
+    qp_strset_release(&drop);
+    free(text);
+    qp_manifest_release(&man);
 }
