@@ -34,6 +34,7 @@ struct qp_body {
     char etag[192];
     char last_modified[64];
     char sha256[65];
+    bool not_modified; /* a 304 answer to a conditional request: no body at all */
 };
 
 /** Prepares an empty body (no allocation). dir is borrowed. */

@@ -25,7 +25,8 @@ struct qp_catalog {
     sqlite3_stmt *get;
     sqlite3_stmt *update;
     sqlite3_stmt *insert;
-    int64_t version; /* the schema version on disk once open: 2 or 3 (read-only), 3 */
+    sqlite3_stmt *rearchive;
+    int64_t version; /* the schema version on disk once open: 3 or 4 (read-only), 4 */
 };
 
 const char *qp_state_name(enum qp_state s)
@@ -116,35 +117,53 @@ static int query_int(struct qp_catalog *cat, const char *sql, int64_t *out)
     return rc;
 }
 
+/*
+ * A symbol's earlier archive members (version 4, issue 15): when a refresh repacks a changed
+ * body, the member it replaces stays in its archive (archives are never rewritten in place)
+ * and is recorded here, in the transaction that records the new one, so that verify knows
+ * it. replaced = 1: every row of it is in a later member (the whole body was packed again).
+ */
+#define GENERATIONS_TABLE                    \
+    "CREATE TABLE generations ("             \
+    " symbol TEXT NOT NULL,"                 \
+    " archive TEXT NOT NULL,"                \
+    " rows INTEGER NOT NULL DEFAULT 0,"      \
+    " xml_bytes INTEGER NOT NULL DEFAULT 0," \
+    " crc32 INTEGER NOT NULL DEFAULT 0,"     \
+    " replaced INTEGER NOT NULL DEFAULT 1,"  \
+    " created INTEGER NOT NULL DEFAULT 0,"   \
+    " PRIMARY KEY (symbol, archive));"
+
 /* The current version, created in an empty file. */
-static const char schema_v3[] = "CREATE TABLE symbols ("
-                                " symbol TEXT PRIMARY KEY,"
-                                " state TEXT NOT NULL CHECK (state IN"
-                                "  ('pending','fetched','converted','archived','failed')),"
-                                " rows INTEGER NOT NULL DEFAULT 0,"
-                                " csv_bytes INTEGER NOT NULL DEFAULT 0,"
-                                " xml_bytes INTEGER NOT NULL DEFAULT 0,"
-                                " crc32 INTEGER NOT NULL DEFAULT 0,"
-                                " archive TEXT,"
-                                " error TEXT,"
-                                " updated INTEGER NOT NULL DEFAULT 0,"
-                                " failure TEXT CHECK (failure IN ('transient','permanent')),"
-                                " spool_format INTEGER NOT NULL DEFAULT 0,"
-                                " spool_seg INTEGER NOT NULL DEFAULT 0,"
-                                " spool_off INTEGER NOT NULL DEFAULT 0,"
-                                " spool_len INTEGER NOT NULL DEFAULT 0,"
-                                " spool_hdr INTEGER NOT NULL DEFAULT 0,"
-                                " etag TEXT,"
-                                " last_modified TEXT,"
-                                " body_sha256 TEXT);"
-                                "CREATE TABLE archives ("
-                                " name TEXT PRIMARY KEY,"
-                                " members INTEGER NOT NULL,"
-                                " bytes INTEGER NOT NULL,"
-                                " created INTEGER NOT NULL,"
-                                " seq INTEGER NOT NULL DEFAULT 0);"
-                                "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                                "PRAGMA user_version = 3;";
+static const char schema_v4[] =
+        "CREATE TABLE symbols ("
+        " symbol TEXT PRIMARY KEY,"
+        " state TEXT NOT NULL CHECK (state IN"
+        "  ('pending','fetched','converted','archived','failed')),"
+        " rows INTEGER NOT NULL DEFAULT 0,"
+        " csv_bytes INTEGER NOT NULL DEFAULT 0,"
+        " xml_bytes INTEGER NOT NULL DEFAULT 0,"
+        " crc32 INTEGER NOT NULL DEFAULT 0,"
+        " archive TEXT,"
+        " error TEXT,"
+        " updated INTEGER NOT NULL DEFAULT 0,"
+        " failure TEXT CHECK (failure IN ('transient','permanent')),"
+        " spool_format INTEGER NOT NULL DEFAULT 0,"
+        " spool_seg INTEGER NOT NULL DEFAULT 0,"
+        " spool_off INTEGER NOT NULL DEFAULT 0,"
+        " spool_len INTEGER NOT NULL DEFAULT 0,"
+        " spool_hdr INTEGER NOT NULL DEFAULT 0,"
+        " etag TEXT,"
+        " last_modified TEXT,"
+        " body_sha256 TEXT);"
+        "CREATE TABLE archives ("
+        " name TEXT PRIMARY KEY,"
+        " members INTEGER NOT NULL,"
+        " bytes INTEGER NOT NULL,"
+        " created INTEGER NOT NULL,"
+        " seq INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);" GENERATIONS_TABLE
+        "PRAGMA user_version = 4;";
 
 /*
  * Version 1 -> 2. Batches are gone (an archive is formed at pack time and numbered by seq; an
@@ -180,6 +199,9 @@ static const char migrate_v2_v3[] = "ALTER TABLE symbols ADD COLUMN etag TEXT;"
                                     "ALTER TABLE symbols ADD COLUMN body_sha256 TEXT;"
                                     "PRAGMA user_version = 3;";
 
+/* Version 3 -> 4: the generations table (no symbol has an earlier member yet). */
+static const char migrate_v3_v4[] = GENERATIONS_TABLE "PRAGMA user_version = 4;";
+
 /* The version on disk: 0 for an empty file, 1 for the first layout, else user_version. */
 static int disk_version(struct qp_catalog *cat, int64_t *version)
 {
@@ -208,15 +230,18 @@ static int migrate(struct qp_catalog *cat)
         rc = -EPROTO;
     }
     if (rc == 0 && v == 0) {
-        rc = exec(cat, schema_v3);
+        rc = exec(cat, schema_v4);
     } else if (rc == 0 && v > 0 && v < QP_CATALOG_VERSION) {
         qp_console_log(CORE_LOG_INFO, "catalog: upgrading from version %lld to %d", (long long)v,
                        QP_CATALOG_VERSION);
         if (v == 1) {
             rc = exec(cat, migrate_v1_v2);
         }
-        if (rc == 0) {
+        if (rc == 0 && v <= 2) {
             rc = exec(cat, migrate_v2_v3);
+        }
+        if (rc == 0) {
+            rc = exec(cat, migrate_v3_v4);
         }
     }
     if (rc == 0) {
@@ -283,9 +308,10 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
         cat->version = v;
         if (rc == 0 && v == 0) {
             rc = -ENOENT; // no schema (yet): a run may be creating it; the caller says so
-        } else if (rc == 0 && v == QP_CATALOG_VERSION - 1) {
-            // The previous version reads the same but without validators (NULL): verify works
-            // on a directory no run has upgraded yet, and leaves it as it is.
+        } else if (rc == 0 && v >= 2 && v < QP_CATALOG_VERSION) {
+            // Versions 2 and 3 read the same but without validators (version 2: NULL) and
+            // without generations (none): verify works on a directory no run has upgraded
+            // yet, and leaves it as it is.
         } else if (rc == 0 && v != QP_CATALOG_VERSION) {
             qp_console_log(CORE_LOG_ERROR,
                            "catalog: %s is version %lld and this quotepack reads %d%s", path,
@@ -309,6 +335,15 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
                      " spool_hdr = ?15, etag = ?16, last_modified = ?17, body_sha256 = ?18"
                      " WHERE symbol = ?1 AND state != 'archived'",
                      &cat->update);
+        if (rc != 0) {
+            goto fail;
+        }
+        rc = prepare(cat,
+                     "UPDATE symbols SET rows = ?2, csv_bytes = ?3, xml_bytes = ?4, crc32 = ?5,"
+                     " archive = ?6, updated = ?7, etag = ?8, last_modified = ?9,"
+                     " body_sha256 = ?10, error = NULL"
+                     " WHERE symbol = ?1 AND state = 'archived'",
+                     &cat->rearchive);
         if (rc != 0) {
             goto fail;
         }
@@ -340,6 +375,7 @@ void qp_catalog_close(struct qp_catalog *cat)
     sqlite3_finalize(cat->get);
     sqlite3_finalize(cat->update);
     sqlite3_finalize(cat->insert);
+    sqlite3_finalize(cat->rearchive);
     sqlite3_close(cat->db);
     free(cat);
 }
@@ -517,6 +553,153 @@ int qp_catalog_update(struct qp_catalog *cat, const struct qp_catalog_row *row)
         return map_err(cat, src, "update symbol");
     }
     return sqlite3_changes(cat->db) == 1 ? 0 : -EPERM;
+}
+
+int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *row)
+{
+    struct qp_catalog_row cur;
+    int rc = qp_catalog_get(cat, row->symbol, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+    if (cur.state != QP_STATE_ARCHIVED || row->state != QP_STATE_ARCHIVED ||
+        row->archive[0] == '\0' || strcmp(cur.archive, row->archive) == 0) {
+        qp_console_log(CORE_LOG_ERROR, "catalog: refusing to move %s (%s in %s) to %s", row->symbol,
+                       qp_state_name(cur.state), cur.archive, row->archive);
+        return -EPERM;
+    }
+    sqlite3_stmt *st = NULL;
+    rc = prepare(cat,
+                 "INSERT INTO generations (symbol, archive, rows, xml_bytes, crc32, replaced,"
+                 " created) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
+                 &st);
+    if (rc != 0) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, cur.symbol, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, cur.archive, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, (int64_t)cur.rows);
+    sqlite3_bind_int64(st, 4, (int64_t)cur.xml_bytes);
+    sqlite3_bind_int64(st, 5, (int64_t)cur.crc32);
+    sqlite3_bind_int64(st, 6, now_s());
+    int src = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE) {
+        return map_err(cat, src, "insert generation");
+    }
+    st = cat->rearchive;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, row->symbol, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, (int64_t)row->rows);
+    sqlite3_bind_int64(st, 3, (int64_t)row->csv_bytes);
+    sqlite3_bind_int64(st, 4, (int64_t)row->xml_bytes);
+    sqlite3_bind_int64(st, 5, (int64_t)row->crc32);
+    sqlite3_bind_text(st, 6, row->archive, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 7, now_s());
+    bind_text_or_null(st, 8, row->etag);
+    bind_text_or_null(st, 9, row->last_modified);
+    bind_text_or_null(st, 10, row->body_sha256);
+    src = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (src != SQLITE_DONE) {
+        return map_err(cat, src, "re-archive symbol");
+    }
+    return sqlite3_changes(cat->db) == 1 ? 0 : -EPERM;
+}
+
+int qp_catalog_foreach_generation(struct qp_catalog *cat, qp_catalog_generation_fn fn, void *ctx)
+{
+    if (cat->version < 4) {
+        return 0; // a version 3 catalog opened read-only: no earlier members
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(cat,
+                     "SELECT symbol, archive, rows, xml_bytes, crc32, replaced FROM generations"
+                     " ORDER BY symbol, archive",
+                     &st);
+    if (rc != 0) {
+        return rc;
+    }
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct qp_catalog_generation g;
+        memset(&g, 0, sizeof(g));
+        copy_text(g.symbol, sizeof(g.symbol), sqlite3_column_text(st, 0));
+        copy_text(g.archive, sizeof(g.archive), sqlite3_column_text(st, 1));
+        g.rows = (uint64_t)sqlite3_column_int64(st, 2);
+        g.xml_bytes = (uint64_t)sqlite3_column_int64(st, 3);
+        g.crc32 = (uint32_t)sqlite3_column_int64(st, 4);
+        g.replaced = sqlite3_column_int(st, 5) != 0;
+        rc = fn(ctx, &g);
+        if (rc != 0) {
+            break;
+        }
+    }
+    if (rc == 0 && src != SQLITE_DONE) {
+        rc = map_err(cat, src, "list generations");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Runs one statement with up to two text parameters. */
+static int exec2(struct qp_catalog *cat, const char *sql, const char *a, const char *b)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(cat, sql, &st);
+    if (rc != 0) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
+    if (b != NULL) {
+        sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
+    }
+    int src = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? 0 : map_err(cat, src, sql);
+}
+
+int qp_catalog_drop_generation(struct qp_catalog *cat, const char *symbol, const char *archive)
+{
+    return exec2(cat, "DELETE FROM generations WHERE symbol = ?1 AND archive = ?2", symbol,
+                 archive);
+}
+
+int qp_catalog_move_archive(struct qp_catalog *cat, const char *from, const char *to)
+{
+    int rc = exec2(cat, "UPDATE symbols SET archive = ?2 WHERE archive = ?1 AND state = 'archived'",
+                   from, to);
+    if (rc == 0) {
+        rc = exec2(cat, "UPDATE generations SET archive = ?2 WHERE archive = ?1", from, to);
+    }
+    return rc;
+}
+
+int qp_catalog_delete_archive(struct qp_catalog *cat, const char *name)
+{
+    int64_t left = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(
+            cat,
+            "SELECT (SELECT COUNT(*) FROM symbols WHERE archive = ?1 AND state = 'archived')"
+            " + (SELECT COUNT(*) FROM generations WHERE archive = ?1)",
+            &st);
+    if (rc != 0) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    int src = sqlite3_step(st);
+    left = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (src != SQLITE_ROW) {
+        return map_err(cat, src, "count archive members");
+    }
+    if (left != 0) {
+        qp_console_log(CORE_LOG_ERROR, "catalog: %s still holds %lld recorded members", name,
+                       (long long)left);
+        return -EPERM;
+    }
+    return exec2(cat, "DELETE FROM archives WHERE name = ?1", name, NULL);
 }
 
 int qp_catalog_add_archive(struct qp_catalog *cat, const struct qp_catalog_archive *a)

@@ -14,12 +14,13 @@
  * The schema version (PRAGMA user_version). 1 is the layout of the first releases (user_version
  * 0 on disk: batches fixed at first sight), 2 adds archives formed at pack time, spool
  * records, failure kinds and the settings table, 3 adds each symbol's validators for conditional
- * requests (etag, last_modified, body_sha256; issue 15). Opening a catalog read-write migrates it
- * (catalog.c, one step per version, in one transaction); a catalog from a newer quotepack is
- * refused. A read-only open (verify) also reads version 2, without validators, and changes
- * nothing. docs/quotepack.md has the tables.
+ * requests (etag, last_modified, body_sha256; issue 15), 4 the generations table (a symbol's
+ * earlier archive members, replaced by a refresh: issue 15). Opening a catalog read-write
+ * migrates it (catalog.c, one step per version, in one transaction); a catalog from a newer
+ * quotepack is refused. A read-only open (verify) also reads versions 2 and 3, without
+ * validators (2) and generations (none), and changes nothing. docs/quotepack.md has the tables.
  */
-#define QP_CATALOG_VERSION 3
+#define QP_CATALOG_VERSION 4
 
 /*
  * States of a symbol (see docs/quotepack.md for the crash-safety argument):
@@ -77,6 +78,16 @@ struct qp_catalog_row {
     char body_sha256[65];
 };
 
+/* An earlier archive member of a symbol (the generations table). */
+struct qp_catalog_generation {
+    char symbol[72];
+    char archive[128];
+    uint64_t rows;
+    uint64_t xml_bytes;
+    uint32_t crc32;
+    bool replaced; /* every row of it is in a later member */
+};
+
 struct qp_catalog_archive {
     char name[128];
     uint64_t seq; /* the archive's number: quotes-<seq>.<ext>; old batch numbers for version 1 */
@@ -124,6 +135,24 @@ int qp_catalog_get(struct qp_catalog *cat, const char *symbol,
  */
 int qp_catalog_update(struct qp_catalog *cat, const struct qp_catalog_row *row) CORE_MUST_CHECK;
 
+/**
+ * A refresh packed an archived symbol's changed body again, into row->archive: records its
+ * current member as an earlier generation (replaced) and stores row (state archived, the new
+ * archive, sizes, checksum, validators). -EPERM unless the symbol is archived elsewhere. Inside
+ * the transaction that records the new archive.
+ */
+int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *row) CORE_MUST_CHECK;
+
+/* Compaction (compact.c), inside one transaction: */
+/** Forgets the earlier generation of symbol in archive. */
+int qp_catalog_drop_generation(struct qp_catalog *cat, const char *symbol,
+                               const char *archive) CORE_MUST_CHECK;
+/** Every archived symbol and generation recorded in archive from now in archive to. */
+int qp_catalog_move_archive(struct qp_catalog *cat, const char *from,
+                            const char *to) CORE_MUST_CHECK;
+/** Forgets archive name: -EPERM while a symbol or a generation is still recorded in it. */
+int qp_catalog_delete_archive(struct qp_catalog *cat, const char *name) CORE_MUST_CHECK;
+
 /** Records an archive that has been renamed into place. -EEXIST if the name is known. */
 int qp_catalog_add_archive(struct qp_catalog *cat,
                            const struct qp_catalog_archive *a) CORE_MUST_CHECK;
@@ -143,6 +172,9 @@ typedef int (*qp_catalog_row_fn)(void *ctx, const struct qp_catalog_row *row);
 typedef int (*qp_catalog_archive_fn)(void *ctx, const struct qp_catalog_archive *a);
 /** Calls fn for every symbol (ordered by symbol); a non-zero return stops it. */
 int qp_catalog_foreach(struct qp_catalog *cat, qp_catalog_row_fn fn, void *ctx);
+typedef int (*qp_catalog_generation_fn)(void *ctx, const struct qp_catalog_generation *g);
+/** Calls fn for every earlier generation (ordered by symbol, archive); none in version 3. */
+int qp_catalog_foreach_generation(struct qp_catalog *cat, qp_catalog_generation_fn fn, void *ctx);
 /** Calls fn for every archive (ordered by name); a non-zero return stops it. */
 int qp_catalog_foreach_archive(struct qp_catalog *cat, qp_catalog_archive_fn fn, void *ctx);
 

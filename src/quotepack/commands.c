@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The operator's subcommands that read a finished directory: ls and cat. */
+/* The operator's subcommands that read a finished directory: ls and cat (--from/--to). */
 #include "quotepack/commands.h"
 
 #include <errno.h>
@@ -12,9 +12,11 @@
 #include "core/alloc.h"
 #include "quotepack/catalog.h"
 #include "quotepack/config.h"
+#include "quotepack/datetmpl.h"
 #include "quotepack/manifest_cmd.h"
 #include "quotepack/reader.h"
 #include "quotepack/strset.h"
+#include "quotepack/xmlrange.h"
 
 static int open_catalog(const char *cmd, const char *dir, struct qp_catalog **cat)
 {
@@ -105,10 +107,28 @@ int qp_cmd_ls(int argc, char **argv, FILE *out)
 
 int qp_cmd_cat(int argc, char **argv, FILE *out)
 {
-    if (argc != 3 || argv[1][0] == '-') {
+    const char *from = NULL;
+    const char *to = NULL;
+    bool usage = argc < 3 || argv[1][0] == '-' || argv[2][0] == '-';
+    for (int i = 3; !usage && i < argc; i += 2) {
+        struct qp_day d;
+        bool is_from = strcmp(argv[i], "--from") == 0;
+        bool ok = (is_from || strcmp(argv[i], "--to") == 0) && i + 1 < argc &&
+                  qp_day_parse(argv[i + 1], &d) == 0;
+        if (!ok) {
+            usage = true;
+        } else if (is_from) {
+            from = argv[i + 1];
+        } else {
+            to = argv[i + 1];
+        }
+    }
+    if (usage) {
         bool help = argc >= 2 && strcmp(argv[1], "--help") == 0;
-        fprintf(help ? stdout : stderr, "usage: quotepack cat DIR SYMBOL\n"
-                                        "Writes the XML of an archived symbol to stdout.\n");
+        fprintf(help ? stdout : stderr,
+                "usage: quotepack cat DIR SYMBOL [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
+                "Writes the XML of an archived symbol to stdout; --from/--to keep the rows\n"
+                "whose first field (the date) lies in that range, as one document.\n");
         return help ? 0 : 2;
     }
     const char *dir = argv[1];
@@ -150,16 +170,39 @@ int qp_cmd_cat(int argc, char **argv, FILE *out)
         found = true;
         uint64_t got = 0;
         uint32_t crc = 0;
-        rc = qp_reader_data(r, out, &got, &crc);
+        // A range is cut from the whole member, checked first (it is read into memory).
+        char *doc = NULL;
+        size_t doc_len = 0;
+        FILE *dst = out;
+        if (from != NULL || to != NULL) {
+            dst = open_memstream(&doc, &doc_len);
+            if (dst == NULL) {
+                fprintf(stderr, "quotepack cat: %s\n", strerror(errno));
+                break;
+            }
+        }
+        rc = qp_reader_data(r, dst, &got, &crc);
+        if (dst != out && fclose(dst) != 0 && rc == 0) {
+            rc = -ENOMEM;
+        }
         if (rc != 0) {
             fprintf(stderr, "quotepack cat: %s: %s\n", path,
                     rc == -EIO ? qp_reader_error(r) : strerror(-rc));
         } else if (got != row.xml_bytes || crc != row.crc32) {
             fprintf(stderr, "quotepack cat: %s in %s differs from the catalog (size or CRC-32)\n",
                     want, row.archive);
+        } else if (dst != out) {
+            rc = qp_xml_range(doc, doc_len, from, to, out);
+            if (rc != 0) {
+                fprintf(stderr, "quotepack cat: %s in %s: %s\n", want, row.archive,
+                        rc == -EINVAL ? "not a document quotepack made" : strerror(-rc));
+            } else {
+                status = 0;
+            }
         } else {
             status = 0;
         }
+        free(doc);
     }
     if (!found && rc == 0) {
         fprintf(stderr, "quotepack cat: %s is not in %s\n", want, row.archive);

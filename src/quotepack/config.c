@@ -13,6 +13,7 @@
 
 #include "core/alloc.h"
 #include "core/version.h"
+#include "quotepack/datetmpl.h"
 #include "quotepack/shard.h"
 #include "quotepack/strset.h"
 
@@ -24,10 +25,13 @@ void qp_config_usage(void *f)
             "                 [--format tgz|tzst] [--level fast|default|best] [--compact]\n"
             "                 [--shard K/N] [--symbols FILE] [--delimiter D] [--encoding E]\n"
             "                 [--strict] [more options] [SYMBOL...]\n"
-            "       quotepack verify DIR\n"
+            "       quotepack verify DIR | verify --no-catalog ARCHIVE...   check archives\n"
             "       quotepack ls DIR [SYMBOL...]     where each symbol is, its state and error\n"
-            "       quotepack cat DIR SYMBOL         the XML of an archived symbol on stdout\n"
+            "       quotepack ls ARCHIVE...          what an archive's manifest says\n"
+            "       quotepack cat DIR SYMBOL [--from D] [--to D]   its XML (a range of it)\n"
             "       quotepack retry DIR [options]    fetch the failed symbols again\n"
+            "       quotepack update DIR [options]   refresh every symbol of DIR (--refresh)\n"
+            "       quotepack compact DIR [--max-generations N]   drop replaced members\n"
             "       quotepack convert ...   (see quotepack convert --help)\n"
             "\n"
             "Downloads each symbol's CSV from TEMPLATE ({symbol} is replaced; http, https or\n"
@@ -69,8 +73,16 @@ void qp_config_usage(void *f)
             "  --insecure          do not check https certificates or host names\n"
             "  --header 'N: V'     add a request header (repeatable), e.g. an API key\n"
             "  --user-agent TEXT   the User-Agent header (default quotepack/VERSION)\n"
+            "");
+    fprintf(f, // split: one string literal may hold at most 4095 bytes in ISO C
             "  --retry-failed      also fetch the symbols that failed permanently before\n"
             "  --only-failed       the symbols are the catalog's failed ones (as retry)\n"
+            "  --refresh           fetch archived symbols again, conditionally (ETag,\n"
+            "                      Last-Modified, else the body's SHA-256): only a changed\n"
+            "                      body is converted and archived again\n"
+            "  --catalog-symbols   the symbols are all of the catalog's (as update)\n"
+            "  --date-format FMT   how {to} (today, UTC) is written in the URL, strftime's\n"
+            "                      conversions (default %%Y-%%m-%%d)\n"
             "\n"
             "Exit status: 0 when every symbol is archived, 1 when any failed, 2 on usage errors.\n");
 }
@@ -336,6 +348,9 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         OPT_DELIMITER,
         OPT_ENCODING,
         OPT_STRICT,
+        OPT_REFRESH,
+        OPT_CATALOG_SYMBOLS,
+        OPT_DATE_FORMAT,
     };
     static const struct option opts[] = {
         { "source", required_argument, NULL, OPT_SOURCE },
@@ -370,6 +385,9 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         { "delimiter", required_argument, NULL, OPT_DELIMITER },
         { "encoding", required_argument, NULL, OPT_ENCODING },
         { "strict", no_argument, NULL, OPT_STRICT },
+        { "refresh", no_argument, NULL, OPT_REFRESH },
+        { "catalog-symbols", no_argument, NULL, OPT_CATALOG_SYMBOLS },
+        { "date-format", required_argument, NULL, OPT_DATE_FORMAT },
         { NULL, 0, NULL, 0 },
     };
     char **list = NULL;
@@ -536,6 +554,20 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         case OPT_STRICT:
             cfg->dialect.strict = true;
             break;
+        case OPT_REFRESH:
+            cfg->refresh = true;
+            break;
+        case OPT_CATALOG_SYMBOLS:
+            cfg->catalog_symbols = true;
+            break;
+        case OPT_DATE_FORMAT:
+            if (!qp_date_format_ok(a)) {
+                rc = -EINVAL;
+                break;
+            }
+            free(cfg->date_format);
+            cfg->date_format = core_xstrdup(a);
+            break;
         default:
             if (optopt != 0) {
                 snprintf(err, errlen, "option %s needs an argument or is unknown",
@@ -577,6 +609,17 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         rc = -EINVAL;
         goto out;
     }
+    if (strstr(cfg->source, "{from}") != NULL) {
+        snprintf(err, errlen,
+                 "--source %s: {from} is not supported yet (it needs the row-level generations "
+                 "of issue 15); {to} and --date-format are",
+                 source);
+        rc = -EINVAL;
+        goto out;
+    }
+    if (cfg->date_format == NULL) {
+        cfg->date_format = core_xstrdup(QP_DEFAULT_DATE_FORMAT);
+    }
     if (strncmp(cfg->source, "http://", 7) != 0 && strncmp(cfg->source, "https://", 8) != 0 &&
         strncmp(cfg->source, "file://", 7) != 0) {
         snprintf(err, errlen, "--source must be an http, https or file URL: %s", source);
@@ -593,7 +636,7 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         strcmp(argv[optind - 1], "--") != 0) {
         snprintf(err, errlen,
                  "\"%s\" looks like a command, not a symbol (commands: verify, ls, cat, retry, "
-                 "convert); to fetch a symbol of that name, put it after --",
+                 "update, compact, convert); to fetch a symbol of that name, put it after --",
                  argv[optind]);
         rc = -EINVAL;
         goto out;
@@ -606,7 +649,12 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         }
         add_symbol(&list, &n, &cap, argv[i]);
     }
-    if (n == 0 && !cfg->only_failed) {
+    if (n > 0 && cfg->catalog_symbols) {
+        snprintf(err, errlen, "--catalog-symbols takes the catalog's symbols: give no SYMBOL");
+        rc = -EINVAL;
+        goto out;
+    }
+    if (n == 0 && !cfg->only_failed && !cfg->catalog_symbols) {
         snprintf(err, errlen, "no symbols: give SYMBOL... or --symbols FILE");
         rc = -EINVAL;
         goto out;
@@ -651,6 +699,7 @@ void qp_config_release(struct qp_config *cfg)
     free(cfg->headers);
     free(cfg->cacert);
     free(cfg->user_agent);
+    free(cfg->date_format);
     free(cfg->source);
     free(cfg->out);
     memset(cfg, 0, sizeof(*cfg));

@@ -62,9 +62,15 @@ struct qp_config {
     size_t nheaders;
     char *user_agent; /* or NULL for quotepack/<version> */
     /* Which symbols. */
-    bool retry_failed; /* also fetch symbols that failed permanently before */
-    bool only_failed;  /* the symbols are the catalog's failed ones (quotepack retry) */
-    bool source_given; /* --source was given (else retry takes the catalog's) */
+    bool retry_failed;    /* also fetch symbols that failed permanently before */
+    bool only_failed;     /* the symbols are the catalog's failed ones (quotepack retry) */
+    bool catalog_symbols; /* the symbols are all the catalog's (quotepack update) */
+    bool source_given;    /* --source was given (else retry takes the catalog's) */
+    /* --refresh: archived symbols are fetched again, conditionally (If-None-Match /
+     * If-Modified-Since from the catalog); a 304 or a body with the archived SHA-256 costs no
+     * conversion and no archive, a changed body is archived again (docs/quotepack.md). */
+    bool refresh;
+    char *date_format; /* --date-format: how {to} is written (datetmpl.h) */
 };
 
 /**

@@ -20,6 +20,7 @@
 #include "quotepack/body.h"
 #include "quotepack/config.h"
 #include "quotepack/console.h"
+#include "quotepack/datetmpl.h"
 #include "quotepack/fetch_host.h"
 
 struct xfer {
@@ -32,9 +33,12 @@ struct xfer {
     int64_t not_before; /* monotonic ns: when a retry may start */
     struct qp_body body;
     bool over_cap;
-    int local_err;         /* a write error of the spill file, or 0 */
-    int64_t retry_after_s; /* from the last response, or -1 */
-    struct arc_sha256 sha; /* of the body received so far (this try) */
+    int local_err;                   /* a write error of the spill file, or 0 */
+    int64_t retry_after_s;           /* from the last response, or -1 */
+    struct arc_sha256 sha;           /* of the body received so far (this try) */
+    struct curl_slist *req_headers;  /* this transfer's: the run's plus conditional ones */
+    char if_none_match[192 + 16];    /* "If-None-Match: <etag>" or "" */
+    char if_modified_since[64 + 24]; /* "If-Modified-Since: <date>" or "" */
     char errbuf[CURL_ERROR_SIZE];
     char url[QP_MAX_URL];
 };
@@ -45,15 +49,16 @@ struct qp_fetch {
     struct curl_slist *headers; /* immutable after create */
     struct xfer **waiting;      /* fetch thread only: retries and paused starts not yet due */
     size_t nwaiting;
-    struct xfer **running;           /* fetch thread only: transfers in the multi handle */
-    size_t active;                   /* fetch thread only: entries in running */
-    int64_t next_slot;               /* fetch thread only: rate cap, monotonic ns */
-    uint64_t rnd;                    /* fetch thread only: xorshift state for jitter */
-    struct qp_fetch_hosts hosts;     /* fetch thread only */
-    atomic_bool stop;                /* atomic */
-    atomic_uint_fast64_t requests;   /* atomic */
-    atomic_uint_fast64_t bytes;      /* atomic */
-    atomic_uint_fast64_t hosts_gone; /* atomic */
+    struct xfer **running;             /* fetch thread only: transfers in the multi handle */
+    size_t active;                     /* fetch thread only: entries in running */
+    int64_t next_slot;                 /* fetch thread only: rate cap, monotonic ns */
+    uint64_t rnd;                      /* fetch thread only: xorshift state for jitter */
+    struct qp_fetch_hosts hosts;       /* fetch thread only */
+    atomic_bool stop;                  /* atomic */
+    atomic_uint_fast64_t requests;     /* atomic */
+    atomic_uint_fast64_t bytes;        /* atomic */
+    atomic_uint_fast64_t hosts_gone;   /* atomic */
+    atomic_uint_fast64_t not_modified; /* atomic */
 };
 
 bool qp_fetch_status_retryable(long status)
@@ -210,6 +215,7 @@ int qp_fetch_create(struct qp_fetch **out, const struct qp_fetch_config *cfg)
     atomic_init(&f->requests, 0);
     atomic_init(&f->bytes, 0);
     atomic_init(&f->hosts_gone, 0);
+    atomic_init(&f->not_modified, 0);
     *out = f;
     return 0;
 }
@@ -222,6 +228,7 @@ static void xfer_free(struct xfer *t)
     if (t->easy != NULL) {
         curl_easy_cleanup(t->easy);
     }
+    curl_slist_free_all(t->req_headers);
     qp_body_release(&t->body);
     free(t);
 }
@@ -263,7 +270,9 @@ static int xfer_start(struct qp_fetch *f, struct xfer *t)
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT,
                      c->user_agent != NULL ? c->user_agent : "quotepack/" CORE_VERSION);
-    if (f->headers != NULL) {
+    if (t->req_headers != NULL) {
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->req_headers);
+    } else if (f->headers != NULL) {
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers);
     }
     if (c->cacert != NULL) {
@@ -407,13 +416,21 @@ static void xfer_finish(struct qp_fetch *f, struct xfer *t, CURLcode code)
     }
     err[0] = '\0';
 
-    if (code == CURLE_OK && (status == 0 || (status >= 200 && status <= 299))) {
+    bool not_modified = code == CURLE_OK && status == 304 && t->req_headers != NULL;
+    if (code == CURLE_OK && (status == 0 || (status >= 200 && status <= 299) || not_modified)) {
         note_host(f, t, code, status == 0 ? 200 : status, "");
         curl_easy_cleanup(t->easy);
         t->easy = NULL;
         unsigned char digest[ARC_SHA256_LEN];
         arc_sha256_final(&t->sha, digest);
         arc_sha256_hex(digest, t->body.sha256);
+        if (not_modified) {
+            // Nothing was sent: the archived body stands (its validators stay the catalog's).
+            qp_body_reset(&t->body);
+            t->body.sha256[0] = '\0';
+            t->body.not_modified = true;
+            atomic_fetch_add(&f->not_modified, 1);
+        }
         struct qp_body *body = core_xmalloc(sizeof(*body));
         *body = t->body;
         qp_body_init(&t->body, f->cfg.spill_dir, f->cfg.spill_at, f->cfg.max_body);
@@ -480,6 +497,51 @@ static void rate_book(struct qp_fetch *f, int64_t now)
     }
 }
 
+/*
+ * The run's headers plus If-None-Match / If-Modified-Since when the symbol has validators (a
+ * refresh of an archived symbol): t->req_headers, or NULL for none. 0 or -ENOMEM.
+ */
+static int conditional_headers(struct qp_fetch *f, struct xfer *t)
+{
+    char etag[192] = "";
+    char lm[64] = "";
+    f->cfg.validators(f->cfg.ctx, t->idx, etag, sizeof(etag), lm, sizeof(lm));
+    if (etag[0] == '\0' && lm[0] == '\0') {
+        return 0;
+    }
+    struct curl_slist *l = NULL;
+    for (size_t i = 0; i < f->cfg.nheaders; i++) {
+        struct curl_slist *n = curl_slist_append(l, f->cfg.headers[i]);
+        if (n == NULL) {
+            curl_slist_free_all(l);
+            return -ENOMEM;
+        }
+        l = n;
+    }
+    const char *cond[2] = { NULL, NULL };
+    if (etag[0] != '\0') {
+        snprintf(t->if_none_match, sizeof(t->if_none_match), "If-None-Match: %s", etag);
+        cond[0] = t->if_none_match;
+    }
+    if (lm[0] != '\0') {
+        snprintf(t->if_modified_since, sizeof(t->if_modified_since), "If-Modified-Since: %s", lm);
+        cond[1] = t->if_modified_since;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        if (cond[i] == NULL) {
+            continue;
+        }
+        struct curl_slist *n = curl_slist_append(l, cond[i]);
+        if (n == NULL) {
+            curl_slist_free_all(l);
+            return -ENOMEM;
+        }
+        l = n;
+    }
+    t->req_headers = l;
+    return 0;
+}
+
 /* A new transfer for an admitted symbol, or NULL when it ended at once (done() was called). */
 static struct xfer *new_xfer(struct qp_fetch *f, size_t idx, const char *sym)
 {
@@ -488,8 +550,12 @@ static struct xfer *new_xfer(struct qp_fetch *f, size_t idx, const char *sym)
     t->idx = idx;
     t->symbol = sym;
     qp_body_init(&t->body, f->cfg.spill_dir, f->cfg.spill_at, f->cfg.max_body);
-    if (qp_config_url(f->cfg.url_template, sym, t->url, sizeof(t->url)) != 0) {
+    if (qp_template_expand(f->cfg.url_template, sym, f->cfg.to, t->url, sizeof(t->url)) != 0) {
         fail_symbol(f, t, "URL too long", true, false);
+        return NULL;
+    }
+    if (f->cfg.validators != NULL && conditional_headers(f, t) != 0) {
+        fail_symbol(f, t, "cannot prepare the request (out of memory)", false, false);
         return NULL;
     }
     t->host = qp_fetch_hosts_find(&f->hosts, t->url);
@@ -654,4 +720,9 @@ uint64_t qp_fetch_bytes(struct qp_fetch *f)
 uint64_t qp_fetch_hosts_given_up(struct qp_fetch *f)
 {
     return atomic_load(&f->hosts_gone);
+}
+
+uint64_t qp_fetch_not_modified(struct qp_fetch *f)
+{
+    return atomic_load(&f->not_modified);
 }

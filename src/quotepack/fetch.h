@@ -34,6 +34,12 @@ enum qp_fetch_admit {
     QP_FETCH_ADMIT_DONE, /* nothing will ever come again */
 };
 
+/**
+ * The validators a symbol's last archived body came with, for a conditional request (fetch
+ * thread, once per transfer): fills etag and/or last_modified ("" for none). Optional.
+ */
+typedef void (*qp_fetch_validators_fn)(void *ctx, size_t idx, char *etag, size_t etag_size,
+                                       char *last_modified, size_t lm_size);
 /** Asks for the next symbol to download (fetch thread). symbol is borrowed for the run. */
 typedef enum qp_fetch_admit (*qp_fetch_admit_fn)(void *ctx, size_t *idx, const char **symbol);
 /** Why a symbol's download failed. */
@@ -46,6 +52,7 @@ struct qp_fetch_failure {
 
 /**
  * One symbol finished (fetch thread). On success body (malloc'd struct, ownership passes,
+ * body->not_modified set and nothing in it for a 304 answer to a conditional request,
  * release with qp_body_release then free) holds the download and fail is NULL; on failure
  * body is NULL and fail says why. May block: the fetcher then stops pulling data, which is
  * the pipeline's backpressure.
@@ -55,6 +62,7 @@ typedef void (*qp_fetch_done_fn)(void *ctx, size_t idx, struct qp_body *body,
 
 struct qp_fetch_config {
     const char *url_template; /* borrowed, with {symbol} */
+    const char *to;           /* borrowed: what {to} becomes (today, formatted), or NULL */
     size_t connections;
     double rate; /* requests per second, 0 = unlimited */
     unsigned retries;
@@ -72,6 +80,7 @@ struct qp_fetch_config {
     const char *spill_dir; /* borrowed: where a body past spill_at bytes goes (body.h) */
     size_t spill_at;       /* 0 = 4 MiB */
     qp_fetch_admit_fn admit;
+    qp_fetch_validators_fn validators; /* NULL: no conditional requests */
     qp_fetch_done_fn done;
     void *ctx;
 };
@@ -89,6 +98,8 @@ void qp_fetch_destroy(struct qp_fetch *f);
 
 /** Requests started so far, including retries (stats and tests). Any thread. */
 uint64_t qp_fetch_requests(struct qp_fetch *f);
+/** 304 Not Modified answers so far (stats and tests). Any thread. */
+uint64_t qp_fetch_not_modified(struct qp_fetch *f);
 /** Body bytes received so far (progress). Any thread. */
 uint64_t qp_fetch_bytes(struct qp_fetch *f);
 

@@ -11,11 +11,14 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "quotepack/catalog.h"
 #include "quotepack/commands.h"
+#include "quotepack/compact.h"
 #include "quotepack/config.h"
 #include "quotepack/convert_cli.h"
 #include "quotepack/failpoint.h"
 #include "quotepack/pipeline.h"
+#include "quotepack/settings.h"
 #include "quotepack/verify.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -89,7 +92,7 @@ static int run_pipeline(int argc, char **argv)
             status = 1;
         } else if (stats.interrupted) {
             status = 130;
-        } else if (stats.failed > 0 || stats.skipped > 0) {
+        } else if (stats.failed > 0 || stats.skipped > 0 || stats.refresh_failed > 0) {
             status = 1;
         }
     }
@@ -125,6 +128,62 @@ static int run_retry(int argc, char **argv, const char *prog)
     return rc;
 }
 
+/*
+ * quotepack update DIR [options] = quotepack --out DIR --refresh --catalog-symbols <the options
+ * recorded in DIR's catalog> [options]: every symbol of the catalog, refreshed with the source
+ * and options its runs recorded (settings.h); options given here override them for this run.
+ */
+static int run_update(int argc, char **argv, const char *prog)
+{
+    bool help = argc >= 2 && strcmp(argv[1], "--help") == 0;
+    if (argc < 2 || argv[1][0] == '-') {
+        fprintf(help ? stdout : stderr,
+                "usage: quotepack update DIR [options]\n"
+                "Refreshes every symbol in DIR's catalog from the source and with the options\n"
+                "recorded there (--source, --format, --level, --batch, --compact, --delimiter,\n"
+                "--encoding, --strict, --max-body; options given here override them): archived\n"
+                "symbols are fetched conditionally (--refresh), the others as a rerun would.\n"
+                "--header and --user-agent are not recorded: give them again.\n");
+        return help ? 0 : 2;
+    }
+    struct qp_catalog *cat = NULL;
+    int rc = qp_catalog_open(&cat, argv[1], true);
+    if (rc != 0) {
+        fprintf(stderr, "quotepack update: cannot read the catalog in %s: %s\n", argv[1],
+                rc == -ENOENT ? "there is none (run quotepack on it first)" : strerror(-rc));
+        return 1;
+    }
+    char **rec = NULL;
+    size_t nrec = 0;
+    rc = qp_settings_args(cat, &rec, &nrec);
+    qp_catalog_close(cat);
+    if (rc != 0) {
+        fprintf(stderr, "quotepack update: cannot read the options recorded in %s: %s\n", argv[1],
+                strerror(-rc));
+        return 1;
+    }
+    char **av = core_xcalloc((size_t)argc + nrec + 6, sizeof(char *));
+    char out_opt[] = "--out";
+    char refresh[] = "--refresh";
+    char all[] = "--catalog-symbols";
+    int n = 0;
+    av[n++] = (char *)(uintptr_t)prog;
+    for (size_t i = 0; i < nrec; i++) {
+        av[n++] = rec[i];
+    }
+    av[n++] = out_opt;
+    av[n++] = argv[1];
+    av[n++] = refresh;
+    av[n++] = all;
+    for (int i = 2; i < argc; i++) {
+        av[n++] = argv[i];
+    }
+    rc = run_pipeline(n, av);
+    free(av);
+    qp_settings_free(rec, nrec);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     core_log_set_ident("quotepack");
@@ -149,13 +208,19 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "retry") == 0) {
         return run_retry(argc - 1, argv + 1, argv[0]);
     }
+    if (strcmp(cmd, "compact") == 0) {
+        return qp_cmd_compact(argc - 1, argv + 1, stdout);
+    }
+    if (strcmp(cmd, "update") == 0) {
+        return run_update(argc - 1, argv + 1, argv[0]);
+    }
     if (strcmp(cmd, "help") == 0) {
         qp_config_usage(stdout);
         return 0;
     }
     if (qp_config_looks_like_command(cmd)) {
         fprintf(stderr,
-                "quotepack: unknown command \"%s\" (commands: verify, ls, cat, retry, convert, "
+                "quotepack: unknown command \"%s\" (commands: verify, ls, cat, retry, update, compact, convert, "
                 "help). To fetch a symbol of that name, put it after -- or in --symbols FILE.\n",
                 cmd);
         return 2;

@@ -22,6 +22,7 @@
 #include "quotepack/progress.h"
 #include "quotepack/recover.h"
 #include "quotepack/run.h"
+#include "quotepack/settings.h"
 #include "quotepack/spool.h"
 #include "quotepack/stage_convert.h"
 #include "quotepack/stage_fetch.h"
@@ -79,7 +80,8 @@ static int lock_dir(const char *dir, int *fd)
     return 0;
 }
 
-/* The source and the archive settings, kept so that `quotepack retry DIR` can reuse them. */
+/* The source and the archive settings, kept so that `quotepack retry DIR` and `quotepack
+ * update DIR` can reuse them (settings.h says which). */
 static const char *settle_source(struct qp_run *run, struct qp_catalog *cat, char *buf, size_t size)
 {
     const struct qp_config *cfg = run->cfg;
@@ -87,8 +89,13 @@ static const char *settle_source(struct qp_run *run, struct qp_catalog *cat, cha
         qp_catalog_get_setting(cat, "source", buf, size) == 0) {
         return buf;
     }
-    if (qp_catalog_set_setting(cat, "source", cfg->source) != 0) {
-        qp_console_log(CORE_LOG_WARN, "cannot record the source in the catalog");
+    if (cfg->catalog_symbols) {
+        return cfg->source; // update: the recorded options came in as arguments (main.c)
+    }
+    int rc = cfg->only_failed ? qp_catalog_set_setting(cat, "source", cfg->source)
+                              : qp_settings_store(cat, cfg);
+    if (rc != 0) {
+        qp_console_log(CORE_LOG_WARN, "cannot record the run's options in the catalog");
     }
     return cfg->source;
 }
@@ -254,6 +261,7 @@ int qp_pipeline_run(const struct qp_config *cfg, volatile sig_atomic_t *stop,
     stats->already = rs.already;
     stats->reused = rs.reused;
     stats->skipped = rs.skipped;
+    stats->refreshed = rs.refreshed;
 
     rc = qp_fetch_stage_create(&sg.fs, &run, sg.cs);
     if (rc == 0) {
@@ -283,6 +291,10 @@ int qp_pipeline_run(const struct qp_config *cfg, volatile sig_atomic_t *stop,
     stats->csv_bytes = atomic_load(&run.archived_csv);
     stats->xml_bytes = atomic_load(&run.xml_bytes);
     stats->requests = qp_fetch_stage_requests(sg.fs);
+    stats->not_modified = atomic_load(&run.not_modified);
+    stats->unchanged = atomic_load(&run.unchanged);
+    stats->rearchived = atomic_load(&run.rearchived);
+    stats->refresh_failed = atomic_load(&run.refresh_failed);
     stats->peak_files = run.peak_files;
     stats->peak_bytes = run.peak_bytes;
     print_notes(&run, stats);
@@ -327,6 +339,15 @@ void qp_pipeline_print_summary(const struct qp_config *cfg, const struct qp_pipe
             (unsigned long long)st->already, (unsigned long long)st->failed, extra,
             (unsigned long long)st->archives, cfg->out, mb, st->seconds,
             st->seconds > 0 ? mb / st->seconds : 0.0, (unsigned long long)st->requests);
+    if (cfg->refresh) {
+        fprintf(stderr,
+                "quotepack: refresh: %llu archived symbols checked: %llu not modified (304), "
+                "%llu unchanged (same SHA-256), %llu changed and archived again, %llu failed "
+                "(kept as archived)\n",
+                (unsigned long long)st->refreshed, (unsigned long long)st->not_modified,
+                (unsigned long long)st->unchanged, (unsigned long long)st->rearchived,
+                (unsigned long long)st->refresh_failed);
+    }
     if (st->host_skipped > 0) {
         fprintf(stderr, "quotepack: %llu of the failures: their host was given up (see above)\n",
                 (unsigned long long)st->host_skipped);

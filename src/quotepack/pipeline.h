@@ -28,6 +28,13 @@ struct qp_pipeline_stats {
     int setup_failed; /* the run never started (lock held, unusable directory): already said */
     uint64_t no_rows; /* converted by this run with a header and no rows */
     uint64_t other_delimiter; /* converted by this run with a detected delimiter other than ',' */
+    /* --refresh: archived symbols fetched again; of them: 304 answers, bodies equal to the
+     * archived one, changed bodies archived again, failures (the archived body stays) */
+    uint64_t refreshed;
+    uint64_t not_modified;
+    uint64_t unchanged;
+    uint64_t rearchived;
+    uint64_t refresh_failed;
 };
 
 /**

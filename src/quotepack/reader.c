@@ -22,6 +22,7 @@ struct qp_reader {
     struct qp_spool_rec rec;
     uint64_t pos; /* bytes of the record served so far, in archive order */
     char *buf;
+    int64_t mtime; /* of the current entry */
 };
 
 static struct qp_reader *reader_new(void)
@@ -125,10 +126,16 @@ int qp_reader_next(struct qp_reader *r, const char **name, int64_t *size)
     }
     *name = archive_entry_pathname(e);
     *size = archive_entry_size(e);
+    r->mtime = (int64_t)archive_entry_mtime(e);
     if (*name == NULL) {
         *name = "";
     }
     return 1;
+}
+
+int64_t qp_reader_mtime(const struct qp_reader *r)
+{
+    return r->mtime;
 }
 
 int qp_reader_data(struct qp_reader *r, FILE *out, uint64_t *size, uint32_t *crc)

@@ -49,6 +49,9 @@ typedef int (*qp_reader_piece_fn)(void *ctx, const void *data, size_t len);
 int qp_reader_data_each(struct qp_reader *r, qp_reader_piece_fn fn, void *ctx, uint64_t *size,
                         uint32_t *crc) CORE_MUST_CHECK;
 
+/** The current entry's modification time (Unix seconds; compaction keeps it). */
+int64_t qp_reader_mtime(const struct qp_reader *r);
+
 /** libarchive's last message. */
 const char *qp_reader_error(struct qp_reader *r);
 

@@ -20,8 +20,7 @@
 #include "quotepack/spool.h"
 #include "quotepack/strset.h"
 
-/* Removes what an interrupted run can leave in DIR: temp archives and unrecorded archives. */
-static int clean_out_dir(const char *dir, struct qp_catalog *cat)
+int qp_recover_clean_dir(const char *dir, struct qp_catalog *cat)
 {
     DIR *d = opendir(dir);
     int rc = 0;
@@ -72,7 +71,7 @@ struct failed_list {
 static int collect_failed(void *ctx, const struct qp_catalog_row *row)
 {
     struct failed_list *f = ctx;
-    if (row->state == QP_STATE_FAILED &&
+    if ((row->state == QP_STATE_FAILED || f->cfg->catalog_symbols) &&
         qp_shard_selects(row->symbol, f->cfg->shard_k, f->cfg->shard_n)) {
         if (f->n == f->cap) {
             f->cap = f->cap ? f->cap * 2 : 64;
@@ -172,6 +171,14 @@ static int classify(struct qp_run *run, struct qp_catalog *cat, size_t i,
     snprintf(s->body_sha256, sizeof(s->body_sha256), "%s", row.body_sha256);
     if (row.state == QP_STATE_ARCHIVED) {
         snprintf(s->archive, sizeof(s->archive), "%s", row.archive);
+        if (cfg->refresh) {
+            // Fetched again, conditionally; the catalog row stays as it is (run.h).
+            s->refresh = true;
+            s->this_run = true;
+            run->todo[run->ntodo++] = i;
+            st->refreshed++;
+            return 0;
+        }
         st->already++;
         return 0;
     }
@@ -215,7 +222,7 @@ int qp_recover(struct qp_run *run, struct qp_catalog *cat, struct qp_recover_sta
     size_t n = cfg->nsymbols;
     int rc = 0;
     memset(st, 0, sizeof(*st));
-    if (cfg->only_failed) {
+    if (cfg->only_failed || cfg->catalog_symbols) {
         struct failed_list f = { cfg, NULL, 0, 0 };
         rc = qp_catalog_foreach(cat, collect_failed, &f);
         if (rc != 0) {
@@ -236,7 +243,7 @@ int qp_recover(struct qp_run *run, struct qp_catalog *cat, struct qp_recover_sta
     }
     qp_run_alloc_symbols(run, n);
     st->symbols = n;
-    rc = clean_out_dir(cfg->out, cat);
+    rc = qp_recover_clean_dir(cfg->out, cat);
     if (rc != 0) {
         return rc;
     }

@@ -11,10 +11,11 @@ struct qp_run;
 struct qp_catalog;
 
 struct qp_recover_stats {
-    uint64_t symbols; /* of this run */
-    uint64_t already; /* archived by an earlier run: skipped */
-    uint64_t reused;  /* converted by an earlier run, entry intact in the spool: packed as is */
-    uint64_t skipped; /* failed permanently before, not asked to retry: skipped */
+    uint64_t symbols;   /* of this run */
+    uint64_t already;   /* archived by an earlier run: skipped */
+    uint64_t refreshed; /* archived by an earlier run, fetched again (cfg->refresh) */
+    uint64_t reused;    /* converted by an earlier run, entry intact in the spool: packed as is */
+    uint64_t skipped;   /* failed permanently before, not asked to retry: skipped */
 };
 
 /*
@@ -24,7 +25,8 @@ struct qp_recover_stats {
  *     ones as the run's symbols);
  *   - deletes temporary archives and archives the catalog does not record (a run killed
  *     between rename and commit): their symbols are still converted or earlier;
- *   - for each symbol: archived -> skipped; converted with an intact spooled entry of this
+ *   - for each symbol: archived -> skipped (with cfg->refresh: queued for fetching with its
+ *     validators, its row left archived); converted with an intact spooled entry of this
  *     format -> queued for packing; failed permanently -> skipped unless retry_failed;
  *     anything else -> pending and queued for fetching, in input order;
  *   - converted symbols this run does not name go back to pending;
@@ -33,5 +35,12 @@ struct qp_recover_stats {
  */
 int qp_recover(struct qp_run *run, struct qp_catalog *cat,
                struct qp_recover_stats *st) CORE_MUST_CHECK;
+
+/**
+ * Removes what an interrupted run or compaction can leave in dir: temporary archives, and
+ * archives the catalog does not record (written but never recorded, or forgotten by a
+ * compaction that was killed before it deleted them). Main thread, lock held. 0 or -errno.
+ */
+int qp_recover_clean_dir(const char *dir, struct qp_catalog *cat) CORE_MUST_CHECK;
 
 #endif

@@ -28,6 +28,10 @@ int qp_run_init(struct qp_run *run, const struct qp_config *cfg)
     atomic_init(&run->archives, 0);
     atomic_init(&run->archived_csv, 0);
     atomic_init(&run->xml_bytes, 0);
+    atomic_init(&run->not_modified, 0);
+    atomic_init(&run->unchanged, 0);
+    atomic_init(&run->rearchived, 0);
+    atomic_init(&run->refresh_failed, 0);
     if (pthread_mutex_init(&run->mu, NULL) != 0) {
         return -ENOMEM;
     }
@@ -80,7 +84,9 @@ void qp_run_release(struct qp_run *run)
 
 void qp_run_mark_dirty_locked(struct qp_run *run, size_t idx)
 {
-    if (!run->syms[idx].dirty) {
+    // A refreshed symbol's row stays archived until its new archive commits (stage_pack.c):
+    // its intermediate states are never written, so a crash or a failure leaves it archived.
+    if (!run->syms[idx].dirty && !run->syms[idx].refresh) {
         run->syms[idx].dirty = true;
         run->dirty[run->ndirty++] = idx;
     }
@@ -157,9 +163,52 @@ enum qp_fetch_admit qp_run_admit(struct qp_run *run, size_t *idx, const char **s
     return a;
 }
 
-void qp_run_fetched(struct qp_run *run, size_t idx, const struct qp_body *body)
+void qp_run_validators(struct qp_run *run, size_t idx, char *etag, size_t etag_size,
+                       char *last_modified, size_t lm_size)
+{
+    const struct qp_sym *s = &run->syms[idx];
+    etag[0] = '\0';
+    last_modified[0] = '\0';
+    if (!s->refresh) {
+        return;
+    }
+    pthread_mutex_lock(&run->mu);
+    snprintf(etag, etag_size, "%s", s->etag);
+    snprintf(last_modified, lm_size, "%s", s->last_modified);
+    pthread_mutex_unlock(&run->mu);
+}
+
+/* A refresh found idx unchanged: it ends here, archived as it was. */
+static void end_unchanged(struct qp_run *run, size_t idx, bool not_modified)
+{
+    pthread_mutex_lock(&run->mu);
+    run->in_flight--;
+    if (qp_run_nothing_more_locked(run)) {
+        pthread_cond_broadcast(&run->cond);
+    }
+    pthread_mutex_unlock(&run->mu);
+    qp_console_log(CORE_LOG_DEBUG, "%s: %s: kept as archived", run->syms[idx].name,
+                   not_modified ? "not modified (304)" : "the same body (SHA-256)");
+    atomic_fetch_add(not_modified ? &run->not_modified : &run->unchanged, 1);
+    atomic_fetch_add(&run->done, 1);
+    if (run->wake_fetch != NULL) {
+        run->wake_fetch(run->wake_ctx); // a place in the window opened
+    }
+}
+
+bool qp_run_fetched(struct qp_run *run, size_t idx, const struct qp_body *body)
 {
     struct qp_sym *s = &run->syms[idx];
+    if (s->refresh) {
+        pthread_mutex_lock(&run->mu);
+        bool same = body->not_modified ||
+                    (s->body_sha256[0] != '\0' && strcmp(s->body_sha256, body->sha256) == 0);
+        pthread_mutex_unlock(&run->mu);
+        if (same) {
+            end_unchanged(run, idx, body->not_modified);
+            return false;
+        }
+    }
     pthread_mutex_lock(&run->mu);
     s->csv_bytes = body->size;
     s->fetched = true;
@@ -168,6 +217,7 @@ void qp_run_fetched(struct qp_run *run, size_t idx, const struct qp_body *body)
     snprintf(s->body_sha256, sizeof(s->body_sha256), "%s", body->sha256);
     s->fetched_at = (int64_t)time(NULL);
     pthread_mutex_unlock(&run->mu);
+    return true;
 }
 
 void qp_run_converted(struct qp_run *run, size_t idx, uint64_t rows, uint64_t xml_bytes,
@@ -207,7 +257,9 @@ void qp_run_failed(struct qp_run *run, size_t idx, const char *message, enum qp_
     struct qp_sym *s = &run->syms[idx];
     char *e = core_xstrdup(message);
     pthread_mutex_lock(&run->mu);
-    s->state = QP_STATE_FAILED;
+    // A refresh that failed leaves the archived body as it was (the catalog row is not
+    // touched); the failure is reported and counted, and the next refresh tries again.
+    s->state = s->refresh ? QP_STATE_ARCHIVED : QP_STATE_FAILED;
     s->failure = failure;
     free(s->error);
     s->error = e;
@@ -225,7 +277,7 @@ void qp_run_failed(struct qp_run *run, size_t idx, const char *message, enum qp_
                                                          "asked)"
                                                        : "");
     }
-    atomic_fetch_add(&run->failed, 1);
+    atomic_fetch_add(s->refresh ? &run->refresh_failed : &run->failed, 1);
     atomic_fetch_add(&run->done, 1);
     if (run->wake_fetch != NULL) {
         run->wake_fetch(run->wake_ctx); // a place in the window opened

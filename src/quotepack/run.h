@@ -46,8 +46,12 @@ struct qp_entry_facts {
 };
 
 struct qp_sym {
-    const char *name;        /* immutable */
-    bool this_run;           /* immutable after recover: fetched or reused by this run */
+    const char *name; /* immutable */
+    bool this_run;    /* immutable after recover: fetched or reused by this run */
+    /* immutable after recover: archived before, fetched again by this refresh (--refresh,
+     * `update`). Its catalog row stays archived in its old archive until a changed body is
+     * archived again (qp_catalog_rearchive); an unchanged body or a failure leaves it so. */
+    bool refresh;
     enum qp_state state;     /* guarded by mu */
     enum qp_failure failure; /* guarded by mu */
     bool fetched;            /* guarded by mu: downloaded by this run */
@@ -112,6 +116,12 @@ struct qp_run {
     atomic_uint_fast64_t archives;     /* atomic */
     atomic_uint_fast64_t archived_csv; /* atomic: CSV bytes of symbols fetched and archived */
     atomic_uint_fast64_t xml_bytes;    /* atomic: XML made by this run */
+    /* atomic, refreshes: 304 answers; bodies equal to the archived one (SHA-256); changed
+     * bodies archived again; refreshes that failed (the archived body stays) */
+    atomic_uint_fast64_t not_modified;
+    atomic_uint_fast64_t unchanged;
+    atomic_uint_fast64_t rearchived;
+    atomic_uint_fast64_t refresh_failed;
 };
 
 /** Prepares an empty run for cfg (borrowed). Main thread. 0 or -errno. */
@@ -123,8 +133,16 @@ void qp_run_alloc_symbols(struct qp_run *run, size_t n);
 
 /** The next symbol to download, or WAIT (the window is full) or DONE. Fetch thread. */
 enum qp_fetch_admit qp_run_admit(struct qp_run *run, size_t *idx, const char **symbol);
-/** The download of idx finished: its size and validators (body is borrowed). Any thread. */
-void qp_run_fetched(struct qp_run *run, size_t idx, const struct qp_body *body);
+/**
+ * The download of idx finished (body is borrowed). Returns true when the body is to be
+ * converted (its size and validators are then the symbol's); false when it is a refresh whose
+ * body did not change (a 304, or the SHA-256 of the archived body): idx then ended, archived
+ * as it was, and the caller releases the body. Fetch thread.
+ */
+bool qp_run_fetched(struct qp_run *run, size_t idx, const struct qp_body *body);
+/** The validators to send for idx (a refresh): see qp_fetch_validators_fn. Fetch thread. */
+void qp_run_validators(struct qp_run *run, size_t idx, char *etag, size_t etag_size,
+                       char *last_modified, size_t lm_size);
 /**
  * idx was converted; its entry (rec, xml_bytes, crc, facts) is in the spool; its CSV was read
  * with delimiter (for the end-of-run notes). Any thread.

@@ -10,6 +10,7 @@
 #include "core/alloc.h"
 #include "core/thread.h"
 #include "quotepack/body.h"
+#include "quotepack/datetmpl.h"
 #include "quotepack/fetch.h"
 #include "quotepack/run.h"
 #include "quotepack/spool.h"
@@ -20,6 +21,7 @@ struct qp_fetch_stage {
     struct qp_convert_stage *cs; /* borrowed */
     struct qp_fetch *fetch;
     char spill_dir[4096]; /* immutable */
+    char to[128];         /* immutable: today in --date-format, for {to} */
     pthread_t thread;
     bool started; /* main thread only */
 };
@@ -48,8 +50,19 @@ static void fetched(void *ctx, size_t idx, struct qp_body *body,
         }
         return;
     }
-    qp_run_fetched(fs->run, idx, body);
+    if (!qp_run_fetched(fs->run, idx, body)) {
+        qp_body_release(body); // a refresh whose body did not change: nothing to convert
+        free(body);
+        return;
+    }
     qp_convert_stage_submit(fs->cs, idx, body);
+}
+
+static void validators(void *ctx, size_t idx, char *etag, size_t etag_size, char *last_modified,
+                       size_t lm_size)
+{
+    struct qp_fetch_stage *fs = ctx;
+    qp_run_validators(fs->run, idx, etag, etag_size, last_modified, lm_size);
 }
 
 static void wake(void *ctx)
@@ -66,8 +79,21 @@ int qp_fetch_stage_create(struct qp_fetch_stage **out, struct qp_run *run,
     fs->run = run;
     fs->cs = cs;
     snprintf(fs->spill_dir, sizeof(fs->spill_dir), "%s/%s", cfg->out, QP_SPOOL_DIR);
+    *out = NULL;
+    struct qp_day today;
+    int rc = qp_today(&today);
+    if (rc == 0) {
+        rc = qp_day_format(today, cfg->date_format, fs->to, sizeof(fs->to));
+    }
+    if (rc != 0) {
+        fprintf(stderr, "quotepack: cannot tell today's date for {to} (QUOTEPACK_TODAY=%s?)\n",
+                getenv("QUOTEPACK_TODAY") != NULL ? getenv("QUOTEPACK_TODAY") : "");
+        free(fs);
+        return rc;
+    }
     struct qp_fetch_config fc = {
         .url_template = run->source,
+        .to = fs->to,
         .connections = cfg->connections,
         .rate = cfg->rate,
         .retries = cfg->retries,
@@ -85,11 +111,11 @@ int qp_fetch_stage_create(struct qp_fetch_stage **out, struct qp_run *run,
         .spill_dir = fs->spill_dir,
         .spill_at = (size_t)4 << 20,
         .admit = admit,
+        .validators = cfg->refresh ? validators : NULL,
         .done = fetched,
         .ctx = fs,
     };
-    *out = NULL;
-    int rc = qp_fetch_create(&fs->fetch, &fc);
+    rc = qp_fetch_create(&fs->fetch, &fc);
     if (rc != 0) {
         free(fs);
         return rc;
@@ -150,6 +176,11 @@ uint64_t qp_fetch_stage_bytes(struct qp_fetch_stage *fs)
 uint64_t qp_fetch_stage_requests(struct qp_fetch_stage *fs)
 {
     return fs != NULL ? qp_fetch_requests(fs->fetch) : 0;
+}
+
+uint64_t qp_fetch_stage_not_modified(struct qp_fetch_stage *fs)
+{
+    return fs != NULL ? qp_fetch_not_modified(fs->fetch) : 0;
 }
 
 uint64_t qp_fetch_stage_hosts_given_up(struct qp_fetch_stage *fs)

@@ -34,5 +34,7 @@ void qp_fetch_stage_destroy(struct qp_fetch_stage *fs);
 uint64_t qp_fetch_stage_bytes(struct qp_fetch_stage *fs);
 uint64_t qp_fetch_stage_requests(struct qp_fetch_stage *fs);
 uint64_t qp_fetch_stage_hosts_given_up(struct qp_fetch_stage *fs);
+/** 304 answers so far. Any thread. */
+uint64_t qp_fetch_stage_not_modified(struct qp_fetch_stage *fs);
 
 #endif

@@ -175,10 +175,17 @@ static int pack_archive(struct qp_pack_stage *ps, size_t n)
         qp_run_row_locked(run, ps->members[i], &rows[i]);
     }
     pthread_mutex_unlock(&run->mu);
+    size_t rearchived = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         rows[i].state = QP_STATE_ARCHIVED;
         snprintf(rows[i].archive, sizeof(rows[i].archive), "%s", name);
-        rc = qp_catalog_update(ps->cat, &rows[i]);
+        if (run->syms[ps->members[i]].refresh) {
+            // A refresh's changed body: the old member becomes an earlier generation.
+            rc = qp_catalog_rearchive(ps->cat, &rows[i]);
+            rearchived++;
+        } else {
+            rc = qp_catalog_update(ps->cat, &rows[i]);
+        }
     }
     if (rc == 0) {
         struct qp_catalog_archive a;
@@ -221,7 +228,8 @@ static int pack_archive(struct qp_pack_stage *ps, size_t n)
     for (size_t i = 0; i < n; i++) {
         qp_spool_release(run->spool, &run->syms[ps->members[i]].rec);
     }
-    atomic_fetch_add(&run->archived, n);
+    atomic_fetch_add(&run->archived, n - rearchived);
+    atomic_fetch_add(&run->rearchived, rearchived);
     atomic_fetch_add(&run->archives, 1);
     atomic_fetch_add(&run->archived_csv, csv);
     qp_console_log(CORE_LOG_DEBUG, "packed %s: %zu members, %llu bytes in %.3f s", name, n,

@@ -26,6 +26,13 @@ struct entry {
     unsigned seen;
 };
 
+/* An earlier generation of a symbol (a member a refresh replaced), keyed "archive/symbol". */
+struct gen_entry {
+    struct qp_catalog_generation g;
+    char key[128 + 128 + 2];
+    unsigned seen;
+};
+
 struct vstate {
     const char *dir;
     FILE *report;
@@ -36,6 +43,9 @@ struct vstate {
     struct qp_strset recorded; /* archive names of the snapshot */
     char **names;              /* the archive names (owned) */
     size_t nnames, names_cap;
+    struct gen_entry *gens;
+    size_t ngens, gens_cap;
+    struct qp_strset gen_index; /* "archive/symbol" -> index into gens */
     unsigned long diffs;
     unsigned long archives;
     unsigned long members;
@@ -53,6 +63,20 @@ static int collect(void *ctx, const struct qp_catalog_row *row)
     v->rows[v->n].row = *row;
     v->rows[v->n].seen = 0;
     v->n++;
+    return 0;
+}
+
+static int collect_generation(void *ctx, const struct qp_catalog_generation *g)
+{
+    struct vstate *v = ctx;
+    if (v->ngens == v->gens_cap) {
+        v->gens_cap = v->gens_cap ? v->gens_cap * 2 : 64;
+        v->gens = core_xrealloc(v->gens, v->gens_cap * sizeof(*v->gens));
+    }
+    struct gen_entry *e = &v->gens[v->ngens++];
+    e->g = *g;
+    snprintf(e->key, sizeof(e->key), "%s/%s", g->archive, g->symbol);
+    e->seen = 0;
     return 0;
 }
 
@@ -149,6 +173,23 @@ static int check_archive(void *ctx, const struct qp_catalog_archive *a)
             continue;
         }
         struct entry *en = &v->rows[i];
+        char gkey[sizeof(((struct gen_entry *)NULL)->key)];
+        size_t gi = 0;
+        snprintf(gkey, sizeof(gkey), "%s/%s", a->name, sym);
+        if (strcmp(en->row.archive, a->name) != 0 && qp_strset_find(&v->gen_index, gkey, &gi)) {
+            // An earlier generation of the symbol (replaced by a refresh): checked against
+            // its own record.
+            struct gen_entry *ge = &v->gens[gi];
+            ge->seen++;
+            if (!m->read_ok) {
+                continue; // the damage was reported
+            }
+            if (m->size != ge->g.xml_bytes || m->crc32 != ge->g.crc32) {
+                diff(v, "%s: %s.xml differs from its earlier generation's record (size or CRC-32)",
+                     a->name, sym);
+            }
+            continue;
+        }
         en->seen++;
         if (en->seen > 1) {
             diff(v, "%s: %s appears in more than one archive", a->name, sym);
@@ -293,6 +334,13 @@ int qp_verify(const char *dir, FILE *report)
         rc = qp_catalog_foreach_archive(cat, note_archive, &v);
     }
     if (rc == 0) {
+        rc = qp_catalog_foreach_generation(cat, collect_generation, &v);
+    }
+    if (rc == 0) {
+        qp_strset_init(&v.gen_index, v.ngens);
+        for (size_t i = 0; i < v.ngens; i++) {
+            qp_strset_add(&v.gen_index, v.gens[i].key, i);
+        }
         qp_strset_init(&v.index, v.n);
         for (size_t i = 0; i < v.n; i++) {
             qp_strset_add(&v.index, v.rows[i].row.symbol, i);
@@ -320,6 +368,12 @@ int qp_verify(const char *dir, FILE *report)
             other++;
         }
     }
+    for (size_t i = 0; i < v.ngens; i++) {
+        if (v.gens[i].seen == 0) {
+            diff(&v, "%s: an earlier generation in %s but not found there", v.gens[i].g.symbol,
+                 v.gens[i].g.archive);
+        }
+    }
     judge_files(&v, &l, active);
     fprintf(report,
             "verify: %s: %lu archives (%lu with a manifest), %lu members, %lu symbols archived, "
@@ -338,6 +392,8 @@ out:
     }
     free(v.names);
     free(v.rows);
+    free(v.gens);
+    qp_strset_release(&v.gen_index);
     qp_strset_release(&v.index);
     qp_strset_release(&v.recorded);
     qp_catalog_close(cat);

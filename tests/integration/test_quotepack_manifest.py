@@ -336,5 +336,41 @@ def test_entries_a_crashed_run_left_in_the_spool_get_their_sha256_read_back():
             check(listed[s]["first"] != "", f"{s}: dates")
 
 
+@test(timeout=240)
+def test_update_and_compact_keep_every_archive_self_describing():
+    """A daily update packs the changed symbols into new archives, each with its manifest;
+    compaction rewrites the old archives without the replaced members and lists them again
+    without those: every archive verifies with and without the catalog at each step."""
+    with tempfile.TemporaryDirectory() as tmp, Fixture(rows=ROWS) as fx:
+        out = pack(tmp, fx)
+        fx.rows = ROWS + 1  # a new day: every body has one more row
+        r = run_qp("update", out)
+        check_eq(r.returncode, 0, r.stderr)
+        files = archive_files(out)
+        check_eq(len(files), 4, "two archives, and two for the refreshed symbols")
+        for step in ("after update", "after compact"):
+            v = verify_nc(*files)
+            check_eq(v.returncode, 0, f"{step}: {v.stdout}")
+            d = run_qp("verify", out)
+            check_eq(d.returncode, 0, f"{step}: {d.stdout}")
+            if step == "after update":
+                c = run_qp("compact", out, "--max-generations", "1")
+                check_eq(c.returncode, 0, c.stderr)
+                files = archive_files(out)
+        listed = {}
+        for path in files:
+            ms = read_members(path)
+            check_eq(ms[0][0].name, MANIFEST, f"{path}: the manifest comes first")
+            _, entries = parse_manifest(ms[0][1].decode())
+            check_eq([e["name"] for e in entries], [m.name for m, _ in ms[1:]], path)
+            for e in entries:
+                check(e["symbol"] not in listed, f"{e['symbol']} listed twice after compaction")
+                listed[e["symbol"]] = e
+        check_eq(sorted(listed), sorted(SYMS), "every symbol once")
+        for s, e in listed.items():
+            check_eq(int(e["rows"]), ROWS + 1, f"{s}: the refreshed history")
+            check_eq(e["first"], gen.make_csv(s, ROWS + 1).splitlines()[1].split(",")[0], s)
+
+
 if __name__ == "__main__":
     main()

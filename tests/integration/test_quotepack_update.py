@@ -6,14 +6,19 @@ The fixture server serves a history that grows by one row per "day" (under the t
 control), sends ETag and Last-Modified or neither, honours If-None-Match / If-Modified-Since
 or ignores them, and counts requests, body bytes and 304s per symbol.
 """
+import calendar
 import hashlib
 import os
+import subprocess
 import tempfile
+import sqlite3
+import tarfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import check, check_eq, main, test
-from qp_fixture import archives, catalog, run_qp, write_symbols
+from harness import MULT, check, check_eq, main, test
+from qp_fixture import archives, binary, catalog, run_qp, write_symbols
 
 LAST_MODIFIED = "Tue, 01 Jul 2025 00:00:00 GMT"
 
@@ -26,11 +31,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         fx = self.server.fixture
-        sym = self.path.rsplit("/", 1)[-1]
+        path, _, query = self.path.partition("?")
+        sym = path.rsplit("/", 1)[-1]
         body, etag = fx.body(sym)
+        last_modified = fx.last_modified(sym)
         with fx.lock:
             fx.requests[sym] = fx.requests.get(sym, 0) + 1
-        if fx.validators and fx.honour and self.headers.get("If-None-Match") == etag:
+            fx.conditional[sym] = (self.headers.get("If-None-Match"),
+                                   self.headers.get("If-Modified-Since"))
+            fx.queries[sym] = query
+        inm = self.headers.get("If-None-Match")
+        ims = self.headers.get("If-Modified-Since")
+        fresh = inm == etag if inm is not None else ims == last_modified
+        if fx.validators and fx.honour and (inm is not None or ims is not None) and fresh:
             with fx.lock:
                 fx.not_modified[sym] = fx.not_modified.get(sym, 0) + 1
             self.send_response(304)
@@ -43,7 +56,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         if fx.validators:
             self.send_header("ETag", etag)
-            self.send_header("Last-Modified", LAST_MODIFIED)
+            self.send_header("Last-Modified", last_modified)
         self.end_headers()
         self.wfile.write(body)
         with fx.lock:
@@ -64,6 +77,8 @@ class History:
         self.days = {}  # symbol -> extra rows added by next_day
         self.requests = {}
         self.not_modified = {}
+        self.conditional = {}  # symbol -> (If-None-Match, If-Modified-Since) of its last request
+        self.queries = {}  # symbol -> the query string of its last request
         self.bytes_sent = 0
         self.lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _Handler)
@@ -81,6 +96,19 @@ class History:
                          f"{1000 + i}")
         data = ("\n".join(lines) + "\n").encode()
         return data, '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
+
+    def last_modified(self, sym):
+        """LAST_MODIFIED for the first history, a day later for each row added since."""
+        with self.lock:
+            extra = self.days.get(sym, 0)
+        return time.strftime("%a, %d %b %Y %H:%M:%S GMT",
+                             time.gmtime(calendar.timegm(time.strptime(
+                                 LAST_MODIFIED, "%a, %d %b %Y %H:%M:%S GMT")) + 86400 * extra))
+
+    def served(self):
+        """(requests, 304s, body bytes) so far."""
+        with self.lock:
+            return sum(self.requests.values()), sum(self.not_modified.values()), self.bytes_sent
 
     def next_day(self, sym):
         with self.lock:
@@ -151,6 +179,346 @@ def test_a_rerun_keeps_the_validators_of_archived_symbols():
             for k in ("etag", "last_modified", "body_sha256"):
                 check_eq(after[s][k], before[s][k], f"{s} {k} after a rerun")
         check_eq(sum(h.requests.values()), len(SYMS), "a rerun fetches nothing archived")
+
+
+def refresh(h, tmp, *extra):
+    out = os.path.join(tmp, "out")
+    r = run_qp("--source", h.template, "--out", out, "--symbols",
+               os.path.join(tmp, "symbols.txt"), "--refresh", *extra)
+    return r
+
+
+def generations(out):
+    db = sqlite3.connect(f"file:{os.path.join(out, 'catalog.sqlite')}?mode=ro", uri=True)
+    try:
+        return sorted(db.execute("SELECT symbol, archive, replaced FROM generations"))
+    finally:
+        db.close()
+
+
+def single_conversion(tmp, body):
+    """What `quotepack convert` makes of the body: the XML one conversion gives."""
+    path = os.path.join(tmp, "full.csv")
+    with open(path, "wb") as f:
+        f.write(body)
+    r = subprocess.run([binary("quotepack"), "convert", path], capture_output=True, timeout=60)
+    check_eq(r.returncode, 0, "convert: " + r.stderr.decode())
+    return r.stdout
+
+
+def cat_xml(out, sym):
+    r = subprocess.run([binary("quotepack"), "cat", out, sym], capture_output=True, timeout=60)
+    check_eq(r.returncode, 0, f"cat {sym}: " + r.stderr.decode())
+    return r.stdout
+
+
+def verify_clean(out):
+    v = run_qp("verify", out)
+    check_eq(v.returncode, 0, "verify: " + v.stdout + v.stderr)
+    return v.stdout
+
+
+@test(timeout=90)
+def test_a_refresh_sends_the_catalogs_validators_and_a_304_costs_nothing():
+    with tempfile.TemporaryDirectory() as tmp, History(validators=True, honour=True) as h:
+        out = first_run(h, tmp)
+        files = sorted(archives(out))
+        before = catalog(out)
+        req0, nm0, bytes0 = h.served()
+        r = refresh(h, tmp)
+        check_eq(r.returncode, 0, "refresh: " + r.stderr)
+        req, nm, sent = h.served()
+        check_eq(req - req0, len(SYMS), "one conditional request per archived symbol")
+        check_eq(nm - nm0, len(SYMS), "all answered 304")
+        check_eq(sent - bytes0, 0, "no body bytes served")
+        for s in SYMS:
+            check_eq(h.conditional[s][0], before[s]["etag"], f"{s} If-None-Match")
+            check_eq(h.conditional[s][1], before[s]["last_modified"], f"{s} If-Modified-Since")
+        check_eq(sorted(archives(out)), files, "no new archive")
+        check_eq(catalog(out), before, "the catalog is unchanged")
+        check("3 not modified (304)" in r.stderr, "summary counts the 304s: " + r.stderr)
+        verify_clean(out)
+
+
+@test(timeout=90)
+def test_a_refresh_repacks_only_a_changed_body_and_cat_gives_its_full_history():
+    with tempfile.TemporaryDirectory() as tmp, History(validators=True, honour=True) as h:
+        out = first_run(h, tmp)
+        old = catalog(out)
+        for day in range(3):
+            h.next_day("BBB")
+            req0, nm0, bytes0 = h.served()
+            r = refresh(h, tmp)
+            check_eq(r.returncode, 0, f"day {day}: " + r.stderr)
+            req, nm, sent = h.served()
+            body, etag = h.body("BBB")
+            check_eq(req - req0, len(SYMS), f"day {day}: requests")
+            check_eq(nm - nm0, len(SYMS) - 1, f"day {day}: 304s for the unchanged")
+            check_eq(sent - bytes0, len(body), f"day {day}: only BBB's body was served")
+            cat = catalog(out)
+            check_eq(cat["BBB"]["etag"], etag, f"day {day}: BBB's new etag")
+            check_eq(cat["BBB"]["last_modified"], h.last_modified("BBB"), f"day {day}: Last-Mod")
+            check_eq(cat["BBB"]["rows"], 5 + day + 1, f"day {day}: BBB rows")
+            check(cat["BBB"]["archive"] != old["BBB"]["archive"], f"day {day}: a new archive")
+            for s in ("AAA", "CCC"):
+                check_eq(cat[s], old[s], f"day {day}: {s} untouched")
+            check_eq(cat_xml(out, "BBB"), single_conversion(tmp, body), f"day {day}: cat BBB")
+            check("1 changed and archived again" in r.stderr, r.stderr)
+            verify_clean(out)
+        # A range: the conversion of those rows alone.
+        body, _ = h.body("BBB")
+        lines = body.decode().splitlines(keepends=True)
+        part = "".join([lines[0]] + [ln for ln in lines[1:]
+                                     if "2025-01-03" <= ln[:10] <= "2025-01-06"]).encode()
+        check_eq(part.count(b"\n"), 5, "four rows in the range")
+        r = subprocess.run([binary("quotepack"), "cat", out, "BBB", "--from", "2025-01-03",
+                            "--to", "2025-01-06"], capture_output=True, timeout=60)
+        check_eq(r.returncode, 0, r.stderr.decode())
+        check_eq(r.stdout, single_conversion(tmp, part), "cat --from --to")
+        r = subprocess.run([binary("quotepack"), "cat", out, "BBB", "--from", "2030-01-01"],
+                           capture_output=True, timeout=60)
+        check_eq(r.stdout, single_conversion(tmp, lines[0].encode()), "an empty range")
+        r = subprocess.run([binary("quotepack"), "cat", out, "BBB", "--from", "Jan 3"],
+                           capture_output=True, timeout=60)
+        check_eq(r.returncode, 2, "a date that is not YYYY-MM-DD")
+        gens = generations(out)
+        check_eq(len(gens), 3, "three replaced generations of BBB")
+        check(all(g[0] == "BBB" and g[2] == 1 for g in gens), str(gens))
+
+
+@test(timeout=90)
+def test_a_server_that_ignores_conditional_headers_costs_a_download_but_no_archive():
+    with tempfile.TemporaryDirectory() as tmp, History(validators=True, honour=False) as h:
+        out = first_run(h, tmp)
+        files = sorted(archives(out))
+        before = catalog(out)
+        _, _, bytes0 = h.served()
+        r = refresh(h, tmp)
+        check_eq(r.returncode, 0, "refresh: " + r.stderr)
+        _, nm, sent = h.served()
+        check_eq(nm, 0, "no 304")
+        check_eq(sent - bytes0, sum(len(h.body(s)[0]) for s in SYMS), "full bodies served")
+        check_eq(sorted(archives(out)), files, "no new archive: the SHA-256 is the archived one")
+        check_eq(catalog(out), before, "the catalog is unchanged")
+        check("3 unchanged (same SHA-256)" in r.stderr, r.stderr)
+
+
+@test(timeout=90)
+def test_without_validators_the_body_checksum_decides():
+    with tempfile.TemporaryDirectory() as tmp, History(validators=False) as h:
+        out = first_run(h, tmp)
+        files = sorted(archives(out))
+        r = refresh(h, tmp)
+        check_eq(r.returncode, 0, "refresh: " + r.stderr)
+        for s in SYMS:
+            check_eq(h.conditional[s], (None, None), f"{s}: nothing to send")
+        check_eq(sorted(archives(out)), files, "no new archive")
+        h.next_day("CCC")
+        r = refresh(h, tmp)
+        check_eq(r.returncode, 0, "refresh: " + r.stderr)
+        check_eq(len(archives(out)), len(files) + 1, "one new archive for CCC")
+        check_eq(cat_xml(out, "CCC"), single_conversion(tmp, h.body("CCC")[0]), "cat CCC")
+        check_eq(catalog(out)["CCC"]["body_sha256"], hashlib.sha256(h.body("CCC")[0]).hexdigest(),
+                 "CCC sha256")
+        verify_clean(out)
+
+
+@test(timeout=120)
+def test_sigkill_while_a_refresh_packs_loses_nothing_and_packs_nothing_twice():
+    for point in ("pack-write", "pack-rename", "pack-commit"):
+        with tempfile.TemporaryDirectory() as tmp, History(validators=True) as h:
+            out = first_run(h, tmp)
+            old = catalog(out)
+            h.next_day("AAA")
+            e = dict(os.environ)
+            e["QUOTEPACK_TEST_CRASH_AT"] = point
+            r = subprocess.run([binary("quotepack"), "--source", h.template, "--out", out,
+                                "--symbols", os.path.join(tmp, "symbols.txt"), "--refresh"],
+                               capture_output=True, text=True, env=e, timeout=60 * MULT)
+            check_eq(r.returncode, -9, f"{point}: killed")
+            cat = catalog(out)
+            if point != "pack-commit":
+                check_eq(cat["AAA"], old["AAA"], f"{point}: AAA still in its old archive")
+            r = refresh(h, tmp)
+            check_eq(r.returncode, 0, f"{point}: the refresh after: " + r.stderr)
+            body, etag = h.body("AAA")
+            cat = catalog(out)
+            check_eq(cat["AAA"]["etag"], etag, f"{point}: AAA's new etag")
+            check_eq(cat_xml(out, "AAA"), single_conversion(tmp, body), f"{point}: cat AAA")
+            check_eq(len(generations(out)), 1, f"{point}: one replaced generation")
+            members = [m for ms in archives(out).values() for m in ms if m == "AAA.xml"]
+            check_eq(len(members), 2, f"{point}: the old and the new member, no third")
+            verify_clean(out)
+
+
+def settings(out):
+    db = sqlite3.connect(f"file:{os.path.join(out, 'catalog.sqlite')}?mode=ro", uri=True)
+    try:
+        return dict(db.execute("SELECT key, value FROM settings"))
+    finally:
+        db.close()
+
+
+def single_conversion_compact(tmp, body):
+    path = os.path.join(tmp, "full.csv")
+    with open(path, "wb") as f:
+        f.write(body)
+    r = subprocess.run([binary("quotepack"), "convert", "--compact", path], capture_output=True,
+                       timeout=60)
+    check_eq(r.returncode, 0, "convert: " + r.stderr.decode())
+    return r.stdout
+
+
+@test(timeout=120)
+def test_update_refreshes_every_symbol_with_the_options_recorded_by_the_first_run():
+    with tempfile.TemporaryDirectory() as tmp, History(validators=True, honour=True) as h:
+        out = os.path.join(tmp, "out")
+        lst = write_symbols(os.path.join(tmp, "symbols.txt"), SYMS)
+        r = run_qp("--source", h.template, "--out", out, "--symbols", lst, "--compact",
+                   "--batch", "2", "--level", "best", "--delimiter", "comma")
+        check_eq(r.returncode, 0, "first run: " + r.stderr)
+        st = settings(out)
+        check_eq(st["source"], h.template, "recorded source")
+        check_eq((st["compact"], st["batch"], st["level"], st["delimiter"], st["format"]),
+                 ("1", "2", "best", ",", "tgz"), "recorded options")
+        for day in range(3):
+            h.next_day("AAA")
+            h.next_day("CCC")
+            req0, nm0, bytes0 = h.served()
+            files = set(archives(out))
+            r = run_qp("update", out)
+            check_eq(r.returncode, 0, f"update {day}: " + r.stderr)
+            req, nm, sent = h.served()
+            check_eq(req - req0, 3, f"update {day}: one request per symbol of the catalog")
+            check_eq(nm - nm0, 1, f"update {day}: BBB answered 304")
+            check_eq(sent - bytes0, len(h.body("AAA")[0]) + len(h.body("CCC")[0]),
+                     f"update {day}: only the changed bodies were served")
+            new = set(archives(out)) - files
+            check_eq(len(new), 1, f"update {day}: AAA and CCC in one archive (--batch 2)")
+            check_eq(sorted(archives(out)[new.pop()]), ["AAA.xml", "CCC.xml"], f"update {day}")
+            for s_ in ("AAA", "CCC"):
+                check_eq(cat_xml(out, s_), single_conversion_compact(tmp, h.body(s_)[0]),
+                         f"update {day}: cat {s_} (recorded --compact)")
+            verify_clean(out)
+        check_eq(settings(out), st, "update records nothing")
+
+
+@test(timeout=60)
+def test_update_needs_a_catalog_and_takes_no_symbols():
+    with tempfile.TemporaryDirectory() as tmp:
+        r = run_qp("update", os.path.join(tmp, "none"))
+        check_eq(r.returncode, 1, r.stderr)
+        check("there is none" in r.stderr, r.stderr)
+    with tempfile.TemporaryDirectory() as tmp, History() as h:
+        out = first_run(h, tmp)
+        r = run_qp("update", out, "ZZZ")
+        check_eq(r.returncode, 2, r.stderr)
+        check("--catalog-symbols" in r.stderr, r.stderr)
+
+
+@test(timeout=90)
+def test_to_in_the_template_is_today_in_the_recorded_date_format():
+    with tempfile.TemporaryDirectory() as tmp, History(validators=True) as h:
+        out = os.path.join(tmp, "out")
+        lst = write_symbols(os.path.join(tmp, "symbols.txt"), SYMS)
+        tmpl = h.template + "?to={to}"
+        r = run_qp("--source", tmpl, "--out", out, "--symbols", lst, "--date-format", "%d/%m/%Y",
+                   env={"QUOTEPACK_TODAY": "2025-07-04"})
+        check_eq(r.returncode, 0, "first run: " + r.stderr)
+        check_eq(sorted(h.queries.values()), ["to=04%2F07%2F2025"] * 3, "today, encoded")
+        check_eq(settings(out)["date-format"], "%d/%m/%Y", "recorded")
+        h.next_day("AAA")
+        r = run_qp("update", out, env={"QUOTEPACK_TODAY": "2025-07-05"})
+        check_eq(r.returncode, 0, "update: " + r.stderr)
+        check_eq(sorted(h.queries.values()), ["to=05%2F07%2F2025"] * 3, "the next day")
+        r = run_qp("update", out, env={"QUOTEPACK_TODAY": "someday"})
+        check_eq(r.returncode, 1, "a bad QUOTEPACK_TODAY: " + r.stderr)
+        check("QUOTEPACK_TODAY=someday" in r.stderr, r.stderr)
+        verify_clean(out)
+
+
+@test(timeout=60)
+def test_from_in_the_template_is_refused_until_row_level_generations_exist():
+    with tempfile.TemporaryDirectory() as tmp:
+        r = run_qp("--source", "http://127.0.0.1:9/{symbol}?from={from}", "--out",
+                   os.path.join(tmp, "out"), "A")
+        check_eq(r.returncode, 2, r.stderr)
+        check("{from} is not supported yet" in r.stderr, r.stderr)
+        r = run_qp("--date-format", "", "--out", os.path.join(tmp, "out"), "A")
+        check_eq(r.returncode, 2, r.stderr)
+
+
+def member_mtimes(out):
+    """{member: mtime} of the members of the archives the catalog records them in."""
+    cat = catalog(out)
+    res = {}
+    for s, row in cat.items():
+        with tarfile.open(os.path.join(out, row["archive"]), "r:gz") as t:
+            res[s + ".xml"] = t.getmember(s + ".xml").mtime
+    return res
+
+
+def three_refreshes_of_bbb(h, tmp):
+    out = first_run(h, tmp)
+    for _ in range(3):
+        h.next_day("BBB")
+        r = refresh(h, tmp)
+        check_eq(r.returncode, 0, "refresh: " + r.stderr)
+    check_eq(len(generations(out)), 3, "BBB has three replaced generations")
+    return out
+
+
+def check_each_symbol_once(out, h, tmp, what):
+    members = sorted(m for ms in archives(out).values() for m in ms)
+    check_eq(members, sorted(s + ".xml" for s in SYMS), what + ": every symbol once, no more")
+    for s in SYMS:
+        check_eq(cat_xml(out, s), single_conversion(tmp, h.body(s)[0]), f"{what}: cat {s}")
+    verify_clean(out)
+
+
+@test(timeout=120)
+def test_compact_drops_the_replaced_generations_and_keeps_every_row():
+    with tempfile.TemporaryDirectory() as tmp, History(validators=True) as h:
+        out = three_refreshes_of_bbb(h, tmp)
+        before = sorted(archives(out))
+        r = run_qp("compact", out, "--max-generations", "4")
+        check_eq(r.returncode, 0, r.stderr)
+        check_eq(sorted(archives(out)), before, "4 generations are allowed: nothing to do")
+        mtimes = member_mtimes(out)
+        r = run_qp("compact", out, "--max-generations", "2")
+        check_eq(r.returncode, 0, r.stderr)
+        check_eq(member_mtimes(out), {k: mtimes[k] for k in ("AAA.xml", "CCC.xml")} | {
+            "BBB.xml": member_mtimes(out)["BBB.xml"]}, "a rewritten member keeps its mtime")
+        check("3 earlier members dropped, 1 archives rewritten, 2 deleted" in r.stdout, r.stdout)
+        check_eq(generations(out), [], "no earlier generation left")
+        check_each_symbol_once(out, h, tmp, "after compact")
+        check_eq(len(archives(out)), 2, "AAA and CCC rewritten together, BBB's current archive")
+        # An update after a compaction goes on as before.
+        h.next_day("AAA")
+        r = run_qp("update", out)
+        check_eq(r.returncode, 0, r.stderr)
+        check_eq(cat_xml(out, "AAA"), single_conversion(tmp, h.body("AAA")[0]), "AAA updated")
+        verify_clean(out)
+        r = run_qp("compact", out, "--max-generations", "0")
+        check_eq(r.returncode, 2, "N >= 1")
+
+
+@test(timeout=180)
+def test_sigkill_during_compact_loses_nothing_and_keeps_nothing_twice():
+    for point in ("compact-rename", "compact-commit"):
+        with tempfile.TemporaryDirectory() as tmp, History(validators=True) as h:
+            out = three_refreshes_of_bbb(h, tmp)
+            e = dict(os.environ)
+            e["QUOTEPACK_TEST_CRASH_AT"] = point
+            r = subprocess.run([binary("quotepack"), "compact", out], capture_output=True,
+                               text=True, env=e, timeout=60 * MULT)
+            check_eq(r.returncode, -9, f"{point}: killed")
+            for s in SYMS:  # the catalog still reads every symbol whole
+                check_eq(cat_xml(out, s), single_conversion(tmp, h.body(s)[0]), f"{point}: {s}")
+            r = run_qp("compact", out)
+            check_eq(r.returncode, 0, f"{point}: compact again: " + r.stderr)
+            check_eq(generations(out), [], f"{point}: no earlier generation left")
+            check_each_symbol_once(out, h, tmp, point)
 
 
 if __name__ == "__main__":

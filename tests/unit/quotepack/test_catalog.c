@@ -259,6 +259,7 @@ static void downgrade_to_v2(void)
     sqlite3 *db = NULL;
     ASSERT_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
     ASSERT_EQ_INT(sqlite3_exec(db,
+                               "DROP TABLE generations;"
                                "ALTER TABLE symbols DROP COLUMN etag;"
                                "ALTER TABLE symbols DROP COLUMN last_modified;"
                                "ALTER TABLE symbols DROP COLUMN body_sha256;"
@@ -341,5 +342,166 @@ TEST(a_version_2_catalog_reads_read_only_unchanged_and_a_run_migrates_it)
     ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), true));
     ASSERT_OK(qp_catalog_get(cat, "OLD", &row));
     ASSERT_EQ_STR(row.etag, "\"e\"");
+    qp_catalog_close(cat);
+}
+
+static int collect_generation(void *ctx, const struct qp_catalog_generation *g)
+{
+    *(struct qp_catalog_generation *)ctx = *g;
+    return 0;
+}
+
+static int count_generations(void *ctx, const struct qp_catalog_generation *g)
+{
+    (void)g;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Archives X (converted, then archived in name) in one transaction. */
+static void archive_x(struct qp_catalog *cat, const char *name, uint64_t seq, uint32_t crc)
+{
+    struct qp_catalog_row row;
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    row.state = QP_STATE_CONVERTED;
+    row.rows = 3;
+    row.xml_bytes = 100;
+    row.crc32 = crc;
+    ASSERT_OK(qp_catalog_update(cat, &row));
+    ASSERT_OK(qp_catalog_begin(cat));
+    row.state = QP_STATE_ARCHIVED;
+    snprintf(row.archive, sizeof(row.archive), "%s", name);
+    ASSERT_OK(qp_catalog_update(cat, &row));
+    struct qp_catalog_archive a = { "", seq, 1, 1000 };
+    snprintf(a.name, sizeof(a.name), "%s", name);
+    ASSERT_OK(qp_catalog_add_archive(cat, &a));
+    ASSERT_OK(qp_catalog_commit(cat));
+}
+
+TEST(rearchive_records_the_replaced_member_as_a_generation)
+{
+    struct qp_catalog *cat = NULL;
+    const char *syms[] = { "X" };
+    struct qp_catalog_row row;
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
+    ASSERT_OK(qp_catalog_add_symbols(cat, syms, 1));
+    archive_x(cat, "quotes-000000.tgz", 0, 11);
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    // Into the same archive, or for a symbol that is not archived: refused.
+    ASSERT_EQ_INT(qp_catalog_rearchive(cat, &row), -EPERM);
+    ASSERT_OK(qp_catalog_begin(cat));
+    snprintf(row.archive, sizeof(row.archive), "quotes-000001.tgz");
+    row.rows = 4;
+    row.xml_bytes = 130;
+    row.crc32 = 22;
+    snprintf(row.etag, sizeof(row.etag), "\"v2\"");
+    ASSERT_OK(qp_catalog_rearchive(cat, &row));
+    ASSERT_OK(qp_catalog_commit(cat));
+    qp_catalog_close(cat);
+
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), true));
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_EQ_INT(row.state, QP_STATE_ARCHIVED);
+    ASSERT_EQ_STR(row.archive, "quotes-000001.tgz");
+    ASSERT_EQ_U64(row.rows, 4);
+    ASSERT_EQ_U64(row.crc32, 22);
+    ASSERT_EQ_STR(row.etag, "\"v2\"");
+    struct qp_catalog_generation g;
+    memset(&g, 0, sizeof(g));
+    int n = 0;
+    ASSERT_OK(qp_catalog_foreach_generation(cat, count_generations, &n));
+    ASSERT_EQ_INT(n, 1);
+    ASSERT_OK(qp_catalog_foreach_generation(cat, collect_generation, &g));
+    ASSERT_EQ_STR(g.symbol, "X");
+    ASSERT_EQ_STR(g.archive, "quotes-000000.tgz");
+    ASSERT_EQ_U64(g.rows, 3);
+    ASSERT_EQ_U64(g.xml_bytes, 100);
+    ASSERT_EQ_U64(g.crc32, 11);
+    ASSERT_TRUE(g.replaced);
+    qp_catalog_close(cat);
+}
+
+TEST(a_version_3_catalog_reads_read_only_and_a_run_adds_the_generations_table)
+{
+    struct qp_catalog *cat = NULL;
+    const char *syms[] = { "X" };
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
+    ASSERT_OK(qp_catalog_add_symbols(cat, syms, 1));
+    archive_x(cat, "quotes-000000.tgz", 0, 11);
+    qp_catalog_close(cat);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), QP_CATALOG_FILE);
+    sqlite3 *db = NULL;
+    ASSERT_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    ASSERT_EQ_INT(
+            sqlite3_exec(db, "DROP TABLE generations; PRAGMA user_version = 3;", NULL, NULL, NULL),
+            SQLITE_OK);
+    sqlite3_close(db);
+
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), true));
+    int n = 0;
+    ASSERT_OK(qp_catalog_foreach_generation(cat, count_generations, &n));
+    ASSERT_EQ_INT(n, 0);
+    struct qp_catalog_row row;
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_EQ_STR(row.archive, "quotes-000000.tgz");
+    qp_catalog_close(cat);
+
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false)); // migrates to 4
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_OK(qp_catalog_begin(cat));
+    snprintf(row.archive, sizeof(row.archive), "quotes-000001.tgz");
+    ASSERT_OK(qp_catalog_rearchive(cat, &row));
+    ASSERT_OK(qp_catalog_commit(cat));
+    n = 0;
+    ASSERT_OK(qp_catalog_foreach_generation(cat, count_generations, &n));
+    ASSERT_EQ_INT(n, 1);
+    qp_catalog_close(cat);
+    ASSERT_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    ASSERT_EQ_INT(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+    ASSERT_EQ_INT(sqlite3_column_int(st, 0), 4);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+TEST(compaction_moves_members_and_forgets_an_archive_only_when_empty)
+{
+    struct qp_catalog *cat = NULL;
+    const char *syms[] = { "X" };
+    struct qp_catalog_row row;
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
+    ASSERT_OK(qp_catalog_add_symbols(cat, syms, 1));
+    archive_x(cat, "quotes-000000.tgz", 0, 11);
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_OK(qp_catalog_begin(cat));
+    snprintf(row.archive, sizeof(row.archive), "quotes-000001.tgz");
+    ASSERT_OK(qp_catalog_rearchive(cat, &row));
+    struct qp_catalog_archive a = { "quotes-000001.tgz", 1, 1, 500 };
+    ASSERT_OK(qp_catalog_add_archive(cat, &a));
+    ASSERT_OK(qp_catalog_commit(cat));
+
+    // 000000 still holds X's earlier generation, 000001 its current member.
+    ASSERT_EQ_INT(qp_catalog_delete_archive(cat, "quotes-000000.tgz"), -EPERM);
+    ASSERT_EQ_INT(qp_catalog_delete_archive(cat, "quotes-000001.tgz"), -EPERM);
+    ASSERT_OK(qp_catalog_begin(cat));
+    ASSERT_OK(qp_catalog_drop_generation(cat, "X", "quotes-000000.tgz"));
+    ASSERT_OK(qp_catalog_delete_archive(cat, "quotes-000000.tgz"));
+    struct qp_catalog_archive b = { "quotes-000002.tgz", 2, 1, 400 };
+    ASSERT_OK(qp_catalog_add_archive(cat, &b));
+    ASSERT_OK(qp_catalog_move_archive(cat, "quotes-000001.tgz", "quotes-000002.tgz"));
+    ASSERT_OK(qp_catalog_delete_archive(cat, "quotes-000001.tgz"));
+    ASSERT_OK(qp_catalog_commit(cat));
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_EQ_STR(row.archive, "quotes-000002.tgz");
+    ASSERT_EQ_INT(qp_catalog_has_archive(cat, "quotes-000000.tgz"), 0);
+    ASSERT_EQ_INT(qp_catalog_has_archive(cat, "quotes-000001.tgz"), 0);
+    int n = 0;
+    ASSERT_OK(qp_catalog_foreach_generation(cat, count_generations, &n));
+    ASSERT_EQ_INT(n, 0);
+    uint64_t seq = 0;
+    ASSERT_OK(qp_catalog_next_archive_seq(cat, &seq));
+    ASSERT_EQ_U64(seq, 3);
     qp_catalog_close(cat);
 }
