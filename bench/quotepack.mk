@@ -25,3 +25,11 @@ bench-quotepack-scale:
 	/usr/bin/python3 bench/quotepack_scale.py --quotepack $(B)/quotepack --strace
 
 BENCH_TARGETS += bench-quotepack-scale
+
+# The daily refresh (issue 15): `quotepack update` after one new row per symbol against a full
+# refetch, 5,000 symbols from a loopback fixture server (bench/quotepack_daily.py).
+.PHONY: bench-quotepack-daily
+bench-quotepack-daily:
+	/usr/bin/python3 bench/quotepack_daily.py --quotepack $(B)/quotepack --symbols 5000
+
+BENCH_TARGETS += bench-quotepack-daily

@@ -3,6 +3,7 @@
 #ifndef ARC_SHA256_H
 #define ARC_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,12 @@ void arc_sha256_init(struct arc_sha256 *s);
 void arc_sha256_update(struct arc_sha256 *s, const void *data, size_t len);
 /** Writes the digest; the context must be initialised again before reuse. */
 void arc_sha256_final(struct arc_sha256 *s, unsigned char out[ARC_SHA256_LEN]);
+
+/**
+ * On x86-64 the SHA extensions are used when the CPU has them (checked once); portable=true
+ * makes every later call use the portable code (false: check again). For tests and benches.
+ */
+void arc_sha256_force_portable(bool portable);
 
 /** One call: digest of len bytes. */
 void arc_sha256(const void *data, size_t len, unsigned char out[ARC_SHA256_LEN]);

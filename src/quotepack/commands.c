@@ -7,11 +7,13 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/alloc.h"
 #include "quotepack/catalog.h"
 #include "quotepack/config.h"
 #include "quotepack/datetmpl.h"
+#include "quotepack/manifest_cmd.h"
 #include "quotepack/reader.h"
 #include "quotepack/strset.h"
 #include "quotepack/xmlrange.h"
@@ -60,8 +62,14 @@ int qp_cmd_ls(int argc, char **argv, FILE *out)
     if (argc < 2 || argv[1][0] == '-') {
         fprintf(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
                 "usage: quotepack ls DIR [SYMBOL...]\n"
-                "Lists each symbol: state, rows, archive (or the error of a failed one).\n");
+                "       quotepack ls ARCHIVE...\n"
+                "Lists each symbol: state, rows, archive (or the error of a failed one); given\n"
+                "archive files, what their manifests say (no catalog needed).\n");
         return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+    }
+    struct stat st;
+    if (stat(argv[1], &st) == 0 && S_ISREG(st.st_mode)) {
+        return qp_cmd_ls_archives(argv + 1, (size_t)argc - 1, out);
     }
     struct qp_catalog *cat = NULL;
     if (open_catalog("ls", argv[1], &cat) != 0) {

@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
 #include "quotepack/catalog.h"
 #include "quotepack/config.h"
+#include "quotepack/manifest_member.h"
 #include "quotepack/member.h"
 #include "quotepack/pack.h"
 #include "quotepack/reader.h"
@@ -72,6 +74,40 @@ static enum qp_format format_of(const char *name)
     return n > 8 && strcmp(name + n - 8, ".tar.zst") == 0 ? QP_FORMAT_TZST : QP_FORMAT_TGZ;
 }
 
+/* The manifest member being read from r, listed again without the dropped members, into pk. */
+static int rewrite_manifest(struct qp_reader *r, struct qp_member *m, const struct qp_strset *drop,
+                            struct qp_pack *pk, const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    uint64_t n = 0;
+    uint32_t crc = 0;
+    char err[256];
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL) {
+        return -ENOMEM;
+    }
+    int rc = qp_reader_data(r, f, &n, &crc);
+    if (fclose(f) != 0 && rc == 0) {
+        rc = -ENOMEM;
+    }
+    char *frames = NULL;
+    size_t flen = 0;
+    if (rc == 0) {
+        rc = qp_manifest_member_without(m, text, len, drop, (int64_t)time(NULL), &frames, &flen,
+                                        err, sizeof(err));
+        if (rc == -EINVAL) {
+            fprintf(stderr, "quotepack compact: %s: its manifest: %s\n", path, err);
+        }
+    }
+    if (rc == 0) {
+        rc = qp_pack_add_frames(pk, frames, flen);
+    }
+    free(frames);
+    free(text);
+    return rc;
+}
+
 /*
  * Copies every member of archive `from` but the dropped ones (drop: "<symbol>.xml" names) into
  * the new archive `to`, recompressed. *kept = members copied, *bytes = its size. 0 or -errno.
@@ -110,6 +146,12 @@ static int rewrite(const char *dir, const char *from, const char *to, const stru
             uint64_t n = 0;
             uint32_t crc = 0;
             rc = qp_reader_data(r, NULL, &n, &crc);
+            continue;
+        }
+        if (strcmp(name, QP_MANIFEST_NAME) == 0) {
+            // The old archive's manifest (its first member): the new archive's first member
+            // lists the same members but the dropped ones (manifest.h). Not counted as kept.
+            rc = rewrite_manifest(r, m, drop, pk, path);
             continue;
         }
         // The member's XML in memory, then one member of the new archive (its header

@@ -386,6 +386,23 @@ static enum qp_convert_status reserve_estimate(struct conv *c, const char *csv, 
     return QP_CONVERT_OK;
 }
 
+/* Copies the record's first field, cut to QP_CONVERT_KEY - 1 bytes, into key. */
+static void keep_key(char key[QP_CONVERT_KEY], const struct qp_csv_record *rec)
+{
+    size_t n = rec->count > 0 ? rec->fields[0].len : 0;
+    if (n > QP_CONVERT_KEY - 1) {
+        n = QP_CONVERT_KEY - 1;
+        // Not inside a UTF-8 sequence: back to the start of the character that is cut.
+        while (n > 0 && ((unsigned char)rec->fields[0].data[n] & 0xC0) == 0x80) {
+            n--;
+        }
+    }
+    if (n > 0) {
+        memcpy(key, rec->fields[0].data, n);
+    }
+    key[n] = '\0';
+}
+
 /* Makes the room the first rows need: the whole document's estimate in one-buffer mode. */
 static enum qp_convert_status reserve_first(struct conv *c, const char *csv, size_t len,
                                             struct qp_convert_error *err)
@@ -512,6 +529,7 @@ enum qp_convert_status qp_convert_stream(qp_convert_read_fn read, void *rctx,
             if (st == QP_CONVERT_OK) {
                 st = write_row(&c, &rec, err);
             }
+            keep_key(result->rows == 0 ? result->first : result->last, &rec);
             result->rows++;
         }
         if (st != QP_CONVERT_OK) {
@@ -574,6 +592,10 @@ out:
         result->columns = 0;
         result->xml_len = 0;
         result->delimiter = 0;
+        result->first[0] = '\0';
+        result->last[0] = '\0';
+    } else if (result->rows == 1) {
+        memcpy(result->last, result->first, sizeof(result->last));
     }
     free(c.out.p);
     if (c.have_tags) {

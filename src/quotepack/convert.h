@@ -42,6 +42,8 @@ struct qp_convert_error {
     int sys_errno;     /* QP_CONVERT_IO: the negative errno the callback returned, else 0 */
 };
 
+#define QP_CONVERT_KEY 32
+
 struct qp_convert_result {
     char *xml;        /* qp_convert: malloc'd XML document (caller frees), NULL on error; NULL
                          from qp_convert_stream, which hands the XML to its write callback */
@@ -49,6 +51,11 @@ struct qp_convert_result {
     uint64_t rows;    /* data records converted (the header is not counted) */
     uint64_t columns; /* columns in the header */
     char delimiter;   /* the delimiter used: the dialect's, or the detected one */
+    /* The first column of the first and of the last data row, in source order (the date in
+     * every quote layout), cut to QP_CONVERT_KEY - 1 bytes; "" without data rows. The
+     * archive's manifest lists them. */
+    char first[QP_CONVERT_KEY];
+    char last[QP_CONVERT_KEY];
 };
 
 /**

@@ -31,12 +31,17 @@ static void on_signal(int sig)
 
 static int run_verify(int argc, char **argv)
 {
+    static const char usage[] = "usage: quotepack verify DIR\n"
+                                "       quotepack verify --no-catalog ARCHIVE...\n";
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: quotepack verify DIR\n");
+        printf("%s", usage);
         return 0;
     }
+    if (argc >= 3 && strcmp(argv[1], "--no-catalog") == 0) {
+        return qp_verify_files(argv + 2, (size_t)argc - 2, stdout) == 0 ? 0 : 1;
+    }
     if (argc != 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: quotepack verify DIR\n");
+        fprintf(stderr, "%s", usage);
         return 2;
     }
     int rc = qp_verify(argv[1], stdout);

@@ -10,6 +10,7 @@
 
 #include <libdeflate.h>
 
+#include "archive/sha256.h"
 #include "archive/tar.h"
 #include "core/alloc.h"
 #include "quotepack/frame.h"
@@ -27,6 +28,7 @@ struct qp_member {
     uint64_t xml_len;
     uint64_t sent; /* compressed bytes given to the sink */
     uint32_t crc;
+    struct arc_sha256 sha;
     bool flushed; /* a data frame has gone out: the header will be a frame of its own */
     bool open;
 };
@@ -81,6 +83,7 @@ int qp_member_begin(struct qp_member *m, const char *name, int64_t mtime, qp_mem
     m->xml_len = 0;
     m->sent = 0;
     m->crc = 0;
+    arc_sha256_init(&m->sha);
     m->flushed = false;
     m->open = true;
     return 0;
@@ -107,6 +110,7 @@ int qp_member_write(void *arg, const char *data, size_t len)
         return -EINVAL;
     }
     m->crc = (uint32_t)libdeflate_crc32(m->crc, data, len);
+    arc_sha256_update(&m->sha, data, len);
     m->xml_len += len;
     while (len > 0) {
         if (m->fill == QP_MEMBER_PIECE) {
@@ -159,6 +163,7 @@ int qp_member_end(struct qp_member *m, struct qp_member_info *info)
     }
     info->xml_len = m->xml_len;
     info->crc32 = m->crc;
+    arc_sha256_final(&m->sha, info->sha256);
     info->data_len = m->sent - info->hdr_len;
     return 0;
 }

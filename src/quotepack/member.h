@@ -11,9 +11,9 @@
 
 /*
  * The converter streams a member's XML in; this module frames it as a ustar entry, computes
- * its CRC-32 and hands compressed frames (frame.h) to a sink, one frame per QP_MEMBER_PIECE of
- * tar data, so memory stays at a few pieces whatever the size. The tar header must precede
- * the data but holds its size, which is known only at the end, so:
+ * its CRC-32 and SHA-256 and hands compressed frames (frame.h) to a sink, one frame per
+ * QP_MEMBER_PIECE of tar data, so memory stays at a few pieces whatever the size. The tar header
+ * must precede the data but holds its size, which is known only at the end, so:
  *   - an entry that ends within its first piece is one frame: header, data, padding;
  *   - a longer one is sent as its data frames, then one frame holding only the header
  *     (info.hdr_len bytes). The archive writer puts that last frame first (pack.h).
@@ -28,10 +28,11 @@ struct qp_member;
 typedef int (*qp_member_sink_fn)(void *ctx, const void *data, size_t len);
 
 struct qp_member_info {
-    uint64_t xml_len;  /* data bytes of the entry */
-    uint32_t crc32;    /* CRC-32 of the data (gzip polynomial) */
-    uint64_t data_len; /* compressed bytes sent before the header frame */
-    uint32_t hdr_len;  /* compressed bytes of the header frame sent last, 0 when inline */
+    uint64_t xml_len;         /* data bytes of the entry */
+    uint32_t crc32;           /* CRC-32 of the data (gzip polynomial) */
+    uint64_t data_len;        /* compressed bytes sent before the header frame */
+    uint32_t hdr_len;         /* compressed bytes of the header frame sent last, 0 when inline */
+    unsigned char sha256[32]; /* SHA-256 of the data (the archive's manifest lists it) */
 };
 
 /** Creates a writer for format and level. *out is NULL on failure (-ENOMEM). */

@@ -161,3 +161,25 @@ const char *qp_reader_error(struct qp_reader *r)
     const char *s = archive_error_string(r->ar);
     return s != NULL ? s : "unknown error";
 }
+
+int qp_reader_data_each(struct qp_reader *r, qp_reader_piece_fn fn, void *ctx, uint64_t *size,
+                        uint32_t *crc)
+{
+    const void *buf = NULL;
+    size_t len = 0;
+    la_int64_t off = 0;
+    *size = 0;
+    *crc = 0;
+    int rc;
+    while ((rc = archive_read_data_block(r->ar, &buf, &len, &off)) == ARCHIVE_OK) {
+        *crc = (uint32_t)libdeflate_crc32(*crc, buf, len);
+        *size += len;
+        if (len > 0) {
+            int frc = fn(ctx, buf, len);
+            if (frc != 0) {
+                return frc;
+            }
+        }
+    }
+    return rc == ARCHIVE_EOF ? 0 : -EIO;
+}

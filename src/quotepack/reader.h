@@ -3,6 +3,7 @@
 #ifndef QP_READER_H
 #define QP_READER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -37,6 +38,16 @@ int qp_reader_next(struct qp_reader *r, const char **name, int64_t *size) CORE_M
  * gives its length and CRC-32. 0, -EIO (damaged; see qp_reader_error) or a write error.
  */
 int qp_reader_data(struct qp_reader *r, FILE *out, uint64_t *size, uint32_t *crc) CORE_MUST_CHECK;
+
+/** Takes the next piece of an entry's data (borrowed for the call): 0 or a negative errno. */
+typedef int (*qp_reader_piece_fn)(void *ctx, const void *data, size_t len);
+
+/**
+ * As qp_reader_data, handing each piece to fn(ctx) instead of a file (verify hashes and checks
+ * them, the packer reads a spooled entry's manifest facts back). fn's error stops it.
+ */
+int qp_reader_data_each(struct qp_reader *r, qp_reader_piece_fn fn, void *ctx, uint64_t *size,
+                        uint32_t *crc) CORE_MUST_CHECK;
 
 /** The current entry's modification time (Unix seconds; compaction keeps it). */
 int64_t qp_reader_mtime(const struct qp_reader *r);

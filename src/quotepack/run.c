@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -214,12 +215,14 @@ bool qp_run_fetched(struct qp_run *run, size_t idx, const struct qp_body *body)
     snprintf(s->etag, sizeof(s->etag), "%s", body->etag);
     snprintf(s->last_modified, sizeof(s->last_modified), "%s", body->last_modified);
     snprintf(s->body_sha256, sizeof(s->body_sha256), "%s", body->sha256);
+    s->fetched_at = (int64_t)time(NULL);
     pthread_mutex_unlock(&run->mu);
     return true;
 }
 
 void qp_run_converted(struct qp_run *run, size_t idx, uint64_t rows, uint64_t xml_bytes,
-                      uint32_t crc, char delimiter, const struct qp_spool_rec *rec)
+                      uint32_t crc, char delimiter, const struct qp_spool_rec *rec,
+                      const struct qp_entry_facts *facts)
 {
     struct qp_sym *s = &run->syms[idx];
     pthread_mutex_lock(&run->mu);
@@ -229,6 +232,8 @@ void qp_run_converted(struct qp_run *run, size_t idx, uint64_t rows, uint64_t xm
     s->crc = crc;
     s->delimiter = delimiter;
     s->rec = *rec;
+    s->facts = *facts;
+    s->have_facts = true;
     free(s->error);
     s->error = NULL;
     qp_run_mark_dirty_locked(run, idx);

@@ -38,6 +38,13 @@ struct core_event;
  * under it either).
  */
 
+/* What an archive's manifest (manifest.h) says of an entry besides its rows, size and CRC. */
+struct qp_entry_facts {
+    unsigned char sha256[32]; /* of the XML */
+    char first[32];           /* qp_convert_result's first and last */
+    char last[32];
+};
+
 struct qp_sym {
     const char *name; /* immutable */
     bool this_run;    /* immutable after recover: fetched or reused by this run */
@@ -62,6 +69,12 @@ struct qp_sym {
     char etag[192];
     char last_modified[64];
     char body_sha256[65];
+    /* guarded by mu: for the manifest. have_facts: converted by this run (a conversion an
+     * earlier run left in the spool has none, and the packer reads them back from it);
+     * fetched_at: the Unix time this run downloaded it, 0 otherwise */
+    bool have_facts;
+    struct qp_entry_facts facts;
+    int64_t fetched_at;
 };
 
 struct qp_run {
@@ -131,11 +144,12 @@ bool qp_run_fetched(struct qp_run *run, size_t idx, const struct qp_body *body);
 void qp_run_validators(struct qp_run *run, size_t idx, char *etag, size_t etag_size,
                        char *last_modified, size_t lm_size);
 /**
- * idx was converted; its entry (rec, xml_bytes, crc) is in the spool; its CSV was read with
- * delimiter (for the end-of-run notes). Any thread.
+ * idx was converted; its entry (rec, xml_bytes, crc, facts) is in the spool; its CSV was read
+ * with delimiter (for the end-of-run notes). Any thread.
  */
 void qp_run_converted(struct qp_run *run, size_t idx, uint64_t rows, uint64_t xml_bytes,
-                      uint32_t crc, char delimiter, const struct qp_spool_rec *rec);
+                      uint32_t crc, char delimiter, const struct qp_spool_rec *rec,
+                      const struct qp_entry_facts *facts);
 /**
  * idx failed: message (copied) is printed once, unless quiet, and recorded. Any thread.
  */

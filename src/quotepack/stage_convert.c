@@ -53,6 +53,8 @@ struct outcome {
     uint64_t rows;
     char delimiter; /* OUT_OK: the delimiter the CSV was read with (given or detected) */
     struct qp_member_info info;
+    char first[QP_CONVERT_KEY]; /* OUT_OK: for the manifest (qp_convert_result) */
+    char last[QP_CONVERT_KEY];
     char message[512];
 };
 
@@ -118,6 +120,8 @@ static void convert_entry(const struct qp_convert_opts *copts, struct qp_member 
     o->kind = OUT_OK;
     o->rows = res.rows;
     o->delimiter = res.delimiter;
+    memcpy(o->first, res.first, sizeof(o->first));
+    memcpy(o->last, res.last, sizeof(o->last));
 }
 
 /* ---- isolated worker processes ---------------------------------------------------------- */
@@ -144,6 +148,9 @@ struct iso_reply {
     uint64_t xml_len;
     uint64_t data_len;
     uint64_t hdr_len;
+    unsigned char sha256[32];
+    char first[QP_CONVERT_KEY];
+    char last[QP_CONVERT_KEY];
     char message[512];
 };
 
@@ -245,6 +252,9 @@ static int iso_handler(void *ctx, const void *in, size_t len, struct core_procpo
     r.xml_len = o.info.xml_len;
     r.data_len = o.info.data_len;
     r.hdr_len = o.info.hdr_len;
+    memcpy(r.sha256, o.info.sha256, sizeof(r.sha256));
+    memcpy(r.first, o.first, sizeof(r.first));
+    memcpy(r.last, o.last, sizeof(r.last));
     memcpy(r.message, o.message, sizeof(r.message));
     return core_procpool_out_append(out, &r, sizeof(r));
 }
@@ -319,6 +329,11 @@ static void run_isolated(struct qp_convert_stage *cs, const char *symbol, int64_
         o->info.xml_len = r.xml_len;
         o->info.data_len = r.data_len;
         o->info.hdr_len = (uint32_t)r.hdr_len;
+        memcpy(o->info.sha256, r.sha256, sizeof(o->info.sha256));
+        memcpy(o->first, r.first, sizeof(o->first));
+        memcpy(o->last, r.last, sizeof(o->last));
+        o->first[sizeof(o->first) - 1] = '\0';
+        o->last[sizeof(o->last) - 1] = '\0';
         memcpy(o->message, r.message, sizeof(o->message));
         o->message[sizeof(o->message) - 1] = '\0';
     }
@@ -383,7 +398,12 @@ static void convert_task(void *arg, void *thread_state, int status)
     if (o.kind == OUT_OK) {
         struct qp_spool_rec rec;
         qp_spool_writer_commit(th->w, o.info.data_len, o.info.hdr_len, &rec);
-        qp_run_converted(run, j->idx, o.rows, o.info.xml_len, o.info.crc32, o.delimiter, &rec);
+        struct qp_entry_facts facts;
+        memcpy(facts.sha256, o.info.sha256, sizeof(facts.sha256));
+        memcpy(facts.first, o.first, sizeof(facts.first));
+        memcpy(facts.last, o.last, sizeof(facts.last));
+        qp_run_converted(run, j->idx, o.rows, o.info.xml_len, o.info.crc32, o.delimiter, &rec,
+                         &facts);
         goto out;
     }
     qp_spool_writer_abort(th->w);

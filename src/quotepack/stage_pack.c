@@ -8,16 +8,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "archive/sha256.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/event.h"
 #include "core/log.h"
 #include "core/thread.h"
 #include "quotepack/catalog.h"
+#include "quotepack/config.h"
 #include "quotepack/console.h"
 #include "quotepack/failpoint.h"
+#include "quotepack/manifest_member.h"
 #include "quotepack/member.h"
 #include "quotepack/pack.h"
 #include "quotepack/run.h"
@@ -30,6 +34,7 @@ struct qp_pack_stage {
     char *end;         /* pack thread only: the end-of-archive frame */
     size_t end_len;
     size_t *members;             /* pack thread only: batch slots */
+    struct qp_member *mw;        /* pack thread only: frames the manifest member */
     struct qp_catalog_row *rows; /* pack thread only: dirty rows, then members */
     size_t rows_cap;
 };
@@ -67,6 +72,57 @@ static int flush_rows(struct qp_pack_stage *ps, const struct qp_catalog_row *row
 }
 
 /*
+ * The manifest of the n symbols in ps->members, as the archive's first member (manifest.h),
+ * into *frames (malloc'd). Their fields are stable (see pack_archive); what an earlier run
+ * converted has no facts here, so its SHA-256 is read back from the spool.
+ */
+static int make_manifest(struct qp_pack_stage *ps, size_t n, char **frames, size_t *len)
+{
+    struct qp_run *run = ps->run;
+    struct qp_manifest man;
+    char now[QP_MANIFEST_DATE];
+    int64_t t = (int64_t)time(NULL);
+    qp_manifest_time(t, now);
+    qp_manifest_init(&man, now);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct qp_sym *s = &run->syms[ps->members[i]];
+        struct qp_manifest_entry *e = qp_manifest_add(&man);
+        bool have_facts;
+        struct qp_spool_rec rec;
+        pthread_mutex_lock(&run->mu);
+        snprintf(e->name, sizeof(e->name), "%s.xml", s->name);
+        snprintf(e->symbol, sizeof(e->symbol), "%s", s->name);
+        e->rows = s->rows;
+        e->bytes = s->xml_bytes;
+        have_facts = s->have_facts;
+        if (have_facts) {
+            arc_sha256_hex(s->facts.sha256, e->sha256);
+            snprintf(e->first, sizeof(e->first), "%s", s->facts.first);
+            snprintf(e->last, sizeof(e->last), "%s", s->facts.last);
+        }
+        qp_manifest_time(s->fetched_at, e->fetched);
+        rec = s->rec;
+        pthread_mutex_unlock(&run->mu);
+        if (run->source == NULL ||
+            qp_config_url(run->source, s->name, e->source, sizeof(e->source)) != 0) {
+            e->source[0] = '\0';
+        }
+        if (!have_facts) {
+            rc = qp_manifest_record_sha256(run->spool, &rec, e->sha256);
+            if (rc != 0) {
+                qp_console_log(CORE_LOG_ERROR, "cannot read the spooled entry of %s back", s->name);
+            }
+        }
+    }
+    if (rc == 0) {
+        rc = qp_manifest_member(ps->mw, &man, t, frames, len);
+    }
+    qp_manifest_release(&man);
+    return rc;
+}
+
+/*
  * Archives the n symbols in ps->members (their fields are stable: converted, taken off the
  * ready queue, written by nobody else).
  */
@@ -79,8 +135,17 @@ static int pack_archive(struct qp_pack_stage *ps, size_t n)
     char name[64];
     uint64_t bytes = 0;
     int64_t t0 = core_now_ns();
+    char *manifest = NULL;
+    size_t manifest_len = 0;
     qp_pack_name(name, sizeof(name), ps->next_seq, cfg->format);
-    int rc = qp_pack_create(&pk, cfg->out, name);
+    int rc = make_manifest(ps, n, &manifest, &manifest_len);
+    if (rc == 0) {
+        rc = qp_pack_create(&pk, cfg->out, name);
+    }
+    if (rc == 0) {
+        rc = qp_pack_add_frames(pk, manifest, manifest_len); // the first member
+    }
+    free(manifest);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         qp_failpoint("archive-write");
         rc = qp_pack_add_record(pk, run->spool, &run->syms[ps->members[i]].rec);
@@ -268,13 +333,18 @@ int qp_pack_stage_start(struct qp_pack_stage **out, struct qp_run *run, struct q
     if (rc == 0) {
         rc = qp_member_end_of_archive(run->cfg->format, run->cfg->level, &ps->end, &ps->end_len);
     }
+    if (rc == 0) {
+        rc = qp_member_create(&ps->mw, run->cfg->format, run->cfg->level);
+    }
     if (rc != 0) {
+        free(ps->end);
         free(ps);
         return rc;
     }
     ps->members = core_xcalloc(run->cfg->batch + 1, sizeof(*ps->members));
     rc = core_thread_start(&ps->thread, "pack", pack_main, ps);
     if (rc != 0) {
+        qp_member_destroy(ps->mw);
         free(ps->end);
         free(ps->members);
         free(ps);
@@ -290,6 +360,7 @@ void qp_pack_stage_join(struct qp_pack_stage *ps)
         return;
     }
     pthread_join(ps->thread, NULL);
+    qp_member_destroy(ps->mw);
     free(ps->end);
     free(ps->members);
     free(ps->rows);

@@ -11,13 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/compiler.h"
+#include "quotepack/archive_scan.h"
 #include "quotepack/catalog.h"
 #include "quotepack/pack.h"
-#include "quotepack/reader.h"
 #include "quotepack/strset.h"
 
 struct entry {
@@ -48,6 +49,8 @@ struct vstate {
     unsigned long diffs;
     unsigned long archives;
     unsigned long members;
+    unsigned long with_manifest; /* archives that carry a manifest */
+    const char *current;         /* the archive being checked (its name or path) */
 };
 
 static int collect(void *ctx, const struct qp_catalog_row *row)
@@ -88,26 +91,75 @@ CORE_PRINTF(2, 3) static void diff(struct vstate *v, const char *fmt, ...)
     v->diffs++;
 }
 
+static bool has_xml_suffix(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && strcmp(name + n - 4, ".xml") == 0;
+}
+
+/* A manifest difference, reported against the archive being checked (v->current). */
+static void manifest_diff(void *ctx, const char *sentence)
+{
+    struct vstate *v = ctx;
+    diff(v, "%s: %s", v->current, sentence);
+}
+
+/*
+ * The archive's own checks, the same with and without a catalog: it opens and reads to its
+ * end, and when it has a manifest (archives from before the manifest have none) every member
+ * matches it. The members' facts are left in *sa for the catalog's checks.
+ */
+static void check_self(struct vstate *v, const char *path, const char *label,
+                       struct qp_scanned_archive *sa, bool need_manifest)
+{
+    v->current = label;
+    qp_archive_scan(path, sa);
+    if (!sa->opened) {
+        // libarchive reads ahead when it opens: a file that is there but fails that early is
+        // damaged, not missing.
+        struct stat st;
+        bool there = stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
+        diff(v, "%s: %s: %s", label, there ? "damaged (truncated or corrupt)" : "cannot open",
+             sa->open_error);
+        return;
+    }
+    if (sa->damaged) {
+        diff(v, "%s: damaged (truncated or corrupt): %s", label, sa->damage);
+    }
+    if (sa->manifest_dup) {
+        diff(v, "%s: more than one %s member", label, QP_MANIFEST_NAME);
+    } else if (sa->has_manifest && !sa->manifest_ok) {
+        diff(v, "%s: bad manifest: %s", label, sa->manifest_error);
+    } else if (sa->has_manifest) {
+        v->with_manifest++;
+        (void)qp_archive_check_manifest(sa, manifest_diff, v);
+    } else if (need_manifest) {
+        diff(v,
+             "%s: has no %s member (written before quotepack kept one, or it was removed): "
+             "nothing to verify it against without its catalog",
+             label, QP_MANIFEST_NAME);
+    }
+    for (size_t i = 0; !sa->has_manifest && i < sa->n; i++) {
+        if (sa->members[i].xml_error[0] != '\0') {
+            diff(v, "%s: %s is not well-formed XML: %s", label, sa->members[i].name,
+                 sa->members[i].xml_error);
+        }
+    }
+}
+
 static int check_archive(void *ctx, const struct qp_catalog_archive *a)
 {
     struct vstate *v = ctx;
     char path[4096];
-    char err[256];
-    unsigned long long count = 0;
+    struct qp_scanned_archive sa;
     snprintf(path, sizeof(path), "%s/%s", v->dir, a->name);
     v->archives++;
-    struct qp_reader *r = NULL;
-    if (qp_reader_open_file(&r, path, err, sizeof(err)) != 0) {
-        diff(v, "%s: cannot open: %s", a->name, err);
-        return 0;
-    }
-    const char *name = NULL;
-    int64_t size_hdr = 0;
-    int rc;
-    while ((rc = qp_reader_next(r, &name, &size_hdr)) == 1) {
+    check_self(v, path, a->name, &sa, false);
+    for (size_t k = 0; k < sa.n; k++) {
+        const struct qp_scanned_member *m = &sa.members[k];
+        const char *name = m->name;
         size_t nl = strlen(name);
         char sym[128];
-        count++;
         v->members++;
         if (nl <= 4 || nl - 4 >= sizeof(sym) || strcmp(name + nl - 4, ".xml") != 0) {
             diff(v, "%s: unexpected member %s", a->name, name);
@@ -128,12 +180,11 @@ static int check_archive(void *ctx, const struct qp_catalog_archive *a)
             // An earlier generation of the symbol (replaced by a refresh): checked against
             // its own record.
             struct gen_entry *ge = &v->gens[gi];
-            uint64_t gsize = 0;
-            uint32_t gcrc = 0;
             ge->seen++;
-            if (qp_reader_data(r, NULL, &gsize, &gcrc) != 0) {
-                diff(v, "%s: cannot read %s: %s", a->name, sym, qp_reader_error(r));
-            } else if (gsize != ge->g.xml_bytes || gcrc != ge->g.crc32) {
+            if (!m->read_ok) {
+                continue; // the damage was reported
+            }
+            if (m->size != ge->g.xml_bytes || m->crc32 != ge->g.crc32) {
                 diff(v, "%s: %s.xml differs from its earlier generation's record (size or CRC-32)",
                      a->name, sym);
             }
@@ -146,23 +197,20 @@ static int check_archive(void *ctx, const struct qp_catalog_archive *a)
         if (en->row.state != QP_STATE_ARCHIVED || strcmp(en->row.archive, a->name) != 0) {
             diff(v, "%s: the catalog does not record %s in this archive", a->name, sym);
         }
-        uint64_t size = 0;
-        uint32_t crc = 0;
-        if (qp_reader_data(r, NULL, &size, &crc) != 0) {
-            diff(v, "%s: cannot read %s: %s", a->name, sym, qp_reader_error(r));
-            continue;
+        if (!m->read_ok) {
+            continue; // the damage was reported
         }
-        if (size != en->row.xml_bytes || crc != en->row.crc32) {
+        if (m->size != en->row.xml_bytes || m->crc32 != en->row.crc32) {
             diff(v, "%s: %s.xml differs from the catalog (size or CRC-32)", a->name, sym);
+        } else if (m->xml_error[0] == '\0' && m->rows != en->row.rows) {
+            diff(v, "%s: %s.xml has %llu rows, the catalog says %llu", a->name, sym,
+                 (unsigned long long)m->rows, (unsigned long long)en->row.rows);
         }
     }
-    if (rc < 0) {
-        diff(v, "%s: damaged: %s", a->name, qp_reader_error(r));
-    }
-    if (count != a->members) {
+    if (sa.opened && !sa.damaged && sa.n != a->members) {
         diff(v, "%s: member count differs from the catalog", a->name);
     }
-    qp_reader_close(r);
+    qp_archive_scan_release(&sa);
     return 0;
 }
 
@@ -328,8 +376,10 @@ int qp_verify(const char *dir, FILE *report)
     }
     judge_files(&v, &l, active);
     fprintf(report,
-            "verify: %s: %lu archives, %lu members, %lu symbols archived, %lu not archived: %s\n",
-            dir, v.archives, v.members, archived, other, v.diffs == 0 ? "OK" : "DIFFERENCES FOUND");
+            "verify: %s: %lu archives (%lu with a manifest), %lu members, %lu symbols archived, "
+            "%lu not archived: %s\n",
+            dir, v.archives, v.with_manifest, v.members, archived, other,
+            v.diffs == 0 ? "OK" : "DIFFERENCES FOUND");
     rc = v.diffs == 0 ? 0 : 1;
 out:
     for (size_t i = 0; i < l.n; i++) {
@@ -348,4 +398,29 @@ out:
     qp_strset_release(&v.recorded);
     qp_catalog_close(cat);
     return rc;
+}
+
+int qp_verify_files(char *const *paths, size_t n, FILE *report)
+{
+    struct vstate v;
+    memset(&v, 0, sizeof(v));
+    v.report = report;
+    for (size_t i = 0; i < n; i++) {
+        struct qp_scanned_archive sa;
+        unsigned long before = v.diffs;
+        check_self(&v, paths[i], paths[i], &sa, true);
+        v.archives++;
+        v.members += sa.n;
+        for (size_t k = 0; k < sa.n; k++) {
+            if (!has_xml_suffix(sa.members[k].name)) {
+                diff(&v, "%s: unexpected member %s", paths[i], sa.members[k].name);
+            }
+        }
+        fprintf(report, "verify: %s: %zu members: %s\n", paths[i], sa.n,
+                v.diffs == before ? "OK" : "DIFFERENCES FOUND");
+        qp_archive_scan_release(&sa);
+    }
+    fprintf(report, "verify: %lu archives (without a catalog), %lu members: %s\n", v.archives,
+            v.members, v.diffs == 0 ? "OK" : "DIFFERENCES FOUND");
+    return v.diffs == 0 ? 0 : 1;
 }

@@ -33,11 +33,15 @@ def recorded_archives(out):
 
 
 def read_archive(path):
-    """{member name: bytes}, reading every member to its end (so the gzip CRCs are checked)."""
+    """{member name: bytes}, reading every member to its end (so the gzip CRCs are checked);
+    the manifest member is read but not returned."""
     res = {}
     with tarfile.open(path, "r:*") as t:
         for m in t:
             check(m.isfile(), f"{path}: {m.name} is not a regular file")
+            if m.name == "MANIFEST.tsv":
+                t.extractfile(m).read()
+                continue
             check(m.name not in res, f"{path}: {m.name} twice")
             res[m.name] = t.extractfile(m).read()
     return res

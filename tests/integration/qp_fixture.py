@@ -221,13 +221,17 @@ def catalog(out):
         db.close()
 
 
+MANIFEST = "MANIFEST.tsv"  # every archive's first member (docs/quotepack.md, "Archive manifest")
+
+
 def archives(out):
-    """{archive name: [member names]} for every .tgz in out (read with Python's tarfile)."""
+    """{archive name: [member names]} for every .tgz in out (read with Python's tarfile),
+    without the manifest member."""
     res = {}
     for n in sorted(os.listdir(out)):
         if n.startswith("quotes-") and n.endswith(".tgz"):
             with tarfile.open(os.path.join(out, n), "r:gz") as t:
-                res[n] = t.getnames()
+                res[n] = [m for m in t.getnames() if m != MANIFEST]
     return res
 
 

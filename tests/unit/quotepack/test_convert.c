@@ -507,3 +507,34 @@ TEST(convert_cli_reads_stdin)
     ASSERT_EQ_INT(run_cli(2, a, out, sizeof(out), errb, sizeof(errb)), 1);
     ASSERT_EQ_STR(errb, "quotepack: <stdin>:1:1: not-csv: body is an HTML page, not CSV\n");
 }
+
+/* The manifest's first and last date: the first column of the first and last data rows. */
+static void check_keys(const char *csv, const char *first, const char *last)
+{
+    struct qp_convert_opts opts = { .compact = true };
+    struct qp_convert_result res;
+    struct qp_convert_error err;
+    ASSERT_EQ_INT(qp_convert(csv, strlen(csv), &opts, &res, &err), QP_CONVERT_OK);
+    ASSERT_EQ_STR(res.first, first);
+    ASSERT_EQ_STR(res.last, last);
+    free(res.xml);
+}
+
+TEST(convert_keeps_the_first_and_last_key)
+{
+    check_keys("Date,Close\n2024-12-31,1\n2024-12-30,2\n2024-12-27,3\n", "2024-12-31",
+               "2024-12-27");
+    check_keys("Date,Close\n2024-01-02,1\n", "2024-01-02", "2024-01-02");
+    check_keys("Date,Close\n", "", "");
+    check_keys("Date,Close\n\"quoted, date\",1\n", "quoted, date", "quoted, date");
+    // Cut to 31 bytes, never inside a UTF-8 character (é is 2 bytes: 30 + 2 > 31).
+    check_keys("D,C\n012345678901234567890123456789\xc3\xa9,1\n", "012345678901234567890123456789",
+               "012345678901234567890123456789");
+    // A failed conversion keeps none.
+    struct qp_convert_opts opts = { .compact = true };
+    struct qp_convert_result res;
+    struct qp_convert_error err;
+    const char *bad = "Date,Close\n2024-01-02,1\n2024-01-03\n";
+    ASSERT_NE_INT(qp_convert(bad, strlen(bad), &opts, &res, &err), QP_CONVERT_OK);
+    ASSERT_EQ_STR(res.first, "");
+}
