@@ -448,3 +448,47 @@ TEST(motion_large_progressive_frames_are_refused_baseline_ones_decode)
     tjFree(small);
     free(grey);
 }
+
+/* Feeds a jump from a to b at `fps`, then b held; returns how long after the jump active went
+ * off (ns), or -1. */
+static int64_t settle_time(const unsigned char *a, unsigned long la, const unsigned char *b,
+                           unsigned long lb, int fps)
+{
+    struct mjd_motion *m = make(MJD_MOTION_DEFAULT_THRESHOLD);
+    int64_t step = CORE_NS_PER_SEC / fps;
+    int64_t t = 0;
+    for (int i = 0; i < fps; i++) {
+        ASSERT_TRUE(mjd_motion_feed(m, a, la, t) >= 0.0);
+        t += step;
+    }
+    int64_t jump = t;
+    int64_t off = -1;
+    for (int i = 0; i < 10 * fps && off < 0; i++) {
+        ASSERT_TRUE(mjd_motion_feed(m, b, lb, t) >= 0.0);
+        if (i > 0 && !mjd_motion_active(m)) {
+            off = t - jump;
+        }
+        t += step;
+    }
+    mjd_motion_destroy(m);
+    return off;
+}
+
+TEST(motion_settle_time_does_not_depend_on_the_frame_rate)
+{
+    unsigned long l1 = 0;
+    unsigned long l2 = 0;
+    unsigned char *a = scene(80, 80, 0, 0, 80, &l1);
+    unsigned char *b = scene(360, 240, 0, 0, 80, &l2);
+    int64_t slow = settle_time(a, l1, b, l2, 5);
+    int64_t fast = settle_time(a, l1, b, l2, 60);
+    printf("a box that moved once: active off after %.2f s at 5 fps, %.2f s at 60 fps\n",
+           (double)slow / 1e9, (double)fast / 1e9);
+    ASSERT_TRUE(slow > 0 && fast > 0);
+    // The background's time constant and the hold are in time, not frames: the same within a
+    // frame of the slower rate (0.2 s), not 12 times longer at 60 fps.
+    int64_t d = slow > fast ? slow - fast : fast - slow;
+    ASSERT_TRUE(d <= CORE_NS_PER_SEC / 5 + CORE_NS_PER_SEC / 20);
+    tjFree(a);
+    tjFree(b);
+}
