@@ -3,6 +3,8 @@
 MJD_LIBS += $(shell pkg-config --libs libturbojpeg 2>/dev/null || echo -lturbojpeg)
 # The http:// relay source.
 MJD_LIBS += $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+# Playback reads the recordings' catalogs (playback.c, recordings.c).
+MJD_LIBS += $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 
 # web/index.html is embedded into the binary: a generated C file under $(B)/gen, compiled by
 # the generic rule into $(B)/obj/$(B)/gen/ and archived into libmjpegd.a.

@@ -1,0 +1,260 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""mjpegd playback of recordings: GET /recordings (the catalogs' segments per source) and
+GET /recordings/SEGMENT[?at=TIME] (a multipart stream paced at the recorded rate, then the end).
+Segments are written by tests/integration/rec_writer.py per the recording contract, from
+snapshots of the server's own test source; hostile names, the playback cap, a client that stalls
+mid-playback. No wall-clock asserts: pacing is checked against the recorded gaps with slack in
+one direction only (a playback never runs faster than recorded)."""
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+from harness import MULT, check, check_eq, main, test, wait_for
+from mjpegd_fixture import Mjpegd, PartParser, ffprobe_count_frames
+import rec_writer
+
+GAP_US = 40000  # 25 fps as recorded
+
+
+def snapshots(srv, n):
+    """n distinct JPEGs from the server's test source."""
+    out = []
+    last = None
+    while len(out) < n:
+        r = srv.get("/snapshot")
+        check_eq(r.status, 200, "snapshot")
+        if r.body != last:
+            out.append(r.body)
+            last = r.body
+    return out
+
+
+def frames_at(start_us, jpegs, gap_us=GAP_US):
+    return [(start_us + i * gap_us, j) for i, j in enumerate(jpegs)]
+
+
+def play(srv, path, timeout=60):
+    """GETs a playback to its end; returns (status, parser with kept frames)."""
+    c = srv.connect(timeout=timeout * MULT)
+    try:
+        c.send(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        p = PartParser(keep=True)
+        while True:
+            data = c.sock.recv(65536)
+            if not data:
+                break
+            p.feed(data, time.monotonic())
+        return p.status, p
+    finally:
+        c.close()
+
+
+def listing(srv):
+    r = srv.get("/recordings")
+    check_eq(r.status, 200, "/recordings")
+    check_eq(r.header("content-type"), "application/json", "content type")
+    return json.loads(r.body)
+
+
+@test(timeout=120)
+def test_list_and_play_a_segment():
+    with tempfile.TemporaryDirectory() as d, Mjpegd("--recordings", d) as srv:
+        check_eq(listing(srv), {"sources": []}, "no catalog yet")
+        jpegs = snapshots(srv, 12)
+        t0 = 1764754567_000000
+        a = rec_writer.write_segment(d, "0", frames_at(t0, jpegs[:6]), seq=1)
+        b = rec_writer.write_segment(d, "0", frames_at(t0 + 60_000000, jpegs[6:]), seq=7,
+                                     index_offset="data")
+        c = rec_writer.write_segment(d, "cam1", frames_at(t0 + 5_000000, jpegs[:3]), seq=1,
+                                     index_offset=0)  # no usable index_offset: the tar walk
+        js = listing(srv)
+        check_eq([s["name"] for s in js["sources"]], ["0", "cam1"], "sources by name")
+        segs = js["sources"][0]["segments"]
+        check_eq([s["name"] for s in segs], [a, b], "segments by start")
+        check_eq(segs[0]["frames"], 6, "frames")
+        check_eq(segs[0]["start"], t0 / 1e6, "start")
+        check_eq(segs[0]["end"], (t0 + 5 * GAP_US) / 1e6, "end")
+        check_eq(segs[0]["bytes"], os.path.getsize(os.path.join(d, "0", a)), "bytes")
+        for name, want in ((a, jpegs[:6]), (b, jpegs[6:]), (c, jpegs[:3])):
+            status, p = play(srv, f"/recordings/{name}")
+            check_eq(status, 200, f"play {name}")
+            check(p.eof or True, "")
+            check_eq([bytes(x) for x in p.datas], want, f"{name}: the recorded frames, in order")
+            stamps = [float(t) for t in p.timestamps]
+            check_eq(len(stamps), len(want), "one X-Timestamp per frame")
+            check(all(x < y for x, y in zip(stamps, stamps[1:])), f"timestamps in order {stamps}")
+        # Paced: never faster than recorded (5 gaps of 40 ms between the first and last part).
+        status, p = play(srv, f"/recordings/{a}")
+        took = p.recv_times[-1] - p.recv_times[0]
+        check(took >= 5 * GAP_US / 1e6 - 0.01, f"6 frames 40 ms apart played in {took:.3f} s")
+        srv.check_fds()
+
+
+@test(timeout=120)
+def test_at_starts_from_a_moment():
+    with tempfile.TemporaryDirectory() as d, Mjpegd("--recordings", d) as srv:
+        jpegs = snapshots(srv, 10)
+        t0 = 1764754567_000000  # 2025-12-03T09:36:07Z
+        name = rec_writer.write_segment(d, "0", frames_at(t0, jpegs, gap_us=100000))
+        cases = {
+            f"{(t0 + 400000) / 1e6:.6f}": 4,        # unix seconds, on a frame
+            f"{(t0 + 350000) / 1e6:.3f}": 4,        # between frames: the next one
+            "2025-12-03T09:36:07.5Z": 5,            # ISO 8601
+            "2025-12-03T10:36:07.7%2B01:00": 7,     # with a zone (+ escaped)
+            "2025-12-03T10:36:07.7+01:00": 7,       # a raw '+' decodes to a space: still +
+            "20251203T093607.2Z": 2,                # the basic form
+            "2025-12-03T09:00:00Z": 0,              # before the segment: from its start
+        }
+        for at, first in cases.items():
+            status, p = play(srv, f"/recordings/{name}?at={at}")
+            check_eq(status, 200, f"?at={at}")
+            check_eq([bytes(x) for x in p.datas], jpegs[first:], f"?at={at}: from frame {first}")
+        check_eq(play(srv, f"/recordings/{name}?at=2025-12-03T09:37:00Z")[0], 416, "after the end")
+        for bad in ("yesterday", "2025-13-03T00:00:00Z", "2025-02-30T00:00:00Z", "12x", ""):
+            check_eq(srv.get(f"/recordings/{name}?at={bad}").status, 400, f"?at={bad!r}")
+        srv.check_fds()
+
+
+@test(timeout=120)
+def test_hostile_names():
+    with tempfile.TemporaryDirectory() as d, Mjpegd("--recordings", d) as srv:
+        jpegs = snapshots(srv, 2)
+        name = rec_writer.write_segment(d, "0", frames_at(1764754567_000000, jpegs))
+        # A file next to the catalog that is not in it is never served.
+        with open(os.path.join(d, "0", "stray.tar"), "wb") as f:
+            f.write(open(os.path.join(d, "0", name), "rb").read())
+        cases = {
+            "/recordings/nope.tar": 404,
+            "/recordings/stray.tar": 404,
+            "/recordings/../recordings.sqlite": 404,
+            "/recordings/%2e%2e%2f%2e%2e%2fetc%2fpasswd": 400,
+            "/recordings/..%2Frecordings.sqlite": 404,  # /recordings.sqlite: no such page
+            "/recordings/0%2F" + name: 400,
+            "/recordings/.hidden": 400,
+            "/recordings/a%00b": 400,
+            "/recordings/" + "x" * 200: 400,
+            "/recordings/a b": 400,
+        }
+        for path, want in cases.items():
+            check_eq(srv.get(path.replace(" ", "%20")).status, want, path)
+        # ".." is normalised away: /recordings/.. is the viewer page, not a file.
+        r = srv.get("/recordings/..")
+        check_eq((r.status, r.header("content-type")), (200, "text/html; charset=utf-8"), "..")
+        # A catalog row whose source would climb out of the folder is refused, not followed.
+        rec_writer.add_row(d, "evil.tar", "..", 1, 2, 1, 10, 0)
+        check_eq(srv.get("/recordings/evil.tar").status, 404, "a row with source ..")
+        check_eq(srv.get("/recordings/" + name).status, 200, "the real one still plays")
+        check(srv.alive(), "server died")
+        srv.check_fds()
+
+
+def open_playback(srv, path, rcvbuf=None):
+    c = srv.connect(rcvbuf=rcvbuf)
+    c.send(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+    return c
+
+
+@test(timeout=180)
+def test_playbacks_are_capped_and_a_stalled_one_does_not_hold_the_loop():
+    with tempfile.TemporaryDirectory() as d, \
+            Mjpegd("--recordings", d, "--max-playbacks", "2", "--workers", "1",
+                   "--send-timeout", "2") as srv:
+        jpegs = snapshots(srv, 4)
+        # A long segment of 40 frames 0.5 s apart: each playback of it lasts 20 s.
+        t0 = 1764754567_000000
+        name = rec_writer.write_segment(d, "0", [(t0 + i * 500000, jpegs[i % 4])
+                                                 for i in range(40)])
+        last = f"/recordings/{name}?at={(t0 + 39 * 500000) / 1e6}"  # its last frame only
+        held = [open_playback(srv, f"/recordings/{name}") for _ in range(2)]
+        for c in held:
+            check_eq(c.read_head().status, 200, "a playback within the cap")
+        r = srv.get(f"/recordings/{name}")
+        check_eq(r.status, 503, "past --max-playbacks")
+        check(r.header("retry-after") is not None, "Retry-After")
+        check_eq(srv.get("/recordings").status, 503, "a listing counts too")
+        for c in held:
+            c.close()
+        check(wait_for(lambda: srv.get(last).status == 200, timeout=20),
+              "slots freed when the playbacks left")
+        # A client that reads nothing, with a tiny receive buffer, on the only loop; 60 frames
+        # of 256 KiB 1 ms apart: far more than the socket buffers hold.
+        fat = [(t0 + i * 1000, os.urandom(256 * 1024)) for i in range(60)]
+        fname = rec_writer.write_segment(d, "0", fat, seq=99)
+        stalled = open_playback(srv, f"/recordings/{fname}", rcvbuf=4096)
+        # Another playback on the same loop goes on at its pace meanwhile, and so do the rest.
+        c = open_playback(srv, f"/recordings/{name}")
+        check_eq(c.read_head().status, 200, "a playback beside a stalled one")
+        for i in range(3):
+            hdrs, data = c.read_part()
+            check_eq(data, jpegs[i % 4], f"frame {i} beside a stalled playback")
+        check_eq(srv.get("/state").status, 200, "/state beside a stalled playback")
+        live, head = srv.open_stream()
+        check_eq(head.status, 200, "live stream beside a stalled playback")
+        live.read_part()
+        live.close()
+        # The stalled one holds its slot until --send-timeout ends it: then the slot is back.
+        check_eq(srv.get(last).status, 503, "both slots are taken")
+        c.close()
+        check(wait_for(lambda: srv.get(last).status == 200, timeout=20), "c's slot came back")
+        check(wait_for(lambda: slots_free(srv, last, 2), timeout=30),
+              "the stalled playback kept its slot")
+        # It was cut off, not played to its end: what it gets before EOF is short of it.
+        check(stalled.closed_within(30), "no EOF on the stalled playback")
+        got = len(stalled.buf)
+        check(got < 60 * 256 * 1024, f"the stalled client got the whole segment ({got} bytes)")
+        stalled.close()
+        srv.check_fds()
+
+
+def slots_free(srv, path, n):
+    """Whether n playbacks of path can run at once now."""
+    conns = [open_playback(srv, path) for _ in range(n)]
+    try:
+        return all(c.read_head().status == 200 for c in conns)
+    finally:
+        for c in conns:
+            c.close()
+
+
+@test(timeout=120)
+def test_ffprobe_decodes_a_playback():
+    with tempfile.TemporaryDirectory() as d, Mjpegd("--recordings", d) as srv:
+        jpegs = snapshots(srv, 8)
+        name = rec_writer.write_segment(d, "0", frames_at(1764754567_000000, jpegs))
+        status, p = play(srv, f"/recordings/{name}")
+        check_eq(status, 200, "play")
+        # The body as recorded by a client (from the first boundary on).
+        c = srv.connect()
+        c.send(f"GET /recordings/{name} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        c.read_head()
+        body = c.read_to_eof()
+        c.close()
+        info = ffprobe_count_frames(body, "mpjpeg")
+        check_eq(info["codec_name"], "mjpeg", "codec")
+        check_eq(int(info["nb_read_frames"]), 8, "every frame decodes")
+        # And straight from the server, as an http input, with timestamps in order.
+        url = f"http://127.0.0.1:{srv.port}/recordings/{name}"
+        r = subprocess.run(["ffprobe", "-v", "error", "-f", "mpjpeg", "-show_entries",
+                            "packet=pts_time", "-of", "json", url],
+                           capture_output=True, timeout=60 * MULT)
+        check_eq(r.returncode, 0, f"ffprobe http: {r.stderr.decode(errors='replace')}")
+        pk = json.loads(r.stdout).get("packets", [])
+        check_eq(len(pk), 8, f"packets over http: {pk}")
+        srv.check_fds()
+
+
+@test(timeout=60)
+def test_no_recordings_configured():
+    with Mjpegd() as srv:
+        check_eq(listing(srv), {"sources": []}, "no --recordings")
+        check_eq(srv.get("/recordings/20251203T093607Z-1.tar").status, 404, "nothing to play")
+        r = srv.get("/recordings", method="HEAD")
+        check_eq(r.status, 200, "HEAD /recordings")
+
+
+if __name__ == "__main__":
+    main()
