@@ -79,3 +79,12 @@ bench-relay: $(B)/mjpegd $(B)/bench/split_input.mjpeg
 	$(PYTHON) bench/relay_cost.py --mjpegd $(B)/mjpegd --frames $(B)/bench/split_input.mjpeg $(RELAY_COST_ARGS)
 
 BENCH_TARGETS += bench-relay
+
+# Issue 14: what --record costs per frame (the recorder's threads' CPU, bytes/s, drops), with
+# the whole process with and without --record beside it (docs/BENCHMARKS.md).
+RECORD_COST_ARGS ?= --size 1280x720 --fps 30 --window 10 --repeat 3
+.PHONY: bench-record
+bench-record: $(B)/mjpegd
+	$(PYTHON) bench/record_cost.py --mjpegd $(B)/mjpegd $(RECORD_COST_ARGS)
+
+BENCH_TARGETS += bench-record

@@ -15,7 +15,7 @@ DOCDIR ?= $(PREFIX)/share/doc/mjpegd
 SYSTEMD_UNITDIR ?= $(PREFIX)/lib/systemd/system
 INSTALL ?= install
 
-MJD_DOCS := README.md docs/mjpegd.md docs/integrations.md
+MJD_DOCS := README.md docs/mjpegd.md docs/integrations.md docs/RECORDING.md
 
 $(B)/mjpegd.1: $(B)/mjpegd scripts/gen-manpage
 	$(PYTHON) scripts/gen-manpage $(B)/mjpegd $(SYSTEMD_UNITDIR) > $@.tmp && mv $@.tmp $@

@@ -28,6 +28,8 @@ void mjd_config_source_defaults(struct mjd_source_config *src)
     src->quality = MJD_DEFAULT_QUALITY;
     src->on_demand_ns = 0;
     src->source_timeout_ns = 5 * CORE_NS_PER_SEC;
+    src->segment_ns = 60 * CORE_NS_PER_SEC;
+    src->record_on = MJD_RECORD_ALWAYS;
 }
 
 void mjd_config_defaults(struct mjd_config *cfg)

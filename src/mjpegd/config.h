@@ -28,10 +28,21 @@ struct mjd_source_config {
     unsigned quality;          /* --quality */
     int64_t on_demand_ns;      /* --on-demand, 0: always open */
     int64_t source_timeout_ns; /* --source-timeout: a self-paced source's stall, 0: off */
-    unsigned drop_same; /* --drop-same-frames: most identical frames skipped in a row, 0 = off */
-    unsigned format;    /* --format: enum mjd_capture_format (sources/source.h), 0 = auto */
-    unsigned flip;      /* --flip: MJD_FLIP_* bits (sources/source.h), 0 = as the camera is */
-    char controls[512]; /* --control NAME=VALUE items joined by ',', "" for none */
+    unsigned drop_same;   /* --drop-same-frames: most identical frames skipped in a row, 0 = off */
+    unsigned format;      /* --format: enum mjd_capture_format (sources/source.h), 0 = auto */
+    unsigned flip;        /* --flip: MJD_FLIP_* bits (sources/source.h), 0 = as the camera is */
+    char controls[512];   /* --control NAME=VALUE items joined by ',', "" for none */
+    char record_dir[512]; /* --record DIR, "" when this source is not recorded */
+    int64_t segment_ns;   /* --segment: the span of one segment archive */
+    uint64_t keep_size;   /* --keep-size: most bytes of committed segments kept, 0 = no limit */
+    unsigned keep_days;   /* --keep-days: segments older than this are deleted, 0 = kept */
+    unsigned record_on;   /* --record-on: enum mjd_record_on */
+};
+
+/* --record-on: when a recorded source writes segments. */
+enum mjd_record_on {
+    MJD_RECORD_ALWAYS = 0, /* every frame */
+    MJD_RECORD_MOTION = 1, /* only while motion is detected (plus pre- and post-roll) */
 };
 
 /* One --listen option. */

@@ -26,8 +26,8 @@ struct mjd_frame {
     int64_t wall_ns; /* capture time, CLOCK_REALTIME */
 };
 
-/** Most wakers (network loops) a hub accepts. */
-#define MJD_HUB_MAX_WAKERS 64
+/** Most wakers a hub accepts: every network loop (at most 64) and a recorder. */
+#define MJD_HUB_MAX_WAKERS 65
 
 /* Why a captured frame was not published. */
 enum mjd_drop_reason {

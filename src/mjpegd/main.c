@@ -14,6 +14,7 @@
 #include "mjpegd/hub.h"
 #include "mjpegd/logfile.h"
 #include "mjpegd/notify.h"
+#include "mjpegd/record/recorder.h"
 #include "mjpegd/server.h"
 #include "mjpegd/watchdog.h"
 
@@ -94,6 +95,7 @@ int main(int argc, char **argv)
     struct mjd_watchdog *watchdog = NULL;
     static struct mjd_feed feeds[MJD_MAX_SOURCES]; // static: a few KiB, zeroed
     struct mjd_server_source served[MJD_MAX_SOURCES];
+    struct mjd_recorder *recorders[MJD_MAX_SOURCES] = { 0 };
     unsigned nfeeds = 0;
     int rc = 0;
 
@@ -104,14 +106,31 @@ int main(int argc, char **argv)
         if (rc != 0) {
             goto out;
         }
+        if (cfg.sources[i].record_dir[0] != '\0') {
+            // Before any publish: the recorder registers its eventfd with the hub.
+            rc = mjd_recorder_create(&recorders[i], &cfg.sources[i], i, feeds[i].hub);
+            if (rc != 0) {
+                goto out;
+            }
+        }
         served[i] = (struct mjd_server_source){ .hub = feeds[i].hub,
                                                 .info = &feeds[i].info,
                                                 .conf = &cfg.sources[i],
-                                                .demand = &feeds[i].demand };
+                                                .demand = &feeds[i].demand,
+                                                .recorder = recorders[i] };
     }
     rc = mjd_server_create(&server, &cfg, served, nfeeds);
     if (rc != 0) {
         goto out;
+    }
+    for (unsigned i = 0; i < nfeeds; i++) {
+        if (recorders[i] != NULL) {
+            rc = mjd_recorder_start(recorders[i]);
+            if (rc != 0) {
+                LOG_ERROR("cannot start the recorder of source %u: %s", i, strerror(-rc));
+                goto out;
+            }
+        }
     }
     for (unsigned i = 0; i < nfeeds; i++) {
         rc = mjd_feed_start(&feeds[i], cfg.encoders, nfeeds == 1);
@@ -167,9 +186,14 @@ out:
     for (unsigned i = 0; i < nfeeds; i++) {
         mjd_feed_stop(&feeds[i]);
     }
+    // Then the recorders: they write what is queued and commit their open segments.
+    for (unsigned i = 0; i < nfeeds; i++) {
+        mjd_recorder_stop(recorders[i]);
+    }
     mjd_server_destroy(server);
     for (unsigned i = 0; i < nfeeds; i++) {
         mjd_feed_close(&feeds[i]);
+        mjd_recorder_destroy(recorders[i]);
     }
     return status;
 }

@@ -345,6 +345,60 @@ static int read_send(const struct mjd_option *opt, struct mjd_config *cfg, void 
     return -EINVAL;
 }
 
+/* --keep-size: bytes, with an optional K, M, G or T suffix (powers of 1024); 0 is no limit. */
+static int read_bytes(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                      const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)cfg;
+    (void)why;
+    (void)why_cap;
+    struct mjd_source_config *src = base;
+    if (value[0] < '0' || value[0] > '9') {
+        return -EINVAL;
+    }
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(value, &end, 10);
+    if (errno != 0) {
+        return -EINVAL;
+    }
+    static const char units[] = "KMGT";
+    unsigned shift = 0;
+    if (*end != '\0') {
+        const char *u = strchr(units, toupper((unsigned char)*end));
+        if (u == NULL || end[1] != '\0') {
+            return -EINVAL;
+        }
+        shift = 10 * (unsigned)(u - units + 1);
+    }
+    if (shift > 0 && v > (UINT64_MAX >> shift)) {
+        return -EINVAL;
+    }
+    src->keep_size = (uint64_t)v << shift;
+    return 0;
+}
+
+/* --record-on: always or motion. */
+static int read_record_on(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                          const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)cfg;
+    (void)why;
+    (void)why_cap;
+    struct mjd_source_config *src = base;
+    if (strcmp(value, "always") == 0) {
+        src->record_on = MJD_RECORD_ALWAYS;
+        return 0;
+    }
+    if (strcmp(value, "motion") == 0) {
+        src->record_on = MJD_RECORD_MOTION;
+        return 0;
+    }
+    return -EINVAL;
+}
+
 /* ---- the table ----------------------------------------------------------------------------- */
 
 static const struct mjd_option table[] = {
@@ -450,6 +504,52 @@ static const struct mjd_option table[] = {
       .help = "Skip JPEG frames byte-identical to the previous one, at most N in a row (then one "
               "is sent, so viewers see the stream is alive); counted as dropped, reason \"same\". "
               "0: off (per source)." },
+    { .name = "record",
+      .metavar = "DIR",
+      .kind = MJD_OPT_STRING,
+      .scope = MJD_OPT_SOURCE,
+      .offset = S(record_dir),
+      .size = sizeof(((struct mjd_source_config *)NULL)->record_dir),
+      .expect = "a directory",
+      .def = "off",
+      .help = "Record the source into DIR/N/ (N its index: 0, 1, ...): one tar archive of its "
+              "JPEG frames every --segment seconds, written crash-safely and listed in "
+              "DIR/recordings.sqlite; see docs/RECORDING.md (per source)." },
+    { .name = "segment",
+      .metavar = "SEC",
+      .kind = MJD_OPT_SECONDS,
+      .scope = MJD_OPT_SOURCE,
+      .max = 86400,
+      .offset = S(segment_ns),
+      .def = "60",
+      .help = "How much time one recorded segment archive spans (per source)." },
+    { .name = "keep-size",
+      .metavar = "BYTES",
+      .kind = MJD_OPT_CUSTOM,
+      .scope = MJD_OPT_SOURCE,
+      .parse = read_bytes,
+      .expect = "a number of bytes, optionally with a K, M, G or T suffix",
+      .def = "0, no limit",
+      .help = "Delete the oldest recorded segments of the source while its segments take more "
+              "than BYTES; the segment being written is never deleted (per source)." },
+    { .name = "keep-days",
+      .metavar = "N",
+      .kind = MJD_OPT_UINT,
+      .scope = MJD_OPT_SOURCE,
+      .min = 0,
+      .max = 36500,
+      .offset = S(keep_days),
+      .def = "0, kept",
+      .help = "Delete recorded segments that ended more than N days ago (per source)." },
+    { .name = "record-on",
+      .metavar = "WHEN",
+      .kind = MJD_OPT_CUSTOM,
+      .scope = MJD_OPT_SOURCE,
+      .parse = read_record_on,
+      .expect = "always or motion",
+      .def = "always",
+      .help = "Record every frame (always), or only while the picture moves (motion) (per "
+              "source)." },
     { .name = "listen",
       .metavar = "HOST:PORT",
       .kind = MJD_OPT_CUSTOM,

@@ -23,20 +23,23 @@
 #include "mjpegd/recordings.h"
 #include "mjpegd/respond.h"
 
+/* Catalog folders: every source's --record DIR and every --recordings DIR. */
+#define MJD_PLAYBACK_MAX_DIRS (MJD_MAX_SOURCES + MJD_MAX_RECORDINGS)
+
 /* A frame this late (a slow client, a slow disk) moves the pacing clock instead of bursting. */
 #define LATE_REBASE_NS (1 * CORE_NS_PER_SEC)
 /* Sent now rather than waited for: the loop's timer has millisecond steps. */
 #define DUE_SLACK_NS (2 * CORE_NS_PER_MS)
 
 struct mjd_playback {
-    const struct mjd_config *cfg; /* immutable */
-    const char *dirs[MJD_MAX_RECORDINGS];
-    size_t ndirs;           /* immutable */
-    unsigned max;           /* immutable: --max-playbacks */
-    unsigned part_flags;    /* immutable: MJD_PART_NO_MEMFD with --send copy */
-    struct core_pool *pool; /* "play/N"; submit from any loop */
-    atomic_uint active;     /* atomic: jobs holding a slot */
-    bool stopped;           /* owner thread only */
+    const struct mjd_config *cfg;            /* immutable */
+    const char *dirs[MJD_PLAYBACK_MAX_DIRS]; /* immutable: the catalogs' folders (cfg's) */
+    size_t ndirs;                            /* immutable */
+    unsigned max;                            /* immutable: --max-playbacks */
+    unsigned part_flags;                     /* immutable: MJD_PART_NO_MEMFD with --send copy */
+    struct core_pool *pool;                  /* "play/N"; submit from any loop */
+    atomic_uint active;                      /* atomic: jobs holding a slot */
+    bool stopped;                            /* owner thread only */
 };
 
 enum phase {
@@ -50,14 +53,14 @@ enum phase {
  * queued or running (dropped at its end); the last one frees it and gives back the slot.
  */
 struct mjd_play {
-    atomic_int refs;                 /* atomic */
-    struct mjd_playback *pb;         /* immutable */
-    int wake_fd;                     /* immutable: the loop's playback eventfd */
-    enum mjd_route_kind kind;        /* immutable */
-    char name[MJD_REC_NAME_MAX + 1]; /* immutable */
-    bool has_at;                     /* immutable */
-    int64_t at_us;                   /* immutable */
-    bool head_only;                  /* immutable */
+    atomic_int refs;                        /* atomic */
+    struct mjd_playback *pb;                /* immutable */
+    int wake_fd;                            /* immutable: the loop's playback eventfd */
+    enum mjd_route_kind kind;               /* immutable */
+    char name[MJD_RECORDINGS_NAME_MAX + 1]; /* immutable */
+    bool has_at;                            /* immutable */
+    int64_t at_us;                          /* immutable */
+    bool head_only;                         /* immutable */
 
     pthread_mutex_t mu;
     bool opened;    /* guarded by mu: the first task is done, status says how */
@@ -140,7 +143,7 @@ static void open_list(struct mjd_play *p)
     char *json = NULL;
     size_t len = 0;
     struct core_buf *body = NULL;
-    int rc = mjd_rec_list_json(p->pb->dirs, p->pb->ndirs, &json, &len);
+    int rc = mjd_recordings_list_json(p->pb->dirs, p->pb->ndirs, &json, &len);
     if (rc == 0 && core_buf_wrap(&body, json, len, free_json, NULL) != 0) {
         free(json);
         rc = -ENOMEM;
@@ -151,9 +154,9 @@ static void open_list(struct mjd_play *p)
 /* The first task of a playback: the catalog row, the file, its index, the first frame. */
 static void open_segment(struct mjd_play *p)
 {
-    struct mjd_rec_segment seg;
+    struct mjd_recordings_segment seg;
     int status = 404;
-    if (mjd_rec_lookup(p->pb->dirs, p->pb->ndirs, p->name, &seg) == 0) {
+    if (mjd_recordings_lookup(p->pb->dirs, p->pb->ndirs, p->name, &seg) == 0) {
         int fd = open(seg.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         struct stat sb;
         int rc = fd < 0 ? -errno : fstat(fd, &sb) != 0 ? -errno : 0;
@@ -275,6 +278,20 @@ static bool submit(struct mjd_play *p)
     return false;
 }
 
+/* Adds a catalog folder (borrowed from the config) unless empty, known or past the cap. */
+static void add_dir(struct mjd_playback *pb, const char *dir)
+{
+    if (dir[0] == '\0' || pb->ndirs >= MJD_PLAYBACK_MAX_DIRS) {
+        return;
+    }
+    for (size_t k = 0; k < pb->ndirs; k++) {
+        if (strcmp(pb->dirs[k], dir) == 0) {
+            return;
+        }
+    }
+    pb->dirs[pb->ndirs++] = dir;
+}
+
 int mjd_playback_create(struct mjd_playback **out, const struct mjd_config *cfg)
 {
     *out = NULL;
@@ -283,14 +300,12 @@ int mjd_playback_create(struct mjd_playback **out, const struct mjd_config *cfg)
     pb->max = cfg->max_playbacks;
     pb->part_flags = cfg->send_mode == MJD_SEND_MODE_COPY ? MJD_PART_NO_MEMFD : 0;
     atomic_init(&pb->active, 0);
-    for (unsigned i = 0; i < cfg->nrecordings && pb->ndirs < MJD_MAX_RECORDINGS; i++) {
-        bool dup = false;
-        for (size_t k = 0; k < pb->ndirs; k++) {
-            dup |= strcmp(pb->dirs[k], cfg->recordings[i]) == 0;
-        }
-        if (!dup) {
-            pb->dirs[pb->ndirs++] = cfg->recordings[i];
-        }
+    // The folders the recorder writes (--record DIR of each source), then --recordings ones.
+    for (unsigned i = 0; i < cfg->nsources; i++) {
+        add_dir(pb, cfg->sources[i].record_dir);
+    }
+    for (unsigned i = 0; i < cfg->nrecordings; i++) {
+        add_dir(pb, cfg->recordings[i]);
     }
     struct core_pool_config pc = { .name = "play",
                                    .threads = MJD_PLAY_READERS,

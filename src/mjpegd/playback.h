@@ -37,7 +37,8 @@ struct mjd_play;
 #define MJD_PLAY_AHEAD_BYTES  ((size_t)4 * 1024 * 1024)
 
 /**
- * Starts the reader pool for cfg (borrowed, outlives it): the catalogs of cfg->recordings.
+ * Starts the reader pool for cfg (borrowed, outlives it): the catalogs of every source's
+ * --record DIR and of every --recordings DIR (each folder once).
  * *out is NULL on failure. Owner (main) thread.
  */
 int mjd_playback_create(struct mjd_playback **out, const struct mjd_config *cfg) CORE_MUST_CHECK;

@@ -14,9 +14,9 @@
 
 #define BUSY_TIMEOUT_MS 2000
 
-bool mjd_rec_name_ok(const char *name, size_t len)
+bool mjd_recordings_name_ok(const char *name, size_t len)
 {
-    if (len == 0 || len > MJD_REC_NAME_MAX || name[0] == '.') {
+    if (len == 0 || len > MJD_RECORDINGS_NAME_MAX || name[0] == '.') {
         return false;
     }
     for (size_t i = 0; i < len; i++) {
@@ -58,8 +58,8 @@ static const char *col_text(sqlite3_stmt *st, int i, size_t *len)
     return t != NULL ? (const char *)t : "";
 }
 
-int mjd_rec_lookup(const char *const *dirs, size_t ndirs, const char *name,
-                   struct mjd_rec_segment *out)
+int mjd_recordings_lookup(const char *const *dirs, size_t ndirs, const char *name,
+                          struct mjd_recordings_segment *out)
 {
     for (size_t d = 0; d < ndirs; d++) {
         sqlite3 *db = open_catalog(dirs[d]);
@@ -79,8 +79,8 @@ int mjd_rec_lookup(const char *const *dirs, size_t ndirs, const char *name,
             const char *source = col_text(st, 0, &slen);
             int n = snprintf(out->path, sizeof(out->path), "%s/%.*s/%s", dirs[d], (int)slen, source,
                              name);
-            if (!mjd_rec_name_ok(source, slen) || memchr(source, '\0', slen) != NULL || n < 0 ||
-                (size_t)n >= sizeof(out->path)) {
+            if (!mjd_recordings_name_ok(source, slen) || memchr(source, '\0', slen) != NULL ||
+                n < 0 || (size_t)n >= sizeof(out->path)) {
                 LOG_WARN("recordings: %s: segment %s names an impossible source", dirs[d], name);
             } else {
                 out->start_us = sqlite3_column_int64(st, 1);
@@ -190,7 +190,7 @@ static int cmp_rows(const void *a, const void *b)
 static int read_rows(sqlite3 *db, const char *dir, struct rows *rows)
 {
     sqlite3_stmt *st = NULL;
-    // The newest first, so that past MJD_REC_LIST_MAX the oldest are the ones left out.
+    // The newest first, so that past MJD_RECORDINGS_LIST_MAX the oldest are the ones left out.
     if (sqlite3_prepare_v2(db,
                            "SELECT source, name, start_us, end_us, frames, bytes FROM segments "
                            "ORDER BY start_us DESC",
@@ -202,9 +202,9 @@ static int read_rows(sqlite3 *db, const char *dir, struct rows *rows)
     int rc = 0;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (rows->n >= MJD_REC_LIST_MAX) {
+        if (rows->n >= MJD_RECORDINGS_LIST_MAX) {
             LOG_WARN("recordings: more than %d segments: the oldest are not listed",
-                     MJD_REC_LIST_MAX);
+                     MJD_RECORDINGS_LIST_MAX);
             break;
         }
         if (rows->n == rows->cap) {
@@ -243,7 +243,7 @@ static int read_rows(sqlite3 *db, const char *dir, struct rows *rows)
     return rc;
 }
 
-int mjd_rec_list_json(const char *const *dirs, size_t ndirs, char **out, size_t *out_len)
+int mjd_recordings_list_json(const char *const *dirs, size_t ndirs, char **out, size_t *out_len)
 {
     *out = NULL;
     *out_len = 0;

@@ -71,6 +71,34 @@ static uint64_t dropped_sum(const struct mjd_report_source *s)
     return n;
 }
 
+/* "recording": the recorder's state (docs/RECORDING.md); absent when the source is not recorded. */
+static void json_recording(struct out *o, const struct mjd_report_source *s)
+{
+    if (!s->recorded) {
+        return;
+    }
+    const struct mjd_recorder_stats *rec = &s->rec;
+    put(o, ",\"recording\":{\"dir\":");
+    put_json_string(o, rec->dir != NULL ? rec->dir : "");
+    put(o, ",\"segment\":");
+    if (rec->segment[0] != '\0') {
+        put_json_string(o, rec->segment);
+    } else {
+        put(o, "null");
+    }
+    put(o, ",\"segments\":%llu,\"bytes\":%llu,\"dropped\":%llu", (unsigned long long)rec->segments,
+        (unsigned long long)rec->bytes,
+        (unsigned long long)(rec->dropped_queue + rec->dropped_error));
+    put(o, ",\"frames\":%llu,\"deleted\":%llu,\"error\":", (unsigned long long)rec->frames,
+        (unsigned long long)rec->deleted);
+    if (rec->error[0] != '\0') {
+        put_json_string(o, rec->error);
+    } else {
+        put(o, "null");
+    }
+    put(o, "}");
+}
+
 /* The keys of one source, after a '{' or a ','; no leading comma. */
 static void json_source(struct out *o, const struct mjd_report_source *s, bool spec)
 {
@@ -108,6 +136,7 @@ static void json_source(struct out *o, const struct mjd_report_source *s, bool s
     } else {
         put(o, ",\"last_frame_age\":null");
     }
+    json_recording(o, s);
 }
 
 int mjd_report_json(const struct mjd_report *r, char *buf, size_t cap)
@@ -275,6 +304,78 @@ static void per_source_family(struct out *o, const struct mjd_report *r, enum pe
     }
 }
 
+/* The mjpegd_record_* families, each sample labelled source="N" (only recorded sources). */
+static void record_families(struct out *o, const struct mjd_report *r)
+{
+    bool any = false;
+    for (size_t i = 0; i < r->nsources; i++) {
+        any = any || r->sources[i].recorded;
+    }
+    if (!any) {
+        return;
+    }
+    static const struct {
+        const char *name;
+        const char *type;
+        const char *help;
+    } fam[] = {
+        { "mjpegd_record_frames_total", "counter", "Frames written into segment archives." },
+        { "mjpegd_record_bytes_written_total", "counter", "Bytes written into segment archives." },
+        { "mjpegd_record_dropped_total", "counter",
+          "Frames not recorded, by reason (queue: the disk was slower than the source; error: "
+          "recording was stopped by a disk error)." },
+        { "mjpegd_record_segments", "gauge", "Committed segments listed in the catalog." },
+        { "mjpegd_record_bytes", "gauge",
+          "Bytes of the committed segments listed in the catalog." },
+        { "mjpegd_record_deleted_total", "counter", "Segments deleted by retention." },
+        { "mjpegd_record_errors_total", "counter", "Disk errors that stopped recording." },
+        { "mjpegd_record_up", "gauge", "1 while recording, 0 while stopped by a disk error." },
+    };
+    for (size_t f = 0; f < CORE_ARRAY_SIZE(fam); f++) {
+        family(o, fam[f].name, fam[f].type, fam[f].help);
+        for (size_t i = 0; i < r->nsources; i++) {
+            const struct mjd_report_source *s = &r->sources[i];
+            if (!s->recorded) {
+                continue;
+            }
+            const struct mjd_recorder_stats *rec = &s->rec;
+            char labels[64];
+            snprintf(labels, sizeof(labels), "source=\"%zu\"", i);
+            switch (f) {
+            case 0:
+                sample_u64(o, fam[f].name, labels, rec->frames);
+                break;
+            case 1:
+                sample_u64(o, fam[f].name, labels, rec->bytes_written);
+                break;
+            case 2: {
+                char l2[96];
+                snprintf(l2, sizeof(l2), "%s,reason=\"queue\"", labels);
+                sample_u64(o, fam[f].name, l2, rec->dropped_queue);
+                snprintf(l2, sizeof(l2), "%s,reason=\"error\"", labels);
+                sample_u64(o, fam[f].name, l2, rec->dropped_error);
+                break;
+            }
+            case 3:
+                sample_u64(o, fam[f].name, labels, rec->segments);
+                break;
+            case 4:
+                sample_u64(o, fam[f].name, labels, rec->bytes);
+                break;
+            case 5:
+                sample_u64(o, fam[f].name, labels, rec->deleted);
+                break;
+            case 6:
+                sample_u64(o, fam[f].name, labels, rec->errors);
+                break;
+            default:
+                sample_u64(o, fam[f].name, labels, rec->error[0] == '\0' ? 1 : 0);
+                break;
+            }
+        }
+    }
+}
+
 int mjd_report_metrics(const struct mjd_report *r, char *buf, size_t cap)
 {
     struct out o = { buf, cap, 0, cap == 0 };
@@ -308,6 +409,7 @@ int mjd_report_metrics(const struct mjd_report *r, char *buf, size_t cap)
     per_source_family(&o, r, PS_AGE);
     per_source_family(&o, r, PS_UP);
     per_source_family(&o, r, PS_RESTARTS);
+    record_families(&o, r);
     family(&o, "mjpegd_uptime_seconds", "gauge", "Seconds since the server started.");
     sample_double(&o, "mjpegd_uptime_seconds", "", r->uptime);
     return finish(&o);

@@ -9,6 +9,7 @@
 
 #include "mjpegd/hub.h"
 #include "mjpegd/part_send.h"
+#include "mjpegd/record/recorder.h"
 
 /* Most sources a report holds (at least MJD_MAX_SOURCES). */
 #define MJD_REPORT_MAX_SOURCES 16
@@ -34,6 +35,8 @@ struct mjd_report_source {
     uint64_t frames_in_flight;                 /* captured, fate not yet known */
     uint64_t frames_skipped;                   /* source reads skipped (no free buffer) */
     double last_frame_age; /* seconds since the newest frame was published, < 0 if none yet */
+    bool recorded;         /* --record: rec holds the recorder's numbers */
+    struct mjd_recorder_stats rec; /* valid when recorded */
 };
 
 /** A consistent-enough snapshot of everything /state and /metrics report. */

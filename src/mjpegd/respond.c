@@ -16,7 +16,7 @@
 #include "mjpegd/report.h"
 #include "mjpegd/web.h"
 
-#define REPORT_MAX 16384
+#define REPORT_MAX 65536
 
 /* With --allow-origin: who may read the answer (and, for one origin, that it may differ). */
 static void cors_headers(struct mjd_conn *c)

@@ -94,7 +94,7 @@ static int parse_recording(const char *name, const char *query, size_t qlen, str
 {
     char value[80];
     size_t n = strlen(name);
-    if (!mjd_rec_name_ok(name, n)) {
+    if (!mjd_recordings_name_ok(name, n)) {
         return 400;
     }
     memcpy(out->name, name, n + 1);

@@ -88,6 +88,10 @@ static void gather_report(void *ctx, struct mjd_report *r)
         rs->frames_skipped = hs.skipped;
         rs->last_frame_age =
                 hs.last_publish_ns > 0 ? (double)(core_now_ns() - hs.last_publish_ns) / 1e9 : -1.0;
+        rs->recorded = src->recorder != NULL;
+        if (rs->recorded) {
+            mjd_recorder_get_stats(src->recorder, &rs->rec);
+        }
     }
     r->clients = mjd_limits_streaming(srv->shared.limits);
     r->clients_total = mjd_limits_total(srv->shared.limits);

@@ -9,6 +9,7 @@
 #include "mjpegd/config.h"
 #include "mjpegd/demand.h"
 #include "mjpegd/hub.h"
+#include "mjpegd/record/recorder.h"
 #include "mjpegd/sources/source.h"
 
 /*
@@ -25,6 +26,8 @@ struct mjd_server_source {
     const struct mjd_source_info *info;   /* immutable; outlives the server */
     const struct mjd_source_config *conf; /* immutable; outlives the server */
     struct mjd_demand *demand;            /* thread-safe; outlives the server; may be NULL */
+    struct mjd_recorder *recorder;        /* --record: stats are thread-safe; outlives the
+                                             server; NULL when the source is not recorded */
 };
 
 /**

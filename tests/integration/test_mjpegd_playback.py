@@ -249,6 +249,61 @@ def test_ffprobe_decodes_a_playback():
         srv.check_fds()
 
 
+@test(timeout=240)
+def test_end_to_end_record_then_play():
+    """The real recorder (--record, a short --segment) and playback in one server: listed while
+    it records, each segment played whole with its timestamps in order, ?at= mid-segment,
+    ffprobe over HTTP."""
+    with tempfile.TemporaryDirectory() as d, \
+            Mjpegd("--size", "160x120", "--fps", "20", "--record", d, "--segment", "1",
+                   small=False) as srv:
+        def committed():
+            js = listing(srv)
+            segs = js["sources"][0]["segments"] if js["sources"] else []
+            return segs if len(segs) >= 2 and all(s["frames"] >= 5 for s in segs[:2]) else None
+        segs = wait_for(committed, timeout=60)
+        check(segs, f"no two committed segments in /recordings: {listing(srv)}")
+        check_eq(listing(srv)["sources"][0]["name"], "0", "the source's name")
+        seg = segs[0]
+        check(seg["start"] <= seg["end"] and seg["end"] <= segs[1]["start"], f"ranges {segs[:2]}")
+        status, p = play(srv, f"/recordings/{seg['name']}")
+        check_eq(status, 200, "play a recorded segment")
+        check_eq(len(p.datas), seg["frames"], "every recorded frame played")
+        stamps = [float(t) for t in p.timestamps]
+        check(all(x < y for x, y in zip(stamps, stamps[1:])), f"timestamps in order: {stamps}")
+        check(abs(stamps[0] - seg["start"]) < 1e-5 and abs(stamps[-1] - seg["end"]) < 1e-5,
+              f"timestamps {stamps[0]}..{stamps[-1]} vs the catalog's {seg}")
+        check(all(bytes(x[:2]) == b"\xff\xd8" for x in p.datas), "JPEGs")
+        # Paced as recorded: never faster than the capture gaps (1 ms of slack for rounding).
+        took = p.recv_times[-1] - p.recv_times[0]
+        check(took >= stamps[-1] - stamps[0] - 0.01, f"played in {took:.3f} s, recorded over "
+              f"{stamps[-1] - stamps[0]:.3f} s")
+        # ?at= mid-segment: from the first frame at or after that moment.
+        mid = stamps[len(stamps) // 2]
+        for at in (f"{mid:.6f}", time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(mid)))
+                   + f".{int(round((mid % 1) * 1e6)):06d}Z"):
+            status, q = play(srv, f"/recordings/{seg['name']}?at={at}")
+            check_eq(status, 200, f"?at={at}")
+            got = [float(t) for t in q.timestamps]
+            check_eq(got, [t for t in stamps if t >= float(f"{mid:.6f}") - 1e-7],
+                     f"?at={at}: the frames from the middle on")
+        # ffprobe reads it straight from the server and decodes every frame.
+        url = f"http://127.0.0.1:{srv.port}/recordings/{seg['name']}"
+        r = subprocess.run(["ffprobe", "-v", "error", "-f", "mpjpeg", "-count_frames",
+                            "-select_streams", "v:0", "-show_entries",
+                            "stream=codec_name,width,height,nb_read_frames", "-of", "json", url],
+                           capture_output=True, timeout=60 * MULT)
+        check_eq(r.returncode, 0, f"ffprobe: {r.stderr.decode(errors='replace')}")
+        st = json.loads(r.stdout)["streams"][0]
+        check_eq((st["codec_name"], st["width"], st["height"], int(st["nb_read_frames"])),
+                 ("mjpeg", 160, 120, seg["frames"]), "ffprobe of a recorded segment")
+        # The hostile cases against the real catalog.
+        check_eq(srv.get("/recordings/" + seg["name"][:-4] + "x.tar").status, 404, "unknown")
+        check_eq(srv.get("/recordings/..%2F..%2Fetc%2Fpasswd").status, 400, "../ name")
+        check_eq(srv.get("/recordings/0%2F" + seg["name"]).status, 400, "a path")
+        check(srv.alive(), "server died")
+
+
 @test(timeout=60)
 def test_no_recordings_configured():
     with Mjpegd() as srv:

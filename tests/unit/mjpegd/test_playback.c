@@ -89,19 +89,19 @@ TEST(playback_time_iso8601_rejects)
 
 TEST(playback_segment_names)
 {
-    ASSERT_TRUE(mjd_rec_name_ok("20251203T093607Z-1.tar", 22));
-    ASSERT_TRUE(mjd_rec_name_ok("cam_1-a.b", 9));
-    ASSERT_FALSE(mjd_rec_name_ok("", 0));
-    ASSERT_FALSE(mjd_rec_name_ok("..", 2));
-    ASSERT_FALSE(mjd_rec_name_ok(".tar", 4));
-    ASSERT_FALSE(mjd_rec_name_ok("a/b", 3));
-    ASSERT_FALSE(mjd_rec_name_ok("a b", 3));
-    ASSERT_FALSE(mjd_rec_name_ok("a\\b", 3));
-    ASSERT_FALSE(mjd_rec_name_ok("a\0b", 3));
-    char longname[MJD_REC_NAME_MAX + 2];
+    ASSERT_TRUE(mjd_recordings_name_ok("20251203T093607Z-1.tar", 22));
+    ASSERT_TRUE(mjd_recordings_name_ok("cam_1-a.b", 9));
+    ASSERT_FALSE(mjd_recordings_name_ok("", 0));
+    ASSERT_FALSE(mjd_recordings_name_ok("..", 2));
+    ASSERT_FALSE(mjd_recordings_name_ok(".tar", 4));
+    ASSERT_FALSE(mjd_recordings_name_ok("a/b", 3));
+    ASSERT_FALSE(mjd_recordings_name_ok("a b", 3));
+    ASSERT_FALSE(mjd_recordings_name_ok("a\\b", 3));
+    ASSERT_FALSE(mjd_recordings_name_ok("a\0b", 3));
+    char longname[MJD_RECORDINGS_NAME_MAX + 2];
     memset(longname, 'a', sizeof(longname));
-    ASSERT_TRUE(mjd_rec_name_ok(longname, MJD_REC_NAME_MAX));
-    ASSERT_FALSE(mjd_rec_name_ok(longname, MJD_REC_NAME_MAX + 1));
+    ASSERT_TRUE(mjd_recordings_name_ok(longname, MJD_RECORDINGS_NAME_MAX));
+    ASSERT_FALSE(mjd_recordings_name_ok(longname, MJD_RECORDINGS_NAME_MAX + 1));
 }
 
 static int route(const char *t, struct mjd_route *r)

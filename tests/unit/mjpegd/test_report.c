@@ -165,3 +165,39 @@ TEST(report_metrics_label_each_source_when_there_are_several)
     ASSERT_NOT_NULL(first);
     ASSERT_NULL(strstr(first + 1, "# TYPE mjpegd_frames_captured_total"));
 }
+
+TEST(report_recording_fields_in_state_and_metrics)
+{
+    struct mjd_report r = sample();
+    struct mjd_report_source *s = &r.sources[0];
+    s->recorded = true;
+    s->rec = (struct mjd_recorder_stats){ .dir = "/var/rec",
+                                          .segments = 4,
+                                          .bytes = 4096,
+                                          .frames = 120,
+                                          .bytes_written = 5000,
+                                          .dropped_queue = 2,
+                                          .dropped_error = 3,
+                                          .deleted = 1,
+                                          .errors = 1 };
+    snprintf(s->rec.segment, sizeof(s->rec.segment), "20261203T101500Z-9.tar");
+    char buf[16384];
+    ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
+    ASSERT_NOT_NULL(strstr(buf, "\"recording\":{\"dir\":\"/var/rec\",\"segment\":"
+                                "\"20261203T101500Z-9.tar\",\"segments\":4,\"bytes\":4096,"
+                                "\"dropped\":5,\"frames\":120,\"deleted\":1,\"error\":null}"));
+    snprintf(s->rec.error, sizeof(s->rec.error), "disk \"full\"");
+    s->rec.segment[0] = '\0';
+    ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
+    ASSERT_NOT_NULL(strstr(buf, "\"segment\":null"));
+    ASSERT_NOT_NULL(strstr(buf, "\"error\":\"disk \\\"full\\\"\"}"));
+    ASSERT_CMP_INT(mjd_report_metrics(&r, buf, sizeof(buf)), >, 0);
+    ASSERT_NOT_NULL(strstr(buf, "mjpegd_record_dropped_total{source=\"0\",reason=\"queue\"} 2\n"));
+    ASSERT_NOT_NULL(strstr(buf, "mjpegd_record_dropped_total{source=\"0\",reason=\"error\"} 3\n"));
+    ASSERT_NOT_NULL(strstr(buf, "mjpegd_record_up{source=\"0\"} 0\n"));
+    ASSERT_NOT_NULL(strstr(buf, "mjpegd_record_frames_total{source=\"0\"} 120\n"));
+    // Not recorded: no recording key, no mjpegd_record_* family.
+    s->recorded = false;
+    ASSERT_CMP_INT(mjd_report_metrics(&r, buf, sizeof(buf)), >, 0);
+    ASSERT_NULL(strstr(buf, "mjpegd_record_"));
+}
