@@ -151,6 +151,13 @@ static void open_list(struct mjd_play *p)
     set_opened(p, rc == 0 ? 200 : 500, body);
 }
 
+/* -errno of the call that just failed (never 0, whatever errno holds). */
+static int neg_errno(void)
+{
+    int e = errno;
+    return e > 0 ? -e : -EIO;
+}
+
 /* The first task of a playback: the catalog row, the file, its index, the first frame. */
 static void open_segment(struct mjd_play *p)
 {
@@ -159,11 +166,12 @@ static void open_segment(struct mjd_play *p)
     if (mjd_recordings_lookup(p->pb->dirs, p->pb->ndirs, p->name, &seg) == 0) {
         int fd = open(seg.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         struct stat sb;
-        int rc = fd < 0 ? -errno : fstat(fd, &sb) != 0 ? -errno : 0;
-        if (rc == 0 && !S_ISREG(sb.st_mode)) {
+        int rc = 0;
+        if (fd < 0 || fstat(fd, &sb) != 0) {
+            rc = neg_errno();
+        } else if (!S_ISREG(sb.st_mode)) {
             rc = -EINVAL;
-        }
-        if (rc == 0) {
+        } else {
             p->fd = fd;
             fd = -1;
             p->file_size = (uint64_t)sb.st_size;

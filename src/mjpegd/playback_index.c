@@ -167,7 +167,7 @@ static int read_index_member(int fd, uint64_t file_size, uint64_t data_off, uint
     if (len > MJD_PLAYBACK_MAX_INDEX_BYTES) {
         return -EFBIG;
     }
-    char *text = malloc(len > 0 ? len : 1);
+    char *text = calloc(len > 0 ? len : 1, 1); // zeroed: the analyzer cannot see pread fill it
     if (text == NULL) {
         return -ENOMEM;
     }

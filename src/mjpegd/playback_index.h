@@ -10,7 +10,7 @@
 
 /* Caps on what a segment file may make a reader allocate (every size here comes from disk). */
 #define MJD_PLAYBACK_MAX_FRAMES      1000000
-#define MJD_PLAYBACK_MAX_FRAME_BYTES (32u * 1024 * 1024)
+#define MJD_PLAYBACK_MAX_FRAME_BYTES 33554432u /* 32 MiB */
 #define MJD_PLAYBACK_MAX_INDEX_BYTES ((size_t)64 * 1024 * 1024)
 
 /* One frame of a segment: its capture time and where its JPEG bytes are in the .tar. */

@@ -129,7 +129,7 @@ static bool zone(struct cursor *c, int64_t *off)
     if (hh > 23 || mm > 59 || !at_end(c)) {
         return false;
     }
-    *off = sign * (hh * 3600 + mm * 60);
+    *off = (int64_t)sign * ((int64_t)hh * 3600 + (int64_t)mm * 60);
     return true;
 }
 
@@ -177,7 +177,8 @@ int mjd_playback_parse_time(const char *s, size_t len, int64_t *out_us)
         mi > 59 || sec > 60) {
         return -EINVAL;
     }
-    int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+    int64_t t =
+            days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec - off;
     if (t < 0) {
         return -EINVAL;
     }
