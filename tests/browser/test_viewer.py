@@ -288,7 +288,7 @@ def test_recordings_timeline_plays_a_segment_on_click():
         names = [rec_writer.write_segment(d, "0", [(t0 + k * 60_000000 + i * 200000, j)
                                                     for i, j in enumerate(jpegs)], seq=1 + k * 20)
                  for k in range(2)]
-        page = open_page(f"http://127.0.0.1:{srv.port}/")
+        page = open_page(f"http://127.0.0.1:{srv.port}/", height=1300)
         segs = until("the timeline's segments", lambda: page.evaluate(
             "Array.from(document.querySelectorAll('#recordings .rec-seg')).map(b => b.title)"))
         check_eq(len(segs), 2, f"one button per segment: {segs}")
