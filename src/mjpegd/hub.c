@@ -137,10 +137,12 @@ static bool latest_locked(struct mjd_hub *hub, struct mjd_frame *out)
         out->jpeg = core_buf_ref(hub->latest);
         out->seq = hub->latest_seq;
         out->wall_ns = hub->latest_wall_ns;
+        out->number = hub->pub_count;
     } else {
         out->jpeg = NULL;
         out->seq = 0;
         out->wall_ns = 0;
+        out->number = 0;
     }
     return have;
 }

@@ -24,6 +24,8 @@ struct mjd_frame {
     struct core_buf *jpeg;
     uint64_t seq;    /* capture sequence number, strictly increasing across publishes */
     int64_t wall_ns; /* capture time, CLOCK_REALTIME */
+    uint64_t number; /* frames the hub had published when it published this one (1, 2, ...):
+                        a reader that saw number n and then n + k missed k - 1 frames */
 };
 
 /** Most wakers a hub accepts: every network loop (at most 64) and a recorder. */

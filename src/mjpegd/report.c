@@ -88,7 +88,7 @@ static void json_recording(struct out *o, const struct mjd_report_source *s)
     }
     put(o, ",\"segments\":%llu,\"bytes\":%llu,\"dropped\":%llu", (unsigned long long)rec->segments,
         (unsigned long long)rec->bytes,
-        (unsigned long long)(rec->dropped_queue + rec->dropped_error));
+        (unsigned long long)rec->dropped_queue + rec->dropped_error + rec->dropped_missed);
     put(o, ",\"frames\":%llu,\"deleted\":%llu,\"error\":", (unsigned long long)rec->frames,
         (unsigned long long)rec->deleted);
     if (rec->error[0] != '\0') {
@@ -323,7 +323,8 @@ static void record_families(struct out *o, const struct mjd_report *r)
         { "mjpegd_record_bytes_written_total", "counter", "Bytes written into segment archives." },
         { "mjpegd_record_dropped_total", "counter",
           "Frames not recorded, by reason (queue: the disk was slower than the source; error: "
-          "recording was stopped by a disk error)." },
+          "recording was stopped by a disk error; missed: replaced in the hub before the "
+          "recorder took it)." },
         { "mjpegd_record_segments", "gauge", "Committed segments listed in the catalog." },
         { "mjpegd_record_bytes", "gauge",
           "Bytes of the committed segments listed in the catalog." },
@@ -354,6 +355,8 @@ static void record_families(struct out *o, const struct mjd_report *r)
                 sample_u64(o, fam[f].name, l2, rec->dropped_queue);
                 snprintf(l2, sizeof(l2), "%s,reason=\"error\"", labels);
                 sample_u64(o, fam[f].name, l2, rec->dropped_error);
+                snprintf(l2, sizeof(l2), "%s,reason=\"missed\"", labels);
+                sample_u64(o, fam[f].name, l2, rec->dropped_missed);
                 break;
             }
             case 3:

@@ -82,7 +82,7 @@ def check_all(top, source="0", allow_temp=False, allow_unlisted=False):
             check(w not in seen, f"frame {w} in {name} and {seen.get(w)}")
             seen[w] = name
         row = cat.get(name)
-        if row is None:
+        if row is None or row["source"] != source:
             check(allow_unlisted, f"{name} is not in the catalog: {sorted(cat)}")
             continue
         check_eq(row["source"], source, f"{name} source")
@@ -92,7 +92,7 @@ def check_all(top, source="0", allow_temp=False, allow_unlisted=False):
         check_eq(row["bytes"], size, f"{name} bytes")
         check_eq(row["index_offset"], index_off, f"{name} index offset")
         check_eq(row["reason"], "always", f"{name} reason")
-    for name in cat:
+    for name in (n for n, r in cat.items() if r["source"] == source):
         check(os.path.exists(os.path.join(srcdir, name)), f"catalog lists {name}, not on disk")
     if not allow_temp:
         check_eq(temp_files(srcdir), [], "temp files left")
@@ -189,28 +189,28 @@ def test_full_disk_stops_recording_with_a_clear_error_while_viewers_get_frames()
         if not ok:
             print(f"ok - test_mjpegd_record.py: full disk # skip: cannot mount a tmpfs ({why})")
             return
+        args = ("--size", "320x240", "--fps", "30", "--record", top, "--segment", "1")
         try:
-            with Mjpegd("--size", "320x240", "--fps", "30", "--record", top, "--segment", "1",
-                        small=False) as srv:
-                full = lambda: (recording(srv)["error"] or "")
+            with Mjpegd(*args, small=False) as srv:
+                full = lambda: (recording(srv)["error"] or "")  # noqa: E731
                 check(wait_for(lambda: "No space left on device" in full(), 60),
                       f"no ENOSPC error: {recording(srv)}")
                 check("recording stopped" in full(), full())
                 check(wait_for(lambda: "No space left on device" in srv.stderr_text(), 10),
                       "no error in the log")
-                # The live stream goes on.
-                c, head = srv.open_stream()
-                check_eq(head.status, 200, "stream status")
-                for _ in range(5):
-                    hdrs, data = c.read_part()
-                    check(data[:2] == b"\xff\xd8", "no JPEG")
-                c.close()
-                check_eq(srv.get("/snapshot").status, 200, "snapshot")
+                live_stream_goes_on(srv)
                 metrics = srv.get("/metrics").body.decode()
                 check('mjpegd_record_up{source="0"} 0' in metrics, "record up while full")
                 check(wait_for(lambda: recording(srv)["dropped"] > 0, 30), "no frame counted dropped")
                 # What was committed before the disk filled is complete and listed.
                 check_all(top, allow_temp=True)
+                srv.stop(signal.SIGKILL)
+            # A restart on the full disk serves, and says why it does not record.
+            with Mjpegd(*args, small=False) as srv:
+                full = lambda: (recording(srv)["error"] or "")  # noqa: E731
+                check(wait_for(lambda: "No space left on device" in full(), 60),
+                      f"no ENOSPC error after the restart: {recording(srv)}")
+                live_stream_goes_on(srv)
                 # Room again: the recorder resumes by itself (it retries every 5 s).
                 subprocess.run(["mount", "-o", "remount,size=64m", top], check=True)
                 n = len(final_segments(os.path.join(top, "0")))
@@ -222,6 +222,33 @@ def test_full_disk_stops_recording_with_a_clear_error_while_viewers_get_frames()
             check_all(top)
         finally:
             subprocess.run(["umount", "-l", top], capture_output=True)
+
+
+def live_stream_goes_on(srv):
+    c, head = srv.open_stream()
+    check_eq(head.status, 200, "stream status")
+    for _ in range(5):
+        _, data = c.read_part()
+        check(data[:2] == b"\xff\xd8", "no JPEG")
+    c.close()
+    check_eq(srv.get("/snapshot").status, 200, "snapshot")
+
+
+@test(timeout=120)
+def test_two_sources_record_into_one_dir_with_one_catalog():
+    with tempfile.TemporaryDirectory() as tmp:
+        top = os.path.join(tmp, "rec")
+        with Mjpegd("--record", top, "--segment", "0.5", *FAST, "--source", "test", "--source",
+                    "test", "--fps", "30", small=False) as srv:
+            def both():
+                cat = catalog(top)
+                return {r["source"] for r in cat.values()} == {"0", "1"} and len(cat) >= 4
+            check(wait_for(both, 60), f"not both sources: {catalog(top)}")
+            st = srv.state()
+            check_eq([s["recording"]["dir"] for s in st["sources"]], [top, top], "dirs")
+            srv.stop()
+        check_all(top, "0")
+        check_all(top, "1")
 
 
 @test(timeout=180)

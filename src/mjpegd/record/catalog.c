@@ -3,6 +3,7 @@
 #include "mjpegd/record/catalog.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ struct mjd_rec_catalog {
     sqlite3_stmt *totals;
     sqlite3_stmt *oldest;
     sqlite3_stmt *each;
+    sqlite3_stmt *find;
 };
 
 static const char schema[] = "CREATE TABLE IF NOT EXISTS segments("
@@ -56,7 +58,7 @@ static int prepare(struct mjd_rec_catalog *cat, const char *sql, sqlite3_stmt **
     return rc == SQLITE_OK ? 0 : map_err(cat, rc, sql);
 }
 
-int mjd_rec_catalog_open(struct mjd_rec_catalog **out, const char *dir)
+static int open_catalog(struct mjd_rec_catalog **out, const char *dir, bool readonly)
 {
     *out = NULL;
     struct mjd_rec_catalog *cat = calloc(1, sizeof(*cat));
@@ -68,8 +70,8 @@ int mjd_rec_catalog_open(struct mjd_rec_catalog **out, const char *dir)
         free(cat);
         return -ENAMETOOLONG;
     }
-    int rc = sqlite3_open_v2(
-            path, &cat->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path, &cat->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         int err = cat->db != NULL ? map_err(cat, rc, path) : -ENOMEM;
         mjd_rec_catalog_close(cat);
@@ -80,7 +82,7 @@ int mjd_rec_catalog_open(struct mjd_rec_catalog **out, const char *dir)
     // a row that is in the catalog survives a power loss, as its archive does.
     static const char *const setup[] = { "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
                                          schema };
-    for (size_t i = 0; i < sizeof(setup) / sizeof(setup[0]); i++) {
+    for (size_t i = 0; !readonly && i < sizeof(setup) / sizeof(setup[0]); i++) {
         rc = sqlite3_exec(cat->db, setup[i], NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
             int err = map_err(cat, rc, setup[i]);
@@ -114,12 +116,28 @@ int mjd_rec_catalog_open(struct mjd_rec_catalog **out, const char *dir)
     if (err == 0) {
         err = prepare(cat, cols, &cat->each);
     }
+    if (err == 0) {
+        err = prepare(cat,
+                      "SELECT name, source, start_us, end_us, frames, bytes, index_offset, reason"
+                      " FROM segments WHERE name = ?1",
+                      &cat->find);
+    }
     if (err != 0) {
         mjd_rec_catalog_close(cat);
         return err;
     }
     *out = cat;
     return 0;
+}
+
+int mjd_rec_catalog_open(struct mjd_rec_catalog **out, const char *dir)
+{
+    return open_catalog(out, dir, false);
+}
+
+int mjd_rec_catalog_open_readonly(struct mjd_rec_catalog **out, const char *dir)
+{
+    return open_catalog(out, dir, true);
 }
 
 void mjd_rec_catalog_close(struct mjd_rec_catalog *cat)
@@ -133,6 +151,7 @@ void mjd_rec_catalog_close(struct mjd_rec_catalog *cat)
     sqlite3_finalize(cat->totals);
     sqlite3_finalize(cat->oldest);
     sqlite3_finalize(cat->each);
+    sqlite3_finalize(cat->find);
     sqlite3_close(cat->db);
     free(cat);
 }
@@ -255,6 +274,24 @@ int mjd_rec_catalog_each(struct mjd_rec_catalog *cat, const char *source, mjd_re
         if (fn(ctx, &row) != 0) {
             break;
         }
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
+int mjd_rec_catalog_find(struct mjd_rec_catalog *cat, const char *name, struct mjd_rec_row *out,
+                         bool *found)
+{
+    sqlite3_stmt *st = cat->find;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    int err = 0;
+    if (rc == SQLITE_ROW) {
+        read_row(st, out);
+    } else if (rc != SQLITE_DONE) {
+        err = map_err(cat, rc, "find a segment");
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);

@@ -36,6 +36,12 @@ struct mjd_rec_row {
 
 /** Opens (creating) DIR/recordings.sqlite. *out is NULL on failure. Owner thread. */
 int mjd_rec_catalog_open(struct mjd_rec_catalog **out, const char *dir) CORE_MUST_CHECK;
+/**
+ * Opens DIR/recordings.sqlite read-only (playback: any thread that owns the connection; the
+ * recorder stays the only writer). -ENOENT (or another error) if there is none yet. Every
+ * query below works on it; insert and delete fail.
+ */
+int mjd_rec_catalog_open_readonly(struct mjd_rec_catalog **out, const char *dir) CORE_MUST_CHECK;
 /** Closes. Accepts NULL. */
 void mjd_rec_catalog_close(struct mjd_rec_catalog *cat);
 
@@ -52,6 +58,10 @@ int mjd_rec_catalog_totals(struct mjd_rec_catalog *cat, const char *source, uint
 /** The oldest row of source (by start_us, then name): *found false if none. */
 int mjd_rec_catalog_oldest(struct mjd_rec_catalog *cat, const char *source, struct mjd_rec_row *out,
                            bool *found) CORE_MUST_CHECK;
+
+/** The row named name: *found false if none. */
+int mjd_rec_catalog_find(struct mjd_rec_catalog *cat, const char *name, struct mjd_rec_row *out,
+                         bool *found) CORE_MUST_CHECK;
 
 /** Calls fn for every row of source, in start order; fn's nonzero return stops the walk. */
 typedef int (*mjd_rec_row_fn)(void *ctx, const struct mjd_rec_row *row);

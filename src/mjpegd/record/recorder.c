@@ -58,6 +58,8 @@ struct mjd_recorder {
     int64_t retry_ns;        /* monotonic: when to try again after an error, 0 while running */
     int64_t next_retain_ns;  /* monotonic: the next --keep-days pass */
     bool recover_needed;     /* a committed archive may be missing from the catalog */
+    int start_error;         /* create could not set up the directory or the catalog: why */
+    const char *reason;      /* immutable: the catalog's reason, "always" or "motion" */
 
     /* read by stats (any thread), written by the writer under mu: a leaf lock, held only to
        copy these strings */
@@ -66,14 +68,16 @@ struct mjd_recorder {
     char error[256];                     /* guarded by mu */
 
     /* counters: written by one thread each, read by stats (atomic) */
-    atomic_uint_fast64_t segments;      /* writer */
-    atomic_uint_fast64_t bytes;         /* writer */
-    atomic_uint_fast64_t frames;        /* writer */
-    atomic_uint_fast64_t bytes_written; /* writer */
-    atomic_uint_fast64_t dropped_queue; /* tap */
-    atomic_uint_fast64_t dropped_error; /* writer */
-    atomic_uint_fast64_t deleted;       /* writer */
-    atomic_uint_fast64_t errors;        /* writer */
+    atomic_uint_fast64_t segments;       /* writer */
+    atomic_uint_fast64_t bytes;          /* writer */
+    atomic_uint_fast64_t frames;         /* writer */
+    atomic_uint_fast64_t bytes_written;  /* writer */
+    atomic_uint_fast64_t taken;          /* tap: frames taken from the hub */
+    atomic_uint_fast64_t dropped_queue;  /* tap */
+    atomic_uint_fast64_t dropped_missed; /* tap */
+    atomic_uint_fast64_t dropped_error;  /* writer */
+    atomic_uint_fast64_t deleted;        /* writer */
+    atomic_uint_fast64_t errors;         /* writer */
 };
 
 /* ---- setup --------------------------------------------------------------------------------- */
@@ -105,6 +109,12 @@ static int make_dirs(const char *path)
     return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+/* A disk error the writer retries (a full disk), rather than a setup error (a bad DIR). */
+static bool transient(int rc)
+{
+    return rc == -ENOSPC || rc == -EDQUOT || rc == -EIO || rc == -EBUSY;
+}
+
 int mjd_recorder_create(struct mjd_recorder **out, const struct mjd_source_config *conf,
                         unsigned index, struct mjd_hub *hub)
 {
@@ -128,11 +138,14 @@ int mjd_recorder_create(struct mjd_recorder **out, const struct mjd_source_confi
     atomic_init(&r->bytes, 0);
     atomic_init(&r->frames, 0);
     atomic_init(&r->bytes_written, 0);
+    atomic_init(&r->taken, 0);
     atomic_init(&r->dropped_queue, 0);
+    atomic_init(&r->dropped_missed, 0);
     atomic_init(&r->dropped_error, 0);
     atomic_init(&r->deleted, 0);
     atomic_init(&r->errors, 0);
     r->index = index;
+    r->reason = conf->record_on == MJD_RECORD_MOTION ? "motion" : "always";
     snprintf(r->source, sizeof(r->source), "%u", index);
     int rc = 0;
     if ((size_t)snprintf(r->srcdir, sizeof(r->srcdir), "%s/%s", conf->record_dir, r->source) >=
@@ -142,15 +155,17 @@ int mjd_recorder_create(struct mjd_recorder **out, const struct mjd_source_confi
     if (rc == 0) {
         rc = make_dirs(r->srcdir);
     }
-    if (rc != 0) {
-        LOG_ERROR("--record: cannot create %s: %s", r->srcdir, strerror(-rc));
+    if (rc == 0) {
+        rc = mjd_rec_catalog_open(&r->cat, conf->record_dir);
+    }
+    if (rc != 0 && !transient(rc)) {
+        LOG_ERROR("--record: cannot set up %s (and its catalog %s/recordings.sqlite): %s",
+                  r->srcdir, conf->record_dir, strerror(-rc));
         goto fail;
     }
-    rc = mjd_rec_catalog_open(&r->cat, conf->record_dir);
     if (rc != 0) {
-        LOG_ERROR("--record: cannot open %s/recordings.sqlite: %s", conf->record_dir,
-                  strerror(-rc));
-        goto fail;
+        // A full disk is no reason not to serve: the writer starts stopped and retries.
+        r->start_error = rc;
     }
     unsigned fps = conf->fps > 0 ? conf->fps : 30;
     size_t cap = (size_t)fps * QUEUE_SECONDS;
@@ -183,6 +198,7 @@ static void *tap_main(void *arg)
 {
     struct mjd_recorder *r = arg;
     uint64_t last_seq = 0;
+    uint64_t last_number = 0;
     struct pollfd pfd[2] = { { .fd = r->efd, .events = POLLIN },
                              { .fd = r->stop_efd, .events = POLLIN } };
     for (;;) {
@@ -209,6 +225,12 @@ static void *tap_main(void *arg)
             continue;
         }
         last_seq = f.seq;
+        if (f.number > last_number + 1) {
+            // Published while this thread was not scheduled: replaced before it looked.
+            atomic_fetch_add(&r->dropped_missed, f.number - last_number - 1);
+        }
+        last_number = f.number;
+        atomic_fetch_add(&r->taken, 1);
         struct rec_item *it = malloc(sizeof(*it));
         if (it != NULL) {
             *it = (struct rec_item){ .jpeg = f.jpeg, .seq = f.seq, .wall_ns = f.wall_ns };
@@ -253,6 +275,9 @@ static void fail(struct mjd_recorder *r, int rc, const char *what)
 
 static void refresh_totals(struct mjd_recorder *r)
 {
+    if (r->cat == NULL) {
+        return;
+    }
     uint64_t count = 0;
     uint64_t bytes = 0;
     if (mjd_rec_catalog_totals(r->cat, r->source, &count, &bytes) == 0) {
@@ -263,6 +288,9 @@ static void refresh_totals(struct mjd_recorder *r)
 
 static int retain(struct mjd_recorder *r)
 {
+    if (r->cat == NULL) {
+        return 0;
+    }
     struct mjd_rec_retained del;
     int rc = mjd_rec_retain(r->cat, r->srcdir, r->source, r->conf->keep_size, r->conf->keep_days,
                             core_wall_ns() / 1000, &del);
@@ -274,9 +302,19 @@ static int retain(struct mjd_recorder *r)
 /* Recovery (when needed) and retention: at start and before resuming after an error. */
 static int maintain(struct mjd_recorder *r)
 {
+    if (r->cat == NULL) {
+        // Create could not (a full disk at start): the directory and the catalog first.
+        int rc = make_dirs(r->srcdir);
+        if (rc == 0) {
+            rc = mjd_rec_catalog_open(&r->cat, r->conf->record_dir);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
     if (r->recover_needed) {
         struct mjd_rec_recovery rec;
-        int rc = mjd_rec_recover(r->cat, r->srcdir, r->source, &rec);
+        int rc = mjd_rec_recover(r->cat, r->srcdir, r->source, r->reason, &rec);
         if (rc != 0) {
             return rc;
         }
@@ -301,7 +339,7 @@ static int try_resume(struct mjd_recorder *r)
     }
     int rc = maintain(r);
     if (rc != 0) {
-        fail(r, rc, "cannot resume (recovery or retention)");
+        fail(r, rc, "cannot resume (catalog, recovery or retention)");
         return rc;
     }
     r->retry_ns = 0;
@@ -333,7 +371,7 @@ static void close_segment(struct mjd_recorder *r)
     }
     atomic_fetch_add(&r->bytes_written, row.bytes - before);
     snprintf(row.source, sizeof(row.source), "%s", r->source);
-    snprintf(row.reason, sizeof(row.reason), "always");
+    snprintf(row.reason, sizeof(row.reason), "%s", r->reason);
     rc = mjd_rec_catalog_insert(r->cat, &row);
     if (rc != 0) {
         r->recover_needed = true;
@@ -364,7 +402,7 @@ static void write_frame(struct mjd_recorder *r, const struct rec_item *it)
         }
     }
     if (r->seg.w == NULL) {
-        int rc = mjd_rec_segment_open(&r->seg, r->srcdir, wall_us, it->seq);
+        int rc = mjd_rec_segment_open(&r->seg, r->conf->record_dir, r->srcdir, wall_us, it->seq);
         if (rc != 0) {
             fail(r, rc, "cannot start a segment");
             atomic_fetch_add(&r->dropped_error, 1);
@@ -406,9 +444,11 @@ static void *writer_main(void *arg)
 {
     struct mjd_recorder *r = arg;
     r->recover_needed = true;
-    int rc = maintain(r);
+    int rc = r->start_error != 0 ? r->start_error : maintain(r);
     if (rc != 0) {
-        fail(r, rc, "cannot recover the recordings");
+        fail(r, rc,
+             r->start_error != 0 ? "cannot set up the directory or the catalog"
+                                 : "cannot recover the recordings");
     }
     r->next_retain_ns = core_now_ns() + 60 * CORE_NS_PER_SEC;
     for (;;) {
@@ -510,7 +550,9 @@ void mjd_recorder_get_stats(struct mjd_recorder *r, struct mjd_recorder_stats *o
     out->bytes = atomic_load(&r->bytes);
     out->frames = atomic_load(&r->frames);
     out->bytes_written = atomic_load(&r->bytes_written);
+    out->taken = atomic_load(&r->taken);
     out->dropped_queue = atomic_load(&r->dropped_queue);
+    out->dropped_missed = atomic_load(&r->dropped_missed);
     out->dropped_error = atomic_load(&r->dropped_error);
     out->deleted = atomic_load(&r->deleted);
     out->errors = atomic_load(&r->errors);

@@ -38,7 +38,9 @@ struct mjd_recorder_stats {
     uint64_t bytes;                 /* their bytes */
     uint64_t frames;                /* frames written since start */
     uint64_t bytes_written;         /* bytes written since start (archives' bytes) */
+    uint64_t taken;                 /* frames the tap took from the hub */
     uint64_t dropped_queue;         /* frames dropped: the queue was full */
+    uint64_t dropped_missed;        /* published and replaced before the tap looked */
     uint64_t dropped_error;         /* frames dropped: recording stopped by an error */
     uint64_t deleted;               /* segments deleted by retention since start */
     uint64_t errors;                /* disk errors since start */

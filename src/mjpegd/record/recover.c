@@ -119,7 +119,8 @@ int mjd_rec_read_segment(const char *path, struct mjd_rec_row *row)
             break;
         }
         uint64_t data = off + ARC_TAR_BLOCK;
-        if (strncmp((const char *)h, "index.tsv", 100) == 0) {
+        static const char index_name[] = "index.tsv";
+        if (memcmp(h, index_name, sizeof(index_name)) == 0) { // with its NUL: exactly the name
             if (msize > (int64_t)64 << 20) {
                 break;
             }
@@ -195,7 +196,7 @@ static int drop_missing(struct mjd_rec_catalog *cat, const char *srcdir, const c
 }
 
 int mjd_rec_recover(struct mjd_rec_catalog *cat, const char *srcdir, const char *source,
-                    struct mjd_rec_recovery *out)
+                    const char *reason, struct mjd_rec_recovery *out)
 {
     memset(out, 0, sizeof(*out));
     DIR *d = opendir(srcdir);
@@ -232,7 +233,7 @@ int mjd_rec_recover(struct mjd_rec_catalog *cat, const char *srcdir, const char 
         }
         snprintf(row.name, sizeof(row.name), "%s", name);
         snprintf(row.source, sizeof(row.source), "%s", source);
-        snprintf(row.reason, sizeof(row.reason), "always");
+        snprintf(row.reason, sizeof(row.reason), "%s", reason);
         rc = mjd_rec_catalog_insert(cat, &row);
         out->listed += rc == 0 ? 1 : 0;
     }

@@ -19,9 +19,12 @@ struct mjd_rec_recovery {
     unsigned unreadable;   /* .tar files that are not complete segments: left alone, logged */
 };
 
-/** Recovers srcdir (DIR/<source>) against cat. 0 or the first error (-errno). */
+/**
+ * Recovers srcdir (DIR/<source>) against cat; an archive it lists gets reason (the recorder's
+ * mode: "always" or "motion"). 0 or the first error (-errno).
+ */
 int mjd_rec_recover(struct mjd_rec_catalog *cat, const char *srcdir, const char *source,
-                    struct mjd_rec_recovery *out) CORE_MUST_CHECK;
+                    const char *reason, struct mjd_rec_recovery *out) CORE_MUST_CHECK;
 
 /**
  * Reads the segment archive at path: walks its tar headers (checksums checked) to index.tsv

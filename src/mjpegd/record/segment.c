@@ -2,8 +2,11 @@
 /* One segment archive being written: a plain tar of JPEG frames, then index.tsv. */
 #include "mjpegd/record/segment.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,24 +29,57 @@ void mjd_rec_segment_name(char buf[MJD_REC_NAME_MAX], int64_t wall_us, uint64_t 
     snprintf(buf, MJD_REC_NAME_MAX, "%s-%" PRIu64 ".tar", when, seq);
 }
 
-static bool exists(const char *dir, const char *name)
+/*
+ * Serialises the choice of a name and the creation of its temp file across every recorder of
+ * the process: sources recording into one DIR share its catalog, where a name must be unique.
+ * A leaf lock, taken only by record/N threads, held for a directory scan and one open.
+ */
+static pthread_mutex_t name_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static bool exists_in(const char *dir, const char *sub, const char *name)
 {
-    char path[1200];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    char path[1400];
     struct stat st;
+    snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+    if (stat(path, &st) == 0) {
+        return true;
+    }
+    snprintf(path, sizeof(path), "%s/%s/.%s.tmp", dir, sub, name);
     return stat(path, &st) == 0;
 }
 
-int mjd_rec_segment_open(struct mjd_rec_segment *s, const char *dir, int64_t wall_us, uint64_t seq)
+/* Whether name is an archive (or a segment being written) of any source under top. */
+static bool taken(const char *top, const char *name)
+{
+    DIR *d = opendir(top);
+    if (d == NULL) {
+        return false;
+    }
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.') {
+            found = exists_in(top, e->d_name, name);
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+int mjd_rec_segment_open(struct mjd_rec_segment *s, const char *top, const char *dir,
+                         int64_t wall_us, uint64_t seq)
 {
     char name[MJD_REC_NAME_MAX];
     mjd_rec_segment_name(name, wall_us, seq);
-    // Sequence numbers restart with the process: a run that started in the same second as the
-    // previous one's first segment would otherwise replace it on commit.
-    for (uint64_t n = seq + 1; exists(dir, name) && n < seq + 1000000; n++) {
+    pthread_mutex_lock(&name_mu);
+    // Sequence numbers restart with the process, and every source has its own: a run that
+    // started in the same second as the previous one's first segment, or another source's
+    // segment of the same second, would otherwise get the same name.
+    for (uint64_t n = seq + 1; taken(top, name) && n < seq + 1000000; n++) {
         mjd_rec_segment_name(name, wall_us, n);
     }
     int rc = arc_writer_open(&s->w, dir, name);
+    pthread_mutex_unlock(&name_mu);
     if (rc != 0) {
         return rc;
     }

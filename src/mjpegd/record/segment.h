@@ -39,12 +39,15 @@ struct mjd_rec_segment {
 void mjd_rec_segment_name(char buf[MJD_REC_NAME_MAX], int64_t wall_us, uint64_t seq);
 
 /**
- * Opens a new segment in dir for a first frame captured at wall_us with sequence seq. If an
- * archive of that name exists already (an earlier run whose first segment started in the same
- * second with the same sequence number), the next free number is used. s must be closed.
+ * Opens a new segment in dir (top/<source>) for a first frame captured at wall_us with
+ * sequence seq. If that name is taken under any source directory of top (an archive or a
+ * segment being written: an earlier run whose first segment started in the same second with
+ * the same sequence number, or another source recording into top), the next free number is
+ * used, so names are unique in top's catalog. s must be closed. Any record/N thread (the
+ * choice is serialised across recorders).
  */
-int mjd_rec_segment_open(struct mjd_rec_segment *s, const char *dir, int64_t wall_us,
-                         uint64_t seq) CORE_MUST_CHECK;
+int mjd_rec_segment_open(struct mjd_rec_segment *s, const char *top, const char *dir,
+                         int64_t wall_us, uint64_t seq) CORE_MUST_CHECK;
 
 /**
  * Appends one frame as member "<wall_us>.jpg". A capture time not after the previous frame's

@@ -248,3 +248,26 @@ TEST(hub_part_flags_copy_only_makes_no_memfd)
     core_buf_unref(f.jpeg);
     mjd_hub_destroy(hub);
 }
+
+TEST(hub_frames_carry_their_publish_number)
+{
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    struct mjd_frame f;
+    ASSERT_FALSE(mjd_hub_latest(hub, &f));
+    ASSERT_EQ_U64(f.number, 0);
+    ASSERT_TRUE(mjd_hub_publish(hub, frame_buf(1, 10), 5, 0));
+    ASSERT_TRUE(mjd_hub_latest(hub, &f));
+    ASSERT_EQ_U64(f.number, 1);
+    core_buf_unref(f.jpeg);
+    // A stale frame is not published and does not count; a reader that saw 1 and then 3
+    // missed one frame.
+    ASSERT_FALSE(mjd_hub_publish(hub, frame_buf(2, 10), 4, 0));
+    ASSERT_TRUE(mjd_hub_publish(hub, frame_buf(3, 10), 9, 0));
+    ASSERT_TRUE(mjd_hub_publish(hub, frame_buf(4, 10), 12, 0));
+    ASSERT_TRUE(mjd_hub_latest(hub, &f));
+    ASSERT_EQ_U64(f.number, 3);
+    ASSERT_EQ_U64(f.seq, 12);
+    core_buf_unref(f.jpeg);
+    mjd_hub_destroy(hub);
+}

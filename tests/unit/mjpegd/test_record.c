@@ -84,7 +84,10 @@ static void write_segment(const char *dir, int64_t start_us, uint64_t seq, unsig
 {
     struct mjd_rec_segment s;
     memset(&s, 0, sizeof(s));
-    ASSERT_OK(mjd_rec_segment_open(&s, dir, start_us, seq));
+    char top[512];
+    snprintf(top, sizeof(top), "%s", dir);
+    *strrchr(top, '/') = '\0';
+    ASSERT_OK(mjd_rec_segment_open(&s, top, dir, start_us, seq));
     unsigned char jpeg[1000];
     for (unsigned i = 0; i < frames; i++) {
         fake_jpeg(jpeg, 600 + i, (unsigned char)i);
@@ -108,7 +111,7 @@ TEST(record_segment_layout_and_read_back)
     ASSERT_EQ_STR(row.name, "20251203T095456Z-7.tar");
     ASSERT_EQ_U64(row.frames, 5);
     ASSERT_EQ_U64(row.start_us, 1764755696000000LL);
-    ASSERT_EQ_U64(row.end_us, 1764755696000000LL + 4 * 33333);
+    ASSERT_EQ_U64(row.end_us, 1764755696000000LL + 4LL * 33333);
 
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s", dir, row.name);
@@ -145,6 +148,20 @@ TEST(record_segment_layout_and_read_back)
     struct mjd_rec_row again;
     write_segment(dir, 1764755696500000LL, 7, 1, &again);
     ASSERT_EQ_STR(again.name, "20251203T095456Z-8.tar");
+    // Another source recording into the same top directory: names stay unique in the catalog,
+    // also against a segment still being written.
+    char other[600];
+    path_in(other, sizeof(other), "seg2");
+    ASSERT_OK(mkdir(other, 0755));
+    struct mjd_rec_segment open_one;
+    memset(&open_one, 0, sizeof(open_one));
+    ASSERT_OK(mjd_rec_segment_open(&open_one, test_tmpdir(), dir, 1764755696000000LL, 9));
+    ASSERT_EQ_STR(open_one.name, "20251203T095456Z-9.tar");
+    struct mjd_rec_row third;
+    write_segment(other, 1764755696700000LL, 7, 1, &third);
+    ASSERT_EQ_STR(third.name, "20251203T095456Z-10.tar");
+    mjd_rec_segment_abort(&open_one);
+    mjd_rec_segment_release(&open_one);
 }
 
 TEST(record_segment_capture_time_never_goes_back)
@@ -154,7 +171,7 @@ TEST(record_segment_capture_time_never_goes_back)
     ASSERT_OK(mkdir(dir, 0755));
     struct mjd_rec_segment s;
     memset(&s, 0, sizeof(s));
-    ASSERT_OK(mjd_rec_segment_open(&s, dir, 2000000, 1));
+    ASSERT_OK(mjd_rec_segment_open(&s, test_tmpdir(), dir, 2000000, 1));
     unsigned char jpeg[16];
     fake_jpeg(jpeg, sizeof(jpeg), 1);
     ASSERT_OK(mjd_rec_segment_add(&s, jpeg, sizeof(jpeg), 2000000));
@@ -197,7 +214,7 @@ TEST(record_catalog_recovery_and_retention)
     ASSERT_OK(mjd_rec_catalog_insert(cat, &ghost));
 
     struct mjd_rec_recovery rec;
-    ASSERT_OK(mjd_rec_recover(cat, dir, "0", &rec));
+    ASSERT_OK(mjd_rec_recover(cat, dir, "0", "always", &rec));
     ASSERT_EQ_INT(rec.temp_removed, 1);
     ASSERT_EQ_INT(rec.listed, 2);
     ASSERT_EQ_INT(rec.rows_dropped, 1);
@@ -211,8 +228,23 @@ TEST(record_catalog_recovery_and_retention)
     ASSERT_OK(mjd_rec_catalog_has(cat, rows[2].name, &found));
     ASSERT_TRUE(found);
     // A second pass has nothing to do.
-    ASSERT_OK(mjd_rec_recover(cat, dir, "0", &rec));
+    ASSERT_OK(mjd_rec_recover(cat, dir, "0", "always", &rec));
     ASSERT_EQ_INT(rec.temp_removed + rec.listed + rec.rows_dropped, 0);
+
+    // A reader's connection sees the rows; it cannot write.
+    struct mjd_rec_catalog *ro = NULL;
+    ASSERT_OK(mjd_rec_catalog_open_readonly(&ro, top));
+    struct mjd_rec_row got;
+    ASSERT_OK(mjd_rec_catalog_find(ro, rows[1].name, &got, &found));
+    ASSERT_TRUE(found);
+    ASSERT_EQ_U64(got.frames, 10);
+    ASSERT_EQ_U64(got.index_offset, rows[1].index_offset);
+    ASSERT_EQ_STR(got.source, "0");
+    ASSERT_EQ_STR(got.reason, "always");
+    ASSERT_OK(mjd_rec_catalog_find(ro, "nope.tar", &got, &found));
+    ASSERT_FALSE(found);
+    ASSERT_CMP_INT(mjd_rec_catalog_delete(ro, rows[1].name), <, 0);
+    mjd_rec_catalog_close(ro);
 
     // Retention by size: the oldest goes first, row and file.
     struct mjd_rec_retained del;
