@@ -304,6 +304,30 @@ def test_end_to_end_record_then_play():
         check(srv.alive(), "server died")
 
 
+@test(timeout=240)
+def test_two_sources_recorded_into_one_folder_are_listed_and_played_apart():
+    with tempfile.TemporaryDirectory() as d, \
+            Mjpegd("--fps", "20", "--record", d, "--segment", "1", "--source", "test",
+                   "--size", "160x120", "--source", "test", "--size", "96x64",
+                   small=False) as srv:
+        def both():
+            js = listing(srv)
+            names = [s["name"] for s in js["sources"]]
+            return js if names == ["0", "1"] and all(s["segments"] for s in js["sources"]) \
+                else None
+        js = wait_for(both, timeout=60)
+        check(js, f"both sources listed: {listing(srv)}")
+        for src, size in zip(js["sources"], ((160, 120), (96, 64))):
+            seg = src["segments"][0]
+            url = f"http://127.0.0.1:{srv.port}/recordings/{seg['name']}"
+            r = subprocess.run(["ffprobe", "-v", "error", "-f", "mpjpeg", "-show_entries",
+                                "stream=width,height", "-of", "json", url],
+                               capture_output=True, timeout=60 * MULT)
+            check_eq(r.returncode, 0, f"ffprobe: {r.stderr.decode(errors='replace')}")
+            st = json.loads(r.stdout)["streams"][0]
+            check_eq((st["width"], st["height"]), size, f"source {src['name']}'s own frames")
+
+
 @test(timeout=60)
 def test_no_recordings_configured():
     with Mjpegd() as srv:
