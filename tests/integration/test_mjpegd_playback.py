@@ -41,8 +41,9 @@ def play(srv, path, timeout=60):
     """GETs a playback to its end; returns (status, parser with kept frames)."""
     c = srv.connect(timeout=timeout * MULT)
     try:
-        c.send(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
         p = PartParser(keep=True)
+        p.asked = time.monotonic()  # the server cannot start pacing before the request
+        c.send(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
         while True:
             data = c.sock.recv(65536)
             if not data:
@@ -89,7 +90,8 @@ def test_list_and_play_a_segment():
             check(all(x < y for x, y in zip(stamps, stamps[1:])), f"timestamps in order {stamps}")
         # Paced: never faster than recorded (5 gaps of 40 ms between the first and last part).
         status, p = play(srv, f"/recordings/{a}")
-        took = p.recv_times[-1] - p.recv_times[0]
+        # (From the request: a client scheduled late would see the first parts bunched up.)
+        took = p.recv_times[-1] - p.asked
         check(took >= 5 * GAP_US / 1e6 - 0.01, f"6 frames 40 ms apart played in {took:.3f} s")
         srv.check_fds()
 
@@ -162,7 +164,7 @@ def open_playback(srv, path, rcvbuf=None):
 def test_playbacks_are_capped_and_a_stalled_one_does_not_hold_the_loop():
     with tempfile.TemporaryDirectory() as d, \
             Mjpegd("--recordings", d, "--max-playbacks", "2", "--workers", "1",
-                   "--send-timeout", "2", "--log-level", "debug") as srv:
+                   "--send-timeout", "8", "--log-level", "debug") as srv:
         jpegs = snapshots(srv, 4)
         # A long segment of 40 frames 0.5 s apart: each playback of it lasts 20 s.
         t0 = 1764754567_000000
@@ -185,9 +187,12 @@ def test_playbacks_are_capped_and_a_stalled_one_does_not_hold_the_loop():
         fat = [(t0 + i * 1000, os.urandom(256 * 1024)) for i in range(60)]
         fname = rec_writer.write_segment(d, "0", fat, seq=99)
         stalled = open_playback(srv, f"/recordings/{fname}", rcvbuf=4096)
+        check_eq(stalled.read_head().status, 200, "the stalled one plays (holds a slot)")
         # Another playback on the same loop goes on at its pace meanwhile, and so do the rest.
         c = open_playback(srv, f"/recordings/{name}")
         check_eq(c.read_head().status, 200, "a playback beside a stalled one")
+        # The stalled one holds its slot (until --send-timeout, 8 s without progress).
+        check_eq(srv.get(last).status, 503, "both slots are taken")
         for i in range(3):
             hdrs, data = c.read_part()
             check_eq(data, jpegs[i % 4], f"frame {i} beside a stalled playback")
@@ -196,8 +201,7 @@ def test_playbacks_are_capped_and_a_stalled_one_does_not_hold_the_loop():
         check_eq(head.status, 200, "live stream beside a stalled playback")
         live.read_part()
         live.close()
-        # The stalled one holds its slot until --send-timeout ends it: then the slot is back.
-        check_eq(srv.get(last).status, 503, "both slots are taken")
+        # --send-timeout ends the stalled one: then its slot is back too.
         c.close()
         check(wait_for(lambda: srv.get(last).status == 200, timeout=20), "c's slot came back")
         # (Two 20 s playbacks at once: a 1-frame one could end before the second asks.)
@@ -260,12 +264,14 @@ def test_end_to_end_record_then_play():
         def committed():
             js = listing(srv)
             segs = js["sources"][0]["segments"] if js["sources"] else []
-            return segs if len(segs) >= 2 and all(s["frames"] >= 5 for s in segs[:2]) else None
+            # Two segments, one of 5 frames at least (a loaded machine may capture fewer).
+            return segs if len(segs) >= 2 and any(s["frames"] >= 5 for s in segs) else None
         segs = wait_for(committed, timeout=60)
         check(segs, f"no two committed segments in /recordings: {listing(srv)}")
         check_eq(listing(srv)["sources"][0]["name"], "0", "the source's name")
-        seg = segs[0]
-        check(seg["start"] <= seg["end"] and seg["end"] <= segs[1]["start"], f"ranges {segs[:2]}")
+        check(all(a["start"] <= a["end"] <= b["start"] for a, b in zip(segs, segs[1:])),
+              f"segments' ranges in order, apart: {segs}")
+        seg = next(s for s in segs if s["frames"] >= 5)
         status, p = play(srv, f"/recordings/{seg['name']}")
         check_eq(status, 200, "play a recorded segment")
         check_eq(len(p.datas), seg["frames"], "every recorded frame played")
@@ -275,13 +281,14 @@ def test_end_to_end_record_then_play():
               f"timestamps {stamps[0]}..{stamps[-1]} vs the catalog's {seg}")
         check(all(bytes(x[:2]) == b"\xff\xd8" for x in p.datas), "JPEGs")
         # Paced as recorded: never faster than the capture gaps (1 ms of slack for rounding).
-        took = p.recv_times[-1] - p.recv_times[0]
+        took = p.recv_times[-1] - p.asked
         check(took >= stamps[-1] - stamps[0] - 0.01, f"played in {took:.3f} s, recorded over "
               f"{stamps[-1] - stamps[0]:.3f} s")
         # ?at= mid-segment: from the first frame at or after that moment.
         mid = stamps[len(stamps) // 2]
-        for at in (f"{mid:.6f}", time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(mid)))
-                   + f".{int(round((mid % 1) * 1e6)):06d}Z"):
+        sec, frac = f"{mid:.6f}".split(".")  # X-Timestamp has exactly microseconds
+        for at in (f"{mid:.6f}",
+                   time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(sec))) + f".{frac}Z"):
             status, q = play(srv, f"/recordings/{seg['name']}?at={at}")
             check_eq(status, 200, f"?at={at}")
             got = [float(t) for t in q.timestamps]
