@@ -8,6 +8,8 @@ mid-playback. No wall-clock asserts: pacing is checked against the recorded gaps
 one direction only (a playback never runs faster than recorded)."""
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -333,6 +335,77 @@ def test_two_sources_recorded_into_one_folder_are_listed_and_played_apart():
             check_eq(r.returncode, 0, f"ffprobe: {r.stderr.decode(errors='replace')}")
             st = json.loads(r.stdout)["streams"][0]
             check_eq((st["width"], st["height"]), size, f"source {src['name']}'s own frames")
+
+
+def traced(pid):
+    """Whether every thread of pid has a tracer (strace's attach is complete)."""
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                if "TracerPid:\t0\n" in f.read():
+                    return False
+    except FileNotFoundError:
+        return False
+    return True
+
+
+@test(timeout=240)
+def test_a_slow_disk_never_slows_the_loop():
+    """Every pread64 of the server takes 1 s (strace -e inject=...:delay_enter; SQLite's reads
+    too): a playback on the only loop creeps, while a live stream on that loop goes on."""
+    if shutil.which("strace") is None:
+        print("# test_a_slow_disk_never_slows_the_loop: SKIP strace is not installed", flush=True)
+        return
+    with tempfile.TemporaryDirectory() as d, Mjpegd("--recordings", d, "--workers", "1") as srv:
+        jpegs = snapshots(srv, 6)
+        name = rec_writer.write_segment(d, "0", frames_at(1764754567_000000, jpegs))
+        st = subprocess.Popen(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=pread64",
+                               "-e", "inject=pread64:delay_enter=1000000", "-p", str(srv.pid)],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+        try:
+            if not wait_for(lambda: traced(srv.pid) or st.poll() is not None, 10) or \
+                    not traced(srv.pid):
+                print("# test_a_slow_disk_never_slows_the_loop: SKIP strace cannot attach: "
+                      f"{st.stderr.read(500)!r}", flush=True)
+                return
+            pb = srv.connect(timeout=120 * MULT)
+            pb.send(f"GET /recordings/{name} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+            parser = PartParser(keep=True)
+            # The catalog lookup, the index and 6 frames take 8+ preads: 8+ s. Meanwhile the
+            # loop that will send them serves the live stream and /state as usual.
+            live, head = srv.open_stream()
+            check_eq(head.status, 200, "live stream")
+            for _ in range(20):
+                live.read_part()
+            live.close()
+            check_eq(srv.get("/state").status, 200, "/state during slow reads")
+            pb.sock.setblocking(False)
+            try:
+                parser.feed(pb.sock.recv(1 << 20))
+            except BlockingIOError:
+                pass
+            check(parser.frames < len(jpegs), f"the playback did not wait for the disk: "
+                  f"{parser.frames} frames already")
+            pb.sock.settimeout(120 * MULT)
+            while True:
+                data = pb.sock.recv(1 << 20)
+                if not data:
+                    break
+                parser.feed(data)
+            check_eq(parser.status, 200, "the slow playback")
+            check_eq([bytes(x) for x in parser.datas], jpegs, "every frame, in order, at last")
+            pb.close()
+        finally:
+            if st.poll() is None:
+                st.send_signal(signal.SIGINT)  # detaches; the server carries on
+                try:
+                    st.wait(10 * MULT)
+                except subprocess.TimeoutExpired:
+                    st.kill()
+                    st.wait()
+            st.stderr.close()
+        check(srv.alive(), "server died")
 
 
 @test(timeout=60)
