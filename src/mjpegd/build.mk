@@ -1,12 +1,11 @@
 # SPDX-License-Identifier: MIT
 # mjpegd's part of the Makefile: its libraries and generated sources.
 MJD_LIBS += $(shell pkg-config --libs libturbojpeg 2>/dev/null || echo -lturbojpeg)
-# The recordings catalog (--record, src/mjpegd/record/catalog.c).
+# The recordings catalog (--record, src/mjpegd/record/catalog.c), which playback reads too
+# (playback.c, recordings.c).
 MJD_LIBS += $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 # The http:// relay source.
 MJD_LIBS += $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
-# Playback reads the recordings' catalogs (playback.c, recordings.c).
-MJD_LIBS += $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 
 # web/index.html is embedded into the binary: a generated C file under $(B)/gen, compiled by
 # the generic rule into $(B)/obj/$(B)/gen/ and archived into libmjpegd.a.
