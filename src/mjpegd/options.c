@@ -608,8 +608,9 @@ static const struct mjd_option table[] = {
       .parse = read_recordings,
       .expect = "a folder",
       .def = "none",
-      .help = "Serve the recordings of DIR (its catalog DIR/recordings.sqlite, read-only) at "
-              "/recordings and /recordings/SEGMENT; repeatable. Never written to." },
+      .help = "Also serve the recordings in DIR (read-only: its catalog DIR/recordings.sqlite) "
+              "at /recordings and /recordings/SEGMENT; every --record DIR is served without "
+              "it. Never written to." },
     { .name = "max-playbacks",
       .metavar = "N",
       .kind = MJD_OPT_UINT,
