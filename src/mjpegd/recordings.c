@@ -108,6 +108,7 @@ struct row {
     int64_t end_us;
     int64_t frames;
     int64_t bytes;
+    char reason[16]; /* "always" or "motion" (truncated if longer) */
 };
 
 struct rows {
@@ -191,10 +192,11 @@ static int read_rows(sqlite3 *db, const char *dir, struct rows *rows)
 {
     sqlite3_stmt *st = NULL;
     // The newest first, so that past MJD_RECORDINGS_LIST_MAX the oldest are the ones left out.
-    if (sqlite3_prepare_v2(db,
-                           "SELECT source, name, start_us, end_us, frames, bytes FROM segments "
-                           "ORDER BY start_us DESC",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+                db,
+                "SELECT source, name, start_us, end_us, frames, bytes, reason FROM segments "
+                "ORDER BY start_us DESC",
+                -1, &st, NULL) != SQLITE_OK) {
         LOG_WARN("recordings: %s: %s", dir, sqlite3_errmsg(db));
         sqlite3_finalize(st);
         return 0;
@@ -234,6 +236,9 @@ static int read_rows(sqlite3 *db, const char *dir, struct rows *rows)
         r->end_us = sqlite3_column_int64(st, 3);
         r->frames = sqlite3_column_int64(st, 4);
         r->bytes = sqlite3_column_int64(st, 5);
+        size_t rlen = 0;
+        const char *reason = col_text(st, 6, &rlen);
+        snprintf(r->reason, sizeof(r->reason), "%.*s", (int)rlen, reason);
         rows->n++;
     }
     if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE) {
@@ -279,7 +284,10 @@ int mjd_recordings_list_json(const char *const *dirs, size_t ndirs, char **out, 
             put_seconds(&t, r->start_us);
             put(&t, ",\"end\":");
             put_seconds(&t, r->end_us);
-            put(&t, ",\"frames\":%lld,\"bytes\":%lld}", (long long)r->frames, (long long)r->bytes);
+            put(&t, ",\"frames\":%lld,\"bytes\":%lld,\"reason\":", (long long)r->frames,
+                (long long)r->bytes);
+            put_string(&t, r->reason);
+            put(&t, "}");
         }
         put(&t, "%s]}\n", rows.n > 0 ? "]}" : "");
     }

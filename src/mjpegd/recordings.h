@@ -46,8 +46,9 @@ int mjd_recordings_lookup(const char *const *dirs, size_t ndirs, const char *nam
 
 /**
  * Renders /recordings: {"sources":[{"name":..., "segments":[{"name":..., "start":S, "end":S,
- * "frames":N, "bytes":N}, ...]}, ...]}, sources by name, segments by start time, from every
- * catalog. *out is a malloc'd string of *out_len bytes (the caller frees it). 0 or -ENOMEM.
+ * "frames":N, "bytes":N, "reason":"always"|"motion"}, ...]}, ...]}, sources by name, segments by
+ * start time, from every catalog. *out is a malloc'd string of *out_len bytes (the caller frees
+ * it). 0 or -ENOMEM.
  */
 int mjd_recordings_list_json(const char *const *dirs, size_t ndirs, char **out,
                              size_t *out_len) CORE_MUST_CHECK;

@@ -82,6 +82,11 @@ def test_list_and_play_a_segment():
         check_eq(segs[0]["start"], t0 / 1e6, "start")
         check_eq(segs[0]["end"], (t0 + 5 * GAP_US) / 1e6, "end")
         check_eq(segs[0]["bytes"], os.path.getsize(os.path.join(d, "0", a)), "bytes")
+        check_eq(segs[0]["reason"], "always", "reason")
+        rec_writer.write_segment(d, "cam1", frames_at(t0 + 9_000000, jpegs[:2]), seq=5,
+                                 reason="motion")
+        check_eq([s["reason"] for s in listing(srv)["sources"][1]["segments"]],
+                 ["always", "motion"], "reason per segment")
         for name, want in ((a, jpegs[:6]), (b, jpegs[6:]), (c, jpegs[:3])):
             status, p = play(srv, f"/recordings/{name}")
             check_eq(status, 200, f"play {name}")
