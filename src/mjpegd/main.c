@@ -14,6 +14,7 @@
 #include "mjpegd/hub.h"
 #include "mjpegd/logfile.h"
 #include "mjpegd/notify.h"
+#include "mjpegd/record/failpoint.h"
 #include "mjpegd/record/recorder.h"
 #include "mjpegd/server.h"
 #include "mjpegd/watchdog.h"
@@ -67,6 +68,9 @@ int main(int argc, char **argv)
         return 2;
     }
     mjd_config_scrub_argv(argc, argv);
+    if (mjd_rec_failpoint_init() != 0) { // a test hook (docs/RECORDING.md)
+        return 2;
+    }
     core_log_set_ident("mjpegd");
     core_log_set_level(cfg.log_level);
     core_log_set_format(cfg.log_format);
@@ -100,6 +104,12 @@ int main(int argc, char **argv)
     int rc = 0;
 
     for (unsigned i = 0; i < cfg.nsources; i++) {
+        if (cfg.sources[i].record_dir[0] != '\0' && cfg.sources[i].on_demand_ns > 0) {
+            // The recorder watches the source all the time: it never sleeps.
+            LOG_WARN("source %u: --on-demand is ignored for a source that is recorded (--record)",
+                     i);
+            cfg.sources[i].on_demand_ns = 0;
+        }
         // Several sources: one that cannot be opened is retried while the others serve.
         rc = mjd_feed_open(&feeds[i], &cfg.sources[i], cfg.nsources > 1);
         nfeeds = i + 1;

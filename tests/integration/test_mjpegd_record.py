@@ -4,6 +4,8 @@
 moments then a restart that recovers, a full disk that stops recording while viewers still get
 frames, retention that deletes the oldest first (docs/RECORDING.md)."""
 import os
+import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -18,7 +20,7 @@ FAST = ("--size", "160x120", "--fps", "60")
 
 
 def final_segments(srcdir):
-    """The .tar files under their final names."""
+    """The .tar files under their final names, in time order (their names sort so)."""
     if not os.path.isdir(srcdir):
         return []
     return sorted(f for f in os.listdir(srcdir) if f.endswith(".tar") and not f.startswith("."))
@@ -40,6 +42,7 @@ def read_segment(path):
         index = t.extractfile(members[-1]).read().decode().splitlines()
     frames = members[:-1]
     check_eq(len(index), len(frames), f"{path}: index lines vs frames")
+    check(re.match(r"^\d{8}T\d{6}Z-\d{12}\.tar$", os.path.basename(path)), f"name of {path}")
     walls = []
     for m, line in zip(frames, index):
         wall, off, length = line.split("\t")
@@ -122,7 +125,7 @@ def test_segments_are_complete_tar_archives_listed_in_the_catalog():
             check_eq(srv.returncode, 0, "exit status")
         # An orderly stop commits the open segment: everything is listed, nothing is left.
         seen = check_all(top)
-        check(len(seen) >= 3 * 10, f"only {len(seen)} frames")
+        check(len(seen) >= 3, f"only {len(seen)} frames")
 
 
 @test(timeout=300)
@@ -133,8 +136,12 @@ def test_sigkill_at_several_moments_then_a_restart_recovers_and_continues():
         args = (*FAST, "--record", top, "--segment", "0.4")
         before = 0
         temps_after_kill = 0
-        # Killed: before the first commit, mid-segment, right after a commit, again mid-segment.
-        for moment in ("early", "mid", "after-commit", "mid"):
+        seed = int(os.environ.get("RECORD_KILL_SEED", str(int(time.time()))))
+        rng = random.Random(seed)
+        print(f"# kill seed {seed} (RECORD_KILL_SEED reruns it)", flush=True)
+        # Killed: before the first commit, mid-segment, right after a commit, again mid-segment,
+        # and twice at a random moment.
+        for moment in ("early", "mid", "after-commit", "mid", "random", "random"):
             srv = Mjpegd(*args, small=False).start()
             try:
                 # A restart recovers first: the previous run's temp files go, its committed but
@@ -143,6 +150,8 @@ def test_sigkill_at_several_moments_then_a_restart_recovers_and_continues():
                       "recovery did not run")
                 if moment == "early":
                     wait_for(lambda: recording(srv)["frames"] > 0, 30)
+                elif moment == "random":
+                    time.sleep(rng.uniform(0.0, 1.5))  # a moment, not a synchronisation
                 elif moment == "mid":
                     n = len(final_segments(srcdir))
                     check(wait_for(lambda: len(final_segments(srcdir)) >= n + 2, 60), "no commits")
@@ -172,6 +181,45 @@ def test_sigkill_at_several_moments_then_a_restart_recovers_and_continues():
             srv.stop()
         seen = check_all(top)
         check(len(seen) > before, "the restart did not continue recording")
+
+
+@test(timeout=300)
+def test_killed_right_before_each_durable_step_of_a_commit_then_recovered():
+    # MJPEGD_FAILPOINT: the process kills itself right before that step. A segment's commit is
+    # fsync (file), rename, fsync (directory), then its catalog row.
+    cases = {
+        "fsync:3": "temp",       # second segment: written, not fsynced
+        "rename:2": "temp",      # fsynced, not renamed
+        "fsync:4": "unlisted",   # renamed, directory not fsynced, not listed
+        "catalog:2": "unlisted",  # durable, not listed
+    }
+    for spec, left in cases.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            top = os.path.join(tmp, "rec")
+            srcdir = os.path.join(top, "0")
+            args = [binary("mjpegd"), "--listen", "127.0.0.1:0", *FAST, "--record", top,
+                    "--segment", "0.3"]
+            r = subprocess.run(args, env={**os.environ, "MJPEGD_FAILPOINT": spec},
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=120 * MULT)
+            check_eq(r.returncode, -signal.SIGKILL, f"{spec}: {r.stderr[-1500:]!r}")
+            seen = check_all(top, allow_temp=True, allow_unlisted=True)
+            finals = final_segments(srcdir)
+            listed = set(catalog(top))
+            check_eq(len(listed), 1, f"{spec}: listed {listed}")
+            if left == "temp":
+                check_eq(len(finals), 1, f"{spec}: {finals}")
+                check(temp_files(srcdir), f"{spec}: no temp file")
+            else:
+                check_eq(len(finals), 2, f"{spec}: {finals}")
+                check(finals[1] not in listed, f"{spec}: {finals[1]} listed already")
+            with Mjpegd(*FAST, "--record", top, "--segment", "0.3", small=False) as srv:
+                check(wait_for(lambda: set(catalog(top)) >= set(finals), 30),
+                      f"{spec}: not listed after the restart: {catalog(top)}")
+                check(wait_for(lambda: len(final_segments(srcdir)) > len(finals), 60),
+                      f"{spec}: the restart records nothing")
+                srv.stop()
+            after = check_all(top)
+            check(set(seen) <= set(after), f"{spec}: committed frames lost by the restart")
 
 
 def mount_tmpfs(path, size):
@@ -256,7 +304,7 @@ def test_retention_deletes_the_oldest_first_and_never_the_open_segment():
     with tempfile.TemporaryDirectory() as tmp:
         top = os.path.join(tmp, "rec")
         srcdir = os.path.join(top, "0")
-        keep = 120 * 1024
+        keep = 200 * 1024  # about two segments of 0.3 s (100 KB each at most here)
         with Mjpegd(*FAST, "--record", top, "--segment", "0.3", "--keep-size", str(keep),
                     small=False) as srv:
             names = set()
@@ -276,12 +324,26 @@ def test_retention_deletes_the_oldest_first_and_never_the_open_segment():
         check_eq(sorted(cat), left, "catalog vs files")
         check(sum(r["bytes"] for r in cat.values()) <= keep, f"over --keep-size: {cat}")
         # The ones left are the newest ones: every deleted segment started before every kept one.
-        order = sorted(names | set(left), key=lambda n: (n.split("-")[0], int(n.split("-")[1][:-4])))
+        order = sorted(names | set(left))  # names sort by time (the sequence is zero-padded)
         gone = [n for n in order if n not in left]
         check(gone, "nothing deleted")
         check_eq(order[-len(left):] if left else [], left, "kept segments are not the newest")
         # The segment that was open at the end was committed at shutdown, not deleted.
         check(left and left[-1] == order[-1], f"the last segment is gone: {left} of {order}")
+        check_all(top)
+
+
+@test(timeout=120)
+def test_a_recorded_source_never_sleeps_under_on_demand():
+    with tempfile.TemporaryDirectory() as tmp:
+        top = os.path.join(tmp, "rec")
+        with Mjpegd(*FAST, "--on-demand", "0.5", "--record", top, "--segment", "0.3",
+                    small=False) as srv:
+            check("--on-demand is ignored" in srv.stderr_text(), srv.stderr_text()[-1500:])
+            # Nobody watches, yet segments keep coming and the source is not idle.
+            check(wait_for(lambda: len(catalog(top)) >= 4, 60), f"not recording: {recording(srv)}")
+            check_eq(srv.state()["status"], "ok", "status")
+            srv.stop()
         check_all(top)
 
 

@@ -231,7 +231,7 @@ int mjd_rec_recover(struct mjd_rec_catalog *cat, const char *srcdir, const char 
             out->unreadable++;
             continue;
         }
-        snprintf(row.name, sizeof(row.name), "%s", name);
+        memcpy(row.name, name, strlen(name) + 1); // shorter than MJD_REC_NAME_MAX: checked above
         snprintf(row.source, sizeof(row.source), "%s", source);
         snprintf(row.reason, sizeof(row.reason), "%s", reason);
         rc = mjd_rec_catalog_insert(cat, &row);

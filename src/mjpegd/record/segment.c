@@ -26,7 +26,7 @@ void mjd_rec_segment_name(char buf[MJD_REC_NAME_MAX], int64_t wall_us, uint64_t 
     gmtime_r(&t, &tm);
     char when[32];
     strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
-    snprintf(buf, MJD_REC_NAME_MAX, "%s-%" PRIu64 ".tar", when, seq);
+    snprintf(buf, MJD_REC_NAME_MAX, "%s-%012" PRIu64 ".tar", when, seq);
 }
 
 /*

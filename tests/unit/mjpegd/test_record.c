@@ -101,14 +101,18 @@ TEST(record_segment_layout_and_read_back)
 {
     char name[MJD_REC_NAME_MAX];
     mjd_rec_segment_name(name, 1764755696123456LL, 42);
-    ASSERT_EQ_STR(name, "20251203T095456Z-42.tar");
+    ASSERT_EQ_STR(name, "20251203T095456Z-000000000042.tar");
+    // Zero-padded: names of one second sort by sequence, so by time.
+    char later[MJD_REC_NAME_MAX];
+    mjd_rec_segment_name(later, 1764755696923456LL, 113);
+    ASSERT_CMP_INT(strcmp(name, later), <, 0);
 
     char dir[512];
     path_in(dir, sizeof(dir), "seg");
     ASSERT_OK(mkdir(dir, 0755));
     struct mjd_rec_row row;
     write_segment(dir, 1764755696000000LL, 7, 5, &row);
-    ASSERT_EQ_STR(row.name, "20251203T095456Z-7.tar");
+    ASSERT_EQ_STR(row.name, "20251203T095456Z-000000000007.tar");
     ASSERT_EQ_U64(row.frames, 5);
     ASSERT_EQ_U64(row.start_us, 1764755696000000LL);
     ASSERT_EQ_U64(row.end_us, 1764755696000000LL + 4LL * 33333);
@@ -147,7 +151,7 @@ TEST(record_segment_layout_and_read_back)
     // The same first second and sequence (a restarted process): the next free number.
     struct mjd_rec_row again;
     write_segment(dir, 1764755696500000LL, 7, 1, &again);
-    ASSERT_EQ_STR(again.name, "20251203T095456Z-8.tar");
+    ASSERT_EQ_STR(again.name, "20251203T095456Z-000000000008.tar");
     // Another source recording into the same top directory: names stay unique in the catalog,
     // also against a segment still being written.
     char other[600];
@@ -156,10 +160,10 @@ TEST(record_segment_layout_and_read_back)
     struct mjd_rec_segment open_one;
     memset(&open_one, 0, sizeof(open_one));
     ASSERT_OK(mjd_rec_segment_open(&open_one, test_tmpdir(), dir, 1764755696000000LL, 9));
-    ASSERT_EQ_STR(open_one.name, "20251203T095456Z-9.tar");
+    ASSERT_EQ_STR(open_one.name, "20251203T095456Z-000000000009.tar");
     struct mjd_rec_row third;
     write_segment(other, 1764755696700000LL, 7, 1, &third);
-    ASSERT_EQ_STR(third.name, "20251203T095456Z-10.tar");
+    ASSERT_EQ_STR(third.name, "20251203T095456Z-000000000010.tar");
     mjd_rec_segment_abort(&open_one);
     mjd_rec_segment_release(&open_one);
 }
