@@ -22,7 +22,7 @@ SCHEMA = ("CREATE TABLE IF NOT EXISTS segments(name TEXT PRIMARY KEY, source TEX
 
 
 def segment_name(start_us, seq):
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(start_us // 1000000)) + f"Z-{seq}.tar"
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(start_us // 1000000)) + f"Z-{seq:012d}.tar"
 
 
 def write_segment(root, source, frames, seq=1, index_offset="header", reason="always",
