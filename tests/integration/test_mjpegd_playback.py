@@ -413,6 +413,31 @@ def test_a_slow_disk_never_slows_the_loop():
         check(srv.alive(), "server died")
 
 
+@test(timeout=120)
+def test_a_segment_deleted_mid_playback_plays_to_its_end():
+    """Retention deletes the catalog row, then the file, maybe while someone watches it: the
+    reader holds the file open, so the playback goes on; a new request is 404."""
+    import sqlite3
+    with tempfile.TemporaryDirectory() as d, Mjpegd("--recordings", d) as srv:
+        jpegs = snapshots(srv, 10)
+        name = rec_writer.write_segment(d, "0", frames_at(1764754567_000000, jpegs, 200000))
+        c = open_playback(srv, f"/recordings/{name}")
+        check_eq(c.read_head().status, 200, "playing")
+        first = c.read_part()[1]
+        db = sqlite3.connect(os.path.join(d, "recordings.sqlite"))
+        db.execute("DELETE FROM segments WHERE name = ?", (name,))
+        db.commit()
+        db.close()
+        os.unlink(os.path.join(d, "0", name))
+        rest = [c.read_part()[1] for _ in range(len(jpegs) - 1)]
+        check_eq([first] + rest, jpegs, "every frame of the deleted segment")
+        check(c.closed_within(30), "the playback ends")
+        c.close()
+        check_eq(srv.get(f"/recordings/{name}").status, 404, "gone for new requests")
+        check_eq(listing(srv), {"sources": []}, "and from the listing")
+        srv.check_fds()
+
+
 @test(timeout=60)
 def test_no_recordings_configured():
     with Mjpegd() as srv:
