@@ -88,3 +88,12 @@ bench-record: $(B)/mjpegd
 	$(PYTHON) bench/record_cost.py --mjpegd $(B)/mjpegd $(RECORD_COST_ARGS)
 
 BENCH_TARGETS += bench-record
+
+# Issue 14: what playing recordings back costs per frame (the play/N readers, the loop) and
+# that a live viewer on the same loop keeps its rate (docs/BENCHMARKS.md).
+PLAYBACK_COST_ARGS ?= --size 1280x720 --fps 30 --segment 5 --clients 1,8,32
+.PHONY: bench-playback
+bench-playback: $(B)/mjpegd
+	$(PYTHON) bench/playback_cost.py --mjpegd $(B)/mjpegd $(PLAYBACK_COST_ARGS)
+
+BENCH_TARGETS += bench-playback
