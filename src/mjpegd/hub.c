@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/compiler.h"
 #include "core/thread.h"
 #include "mjpegd/part.h"
 
@@ -17,14 +18,18 @@
 
 struct mjd_hub {
     pthread_mutex_t mu;
-    pthread_cond_t first;           /* signalled on the first publish */
-    struct core_buf *latest;        /* guarded by mu: the hub's reference */
-    struct mjd_part *latest_part;   /* guarded by mu: the hub's reference, NULL if none made */
-    unsigned part_flags;            /* immutable once publishing starts: MJD_PART_* */
-    int64_t latest_wall_ns;         /* guarded by mu */
-    uint64_t latest_seq;            /* guarded by mu */
-    int64_t pub_times[RATE_RING];   /* guarded by mu: monotonic publish times */
-    size_t pub_count;               /* guarded by mu: entries ever written to pub_times */
+    pthread_cond_t first;         /* signalled on the first publish */
+    struct core_buf *latest;      /* guarded by mu: the hub's reference */
+    struct mjd_part *latest_part; /* guarded by mu: the hub's reference, NULL if none made */
+    unsigned part_flags;          /* immutable once publishing starts: MJD_PART_* */
+    int64_t latest_wall_ns;       /* guarded by mu */
+    uint64_t latest_seq;          /* guarded by mu */
+    int64_t pub_times[RATE_RING]; /* guarded by mu: monotonic publish times */
+    size_t pub_count;             /* guarded by mu: entries ever written to pub_times */
+    /* The last `history` published frames, slot number % history (guarded by mu; one
+       reference each): for readers woken late (mjd_hub_since). */
+    struct mjd_frame hist[MJD_HUB_MAX_HISTORY];
+    size_t history;                 /* immutable once publishing starts */
     int wakers[MJD_HUB_MAX_WAKERS]; /* immutable once publishing starts */
     size_t nwakers;                 /* immutable once publishing starts */
     /* Counters (atomic, sequentially consistent: a fate is counted after its capture, and a
@@ -65,6 +70,9 @@ void mjd_hub_destroy(struct mjd_hub *hub)
     }
     core_buf_unref(hub->latest);
     mjd_part_unref(hub->latest_part);
+    for (size_t i = 0; i < hub->history; i++) {
+        core_buf_unref(hub->hist[i].jpeg);
+    }
     pthread_cond_destroy(&hub->first);
     pthread_mutex_destroy(&hub->mu);
     free(hub);
@@ -77,6 +85,11 @@ int mjd_hub_add_waker(struct mjd_hub *hub, int efd)
     }
     hub->wakers[hub->nwakers++] = efd;
     return 0;
+}
+
+void mjd_hub_keep_history(struct mjd_hub *hub, size_t n)
+{
+    hub->history = n < MJD_HUB_MAX_HISTORY ? n : MJD_HUB_MAX_HISTORY;
 }
 
 void mjd_hub_set_part_flags(struct mjd_hub *hub, unsigned flags)
@@ -94,10 +107,14 @@ bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, i
     if (jpeg->len > 0 && mjd_part_create(&part, jpeg, wall_ns, hub->part_flags) != 0) {
         part = NULL;
     }
+    // The history's reference, taken before the lock (an atomic increment).
+    struct core_buf *hist_ref = hub->history > 0 ? core_buf_ref(jpeg) : NULL;
+    struct core_buf *hist_old = NULL;
     pthread_mutex_lock(&hub->mu);
     if (seq <= hub->latest_seq) {
         pthread_mutex_unlock(&hub->mu);
         mjd_part_unref(part);
+        core_buf_unref(hist_ref);
         core_buf_unref(jpeg);
         atomic_fetch_add(&hub->dropped_by[MJD_DROP_STALE], 1);
         return false;
@@ -111,6 +128,13 @@ bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, i
     hub->latest_seq = seq;
     hub->pub_times[hub->pub_count % RATE_RING] = core_now_ns();
     hub->pub_count++;
+    if (hub->history > 0) {
+        struct mjd_frame *slot = &hub->hist[hub->pub_count % hub->history];
+        hist_old = slot->jpeg;
+        *slot = (struct mjd_frame){
+            .jpeg = hist_ref, .seq = seq, .wall_ns = wall_ns, .number = hub->pub_count
+        };
+    }
     if (first) {
         pthread_cond_broadcast(&hub->first);
     }
@@ -118,6 +142,7 @@ bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, i
     atomic_fetch_add(&hub->published, 1);
     // The old frame may be the last reference: free it outside the lock.
     core_buf_unref(old);
+    core_buf_unref(hist_old);
     mjd_part_unref(old_part);
     uint64_t one = 1;
     for (size_t i = 0; i < hub->nwakers; i++) {
@@ -153,6 +178,30 @@ bool mjd_hub_latest(struct mjd_hub *hub, struct mjd_frame *out)
     bool have = latest_locked(hub, out);
     pthread_mutex_unlock(&hub->mu);
     return have;
+}
+
+size_t mjd_hub_since(struct mjd_hub *hub, uint64_t after, struct mjd_frame *out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&hub->mu);
+    uint64_t newest = hub->pub_count;
+    if (hub->history == 0) {
+        if (max > 0 && newest > after && latest_locked(hub, &out[0])) {
+            n = 1;
+        }
+    } else if (newest > after) {
+        uint64_t count = newest - after;
+        uint64_t keep = CORE_MIN((uint64_t)hub->history, (uint64_t)max);
+        uint64_t first = newest - CORE_MIN(count, keep) + 1;
+        for (uint64_t k = first; k <= newest; k++) {
+            const struct mjd_frame *slot = &hub->hist[k % hub->history];
+            out[n] = *slot;
+            out[n].jpeg = core_buf_ref(slot->jpeg);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&hub->mu);
+    return n;
 }
 
 bool mjd_hub_latest_part(struct mjd_hub *hub, struct mjd_frame *out, struct mjd_part **part)

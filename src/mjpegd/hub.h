@@ -90,6 +90,24 @@ struct mjd_part;
  */
 bool mjd_hub_latest_part(struct mjd_hub *hub, struct mjd_frame *out, struct mjd_part **part);
 
+/** Most frames a hub keeps in its history (mjd_hub_keep_history). */
+#define MJD_HUB_MAX_HISTORY 64
+
+/**
+ * Keeps references to the last n (<= MJD_HUB_MAX_HISTORY) published frames, so a reader that
+ * is woken late (a recorder) can take every frame since the last one it saw instead of only
+ * the newest. 0 (the default) keeps none. Setup only: before any thread publishes.
+ */
+void mjd_hub_keep_history(struct mjd_hub *hub, size_t n);
+
+/**
+ * Fills out[0..max) with new references to the frames published after frame number `after`
+ * (mjd_frame.number), oldest first: at most the history's length, the newest of them when
+ * more were published than the history holds (the reader sees the gap in their numbers).
+ * Without a history, the newest frame only. Returns how many. Any thread.
+ */
+size_t mjd_hub_since(struct mjd_hub *hub, uint64_t after, struct mjd_frame *out, size_t max);
+
 /** Fills *out with a new reference to the newest frame: true, or false if none yet. Any thread. */
 bool mjd_hub_latest(struct mjd_hub *hub, struct mjd_frame *out);
 

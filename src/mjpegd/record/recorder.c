@@ -22,6 +22,9 @@
 #define QUEUE_SECONDS 2
 #define QUEUE_MIN     16
 #define QUEUE_MAX     1024
+/* Frames the hub keeps for the tap (mjd_hub_keep_history): a tap woken up to this many
+   frames late still takes every one. */
+#define TAP_HISTORY 16
 
 /* ---- setup --------------------------------------------------------------------------------- */
 
@@ -122,6 +125,9 @@ int mjd_recorder_create(struct mjd_recorder **out, const struct mjd_source_confi
     if (rc == 0) {
         rc = mjd_hub_add_waker(hub, r->efd);
     }
+    if (rc == 0) {
+        mjd_hub_keep_history(hub, TAP_HISTORY);
+    }
     if (rc != 0) {
         LOG_ERROR("--record: cannot set up the recorder of source %u: %s", index, strerror(-rc));
         goto fail;
@@ -135,10 +141,30 @@ fail:
 
 /* ---- the tap: hub -> queue ----------------------------------------------------------------- */
 
+/* Queues one frame taken from the hub (its reference passes to the queue, or is dropped). */
+static void take(struct mjd_recorder *r, struct mjd_frame *f, uint64_t *last_number)
+{
+    if (f->number > *last_number + 1) {
+        // Published and gone from the hub's history before this thread looked.
+        atomic_fetch_add(&r->dropped_missed, f->number - *last_number - 1);
+    }
+    *last_number = f->number;
+    atomic_fetch_add(&r->taken, 1);
+    struct mjd_rec_item *it = malloc(sizeof(*it));
+    if (it != NULL) {
+        *it = (struct mjd_rec_item){ .jpeg = f->jpeg, .seq = f->seq, .wall_ns = f->wall_ns };
+    }
+    if (it == NULL || core_queue_try_push(r->queue, it) != 0) {
+        // The writer is behind (a slow disk): this frame is not recorded.
+        atomic_fetch_add(&r->dropped_queue, 1);
+        core_buf_unref(f->jpeg);
+        free(it);
+    }
+}
+
 static void *tap_main(void *arg)
 {
     struct mjd_recorder *r = arg;
-    uint64_t last_seq = 0;
     uint64_t last_number = 0;
     struct pollfd pfd[2] = { { .fd = r->efd, .events = POLLIN },
                              { .fd = r->stop_efd, .events = POLLIN } };
@@ -157,30 +183,12 @@ static void *tap_main(void *arg)
         uint64_t count = 0;
         ssize_t got = read(r->efd, &count, sizeof(count));
         (void)got;
-        struct mjd_frame f;
-        if (!mjd_hub_latest(r->hub, &f)) {
-            continue;
-        }
-        if (f.seq <= last_seq) {
-            core_buf_unref(f.jpeg);
-            continue;
-        }
-        last_seq = f.seq;
-        if (f.number > last_number + 1) {
-            // Published while this thread was not scheduled: replaced before it looked.
-            atomic_fetch_add(&r->dropped_missed, f.number - last_number - 1);
-        }
-        last_number = f.number;
-        atomic_fetch_add(&r->taken, 1);
-        struct mjd_rec_item *it = malloc(sizeof(*it));
-        if (it != NULL) {
-            *it = (struct mjd_rec_item){ .jpeg = f.jpeg, .seq = f.seq, .wall_ns = f.wall_ns };
-        }
-        if (it == NULL || core_queue_try_push(r->queue, it) != 0) {
-            // The writer is behind (a slow disk): this frame is not recorded.
-            atomic_fetch_add(&r->dropped_queue, 1);
-            core_buf_unref(f.jpeg);
-            free(it);
+        // Every frame published since the last one taken (the hub keeps TAP_HISTORY of them),
+        // so a tap woken late still records each.
+        struct mjd_frame frames[TAP_HISTORY];
+        size_t got_n = mjd_hub_since(r->hub, last_number, frames, TAP_HISTORY);
+        for (size_t i = 0; i < got_n; i++) {
+            take(r, &frames[i], &last_number);
         }
     }
     return NULL;

@@ -271,3 +271,48 @@ TEST(hub_frames_carry_their_publish_number)
     core_buf_unref(f.jpeg);
     mjd_hub_destroy(hub);
 }
+
+TEST(hub_history_gives_a_late_reader_every_frame_it_still_holds)
+{
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    struct mjd_frame fr[8];
+    // No history: the newest frame only.
+    ASSERT_EQ_INT(mjd_hub_since(hub, 0, fr, 8), 0);
+    ASSERT_TRUE(mjd_hub_publish(hub, frame_buf(1, 10), 1, 100));
+    ASSERT_TRUE(mjd_hub_publish(hub, frame_buf(2, 10), 2, 200));
+    ASSERT_EQ_INT(mjd_hub_since(hub, 0, fr, 8), 1);
+    ASSERT_EQ_U64(fr[0].number, 2);
+    core_buf_unref(fr[0].jpeg);
+    ASSERT_EQ_INT(mjd_hub_since(hub, 2, fr, 8), 0);
+    mjd_hub_destroy(hub);
+
+    ASSERT_OK(mjd_hub_create(&hub));
+    mjd_hub_keep_history(hub, 3);
+    for (uint64_t s = 1; s <= 5; s++) {
+        ASSERT_TRUE(mjd_hub_publish(hub, frame_buf((unsigned char)s, 10), s * 10, (int64_t)s));
+    }
+    ASSERT_FALSE(mjd_hub_publish(hub, frame_buf(9, 10), 7, 0)); // stale: not in the history
+    // Since 0: the three it holds, oldest first (frames 1 and 2 are gone).
+    ASSERT_EQ_INT(mjd_hub_since(hub, 0, fr, 8), 3);
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ_U64(fr[i].number, 3 + i);
+        ASSERT_EQ_U64(fr[i].seq, (3 + i) * 10);
+        ASSERT_EQ_INT(fr[i].wall_ns, 3 + i);
+        ASSERT_EQ_INT(fr[i].jpeg->data[0], 3 + i);
+        core_buf_unref(fr[i].jpeg);
+    }
+    // Since 4: frame 5 only; at most max.
+    ASSERT_EQ_INT(mjd_hub_since(hub, 4, fr, 8), 1);
+    ASSERT_EQ_U64(fr[0].number, 5);
+    core_buf_unref(fr[0].jpeg);
+    ASSERT_EQ_INT(mjd_hub_since(hub, 0, fr, 2), 2);
+    ASSERT_EQ_U64(fr[0].number, 4);
+    ASSERT_EQ_U64(fr[1].number, 5);
+    core_buf_unref(fr[0].jpeg);
+    core_buf_unref(fr[1].jpeg);
+    ASSERT_EQ_INT(mjd_hub_since(hub, 5, fr, 8), 0);
+    // The history holds one reference per frame: a frame it dropped is freed (ASan checks),
+    // and destroy releases the rest.
+    mjd_hub_destroy(hub);
+}

@@ -139,7 +139,7 @@ TEST(recorder_drops_and_counts_frames_while_the_disk_stalls)
     mjd_hub_destroy(hub);
 }
 
-TEST(recorder_counts_frames_replaced_before_the_tap_looked)
+TEST(recorder_takes_every_frame_the_hub_still_holds_and_counts_the_rest)
 {
     struct mjd_source_config conf;
     mjd_config_source_defaults(&conf);
@@ -148,19 +148,21 @@ TEST(recorder_counts_frames_replaced_before_the_tap_looked)
     ASSERT_OK(mjd_hub_create(&hub));
     struct mjd_recorder *r = NULL;
     ASSERT_OK(mjd_recorder_create(&r, &conf, 3, hub));
-    // Published before the tap runs: it sees only the newest, and counts the two others.
-    publish(hub, 1);
-    publish(hub, 2);
-    publish(hub, 3);
+    // 20 frames published before the tap runs (a tap woken late): the hub's history holds the
+    // last 16, which it takes; the 4 before them are counted as missed.
+    for (uint64_t s = 1; s <= 20; s++) {
+        publish(hub, s);
+    }
     ASSERT_OK(mjd_recorder_start(r));
-    wait_taken(r, 1);
+    wait_taken(r, 16);
     struct mjd_recorder_stats st;
     mjd_recorder_get_stats(r, &st);
-    ASSERT_EQ_U64(st.dropped_missed, 2);
+    ASSERT_EQ_U64(st.dropped_missed, 4);
     mjd_recorder_stop(r);
     mjd_recorder_get_stats(r, &st);
-    ASSERT_EQ_U64(st.frames, 1);
+    ASSERT_EQ_U64(st.frames, 16);
     ASSERT_EQ_U64(st.segments, 1);
+    ASSERT_EQ_U64(st.dropped_queue, 0);
     mjd_recorder_destroy(r);
     mjd_hub_destroy(hub);
 }
