@@ -170,9 +170,12 @@ static void put_string(struct text *t, const char *s)
     put(t, "\"");
 }
 
+/* Microseconds as seconds with 6 decimals; a negative time (a catalog's, whatever wrote it) too. */
 static void put_seconds(struct text *t, int64_t us)
 {
-    put(t, "%lld.%06lld", (long long)(us / 1000000), (long long)(us % 1000000));
+    uint64_t mag = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
+    put(t, "%s%llu.%06llu", us < 0 ? "-" : "", (unsigned long long)(mag / 1000000),
+        (unsigned long long)(mag % 1000000));
 }
 
 static int cmp_rows(const void *a, const void *b)

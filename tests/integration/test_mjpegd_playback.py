@@ -153,6 +153,15 @@ def test_hostile_names():
         # ".." is normalised away: /recordings/.. is the viewer page, not a file.
         r = srv.get("/recordings/..")
         check_eq((r.status, r.header("content-type")), (200, "text/html; charset=utf-8"), "..")
+        # Odd rows from whatever wrote the catalog still make valid JSON.
+        rec_writer.add_row(d, "neg.tar", "odd\"src\\\x01", -1500000, -2**63, 0, -1, 0, "x\ny")
+        js = listing(srv)
+        odd = [s for s in js["sources"] if s["name"] == "odd\"src\\\x01"]
+        check_eq(len(odd), 1, f"the odd source listed: {js}")
+        check_eq((odd[0]["segments"][0]["start"], odd[0]["segments"][0]["end"],
+                  odd[0]["segments"][0]["reason"]), (-1.5, -9223372036854.775808, "x\ny"),
+                 "negative times, escaped text")
+        check_eq(srv.get("/recordings/neg.tar").status, 404, "a row naming an impossible source")
         # A catalog row whose source would climb out of the folder is refused, not followed.
         rec_writer.add_row(d, "evil.tar", "..", 1, 2, 1, 10, 0)
         check_eq(srv.get("/recordings/evil.tar").status, 404, "a row with source ..")
