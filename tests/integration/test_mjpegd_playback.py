@@ -448,6 +448,22 @@ def test_a_segment_deleted_mid_playback_plays_to_its_end():
 
 
 @test(timeout=60)
+def test_a_broken_catalog_is_skipped():
+    with tempfile.TemporaryDirectory() as good, tempfile.TemporaryDirectory() as bad, \
+            Mjpegd("--recordings", bad, "--recordings", good) as srv:
+        with open(os.path.join(bad, "recordings.sqlite"), "wb") as f:
+            f.write(b"not a database" * 100)
+        jpegs = snapshots(srv, 2)
+        name = rec_writer.write_segment(good, "0", frames_at(1764754567_000000, jpegs))
+        check_eq([s["name"] for s in listing(srv)["sources"][0]["segments"]], [name],
+                 "the good catalog listed past the broken one")
+        status, p = play(srv, f"/recordings/{name}")
+        check_eq((status, len(p.datas)), (200, 2), "and played")
+        check("recordings:" in srv.stderr_text(), "the broken catalog is logged")
+        srv.check_fds()
+
+
+@test(timeout=60)
 def test_no_recordings_configured():
     with Mjpegd() as srv:
         check_eq(listing(srv), {"sources": []}, "no --recordings")
