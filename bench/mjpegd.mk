@@ -115,3 +115,11 @@ bench-motion-record: $(B)/mjpegd
 	$(PYTHON) bench/motion_record_cost.py --mjpegd $(B)/mjpegd $(MOTION_RECORD_ARGS)
 
 BENCH_TARGETS += bench-motion-record
+# Issue 14: what playing recordings back costs per frame (the play/N readers, the loop) and
+# that a live viewer on the same loop keeps its rate (docs/BENCHMARKS.md).
+PLAYBACK_COST_ARGS ?= --size 1280x720 --fps 30 --segment 5 --clients 1,8,32
+.PHONY: bench-playback
+bench-playback: $(B)/mjpegd
+	$(PYTHON) bench/playback_cost.py --mjpegd $(B)/mjpegd $(PLAYBACK_COST_ARGS)
+
+BENCH_TARGETS += bench-playback

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # mjpegd's part of the Makefile: its libraries and generated sources.
 MJD_LIBS += $(shell pkg-config --libs libturbojpeg 2>/dev/null || echo -lturbojpeg)
-# The recordings catalog (--record, src/mjpegd/record/catalog.c).
+# The recordings catalog (--record, src/mjpegd/record/catalog.c), which playback reads too
+# (playback.c, recordings.c).
 MJD_LIBS += $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 # The http:// relay source.
 MJD_LIBS += $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)

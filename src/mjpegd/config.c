@@ -43,6 +43,7 @@ void mjd_config_defaults(struct mjd_config *cfg)
     cfg->max_clients = 1000;
     cfg->max_clients_per_ip = 0;
     cfg->max_pending = MJD_DEFAULT_MAX_PENDING;
+    cfg->max_playbacks = MJD_DEFAULT_MAX_PLAYBACKS;
     cfg->header_timeout_ns = 10 * CORE_NS_PER_SEC;
     cfg->send_timeout_ns = 10 * CORE_NS_PER_SEC;
     cfg->snapshot_timeout_ns = 5 * CORE_NS_PER_SEC;

@@ -15,6 +15,9 @@
 #define MJD_MAX_SOURCES 16
 /* Most --listen options. */
 #define MJD_MAX_LISTEN 8
+/* Most --recordings options. */
+#define MJD_MAX_RECORDINGS        16
+#define MJD_DEFAULT_MAX_PLAYBACKS 8
 
 /* What one --source captures, with the options that follow it (or the defaults). */
 struct mjd_source_config {
@@ -77,6 +80,9 @@ struct mjd_config {
     int64_t send_timeout_ns;      /* --send-timeout */
     int64_t snapshot_timeout_ns;  /* --snapshot-timeout: a parked snapshot's deadline */
     enum mjd_send_mode send_mode; /* --send */
+    char recordings[MJD_MAX_RECORDINGS][1024]; /* --recordings DIR, [0..nrecordings) */
+    unsigned nrecordings;
+    unsigned max_playbacks; /* --max-playbacks: playbacks and listings at once */
     enum core_log_level log_level;
     enum core_log_format log_format; /* --log-format */
 };

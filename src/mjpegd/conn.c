@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "mjpegd/auth.h"
 #include "mjpegd/loop.h"
+#include "mjpegd/playback.h"
 #include "mjpegd/respond.h"
 #include "mjpegd/route.h"
 
@@ -56,6 +57,7 @@ void mjd_conn_close(struct mjd_conn *c)
             mjd_demand_remove_client(d);
         }
     }
+    mjd_play_end(c);
     mjd_out_release(&c->out);
     mjd_stream_drop_part(c);
     free(c->in);
@@ -79,6 +81,7 @@ static void set_state(struct mjd_conn *c, enum mjd_conn_state st)
     struct mjd_link *list = st == MJD_CONN_HEAD       ? &l->heads
                             : st == MJD_CONN_STREAM   ? &l->streams
                             : st == MJD_CONN_SNAPWAIT ? &l->snapwaits
+                            : st == MJD_CONN_PLAY     ? &l->plays
                                                       : &l->active;
     mjd_list_add_tail(list, &c->link);
 }
@@ -148,6 +151,13 @@ static void handle_request(struct mjd_conn *c)
             break;
         case MJD_ROUTE_METRICS:
             mjd_respond_report(c, true);
+            break;
+        case MJD_ROUTE_RECORDINGS:
+        case MJD_ROUTE_RECORDING:
+            if (mjd_play_begin(c, &route)) {
+                next = MJD_CONN_PLAY;
+                c->sending = false; // nothing to send until the reader has answered
+            }
             break;
         case MJD_ROUTE_NOT_FOUND:
         default:
@@ -323,10 +333,13 @@ static enum step respond_step(struct mjd_conn *c)
     return STEP_AGAIN;
 }
 
-static enum step stream_step(struct mjd_conn *c)
+/*
+ * A streaming (or playing) client has nothing to say; reading tells us when it goes away. One
+ * that keeps talking is cut off, so it cannot keep this loop busy reading. STEP_CLOSED or
+ * STEP_WAIT.
+ */
+static enum step stream_input(struct mjd_conn *c)
 {
-    // A streaming client has nothing to say; reading tells us when it goes away. One that
-    // keeps talking is cut off, so it cannot keep this loop busy reading.
     if (c->readable) {
         char scratch[1024];
         for (;;) {
@@ -350,6 +363,14 @@ static enum step stream_step(struct mjd_conn *c)
             return STEP_CLOSED;
         }
     }
+    return STEP_WAIT;
+}
+
+static enum step stream_step(struct mjd_conn *c)
+{
+    if (stream_input(c) == STEP_CLOSED) {
+        return STEP_CLOSED;
+    }
     for (;;) {
         if (c->sending) {
             enum step s = finish_send(c);
@@ -363,6 +384,38 @@ static enum step stream_step(struct mjd_conn *c)
         }
         c->sending = true;
         c->progress_ns = c->loop->now;
+    }
+}
+
+/* Playback (playback.h): sends what the job has ready and due, then lingers at its end. */
+static enum step play_step(struct mjd_conn *c)
+{
+    if (stream_input(c) == STEP_CLOSED) {
+        return STEP_CLOSED;
+    }
+    for (;;) {
+        if (c->sending) {
+            enum step s = finish_send(c);
+            if (s != STEP_AGAIN) {
+                return s;
+            }
+        }
+        if (!c->writable) {
+            return STEP_WAIT;
+        }
+        enum mjd_play_next n = mjd_play_next(c);
+        if (n == MJD_PLAY_WAIT) {
+            return STEP_WAIT;
+        }
+        if (n == MJD_PLAY_DONE) {
+            mjd_play_end(c);
+            set_state(c, MJD_CONN_RESPOND);
+            begin_linger(c);
+            return STEP_AGAIN;
+        }
+        c->sending = true;
+        c->progress_ns = c->loop->now;
+        c->outq_seen = -1;
     }
 }
 
@@ -411,6 +464,9 @@ static void run(struct mjd_conn *c)
             break;
         case MJD_CONN_SNAPWAIT:
             s = snapwait_step(c);
+            break;
+        case MJD_CONN_PLAY:
+            s = play_step(c);
             break;
         default:
             CORE_BUG("bad connection state");
@@ -472,6 +528,13 @@ static void unpark(struct mjd_conn *c)
     c->progress_ns = c->loop->now;
     c->outq_seen = -1;
     run(c);
+}
+
+void mjd_conn_on_play(struct mjd_conn *c)
+{
+    if (!c->closed && c->state == MJD_CONN_PLAY && !c->sending && c->writable) {
+        run(c);
+    }
 }
 
 void mjd_conn_on_frame(struct mjd_conn *c)

@@ -15,6 +15,7 @@
 #include "mjpegd/stream.h"
 
 struct mjd_loop;
+struct mjd_play;
 
 enum mjd_conn_state {
     MJD_CONN_HEAD,     /* reading a request head; in loop->heads and (unless kicked) pending */
@@ -23,6 +24,8 @@ enum mjd_conn_state {
     MJD_CONN_LINGER,   /* response sent, write side shut, draining input; in loop->active */
     MJD_CONN_SNAPWAIT, /* a snapshot parked until its source publishes a frame newer than
                           snap_seq, or snap_deadline (respond.c); in loop->snapwaits, counted */
+    MJD_CONN_PLAY,     /* answering /recordings or playing a segment (play: playback.c); in
+                          loop->plays */
 };
 
 /*
@@ -62,6 +65,7 @@ struct mjd_conn {
     struct mjd_stream_state stream; /* .source also names a parked snapshot's source */
     uint64_t snap_seq;              /* parked snapshot: the hub's newest seq at the request */
     int64_t snap_deadline;          /* parked snapshot: when it gets 503 (monotonic ns) */
+    struct mjd_play *play;          /* MJD_CONN_PLAY: its job (one reference), else NULL */
 };
 
 /**
@@ -95,6 +99,9 @@ void mjd_conn_sweep(struct mjd_conn *c);
  * than its snap_seq is answered with it (its slot given back) and sent. Loop thread.
  */
 void mjd_conn_snapwait_frame(struct mjd_conn *c);
+
+/** A playback reader or the pacing timer woke the loop: an idle playing c runs. Loop thread. */
+void mjd_conn_on_play(struct mjd_conn *c);
 
 /** Closes c (idempotent); the struct is freed by the loop after the event batch. */
 void mjd_conn_close(struct mjd_conn *c);

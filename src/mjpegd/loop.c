@@ -136,6 +136,33 @@ static void run_streams(struct mjd_loop *l)
     }
 }
 
+/* A playback reader has news, or a frame is due: every idle playback of the loop looks. */
+static void run_plays(struct mjd_loop *l)
+{
+    l->play_due_ns = 0; // each playback still waiting asks again
+    struct mjd_link *n = l->plays.next;
+    while (n != &l->plays) {
+        struct mjd_link *next = n->next;
+        mjd_conn_on_play(MJD_CONTAINER_OF(n, struct mjd_conn, link));
+        n = next;
+    }
+}
+
+static void play_ready(struct mjd_loop *l)
+{
+    uint64_t v;
+    ssize_t r = read(l->pfd, &v, sizeof(v));
+    (void)r;
+    run_plays(l);
+}
+
+void mjd_loop_play_due(struct mjd_loop *l, int64_t due_ns)
+{
+    if (l->play_due_ns == 0 || due_ns < l->play_due_ns) {
+        l->play_due_ns = due_ns;
+    }
+}
+
 static void frame_ready(struct mjd_loop *l)
 {
     uint64_t v;
@@ -175,6 +202,7 @@ static void sweep(struct mjd_loop *l)
     sweep_list(&l->active);
     sweep_list(&l->streams);
     sweep_list(&l->snapwaits);
+    sweep_list(&l->plays);
 }
 
 /*
@@ -194,8 +222,8 @@ static void run_queue(struct mjd_loop *l)
 
 static void close_all(struct mjd_loop *l)
 {
-    struct mjd_link *lists[4] = { &l->heads, &l->active, &l->streams, &l->snapwaits };
-    for (int i = 0; i < 4; i++) {
+    struct mjd_link *lists[5] = { &l->heads, &l->active, &l->streams, &l->snapwaits, &l->plays };
+    for (int i = 0; i < 5; i++) {
         while (!mjd_list_empty(lists[i])) {
             mjd_conn_close(MJD_CONTAINER_OF(lists[i]->next, struct mjd_conn, link));
         }
@@ -218,6 +246,8 @@ static bool loop_turn(struct mjd_loop *l, int timeout)
         void *p = evs[i].data.ptr;
         if (p == &l->efd) {
             frame_ready(l);
+        } else if (p == &l->pfd) {
+            play_ready(l);
         } else if (p >= (void *)&l->lfds[0] && p < (void *)&l->lfds[l->nlfds]) {
             accept_ready(l, *(int *)p);
         } else {
@@ -225,6 +255,9 @@ static bool loop_turn(struct mjd_loop *l, int timeout)
         }
     }
     run_queue(l);
+    if (l->play_due_ns != 0 && l->now >= l->play_due_ns) {
+        run_plays(l);
+    }
     if (l->accept_paused && l->now >= l->accept_resume_ns) {
         retake_spare(l);
         resume_accept(l);
@@ -247,6 +280,10 @@ static void *loop_main(void *arg)
         if (l->accept_paused) {
             wait_ns = CORE_MAX(0, CORE_MIN(wait_ns, l->accept_resume_ns - core_now_ns()));
         }
+        if (l->play_due_ns != 0) {
+            // The pacing of playbacks: wake when the earliest next frame is due.
+            wait_ns = CORE_MAX(0, CORE_MIN(wait_ns, l->play_due_ns - core_now_ns()));
+        }
         if (!loop_turn(l, (int)((wait_ns + CORE_NS_PER_MS - 1) / CORE_NS_PER_MS))) {
             break;
         }
@@ -266,6 +303,7 @@ int mjd_loop_init(struct mjd_loop *l, const struct mjd_loop_shared *shared, unsi
     l->index = index;
     l->epfd = -1;
     l->efd = -1;
+    l->pfd = -1;
     l->spare_fd = -1;
     for (size_t i = 0; i < MJD_LISTEN_MAX_ADDRS; i++) {
         l->lfds[i] = -1;
@@ -274,6 +312,7 @@ int mjd_loop_init(struct mjd_loop *l, const struct mjd_loop_shared *shared, unsi
     mjd_list_init(&l->active);
     mjd_list_init(&l->streams);
     mjd_list_init(&l->snapwaits);
+    mjd_list_init(&l->plays);
     mjd_list_init(&l->runq);
     mjd_loop_tick(l);
     atomic_init(&l->bytes_sent, 0);
@@ -293,12 +332,17 @@ int mjd_loop_init(struct mjd_loop *l, const struct mjd_loop_shared *shared, unsi
     }
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
     l->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    l->pfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (l->epfd < 0 || l->efd < 0) {
+    if (l->epfd < 0 || l->efd < 0 || l->pfd < 0) {
         return -errno;
     }
     struct epoll_event eev = { .events = EPOLLIN, .data.ptr = &l->efd };
     if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->efd, &eev) != 0) {
+        return -errno;
+    }
+    struct epoll_event pev = { .events = EPOLLIN, .data.ptr = &l->pfd };
+    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->pfd, &pev) != 0) {
         return -errno;
     }
     for (size_t i = 0; i < naddrs; i++) {
@@ -350,13 +394,14 @@ void mjd_loop_release(struct mjd_loop *l)
             l->lfds[i] = -1;
         }
     }
-    int fds[3] = { l->efd, l->epfd, l->spare_fd };
-    for (int k = 0; k < 3; k++) {
+    int fds[4] = { l->efd, l->pfd, l->epfd, l->spare_fd };
+    for (int k = 0; k < 4; k++) {
         if (fds[k] >= 0) {
             close(fds[k]);
         }
     }
     l->efd = -1;
+    l->pfd = -1;
     l->epfd = -1;
     l->spare_fd = -1;
     free(l->frames);

@@ -22,6 +22,7 @@
 #include "mjpegd/stream.h"
 
 struct mjd_conn;
+struct mjd_playback;
 
 /** Fills a report with the server's numbers. Any thread. */
 typedef void (*mjd_loop_report_fn)(void *ctx, struct mjd_report *out);
@@ -33,6 +34,7 @@ struct mjd_loop_shared {
     size_t nsources;                         /* immutable, >= 1 */
     struct mjd_limits *limits;               /* thread-safe */
     struct mjd_pending_set *pending;         /* thread-safe */
+    struct mjd_playback *playback;           /* thread-safe: the recordings' reader pool */
     atomic_bool stop;                        /* atomic: set once to end every loop */
     mjd_loop_report_fn report;               /* thread-safe */
     void *report_ctx;
@@ -52,6 +54,7 @@ struct mjd_loop {
     bool started;                         /* owner thread only */
     int epfd;
     int efd; /* written by the hubs (any thread), read by the loop */
+    int pfd; /* eventfd written by playback readers (any thread), read by the loop */
     int lfds[MJD_LISTEN_MAX_ADDRS];
     size_t nlfds;
     int spare_fd; /* released to shed a connection at EMFILE */
@@ -68,6 +71,8 @@ struct mjd_loop {
     struct mjd_link active;    /* responding or lingering */
     struct mjd_link streams;   /* streaming */
     struct mjd_link snapwaits; /* snapshots parked for a fresh frame (respond.c) */
+    struct mjd_link plays;     /* playbacks and /recordings listings (playback.c) */
+    int64_t play_due_ns;       /* earliest time a playback's next frame is due, 0: none */
     struct mjd_link runq;      /* connections with work left for the next turn, oldest first */
     struct mjd_conn *dead;     /* closed, freed after the event batch */
     struct mjd_stream_frame *frames; /* [shared->nsources]: newest frame of each source */
@@ -92,6 +97,12 @@ void mjd_loop_join(struct mjd_loop *l);
 
 /** Closes every fd and frees what l holds. After join. Owner thread. */
 void mjd_loop_release(struct mjd_loop *l);
+
+/**
+ * Asks for the loop's playbacks to run again at due_ns (monotonic) at the latest: the loop's
+ * epoll timeout is cut to the earliest time asked. Loop thread.
+ */
+void mjd_loop_play_due(struct mjd_loop *l, int64_t due_ns);
 
 /** Sets l->now and, once a second, l->date_hdr. Loop thread. */
 void mjd_loop_tick(struct mjd_loop *l);

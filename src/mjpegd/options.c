@@ -207,6 +207,26 @@ static int read_listen(const struct mjd_option *opt, struct mjd_config *cfg, voi
     return 0;
 }
 
+/* --recordings DIR, repeatable: a folder whose recordings.sqlite playback reads. */
+static int read_recordings(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
+                           const char *value, char *why, size_t why_cap)
+{
+    (void)opt;
+    (void)base;
+    size_t n = strlen(value);
+    if (cfg->nrecordings >= MJD_MAX_RECORDINGS) {
+        snprintf(why, why_cap, "at most %d --recordings options", MJD_MAX_RECORDINGS);
+        return -EINVAL;
+    }
+    if (n == 0 || n >= sizeof(cfg->recordings[0]) - 200) {
+        snprintf(why, why_cap, "a folder name of 1..%zu bytes", sizeof(cfg->recordings[0]) - 201);
+        return -EINVAL;
+    }
+    memcpy(cfg->recordings[cfg->nrecordings], value, n + 1);
+    cfg->nrecordings++;
+    return 0;
+}
+
 static int read_auth(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                      const char *value, char *why, size_t why_cap)
 {
@@ -654,6 +674,25 @@ static const struct mjd_option table[] = {
       .def = "1024",
       .help = "Connections that have not sent a full request head; when full, the oldest "
               "idle one is closed." },
+    { .name = "recordings",
+      .metavar = "DIR",
+      .kind = MJD_OPT_CUSTOM,
+      .flags = MJD_OPT_REPEAT,
+      .parse = read_recordings,
+      .expect = "a folder",
+      .def = "none",
+      .help = "Also serve the recordings in DIR (read-only: its catalog DIR/recordings.sqlite) "
+              "at /recordings and /recordings/SEGMENT; every --record DIR is served without "
+              "it. Never written to." },
+    { .name = "max-playbacks",
+      .metavar = "N",
+      .kind = MJD_OPT_UINT,
+      .min = 1,
+      .max = 10000,
+      .offset = G(max_playbacks),
+      .def = "8",
+      .help = "Playbacks of recordings (and /recordings listings) at once, server-wide; past "
+              "it, 503 with Retry-After. Each holds at most 8 frames (4 MiB) read ahead." },
     { .name = "auth",
       .metavar = "USER:PASS",
       .kind = MJD_OPT_CUSTOM,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mjpegd/http_parse.h"
+#include "mjpegd/playback_time.h"
 #include "mjpegd/url.h"
 
 static bool parse_fps(const char *s, unsigned *out)
@@ -88,6 +89,27 @@ static bool parse_numbered(const char *path, struct mjd_route *out)
     return true;
 }
 
+/* "/recordings/NAME[?at=TIME]": a name only (never a path: the catalog maps it to a file). */
+static int parse_recording(const char *name, const char *query, size_t qlen, struct mjd_route *out)
+{
+    char value[80];
+    size_t n = strlen(name);
+    if (!mjd_recordings_name_ok(name, n)) {
+        return 400;
+    }
+    memcpy(out->name, name, n + 1);
+    out->kind = MJD_ROUTE_RECORDING;
+    int ar = mjd_query_get(query, qlen, "at", value, sizeof(value));
+    if (ar == -ENOENT) {
+        return 0;
+    }
+    if (ar < 0 || mjd_playback_parse_time(value, strlen(value), &out->at_us) != 0) {
+        return 400;
+    }
+    out->has_at = true;
+    return 0;
+}
+
 int mjd_route_resolve(const char *target, size_t len, struct mjd_route *out)
 {
     char path[MJD_HTTP_MAX_REQUEST_LINE + 1];
@@ -95,6 +117,9 @@ int mjd_route_resolve(const char *target, size_t len, struct mjd_route *out)
     out->kind = MJD_ROUTE_NOT_FOUND;
     out->source = 0;
     out->fps = 0;
+    out->name[0] = '\0';
+    out->has_at = false;
+    out->at_us = 0;
     const char *q = memchr(target, '?', len);
     size_t plen = q != NULL ? (size_t)(q - target) : len;
     const char *query = q != NULL ? q + 1 : "";
@@ -125,6 +150,10 @@ int mjd_route_resolve(const char *target, size_t len, struct mjd_route *out)
         out->kind = MJD_ROUTE_STATE;
     } else if (strcmp(path, "/metrics") == 0) {
         out->kind = MJD_ROUTE_METRICS;
+    } else if (strcmp(path, "/recordings") == 0 || strcmp(path, "/recordings/") == 0) {
+        out->kind = MJD_ROUTE_RECORDINGS;
+    } else if (strncmp(path, "/recordings/", 12) == 0) {
+        return parse_recording(path + 12, query, qlen, out);
     } else if (!parse_numbered(path, out)) {
         out->kind = MJD_ROUTE_NOT_FOUND;
         out->source = 0;

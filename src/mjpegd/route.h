@@ -3,7 +3,11 @@
 #ifndef MJD_ROUTE_H
 #define MJD_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "mjpegd/recordings.h"
 
 enum mjd_route_kind {
     MJD_ROUTE_INDEX,
@@ -11,6 +15,8 @@ enum mjd_route_kind {
     MJD_ROUTE_SNAPSHOT,
     MJD_ROUTE_STATE,
     MJD_ROUTE_METRICS,
+    MJD_ROUTE_RECORDINGS, /* /recordings: the catalogs' segments */
+    MJD_ROUTE_RECORDING,  /* /recordings/NAME[?at=TIME]: one segment played */
     MJD_ROUTE_NOT_FOUND,
 };
 
@@ -18,6 +24,9 @@ struct mjd_route {
     enum mjd_route_kind kind;
     unsigned source; /* index of the source a stream or snapshot is of (0: the plain URLs) */
     unsigned fps;    /* ?fps=N cap for a stream, 0 when none */
+    char name[MJD_RECORDINGS_NAME_MAX + 1]; /* MJD_ROUTE_RECORDING: the segment (a checked name) */
+    bool has_at;                            /* MJD_ROUTE_RECORDING: ?at= was given */
+    int64_t at_us;                          /* ... as microseconds since the epoch */
 };
 
 /** Largest ?fps=N accepted. */
@@ -28,8 +37,9 @@ struct mjd_route {
 
 /**
  * Decodes and normalises the raw target (borrowed) and picks the endpoint: /, /index.html,
- * /stream, /snapshot, /state, /metrics, /N/stream and /N/snapshot (source N), the mjpg-streamer
- * forms /?action=stream|snapshot,
+ * /stream, /snapshot, /state, /metrics, /N/stream and /N/snapshot (source N), /recordings and
+ * /recordings/NAME (400 for a NAME that mjd_recordings_name_ok refuses or a bad ?at=), the
+ * mjpg-streamer forms /?action=stream|snapshot,
  * /?action=stream_N|snapshot_N (N picks the source, as mjpg-streamer's input number does).
  * Query parameters other than action (on /) and fps (on a stream) are ignored: clients append
  * cache-busters (a bare "?1234", "&timestamp=..."). Returns 0, or 400 (an HTTP status) for bad

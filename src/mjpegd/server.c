@@ -18,6 +18,7 @@
 #include "mjpegd/loop.h"
 #include "mjpegd/part.h"
 #include "mjpegd/pending.h"
+#include "mjpegd/playback.h"
 #include "mjpegd/report.h"
 
 struct mjd_server {
@@ -131,6 +132,9 @@ int mjd_server_create(struct mjd_server **out, const struct mjd_config *cfg,
         rc = mjd_pending_set_create(&srv->shared.pending, cfg->max_pending, cfg->header_timeout_ns);
     }
     if (rc == 0) {
+        rc = mjd_playback_create(&srv->shared.playback, cfg);
+    }
+    if (rc == 0) {
         rc = mjd_listen_resolve(cfg, srv->addrs, MJD_LISTEN_MAX_ADDRS, &srv->naddrs);
     }
     if (rc != 0) {
@@ -195,6 +199,9 @@ void mjd_server_stop(struct mjd_server *srv)
     for (unsigned i = 0; i < srv->nloops; i++) {
         mjd_loop_join(&srv->loops[i]);
     }
+    // The loops have ended every playback; the readers still write to their eventfds, which
+    // stay open until mjd_loop_release.
+    mjd_playback_stop(srv->shared.playback);
 }
 
 void mjd_server_destroy(struct mjd_server *srv)
@@ -208,6 +215,7 @@ void mjd_server_destroy(struct mjd_server *srv)
             mjd_loop_release(&srv->loops[i]);
         }
     }
+    mjd_playback_destroy(srv->shared.playback);
     mjd_pending_set_destroy(srv->shared.pending);
     mjd_limits_destroy(srv->shared.limits);
     free(srv->loops);

@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 from cdp import Chromium  # noqa: E402
 from harness import MULT, ROOT, check, check_eq, main, test  # noqa: E402
 from mjpegd_fixture import Mjpegd, ffprobe  # noqa: E402
+import rec_writer  # noqa: E402
 
 BUILD = os.environ.get("BUILD_DIR", os.path.join(ROOT, "build"))
 OUT = os.path.join(BUILD, "test-output", "browser")
@@ -277,6 +278,33 @@ def test_one_tile_per_source_from_a_sources_array():
                          "the second tile to go when its source goes")
         page.call("Fetch.disable")
         browser().close_page(page)
+
+
+@test(timeout=180)
+def test_recordings_timeline_plays_a_segment_on_click():
+    import tempfile
+    with tempfile.TemporaryDirectory() as d, Mjpegd(*ARGS, "--recordings", d, small=False) as srv:
+        jpegs = []
+        while len(jpegs) < 20:
+            r = srv.get("/snapshot")
+            if not jpegs or r.body != jpegs[-1]:
+                jpegs.append(r.body)
+        t0 = 1764754567_000000
+        # Two segments of source 0 a minute apart, 20 frames 0.2 s apart each.
+        names = [rec_writer.write_segment(d, "0", [(t0 + k * 60_000000 + i * 200000, j)
+                                                    for i, j in enumerate(jpegs)], seq=1 + k * 20)
+                 for k in range(2)]
+        page = open_page(f"http://127.0.0.1:{srv.port}/", height=1300)
+        segs = until("the timeline's segments", lambda: page.evaluate(
+            "Array.from(document.querySelectorAll('#recordings .rec-seg')).map(b => b.title)"))
+        check_eq(len(segs), 2, f"one button per segment: {segs}")
+        check(segs[0].startswith(names[0]) and segs[1].startswith(names[1]), f"titles {segs}")
+        check(page.evaluate("!document.getElementById('recordings').hidden"), "timeline hidden")
+        page.evaluate("document.querySelectorAll('#recordings .rec-seg')[1].click()")
+        until("the clicked segment to play", lambda: page.evaluate(
+            "(() => { const p = document.getElementById('rec-player');"
+            " return !p.hidden && p.naturalWidth === 640 && p.src.endsWith('" + names[1] + "'); })()"))
+        save("recordings-page.png", page.screenshot())
 
 
 @test(timeout=120)
