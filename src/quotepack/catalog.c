@@ -202,6 +202,20 @@ static const char migrate_v2_v3[] = "ALTER TABLE symbols ADD COLUMN etag TEXT;"
 /* Version 3 -> 4: the generations table (no symbol has an earlier member yet). */
 static const char migrate_v3_v4[] = GENERATIONS_TABLE "PRAGMA user_version = 4;";
 
+/*
+ * Version 4 -> 5: row-level generations (issue 15). gen numbers a symbol's members in the
+ * order they were archived (0 the first); at_top says the member's rows come before the
+ * earlier members' (a newest-first source), else after. An earlier member with replaced = 0
+ * holds rows no later member holds: `cat` joins the symbol's unreplaced generations and its
+ * current member in gen order. The current version is created as version 4, then this.
+ */
+static const char migrate_v4_v5[] =
+        "ALTER TABLE generations ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE generations ADD COLUMN at_top INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE symbols ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE symbols ADD COLUMN at_top INTEGER NOT NULL DEFAULT 0;"
+        "PRAGMA user_version = 5;";
+
 /* The version on disk: 0 for an empty file, 1 for the first layout, else user_version. */
 static int disk_version(struct qp_catalog *cat, int64_t *version)
 {
@@ -231,6 +245,7 @@ static int migrate(struct qp_catalog *cat)
     }
     if (rc == 0 && v == 0) {
         rc = exec(cat, schema_v4);
+        rc = rc == 0 ? exec(cat, migrate_v4_v5) : rc;
     } else if (rc == 0 && v > 0 && v < QP_CATALOG_VERSION) {
         qp_console_log(CORE_LOG_INFO, "catalog: upgrading from version %lld to %d", (long long)v,
                        QP_CATALOG_VERSION);
@@ -240,8 +255,11 @@ static int migrate(struct qp_catalog *cat)
         if (rc == 0 && v <= 2) {
             rc = exec(cat, migrate_v2_v3);
         }
-        if (rc == 0) {
+        if (rc == 0 && v <= 3) {
             rc = exec(cat, migrate_v3_v4);
+        }
+        if (rc == 0) {
+            rc = exec(cat, migrate_v4_v5);
         }
     }
     if (rc == 0) {
@@ -255,15 +273,21 @@ static int migrate(struct qp_catalog *cat)
 #define ROW_COLUMNS_V2                                                                         \
     "symbol, state, rows, csv_bytes, xml_bytes, crc32, archive, error, failure, spool_format," \
     " spool_seg, spool_off, spool_len, spool_hdr"
-#define ROW_COLUMNS ROW_COLUMNS_V2 ", etag, last_modified, body_sha256"
-/* A version 2 catalog opened read-only (verify) has no validators: it reads them as NULL. */
-#define ROW_COLUMNS_OLD ROW_COLUMNS_V2 ", NULL, NULL, NULL"
+#define ROW_COLUMNS_V3 ROW_COLUMNS_V2 ", etag, last_modified, body_sha256"
+#define ROW_COLUMNS    ROW_COLUMNS_V3 ", gen, at_top"
+/* Read-only opens of older versions: no generation numbers (5), no validators (3). */
+#define ROW_COLUMNS_V34 ROW_COLUMNS_V3 ", 0, 0"
+#define ROW_COLUMNS_OLD ROW_COLUMNS_V2 ", NULL, NULL, NULL, 0, 0"
 
 static const char *row_select(const struct qp_catalog *cat, bool all)
 {
-    if (cat->version >= 3) {
+    if (cat->version >= 5) {
         return all ? "SELECT " ROW_COLUMNS " FROM symbols ORDER BY symbol"
                    : "SELECT " ROW_COLUMNS " FROM symbols WHERE symbol = ?1";
+    }
+    if (cat->version >= 3) {
+        return all ? "SELECT " ROW_COLUMNS_V34 " FROM symbols ORDER BY symbol"
+                   : "SELECT " ROW_COLUMNS_V34 " FROM symbols WHERE symbol = ?1";
     }
     return all ? "SELECT " ROW_COLUMNS_OLD " FROM symbols ORDER BY symbol"
                : "SELECT " ROW_COLUMNS_OLD " FROM symbols WHERE symbol = ?1";
@@ -341,7 +365,7 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
         rc = prepare(cat,
                      "UPDATE symbols SET rows = ?2, csv_bytes = ?3, xml_bytes = ?4, crc32 = ?5,"
                      " archive = ?6, updated = ?7, etag = ?8, last_modified = ?9,"
-                     " body_sha256 = ?10, error = NULL"
+                     " body_sha256 = ?10, error = NULL, gen = ?11, at_top = ?12"
                      " WHERE symbol = ?1 AND state = 'archived'",
                      &cat->rearchive);
         if (rc != 0) {
@@ -476,6 +500,8 @@ static void fill_row(sqlite3_stmt *st, struct qp_catalog_row *row)
     copy_text(row->etag, sizeof(row->etag), sqlite3_column_text(st, 14));
     copy_text(row->last_modified, sizeof(row->last_modified), sqlite3_column_text(st, 15));
     copy_text(row->body_sha256, sizeof(row->body_sha256), sqlite3_column_text(st, 16));
+    row->gen = (uint64_t)sqlite3_column_int64(st, 17);
+    row->at_top = sqlite3_column_int(st, 18) != 0;
 }
 
 /* Binds text, or NULL for an empty string. */
@@ -555,7 +581,24 @@ int qp_catalog_update(struct qp_catalog *cat, const struct qp_catalog_row *row)
     return sqlite3_changes(cat->db) == 1 ? 0 : -EPERM;
 }
 
-int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *row)
+/* Runs one statement with up to two text parameters. */
+static int exec2(struct qp_catalog *cat, const char *sql, const char *a, const char *b)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(cat, sql, &st);
+    if (rc != 0) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
+    if (b != NULL) {
+        sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
+    }
+    int src = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? 0 : map_err(cat, src, sql);
+}
+
+int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *row, bool keep)
 {
     struct qp_catalog_row cur;
     int rc = qp_catalog_get(cat, row->symbol, &cur);
@@ -568,10 +611,17 @@ int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *ro
                        qp_state_name(cur.state), cur.archive, row->archive);
         return -EPERM;
     }
+    if (!keep) {
+        // The whole body again: every earlier generation's rows are in the new member.
+        rc = exec2(cat, "UPDATE generations SET replaced = 1 WHERE symbol = ?1", row->symbol, NULL);
+        if (rc != 0) {
+            return rc;
+        }
+    }
     sqlite3_stmt *st = NULL;
     rc = prepare(cat,
                  "INSERT INTO generations (symbol, archive, rows, xml_bytes, crc32, replaced,"
-                 " created) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
+                 " created, gen, at_top) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                  &st);
     if (rc != 0) {
         return rc;
@@ -581,7 +631,10 @@ int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *ro
     sqlite3_bind_int64(st, 3, (int64_t)cur.rows);
     sqlite3_bind_int64(st, 4, (int64_t)cur.xml_bytes);
     sqlite3_bind_int64(st, 5, (int64_t)cur.crc32);
-    sqlite3_bind_int64(st, 6, now_s());
+    sqlite3_bind_int(st, 6, keep ? 0 : 1);
+    sqlite3_bind_int64(st, 7, now_s());
+    sqlite3_bind_int64(st, 8, (int64_t)cur.gen);
+    sqlite3_bind_int(st, 9, cur.at_top ? 1 : 0);
     int src = sqlite3_step(st);
     sqlite3_finalize(st);
     if (src != SQLITE_DONE) {
@@ -599,6 +652,8 @@ int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *ro
     bind_text_or_null(st, 8, row->etag);
     bind_text_or_null(st, 9, row->last_modified);
     bind_text_or_null(st, 10, row->body_sha256);
+    sqlite3_bind_int64(st, 11, (int64_t)cur.gen + 1);
+    sqlite3_bind_int(st, 12, keep && row->at_top ? 1 : 0);
     src = sqlite3_step(st);
     sqlite3_reset(st);
     if (src != SQLITE_DONE) {
@@ -614,8 +669,11 @@ int qp_catalog_foreach_generation(struct qp_catalog *cat, qp_catalog_generation_
     }
     sqlite3_stmt *st = NULL;
     int rc = prepare(cat,
-                     "SELECT symbol, archive, rows, xml_bytes, crc32, replaced FROM generations"
-                     " ORDER BY symbol, archive",
+                     cat->version >= 5
+                             ? "SELECT symbol, archive, rows, xml_bytes, crc32, replaced, gen,"
+                               " at_top FROM generations ORDER BY symbol, gen, archive"
+                             : "SELECT symbol, archive, rows, xml_bytes, crc32, replaced, 0, 0"
+                               " FROM generations ORDER BY symbol, archive",
                      &st);
     if (rc != 0) {
         return rc;
@@ -630,6 +688,8 @@ int qp_catalog_foreach_generation(struct qp_catalog *cat, qp_catalog_generation_
         g.xml_bytes = (uint64_t)sqlite3_column_int64(st, 3);
         g.crc32 = (uint32_t)sqlite3_column_int64(st, 4);
         g.replaced = sqlite3_column_int(st, 5) != 0;
+        g.gen = (uint64_t)sqlite3_column_int64(st, 6);
+        g.at_top = sqlite3_column_int(st, 7) != 0;
         rc = fn(ctx, &g);
         if (rc != 0) {
             break;
@@ -640,23 +700,6 @@ int qp_catalog_foreach_generation(struct qp_catalog *cat, qp_catalog_generation_
     }
     sqlite3_finalize(st);
     return rc;
-}
-
-/* Runs one statement with up to two text parameters. */
-static int exec2(struct qp_catalog *cat, const char *sql, const char *a, const char *b)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(cat, sql, &st);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
-    if (b != NULL) {
-        sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
-    }
-    int src = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return src == SQLITE_DONE ? 0 : map_err(cat, src, sql);
 }
 
 int qp_catalog_drop_generation(struct qp_catalog *cat, const char *symbol, const char *archive)

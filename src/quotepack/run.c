@@ -195,21 +195,43 @@ static void end_unchanged(struct qp_run *run, size_t idx, bool not_modified)
     }
 }
 
-bool qp_run_fetched(struct qp_run *run, size_t idx, const struct qp_body *body)
+bool qp_run_fetched(struct qp_run *run, size_t idx, struct qp_body *body)
 {
     struct qp_sym *s = &run->syms[idx];
+    struct qp_split split = { .kind = QP_SPLIT_CHANGED };
     if (s->refresh) {
         pthread_mutex_lock(&run->mu);
         bool same = body->not_modified ||
                     (s->body_sha256[0] != '\0' && strcmp(s->body_sha256, body->sha256) == 0);
+        uint64_t old_len = s->csv_bytes;
+        char old_sha[sizeof(s->body_sha256)];
+        snprintf(old_sha, sizeof(old_sha), "%s", s->body_sha256);
         pthread_mutex_unlock(&run->mu);
+        if (!same && !qp_body_spilled(body) && body->data != NULL) {
+            // Only the rows not archived yet are packed (a spilled body is archived again
+            // whole: docs/quotepack.md).
+            qp_rowsplit(body->data, body->len, old_len, old_sha, &split);
+            same = split.kind == QP_SPLIT_NOTHING_NEW;
+        }
         if (same) {
             end_unchanged(run, idx, body->not_modified);
             return false;
         }
+        if (split.kind == QP_SPLIT_CHANGED) {
+            qp_console_log(CORE_LOG_INFO,
+                           "%s: the archived rows changed: archived again whole (the earlier "
+                           "generations become replaced)",
+                           s->name);
+        }
+    }
+    uint64_t full_size = body->size;
+    if (split.kind == QP_SPLIT_APPEND || split.kind == QP_SPLIT_PREPEND) {
+        qp_rowsplit_apply(body->data, &body->len, &split);
+        body->size = body->len;
     }
     pthread_mutex_lock(&run->mu);
-    s->csv_bytes = body->size;
+    s->split = split.kind;
+    s->csv_bytes = full_size; // the whole body's, as its SHA-256: the next refresh splits on it
     s->fetched = true;
     snprintf(s->etag, sizeof(s->etag), "%s", body->etag);
     snprintf(s->last_modified, sizeof(s->last_modified), "%s", body->last_modified);

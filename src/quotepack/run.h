@@ -13,6 +13,7 @@
 #include "quotepack/catalog.h"
 #include "quotepack/config.h"
 #include "quotepack/fetch.h"
+#include "quotepack/rowsplit.h"
 #include "quotepack/spool.h"
 
 struct qp_body;
@@ -62,6 +63,10 @@ struct qp_sym {
     char etag[192];
     char last_modified[64];
     char body_sha256[65];
+    /* guarded by mu, refreshes: how the body this run converts relates to the archived one
+     * (rowsplit.h): APPEND/PREPEND when only its new rows were converted (a row-level
+     * generation), CHANGED when it is archived again whole */
+    enum qp_split_kind split;
 };
 
 struct qp_run {
@@ -123,10 +128,12 @@ enum qp_fetch_admit qp_run_admit(struct qp_run *run, size_t *idx, const char **s
 /**
  * The download of idx finished (body is borrowed). Returns true when the body is to be
  * converted (its size and validators are then the symbol's); false when it is a refresh whose
- * body did not change (a 304, or the SHA-256 of the archived body): idx then ended, archived
- * as it was, and the caller releases the body. Fetch thread.
+ * body did not change (a 304, the SHA-256 of the archived body, or the archived rows and no
+ * new one): idx then ended, archived as it was, and the caller releases the body. A refresh
+ * whose in-memory body holds the archived rows plus new ones is cut, in place, to the header
+ * and the new rows (a row-level generation, rowsplit.h). Fetch thread.
  */
-bool qp_run_fetched(struct qp_run *run, size_t idx, const struct qp_body *body);
+bool qp_run_fetched(struct qp_run *run, size_t idx, struct qp_body *body);
 /** The validators to send for idx (a refresh): see qp_fetch_validators_fn. Fetch thread. */
 void qp_run_validators(struct qp_run *run, size_t idx, char *etag, size_t etag_size,
                        char *last_modified, size_t lm_size);

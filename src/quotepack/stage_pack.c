@@ -30,6 +30,7 @@ struct qp_pack_stage {
     char *end;         /* pack thread only: the end-of-archive frame */
     size_t end_len;
     size_t *members;             /* pack thread only: batch slots */
+    enum qp_split_kind *splits;  /* pack thread only: the members' splits (refreshes) */
     struct qp_catalog_row *rows; /* pack thread only: dirty rows, then members */
     size_t rows_cap;
 };
@@ -108,6 +109,7 @@ static int pack_archive(struct qp_pack_stage *ps, size_t n)
     pthread_mutex_lock(&run->mu);
     for (size_t i = 0; i < n; i++) {
         qp_run_row_locked(run, ps->members[i], &rows[i]);
+        ps->splits[i] = run->syms[ps->members[i]].split;
     }
     pthread_mutex_unlock(&run->mu);
     size_t rearchived = 0;
@@ -116,7 +118,11 @@ static int pack_archive(struct qp_pack_stage *ps, size_t n)
         snprintf(rows[i].archive, sizeof(rows[i].archive), "%s", name);
         if (run->syms[ps->members[i]].refresh) {
             // A refresh's changed body: the old member becomes an earlier generation.
-            rc = qp_catalog_rearchive(ps->cat, &rows[i]);
+            // Only the new rows (APPEND/PREPEND): a row-level generation; else the whole body.
+            enum qp_split_kind k = ps->splits[i];
+            rows[i].at_top = k == QP_SPLIT_PREPEND;
+            rc = qp_catalog_rearchive(ps->cat, &rows[i],
+                                      k == QP_SPLIT_APPEND || k == QP_SPLIT_PREPEND);
             rearchived++;
         } else {
             rc = qp_catalog_update(ps->cat, &rows[i]);
@@ -273,10 +279,12 @@ int qp_pack_stage_start(struct qp_pack_stage **out, struct qp_run *run, struct q
         return rc;
     }
     ps->members = core_xcalloc(run->cfg->batch + 1, sizeof(*ps->members));
+    ps->splits = core_xcalloc(run->cfg->batch + 1, sizeof(*ps->splits));
     rc = core_thread_start(&ps->thread, "pack", pack_main, ps);
     if (rc != 0) {
         free(ps->end);
         free(ps->members);
+        free(ps->splits);
         free(ps);
         return rc;
     }
@@ -292,6 +300,7 @@ void qp_pack_stage_join(struct qp_pack_stage *ps)
     pthread_join(ps->thread, NULL);
     free(ps->end);
     free(ps->members);
+    free(ps->splits);
     free(ps->rows);
     free(ps);
 }

@@ -70,11 +70,13 @@ class _Server(ThreadingHTTPServer):
 class History:
     """with History(validators=True, honour=True) as h: h.template; h.next_day("A")"""
 
-    def __init__(self, validators=True, honour=True, rows=5):
+    def __init__(self, validators=True, honour=True, rows=5, newest_first=False):
         self.validators = validators
         self.honour = honour
         self.rows = rows
+        self.newest_first = newest_first
         self.days = {}  # symbol -> extra rows added by next_day
+        self.revisions = {}  # symbol -> times revise() changed its first row
         self.requests = {}
         self.not_modified = {}
         self.conditional = {}  # symbol -> (If-None-Match, If-Modified-Since) of its last request
@@ -90,11 +92,15 @@ class History:
     def body(self, sym):
         with self.lock:
             n = self.rows + self.days.get(sym, 0)
-        lines = ["Date,Open,High,Low,Close,Volume"]
+            rev = self.revisions.get(sym, 0)
+        rows = []
         for i in range(n):
-            lines.append(f"2025-01-{1 + i % 28:02d},{10 + i}.0,{11 + i}.0,{9 + i}.5,{10 + i}.5,"
-                         f"{1000 + i}")
-        data = ("\n".join(lines) + "\n").encode()
+            volume = 1000 + i + (100 * rev if i == 0 else 0)
+            rows.append(f"2025-01-{1 + i % 28:02d},{10 + i}.0,{11 + i}.0,{9 + i}.5,{10 + i}.5,"
+                        f"{volume}")
+        if self.newest_first:
+            rows.reverse()
+        data = ("\n".join(["Date,Open,High,Low,Close,Volume"] + rows) + "\n").encode()
         return data, '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
 
     def last_modified(self, sym):
@@ -113,6 +119,11 @@ class History:
     def next_day(self, sym):
         with self.lock:
             self.days[sym] = self.days.get(sym, 0) + 1
+
+    def revise(self, sym):
+        """Changes an archived row (the first day's volume): the next body is changed whole."""
+        with self.lock:
+            self.revisions[sym] = self.revisions.get(sym, 0) + 1
 
     def __enter__(self):
         self.thread.start()
@@ -196,6 +207,19 @@ def generations(out):
         db.close()
 
 
+def generation_rows(out, sym):
+    """[(gen, rows, replaced, at_top)] of sym's earlier generations, then its current member."""
+    db = sqlite3.connect(f"file:{os.path.join(out, 'catalog.sqlite')}?mode=ro", uri=True)
+    try:
+        gens = list(db.execute("SELECT gen, rows, replaced, at_top FROM generations"
+                               " WHERE symbol = ? ORDER BY gen", (sym,)))
+        cur = list(db.execute("SELECT gen, rows, 0, at_top FROM symbols WHERE symbol = ?",
+                              (sym,)))
+        return gens + cur
+    finally:
+        db.close()
+
+
 def single_conversion(tmp, body):
     """What `quotepack convert` makes of the body: the XML one conversion gives."""
     path = os.path.join(tmp, "full.csv")
@@ -241,8 +265,14 @@ def test_a_refresh_sends_the_catalogs_validators_and_a_304_costs_nothing():
 
 
 @test(timeout=90)
-def test_a_refresh_repacks_only_a_changed_body_and_cat_gives_its_full_history():
-    with tempfile.TemporaryDirectory() as tmp, History(validators=True, honour=True) as h:
+def test_a_refresh_packs_only_the_new_rows_and_cat_gives_the_full_history():
+    for newest_first in (False, True):
+        refreshes_of_bbb_pack_only_its_new_rows(newest_first)
+
+
+def refreshes_of_bbb_pack_only_its_new_rows(newest_first):
+    with tempfile.TemporaryDirectory() as tmp, History(validators=True, honour=True,
+                                                       newest_first=newest_first) as h:
         out = first_run(h, tmp)
         old = catalog(out)
         for day in range(3):
@@ -258,7 +288,7 @@ def test_a_refresh_repacks_only_a_changed_body_and_cat_gives_its_full_history():
             cat = catalog(out)
             check_eq(cat["BBB"]["etag"], etag, f"day {day}: BBB's new etag")
             check_eq(cat["BBB"]["last_modified"], h.last_modified("BBB"), f"day {day}: Last-Mod")
-            check_eq(cat["BBB"]["rows"], 5 + day + 1, f"day {day}: BBB rows")
+            check_eq(cat["BBB"]["rows"], 1, f"day {day}: BBB's new member holds the new row")
             check(cat["BBB"]["archive"] != old["BBB"]["archive"], f"day {day}: a new archive")
             for s in ("AAA", "CCC"):
                 check_eq(cat[s], old[s], f"day {day}: {s} untouched")
@@ -281,9 +311,19 @@ def test_a_refresh_repacks_only_a_changed_body_and_cat_gives_its_full_history():
         r = subprocess.run([binary("quotepack"), "cat", out, "BBB", "--from", "Jan 3"],
                            capture_output=True, timeout=60)
         check_eq(r.returncode, 2, "a date that is not YYYY-MM-DD")
-        gens = generations(out)
-        check_eq(len(gens), 3, "three replaced generations of BBB")
-        check(all(g[0] == "BBB" and g[2] == 1 for g in gens), str(gens))
+        top = 1 if newest_first else 0
+        check_eq(generation_rows(out, "BBB"), [(0, 5, 0, 0), (1, 1, 0, top), (2, 1, 0, top),
+                                               (3, 1, 0, top)], "BBB's four generations")
+        # A changed archived row: the whole body again, every earlier generation replaced.
+        h.revise("BBB")
+        h.next_day("BBB")
+        r = refresh(h, tmp)
+        check_eq(r.returncode, 0, r.stderr)
+        check("archived again whole" in r.stderr, r.stderr)
+        check_eq(generation_rows(out, "BBB"), [(0, 5, 1, 0), (1, 1, 1, top), (2, 1, 1, top),
+                                               (3, 1, 1, top), (4, 9, 0, 0)], "replaced")
+        check_eq(cat_xml(out, "BBB"), single_conversion(tmp, h.body("BBB")[0]), "cat, revised")
+        verify_clean(out)
 
 
 @test(timeout=90)
@@ -461,6 +501,7 @@ def member_mtimes(out):
 def three_refreshes_of_bbb(h, tmp):
     out = first_run(h, tmp)
     for _ in range(3):
+        h.revise("BBB")  # an archived row changes: each body is archived again whole
         h.next_day("BBB")
         r = refresh(h, tmp)
         check_eq(r.returncode, 0, "refresh: " + r.stderr)
