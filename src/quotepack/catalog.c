@@ -204,16 +204,21 @@ static const char migrate_v3_v4[] = GENERATIONS_TABLE "PRAGMA user_version = 4;"
 
 /*
  * Version 4 -> 5: row-level generations (issue 15). gen numbers a symbol's members in the
- * order they were archived (0 the first); at_top says the member's rows come before the
- * earlier members' (a newest-first source), else after. An earlier member with replaced = 0
- * holds rows no later member holds: `cat` joins the symbol's unreplaced generations and its
- * current member in gen order. The current version is created as version 4, then this.
+ * order they were archived (0 the first); first_row and last_row are the first field (the
+ * date) of the member's first and last rows, in source order (for {from}); at_top says the member's
+ * rows come before the earlier members' (a newest-first source), else after. An earlier member with
+ * replaced = 0 holds rows no later member holds: `cat` joins the symbol's unreplaced generations
+ * and its current member in gen order. The current version is created as version 4, then this.
  */
 static const char migrate_v4_v5[] =
         "ALTER TABLE generations ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE generations ADD COLUMN at_top INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE symbols ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE symbols ADD COLUMN at_top INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE generations ADD COLUMN first_row TEXT;"
+        "ALTER TABLE generations ADD COLUMN last_row TEXT;"
+        "ALTER TABLE symbols ADD COLUMN first_row TEXT;"
+        "ALTER TABLE symbols ADD COLUMN last_row TEXT;"
         "PRAGMA user_version = 5;";
 
 /* The version on disk: 0 for an empty file, 1 for the first layout, else user_version. */
@@ -274,10 +279,10 @@ static int migrate(struct qp_catalog *cat)
     "symbol, state, rows, csv_bytes, xml_bytes, crc32, archive, error, failure, spool_format," \
     " spool_seg, spool_off, spool_len, spool_hdr"
 #define ROW_COLUMNS_V3 ROW_COLUMNS_V2 ", etag, last_modified, body_sha256"
-#define ROW_COLUMNS    ROW_COLUMNS_V3 ", gen, at_top"
+#define ROW_COLUMNS    ROW_COLUMNS_V3 ", gen, at_top, first_row, last_row"
 /* Read-only opens of older versions: no generation numbers (5), no validators (3). */
-#define ROW_COLUMNS_V34 ROW_COLUMNS_V3 ", 0, 0"
-#define ROW_COLUMNS_OLD ROW_COLUMNS_V2 ", NULL, NULL, NULL, 0, 0"
+#define ROW_COLUMNS_V34 ROW_COLUMNS_V3 ", 0, 0, NULL, NULL"
+#define ROW_COLUMNS_OLD ROW_COLUMNS_V2 ", NULL, NULL, NULL, 0, 0, NULL, NULL"
 
 static const char *row_select(const struct qp_catalog *cat, bool all)
 {
@@ -356,8 +361,8 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
                      "UPDATE symbols SET state = ?2, rows = ?3, csv_bytes = ?4, xml_bytes = ?5,"
                      " crc32 = ?6, archive = ?7, error = ?8, updated = ?9, failure = ?10,"
                      " spool_format = ?11, spool_seg = ?12, spool_off = ?13, spool_len = ?14,"
-                     " spool_hdr = ?15, etag = ?16, last_modified = ?17, body_sha256 = ?18"
-                     " WHERE symbol = ?1 AND state != 'archived'",
+                     " spool_hdr = ?15, etag = ?16, last_modified = ?17, body_sha256 = ?18,"
+                     " first_row = ?19, last_row = ?20 WHERE symbol = ?1 AND state != 'archived'",
                      &cat->update);
         if (rc != 0) {
             goto fail;
@@ -365,7 +370,8 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
         rc = prepare(cat,
                      "UPDATE symbols SET rows = ?2, csv_bytes = ?3, xml_bytes = ?4, crc32 = ?5,"
                      " archive = ?6, updated = ?7, etag = ?8, last_modified = ?9,"
-                     " body_sha256 = ?10, error = NULL, gen = ?11, at_top = ?12"
+                     " body_sha256 = ?10, error = NULL, gen = ?11, at_top = ?12,"
+                     " first_row = ?13, last_row = ?14"
                      " WHERE symbol = ?1 AND state = 'archived'",
                      &cat->rearchive);
         if (rc != 0) {
@@ -502,6 +508,8 @@ static void fill_row(sqlite3_stmt *st, struct qp_catalog_row *row)
     copy_text(row->body_sha256, sizeof(row->body_sha256), sqlite3_column_text(st, 16));
     row->gen = (uint64_t)sqlite3_column_int64(st, 17);
     row->at_top = sqlite3_column_int(st, 18) != 0;
+    copy_text(row->first_row, sizeof(row->first_row), sqlite3_column_text(st, 19));
+    copy_text(row->last_row, sizeof(row->last_row), sqlite3_column_text(st, 20));
 }
 
 /* Binds text, or NULL for an empty string. */
@@ -573,6 +581,8 @@ int qp_catalog_update(struct qp_catalog *cat, const struct qp_catalog_row *row)
     bind_text_or_null(st, 16, row->etag);
     bind_text_or_null(st, 17, row->last_modified);
     bind_text_or_null(st, 18, row->body_sha256);
+    bind_text_or_null(st, 19, row->first_row);
+    bind_text_or_null(st, 20, row->last_row);
     int src = sqlite3_step(st);
     sqlite3_reset(st);
     if (src != SQLITE_DONE) {
@@ -621,7 +631,8 @@ int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *ro
     sqlite3_stmt *st = NULL;
     rc = prepare(cat,
                  "INSERT INTO generations (symbol, archive, rows, xml_bytes, crc32, replaced,"
-                 " created, gen, at_top) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 " created, gen, at_top, first_row, last_row)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                  &st);
     if (rc != 0) {
         return rc;
@@ -635,6 +646,8 @@ int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *ro
     sqlite3_bind_int64(st, 7, now_s());
     sqlite3_bind_int64(st, 8, (int64_t)cur.gen);
     sqlite3_bind_int(st, 9, cur.at_top ? 1 : 0);
+    bind_text_or_null(st, 10, cur.first_row);
+    bind_text_or_null(st, 11, cur.last_row);
     int src = sqlite3_step(st);
     sqlite3_finalize(st);
     if (src != SQLITE_DONE) {
@@ -654,6 +667,8 @@ int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *ro
     bind_text_or_null(st, 10, row->body_sha256);
     sqlite3_bind_int64(st, 11, (int64_t)cur.gen + 1);
     sqlite3_bind_int(st, 12, keep && row->at_top ? 1 : 0);
+    bind_text_or_null(st, 13, row->first_row);
+    bind_text_or_null(st, 14, row->last_row);
     src = sqlite3_step(st);
     sqlite3_reset(st);
     if (src != SQLITE_DONE) {
@@ -671,9 +686,10 @@ int qp_catalog_foreach_generation(struct qp_catalog *cat, qp_catalog_generation_
     int rc = prepare(cat,
                      cat->version >= 5
                              ? "SELECT symbol, archive, rows, xml_bytes, crc32, replaced, gen,"
-                               " at_top FROM generations ORDER BY symbol, gen, archive"
-                             : "SELECT symbol, archive, rows, xml_bytes, crc32, replaced, 0, 0"
-                               " FROM generations ORDER BY symbol, archive",
+                               " at_top, first_row, last_row FROM generations"
+                               " ORDER BY symbol, gen, archive"
+                             : "SELECT symbol, archive, rows, xml_bytes, crc32, replaced, 0, 0,"
+                               " NULL, NULL FROM generations ORDER BY symbol, archive",
                      &st);
     if (rc != 0) {
         return rc;
@@ -690,6 +706,8 @@ int qp_catalog_foreach_generation(struct qp_catalog *cat, qp_catalog_generation_
         g.replaced = sqlite3_column_int(st, 5) != 0;
         g.gen = (uint64_t)sqlite3_column_int64(st, 6);
         g.at_top = sqlite3_column_int(st, 7) != 0;
+        copy_text(g.first_row, sizeof(g.first_row), sqlite3_column_text(st, 8));
+        copy_text(g.last_row, sizeof(g.last_row), sqlite3_column_text(st, 9));
         rc = fn(ctx, &g);
         if (rc != 0) {
             break;

@@ -82,6 +82,9 @@ struct qp_catalog_row {
      * come before the earlier generations' (a newest-first source; catalog version 5) */
     uint64_t gen;
     bool at_top;
+    /* the first field (the date) of the current member's first and last rows, "" unknown */
+    char first_row[64];
+    char last_row[64];
 };
 
 /* An earlier archive member of a symbol (the generations table). */
@@ -92,8 +95,10 @@ struct qp_catalog_generation {
     uint64_t xml_bytes;
     uint32_t crc32;
     bool replaced; /* every row of it is in a later member */
-    uint64_t gen;  /* its generation number; at_top as in qp_catalog_row */
+    uint64_t gen;  /* its generation number; at_top, first_row, last_row as in qp_catalog_row */
     bool at_top;
+    char first_row[64];
+    char last_row[64];
 };
 
 struct qp_catalog_archive {

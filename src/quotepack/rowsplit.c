@@ -98,18 +98,18 @@ static bool try_prepend(const char *body, size_t len, size_t old_len, const char
 }
 
 void qp_rowsplit(const char *body, size_t len, uint64_t old_len, const char *old_sha,
-                 struct qp_split *out)
+                 enum qp_row_order order, struct qp_split *out)
 {
     memset(out, 0, sizeof(*out));
     out->kind = QP_SPLIT_CHANGED;
     if (old_sha == NULL || strlen(old_sha) != ARC_SHA256_HEX - 1 || old_len > len) {
         return;
     }
-    if (try_append(body, len, (size_t)old_len, old_sha, out)) {
+    if (order != QP_ORDER_NEWEST_FIRST && try_append(body, len, (size_t)old_len, old_sha, out)) {
         return;
     }
     memset(out, 0, sizeof(*out));
-    if (!try_prepend(body, len, (size_t)old_len, old_sha, out)) {
+    if (order == QP_ORDER_OLDEST_FIRST || !try_prepend(body, len, (size_t)old_len, old_sha, out)) {
         memset(out, 0, sizeof(*out));
         out->kind = QP_SPLIT_CHANGED;
     }
@@ -123,4 +123,56 @@ void qp_rowsplit_apply(char *body, size_t *len, const struct qp_split *s)
     size_t n = s->new_end - s->new_start;
     memmove(body + s->header_len, body + s->new_start, n);
     *len = s->header_len + n;
+}
+
+/* The first field of the line body[start..end), into key. */
+static void key_of(const char *body, size_t start, size_t end, char delim, char *key)
+{
+    size_t e = start;
+    while (e < end && body[e] != delim && body[e] != '\r' && body[e] != '\n') {
+        e++;
+    }
+    size_t s = start;
+    if (e - s >= 2 && body[s] == '"' && body[e - 1] == '"') {
+        s++;
+        e--;
+    }
+    size_t n = e - s < QP_ROW_KEY_MAX - 1 ? e - s : QP_ROW_KEY_MAX - 1;
+    memcpy(key, body + s, n);
+    key[n] = '\0';
+}
+
+void qp_row_keys(const char *body, size_t len, char delim, char first[QP_ROW_KEY_MAX],
+                 char last[QP_ROW_KEY_MAX])
+{
+    first[0] = last[0] = '\0';
+    size_t hl = first_line(body, len);
+    if (delim == 0) {
+        static const char cands[] = ",;\t|";
+        for (size_t i = 0; i < hl && delim == 0; i++) {
+            if (memchr(cands, body[i], sizeof(cands) - 1) != NULL) {
+                delim = body[i];
+            }
+        }
+        delim = delim == 0 ? ',' : delim;
+    }
+    // The first data line: the next line with something in it.
+    size_t i = hl;
+    while (i < len && (body[i] == '\r' || body[i] == '\n')) {
+        i++;
+    }
+    if (i >= len) {
+        return;
+    }
+    key_of(body, i, len, delim, first);
+    // The last: back over trailing line breaks to the start of that line.
+    size_t e = len;
+    while (e > i && (body[e - 1] == '\r' || body[e - 1] == '\n')) {
+        e--;
+    }
+    size_t b = e;
+    while (b > i && body[b - 1] != '\n' && body[b - 1] != '\r') {
+        b--;
+    }
+    key_of(body, b, e, delim, last);
 }

@@ -33,17 +33,36 @@ struct qp_split {
     size_t new_end;
 };
 
+/* What the archive tells of the source's order, to split one way only when it is known. */
+enum qp_row_order {
+    QP_ORDER_UNKNOWN = 0, /* try oldest-first, then newest-first */
+    QP_ORDER_OLDEST_FIRST,
+    QP_ORDER_NEWEST_FIRST,
+};
+
 /**
  * Splits body (len bytes) against the archived body (old_len bytes, hex SHA-256 old_sha).
  * Pure. Always fills *out (CHANGED when nothing else fits or old_sha is empty).
  */
 void qp_rowsplit(const char *body, size_t len, uint64_t old_len, const char *old_sha,
-                 struct qp_split *out);
+                 enum qp_row_order order, struct qp_split *out);
 
 /**
  * Rewrites body[0..*len) in place into the body of the new rows alone (the header line, then
  * the new rows) for an APPEND or PREPEND split; *len becomes its length. Pure.
  */
 void qp_rowsplit_apply(char *body, size_t *len, const struct qp_split *s);
+
+/* The first field of a member's first and last data rows (its dates, for {from}). */
+#define QP_ROW_KEY_MAX 64
+
+/**
+ * Finds the first field of the first and the last data row of a CSV body (the header line
+ * skipped), as text: up to the first delimiter (delim, or the first of ",;\t|" in the header
+ * when 0), surrounding double quotes removed, truncated to QP_ROW_KEY_MAX - 1 bytes. "" when
+ * there is no data row. A good-enough reading for dates, not a CSV parser. Pure.
+ */
+void qp_row_keys(const char *body, size_t len, char delim, char first[QP_ROW_KEY_MAX],
+                 char last[QP_ROW_KEY_MAX]);
 
 #endif

@@ -13,6 +13,7 @@
 #include "core/thread.h"
 #include "quotepack/body.h"
 #include "quotepack/console.h"
+#include "quotepack/datetmpl.h"
 
 int qp_run_init(struct qp_run *run, const struct qp_config *cfg)
 {
@@ -114,6 +115,8 @@ void qp_run_row_locked(const struct qp_run *run, size_t idx, struct qp_catalog_r
         snprintf(row->etag, sizeof(row->etag), "%s", s->etag);
         snprintf(row->last_modified, sizeof(row->last_modified), "%s", s->last_modified);
         snprintf(row->body_sha256, sizeof(row->body_sha256), "%s", s->body_sha256);
+        snprintf(row->first_row, sizeof(row->first_row), "%s", s->first_row);
+        snprintf(row->last_row, sizeof(row->last_row), "%s", s->last_row);
     }
     if (s->state == QP_STATE_CONVERTED) {
         row->spool_format = (int)run->cfg->format + 1;
@@ -195,10 +198,75 @@ static void end_unchanged(struct qp_run *run, size_t idx, bool not_modified)
     }
 }
 
+/* What a {from} body (only the rows after the archived ones, if the server honoured it) is. */
+enum from_kind {
+    FROM_NEW,     /* data rows, every one after the archived ones */
+    FROM_NOTHING, /* no data row: nothing new */
+    FROM_REFUSED, /* a row not after the archived ones: refused (printed), the archive stays */
+};
+
+static enum from_kind from_body(struct qp_run *run, size_t idx, const struct qp_body *body,
+                                const char *first, const char *last)
+{
+    const struct qp_sym *s = &run->syms[idx];
+    if (first[0] == '\0') {
+        return FROM_NOTHING;
+    }
+    pthread_mutex_lock(&run->mu);
+    char archived[QP_ROW_KEY_MAX];
+    snprintf(archived, sizeof(archived), "%s",
+             strcmp(s->first_row, s->last_row) > 0 ? s->first_row : s->last_row);
+    pthread_mutex_unlock(&run->mu);
+    const char *oldest = strcmp(first, last) < 0 ? first : last;
+    if (qp_body_spilled(body) || archived[0] == '\0' || strcmp(oldest, archived) <= 0) {
+        char msg[300];
+        snprintf(msg, sizeof(msg),
+                 "the body for {from} has a row of %s, not after the last archived row (%s): "
+                 "not packed (does the server honour {from}?)",
+                 oldest[0] ? oldest : "unknown date", archived[0] ? archived : "unknown");
+        qp_run_failed(run, idx, msg, QP_FAILURE_TRANSIENT, false);
+        return FROM_REFUSED;
+    }
+    return FROM_NEW;
+}
+
+/* The delimiter to read row dates with: the given one, or 0 to detect it from the header. */
+static char key_delimiter(const struct qp_config *cfg)
+{
+    return cfg->dialect.detect ? 0 : cfg->dialect.delimiter != 0 ? cfg->dialect.delimiter : ',';
+}
+
+/* Whether the symbol's source gives its newest row first (as far as its archive tells). */
+static enum qp_row_order row_order(const struct qp_sym *s);
+
+static bool newest_first(const struct qp_sym *s)
+{
+    return row_order(s) == QP_ORDER_NEWEST_FIRST;
+}
+
+/* The source's order as far as the archive tells (mu held). */
+static enum qp_row_order row_order(const struct qp_sym *s)
+{
+    // The member's own dates first (a member of one row tells nothing), then where the
+    // last row-level generation went.
+    int c = strcmp(s->first_row, s->last_row);
+    if (s->first_row[0] != '\0' && c != 0) {
+        return c > 0 ? QP_ORDER_NEWEST_FIRST : QP_ORDER_OLDEST_FIRST;
+    }
+    if (s->gen > 0) {
+        return s->at_top ? QP_ORDER_NEWEST_FIRST : QP_ORDER_OLDEST_FIRST;
+    }
+    return QP_ORDER_UNKNOWN;
+}
+
 bool qp_run_fetched(struct qp_run *run, size_t idx, struct qp_body *body)
 {
     struct qp_sym *s = &run->syms[idx];
     struct qp_split split = { .kind = QP_SPLIT_CHANGED };
+    bool in_memory = !qp_body_spilled(body) && body->data != NULL;
+    char first[QP_ROW_KEY_MAX] = "";
+    char last[QP_ROW_KEY_MAX] = "";
+    uint64_t full_size = body->size;
     if (s->refresh) {
         pthread_mutex_lock(&run->mu);
         bool same = body->not_modified ||
@@ -206,28 +274,47 @@ bool qp_run_fetched(struct qp_run *run, size_t idx, struct qp_body *body)
         uint64_t old_len = s->csv_bytes;
         char old_sha[sizeof(s->body_sha256)];
         snprintf(old_sha, sizeof(old_sha), "%s", s->body_sha256);
+        bool at_top = newest_first(s);
+        enum qp_row_order order = row_order(s);
         pthread_mutex_unlock(&run->mu);
-        if (!same && !qp_body_spilled(body) && body->data != NULL) {
+        if (!same && in_memory) {
             // Only the rows not archived yet are packed (a spilled body is archived again
             // whole: docs/quotepack.md).
-            qp_rowsplit(body->data, body->len, old_len, old_sha, &split);
+            qp_rowsplit(body->data, body->len, old_len, old_sha, order, &split);
             same = split.kind == QP_SPLIT_NOTHING_NEW;
+        }
+        if (!same && split.kind == QP_SPLIT_CHANGED && run->cfg->has_from) {
+            // A {from} body: only the rows after the archived ones, checked; all of it is
+            // the new generation.
+            if (in_memory) {
+                qp_row_keys(body->data, body->len, key_delimiter(run->cfg), first, last);
+            }
+            enum from_kind fk = from_body(run, idx, body, first, last);
+            if (fk == FROM_REFUSED) {
+                return false;
+            }
+            same = fk == FROM_NOTHING;
+            split.kind = at_top ? QP_SPLIT_PREPEND : QP_SPLIT_APPEND;
+        } else if (!same) {
+            if (split.kind == QP_SPLIT_CHANGED) {
+                qp_console_log(CORE_LOG_INFO,
+                               "%s: the archived rows changed: archived again whole (the earlier "
+                               "generations become replaced)",
+                               s->name);
+            } else {
+                qp_rowsplit_apply(body->data, &body->len, &split);
+                body->size = body->len;
+            }
         }
         if (same) {
             end_unchanged(run, idx, body->not_modified);
             return false;
         }
-        if (split.kind == QP_SPLIT_CHANGED) {
-            qp_console_log(CORE_LOG_INFO,
-                           "%s: the archived rows changed: archived again whole (the earlier "
-                           "generations become replaced)",
-                           s->name);
-        }
     }
-    uint64_t full_size = body->size;
-    if (split.kind == QP_SPLIT_APPEND || split.kind == QP_SPLIT_PREPEND) {
-        qp_rowsplit_apply(body->data, &body->len, &split);
-        body->size = body->len;
+    // The member's first and last row dates (a spilled body: unknown; {from} then asks for
+    // the whole history).
+    if (first[0] == '\0' && in_memory) {
+        qp_row_keys(body->data, body->len, key_delimiter(run->cfg), first, last);
     }
     pthread_mutex_lock(&run->mu);
     s->split = split.kind;
@@ -236,8 +323,31 @@ bool qp_run_fetched(struct qp_run *run, size_t idx, struct qp_body *body)
     snprintf(s->etag, sizeof(s->etag), "%s", body->etag);
     snprintf(s->last_modified, sizeof(s->last_modified), "%s", body->last_modified);
     snprintf(s->body_sha256, sizeof(s->body_sha256), "%s", body->sha256);
+    snprintf(s->first_row, sizeof(s->first_row), "%s", first);
+    snprintf(s->last_row, sizeof(s->last_row), "%s", last);
     pthread_mutex_unlock(&run->mu);
     return true;
+}
+
+void qp_run_from(struct qp_run *run, size_t idx, const char *fmt, char *out, size_t size)
+{
+    const struct qp_sym *s = &run->syms[idx];
+    char key[QP_ROW_KEY_MAX] = "";
+    pthread_mutex_lock(&run->mu);
+    if (s->refresh) {
+        snprintf(key, sizeof(key), "%s",
+                 strcmp(s->first_row, s->last_row) > 0 ? s->first_row : s->last_row);
+    }
+    pthread_mutex_unlock(&run->mu);
+    struct qp_day d = { 1970, 1, 1 };
+    key[10] = '\0'; // the YYYY-MM-DD of a date or a date-time
+    struct qp_day k;
+    if (qp_day_parse(key, &k) == 0) {
+        d = qp_day_next(k);
+    }
+    if (qp_day_format(d, fmt, out, size) != 0) {
+        out[0] = '\0';
+    }
 }
 
 void qp_run_converted(struct qp_run *run, size_t idx, uint64_t rows, uint64_t xml_bytes,

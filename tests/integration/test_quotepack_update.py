@@ -33,7 +33,10 @@ class _Handler(BaseHTTPRequestHandler):
         fx = self.server.fixture
         path, _, query = self.path.partition("?")
         sym = path.rsplit("/", 1)[-1]
-        body, etag = fx.body(sym)
+        params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+        if fx.ignore_from:
+            params = {}
+        body, etag = fx.body(sym, params.get("from"), params.get("to"))
         last_modified = fx.last_modified(sym)
         with fx.lock:
             fx.requests[sym] = fx.requests.get(sym, 0) + 1
@@ -61,6 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         with fx.lock:
             fx.bytes_sent += len(body)
+            fx.rows_sent += body.count(b"\n") - 1
 
 
 class _Server(ThreadingHTTPServer):
@@ -82,6 +86,8 @@ class History:
         self.conditional = {}  # symbol -> (If-None-Match, If-Modified-Since) of its last request
         self.queries = {}  # symbol -> the query string of its last request
         self.bytes_sent = 0
+        self.rows_sent = 0  # data rows in the bodies served
+        self.ignore_from = False  # serve the whole history whatever {from} says
         self.lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.fixture = self
@@ -89,7 +95,8 @@ class History:
         self.template = f"http://127.0.0.1:{port}/q/{{symbol}}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def body(self, sym):
+    def body(self, sym, since=None, until=None):
+        """The history (rows dated from `since` to `until` when given, as {from} and {to})."""
         with self.lock:
             n = self.rows + self.days.get(sym, 0)
             rev = self.revisions.get(sym, 0)
@@ -98,6 +105,8 @@ class History:
             volume = 1000 + i + (100 * rev if i == 0 else 0)
             rows.append(f"2025-01-{1 + i % 28:02d},{10 + i}.0,{11 + i}.0,{9 + i}.5,{10 + i}.5,"
                         f"{volume}")
+        rows = [r for r in rows if (since is None or r[:10] >= since)
+                and (until is None or r[:10] <= until)]
         if self.newest_first:
             rows.reverse()
         data = ("\n".join(["Date,Open,High,Low,Close,Volume"] + rows) + "\n").encode()
@@ -478,14 +487,72 @@ def test_to_in_the_template_is_today_in_the_recorded_date_format():
 
 
 @test(timeout=60)
-def test_from_in_the_template_is_refused_until_row_level_generations_exist():
+def test_an_empty_date_format_is_refused():
     with tempfile.TemporaryDirectory() as tmp:
-        r = run_qp("--source", "http://127.0.0.1:9/{symbol}?from={from}", "--out",
-                   os.path.join(tmp, "out"), "A")
-        check_eq(r.returncode, 2, r.stderr)
-        check("{from} is not supported yet" in r.stderr, r.stderr)
         r = run_qp("--date-format", "", "--out", os.path.join(tmp, "out"), "A")
         check_eq(r.returncode, 2, r.stderr)
+
+
+def from_runs(newest_first):
+    """A {from} template: a first run, then three daily updates with one new row a day."""
+    with tempfile.TemporaryDirectory() as tmp, History(validators=False,
+                                                       newest_first=newest_first) as h:
+        tmpl = h.template + "?from={from}&to={to}"
+        out = os.path.join(tmp, "out")
+        lst = write_symbols(os.path.join(tmp, "symbols.txt"), SYMS)
+        env = dict(os.environ)
+        env["QUOTEPACK_TODAY"] = "2025-01-05"
+        r = subprocess.run([binary("quotepack"), "--source", tmpl, "--out", out, "--symbols",
+                            lst], capture_output=True, text=True, env=env, timeout=60 * MULT)
+        check_eq(r.returncode, 0, "first run: " + r.stderr)
+        check_eq(h.queries["AAA"], "from=1970-01-01&to=2025-01-05", "first run: the whole history")
+        check_eq(h.rows_sent, 15, "five rows a symbol")
+        for day in range(3):
+            today = f"2025-01-{6 + day:02d}"
+            env["QUOTEPACK_TODAY"] = today
+            for sym in SYMS:
+                h.next_day(sym)
+            _, _, bytes0 = h.served()
+            rows0 = h.rows_sent
+            r = subprocess.run([binary("quotepack"), "update", out], capture_output=True,
+                               text=True, env=env, timeout=60 * MULT)
+            check_eq(r.returncode, 0, f"day {day}: " + r.stderr)
+            check_eq(h.queries["BBB"], f"from={today}&to={today}", f"day {day}: the new day only")
+            check_eq(h.rows_sent - rows0, len(SYMS), f"day {day}: one new row a symbol served")
+            _, _, sent = h.served()
+            new_bodies = sum(len(h.body(s, today, today)[0]) for s in SYMS)
+            check_eq(sent - bytes0, new_bodies, f"day {day}: bytes served: the new rows alone")
+            check("3 changed and archived again" in r.stderr, r.stderr)
+            for s in SYMS:
+                check_eq(cat_xml(out, s), single_conversion(tmp, h.body(s)[0]),
+                         f"day {day}: cat {s} is the conversion of the full history")
+            verify_clean(out)
+        top = 1 if newest_first else 0
+        check_eq(generation_rows(out, "CCC"), [(0, 5, 0, 0), (1, 1, 0, top), (2, 1, 0, top),
+                                               (3, 1, 0, top)], "CCC's generations")
+        # A day without a new row: the body has none, nothing is packed.
+        env["QUOTEPACK_TODAY"] = "2025-01-09"
+        files = sorted(archives(out))
+        r = subprocess.run([binary("quotepack"), "update", out], capture_output=True, text=True,
+                           env=env, timeout=60 * MULT)
+        check_eq(r.returncode, 0, r.stderr)
+        check_eq(sorted(archives(out)), files, "no new row: no new archive")
+        # A server that ignores {from} and sends rows already archived: refused, nothing lost.
+        h.revise("AAA")
+        h.next_day("AAA")
+        h.ignore_from = True
+        r = subprocess.run([binary("quotepack"), "update", out], capture_output=True, text=True,
+                           env=env, timeout=60 * MULT)
+        check_eq(r.returncode, 1, r.stderr)
+        check("not after the last archived row" in r.stderr, r.stderr)
+        check_eq(cat_xml(out, "BBB"), single_conversion(tmp, h.body("BBB")[0]), "BBB kept")
+        verify_clean(out)
+
+
+@test(timeout=180)
+def test_from_in_the_template_fetches_and_packs_only_the_new_rows():
+    for newest_first in (False, True):
+        from_runs(newest_first)
 
 
 def member_mtimes(out):

@@ -265,6 +265,8 @@ static void downgrade_to_v2(void)
                                "ALTER TABLE symbols DROP COLUMN body_sha256;"
                                "ALTER TABLE symbols DROP COLUMN gen;"
                                "ALTER TABLE symbols DROP COLUMN at_top;"
+                               "ALTER TABLE symbols DROP COLUMN first_row;"
+                               "ALTER TABLE symbols DROP COLUMN last_row;"
                                "PRAGMA user_version = 2;",
                                NULL, NULL, NULL),
                   SQLITE_OK);
@@ -403,6 +405,8 @@ TEST(a_row_level_generation_keeps_the_earlier_member_in_the_history)
         snprintf(row.archive, sizeof(row.archive), "quotes-00000%d.tgz", i);
         row.rows = 1;
         row.at_top = true;
+        snprintf(row.first_row, sizeof(row.first_row), "2025-01-0%d", i);
+        snprintf(row.last_row, sizeof(row.last_row), "2025-01-0%d", i);
         ASSERT_OK(qp_catalog_rearchive(cat, &row, true));
         ASSERT_OK(qp_catalog_commit(cat));
         ASSERT_OK(qp_catalog_get(cat, "X", &row));
@@ -416,6 +420,9 @@ TEST(a_row_level_generation_keeps_the_earlier_member_in_the_history)
     ASSERT_OK(qp_catalog_foreach_generation(cat, collect_generation, &g)); // the last, gen 1
     ASSERT_EQ_U64(g.gen, 1);
     ASSERT_TRUE(g.at_top);
+    ASSERT_EQ_STR(g.first_row, "2025-01-01");
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_EQ_STR(row.last_row, "2025-01-02");
     ASSERT_FALSE(g.replaced);
     // A changed archived part: the whole body again replaces every earlier generation.
     ASSERT_OK(qp_catalog_begin(cat));
@@ -486,11 +493,14 @@ TEST(a_version_3_catalog_reads_read_only_and_a_run_adds_the_generations_table)
     snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), QP_CATALOG_FILE);
     sqlite3 *db = NULL;
     ASSERT_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
-    ASSERT_EQ_INT(sqlite3_exec(db,
-                               "DROP TABLE generations; ALTER TABLE symbols DROP COLUMN gen;"
-                               " ALTER TABLE symbols DROP COLUMN at_top; PRAGMA user_version = 3;",
-                               NULL, NULL, NULL),
-                  SQLITE_OK);
+    ASSERT_EQ_INT(
+            sqlite3_exec(db,
+                         "DROP TABLE generations; ALTER TABLE symbols DROP COLUMN gen;"
+                         " ALTER TABLE symbols DROP COLUMN at_top;"
+                         " ALTER TABLE symbols DROP COLUMN first_row;"
+                         " ALTER TABLE symbols DROP COLUMN last_row; PRAGMA user_version = 3;",
+                         NULL, NULL, NULL),
+            SQLITE_OK);
     sqlite3_close(db);
 
     ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), true));

@@ -24,17 +24,38 @@ static void sha_hex(const char *s, char out[ARC_SHA256_HEX])
 }
 
 /* Splits body against old; returns the kind and, for a split, the new rows' body in *rest. */
-static enum qp_split_kind split(const char *old, const char *body, char **rest)
+static enum qp_split_kind split_as(const char *old, const char *body, enum qp_row_order order,
+                                   char **rest)
 {
     char sha[ARC_SHA256_HEX];
     sha_hex(old, sha);
     struct qp_split s;
-    qp_rowsplit(body, strlen(body), strlen(old), sha, &s);
+    qp_rowsplit(body, strlen(body), strlen(old), sha, order, &s);
     size_t len = strlen(body);
     *rest = strdup(body);
     qp_rowsplit_apply(*rest, &len, &s);
     (*rest)[len] = '\0';
     return s.kind;
+}
+
+static enum qp_split_kind split(const char *old, const char *body, char **rest)
+{
+    return split_as(old, body, QP_ORDER_UNKNOWN, rest);
+}
+
+TEST(a_known_order_splits_one_way_only)
+{
+    char *rest = NULL;
+    // An oldest-first history whose last row was archived alone ({from}) matches "on top".
+    ASSERT_EQ_INT(split(HDR R3, HDR R1 R2 R3, &rest), QP_SPLIT_PREPEND);
+    free(rest);
+    ASSERT_EQ_INT(split_as(HDR R3, HDR R1 R2 R3, QP_ORDER_OLDEST_FIRST, &rest), QP_SPLIT_CHANGED);
+    free(rest);
+    ASSERT_EQ_INT(split_as(HDR R1, HDR R1 R2, QP_ORDER_NEWEST_FIRST, &rest), QP_SPLIT_CHANGED);
+    free(rest);
+    ASSERT_EQ_INT(split_as(HDR R2 R1, HDR R3 R2 R1, QP_ORDER_NEWEST_FIRST, &rest),
+                  QP_SPLIT_PREPEND);
+    free(rest);
 }
 
 TEST(an_appended_row_is_split_from_the_archived_ones)
@@ -127,4 +148,23 @@ TEST(generations_joined_are_the_conversion_of_the_whole_history)
     check_concat(HDR R3 R2 R1, HDR R3, HDR R2, HDR R1);
     check_concat(HDR R1 R2, HDR R1, HDR, HDR R2); // an empty generation adds nothing
     check_concat(HDR, HDR, HDR, HDR);
+}
+
+TEST(row_keys_are_the_first_fields_of_the_first_and_last_rows)
+{
+    char f[QP_ROW_KEY_MAX];
+    char l[QP_ROW_KEY_MAX];
+    qp_row_keys(HDR R1 R2 R3, strlen(HDR R1 R2 R3), 0, f, l);
+    ASSERT_EQ_STR(f, "2025-01-01");
+    ASSERT_EQ_STR(l, "2025-01-03");
+    const char *q = "\"Date\";\"Close\"\r\n\"2025-02-02\";1\r\n\"2025-02-01\";2\r\n\r\n";
+    qp_row_keys(q, strlen(q), 0, f, l);
+    ASSERT_EQ_STR(f, "2025-02-02");
+    ASSERT_EQ_STR(l, "2025-02-01");
+    qp_row_keys(HDR, strlen(HDR), 0, f, l);
+    ASSERT_EQ_STR(f, "");
+    ASSERT_EQ_STR(l, "");
+    qp_row_keys(HDR R1, strlen(HDR R1) - 1, ',', f, l); // no last line break
+    ASSERT_EQ_STR(f, "2025-01-01");
+    ASSERT_EQ_STR(l, "2025-01-01");
 }
