@@ -49,6 +49,8 @@ int qp_history_members(struct qp_catalog *cat, const struct qp_catalog_row *row,
     cur.crc32 = row->crc32;
     cur.gen = row->gen;
     cur.at_top = row->at_top;
+    snprintf(cur.first_row, sizeof(cur.first_row), "%s", row->first_row);
+    snprintf(cur.last_row, sizeof(cur.last_row), "%s", row->last_row);
     collect_one(&c, &cur);
     // Document order: a deque, each generation at the top or the bottom of the earlier ones.
     size_t n = c.n;

@@ -608,6 +608,66 @@ def test_sigkill_during_an_update_with_from_loses_no_row_and_packs_none_twice():
                 check_history(out, h, tmp, f"{point}, day {day}")
 
 
+def four_generations_each(h, tmp):
+    """A {from} directory where every symbol has four row-level generations."""
+    tmpl = h.template + "?from={from}"
+    out = os.path.join(tmp, "out")
+    lst = write_symbols(os.path.join(tmp, "symbols.txt"), SYMS)
+    check_eq(run_qp("--source", tmpl, "--out", out, "--symbols", lst).returncode, 0, "first run")
+    for _ in range(3):
+        for sym in SYMS:
+            h.next_day(sym)
+        check_eq(run_qp("update", out).returncode, 0, "update")
+    for s in SYMS:
+        check_eq(len(generation_rows(out, s)), 4, f"{s}: four generations")
+    return out
+
+
+@test(timeout=180)
+def test_compact_merges_row_level_generations_into_one_member():
+    for newest_first in (False, True):
+        with tempfile.TemporaryDirectory() as tmp, History(validators=False,
+                                                           newest_first=newest_first) as h:
+            out = four_generations_each(h, tmp)
+            r = run_qp("compact", out, "--max-generations", "4")
+            check_eq(r.returncode, 0, r.stderr)
+            check("0 merged into one member" in r.stdout, r.stdout)
+            r = run_qp("compact", out, "--max-generations", "3")
+            check_eq(r.returncode, 0, r.stderr)
+            check("3 merged into one member, 12 earlier members dropped, 0 archives rewritten, 4 deleted"
+                  in r.stdout, r.stdout)
+            check_eq(generations(out), [], "every earlier generation dropped")
+            for s in SYMS:
+                check_eq([g[1] for g in generation_rows(out, s)], [8], f"{s}: one member")
+            check_history(out, h, tmp, "after merging")
+            # Updates go on from the merged member.
+            for sym in SYMS:
+                h.next_day(sym)
+            r = run_qp("update", out)
+            check_eq(r.returncode, 0, r.stderr)
+            check_eq([g[1] for g in generation_rows(out, "AAA")], [8, 1],
+                     f"a new row-level one: {generation_rows(out, 'AAA')} {h.queries} {r.stderr}")
+            check_history(out, h, tmp, "an update after merging")
+
+
+@test(timeout=300)
+def test_sigkill_while_compact_merges_loses_no_row_and_keeps_none_twice():
+    for point in ("merge-rename", "compact-rename", "compact-commit"):
+        with tempfile.TemporaryDirectory() as tmp, History(validators=False) as h:
+            out = four_generations_each(h, tmp)
+            e = dict(os.environ)
+            e["QUOTEPACK_TEST_CRASH_AT"] = point
+            r = subprocess.run([binary("quotepack"), "compact", out, "--max-generations", "2"],
+                               capture_output=True, text=True, env=e, timeout=60 * MULT)
+            check_eq(r.returncode, -9, f"{point}: killed: " + r.stderr)
+            for s in SYMS:  # the catalog still reads every symbol whole
+                check_eq(cat_xml(out, s), single_conversion(tmp, h.body(s)[0]), f"{point}: {s}")
+            r = run_qp("compact", out, "--max-generations", "2")
+            check_eq(r.returncode, 0, f"{point}: compact again: " + r.stderr)
+            check_eq(generations(out), [], f"{point}: no earlier generation left")
+            check_history(out, h, tmp, point)
+
+
 def member_mtimes(out):
     """{member: mtime} of the members of the archives the catalog records them in."""
     cat = catalog(out)
