@@ -129,7 +129,8 @@ int qp_merge_generations(const char *dir, struct qp_catalog *cat, unsigned long 
     *merged = 0;
     int rc = qp_catalog_foreach(cat, collect, &rs);
     // Which to merge, and their histories (read before anything is written).
-    struct qp_catalog_generation **hist = core_xcalloc(rs.n + 1, sizeof(*hist));
+    struct qp_catalog_generation **hist =
+            core_xcalloc(rs.n + 1, sizeof(struct qp_catalog_generation *));
     size_t *hn = core_xcalloc(rs.n + 1, sizeof(*hn));
     size_t todo = 0;
     for (size_t i = 0; rc == 0 && i < rs.n; i++) {
@@ -198,7 +199,14 @@ int qp_merge_generations(const char *dir, struct qp_catalog *cat, unsigned long 
         }
         rc = rc == 0 ? qp_catalog_commit(cat) : rc;
         if (rc != 0) {
-            qp_catalog_rollback(cat); // the new archive is unrecorded: the next start deletes it
+            // The new archive is in place but unrecorded: take it back now (as the next
+            // start would); the generations are as they were.
+            qp_catalog_rollback(cat);
+            char path[4096];
+            snprintf(path, sizeof(path), "%s/%s", dir, to);
+            if (unlink(path) == 0) {
+                (void)qp_fsync_dir(dir);
+            }
         } else {
             *merged = todo;
         }
