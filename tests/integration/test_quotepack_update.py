@@ -668,6 +668,26 @@ def test_sigkill_while_compact_merges_loses_no_row_and_keeps_none_twice():
             check_history(out, h, tmp, point)
 
 
+@test(timeout=120)
+def test_verify_and_cat_check_every_generation():
+    with tempfile.TemporaryDirectory() as tmp, History(validators=False) as h:
+        out = four_generations_each(h, tmp)
+        db = sqlite3.connect(os.path.join(out, "catalog.sqlite"))
+        try:
+            (gen1,) = db.execute("SELECT archive FROM generations WHERE symbol = 'BBB'"
+                                 " AND gen = 1").fetchone()
+        finally:
+            db.close()
+        os.unlink(os.path.join(out, gen1))  # an earlier generation's archive is lost
+        v = run_qp("verify", out)
+        check_eq(v.returncode, 1, "verify finds the lost generation: " + v.stdout + v.stderr)
+        check("BBB" in v.stdout + v.stderr, v.stdout + v.stderr)
+        r = subprocess.run([binary("quotepack"), "cat", out, "BBB"], capture_output=True,
+                           timeout=60)
+        check_eq(r.returncode, 1, "cat refuses a history with a member missing")
+        check_eq(r.stdout, b"", "and writes nothing of it")
+
+
 def member_mtimes(out):
     """{member: mtime} of the members of the archives the catalog records them in."""
     cat = catalog(out)
