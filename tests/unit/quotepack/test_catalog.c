@@ -438,6 +438,56 @@ TEST(a_row_level_generation_keeps_the_earlier_member_in_the_history)
     qp_catalog_close(cat);
 }
 
+TEST(a_version_4_catalog_reads_read_only_and_a_run_adds_the_generation_columns)
+{
+    struct qp_catalog *cat = NULL;
+    const char *syms[] = { "X" };
+    struct qp_catalog_row row;
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
+    ASSERT_OK(qp_catalog_add_symbols(cat, syms, 1));
+    archive_x(cat, "quotes-000000.tgz", 0, 11);
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_OK(qp_catalog_begin(cat));
+    snprintf(row.archive, sizeof(row.archive), "quotes-000001.tgz");
+    ASSERT_OK(qp_catalog_rearchive(cat, &row, false));
+    ASSERT_OK(qp_catalog_commit(cat));
+    qp_catalog_close(cat);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), QP_CATALOG_FILE);
+    sqlite3 *db = NULL;
+    ASSERT_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_exec(db,
+                               "ALTER TABLE generations DROP COLUMN gen;"
+                               "ALTER TABLE generations DROP COLUMN at_top;"
+                               "ALTER TABLE generations DROP COLUMN first_row;"
+                               "ALTER TABLE generations DROP COLUMN last_row;"
+                               "ALTER TABLE symbols DROP COLUMN gen;"
+                               "ALTER TABLE symbols DROP COLUMN at_top;"
+                               "ALTER TABLE symbols DROP COLUMN first_row;"
+                               "ALTER TABLE symbols DROP COLUMN last_row;"
+                               "PRAGMA user_version = 4;",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+    sqlite3_close(db);
+
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), true));
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_EQ_STR(row.archive, "quotes-000001.tgz");
+    ASSERT_EQ_U64(row.gen, 0);
+    struct qp_catalog_generation g;
+    memset(&g, 0, sizeof(g));
+    ASSERT_OK(qp_catalog_foreach_generation(cat, collect_generation, &g));
+    ASSERT_EQ_STR(g.archive, "quotes-000000.tgz");
+    ASSERT_TRUE(g.replaced);
+    qp_catalog_close(cat);
+
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false)); // migrates to 5
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_EQ_U64(row.gen, 0);
+    ASSERT_EQ_STR(row.first_row, "");
+    qp_catalog_close(cat);
+}
+
 TEST(rearchive_records_the_replaced_member_as_a_generation)
 {
     struct qp_catalog *cat = NULL;
