@@ -31,6 +31,7 @@ int qp_run_init(struct qp_run *run, const struct qp_config *cfg)
     atomic_init(&run->not_modified, 0);
     atomic_init(&run->unchanged, 0);
     atomic_init(&run->rearchived, 0);
+    atomic_init(&run->new_rows_only, 0);
     atomic_init(&run->refresh_failed, 0);
     if (pthread_mutex_init(&run->mu, NULL) != 0) {
         return -ENOMEM;

@@ -119,6 +119,7 @@ struct qp_run {
     atomic_uint_fast64_t not_modified;
     atomic_uint_fast64_t unchanged;
     atomic_uint_fast64_t rearchived;
+    atomic_uint_fast64_t new_rows_only; /* atomic: of rearchived, packed as a row-level gen */
     atomic_uint_fast64_t refresh_failed;
 };
 

@@ -113,6 +113,7 @@ static int pack_archive(struct qp_pack_stage *ps, size_t n)
     }
     pthread_mutex_unlock(&run->mu);
     size_t rearchived = 0;
+    size_t new_rows_only = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         rows[i].state = QP_STATE_ARCHIVED;
         snprintf(rows[i].archive, sizeof(rows[i].archive), "%s", name);
@@ -121,8 +122,9 @@ static int pack_archive(struct qp_pack_stage *ps, size_t n)
             // Only the new rows (APPEND/PREPEND): a row-level generation; else the whole body.
             enum qp_split_kind k = ps->splits[i];
             rows[i].at_top = k == QP_SPLIT_PREPEND;
-            rc = qp_catalog_rearchive(ps->cat, &rows[i],
-                                      k == QP_SPLIT_APPEND || k == QP_SPLIT_PREPEND);
+            bool keep = k == QP_SPLIT_APPEND || k == QP_SPLIT_PREPEND;
+            rc = qp_catalog_rearchive(ps->cat, &rows[i], keep);
+            new_rows_only += keep;
             rearchived++;
         } else {
             rc = qp_catalog_update(ps->cat, &rows[i]);
@@ -171,6 +173,7 @@ static int pack_archive(struct qp_pack_stage *ps, size_t n)
     }
     atomic_fetch_add(&run->archived, n - rearchived);
     atomic_fetch_add(&run->rearchived, rearchived);
+    atomic_fetch_add(&run->new_rows_only, new_rows_only);
     atomic_fetch_add(&run->archives, 1);
     atomic_fetch_add(&run->archived_csv, csv);
     qp_console_log(CORE_LOG_DEBUG, "packed %s: %zu members, %llu bytes in %.3f s", name, n,

@@ -332,6 +332,8 @@ def refreshes_of_bbb_pack_only_its_new_rows(newest_first):
         r = refresh(h, tmp)
         check_eq(r.returncode, 0, r.stderr)
         check("archived again whole" in r.stderr, r.stderr)
+        check("1 changed and archived again (0 of them only their new rows)" in r.stderr,
+              r.stderr)
         check_eq(generation_rows(out, "BBB"), [(0, 5, 1, 0), (1, 1, 1, top), (2, 1, 1, top),
                                                (3, 1, 1, top), (4, 9, 0, 0)], "replaced")
         check_eq(cat_xml(out, "BBB"), single_conversion(tmp, h.body("BBB")[0]), "cat, revised")
@@ -525,7 +527,8 @@ def from_runs(newest_first):
             _, _, sent = h.served()
             new_bodies = sum(len(h.body(s, today, today)[0]) for s in SYMS)
             check_eq(sent - bytes0, new_bodies, f"day {day}: bytes served: the new rows alone")
-            check("3 changed and archived again" in r.stderr, r.stderr)
+            check("3 changed and archived again (3 of them only their new rows)" in r.stderr,
+                  r.stderr)
             for s in SYMS:
                 check_eq(cat_xml(out, s), single_conversion(tmp, h.body(s)[0]),
                          f"day {day}: cat {s} is the conversion of the full history")
