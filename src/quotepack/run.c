@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -206,8 +207,7 @@ enum from_kind {
     FROM_REFUSED, /* a row not after the archived ones: refused (printed), the archive stays */
 };
 
-static enum from_kind from_body(struct qp_run *run, size_t idx, const struct qp_body *body,
-                                const char *first, const char *last)
+static enum from_kind from_body(struct qp_run *run, size_t idx, const char *first, const char *last)
 {
     const struct qp_sym *s = &run->syms[idx];
     if (first[0] == '\0') {
@@ -219,7 +219,7 @@ static enum from_kind from_body(struct qp_run *run, size_t idx, const struct qp_
              strcmp(s->first_row, s->last_row) > 0 ? s->first_row : s->last_row);
     pthread_mutex_unlock(&run->mu);
     const char *oldest = strcmp(first, last) < 0 ? first : last;
-    if (qp_body_spilled(body) || archived[0] == '\0' || strcmp(oldest, archived) <= 0) {
+    if (archived[0] == '\0' || strcmp(oldest, archived) <= 0) {
         char msg[300];
         snprintf(msg, sizeof(msg),
                  "the body for {from} has a row of %s, not after the last archived row (%s): "
@@ -229,6 +229,61 @@ static enum from_kind from_body(struct qp_run *run, size_t idx, const struct qp_
         return FROM_REFUSED;
     }
     return FROM_NEW;
+}
+
+/* Reads up to n bytes of the spill file at off: the count read (0 on an error). */
+static size_t read_at(int fd, char *buf, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+        if (r <= 0) {
+            break;
+        }
+        got += (size_t)r;
+    }
+    return got;
+}
+
+/*
+ * The first field of the body's first and last data rows (rowsplit.h). A spilled body is read
+ * at its two ends only: the header and first rows from its first 64 KiB, the last row from its
+ * last 64 KiB (after the header line, so that the delimiter is found as for a whole body).
+ */
+static void body_keys(const struct qp_body *body, char delim, char *first, char *last)
+{
+    first[0] = last[0] = '\0';
+    if (!qp_body_spilled(body)) {
+        if (body->data != NULL) {
+            qp_row_keys(body->data, body->len, delim, first, last);
+        }
+        return;
+    }
+    enum {
+        PART = 64 * 1024
+    };
+    char *buf = core_xmalloc(2 * PART);
+    size_t head = read_at(body->fd, buf, PART, 0);
+    const char *nl = memchr(buf, '\n', head);
+    char unused[QP_ROW_KEY_MAX];
+    if (nl != NULL) {
+        size_t hl = (size_t)(nl - buf) + 1;
+        qp_row_keys(buf, head, delim, first, unused); // the last line may be cut: not used
+        uint64_t off = body->size > PART ? body->size - PART : 0;
+        size_t tail = read_at(body->fd, buf + hl, PART, off);
+        const char *cut = off > 0 ? memchr(buf + hl, '\n', tail) : NULL;
+        if (off > 0 && cut != NULL) {
+            // From the first whole line of the tail: header line, then those lines.
+            size_t skip = (size_t)(cut - (buf + hl)) + 1;
+            memmove(buf + hl, buf + hl + skip, tail - skip);
+            tail -= skip;
+        }
+        if (off == 0 || cut != NULL) {
+            char unused2[QP_ROW_KEY_MAX];
+            qp_row_keys(buf, off > 0 ? hl + tail : head, delim, unused2, last);
+        }
+    }
+    free(buf);
 }
 
 /* The delimiter to read row dates with: the given one, or 0 to detect it from the header. */
@@ -287,10 +342,8 @@ bool qp_run_fetched(struct qp_run *run, size_t idx, struct qp_body *body)
         if (!same && split.kind == QP_SPLIT_CHANGED && run->cfg->has_from) {
             // A {from} body: only the rows after the archived ones, checked; all of it is
             // the new generation.
-            if (in_memory) {
-                qp_row_keys(body->data, body->len, key_delimiter(run->cfg), first, last);
-            }
-            enum from_kind fk = from_body(run, idx, body, first, last);
+            body_keys(body, key_delimiter(run->cfg), first, last);
+            enum from_kind fk = from_body(run, idx, first, last);
             if (fk == FROM_REFUSED) {
                 return false;
             }
@@ -312,10 +365,9 @@ bool qp_run_fetched(struct qp_run *run, size_t idx, struct qp_body *body)
             return false;
         }
     }
-    // The member's first and last row dates (a spilled body: unknown; {from} then asks for
-    // the whole history).
-    if (first[0] == '\0' && in_memory) {
-        qp_row_keys(body->data, body->len, key_delimiter(run->cfg), first, last);
+    // The member's first and last row dates.
+    if (first[0] == '\0') {
+        body_keys(body, key_delimiter(run->cfg), first, last);
     }
     pthread_mutex_lock(&run->mu);
     s->split = split.kind;

@@ -77,11 +77,12 @@ class _Server(ThreadingHTTPServer):
 class History:
     """with History(validators=True, honour=True) as h: h.template; h.next_day("A")"""
 
-    def __init__(self, validators=True, honour=True, rows=5, newest_first=False):
+    def __init__(self, validators=True, honour=True, rows=5, newest_first=False, daily=False):
         self.validators = validators
         self.honour = honour
         self.rows = rows
         self.newest_first = newest_first
+        self.daily = daily  # one row a calendar day from 1970-01-01 (else 2025-01-01..28 again)
         self.days = {}  # symbol -> extra rows added by next_day
         self.revisions = {}  # symbol -> times revise() changed its first row
         self.requests = {}
@@ -106,6 +107,10 @@ class History:
         rows = []
         for i in range(n):
             volume = 1000 + i + (100 * rev if i == 0 else 0)
+            if self.daily:
+                day = time.strftime("%Y-%m-%d", time.gmtime(86400 * i))
+                rows.append(f"{day},{10 + i}.0,{11 + i}.0,{9 + i}.5,{10 + i}.5,{volume}")
+                continue
             rows.append(f"2025-01-{1 + i % 28:02d},{10 + i}.0,{11 + i}.0,{9 + i}.5,{10 + i}.5,"
                         f"{volume}")
         rows = [r for r in rows if (since is None or r[:10] >= since)
@@ -693,6 +698,34 @@ def test_verify_and_cat_check_every_generation():
                            timeout=60)
         check_eq(r.returncode, 1, "cat refuses a history with a member missing")
         check_eq(r.stdout, b"", "and writes nothing of it")
+
+
+@test(timeout=300)
+def test_from_reads_the_dates_of_a_body_spilled_to_a_file():
+    # 100,000 daily rows: about 5 MB, past the 4 MiB a body keeps in memory.
+    with tempfile.TemporaryDirectory() as tmp, History(validators=False, rows=100000,
+                                                       daily=True) as h:
+        tmpl = h.template + "?from={from}"
+        out = os.path.join(tmp, "out")
+        lst = write_symbols(os.path.join(tmp, "symbols.txt"), ["AAA"])
+        check(len(h.body("AAA")[0]) > 4 << 20, "the body spills")
+        r = run_qp("--source", tmpl, "--out", out, "--symbols", lst)
+        check_eq(r.returncode, 0, "first run: " + r.stderr)
+        db = sqlite3.connect(f"file:{os.path.join(out, 'catalog.sqlite')}?mode=ro", uri=True)
+        try:
+            dates = db.execute("SELECT first_row, last_row FROM symbols").fetchone()
+        finally:
+            db.close()
+        last = time.strftime("%Y-%m-%d", time.gmtime(86400 * 99999))
+        check_eq(dates, ("1970-01-01", last), "the dates of the spilled body")
+        h.next_day("AAA")
+        rows0 = h.rows_sent
+        r = run_qp("update", out)
+        check_eq(r.returncode, 0, "update: " + r.stderr)
+        check_eq(h.rows_sent - rows0, 1, "the new row only")
+        check_eq(generation_rows(out, "AAA"), [(0, 100000, 0, 0), (1, 1, 0, 0)], "generations")
+        check_eq(cat_xml(out, "AAA"), single_conversion(tmp, h.body("AAA")[0]), "cat AAA")
+        verify_clean(out)
 
 
 def member_mtimes(out):
