@@ -259,9 +259,7 @@ static void body_keys(const struct qp_body *body, char delim, char *first, char 
         }
         return;
     }
-    enum {
-        PART = 64 * 1024
-    };
+    const size_t PART = (size_t)64 * 1024;
     char *buf = core_xmalloc(2 * PART);
     size_t head = read_at(body->fd, buf, PART, 0);
     const char *nl = memchr(buf, '\n', head);
