@@ -202,6 +202,25 @@ static const char migrate_v2_v3[] = "ALTER TABLE symbols ADD COLUMN etag TEXT;"
 /* Version 3 -> 4: the generations table (no symbol has an earlier member yet). */
 static const char migrate_v3_v4[] = GENERATIONS_TABLE "PRAGMA user_version = 4;";
 
+/*
+ * Version 4 -> 5: row-level generations (issue 15). gen numbers a symbol's members in the
+ * order they were archived (0 the first); first_row and last_row are the first field (the
+ * date) of the member's first and last rows, in source order (for {from}); at_top says the member's
+ * rows come before the earlier members' (a newest-first source), else after. An earlier member with
+ * replaced = 0 holds rows no later member holds: `cat` joins the symbol's unreplaced generations
+ * and its current member in gen order. The current version is created as version 4, then this.
+ */
+static const char migrate_v4_v5[] =
+        "ALTER TABLE generations ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE generations ADD COLUMN at_top INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE symbols ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE symbols ADD COLUMN at_top INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE generations ADD COLUMN first_row TEXT;"
+        "ALTER TABLE generations ADD COLUMN last_row TEXT;"
+        "ALTER TABLE symbols ADD COLUMN first_row TEXT;"
+        "ALTER TABLE symbols ADD COLUMN last_row TEXT;"
+        "PRAGMA user_version = 5;";
+
 /* The version on disk: 0 for an empty file, 1 for the first layout, else user_version. */
 static int disk_version(struct qp_catalog *cat, int64_t *version)
 {
@@ -231,6 +250,7 @@ static int migrate(struct qp_catalog *cat)
     }
     if (rc == 0 && v == 0) {
         rc = exec(cat, schema_v4);
+        rc = rc == 0 ? exec(cat, migrate_v4_v5) : rc;
     } else if (rc == 0 && v > 0 && v < QP_CATALOG_VERSION) {
         qp_console_log(CORE_LOG_INFO, "catalog: upgrading from version %lld to %d", (long long)v,
                        QP_CATALOG_VERSION);
@@ -240,8 +260,11 @@ static int migrate(struct qp_catalog *cat)
         if (rc == 0 && v <= 2) {
             rc = exec(cat, migrate_v2_v3);
         }
-        if (rc == 0) {
+        if (rc == 0 && v <= 3) {
             rc = exec(cat, migrate_v3_v4);
+        }
+        if (rc == 0) {
+            rc = exec(cat, migrate_v4_v5);
         }
     }
     if (rc == 0) {
@@ -255,15 +278,21 @@ static int migrate(struct qp_catalog *cat)
 #define ROW_COLUMNS_V2                                                                         \
     "symbol, state, rows, csv_bytes, xml_bytes, crc32, archive, error, failure, spool_format," \
     " spool_seg, spool_off, spool_len, spool_hdr"
-#define ROW_COLUMNS ROW_COLUMNS_V2 ", etag, last_modified, body_sha256"
-/* A version 2 catalog opened read-only (verify) has no validators: it reads them as NULL. */
-#define ROW_COLUMNS_OLD ROW_COLUMNS_V2 ", NULL, NULL, NULL"
+#define ROW_COLUMNS_V3 ROW_COLUMNS_V2 ", etag, last_modified, body_sha256"
+#define ROW_COLUMNS    ROW_COLUMNS_V3 ", gen, at_top, first_row, last_row"
+/* Read-only opens of older versions: no generation numbers (5), no validators (3). */
+#define ROW_COLUMNS_V34 ROW_COLUMNS_V3 ", 0, 0, NULL, NULL"
+#define ROW_COLUMNS_OLD ROW_COLUMNS_V2 ", NULL, NULL, NULL, 0, 0, NULL, NULL"
 
 static const char *row_select(const struct qp_catalog *cat, bool all)
 {
-    if (cat->version >= 3) {
+    if (cat->version >= 5) {
         return all ? "SELECT " ROW_COLUMNS " FROM symbols ORDER BY symbol"
                    : "SELECT " ROW_COLUMNS " FROM symbols WHERE symbol = ?1";
+    }
+    if (cat->version >= 3) {
+        return all ? "SELECT " ROW_COLUMNS_V34 " FROM symbols ORDER BY symbol"
+                   : "SELECT " ROW_COLUMNS_V34 " FROM symbols WHERE symbol = ?1";
     }
     return all ? "SELECT " ROW_COLUMNS_OLD " FROM symbols ORDER BY symbol"
                : "SELECT " ROW_COLUMNS_OLD " FROM symbols WHERE symbol = ?1";
@@ -332,8 +361,8 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
                      "UPDATE symbols SET state = ?2, rows = ?3, csv_bytes = ?4, xml_bytes = ?5,"
                      " crc32 = ?6, archive = ?7, error = ?8, updated = ?9, failure = ?10,"
                      " spool_format = ?11, spool_seg = ?12, spool_off = ?13, spool_len = ?14,"
-                     " spool_hdr = ?15, etag = ?16, last_modified = ?17, body_sha256 = ?18"
-                     " WHERE symbol = ?1 AND state != 'archived'",
+                     " spool_hdr = ?15, etag = ?16, last_modified = ?17, body_sha256 = ?18,"
+                     " first_row = ?19, last_row = ?20 WHERE symbol = ?1 AND state != 'archived'",
                      &cat->update);
         if (rc != 0) {
             goto fail;
@@ -341,7 +370,8 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
         rc = prepare(cat,
                      "UPDATE symbols SET rows = ?2, csv_bytes = ?3, xml_bytes = ?4, crc32 = ?5,"
                      " archive = ?6, updated = ?7, etag = ?8, last_modified = ?9,"
-                     " body_sha256 = ?10, error = NULL"
+                     " body_sha256 = ?10, error = NULL, gen = ?11, at_top = ?12,"
+                     " first_row = ?13, last_row = ?14"
                      " WHERE symbol = ?1 AND state = 'archived'",
                      &cat->rearchive);
         if (rc != 0) {
@@ -476,6 +506,10 @@ static void fill_row(sqlite3_stmt *st, struct qp_catalog_row *row)
     copy_text(row->etag, sizeof(row->etag), sqlite3_column_text(st, 14));
     copy_text(row->last_modified, sizeof(row->last_modified), sqlite3_column_text(st, 15));
     copy_text(row->body_sha256, sizeof(row->body_sha256), sqlite3_column_text(st, 16));
+    row->gen = (uint64_t)sqlite3_column_int64(st, 17);
+    row->at_top = sqlite3_column_int(st, 18) != 0;
+    copy_text(row->first_row, sizeof(row->first_row), sqlite3_column_text(st, 19));
+    copy_text(row->last_row, sizeof(row->last_row), sqlite3_column_text(st, 20));
 }
 
 /* Binds text, or NULL for an empty string. */
@@ -547,99 +581,14 @@ int qp_catalog_update(struct qp_catalog *cat, const struct qp_catalog_row *row)
     bind_text_or_null(st, 16, row->etag);
     bind_text_or_null(st, 17, row->last_modified);
     bind_text_or_null(st, 18, row->body_sha256);
+    bind_text_or_null(st, 19, row->first_row);
+    bind_text_or_null(st, 20, row->last_row);
     int src = sqlite3_step(st);
     sqlite3_reset(st);
     if (src != SQLITE_DONE) {
         return map_err(cat, src, "update symbol");
     }
     return sqlite3_changes(cat->db) == 1 ? 0 : -EPERM;
-}
-
-int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *row)
-{
-    struct qp_catalog_row cur;
-    int rc = qp_catalog_get(cat, row->symbol, &cur);
-    if (rc != 0) {
-        return rc;
-    }
-    if (cur.state != QP_STATE_ARCHIVED || row->state != QP_STATE_ARCHIVED ||
-        row->archive[0] == '\0' || strcmp(cur.archive, row->archive) == 0) {
-        qp_console_log(CORE_LOG_ERROR, "catalog: refusing to move %s (%s in %s) to %s", row->symbol,
-                       qp_state_name(cur.state), cur.archive, row->archive);
-        return -EPERM;
-    }
-    sqlite3_stmt *st = NULL;
-    rc = prepare(cat,
-                 "INSERT INTO generations (symbol, archive, rows, xml_bytes, crc32, replaced,"
-                 " created) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
-                 &st);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_bind_text(st, 1, cur.symbol, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, cur.archive, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, (int64_t)cur.rows);
-    sqlite3_bind_int64(st, 4, (int64_t)cur.xml_bytes);
-    sqlite3_bind_int64(st, 5, (int64_t)cur.crc32);
-    sqlite3_bind_int64(st, 6, now_s());
-    int src = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (src != SQLITE_DONE) {
-        return map_err(cat, src, "insert generation");
-    }
-    st = cat->rearchive;
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, row->symbol, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, (int64_t)row->rows);
-    sqlite3_bind_int64(st, 3, (int64_t)row->csv_bytes);
-    sqlite3_bind_int64(st, 4, (int64_t)row->xml_bytes);
-    sqlite3_bind_int64(st, 5, (int64_t)row->crc32);
-    sqlite3_bind_text(st, 6, row->archive, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 7, now_s());
-    bind_text_or_null(st, 8, row->etag);
-    bind_text_or_null(st, 9, row->last_modified);
-    bind_text_or_null(st, 10, row->body_sha256);
-    src = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (src != SQLITE_DONE) {
-        return map_err(cat, src, "re-archive symbol");
-    }
-    return sqlite3_changes(cat->db) == 1 ? 0 : -EPERM;
-}
-
-int qp_catalog_foreach_generation(struct qp_catalog *cat, qp_catalog_generation_fn fn, void *ctx)
-{
-    if (cat->version < 4) {
-        return 0; // a version 3 catalog opened read-only: no earlier members
-    }
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(cat,
-                     "SELECT symbol, archive, rows, xml_bytes, crc32, replaced FROM generations"
-                     " ORDER BY symbol, archive",
-                     &st);
-    if (rc != 0) {
-        return rc;
-    }
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        struct qp_catalog_generation g;
-        memset(&g, 0, sizeof(g));
-        copy_text(g.symbol, sizeof(g.symbol), sqlite3_column_text(st, 0));
-        copy_text(g.archive, sizeof(g.archive), sqlite3_column_text(st, 1));
-        g.rows = (uint64_t)sqlite3_column_int64(st, 2);
-        g.xml_bytes = (uint64_t)sqlite3_column_int64(st, 3);
-        g.crc32 = (uint32_t)sqlite3_column_int64(st, 4);
-        g.replaced = sqlite3_column_int(st, 5) != 0;
-        rc = fn(ctx, &g);
-        if (rc != 0) {
-            break;
-        }
-    }
-    if (rc == 0 && src != SQLITE_DONE) {
-        rc = map_err(cat, src, "list generations");
-    }
-    sqlite3_finalize(st);
-    return rc;
 }
 
 /* Runs one statement with up to two text parameters. */
@@ -657,6 +606,118 @@ static int exec2(struct qp_catalog *cat, const char *sql, const char *a, const c
     int src = sqlite3_step(st);
     sqlite3_finalize(st);
     return src == SQLITE_DONE ? 0 : map_err(cat, src, sql);
+}
+
+int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *row, bool keep)
+{
+    struct qp_catalog_row cur;
+    int rc = qp_catalog_get(cat, row->symbol, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+    if (cur.state != QP_STATE_ARCHIVED || row->state != QP_STATE_ARCHIVED ||
+        row->archive[0] == '\0' || strcmp(cur.archive, row->archive) == 0) {
+        qp_console_log(CORE_LOG_ERROR, "catalog: refusing to move %s (%s in %s) to %s", row->symbol,
+                       qp_state_name(cur.state), cur.archive, row->archive);
+        return -EPERM;
+    }
+    if (!keep) {
+        // The whole body again: every earlier generation's rows are in the new member.
+        rc = exec2(cat, "UPDATE generations SET replaced = 1 WHERE symbol = ?1", row->symbol, NULL);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    rc = prepare(cat,
+                 "INSERT INTO generations (symbol, archive, rows, xml_bytes, crc32, replaced,"
+                 " created, gen, at_top, first_row, last_row)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 &st);
+    if (rc != 0) {
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, cur.symbol, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, cur.archive, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, (int64_t)cur.rows);
+    sqlite3_bind_int64(st, 4, (int64_t)cur.xml_bytes);
+    sqlite3_bind_int64(st, 5, (int64_t)cur.crc32);
+    sqlite3_bind_int(st, 6, keep ? 0 : 1);
+    sqlite3_bind_int64(st, 7, now_s());
+    sqlite3_bind_int64(st, 8, (int64_t)cur.gen);
+    sqlite3_bind_int(st, 9, cur.at_top ? 1 : 0);
+    bind_text_or_null(st, 10, cur.first_row);
+    bind_text_or_null(st, 11, cur.last_row);
+    int src = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE) {
+        return map_err(cat, src, "insert generation");
+    }
+    st = cat->rearchive;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, row->symbol, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, (int64_t)row->rows);
+    sqlite3_bind_int64(st, 3, (int64_t)row->csv_bytes);
+    sqlite3_bind_int64(st, 4, (int64_t)row->xml_bytes);
+    sqlite3_bind_int64(st, 5, (int64_t)row->crc32);
+    sqlite3_bind_text(st, 6, row->archive, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 7, now_s());
+    bind_text_or_null(st, 8, row->etag);
+    bind_text_or_null(st, 9, row->last_modified);
+    bind_text_or_null(st, 10, row->body_sha256);
+    sqlite3_bind_int64(st, 11, (int64_t)cur.gen + 1);
+    sqlite3_bind_int(st, 12, keep && row->at_top ? 1 : 0);
+    bind_text_or_null(st, 13, row->first_row);
+    bind_text_or_null(st, 14, row->last_row);
+    src = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (src != SQLITE_DONE) {
+        return map_err(cat, src, "re-archive symbol");
+    }
+    return sqlite3_changes(cat->db) == 1 ? 0 : -EPERM;
+}
+
+int qp_catalog_foreach_generation(struct qp_catalog *cat, qp_catalog_generation_fn fn, void *ctx)
+{
+    if (cat->version < 4) {
+        return 0; // a version 3 catalog opened read-only: no earlier members
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(cat,
+                     cat->version >= 5
+                             ? "SELECT symbol, archive, rows, xml_bytes, crc32, replaced, gen,"
+                               " at_top, first_row, last_row FROM generations"
+                               " ORDER BY symbol, gen, archive"
+                             : "SELECT symbol, archive, rows, xml_bytes, crc32, replaced, 0, 0,"
+                               " NULL, NULL FROM generations ORDER BY symbol, archive",
+                     &st);
+    if (rc != 0) {
+        return rc;
+    }
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct qp_catalog_generation g;
+        memset(&g, 0, sizeof(g));
+        copy_text(g.symbol, sizeof(g.symbol), sqlite3_column_text(st, 0));
+        copy_text(g.archive, sizeof(g.archive), sqlite3_column_text(st, 1));
+        g.rows = (uint64_t)sqlite3_column_int64(st, 2);
+        g.xml_bytes = (uint64_t)sqlite3_column_int64(st, 3);
+        g.crc32 = (uint32_t)sqlite3_column_int64(st, 4);
+        g.replaced = sqlite3_column_int(st, 5) != 0;
+        g.gen = (uint64_t)sqlite3_column_int64(st, 6);
+        g.at_top = sqlite3_column_int(st, 7) != 0;
+        copy_text(g.first_row, sizeof(g.first_row), sqlite3_column_text(st, 8));
+        copy_text(g.last_row, sizeof(g.last_row), sqlite3_column_text(st, 9));
+        rc = fn(ctx, &g);
+        if (rc != 0) {
+            break;
+        }
+    }
+    if (rc == 0 && src != SQLITE_DONE) {
+        rc = map_err(cat, src, "list generations");
+    }
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int qp_catalog_drop_generation(struct qp_catalog *cat, const char *symbol, const char *archive)

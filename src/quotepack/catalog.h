@@ -15,12 +15,14 @@
  * 0 on disk: batches fixed at first sight), 2 adds archives formed at pack time, spool
  * records, failure kinds and the settings table, 3 adds each symbol's validators for conditional
  * requests (etag, last_modified, body_sha256; issue 15), 4 the generations table (a symbol's
- * earlier archive members, replaced by a refresh: issue 15). Opening a catalog read-write
- * migrates it (catalog.c, one step per version, in one transaction); a catalog from a newer
- * quotepack is refused. A read-only open (verify) also reads versions 2 and 3, without
- * validators (2) and generations (none), and changes nothing. docs/quotepack.md has the tables.
+ * earlier archive members, replaced by a refresh: issue 15), 5 generation numbers and order
+ * (row-level generations: a refresh packs only the rows not archived yet). Opening a catalog
+ * read-write migrates it (catalog.c, one step per version, in one transaction); a catalog from a
+ * newer quotepack is refused. A read-only open (verify) also reads versions 2 to 4, without
+ * validators (2), generations (none before 4) and generation numbers (0 before 5), and changes
+ * nothing. docs/quotepack.md has the tables.
  */
-#define QP_CATALOG_VERSION 4
+#define QP_CATALOG_VERSION 5
 
 /*
  * States of a symbol (see docs/quotepack.md for the crash-safety argument):
@@ -76,6 +78,13 @@ struct qp_catalog_row {
     char etag[192];
     char last_modified[64];
     char body_sha256[65];
+    /* archived: the current member's generation number (0 the first) and whether its rows
+     * come before the earlier generations' (a newest-first source; catalog version 5) */
+    uint64_t gen;
+    bool at_top;
+    /* the first field (the date) of the current member's first and last rows, "" unknown */
+    char first_row[64];
+    char last_row[64];
 };
 
 /* An earlier archive member of a symbol (the generations table). */
@@ -86,6 +95,10 @@ struct qp_catalog_generation {
     uint64_t xml_bytes;
     uint32_t crc32;
     bool replaced; /* every row of it is in a later member */
+    uint64_t gen;  /* its generation number; at_top, first_row, last_row as in qp_catalog_row */
+    bool at_top;
+    char first_row[64];
+    char last_row[64];
 };
 
 struct qp_catalog_archive {
@@ -136,12 +149,16 @@ int qp_catalog_get(struct qp_catalog *cat, const char *symbol,
 int qp_catalog_update(struct qp_catalog *cat, const struct qp_catalog_row *row) CORE_MUST_CHECK;
 
 /**
- * A refresh packed an archived symbol's changed body again, into row->archive: records its
- * current member as an earlier generation (replaced) and stores row (state archived, the new
- * archive, sizes, checksum, validators). -EPERM unless the symbol is archived elsewhere. Inside
- * the transaction that records the new archive.
+ * A refresh packed an archived symbol again, into row->archive: records its current member as
+ * an earlier generation and stores row (state archived, the new archive, sizes, checksum,
+ * validators) as generation cur.gen + 1. keep: the new member holds only the rows not archived
+ * yet (row-level generation; row->at_top says where they go), so the earlier member stays part
+ * of the history; else the new member is the whole body and every earlier generation becomes
+ * replaced. -EPERM unless the symbol is archived elsewhere. Inside the transaction that records
+ * the new archive.
  */
-int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *row) CORE_MUST_CHECK;
+int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *row,
+                         bool keep) CORE_MUST_CHECK;
 
 /* Compaction (compact.c), inside one transaction: */
 /** Forgets the earlier generation of symbol in archive. */

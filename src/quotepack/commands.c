@@ -14,6 +14,7 @@
 #include "quotepack/config.h"
 #include "quotepack/datetmpl.h"
 #include "quotepack/manifest_cmd.h"
+#include "quotepack/history.h"
 #include "quotepack/reader.h"
 #include "quotepack/strset.h"
 #include "quotepack/xmlrange.h"
@@ -138,7 +139,18 @@ int qp_cmd_cat(int argc, char **argv, FILE *out)
     if (open_catalog("cat", dir, &cat) != 0) {
         return 1;
     }
-    int rc = qp_catalog_get(cat, sym, &row);
+    // The row and its generations from one snapshot.
+    struct qp_catalog_generation *members = NULL;
+    size_t nmembers = 0;
+    int rc = qp_catalog_begin_read(cat);
+    int grc = -ENOENT;
+    if (rc == 0) {
+        rc = qp_catalog_get(cat, sym, &row);
+    }
+    if (rc == 0 && row.state == QP_STATE_ARCHIVED) {
+        grc = qp_history_members(cat, &row, &members, &nmembers);
+    }
+    qp_catalog_rollback(cat);
     qp_catalog_close(cat);
     if (rc != 0) {
         fprintf(stderr, "quotepack cat: %s is not in the catalog of %s\n", sym, dir);
@@ -149,6 +161,17 @@ int qp_cmd_cat(int argc, char **argv, FILE *out)
                 qp_state_name(row.state), row.error[0] ? ": " : "", row.error);
         return 1;
     }
+    if (grc != 0) {
+        fprintf(stderr, "quotepack cat: %s: its generations: %s\n", sym, strerror(-grc));
+        return 1;
+    }
+    if (nmembers > 1) {
+        // Row-level generations: every member read and checked, joined as one document.
+        int hrc = qp_history_write("cat", dir, members, nmembers, from, to, out);
+        free(members);
+        return hrc == 0 && fflush(out) == 0 ? 0 : 1;
+    }
+    free(members);
     char path[4096];
     char err[256];
     char want[QP_MAX_SYMBOL + 8];

@@ -18,6 +18,7 @@
 #include "quotepack/config.h"
 #include "quotepack/manifest_member.h"
 #include "quotepack/member.h"
+#include "quotepack/merge.h"
 #include "quotepack/pack.h"
 #include "quotepack/reader.h"
 #include "quotepack/recover.h"
@@ -298,6 +299,12 @@ static int compact_dir(const char *dir, unsigned long max_gen, FILE *out)
         return rc;
     }
     rc = qp_recover_clean_dir(dir, cat); // what a killed run or compaction left
+    size_t merged = 0;
+    if (rc == 0) {
+        // Row-level generations first: merged into one whole member each, which makes the
+        // earlier ones replaced generations, dropped below.
+        rc = qp_merge_generations(dir, cat, max_gen, &merged);
+    }
     if (rc == 0) {
         rc = qp_catalog_foreach_generation(cat, collect, &gs);
     }
@@ -348,9 +355,9 @@ static int compact_dir(const char *dir, unsigned long max_gen, FILE *out)
     }
     if (rc == 0) {
         fprintf(out,
-                "quotepack compact: %s: %zu symbols over %lu generations: %zu earlier members "
-                "dropped, %lu archives rewritten, %lu deleted\n",
-                dir, symbols, max_gen, dropped, rewritten, deleted);
+                "quotepack compact: %s: %zu symbols over %lu generations: %zu merged into one "
+                "member, %zu earlier members dropped, %lu archives rewritten, %lu deleted\n",
+                dir, symbols, max_gen, merged, dropped, rewritten, deleted);
     } else {
         fprintf(stderr,
                 "quotepack compact: stopped: %s; the catalog records every member in "
@@ -381,9 +388,11 @@ int qp_cmd_compact(int argc, char **argv, FILE *out)
         bool help = argc >= 2 && strcmp(argv[1], "--help") == 0;
         fprintf(help ? stdout : stderr,
                 "usage: quotepack compact DIR [--max-generations N]\n"
-                "For every symbol with more than N generations (its current member and the\n"
-                "earlier ones refreshes replaced; default N = 1), drops the earlier ones:\n"
-                "archives holding them are rewritten without them, crash-safely.\n");
+                "A symbol whose history is in more than N row-level generations has them\n"
+                "merged into one member. For every symbol with more than N generations (its\n"
+                "current member and the earlier ones refreshes replaced; default N = 1), drops\n"
+                "the replaced ones: archives holding them are rewritten without them,\n"
+                "crash-safely.\n");
         return help ? 0 : 2;
     }
     const char *dir = argv[1];

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* quotepack compact DIR: drops the replaced generations of symbols that have too many. */
+/* quotepack compact DIR: merges row-level generations, drops replaced ones (too many). */
 #ifndef QP_COMPACT_H
 #define QP_COMPACT_H
 
@@ -15,6 +15,8 @@
  *   2. one transaction: its remaining symbols and generations move to the new archive, the
  *      dropped generations and the old archive's row go, the new archive's row comes;
  *   3. the old archive file is deleted (fsync DIR).
+ * Before that, a symbol with more than max_generations row-level generations has them merged
+ * into one whole member (merge.h), which turns them into replaced generations.
  * Killed anywhere, the catalog records either the old archive or the new one: the other is an
  * unrecorded archive, which the next run or compaction deletes first (qp_recover_clean_dir).
  * Under DIR/.lock like a run. Main thread only.

@@ -609,14 +609,7 @@ int qp_config_parse(struct qp_config *cfg, int argc, char **argv, char *err, siz
         rc = -EINVAL;
         goto out;
     }
-    if (strstr(cfg->source, "{from}") != NULL) {
-        snprintf(err, errlen,
-                 "--source %s: {from} is not supported yet (it needs the row-level generations "
-                 "of issue 15); {to} and --date-format are",
-                 source);
-        rc = -EINVAL;
-        goto out;
-    }
+    cfg->has_from = strstr(cfg->source, "{from}") != NULL;
     if (cfg->date_format == NULL) {
         cfg->date_format = core_xstrdup(QP_DEFAULT_DATE_FORMAT);
     }

@@ -70,7 +70,8 @@ struct qp_config {
      * If-Modified-Since from the catalog); a 304 or a body with the archived SHA-256 costs no
      * conversion and no archive, a changed body is archived again (docs/quotepack.md). */
     bool refresh;
-    char *date_format; /* --date-format: how {to} is written (datetmpl.h) */
+    char *date_format; /* --date-format: how {to} and {from} are written (datetmpl.h) */
+    bool has_from;     /* the source template has {from} (row-level generations) */
 };
 
 /**

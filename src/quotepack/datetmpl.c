@@ -172,9 +172,11 @@ static int put(char *out, size_t size, size_t *o, const char *s, bool all)
     return 0;
 }
 
-int qp_template_expand(const char *tmpl, const char *symbol, const char *to, char *out, size_t size)
+int qp_template_expand(const char *tmpl, const char *symbol, const char *from, const char *to,
+                       char *out, size_t size)
 {
     static const char ksym[] = "{symbol}";
+    static const char kfrom[] = "{from}";
     static const char kto[] = "{to}";
     size_t o = 0;
     if (size == 0) {
@@ -185,6 +187,9 @@ int qp_template_expand(const char *tmpl, const char *symbol, const char *to, cha
         if (strncmp(p, ksym, sizeof(ksym) - 1) == 0) {
             rc = put(out, size, &o, symbol, false);
             p += sizeof(ksym) - 1;
+        } else if (from != NULL && strncmp(p, kfrom, sizeof(kfrom) - 1) == 0) {
+            rc = put(out, size, &o, from, true);
+            p += sizeof(kfrom) - 1;
         } else if (to != NULL && strncmp(p, kto, sizeof(kto) - 1) == 0) {
             rc = put(out, size, &o, to, true);
             p += sizeof(kto) - 1;

@@ -43,11 +43,11 @@ bool qp_date_format_ok(const char *fmt);
 int qp_today(struct qp_day *out) CORE_MUST_CHECK;
 
 /**
- * Expands "{symbol}" (percent-encoding '^' and '=', as qp_config_url) and "{to}" (to, every
- * byte but unreserved ones percent-encoded; NULL leaves "{to}" as it is) in tmpl. 0 or
- * -ENAMETOOLONG. Pure.
+ * Expands "{symbol}" (percent-encoding '^' and '=', as qp_config_url), "{from}" and "{to}"
+ * (from and to, every byte but unreserved ones percent-encoded; NULL leaves the placeholder
+ * as it is) in tmpl. 0 or -ENAMETOOLONG. Pure.
  */
-int qp_template_expand(const char *tmpl, const char *symbol, const char *to, char *out,
-                       size_t size) CORE_MUST_CHECK;
+int qp_template_expand(const char *tmpl, const char *symbol, const char *from, const char *to,
+                       char *out, size_t size) CORE_MUST_CHECK;
 
 #endif

@@ -550,7 +550,12 @@ static struct xfer *new_xfer(struct qp_fetch *f, size_t idx, const char *sym)
     t->idx = idx;
     t->symbol = sym;
     qp_body_init(&t->body, f->cfg.spill_dir, f->cfg.spill_at, f->cfg.max_body);
-    if (qp_template_expand(f->cfg.url_template, sym, f->cfg.to, t->url, sizeof(t->url)) != 0) {
+    char from[128] = "";
+    if (f->cfg.from != NULL) {
+        f->cfg.from(f->cfg.ctx, idx, from, sizeof(from));
+    }
+    if (qp_template_expand(f->cfg.url_template, sym, f->cfg.from != NULL ? from : NULL, f->cfg.to,
+                           t->url, sizeof(t->url)) != 0) {
         fail_symbol(f, t, "URL too long", true, false);
         return NULL;
     }

@@ -81,6 +81,8 @@ struct qp_fetch_config {
     size_t spill_at;       /* 0 = 4 MiB */
     qp_fetch_admit_fn admit;
     qp_fetch_validators_fn validators; /* NULL: no conditional requests */
+    /* The value of {from} for a symbol (fetch thread, once per transfer); NULL: no {from} */
+    void (*from)(void *ctx, size_t idx, char *out, size_t size);
     qp_fetch_done_fn done;
     void *ctx;
 };

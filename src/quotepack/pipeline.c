@@ -294,6 +294,7 @@ int qp_pipeline_run(const struct qp_config *cfg, volatile sig_atomic_t *stop,
     stats->not_modified = atomic_load(&run.not_modified);
     stats->unchanged = atomic_load(&run.unchanged);
     stats->rearchived = atomic_load(&run.rearchived);
+    stats->new_rows_only = atomic_load(&run.new_rows_only);
     stats->refresh_failed = atomic_load(&run.refresh_failed);
     stats->peak_files = run.peak_files;
     stats->peak_bytes = run.peak_bytes;
@@ -342,11 +343,11 @@ void qp_pipeline_print_summary(const struct qp_config *cfg, const struct qp_pipe
     if (cfg->refresh) {
         fprintf(stderr,
                 "quotepack: refresh: %llu archived symbols checked: %llu not modified (304), "
-                "%llu unchanged (same SHA-256), %llu changed and archived again, %llu failed "
-                "(kept as archived)\n",
+                "%llu unchanged (same SHA-256), %llu changed and archived again (%llu of them "
+                "only their new rows), %llu failed (kept as archived)\n",
                 (unsigned long long)st->refreshed, (unsigned long long)st->not_modified,
                 (unsigned long long)st->unchanged, (unsigned long long)st->rearchived,
-                (unsigned long long)st->refresh_failed);
+                (unsigned long long)st->new_rows_only, (unsigned long long)st->refresh_failed);
     }
     if (st->host_skipped > 0) {
         fprintf(stderr, "quotepack: %llu of the failures: their host was given up (see above)\n",

@@ -34,6 +34,7 @@ struct qp_pipeline_stats {
     uint64_t not_modified;
     uint64_t unchanged;
     uint64_t rearchived;
+    uint64_t new_rows_only; /* of rearchived: only their new rows packed (row-level) */
     uint64_t refresh_failed;
 };
 

@@ -169,6 +169,10 @@ static int classify(struct qp_run *run, struct qp_catalog *cat, size_t i,
     snprintf(s->etag, sizeof(s->etag), "%s", row.etag);
     snprintf(s->last_modified, sizeof(s->last_modified), "%s", row.last_modified);
     snprintf(s->body_sha256, sizeof(s->body_sha256), "%s", row.body_sha256);
+    snprintf(s->first_row, sizeof(s->first_row), "%s", row.first_row);
+    snprintf(s->last_row, sizeof(s->last_row), "%s", row.last_row);
+    s->gen = row.gen;
+    s->at_top = row.at_top;
     if (row.state == QP_STATE_ARCHIVED) {
         snprintf(s->archive, sizeof(s->archive), "%s", row.archive);
         if (cfg->refresh) {

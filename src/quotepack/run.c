@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -14,6 +15,7 @@
 #include "core/thread.h"
 #include "quotepack/body.h"
 #include "quotepack/console.h"
+#include "quotepack/datetmpl.h"
 
 int qp_run_init(struct qp_run *run, const struct qp_config *cfg)
 {
@@ -31,6 +33,7 @@ int qp_run_init(struct qp_run *run, const struct qp_config *cfg)
     atomic_init(&run->not_modified, 0);
     atomic_init(&run->unchanged, 0);
     atomic_init(&run->rearchived, 0);
+    atomic_init(&run->new_rows_only, 0);
     atomic_init(&run->refresh_failed, 0);
     if (pthread_mutex_init(&run->mu, NULL) != 0) {
         return -ENOMEM;
@@ -115,6 +118,8 @@ void qp_run_row_locked(const struct qp_run *run, size_t idx, struct qp_catalog_r
         snprintf(row->etag, sizeof(row->etag), "%s", s->etag);
         snprintf(row->last_modified, sizeof(row->last_modified), "%s", s->last_modified);
         snprintf(row->body_sha256, sizeof(row->body_sha256), "%s", s->body_sha256);
+        snprintf(row->first_row, sizeof(row->first_row), "%s", s->first_row);
+        snprintf(row->last_row, sizeof(row->last_row), "%s", s->last_row);
     }
     if (s->state == QP_STATE_CONVERTED) {
         row->spool_format = (int)run->cfg->format + 1;
@@ -196,28 +201,206 @@ static void end_unchanged(struct qp_run *run, size_t idx, bool not_modified)
     }
 }
 
-bool qp_run_fetched(struct qp_run *run, size_t idx, const struct qp_body *body)
+/* What a {from} body (only the rows after the archived ones, if the server honoured it) is. */
+enum from_kind {
+    FROM_NEW,     /* data rows, every one after the archived ones */
+    FROM_NOTHING, /* no data row: nothing new */
+    FROM_REFUSED, /* a row not after the archived ones: refused (printed), the archive stays */
+};
+
+static enum from_kind from_body(struct qp_run *run, size_t idx, const char *first, const char *last)
+{
+    const struct qp_sym *s = &run->syms[idx];
+    if (first[0] == '\0') {
+        return FROM_NOTHING;
+    }
+    pthread_mutex_lock(&run->mu);
+    char archived[QP_ROW_KEY_MAX];
+    snprintf(archived, sizeof(archived), "%s",
+             strcmp(s->first_row, s->last_row) > 0 ? s->first_row : s->last_row);
+    pthread_mutex_unlock(&run->mu);
+    const char *oldest = strcmp(first, last) < 0 ? first : last;
+    if (archived[0] == '\0' || strcmp(oldest, archived) <= 0) {
+        char msg[300];
+        snprintf(msg, sizeof(msg),
+                 "the body for {from} has a row of %s, not after the last archived row (%s): "
+                 "not packed (does the server honour {from}?)",
+                 oldest[0] ? oldest : "unknown date", archived[0] ? archived : "unknown");
+        qp_run_failed(run, idx, msg, QP_FAILURE_TRANSIENT, false);
+        return FROM_REFUSED;
+    }
+    return FROM_NEW;
+}
+
+/* Reads up to n bytes of the spill file at off: the count read (0 on an error). */
+static size_t read_at(int fd, char *buf, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+        if (r <= 0) {
+            break;
+        }
+        got += (size_t)r;
+    }
+    return got;
+}
+
+/*
+ * The first field of the body's first and last data rows (rowsplit.h). A spilled body is read
+ * at its two ends only: the header and first rows from its first 64 KiB, the last row from its
+ * last 64 KiB (after the header line, so that the delimiter is found as for a whole body).
+ */
+static void body_keys(const struct qp_body *body, char delim, char *first, char *last)
+{
+    first[0] = last[0] = '\0';
+    if (!qp_body_spilled(body)) {
+        if (body->data != NULL) {
+            qp_row_keys(body->data, body->len, delim, first, last);
+        }
+        return;
+    }
+    const size_t PART = (size_t)64 * 1024;
+    char *buf = core_xmalloc(2 * PART);
+    size_t head = read_at(body->fd, buf, PART, 0);
+    const char *nl = memchr(buf, '\n', head);
+    char unused[QP_ROW_KEY_MAX];
+    if (nl != NULL) {
+        size_t hl = (size_t)(nl - buf) + 1;
+        qp_row_keys(buf, head, delim, first, unused); // the last line may be cut: not used
+        uint64_t off = body->size > PART ? body->size - PART : 0;
+        size_t tail = read_at(body->fd, buf + hl, PART, off);
+        const char *cut = off > 0 ? memchr(buf + hl, '\n', tail) : NULL;
+        if (off > 0 && cut != NULL) {
+            // From the first whole line of the tail: header line, then those lines.
+            size_t skip = (size_t)(cut - (buf + hl)) + 1;
+            memmove(buf + hl, buf + hl + skip, tail - skip);
+            tail -= skip;
+        }
+        if (off == 0 || cut != NULL) {
+            char unused2[QP_ROW_KEY_MAX];
+            qp_row_keys(buf, off > 0 ? hl + tail : head, delim, unused2, last);
+        }
+    }
+    free(buf);
+}
+
+/* The delimiter to read row dates with: the given one, or 0 to detect it from the header. */
+static char key_delimiter(const struct qp_config *cfg)
+{
+    return cfg->dialect.detect ? 0 : cfg->dialect.delimiter != 0 ? cfg->dialect.delimiter : ',';
+}
+
+/* Whether the symbol's source gives its newest row first (as far as its archive tells). */
+static enum qp_row_order row_order(const struct qp_sym *s);
+
+static bool newest_first(const struct qp_sym *s)
+{
+    return row_order(s) == QP_ORDER_NEWEST_FIRST;
+}
+
+/* The source's order as far as the archive tells (mu held). */
+static enum qp_row_order row_order(const struct qp_sym *s)
+{
+    // The member's own dates first (a member of one row tells nothing), then where the
+    // last row-level generation went.
+    int c = strcmp(s->first_row, s->last_row);
+    if (s->first_row[0] != '\0' && c != 0) {
+        return c > 0 ? QP_ORDER_NEWEST_FIRST : QP_ORDER_OLDEST_FIRST;
+    }
+    if (s->gen > 0) {
+        return s->at_top ? QP_ORDER_NEWEST_FIRST : QP_ORDER_OLDEST_FIRST;
+    }
+    return QP_ORDER_UNKNOWN;
+}
+
+bool qp_run_fetched(struct qp_run *run, size_t idx, struct qp_body *body)
 {
     struct qp_sym *s = &run->syms[idx];
+    struct qp_split split = { .kind = QP_SPLIT_CHANGED };
+    bool in_memory = !qp_body_spilled(body) && body->data != NULL;
+    char first[QP_ROW_KEY_MAX] = "";
+    char last[QP_ROW_KEY_MAX] = "";
+    uint64_t full_size = body->size;
     if (s->refresh) {
         pthread_mutex_lock(&run->mu);
         bool same = body->not_modified ||
                     (s->body_sha256[0] != '\0' && strcmp(s->body_sha256, body->sha256) == 0);
+        uint64_t old_len = s->csv_bytes;
+        char old_sha[sizeof(s->body_sha256)];
+        snprintf(old_sha, sizeof(old_sha), "%s", s->body_sha256);
+        bool at_top = newest_first(s);
+        enum qp_row_order order = row_order(s);
         pthread_mutex_unlock(&run->mu);
+        if (!same && in_memory) {
+            // Only the rows not archived yet are packed (a spilled body is archived again
+            // whole: docs/quotepack.md).
+            qp_rowsplit(body->data, body->len, old_len, old_sha, order, &split);
+            same = split.kind == QP_SPLIT_NOTHING_NEW;
+        }
+        if (!same && split.kind == QP_SPLIT_CHANGED && run->cfg->has_from) {
+            // A {from} body: only the rows after the archived ones, checked; all of it is
+            // the new generation.
+            body_keys(body, key_delimiter(run->cfg), first, last);
+            enum from_kind fk = from_body(run, idx, first, last);
+            if (fk == FROM_REFUSED) {
+                return false;
+            }
+            same = fk == FROM_NOTHING;
+            split.kind = at_top ? QP_SPLIT_PREPEND : QP_SPLIT_APPEND;
+        } else if (!same) {
+            if (split.kind == QP_SPLIT_CHANGED) {
+                qp_console_log(CORE_LOG_INFO,
+                               "%s: the archived rows changed: archived again whole (the earlier "
+                               "generations become replaced)",
+                               s->name);
+            } else {
+                qp_rowsplit_apply(body->data, &body->len, &split);
+                body->size = body->len;
+            }
+        }
         if (same) {
             end_unchanged(run, idx, body->not_modified);
             return false;
         }
     }
+    // The member's first and last row dates.
+    if (first[0] == '\0') {
+        body_keys(body, key_delimiter(run->cfg), first, last);
+    }
     pthread_mutex_lock(&run->mu);
-    s->csv_bytes = body->size;
+    s->split = split.kind;
+    s->csv_bytes = full_size; // the whole body's, as its SHA-256: the next refresh splits on it
     s->fetched = true;
     snprintf(s->etag, sizeof(s->etag), "%s", body->etag);
     snprintf(s->last_modified, sizeof(s->last_modified), "%s", body->last_modified);
     snprintf(s->body_sha256, sizeof(s->body_sha256), "%s", body->sha256);
     s->fetched_at = (int64_t)time(NULL);
+    snprintf(s->first_row, sizeof(s->first_row), "%s", first);
+    snprintf(s->last_row, sizeof(s->last_row), "%s", last);
     pthread_mutex_unlock(&run->mu);
     return true;
+}
+
+void qp_run_from(struct qp_run *run, size_t idx, const char *fmt, char *out, size_t size)
+{
+    const struct qp_sym *s = &run->syms[idx];
+    char key[QP_ROW_KEY_MAX] = "";
+    pthread_mutex_lock(&run->mu);
+    if (s->refresh) {
+        snprintf(key, sizeof(key), "%s",
+                 strcmp(s->first_row, s->last_row) > 0 ? s->first_row : s->last_row);
+    }
+    pthread_mutex_unlock(&run->mu);
+    struct qp_day d = { 1970, 1, 1 };
+    key[10] = '\0'; // the YYYY-MM-DD of a date or a date-time
+    struct qp_day k;
+    if (qp_day_parse(key, &k) == 0) {
+        d = qp_day_next(k);
+    }
+    if (qp_day_format(d, fmt, out, size) != 0) {
+        out[0] = '\0';
+    }
 }
 
 void qp_run_converted(struct qp_run *run, size_t idx, uint64_t rows, uint64_t xml_bytes,

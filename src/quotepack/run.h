@@ -13,6 +13,7 @@
 #include "quotepack/catalog.h"
 #include "quotepack/config.h"
 #include "quotepack/fetch.h"
+#include "quotepack/rowsplit.h"
 #include "quotepack/spool.h"
 
 struct qp_body;
@@ -75,6 +76,16 @@ struct qp_sym {
     bool have_facts;
     struct qp_entry_facts facts;
     int64_t fetched_at;
+    /* guarded by mu, refreshes: how the body this run converts relates to the archived one
+     * (rowsplit.h): APPEND/PREPEND when only its new rows were converted (a row-level
+     * generation), CHANGED when it is archived again whole */
+    enum qp_split_kind split;
+    /* guarded by mu: the first field of the first and last rows of the member it has (the
+     * archived one, then the one this run converts), for {from} and the catalog */
+    char first_row[QP_ROW_KEY_MAX];
+    char last_row[QP_ROW_KEY_MAX];
+    uint64_t gen; /* immutable after recover: the archived member's generation (catalog) */
+    bool at_top;  /* immutable after recover: that member's rows go before the earlier ones */
 };
 
 struct qp_run {
@@ -121,6 +132,7 @@ struct qp_run {
     atomic_uint_fast64_t not_modified;
     atomic_uint_fast64_t unchanged;
     atomic_uint_fast64_t rearchived;
+    atomic_uint_fast64_t new_rows_only; /* atomic: of rearchived, packed as a row-level gen */
     atomic_uint_fast64_t refresh_failed;
 };
 
@@ -136,10 +148,19 @@ enum qp_fetch_admit qp_run_admit(struct qp_run *run, size_t *idx, const char **s
 /**
  * The download of idx finished (body is borrowed). Returns true when the body is to be
  * converted (its size and validators are then the symbol's); false when it is a refresh whose
- * body did not change (a 304, or the SHA-256 of the archived body): idx then ended, archived
- * as it was, and the caller releases the body. Fetch thread.
+ * body did not change (a 304, the SHA-256 of the archived body, or the archived rows and no
+ * new one; or a {from} body with a row not after the archived ones, a failure): idx then
+ * ended, archived as it was, and the caller releases the body. A refresh
+ * whose in-memory body holds the archived rows plus new ones is cut, in place, to the header
+ * and the new rows (a row-level generation, rowsplit.h). Fetch thread.
  */
-bool qp_run_fetched(struct qp_run *run, size_t idx, const struct qp_body *body);
+bool qp_run_fetched(struct qp_run *run, size_t idx, struct qp_body *body);
+/**
+ * The value of {from} for idx: the day after the last archived row (the later of its member's
+ * first and last row dates), in fmt; 1970-01-01 when none is known (never archived, or a first
+ * field that is not a YYYY-MM-DD date). Fetch thread.
+ */
+void qp_run_from(struct qp_run *run, size_t idx, const char *fmt, char *out, size_t size);
 /** The validators to send for idx (a refresh): see qp_fetch_validators_fn. Fetch thread. */
 void qp_run_validators(struct qp_run *run, size_t idx, char *etag, size_t etag_size,
                        char *last_modified, size_t lm_size);

@@ -65,6 +65,12 @@ static void validators(void *ctx, size_t idx, char *etag, size_t etag_size, char
     qp_run_validators(fs->run, idx, etag, etag_size, last_modified, lm_size);
 }
 
+static void from_value(void *ctx, size_t idx, char *out, size_t size)
+{
+    struct qp_fetch_stage *fs = ctx;
+    qp_run_from(fs->run, idx, fs->run->cfg->date_format, out, size);
+}
+
 static void wake(void *ctx)
 {
     struct qp_fetch_stage *fs = ctx;
@@ -112,6 +118,7 @@ int qp_fetch_stage_create(struct qp_fetch_stage **out, struct qp_run *run,
         .spill_at = (size_t)4 << 20,
         .admit = admit,
         .validators = cfg->refresh ? validators : NULL,
+        .from = cfg->has_from ? from_value : NULL,
         .done = fetched,
         .ctx = fs,
     };

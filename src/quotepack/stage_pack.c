@@ -35,6 +35,7 @@ struct qp_pack_stage {
     size_t end_len;
     size_t *members;             /* pack thread only: batch slots */
     struct qp_member *mw;        /* pack thread only: frames the manifest member */
+    enum qp_split_kind *splits;  /* pack thread only: the members' splits (refreshes) */
     struct qp_catalog_row *rows; /* pack thread only: dirty rows, then members */
     size_t rows_cap;
 };
@@ -173,15 +174,22 @@ static int pack_archive(struct qp_pack_stage *ps, size_t n)
     pthread_mutex_lock(&run->mu);
     for (size_t i = 0; i < n; i++) {
         qp_run_row_locked(run, ps->members[i], &rows[i]);
+        ps->splits[i] = run->syms[ps->members[i]].split;
     }
     pthread_mutex_unlock(&run->mu);
     size_t rearchived = 0;
+    size_t new_rows_only = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         rows[i].state = QP_STATE_ARCHIVED;
         snprintf(rows[i].archive, sizeof(rows[i].archive), "%s", name);
         if (run->syms[ps->members[i]].refresh) {
             // A refresh's changed body: the old member becomes an earlier generation.
-            rc = qp_catalog_rearchive(ps->cat, &rows[i]);
+            // Only the new rows (APPEND/PREPEND): a row-level generation; else the whole body.
+            enum qp_split_kind k = ps->splits[i];
+            rows[i].at_top = k == QP_SPLIT_PREPEND;
+            bool keep = k == QP_SPLIT_APPEND || k == QP_SPLIT_PREPEND;
+            rc = qp_catalog_rearchive(ps->cat, &rows[i], keep);
+            new_rows_only += keep;
             rearchived++;
         } else {
             rc = qp_catalog_update(ps->cat, &rows[i]);
@@ -230,6 +238,7 @@ static int pack_archive(struct qp_pack_stage *ps, size_t n)
     }
     atomic_fetch_add(&run->archived, n - rearchived);
     atomic_fetch_add(&run->rearchived, rearchived);
+    atomic_fetch_add(&run->new_rows_only, new_rows_only);
     atomic_fetch_add(&run->archives, 1);
     atomic_fetch_add(&run->archived_csv, csv);
     qp_console_log(CORE_LOG_DEBUG, "packed %s: %zu members, %llu bytes in %.3f s", name, n,
@@ -342,11 +351,13 @@ int qp_pack_stage_start(struct qp_pack_stage **out, struct qp_run *run, struct q
         return rc;
     }
     ps->members = core_xcalloc(run->cfg->batch + 1, sizeof(*ps->members));
+    ps->splits = core_xcalloc(run->cfg->batch + 1, sizeof(*ps->splits));
     rc = core_thread_start(&ps->thread, "pack", pack_main, ps);
     if (rc != 0) {
         qp_member_destroy(ps->mw);
         free(ps->end);
         free(ps->members);
+        free(ps->splits);
         free(ps);
         return rc;
     }
@@ -363,6 +374,7 @@ void qp_pack_stage_join(struct qp_pack_stage *ps)
     qp_member_destroy(ps->mw);
     free(ps->end);
     free(ps->members);
+    free(ps->splits);
     free(ps->rows);
     free(ps);
 }

@@ -140,3 +140,65 @@ int qp_xml_range(const char *doc, size_t len, const char *from, const char *to, 
     }
     return emit(out, compact ? "</Data>\n" : "\n</Data>\n", compact ? 8 : 9);
 }
+
+/* The rows of doc: [*start, *end), and whether it is compact; an empty document has none. */
+static int rows_of(const char *doc, size_t len, size_t *start, size_t *end, int *compact)
+{
+    static const char empty[] = " />\n";
+    size_t dl = sizeof(decl) - 1;
+    if (len < dl || memcmp(doc, decl, dl) != 0) {
+        return -EINVAL;
+    }
+    if (len == dl + sizeof(empty) - 1 && memcmp(doc + dl, empty, sizeof(empty) - 1) == 0) {
+        *start = *end = dl;
+        return 0;
+    }
+    if (doc[dl] != '>') {
+        return -EINVAL;
+    }
+    int c = !(dl + 1 < len && doc[dl + 1] == '\n');
+    const char *close = c ? "</Data>\n" : "\n</Data>\n";
+    size_t cl = strlen(close);
+    if (len < dl + 1 + cl || memcmp(doc + len - cl, close, cl) != 0) {
+        return -EINVAL;
+    }
+    *start = dl + 1;
+    *end = len - cl;
+    if (*compact >= 0 && *compact != c) {
+        return -EINVAL;
+    }
+    *compact = c;
+    return 0;
+}
+
+int qp_xml_concat(const char *const *docs, const size_t *lens, size_t n, FILE *out)
+{
+    int compact = -1;
+    size_t dl = sizeof(decl) - 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t s = 0;
+        size_t e = 0;
+        int rc = rows_of(docs[i], lens[i], &s, &e, &compact);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (compact < 0) {
+        // Every one empty (or none at all): the empty document.
+        int rc = emit(out, decl, dl);
+        return rc == 0 ? emit(out, " />\n", 4) : rc;
+    }
+    int rc = emit(out, decl, dl);
+    rc = rc == 0 ? emit(out, ">", 1) : rc;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        size_t s = 0;
+        size_t e = 0;
+        int c = compact;
+        rc = rows_of(docs[i], lens[i], &s, &e, &c);
+        rc = rc == 0 ? emit(out, docs[i] + s, e - s) : rc;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    return emit(out, compact ? "</Data>\n" : "\n</Data>\n", compact ? 8 : 9);
+}

@@ -26,4 +26,11 @@
 int qp_xml_range(const char *doc, size_t len, const char *from, const char *to,
                  FILE *out) CORE_MUST_CHECK;
 
+/**
+ * Writes the n documents docs[i] (lens[i] bytes each, in that form, all compact or all
+ * indented) as one: their rows in the given order, which is what converting all those rows
+ * at once gives (`quotepack cat` across a symbol's generations). 0, -EINVAL or -EIO.
+ */
+int qp_xml_concat(const char *const *docs, const size_t *lens, size_t n, FILE *out) CORE_MUST_CHECK;
+
 #endif

@@ -263,6 +263,10 @@ static void downgrade_to_v2(void)
                                "ALTER TABLE symbols DROP COLUMN etag;"
                                "ALTER TABLE symbols DROP COLUMN last_modified;"
                                "ALTER TABLE symbols DROP COLUMN body_sha256;"
+                               "ALTER TABLE symbols DROP COLUMN gen;"
+                               "ALTER TABLE symbols DROP COLUMN at_top;"
+                               "ALTER TABLE symbols DROP COLUMN first_row;"
+                               "ALTER TABLE symbols DROP COLUMN last_row;"
                                "PRAGMA user_version = 2;",
                                NULL, NULL, NULL),
                   SQLITE_OK);
@@ -378,6 +382,112 @@ static void archive_x(struct qp_catalog *cat, const char *name, uint64_t seq, ui
     ASSERT_OK(qp_catalog_commit(cat));
 }
 
+static int unreplaced_generations(void *ctx, const struct qp_catalog_generation *g)
+{
+    if (!g->replaced) {
+        (*(int *)ctx)++;
+    }
+    return 0;
+}
+
+TEST(a_row_level_generation_keeps_the_earlier_member_in_the_history)
+{
+    struct qp_catalog *cat = NULL;
+    const char *syms[] = { "X" };
+    struct qp_catalog_row row;
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
+    ASSERT_OK(qp_catalog_add_symbols(cat, syms, 1));
+    archive_x(cat, "quotes-000000.tgz", 0, 11);
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_EQ_U64(row.gen, 0);
+    for (int i = 1; i <= 2; i++) {
+        ASSERT_OK(qp_catalog_begin(cat));
+        snprintf(row.archive, sizeof(row.archive), "quotes-00000%d.tgz", i);
+        row.rows = 1;
+        row.at_top = true;
+        snprintf(row.first_row, sizeof(row.first_row), "2025-01-0%d", i);
+        snprintf(row.last_row, sizeof(row.last_row), "2025-01-0%d", i);
+        ASSERT_OK(qp_catalog_rearchive(cat, &row, true));
+        ASSERT_OK(qp_catalog_commit(cat));
+        ASSERT_OK(qp_catalog_get(cat, "X", &row));
+        ASSERT_EQ_U64(row.gen, (uint64_t)i);
+        ASSERT_TRUE(row.at_top);
+    }
+    struct qp_catalog_generation g;
+    int n = 0;
+    ASSERT_OK(qp_catalog_foreach_generation(cat, unreplaced_generations, &n));
+    ASSERT_EQ_INT(n, 2);
+    ASSERT_OK(qp_catalog_foreach_generation(cat, collect_generation, &g)); // the last, gen 1
+    ASSERT_EQ_U64(g.gen, 1);
+    ASSERT_TRUE(g.at_top);
+    ASSERT_EQ_STR(g.first_row, "2025-01-01");
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_EQ_STR(row.last_row, "2025-01-02");
+    ASSERT_FALSE(g.replaced);
+    // A changed archived part: the whole body again replaces every earlier generation.
+    ASSERT_OK(qp_catalog_begin(cat));
+    snprintf(row.archive, sizeof(row.archive), "quotes-000003.tgz");
+    ASSERT_OK(qp_catalog_rearchive(cat, &row, false));
+    ASSERT_OK(qp_catalog_commit(cat));
+    n = 0;
+    ASSERT_OK(qp_catalog_foreach_generation(cat, unreplaced_generations, &n));
+    ASSERT_EQ_INT(n, 0);
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_EQ_U64(row.gen, 3);
+    ASSERT_FALSE(row.at_top);
+    qp_catalog_close(cat);
+}
+
+TEST(a_version_4_catalog_reads_read_only_and_a_run_adds_the_generation_columns)
+{
+    struct qp_catalog *cat = NULL;
+    const char *syms[] = { "X" };
+    struct qp_catalog_row row;
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false));
+    ASSERT_OK(qp_catalog_add_symbols(cat, syms, 1));
+    archive_x(cat, "quotes-000000.tgz", 0, 11);
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_OK(qp_catalog_begin(cat));
+    snprintf(row.archive, sizeof(row.archive), "quotes-000001.tgz");
+    ASSERT_OK(qp_catalog_rearchive(cat, &row, false));
+    ASSERT_OK(qp_catalog_commit(cat));
+    qp_catalog_close(cat);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), QP_CATALOG_FILE);
+    sqlite3 *db = NULL;
+    ASSERT_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_exec(db,
+                               "ALTER TABLE generations DROP COLUMN gen;"
+                               "ALTER TABLE generations DROP COLUMN at_top;"
+                               "ALTER TABLE generations DROP COLUMN first_row;"
+                               "ALTER TABLE generations DROP COLUMN last_row;"
+                               "ALTER TABLE symbols DROP COLUMN gen;"
+                               "ALTER TABLE symbols DROP COLUMN at_top;"
+                               "ALTER TABLE symbols DROP COLUMN first_row;"
+                               "ALTER TABLE symbols DROP COLUMN last_row;"
+                               "PRAGMA user_version = 4;",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+    sqlite3_close(db);
+
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), true));
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_EQ_STR(row.archive, "quotes-000001.tgz");
+    ASSERT_EQ_U64(row.gen, 0);
+    struct qp_catalog_generation g;
+    memset(&g, 0, sizeof(g));
+    ASSERT_OK(qp_catalog_foreach_generation(cat, collect_generation, &g));
+    ASSERT_EQ_STR(g.archive, "quotes-000000.tgz");
+    ASSERT_TRUE(g.replaced);
+    qp_catalog_close(cat);
+
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false)); // migrates to 5
+    ASSERT_OK(qp_catalog_get(cat, "X", &row));
+    ASSERT_EQ_U64(row.gen, 0);
+    ASSERT_EQ_STR(row.first_row, "");
+    qp_catalog_close(cat);
+}
+
 TEST(rearchive_records_the_replaced_member_as_a_generation)
 {
     struct qp_catalog *cat = NULL;
@@ -388,14 +498,14 @@ TEST(rearchive_records_the_replaced_member_as_a_generation)
     archive_x(cat, "quotes-000000.tgz", 0, 11);
     ASSERT_OK(qp_catalog_get(cat, "X", &row));
     // Into the same archive, or for a symbol that is not archived: refused.
-    ASSERT_EQ_INT(qp_catalog_rearchive(cat, &row), -EPERM);
+    ASSERT_EQ_INT(qp_catalog_rearchive(cat, &row, false), -EPERM);
     ASSERT_OK(qp_catalog_begin(cat));
     snprintf(row.archive, sizeof(row.archive), "quotes-000001.tgz");
     row.rows = 4;
     row.xml_bytes = 130;
     row.crc32 = 22;
     snprintf(row.etag, sizeof(row.etag), "\"v2\"");
-    ASSERT_OK(qp_catalog_rearchive(cat, &row));
+    ASSERT_OK(qp_catalog_rearchive(cat, &row, false));
     ASSERT_OK(qp_catalog_commit(cat));
     qp_catalog_close(cat);
 
@@ -434,7 +544,12 @@ TEST(a_version_3_catalog_reads_read_only_and_a_run_adds_the_generations_table)
     sqlite3 *db = NULL;
     ASSERT_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
     ASSERT_EQ_INT(
-            sqlite3_exec(db, "DROP TABLE generations; PRAGMA user_version = 3;", NULL, NULL, NULL),
+            sqlite3_exec(db,
+                         "DROP TABLE generations; ALTER TABLE symbols DROP COLUMN gen;"
+                         " ALTER TABLE symbols DROP COLUMN at_top;"
+                         " ALTER TABLE symbols DROP COLUMN first_row;"
+                         " ALTER TABLE symbols DROP COLUMN last_row; PRAGMA user_version = 3;",
+                         NULL, NULL, NULL),
             SQLITE_OK);
     sqlite3_close(db);
 
@@ -447,11 +562,11 @@ TEST(a_version_3_catalog_reads_read_only_and_a_run_adds_the_generations_table)
     ASSERT_EQ_STR(row.archive, "quotes-000000.tgz");
     qp_catalog_close(cat);
 
-    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false)); // migrates to 4
+    ASSERT_OK(qp_catalog_open(&cat, test_tmpdir(), false)); // migrates to 5
     ASSERT_OK(qp_catalog_get(cat, "X", &row));
     ASSERT_OK(qp_catalog_begin(cat));
     snprintf(row.archive, sizeof(row.archive), "quotes-000001.tgz");
-    ASSERT_OK(qp_catalog_rearchive(cat, &row));
+    ASSERT_OK(qp_catalog_rearchive(cat, &row, false));
     ASSERT_OK(qp_catalog_commit(cat));
     n = 0;
     ASSERT_OK(qp_catalog_foreach_generation(cat, count_generations, &n));
@@ -461,7 +576,7 @@ TEST(a_version_3_catalog_reads_read_only_and_a_run_adds_the_generations_table)
     sqlite3_stmt *st = NULL;
     ASSERT_EQ_INT(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
-    ASSERT_EQ_INT(sqlite3_column_int(st, 0), 4);
+    ASSERT_EQ_INT(sqlite3_column_int(st, 0), 5);
     sqlite3_finalize(st);
     sqlite3_close(db);
 }
@@ -477,7 +592,7 @@ TEST(compaction_moves_members_and_forgets_an_archive_only_when_empty)
     ASSERT_OK(qp_catalog_get(cat, "X", &row));
     ASSERT_OK(qp_catalog_begin(cat));
     snprintf(row.archive, sizeof(row.archive), "quotes-000001.tgz");
-    ASSERT_OK(qp_catalog_rearchive(cat, &row));
+    ASSERT_OK(qp_catalog_rearchive(cat, &row, false));
     struct qp_catalog_archive a = { "quotes-000001.tgz", 1, 1, 500 };
     ASSERT_OK(qp_catalog_add_archive(cat, &a));
     ASSERT_OK(qp_catalog_commit(cat));

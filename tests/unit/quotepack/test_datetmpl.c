@@ -71,16 +71,19 @@ TEST(days_format_with_strftime_conversions_in_utc)
 TEST(templates_expand_symbol_and_to_with_percent_encoding)
 {
     char out[128];
-    ASSERT_OK(qp_template_expand("http://h/q?s={symbol}&to={to}", "^GSPC", "04/07/2025", out,
+    ASSERT_OK(qp_template_expand("http://h/q?s={symbol}&to={to}", "^GSPC", NULL, "04/07/2025", out,
                                  sizeof(out)));
     ASSERT_EQ_STR(out, "http://h/q?s=%5EGSPC&to=04%2F07%2F2025");
-    ASSERT_OK(qp_template_expand("http://h/{symbol}?end={to}&again={to}", "A", "2025-07-04", out,
-                                 sizeof(out)));
+    ASSERT_OK(qp_template_expand("http://h/{symbol}?end={to}&again={to}", "A", NULL, "2025-07-04",
+                                 out, sizeof(out)));
     ASSERT_EQ_STR(out, "http://h/A?end=2025-07-04&again=2025-07-04");
     // Without a value {to} stays; other braces are left alone.
-    ASSERT_OK(qp_template_expand("http://h/{symbol}/{to}/{x}", "B", NULL, out, sizeof(out)));
+    ASSERT_OK(qp_template_expand("http://h/{symbol}/{to}/{x}", "B", NULL, NULL, out, sizeof(out)));
     ASSERT_EQ_STR(out, "http://h/B/{to}/{x}");
-    ASSERT_EQ_INT(qp_template_expand("http://h/{symbol}?to={to}", "A", "2025-07-04", out, 20),
+    ASSERT_OK(qp_template_expand("http://h/{symbol}?from={from}&to={to}", "C", "02/07/2025",
+                                 "2025-07-04", out, sizeof(out)));
+    ASSERT_EQ_STR(out, "http://h/C?from=02%2F07%2F2025&to=2025-07-04");
+    ASSERT_EQ_INT(qp_template_expand("http://h/{symbol}?to={to}", "A", NULL, "2025-07-04", out, 20),
                   -ENAMETOOLONG);
 }
 
