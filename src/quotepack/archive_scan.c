@@ -32,27 +32,6 @@ static int member_piece(void *ctx, const void *data, size_t len)
     return 0;
 }
 
-/* The manifest's text, kept in memory (bounded). */
-struct text {
-    char *p;
-    size_t len, cap;
-};
-
-static int text_piece(void *ctx, const void *data, size_t len)
-{
-    struct text *t = ctx;
-    if (len > QP_MANIFEST_MAX - t->len) {
-        return -E2BIG;
-    }
-    if (t->len + len > t->cap) {
-        t->cap = (t->len + len) * 2;
-        t->p = core_xrealloc(t->p, t->cap);
-    }
-    memcpy(t->p + t->len, data, len);
-    t->len += len;
-    return 0;
-}
-
 static bool has_suffix(const char *s, const char *suffix)
 {
     size_t a = strlen(s);
@@ -62,14 +41,14 @@ static bool has_suffix(const char *s, const char *suffix)
 
 static void read_manifest(struct qp_reader *r, struct qp_scanned_archive *a)
 {
-    struct text t = { NULL, 0, 0 };
+    struct qp_manifest_text t = { NULL, 0, 0 };
     uint64_t size = 0;
     uint32_t crc = 0;
     if (a->has_manifest) {
         a->manifest_dup = true;
     }
     a->has_manifest = true;
-    int rc = qp_reader_data_each(r, text_piece, &t, &size, &crc);
+    int rc = qp_reader_data_each(r, qp_manifest_text_piece, &t, &size, &crc);
     if (rc == -E2BIG) {
         snprintf(a->manifest_error, sizeof(a->manifest_error),
                  "the manifest is larger than %zu "

@@ -497,3 +497,18 @@ const struct qp_manifest_entry *qp_manifest_find(const struct qp_manifest *m, co
     }
     return NULL;
 }
+
+int qp_manifest_text_piece(void *ctx, const void *data, size_t len)
+{
+    struct qp_manifest_text *t = ctx;
+    if (len > QP_MANIFEST_MAX - t->len) {
+        return -E2BIG;
+    }
+    if (t->len + len > t->cap) {
+        t->cap = (t->len + len) * 2;
+        t->p = core_xrealloc(t->p, t->cap);
+    }
+    memcpy(t->p + t->len, data, len);
+    t->len += len;
+    return 0;
+}

@@ -69,6 +69,18 @@ char *qp_manifest_format(const struct qp_manifest *m, size_t *len);
 int qp_manifest_parse(const char *text, size_t len, struct qp_manifest *m, char *err,
                       size_t errlen) CORE_MUST_CHECK;
 
+/** A manifest member's text as it is read from an archive (malloc'd p, len bytes; free p). */
+struct qp_manifest_text {
+    char *p;
+    size_t len, cap;
+};
+
+/**
+ * A reader.h data callback: appends len bytes to the qp_manifest_text ctx; -E2BIG once the
+ * text would pass QP_MANIFEST_MAX.
+ */
+int qp_manifest_text_piece(void *ctx, const void *data, size_t len);
+
 /** The entry named name, or NULL. Linear: callers index it themselves when it matters. */
 const struct qp_manifest_entry *qp_manifest_find(const struct qp_manifest *m, const char *name);
 

@@ -12,26 +12,6 @@
 #include "quotepack/manifest.h"
 #include "quotepack/reader.h"
 
-struct text {
-    char *p;
-    size_t len, cap;
-};
-
-static int text_piece(void *ctx, const void *data, size_t len)
-{
-    struct text *t = ctx;
-    if (len > QP_MANIFEST_MAX - t->len) {
-        return -E2BIG;
-    }
-    if (t->len + len > t->cap) {
-        t->cap = (t->len + len) * 2;
-        t->p = core_xrealloc(t->p, t->cap);
-    }
-    memcpy(t->p + t->len, data, len);
-    t->len += len;
-    return 0;
-}
-
 /* Reads path's manifest into *m: 0, or 1 after saying why on stderr. */
 static int read_manifest(const char *path, struct qp_manifest *m)
 {
@@ -46,7 +26,7 @@ static int read_manifest(const char *path, struct qp_manifest *m)
     int64_t size = 0;
     int rc;
     bool found = false;
-    struct text t = { NULL, 0, 0 };
+    struct qp_manifest_text t = { NULL, 0, 0 };
     while (!found && (rc = qp_reader_next(r, &name, &size)) == 1) {
         if (strcmp(name, QP_MANIFEST_NAME) != 0) {
             continue; // quotepack writes it first; another tool may have moved it
@@ -54,7 +34,7 @@ static int read_manifest(const char *path, struct qp_manifest *m)
         found = true;
         uint64_t got = 0;
         uint32_t crc = 0;
-        rc = qp_reader_data_each(r, text_piece, &t, &got, &crc);
+        rc = qp_reader_data_each(r, qp_manifest_text_piece, &t, &got, &crc);
     }
     int status = 1;
     if (rc < 0) {
