@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Unit tests for command-line parsing. */
 #include "../testlib.h"
+#include "config_args.h"
 
 #include <errno.h>
 
@@ -43,18 +44,7 @@ static enum mjd_config_result parse_capture(struct mjd_config *cfg, const char *
 
 static enum mjd_config_result parse(struct mjd_config *cfg, const char *const *args)
 {
-    char *argv[32];
-    int argc = 0;
-    static char prog[] = "mjpegd";
-    argv[argc++] = prog;
-    for (; *args != NULL; args++) {
-        argv[argc++] = (char *)(uintptr_t)*args;
-    }
-    mjd_config_defaults(cfg);
-    FILE *devnull = fopen("/dev/null", "w");
-    enum mjd_config_result r = mjd_config_parse(cfg, argc, argv, devnull, devnull);
-    fclose(devnull);
-    return r;
+    return mjd_test_parse_args(cfg, args);
 }
 
 TEST(config_defaults)

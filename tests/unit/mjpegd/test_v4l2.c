@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Unit tests for the v4l2 source, driven through its call table by a fake device (fake_v4l2.c). */
 #include "../testlib.h"
+#include "config_args.h"
 
 #include <errno.h>
 #include <linux/videodev2.h>
@@ -677,18 +678,7 @@ TEST(v4l2_through_source_create)
 
 static enum mjd_config_result parse(struct mjd_config *cfg, const char *const *args)
 {
-    char *argv[32];
-    int argc = 0;
-    static char prog[] = "mjpegd";
-    argv[argc++] = prog;
-    for (; *args != NULL; args++) {
-        argv[argc++] = (char *)(uintptr_t)*args;
-    }
-    mjd_config_defaults(cfg);
-    FILE *devnull = fopen("/dev/null", "w");
-    enum mjd_config_result r = mjd_config_parse(cfg, argc, argv, devnull, devnull);
-    fclose(devnull);
-    return r;
+    return mjd_test_parse_args(cfg, args);
 }
 
 TEST(v4l2_options_format_control_flip)
