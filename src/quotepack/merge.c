@@ -47,6 +47,9 @@ struct frames {
 static int sink(void *ctx, const void *data, size_t len)
 {
     struct frames *f = ctx;
+    if (len == 0) {
+        return 0;
+    }
     if (f->len + len > f->cap) {
         f->cap = (f->len + len) * 2;
         f->data = core_xrealloc(f->data, f->cap);
