@@ -3,11 +3,13 @@
 #include "quotepack/manifest_member.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "archive/sha256.h"
 #include "core/alloc.h"
+#include "quotepack/config.h"
 #include "quotepack/member.h"
 #include "quotepack/reader.h"
 #include "quotepack/strset.h"
@@ -62,6 +64,15 @@ int qp_manifest_member(struct qp_member *m, const struct qp_manifest *man, int64
     *out = f.p;
     *len = f.len;
     return 0;
+}
+
+void qp_manifest_entry_name(struct qp_manifest_entry *e, const char *symbol, const char *tmpl)
+{
+    snprintf(e->name, sizeof(e->name), "%s.xml", symbol);
+    snprintf(e->symbol, sizeof(e->symbol), "%s", symbol);
+    if (tmpl == NULL || qp_config_url(tmpl, symbol, e->source, sizeof(e->source)) != 0) {
+        e->source[0] = '\0';
+    }
 }
 
 int qp_manifest_member_without(struct qp_member *m, const char *text, size_t len,

@@ -23,6 +23,13 @@ int qp_manifest_member(struct qp_member *m, const struct qp_manifest *man, int64
                        char **out, size_t *len) CORE_MUST_CHECK;
 
 /**
+ * Fills e's name ("<symbol>.xml"), symbol and source: the URL the template tmpl (borrowed,
+ * config.h) gives symbol, "" for a NULL tmpl or a URL too long. Every writer of an entry
+ * (the packer, merge.c) names it so. Pure.
+ */
+void qp_manifest_entry_name(struct qp_manifest_entry *e, const char *symbol, const char *tmpl);
+
+/**
  * For an archive rewritten without some of its members (compaction): parses the old archive's
  * manifest text (len bytes), drops the entries whose member name is in drop (a set of
  * "<symbol>.xml" names), stamps it created now by this quotepack, and frames it as

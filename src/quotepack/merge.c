@@ -4,15 +4,18 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "archive/sha256.h"
 #include "core/alloc.h"
 #include "quotepack/config.h"
 #include "quotepack/history.h"
+#include "quotepack/manifest_member.h"
 #include "quotepack/member.h"
 #include "quotepack/pack.h"
 
@@ -44,6 +47,9 @@ struct frames {
 static int sink(void *ctx, const void *data, size_t len)
 {
     struct frames *f = ctx;
+    if (len == 0) {
+        return 0;
+    }
     if (f->len + len > f->cap) {
         f->cap = (f->len + len) * 2;
         f->data = core_xrealloc(f->data, f->cap);
@@ -62,11 +68,14 @@ static void crash_point(const char *point)
 }
 
 /*
- * Adds the merged member of row (its history m[0..n)) to pk and fills *row as the new
- * current member (sizes, checksum, rows, dates). 0, -1 (printed) or -errno.
+ * Frames the merged member of row (its history g[0..n)) through m (fr: scratch) onto arc, in
+ * archive order (header frame first), fills *row as the new current member (sizes, checksum,
+ * rows, dates) and lists it in man (source URLs from the template tmpl, NULL for none; the
+ * fetch time is not in the catalog: unknown). 0, -1 (printed) or -errno.
  */
-static int add_merged(const char *dir, struct qp_pack *pk, struct qp_member *m, struct frames *fr,
-                      const struct qp_catalog_generation *g, size_t n, struct qp_catalog_row *row)
+static int add_merged(const char *dir, struct qp_member *m, struct frames *fr, struct frames *arc,
+                      const struct qp_catalog_generation *g, size_t n, struct qp_catalog_row *row,
+                      struct qp_manifest *man, const char *tmpl)
 {
     char *doc = NULL;
     size_t doc_len = 0;
@@ -92,16 +101,21 @@ static int add_merged(const char *dir, struct qp_pack *pk, struct qp_member *m, 
     if (rc == 0) {
         rc = qp_member_end(m, &info);
     }
-    free(doc);
-    if (rc == 0 && info.hdr_len > 0) {
-        rc = qp_pack_add_frames(pk, fr->data + info.data_len, info.hdr_len);
-    }
+    unsigned char digest[ARC_SHA256_LEN];
     if (rc == 0) {
-        rc = qp_pack_add_frames(pk, fr->data, (size_t)info.data_len);
+        struct arc_sha256 sha;
+        arc_sha256_init(&sha);
+        arc_sha256_update(&sha, doc, doc_len);
+        arc_sha256_final(&sha, digest);
     }
+    free(doc);
     if (rc != 0) {
         return rc;
     }
+    if (info.hdr_len > 0) {
+        (void)sink(arc, fr->data + info.data_len, info.hdr_len);
+    }
+    (void)sink(arc, fr->data, (size_t)info.data_len);
     uint64_t rows = 0;
     for (size_t i = 0; i < n; i++) {
         rows += g[i].rows;
@@ -113,6 +127,14 @@ static int add_merged(const char *dir, struct qp_pack *pk, struct qp_member *m, 
     // In document order: the first member's first row, the last member's last row.
     snprintf(row->first_row, sizeof(row->first_row), "%s", g[0].first_row);
     snprintf(row->last_row, sizeof(row->last_row), "%s", g[n - 1].last_row);
+    struct qp_manifest_entry *e = qp_manifest_add(man);
+    qp_manifest_entry_name(e, row->symbol, tmpl);
+    e->rows = rows;
+    e->bytes = info.xml_len;
+    arc_sha256_hex(digest, e->sha256);
+    // A date field is far shorter than the room for it (QP_MANIFEST_DATE).
+    snprintf(e->first, sizeof(e->first), "%.*s", (int)sizeof(e->first) - 1, row->first_row);
+    snprintf(e->last, sizeof(e->last), "%.*s", (int)sizeof(e->last) - 1, row->last_row);
     return 0;
 }
 
@@ -155,30 +177,56 @@ int qp_merge_generations(const char *dir, struct qp_catalog *cat, unsigned long 
     char *end = NULL;
     size_t end_len = 0;
     struct frames fr = { NULL, 0, 0 };
+    struct frames arc = { NULL, 0, 0 }; /* the merged members' frames, in archive order */
+    char *mf = NULL;                    /* the manifest member's frames */
+    size_t mf_len = 0;
     uint64_t bytes = 0;
-    rc = qp_catalog_next_archive_seq(cat, &seq);
-    if (rc == 0) {
-        qp_pack_name(to, sizeof(to), seq, fmt);
-        rc = qp_pack_create(&pk, dir, to);
-    }
-    if (rc == 0) {
-        rc = qp_member_create(&m, fmt, QP_LEVEL_DEFAULT);
-    }
+    // The archive's first member is its manifest (manifest.h), so the merged members are
+    // framed in memory first; the source URLs come from the run's recorded --source.
+    int64_t now = (int64_t)time(NULL);
+    char created[QP_MANIFEST_DATE];
+    char *tmpl = core_xcalloc(1, 4096); // as long as the pipeline reads it (pipeline.c)
+    bool have_tmpl = qp_catalog_get_setting(cat, "source", tmpl, 4096) == 0;
+    struct qp_manifest man;
+    qp_manifest_time(now, created);
+    qp_manifest_init(&man, created);
+    rc = qp_member_create(&m, fmt, QP_LEVEL_DEFAULT);
     if (rc == 0) {
         rc = qp_member_end_of_archive(fmt, QP_LEVEL_DEFAULT, &end, &end_len);
     }
     for (size_t i = 0; rc == 0 && i < rs.n; i++) {
         if (hn[i] > max_gen && hn[i] > 1) {
-            rc = add_merged(dir, pk, m, &fr, hist[i], hn[i], &rs.v[i]);
+            rc = add_merged(dir, m, &fr, &arc, hist[i], hn[i], &rs.v[i], &man,
+                            have_tmpl ? tmpl : NULL);
         }
+    }
+    if (rc == 0) {
+        rc = qp_manifest_member(m, &man, now, &mf, &mf_len);
+    }
+    if (rc == 0) {
+        rc = qp_catalog_next_archive_seq(cat, &seq);
+    }
+    if (rc == 0) {
+        qp_pack_name(to, sizeof(to), seq, fmt);
+        rc = qp_pack_create(&pk, dir, to);
+    }
+    if (rc == 0) {
+        rc = qp_pack_add_frames(pk, mf, mf_len); // the first member
+    }
+    if (rc == 0) {
+        rc = qp_pack_add_frames(pk, arc.data, arc.len);
     }
     if (rc == 0) {
         rc = qp_pack_commit(pk, end, end_len, &bytes);
     }
     qp_pack_destroy(pk);
     qp_member_destroy(m);
+    qp_manifest_release(&man);
+    free(tmpl);
+    free(mf);
     free(end);
     free(fr.data);
+    free(arc.data);
     if (rc == 0) {
         crash_point("merge-rename");
         rc = qp_catalog_begin(cat);

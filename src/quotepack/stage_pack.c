@@ -92,8 +92,7 @@ static int make_manifest(struct qp_pack_stage *ps, size_t n, char **frames, size
         bool have_facts;
         struct qp_spool_rec rec;
         pthread_mutex_lock(&run->mu);
-        snprintf(e->name, sizeof(e->name), "%s.xml", s->name);
-        snprintf(e->symbol, sizeof(e->symbol), "%s", s->name);
+        qp_manifest_entry_name(e, s->name, run->source);
         e->rows = s->rows;
         e->bytes = s->xml_bytes;
         have_facts = s->have_facts;
@@ -105,10 +104,6 @@ static int make_manifest(struct qp_pack_stage *ps, size_t n, char **frames, size
         qp_manifest_time(s->fetched_at, e->fetched);
         rec = s->rec;
         pthread_mutex_unlock(&run->mu);
-        if (run->source == NULL ||
-            qp_config_url(run->source, s->name, e->source, sizeof(e->source)) != 0) {
-            e->source[0] = '\0';
-        }
         if (!have_facts) {
             rc = qp_manifest_record_sha256(run->spool, &rec, e->sha256);
             if (rc != 0) {

@@ -635,6 +635,23 @@ def four_generations_each(h, tmp):
     return out
 
 
+def check_self_describing(out, h, what):
+    """Every archive in out verifies against its own manifest (verify --no-catalog), and the
+    one holding a symbol's merged member lists it with its full history's rows and dates."""
+    arcs = archives(out)
+    v = run_qp("verify", "--no-catalog", *[os.path.join(out, n) for n in arcs])
+    check_eq(v.returncode, 0, f"{what}: verify --no-catalog: {v.stdout}{v.stderr}")
+    for s in SYMS:
+        (name,) = [n for n, ms in arcs.items() if s + ".xml" in ms]
+        ls = run_qp("ls", os.path.join(out, name))
+        check_eq(ls.returncode, 0, f"{what}: ls {name}: {ls.stderr}")
+        listed = [line.split() for line in ls.stdout.splitlines() if line.split()[:1] == [s]]
+        data = h.body(s)[0].decode().splitlines()[1:]
+        check_eq(len(listed), 1, f"{what}: {s} listed once: {ls.stdout}")
+        check_eq(int(listed[0][1]), len(data), f"{what}: {s}: the full history's rows")
+        check_eq(listed[0][2:4], [data[0][:10], data[-1][:10]], f"{what}: {s}: first, last")
+
+
 @test(timeout=180)
 def test_compact_merges_row_level_generations_into_one_member():
     for newest_first in (False, True):
@@ -652,6 +669,7 @@ def test_compact_merges_row_level_generations_into_one_member():
             for s in SYMS:
                 check_eq([g[1] for g in generation_rows(out, s)], [8], f"{s}: one member")
             check_history(out, h, tmp, "after merging")
+            check_self_describing(out, h, "after merging")
             # Updates go on from the merged member.
             for sym in SYMS:
                 h.next_day(sym)
