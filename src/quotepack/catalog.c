@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The SQLite catalog in the output directory: every symbol's state, sizes, checksum, archive. */
 #include "quotepack/catalog.h"
+#include "quotepack/catalog_impl.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -18,16 +19,6 @@
 
 static const char *const state_names[] = { "pending", "fetched", "converted", "archived",
                                            "failed" };
-
-struct qp_catalog {
-    sqlite3 *db;
-    bool in_txn;
-    sqlite3_stmt *get;
-    sqlite3_stmt *update;
-    sqlite3_stmt *insert;
-    sqlite3_stmt *rearchive;
-    int64_t version; /* the schema version on disk once open: 3 or 4 (read-only), 4 */
-};
 
 const char *qp_state_name(enum qp_state s)
 {
@@ -70,7 +61,7 @@ const char *qp_failure_name(enum qp_failure f)
     return f == QP_FAILURE_TRANSIENT ? "transient" : f == QP_FAILURE_PERMANENT ? "permanent" : "";
 }
 
-static int map_err(struct qp_catalog *cat, int rc, const char *what)
+int qp_cat_map_err(struct qp_catalog *cat, int rc, const char *what)
 {
     qp_console_log(CORE_LOG_ERROR, "catalog: %s: %s", what, sqlite3_errmsg(cat->db));
     switch (rc & 0xff) {
@@ -88,30 +79,30 @@ static int map_err(struct qp_catalog *cat, int rc, const char *what)
     }
 }
 
-static int exec(struct qp_catalog *cat, const char *sql)
+int qp_cat_exec(struct qp_catalog *cat, const char *sql)
 {
     int rc = sqlite3_exec(cat->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : map_err(cat, rc, sql);
+    return rc == SQLITE_OK ? 0 : qp_cat_map_err(cat, rc, sql);
 }
 
-static int prepare(struct qp_catalog *cat, const char *sql, sqlite3_stmt **st)
+int qp_cat_prepare(struct qp_catalog *cat, const char *sql, sqlite3_stmt **st)
 {
     int rc = sqlite3_prepare_v2(cat->db, sql, -1, st, NULL);
-    return rc == SQLITE_OK ? 0 : map_err(cat, rc, sql);
+    return rc == SQLITE_OK ? 0 : qp_cat_map_err(cat, rc, sql);
 }
 
 /* One integer from a query (0 when it returns no row). */
-static int query_int(struct qp_catalog *cat, const char *sql, int64_t *out)
+int qp_cat_query_int(struct qp_catalog *cat, const char *sql, int64_t *out)
 {
     sqlite3_stmt *st = NULL;
-    int rc = prepare(cat, sql, &st);
+    int rc = qp_cat_prepare(cat, sql, &st);
     if (rc != 0) {
         return rc;
     }
     int src = sqlite3_step(st);
     *out = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     if (src != SQLITE_ROW && src != SQLITE_DONE) {
-        rc = map_err(cat, src, sql);
+        rc = qp_cat_map_err(cat, src, sql);
     }
     sqlite3_finalize(st);
     return rc;
@@ -224,10 +215,11 @@ static const char migrate_v4_v5[] =
 /* The version on disk: 0 for an empty file, 1 for the first layout, else user_version. */
 static int disk_version(struct qp_catalog *cat, int64_t *version)
 {
-    int rc = query_int(cat, "PRAGMA user_version", version);
+    int rc = qp_cat_query_int(cat, "PRAGMA user_version", version);
     if (rc == 0 && *version == 0) {
         int64_t tables = 0;
-        rc = query_int(cat, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'symbols'", &tables);
+        rc = qp_cat_query_int(cat, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'symbols'",
+                              &tables);
         *version = tables > 0 ? 1 : 0;
     }
     return rc;
@@ -236,7 +228,7 @@ static int disk_version(struct qp_catalog *cat, int64_t *version)
 /* Brings the schema to QP_CATALOG_VERSION in one transaction. */
 static int migrate(struct qp_catalog *cat)
 {
-    int rc = exec(cat, "BEGIN IMMEDIATE");
+    int rc = qp_cat_exec(cat, "BEGIN IMMEDIATE");
     if (rc != 0) {
         return rc;
     }
@@ -249,27 +241,27 @@ static int migrate(struct qp_catalog *cat)
         rc = -EPROTO;
     }
     if (rc == 0 && v == 0) {
-        rc = exec(cat, schema_v4);
-        rc = rc == 0 ? exec(cat, migrate_v4_v5) : rc;
+        rc = qp_cat_exec(cat, schema_v4);
+        rc = rc == 0 ? qp_cat_exec(cat, migrate_v4_v5) : rc;
     } else if (rc == 0 && v > 0 && v < QP_CATALOG_VERSION) {
         qp_console_log(CORE_LOG_INFO, "catalog: upgrading from version %lld to %d", (long long)v,
                        QP_CATALOG_VERSION);
         if (v == 1) {
-            rc = exec(cat, migrate_v1_v2);
+            rc = qp_cat_exec(cat, migrate_v1_v2);
         }
         if (rc == 0 && v <= 2) {
-            rc = exec(cat, migrate_v2_v3);
+            rc = qp_cat_exec(cat, migrate_v2_v3);
         }
         if (rc == 0 && v <= 3) {
-            rc = exec(cat, migrate_v3_v4);
+            rc = qp_cat_exec(cat, migrate_v3_v4);
         }
         if (rc == 0) {
-            rc = exec(cat, migrate_v4_v5);
+            rc = qp_cat_exec(cat, migrate_v4_v5);
         }
     }
     if (rc == 0) {
         qp_failpoint("catalog-commit");
-        return exec(cat, "COMMIT");
+        return qp_cat_exec(cat, "COMMIT");
     }
     sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
@@ -313,7 +305,7 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
             rc = -ENOMEM;
             goto fail;
         }
-        rc = map_err(cat, src, path);
+        rc = qp_cat_map_err(cat, src, path);
         goto fail;
     }
     sqlite3_busy_timeout(cat->db, 5000);
@@ -323,7 +315,7 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
         // roll back the last transactions. The design tolerates that: every archive is fsynced
         // and renamed before the commit that records it, and an archive the catalog does not
         // record is deleted at startup and its symbols done again (docs/quotepack.md).
-        rc = exec(cat, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+        rc = qp_cat_exec(cat, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
         if (rc == 0) {
             rc = migrate(cat);
         }
@@ -352,35 +344,37 @@ int qp_catalog_open(struct qp_catalog **out, const char *dir, bool readonly)
             goto fail;
         }
     }
-    rc = prepare(cat, row_select(cat, false), &cat->get);
+    rc = qp_cat_prepare(cat, row_select(cat, false), &cat->get);
     if (rc != 0) {
         goto fail;
     }
     if (!readonly) {
-        rc = prepare(cat,
-                     "UPDATE symbols SET state = ?2, rows = ?3, csv_bytes = ?4, xml_bytes = ?5,"
-                     " crc32 = ?6, archive = ?7, error = ?8, updated = ?9, failure = ?10,"
-                     " spool_format = ?11, spool_seg = ?12, spool_off = ?13, spool_len = ?14,"
-                     " spool_hdr = ?15, etag = ?16, last_modified = ?17, body_sha256 = ?18,"
-                     " first_row = ?19, last_row = ?20 WHERE symbol = ?1 AND state != 'archived'",
-                     &cat->update);
+        rc = qp_cat_prepare(
+                cat,
+                "UPDATE symbols SET state = ?2, rows = ?3, csv_bytes = ?4, xml_bytes = ?5,"
+                " crc32 = ?6, archive = ?7, error = ?8, updated = ?9, failure = ?10,"
+                " spool_format = ?11, spool_seg = ?12, spool_off = ?13, spool_len = ?14,"
+                " spool_hdr = ?15, etag = ?16, last_modified = ?17, body_sha256 = ?18,"
+                " first_row = ?19, last_row = ?20 WHERE symbol = ?1 AND state != 'archived'",
+                &cat->update);
         if (rc != 0) {
             goto fail;
         }
-        rc = prepare(cat,
-                     "UPDATE symbols SET rows = ?2, csv_bytes = ?3, xml_bytes = ?4, crc32 = ?5,"
-                     " archive = ?6, updated = ?7, etag = ?8, last_modified = ?9,"
-                     " body_sha256 = ?10, error = NULL, gen = ?11, at_top = ?12,"
-                     " first_row = ?13, last_row = ?14"
-                     " WHERE symbol = ?1 AND state = 'archived'",
-                     &cat->rearchive);
+        rc = qp_cat_prepare(
+                cat,
+                "UPDATE symbols SET rows = ?2, csv_bytes = ?3, xml_bytes = ?4, crc32 = ?5,"
+                " archive = ?6, updated = ?7, etag = ?8, last_modified = ?9,"
+                " body_sha256 = ?10, error = NULL, gen = ?11, at_top = ?12,"
+                " first_row = ?13, last_row = ?14"
+                " WHERE symbol = ?1 AND state = 'archived'",
+                &cat->rearchive);
         if (rc != 0) {
             goto fail;
         }
-        rc = prepare(cat,
-                     "INSERT OR IGNORE INTO symbols (symbol, state, updated)"
-                     " VALUES (?1, 'pending', ?2)",
-                     &cat->insert);
+        rc = qp_cat_prepare(cat,
+                            "INSERT OR IGNORE INTO symbols (symbol, state, updated)"
+                            " VALUES (?1, 'pending', ?2)",
+                            &cat->insert);
         if (rc != 0) {
             goto fail;
         }
@@ -412,7 +406,7 @@ void qp_catalog_close(struct qp_catalog *cat)
 
 int qp_catalog_begin(struct qp_catalog *cat)
 {
-    int rc = exec(cat, "BEGIN IMMEDIATE");
+    int rc = qp_cat_exec(cat, "BEGIN IMMEDIATE");
     if (rc == 0) {
         cat->in_txn = true;
     }
@@ -421,12 +415,12 @@ int qp_catalog_begin(struct qp_catalog *cat)
 
 int qp_catalog_begin_read(struct qp_catalog *cat)
 {
-    int rc = exec(cat, "BEGIN DEFERRED");
+    int rc = qp_cat_exec(cat, "BEGIN DEFERRED");
     if (rc == 0) {
         cat->in_txn = true;
         // A deferred transaction takes its snapshot at the first read: take it now.
         int64_t v = 0;
-        rc = query_int(cat, "SELECT COUNT(*) FROM archives", &v);
+        rc = qp_cat_query_int(cat, "SELECT COUNT(*) FROM archives", &v);
     }
     return rc;
 }
@@ -434,7 +428,7 @@ int qp_catalog_begin_read(struct qp_catalog *cat)
 int qp_catalog_commit(struct qp_catalog *cat)
 {
     qp_failpoint("catalog-commit");
-    int rc = exec(cat, "COMMIT");
+    int rc = qp_cat_exec(cat, "COMMIT");
     if (rc == 0) {
         cat->in_txn = false;
     }
@@ -449,7 +443,7 @@ void qp_catalog_rollback(struct qp_catalog *cat)
     cat->in_txn = false;
 }
 
-static int64_t now_s(void)
+int64_t qp_cat_now_s(void)
 {
     return (int64_t)time(NULL);
 }
@@ -463,10 +457,10 @@ int qp_catalog_add_symbols(struct qp_catalog *cat, const char *const *symbols, s
     for (size_t i = 0; i < n; i++) {
         sqlite3_reset(cat->insert);
         sqlite3_bind_text(cat->insert, 1, symbols[i], -1, SQLITE_STATIC);
-        sqlite3_bind_int64(cat->insert, 2, now_s());
+        sqlite3_bind_int64(cat->insert, 2, qp_cat_now_s());
         int src = sqlite3_step(cat->insert);
         if (src != SQLITE_DONE) {
-            rc = map_err(cat, src, "insert symbol");
+            rc = qp_cat_map_err(cat, src, "insert symbol");
             qp_catalog_rollback(cat);
             return rc;
         }
@@ -475,7 +469,7 @@ int qp_catalog_add_symbols(struct qp_catalog *cat, const char *const *symbols, s
     return qp_catalog_commit(cat);
 }
 
-static void copy_text(char *dst, size_t size, const unsigned char *src)
+void qp_cat_copy_text(char *dst, size_t size, const unsigned char *src)
 {
     snprintf(dst, size, "%s", src != NULL ? (const char *)src : "");
 }
@@ -483,7 +477,7 @@ static void copy_text(char *dst, size_t size, const unsigned char *src)
 static void fill_row(sqlite3_stmt *st, struct qp_catalog_row *row)
 {
     memset(row, 0, sizeof(*row));
-    copy_text(row->symbol, sizeof(row->symbol), sqlite3_column_text(st, 0));
+    qp_cat_copy_text(row->symbol, sizeof(row->symbol), sqlite3_column_text(st, 0));
     const unsigned char *s = sqlite3_column_text(st, 1);
     if (s == NULL || qp_state_parse((const char *)s, &row->state) != 0) {
         row->state = QP_STATE_PENDING;
@@ -492,8 +486,8 @@ static void fill_row(sqlite3_stmt *st, struct qp_catalog_row *row)
     row->csv_bytes = (uint64_t)sqlite3_column_int64(st, 3);
     row->xml_bytes = (uint64_t)sqlite3_column_int64(st, 4);
     row->crc32 = (uint32_t)sqlite3_column_int64(st, 5);
-    copy_text(row->archive, sizeof(row->archive), sqlite3_column_text(st, 6));
-    copy_text(row->error, sizeof(row->error), sqlite3_column_text(st, 7));
+    qp_cat_copy_text(row->archive, sizeof(row->archive), sqlite3_column_text(st, 6));
+    qp_cat_copy_text(row->error, sizeof(row->error), sqlite3_column_text(st, 7));
     const unsigned char *f = sqlite3_column_text(st, 8);
     row->failure = f == NULL                                   ? QP_FAILURE_NONE
                    : strcmp((const char *)f, "permanent") == 0 ? QP_FAILURE_PERMANENT
@@ -503,17 +497,17 @@ static void fill_row(sqlite3_stmt *st, struct qp_catalog_row *row)
     row->spool_off = (uint64_t)sqlite3_column_int64(st, 11);
     row->spool_len = (uint64_t)sqlite3_column_int64(st, 12);
     row->spool_hdr = (uint32_t)sqlite3_column_int64(st, 13);
-    copy_text(row->etag, sizeof(row->etag), sqlite3_column_text(st, 14));
-    copy_text(row->last_modified, sizeof(row->last_modified), sqlite3_column_text(st, 15));
-    copy_text(row->body_sha256, sizeof(row->body_sha256), sqlite3_column_text(st, 16));
+    qp_cat_copy_text(row->etag, sizeof(row->etag), sqlite3_column_text(st, 14));
+    qp_cat_copy_text(row->last_modified, sizeof(row->last_modified), sqlite3_column_text(st, 15));
+    qp_cat_copy_text(row->body_sha256, sizeof(row->body_sha256), sqlite3_column_text(st, 16));
     row->gen = (uint64_t)sqlite3_column_int64(st, 17);
     row->at_top = sqlite3_column_int(st, 18) != 0;
-    copy_text(row->first_row, sizeof(row->first_row), sqlite3_column_text(st, 19));
-    copy_text(row->last_row, sizeof(row->last_row), sqlite3_column_text(st, 20));
+    qp_cat_copy_text(row->first_row, sizeof(row->first_row), sqlite3_column_text(st, 19));
+    qp_cat_copy_text(row->last_row, sizeof(row->last_row), sqlite3_column_text(st, 20));
 }
 
 /* Binds text, or NULL for an empty string. */
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+void qp_cat_bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 {
     if (s[0] != '\0') {
         sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
@@ -533,7 +527,7 @@ int qp_catalog_get(struct qp_catalog *cat, const char *symbol, struct qp_catalog
         return 0;
     }
     sqlite3_reset(cat->get);
-    return src == SQLITE_DONE ? -ENOENT : map_err(cat, src, "get symbol");
+    return src == SQLITE_DONE ? -ENOENT : qp_cat_map_err(cat, src, "get symbol");
 }
 
 int qp_catalog_update(struct qp_catalog *cat, const struct qp_catalog_row *row)
@@ -566,7 +560,7 @@ int qp_catalog_update(struct qp_catalog *cat, const struct qp_catalog_row *row)
     } else {
         sqlite3_bind_null(st, 8);
     }
-    sqlite3_bind_int64(st, 9, now_s());
+    sqlite3_bind_int64(st, 9, qp_cat_now_s());
     if (row->state == QP_STATE_FAILED && row->failure != QP_FAILURE_NONE) {
         sqlite3_bind_text(st, 10, qp_failure_name(row->failure), -1, SQLITE_STATIC);
     } else {
@@ -578,283 +572,23 @@ int qp_catalog_update(struct qp_catalog *cat, const struct qp_catalog_row *row)
     sqlite3_bind_int64(st, 13, spooled ? (int64_t)row->spool_off : 0);
     sqlite3_bind_int64(st, 14, spooled ? (int64_t)row->spool_len : 0);
     sqlite3_bind_int64(st, 15, spooled ? (int64_t)row->spool_hdr : 0);
-    bind_text_or_null(st, 16, row->etag);
-    bind_text_or_null(st, 17, row->last_modified);
-    bind_text_or_null(st, 18, row->body_sha256);
-    bind_text_or_null(st, 19, row->first_row);
-    bind_text_or_null(st, 20, row->last_row);
+    qp_cat_bind_text_or_null(st, 16, row->etag);
+    qp_cat_bind_text_or_null(st, 17, row->last_modified);
+    qp_cat_bind_text_or_null(st, 18, row->body_sha256);
+    qp_cat_bind_text_or_null(st, 19, row->first_row);
+    qp_cat_bind_text_or_null(st, 20, row->last_row);
     int src = sqlite3_step(st);
     sqlite3_reset(st);
     if (src != SQLITE_DONE) {
-        return map_err(cat, src, "update symbol");
+        return qp_cat_map_err(cat, src, "update symbol");
     }
     return sqlite3_changes(cat->db) == 1 ? 0 : -EPERM;
-}
-
-/* Runs one statement with up to two text parameters. */
-static int exec2(struct qp_catalog *cat, const char *sql, const char *a, const char *b)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(cat, sql, &st);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
-    if (b != NULL) {
-        sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
-    }
-    int src = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return src == SQLITE_DONE ? 0 : map_err(cat, src, sql);
-}
-
-int qp_catalog_rearchive(struct qp_catalog *cat, const struct qp_catalog_row *row, bool keep)
-{
-    struct qp_catalog_row cur;
-    int rc = qp_catalog_get(cat, row->symbol, &cur);
-    if (rc != 0) {
-        return rc;
-    }
-    if (cur.state != QP_STATE_ARCHIVED || row->state != QP_STATE_ARCHIVED ||
-        row->archive[0] == '\0' || strcmp(cur.archive, row->archive) == 0) {
-        qp_console_log(CORE_LOG_ERROR, "catalog: refusing to move %s (%s in %s) to %s", row->symbol,
-                       qp_state_name(cur.state), cur.archive, row->archive);
-        return -EPERM;
-    }
-    if (!keep) {
-        // The whole body again: every earlier generation's rows are in the new member.
-        rc = exec2(cat, "UPDATE generations SET replaced = 1 WHERE symbol = ?1", row->symbol, NULL);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    sqlite3_stmt *st = NULL;
-    rc = prepare(cat,
-                 "INSERT INTO generations (symbol, archive, rows, xml_bytes, crc32, replaced,"
-                 " created, gen, at_top, first_row, last_row)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                 &st);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_bind_text(st, 1, cur.symbol, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, cur.archive, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, (int64_t)cur.rows);
-    sqlite3_bind_int64(st, 4, (int64_t)cur.xml_bytes);
-    sqlite3_bind_int64(st, 5, (int64_t)cur.crc32);
-    sqlite3_bind_int(st, 6, keep ? 0 : 1);
-    sqlite3_bind_int64(st, 7, now_s());
-    sqlite3_bind_int64(st, 8, (int64_t)cur.gen);
-    sqlite3_bind_int(st, 9, cur.at_top ? 1 : 0);
-    bind_text_or_null(st, 10, cur.first_row);
-    bind_text_or_null(st, 11, cur.last_row);
-    int src = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (src != SQLITE_DONE) {
-        return map_err(cat, src, "insert generation");
-    }
-    st = cat->rearchive;
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, row->symbol, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, (int64_t)row->rows);
-    sqlite3_bind_int64(st, 3, (int64_t)row->csv_bytes);
-    sqlite3_bind_int64(st, 4, (int64_t)row->xml_bytes);
-    sqlite3_bind_int64(st, 5, (int64_t)row->crc32);
-    sqlite3_bind_text(st, 6, row->archive, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 7, now_s());
-    bind_text_or_null(st, 8, row->etag);
-    bind_text_or_null(st, 9, row->last_modified);
-    bind_text_or_null(st, 10, row->body_sha256);
-    sqlite3_bind_int64(st, 11, (int64_t)cur.gen + 1);
-    sqlite3_bind_int(st, 12, keep && row->at_top ? 1 : 0);
-    bind_text_or_null(st, 13, row->first_row);
-    bind_text_or_null(st, 14, row->last_row);
-    src = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (src != SQLITE_DONE) {
-        return map_err(cat, src, "re-archive symbol");
-    }
-    return sqlite3_changes(cat->db) == 1 ? 0 : -EPERM;
-}
-
-int qp_catalog_foreach_generation(struct qp_catalog *cat, qp_catalog_generation_fn fn, void *ctx)
-{
-    if (cat->version < 4) {
-        return 0; // a version 3 catalog opened read-only: no earlier members
-    }
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(cat,
-                     cat->version >= 5
-                             ? "SELECT symbol, archive, rows, xml_bytes, crc32, replaced, gen,"
-                               " at_top, first_row, last_row FROM generations"
-                               " ORDER BY symbol, gen, archive"
-                             : "SELECT symbol, archive, rows, xml_bytes, crc32, replaced, 0, 0,"
-                               " NULL, NULL FROM generations ORDER BY symbol, archive",
-                     &st);
-    if (rc != 0) {
-        return rc;
-    }
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        struct qp_catalog_generation g;
-        memset(&g, 0, sizeof(g));
-        copy_text(g.symbol, sizeof(g.symbol), sqlite3_column_text(st, 0));
-        copy_text(g.archive, sizeof(g.archive), sqlite3_column_text(st, 1));
-        g.rows = (uint64_t)sqlite3_column_int64(st, 2);
-        g.xml_bytes = (uint64_t)sqlite3_column_int64(st, 3);
-        g.crc32 = (uint32_t)sqlite3_column_int64(st, 4);
-        g.replaced = sqlite3_column_int(st, 5) != 0;
-        g.gen = (uint64_t)sqlite3_column_int64(st, 6);
-        g.at_top = sqlite3_column_int(st, 7) != 0;
-        copy_text(g.first_row, sizeof(g.first_row), sqlite3_column_text(st, 8));
-        copy_text(g.last_row, sizeof(g.last_row), sqlite3_column_text(st, 9));
-        rc = fn(ctx, &g);
-        if (rc != 0) {
-            break;
-        }
-    }
-    if (rc == 0 && src != SQLITE_DONE) {
-        rc = map_err(cat, src, "list generations");
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-int qp_catalog_drop_generation(struct qp_catalog *cat, const char *symbol, const char *archive)
-{
-    return exec2(cat, "DELETE FROM generations WHERE symbol = ?1 AND archive = ?2", symbol,
-                 archive);
-}
-
-int qp_catalog_move_archive(struct qp_catalog *cat, const char *from, const char *to)
-{
-    int rc = exec2(cat, "UPDATE symbols SET archive = ?2 WHERE archive = ?1 AND state = 'archived'",
-                   from, to);
-    if (rc == 0) {
-        rc = exec2(cat, "UPDATE generations SET archive = ?2 WHERE archive = ?1", from, to);
-    }
-    return rc;
-}
-
-int qp_catalog_delete_archive(struct qp_catalog *cat, const char *name)
-{
-    int64_t left = 0;
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(
-            cat,
-            "SELECT (SELECT COUNT(*) FROM symbols WHERE archive = ?1 AND state = 'archived')"
-            " + (SELECT COUNT(*) FROM generations WHERE archive = ?1)",
-            &st);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-    int src = sqlite3_step(st);
-    left = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    if (src != SQLITE_ROW) {
-        return map_err(cat, src, "count archive members");
-    }
-    if (left != 0) {
-        qp_console_log(CORE_LOG_ERROR, "catalog: %s still holds %lld recorded members", name,
-                       (long long)left);
-        return -EPERM;
-    }
-    return exec2(cat, "DELETE FROM archives WHERE name = ?1", name, NULL);
-}
-
-int qp_catalog_add_archive(struct qp_catalog *cat, const struct qp_catalog_archive *a)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(cat,
-                     "INSERT INTO archives (name, seq, members, bytes, created)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5)",
-                     &st);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_bind_text(st, 1, a->name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, (int64_t)a->seq);
-    sqlite3_bind_int64(st, 3, (int64_t)a->members);
-    sqlite3_bind_int64(st, 4, (int64_t)a->bytes);
-    sqlite3_bind_int64(st, 5, now_s());
-    int src = sqlite3_step(st);
-    if ((src & 0xff) == SQLITE_CONSTRAINT) {
-        rc = -EEXIST;
-    } else if (src != SQLITE_DONE) {
-        rc = map_err(cat, src, "insert archive");
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-int qp_catalog_next_archive_seq(struct qp_catalog *cat, uint64_t *seq)
-{
-    int64_t v = 0;
-    int rc = query_int(cat, "SELECT COALESCE(MAX(seq) + 1, 0) FROM archives", &v);
-    *seq = rc == 0 && v > 0 ? (uint64_t)v : 0;
-    return rc;
-}
-
-int qp_catalog_has_archive(struct qp_catalog *cat, const char *name)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(cat, "SELECT 1 FROM archives WHERE name = ?1", &st);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        rc = 1;
-    } else if (src == SQLITE_DONE) {
-        rc = 0;
-    } else {
-        rc = map_err(cat, src, "find archive");
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-int qp_catalog_get_setting(struct qp_catalog *cat, const char *key, char *value, size_t size)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(cat, "SELECT value FROM settings WHERE key = ?1", &st);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        copy_text(value, size, sqlite3_column_text(st, 0));
-    } else {
-        rc = src == SQLITE_DONE ? -ENOENT : map_err(cat, src, "get setting");
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-int qp_catalog_set_setting(struct qp_catalog *cat, const char *key, const char *value)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(cat, "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)", &st);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
-    int src = sqlite3_step(st);
-    if (src != SQLITE_DONE) {
-        rc = map_err(cat, src, "set setting");
-    }
-    sqlite3_finalize(st);
-    return rc;
 }
 
 int qp_catalog_foreach(struct qp_catalog *cat, qp_catalog_row_fn fn, void *ctx)
 {
     sqlite3_stmt *st = NULL;
-    int rc = prepare(cat, row_select(cat, true), &st);
+    int rc = qp_cat_prepare(cat, row_select(cat, true), &st);
     if (rc != 0) {
         return rc;
     }
@@ -868,34 +602,7 @@ int qp_catalog_foreach(struct qp_catalog *cat, qp_catalog_row_fn fn, void *ctx)
         }
     }
     if (rc == 0 && src != SQLITE_DONE) {
-        rc = map_err(cat, src, "list symbols");
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-int qp_catalog_foreach_archive(struct qp_catalog *cat, qp_catalog_archive_fn fn, void *ctx)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(cat, "SELECT name, seq, members, bytes FROM archives ORDER BY name", &st);
-    if (rc != 0) {
-        return rc;
-    }
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        struct qp_catalog_archive a;
-        memset(&a, 0, sizeof(a));
-        copy_text(a.name, sizeof(a.name), sqlite3_column_text(st, 0));
-        a.seq = (uint64_t)sqlite3_column_int64(st, 1);
-        a.members = (uint64_t)sqlite3_column_int64(st, 2);
-        a.bytes = (uint64_t)sqlite3_column_int64(st, 3);
-        rc = fn(ctx, &a);
-        if (rc != 0) {
-            break;
-        }
-    }
-    if (rc == 0 && src != SQLITE_DONE) {
-        rc = map_err(cat, src, "list archives");
+        rc = qp_cat_map_err(cat, src, "list symbols");
     }
     sqlite3_finalize(st);
     return rc;
