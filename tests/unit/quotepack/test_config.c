@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Unit tests for option parsing, symbol lists and URL templating. */
 #include "../testlib.h"
+#include "config_args.h"
 
 #include <errno.h>
 
@@ -8,18 +9,7 @@
 
 static int parse(struct qp_config *cfg, const char *const *args, char *err)
 {
-    char *argv[64];
-    int argc = 0;
-    while (args[argc] != NULL && argc < 63) {
-        argv[argc] = strdup(args[argc]);
-        argc++;
-    }
-    argv[argc] = NULL;
-    int rc = qp_config_parse(cfg, argc, argv, err, 256);
-    for (int i = 0; i < argc; i++) {
-        free(argv[i]);
-    }
-    return rc;
+    return qp_test_parse_args(cfg, args, err);
 }
 
 TEST(url_template_expands_and_encodes)

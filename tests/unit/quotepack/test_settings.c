@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Unit tests for the options a directory records for `quotepack update` (settings.c). */
 #include "../testlib.h"
+#include "config_args.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,21 +10,9 @@
 #include "quotepack/config.h"
 #include "quotepack/settings.h"
 
-/* qp_config_parse on copies of args (NULL-terminated): getopt may permute its argv. */
 static int parse(struct qp_config *cfg, const char *const *args, char *err)
 {
-    char *argv[64];
-    int argc = 0;
-    while (args[argc] != NULL && argc < 63) {
-        argv[argc] = strdup(args[argc]);
-        argc++;
-    }
-    argv[argc] = NULL;
-    int rc = qp_config_parse(cfg, argc, argv, err, 256);
-    for (int i = 0; i < argc; i++) {
-        free(argv[i]);
-    }
-    return rc;
+    return qp_test_parse_args(cfg, args, err);
 }
 
 TEST(recorded_options_come_back_as_the_arguments_that_give_the_same_config)
