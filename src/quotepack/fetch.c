@@ -305,7 +305,7 @@ static void note_host(struct qp_fetch *f, struct xfer *t, CURLcode code, long st
         }
     }
     if (t->retry_after_s >= 0 && qp_fetch_status_retryable(status)) {
-        int64_t until = core_now_ns() + CORE_MIN(t->retry_after_s, (int64_t)600) * CORE_NS_PER_SEC;
+        int64_t until = core_now_ns() + qp_fetch_retry_after_ms(t->retry_after_s) * CORE_NS_PER_MS;
         if (until > h->pause_until) {
             h->pause_until = until;
             qp_console_log(
@@ -384,7 +384,8 @@ static void xfer_finish(struct qp_fetch *f, struct xfer *t, CURLcode code)
     }
     if (retry && t->attempt < f->cfg.retries && !atomic_load(&f->stop)) {
         t->attempt++;
-        int64_t ra = t->retry_after_s >= 0 ? t->retry_after_s * 1000 : -1;
+        // Capped before it is scaled: a Retry-After past 2^63 ms / 1000 must not overflow.
+        int64_t ra = qp_fetch_retry_after_ms(t->retry_after_s);
         int64_t delay = qp_fetch_backoff_ms(t->attempt, ra, next_rand(f));
         qp_console_log(CORE_LOG_DEBUG, "%s: %s; retry %u in %lld ms", t->symbol, err, t->attempt,
                        (long long)delay);

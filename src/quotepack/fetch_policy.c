@@ -17,7 +17,7 @@ bool qp_fetch_status_retryable(long status)
 int64_t qp_fetch_backoff_ms(unsigned attempt, int64_t retry_after_ms, uint64_t rnd)
 {
     if (retry_after_ms >= 0) {
-        return CORE_MIN(retry_after_ms, (int64_t)600000);
+        return CORE_MIN(retry_after_ms, (int64_t)QP_FETCH_RETRY_AFTER_MAX_S * 1000);
     }
     if (attempt < 1) {
         attempt = 1;
@@ -25,6 +25,14 @@ int64_t qp_fetch_backoff_ms(unsigned attempt, int64_t retry_after_ms, uint64_t r
     int64_t base = attempt > 7 ? 30000 : CORE_MIN((int64_t)500 << (attempt - 1), (int64_t)30000);
     int64_t half = base / 2;
     return half + (int64_t)(rnd % (uint64_t)(half + 1));
+}
+
+int64_t qp_fetch_retry_after_ms(int64_t retry_after_s)
+{
+    if (retry_after_s < 0) {
+        return -1;
+    }
+    return CORE_MIN(retry_after_s, (int64_t)QP_FETCH_RETRY_AFTER_MAX_S) * 1000;
 }
 
 int64_t qp_fetch_parse_retry_after(const char *value, int64_t now_s)

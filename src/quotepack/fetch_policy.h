@@ -14,15 +14,25 @@
  * (tests/unit/quotepack/test_fetch_policy.c).
  */
 
+/** The longest pause a Retry-After may ask for; a longer one is cut to this. */
+#define QP_FETCH_RETRY_AFTER_MAX_S 600
+
 /** Whether an HTTP status is worth retrying (408, 429, 5xx). Pure. */
 bool qp_fetch_status_retryable(long status);
 
 /**
  * The delay before retry number `attempt` (1 = the first retry): 500 ms * 2^(attempt-1),
  * capped at 30 s, with "equal jitter" (half fixed, half uniform from rnd). A Retry-After of
- * retry_after_ms (>= 0) replaces it, capped at 10 minutes. Pure.
+ * retry_after_ms (>= 0) replaces it, capped at QP_FETCH_RETRY_AFTER_MAX_S (10 minutes). Pure.
  */
 int64_t qp_fetch_backoff_ms(unsigned attempt, int64_t retry_after_ms, uint64_t rnd);
+
+/**
+ * A Retry-After of retry_after_s seconds (-1: none, as qp_fetch_parse_retry_after returns it)
+ * in milliseconds, capped at QP_FETCH_RETRY_AFTER_MAX_S before the multiplication, so that no
+ * value a server sends can overflow; -1 stays -1. Pure.
+ */
+int64_t qp_fetch_retry_after_ms(int64_t retry_after_s);
 
 /**
  * Parses a Retry-After value: delta-seconds or an HTTP date (IMF-fixdate, RFC 850, asctime),

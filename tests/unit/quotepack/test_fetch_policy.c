@@ -161,3 +161,22 @@ TEST(curl_connection_failures_count_only_before_a_response)
     ASSERT_FALSE(qp_fetch_curl_connection_failure(CURLE_PARTIAL_FILE, true));
     ASSERT_FALSE(qp_fetch_curl_connection_failure(CURLE_GOT_NOTHING, false));
 }
+
+/*
+ * Regression: fetch.c scaled the parsed Retry-After to ms as retry_after_s * 1000 before any
+ * cap, a signed overflow (undefined, an abort under UBSan) for a server's "Retry-After:
+ * 99999999999999999". qp_fetch_retry_after_ms caps first.
+ */
+TEST(retry_after_in_ms_is_capped_before_it_is_scaled)
+{
+    ASSERT_EQ_INT(qp_fetch_retry_after_ms(-1), -1);
+    ASSERT_EQ_INT(qp_fetch_retry_after_ms(0), 0);
+    ASSERT_EQ_INT(qp_fetch_retry_after_ms(4), 4000);
+    ASSERT_EQ_INT(qp_fetch_retry_after_ms(QP_FETCH_RETRY_AFTER_MAX_S), 600000);
+    ASSERT_EQ_INT(qp_fetch_retry_after_ms(QP_FETCH_RETRY_AFTER_MAX_S + 1), 600000);
+    int64_t huge = qp_fetch_parse_retry_after("99999999999999999", 0);
+    ASSERT_EQ_INT(huge, 99999999999999999LL);
+    ASSERT_EQ_INT(qp_fetch_retry_after_ms(huge), 600000);
+    ASSERT_EQ_INT(qp_fetch_retry_after_ms(INT64_MAX), 600000);
+    ASSERT_EQ_INT(qp_fetch_backoff_ms(1, qp_fetch_retry_after_ms(INT64_MAX), 0), 600000);
+}
