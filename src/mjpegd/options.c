@@ -3,10 +3,8 @@
 #include "mjpegd/options.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/compiler.h"
@@ -417,13 +415,10 @@ int mjd_option_read(const struct mjd_option *opt, struct mjd_config *cfg, void *
         break;
     }
     case MJD_OPT_SECONDS: {
-        if ((value[0] >= '0' && value[0] <= '9') || value[0] == '.') {
-            char *end = NULL;
-            double v = strtod(value, &end);
-            if (*end == '\0' && isfinite(v) && v > 0.0 && v <= (double)opt->max) {
-                *(int64_t *)field = (int64_t)(v * 1e9);
-                rc = 0;
-            }
+        double v = 0.0;
+        if (mjd_opt_parse_decimal(value, &v) && v > 0.0 && v <= (double)opt->max) {
+            *(int64_t *)field = (int64_t)(v * 1e9);
+            rc = 0;
         }
         break;
     }

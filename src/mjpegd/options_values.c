@@ -15,6 +15,10 @@
 #include "core/compiler.h"
 #include "mjpegd/sources/source.h"
 
+// Every reader has the one mjd_opt_parse_fn signature, and most use two or three of its six
+// parameters: unused ones are expected here, not a slip.
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+
 bool mjd_opt_parse_uint(const char *s, unsigned long long min, unsigned long long max,
                         unsigned long long *out)
 {
@@ -31,13 +35,23 @@ bool mjd_opt_parse_uint(const char *s, unsigned long long min, unsigned long lon
     return true;
 }
 
+bool mjd_opt_parse_decimal(const char *s, double *out)
+{
+    if ((s[0] < '0' || s[0] > '9') && s[0] != '.') {
+        return false;
+    }
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (*end != '\0' || !isfinite(v)) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
 int mjd_opt_read_size(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                       const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)cfg;
-    (void)why;
-    (void)why_cap;
     struct mjd_source_config *src = base;
     const char *x = strchr(value, 'x');
     if (x == NULL || x - value > 5) {
@@ -60,8 +74,6 @@ int mjd_opt_read_size(const struct mjd_option *opt, struct mjd_config *cfg, void
 int mjd_opt_read_source(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                         const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)cfg;
     size_t n = strlen(value);
     struct mjd_source_config *src = base;
     if (n >= sizeof(src->spec)) {
@@ -79,10 +91,6 @@ int mjd_opt_read_source(const struct mjd_option *opt, struct mjd_config *cfg, vo
 int mjd_opt_read_format(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                         const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)cfg;
-    (void)why;
-    (void)why_cap;
     static const struct {
         const char *name;
         enum mjd_capture_format format;
@@ -104,10 +112,6 @@ int mjd_opt_read_format(const struct mjd_option *opt, struct mjd_config *cfg, vo
 int mjd_opt_read_flip(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                       const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)cfg;
-    (void)why;
-    (void)why_cap;
     struct mjd_source_config *src = base;
     if (strcmp(value, "none") == 0) {
         src->flip = 0;
@@ -132,8 +136,6 @@ int mjd_opt_read_flip(const struct mjd_option *opt, struct mjd_config *cfg, void
 int mjd_opt_read_control(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                          const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)cfg;
     struct mjd_source_config *src = base;
     const char *eq = strchr(value, '=');
     if (eq == NULL || eq == value) {
@@ -166,8 +168,6 @@ int mjd_opt_read_control(const struct mjd_option *opt, struct mjd_config *cfg, v
 int mjd_opt_read_listen(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                         const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)base;
     if (cfg->nlisten >= MJD_MAX_LISTEN) {
         snprintf(why, why_cap, "at most %d --listen options", MJD_MAX_LISTEN);
         return -EINVAL;
@@ -208,8 +208,6 @@ int mjd_opt_read_listen(const struct mjd_option *opt, struct mjd_config *cfg, vo
 int mjd_opt_read_recordings(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                             const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)base;
     size_t n = strlen(value);
     if (cfg->nrecordings >= MJD_MAX_RECORDINGS) {
         snprintf(why, why_cap, "at most %d --recordings options", MJD_MAX_RECORDINGS);
@@ -227,10 +225,6 @@ int mjd_opt_read_recordings(const struct mjd_option *opt, struct mjd_config *cfg
 int mjd_opt_read_auth(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                       const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)base;
-    (void)why;
-    (void)why_cap;
     size_t n = strlen(value);
     if (strchr(value, ':') == NULL || n >= sizeof(cfg->auth)) {
         return -EINVAL;
@@ -243,8 +237,6 @@ int mjd_opt_read_auth(const struct mjd_option *opt, struct mjd_config *cfg, void
 int mjd_opt_read_auth_file(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                            const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)base;
     int fd = open(value, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(why, why_cap, "a readable file (%s)", strerror(errno));
@@ -284,10 +276,6 @@ int mjd_opt_read_auth_file(const struct mjd_option *opt, struct mjd_config *cfg,
 int mjd_opt_read_origin(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                         const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)base;
-    (void)why;
-    (void)why_cap;
     size_t n = strlen(value);
     if (n == 0 || n >= sizeof(cfg->allow_origin)) {
         return -EINVAL;
@@ -308,30 +296,18 @@ int mjd_opt_read_origin(const struct mjd_option *opt, struct mjd_config *cfg, vo
 int mjd_opt_read_log_format(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                             const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)base;
-    (void)why;
-    (void)why_cap;
     return core_log_parse_format(value, &cfg->log_format) == 0 ? 0 : -EINVAL;
 }
 
 int mjd_opt_read_log_level(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                            const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)base;
-    (void)why;
-    (void)why_cap;
     return core_log_parse_level(value, &cfg->log_level) == 0 ? 0 : -EINVAL;
 }
 
 int mjd_opt_read_send(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                       const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)base;
-    (void)why;
-    (void)why_cap;
     static const char *const names[] = { "auto", "splice", "sendfile", "copy" };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(value, names[i]) == 0) {
@@ -346,10 +322,6 @@ int mjd_opt_read_send(const struct mjd_option *opt, struct mjd_config *cfg, void
 int mjd_opt_read_bytes(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                        const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)cfg;
-    (void)why;
-    (void)why_cap;
     struct mjd_source_config *src = base;
     if (value[0] < '0' || value[0] > '9') {
         return -EINVAL;
@@ -380,10 +352,6 @@ int mjd_opt_read_bytes(const struct mjd_option *opt, struct mjd_config *cfg, voi
 int mjd_opt_read_record_on(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                            const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)cfg;
-    (void)why;
-    (void)why_cap;
     struct mjd_source_config *src = base;
     if (strcmp(value, "always") == 0) {
         src->record_on = MJD_RECORD_ALWAYS;
@@ -400,15 +368,8 @@ int mjd_opt_read_record_on(const struct mjd_option *opt, struct mjd_config *cfg,
 int mjd_opt_read_roll(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                       const char *value, char *why, size_t why_cap)
 {
-    (void)cfg;
-    (void)why;
-    (void)why_cap;
-    if ((value[0] < '0' || value[0] > '9') && value[0] != '.') {
-        return -EINVAL;
-    }
-    char *end = NULL;
-    double v = strtod(value, &end);
-    if (*end != '\0' || !isfinite(v) || v < 0.0 || v > (double)opt->max) {
+    double v = 0.0;
+    if (!mjd_opt_parse_decimal(value, &v) || v < 0.0 || v > (double)opt->max) {
         return -EINVAL;
     }
     *(int64_t *)(void *)((char *)base + opt->offset) = (int64_t)(v * 1e9);
@@ -419,17 +380,9 @@ int mjd_opt_read_roll(const struct mjd_option *opt, struct mjd_config *cfg, void
 int mjd_opt_read_percent(const struct mjd_option *opt, struct mjd_config *cfg, void *base,
                          const char *value, char *why, size_t why_cap)
 {
-    (void)opt;
-    (void)cfg;
-    (void)why;
-    (void)why_cap;
     struct mjd_source_config *src = base;
-    if ((value[0] < '0' || value[0] > '9') && value[0] != '.') {
-        return -EINVAL;
-    }
-    char *end = NULL;
-    double v = strtod(value, &end);
-    if (*end != '\0' || !isfinite(v) || v <= 0.0 || v > 100.0) {
+    double v = 0.0;
+    if (!mjd_opt_parse_decimal(value, &v) || v <= 0.0 || v > 100.0) {
         return -EINVAL;
     }
     src->motion_threshold = v;

@@ -10,7 +10,8 @@
 
 /*
  * Internal to the option table (options.c): the rows of kind MJD_OPT_CUSTOM point at these
- * readers, and mjd_option_read uses mjd_opt_parse_uint for MJD_OPT_UINT. Each reader is a
+ * readers, and mjd_option_read uses mjd_opt_parse_uint and mjd_opt_parse_decimal for
+ * MJD_OPT_UINT and MJD_OPT_SECONDS. Each reader is a
  * mjd_opt_parse_fn: it reads value (borrowed) into base (the struct of the row's scope) or
  * cfg, returns 0 or -EINVAL, and may write a short reason (never the value) into why. Not
  * thread-safe (the config being filled).
@@ -19,6 +20,12 @@
 /** A decimal integer in [min, max], digits only (no sign, no blanks), into *out. Pure. */
 bool mjd_opt_parse_uint(const char *s, unsigned long long min, unsigned long long max,
                         unsigned long long *out);
+
+/**
+ * A finite decimal number that starts with a digit or '.' (no sign, no blanks; strtod's
+ * syntax otherwise, exponents allowed), into *out. Pure.
+ */
+bool mjd_opt_parse_decimal(const char *s, double *out);
 
 /* ---- per-source values (base is a struct mjd_source_config) ---- */
 
