@@ -79,6 +79,11 @@ void qp_csv_destroy(struct qp_csv *p)
     free(p);
 }
 
+uint64_t qp_csv_boundary_steps(const struct qp_csv *p)
+{
+    return p->moved_steps;
+}
+
 char qp_csv_delimiter(const struct qp_csv *p)
 {
     return p->delim;
@@ -356,6 +361,7 @@ static int end_record(struct qp_csv *p, struct qp_csv_record *rec, size_t i)
     if (p->nf == 1 && blank_record(p)) {
         p->st = ST_RECORD;
         p->nf = 0;
+        p->nf_moved = 0;
         p->rec_bytes = 0;
         p->buf_len = 0;
         p->rec_in_buf = false;
@@ -393,15 +399,21 @@ static int end_record(struct qp_csv *p, struct qp_csv_record *rec, size_t i)
     return 1;
 }
 
-/* Moves the finished fields of the record that still point into the chunk into buf, so that
- * buf holds the record's fields in order before the current field is copied after them. */
+/*
+ * Moves the finished fields of the record that still point into the chunk into buf, so that
+ * buf holds the record's fields in order before the current field is copied after them. The
+ * fields before nf_moved were moved by an earlier call (or parsed into buf): it starts after
+ * them, so a wide record fed a byte at a time costs each field one look, not one per byte.
+ */
 static int migrate_fields(struct qp_csv *p)
 {
-    for (size_t k = 0; k < p->nf; k++) {
+    for (size_t k = p->nf_moved; k < p->nf; k++) {
+        p->moved_steps++;
         struct qp_csv_fdesc *d = &p->fd[k];
         if (!d->in_buf) {
             size_t off = p->buf_len;
             if (d->len > 0 && buf_append(p, p->in + d->off, d->len) < 0) {
+                p->nf_moved = k;
                 return -ENOMEM;
             }
             d->off = off;
@@ -409,6 +421,7 @@ static int migrate_fields(struct qp_csv *p)
             p->rec_in_buf = true;
         }
     }
+    p->nf_moved = p->nf;
     return 0;
 }
 
@@ -587,6 +600,7 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
     if (p->st == ST_RECORD) {
         /* The previous record has been handed out and is no longer needed. */
         p->nf = 0;
+        p->nf_moved = 0;
         p->rec_bytes = 0;
         p->buf_len = 0;
         p->rec_in_buf = false;
@@ -622,6 +636,7 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
                 continue;
             }
             p->nf = 0;
+            p->nf_moved = 0;
             p->rec_bytes = 0;
             p->buf_len = 0;
             p->rec_in_buf = false;

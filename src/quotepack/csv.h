@@ -128,6 +128,14 @@ enum qp_csv_status qp_csv_next_record(struct qp_csv *p, struct qp_csv_record *re
  */
 char qp_csv_delimiter(const struct qp_csv *p);
 
+/**
+ * The work done at buffer ends so far: how many field descriptors were looked at to move an
+ * unfinished record into the parser's own buffer. It grows with the fields parsed, not with
+ * how often the input was cut (at most one step per field of a record that spans a cut), so
+ * tests can check the parser's cost without timing it.
+ */
+uint64_t qp_csv_boundary_steps(const struct qp_csv *p);
+
 /** The error after QP_CSV_ERROR (kind QP_CSV_ERR_NONE otherwise). Borrowed from the parser. */
 const struct qp_csv_error *qp_csv_error(const struct qp_csv *p);
 

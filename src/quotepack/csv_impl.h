@@ -89,6 +89,12 @@ struct qp_csv {
     struct qp_csv_field *fields;
     size_t fcap;
     size_t nf;
+
+    /* fd[0..nf_moved) are in buf already (migrate_fields starts after them); moved_steps counts
+     * the descriptors migrate_fields looked at (qp_csv_boundary_steps). */
+    size_t nf_moved;
+    uint64_t moved_steps;
+
     size_t width;       /* fields in the first record */
     size_t width_limit; /* width once the header is known and same_width is set, else SIZE_MAX */
     uint64_t records;

@@ -2,7 +2,6 @@
 /* The download stage: libcurl multi, bounded concurrency, retries with backoff, a rate cap. */
 #include "quotepack/fetch.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include "quotepack/console.h"
 #include "quotepack/datetmpl.h"
 #include "quotepack/fetch_host.h"
+#include "quotepack/fetch_policy.h"
 
 struct xfer {
     struct qp_fetch *f;
@@ -60,51 +60,6 @@ struct qp_fetch {
     atomic_uint_fast64_t hosts_gone;   /* atomic */
     atomic_uint_fast64_t not_modified; /* atomic */
 };
-
-bool qp_fetch_status_retryable(long status)
-{
-    return status == 408 || status == 429 || (status >= 500 && status <= 599);
-}
-
-int64_t qp_fetch_backoff_ms(unsigned attempt, int64_t retry_after_ms, uint64_t rnd)
-{
-    if (retry_after_ms >= 0) {
-        return CORE_MIN(retry_after_ms, (int64_t)600000);
-    }
-    if (attempt < 1) {
-        attempt = 1;
-    }
-    int64_t base = attempt > 7 ? 30000 : CORE_MIN((int64_t)500 << (attempt - 1), (int64_t)30000);
-    int64_t half = base / 2;
-    return half + (int64_t)(rnd % (uint64_t)(half + 1));
-}
-
-int64_t qp_fetch_parse_retry_after(const char *value, int64_t now_s)
-{
-    while (*value == ' ' || *value == '\t') {
-        value++;
-    }
-    if (*value == '\0') {
-        return -1;
-    }
-    if (isdigit((unsigned char)*value)) {
-        char *end = NULL;
-        errno = 0;
-        long long v = strtoll(value, &end, 10);
-        while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') {
-            end++;
-        }
-        if (errno != 0 || *end != '\0' || v < 0) {
-            return -1;
-        }
-        return v;
-    }
-    time_t t = curl_getdate(value, NULL);
-    if (t == (time_t)-1) {
-        return -1;
-    }
-    return (int64_t)t > now_s ? (int64_t)t - now_s : 0;
-}
 
 static uint64_t next_rand(struct qp_fetch *f)
 {
@@ -294,52 +249,14 @@ static int xfer_start(struct qp_fetch *f, struct xfer *t)
     return 0;
 }
 
-static bool curl_retryable(CURLcode c)
-{
-    switch (c) {
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_GOT_NOTHING:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_SSL_CONNECT_ERROR:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* Failures that say the source is not there: not worth fetching again on the next run. */
-static bool curl_permanent(CURLcode c)
-{
-    return c == CURLE_FILE_COULDNT_READ_FILE || c == CURLE_REMOTE_FILE_NOT_FOUND ||
-           c == CURLE_URL_MALFORMAT || c == CURLE_UNSUPPORTED_PROTOCOL ||
-           c == CURLE_TOO_MANY_REDIRECTS;
-}
-
 /* Whether the transfer failed before any response came from the host (counts to give up). */
 static bool connection_failure(CURLcode c, CURL *e)
 {
-    switch (c) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-        return true;
-    case CURLE_OPERATION_TIMEDOUT: {
-        curl_off_t connect_us = 0;
+    curl_off_t connect_us = 0;
+    if (c == CURLE_OPERATION_TIMEDOUT) {
         curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect_us);
-        return connect_us == 0; // timed out while connecting
     }
-    default:
-        return false;
-    }
+    return qp_fetch_curl_connection_failure(c, connect_us != 0);
 }
 
 static void fail_symbol(struct qp_fetch *f, struct xfer *t, const char *msg, bool permanent,
@@ -388,7 +305,7 @@ static void note_host(struct qp_fetch *f, struct xfer *t, CURLcode code, long st
         }
     }
     if (t->retry_after_s >= 0 && qp_fetch_status_retryable(status)) {
-        int64_t until = core_now_ns() + CORE_MIN(t->retry_after_s, (int64_t)600) * CORE_NS_PER_SEC;
+        int64_t until = core_now_ns() + qp_fetch_retry_after_ms(t->retry_after_s) * CORE_NS_PER_MS;
         if (until > h->pause_until) {
             h->pause_until = until;
             qp_console_log(
@@ -451,8 +368,8 @@ static void xfer_finish(struct qp_fetch *f, struct xfer *t, CURLcode code)
     } else {
         snprintf(err, sizeof(err), "%s (curl error %d)",
                  t->errbuf[0] != '\0' ? t->errbuf : curl_easy_strerror(code), (int)code);
-        retry = curl_retryable(code);
-        permanent = curl_permanent(code);
+        retry = qp_fetch_curl_retryable(code);
+        permanent = qp_fetch_curl_permanent(code);
     }
     note_host(f, t, code, status, err);
     curl_easy_cleanup(t->easy);
@@ -467,7 +384,8 @@ static void xfer_finish(struct qp_fetch *f, struct xfer *t, CURLcode code)
     }
     if (retry && t->attempt < f->cfg.retries && !atomic_load(&f->stop)) {
         t->attempt++;
-        int64_t ra = t->retry_after_s >= 0 ? t->retry_after_s * 1000 : -1;
+        // Capped before it is scaled: a Retry-After past 2^63 ms / 1000 must not overflow.
+        int64_t ra = qp_fetch_retry_after_ms(t->retry_after_s);
         int64_t delay = qp_fetch_backoff_ms(t->attempt, ra, next_rand(f));
         qp_console_log(CORE_LOG_DEBUG, "%s: %s; retry %u in %lld ms", t->symbol, err, t->attempt,
                        (long long)delay);

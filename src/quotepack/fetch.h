@@ -17,7 +17,7 @@ struct qp_body;
  * ends in exactly one done() call, with its body or an error. Transient failures (timeouts,
  * connection errors, truncated bodies, HTTP 408, 429 and 5xx) are retried after an
  * exponential backoff with jitter, or after Retry-After when the server sends one; other
- * 4xx and local errors are final.
+ * 4xx and local errors are final (the policy itself: fetch_policy.h).
  *
  * Per host (scheme, name and port of the URL): a Retry-After pauses every request to that
  * host, not just the symbol that got it; and after host_failures connection failures in a
@@ -104,23 +104,6 @@ uint64_t qp_fetch_requests(struct qp_fetch *f);
 uint64_t qp_fetch_not_modified(struct qp_fetch *f);
 /** Body bytes received so far (progress). Any thread. */
 uint64_t qp_fetch_bytes(struct qp_fetch *f);
-
-/**
- * The delay before retry number `attempt` (1 = the first retry): 500 ms * 2^(attempt-1),
- * capped at 30 s, with "equal jitter" (half fixed, half uniform from rnd). A Retry-After of
- * retry_after_ms (>= 0) replaces it, capped at 10 minutes. Pure.
- */
-int64_t qp_fetch_backoff_ms(unsigned attempt, int64_t retry_after_ms, uint64_t rnd);
-
-/**
- * Parses a Retry-After value: delta-seconds or an HTTP date (IMF-fixdate, RFC 850, asctime),
- * relative to now_s (Unix seconds). Returns the delay in seconds (a past date gives 0), or -1
- * when the value is not valid. Pure.
- */
-int64_t qp_fetch_parse_retry_after(const char *value, int64_t now_s);
-
-/** Whether an HTTP status is worth retrying (408, 429, 5xx). Pure. */
-bool qp_fetch_status_retryable(long status);
 
 /** Hosts given up so far (stats and tests). Any thread. */
 uint64_t qp_fetch_hosts_given_up(struct qp_fetch *f);

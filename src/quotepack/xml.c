@@ -231,7 +231,8 @@ size_t qp_xml_name_from_header(const char *hdr, size_t len, char *out)
 struct slot {
     const char *s; /* NULL: empty */
     size_t len;
-    bool taken; /* assigned to a column (else only reserved as some column's own name) */
+    bool taken;  /* assigned to a column (else only reserved as some column's own name) */
+    size_t next; /* as a base name: the lowest _N that may still be free (0 means 2) */
 };
 
 struct set {
@@ -320,7 +321,13 @@ int qp_xml_names_create(const struct qp_xml_text *headers, size_t n, struct qp_x
         }
         cur += len + 1 + extra;
     }
-    /* Pass 2: the first column with a name keeps it, the others get the lowest free _N. */
+    /*
+     * Pass 2: the first column with a name keeps it, the others get the lowest free _N. Names
+     * only get taken, so the lowest free _N of a base never goes down: the search starts where
+     * the base's last one ended (sl->next; slots never move, the set is not resized), and n
+     * equal names cost n steps, not n * n / 2. Each name that is skipped is "base_N" of one
+     * base only (N is the digits after the last '_'), so the skips are at most the names too.
+     */
     for (size_t i = 0; i < n; i++) {
         struct slot *sl = set_find(&set, ptrs[i], lens[i]);
         if (!sl->taken) {
@@ -329,7 +336,7 @@ int qp_xml_names_create(const struct qp_xml_text *headers, size_t n, struct qp_x
         }
         char *base = ptrs[i];
         size_t blen = lens[i];
-        for (size_t k = 2;; k++) {
+        for (size_t k = sl->next > 2 ? sl->next : 2;; k++) {
             int w = snprintf(base + blen, extra, "_%zu", k);
             size_t clen = blen + (size_t)w;
             struct slot *c = set_find(&set, base, clen);
@@ -338,6 +345,7 @@ int qp_xml_names_create(const struct qp_xml_text *headers, size_t n, struct qp_x
                 c->len = clen;
                 c->taken = true;
                 lens[i] = clen;
+                sl->next = k + 1;
                 break;
             }
         }

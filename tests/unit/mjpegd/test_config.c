@@ -309,3 +309,31 @@ TEST(config_help_and_dump_options_come_from_the_table)
     free(help);
     free(dump);
 }
+
+/* Seconds, rolls and percentages share one decimal reader (options_values.c): each keeps its range.
+ */
+TEST(config_decimal_values_keep_their_ranges)
+{
+    struct mjd_config cfg;
+    const char *ok[] = { "--header-timeout",   ".5",  "--pre-roll",     "0",   "--post-roll", "60",
+                         "--motion-threshold", "100", "--send-timeout", "1e1", NULL };
+    ASSERT_EQ_INT(parse(&cfg, ok), MJD_CONFIG_RUN);
+    ASSERT_EQ_INT(cfg.header_timeout_ns, 500 * CORE_NS_PER_MS);
+    ASSERT_EQ_INT(cfg.send_timeout_ns, 10 * CORE_NS_PER_SEC);
+    ASSERT_EQ_INT(cfg.sources[0].pre_roll_ns, 0);
+    ASSERT_EQ_INT(cfg.sources[0].post_roll_ns, 60 * CORE_NS_PER_SEC);
+    ASSERT_TRUE(cfg.sources[0].motion_threshold == 100.0);
+    const char *bad[][3] = {
+        { "--header-timeout", "0", NULL },       { "--header-timeout", "86401", NULL },
+        { "--header-timeout", "+1", NULL },      { "--header-timeout", "1s", NULL },
+        { "--header-timeout", "1e999", NULL },   { "--header-timeout", ".", NULL },
+        { "--pre-roll", "-0.5", NULL },          { "--pre-roll", "60.01", NULL },
+        { "--post-roll", "nan", NULL },          { "--motion-threshold", "0", NULL },
+        { "--motion-threshold", "100.5", NULL }, { "--motion-threshold", " 5", NULL },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (parse(&cfg, bad[i]) != MJD_CONFIG_USAGE) {
+            test_fail(__FILE__, __LINE__, "%s %s was accepted", bad[i][0], bad[i][1]);
+        }
+    }
+}

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for the fetch stage: backoff, Retry-After parsing, and a run over file:// URLs. */
+/* Unit tests for the fetch stage over file:// URLs (its retry policy: test_fetch_policy.c). */
 #include "../testlib.h"
 
 #include <curl/curl.h>
@@ -9,56 +9,6 @@
 #include "quotepack/body.h"
 #include "quotepack/fetch.h"
 #include "quotepack/fetch_host.h"
-
-TEST(backoff_doubles_with_equal_jitter_and_caps)
-{
-    for (uint64_t r = 0; r < 2000; r += 7) {
-        int64_t d1 = qp_fetch_backoff_ms(1, -1, r);
-        ASSERT_CMP_INT(d1, >=, 250);
-        ASSERT_CMP_INT(d1, <=, 500);
-        int64_t d3 = qp_fetch_backoff_ms(3, -1, r * 12345);
-        ASSERT_CMP_INT(d3, >=, 1000);
-        ASSERT_CMP_INT(d3, <=, 2000);
-        int64_t d20 = qp_fetch_backoff_ms(20, -1, r * 99991);
-        ASSERT_CMP_INT(d20, >=, 15000);
-        ASSERT_CMP_INT(d20, <=, 30000);
-    }
-    ASSERT_TRUE(qp_fetch_backoff_ms(2, -1, 0) != qp_fetch_backoff_ms(2, -1, 377));
-}
-
-TEST(backoff_uses_retry_after_capped_at_ten_minutes)
-{
-    ASSERT_EQ_INT(qp_fetch_backoff_ms(1, 2000, 5), 2000);
-    ASSERT_EQ_INT(qp_fetch_backoff_ms(5, 0, 5), 0);
-    ASSERT_EQ_INT(qp_fetch_backoff_ms(1, 86400000, 5), 600000);
-}
-
-TEST(retry_after_parses_seconds_and_http_dates)
-{
-    // Wed, 21 Oct 2015 07:28:00 GMT = 1445412480
-    int64_t t = 1445412480;
-    ASSERT_EQ_INT(qp_fetch_parse_retry_after("120", t), 120);
-    ASSERT_EQ_INT(qp_fetch_parse_retry_after(" 5\r\n", t), 5);
-    ASSERT_EQ_INT(qp_fetch_parse_retry_after("0", t), 0);
-    ASSERT_EQ_INT(qp_fetch_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT\r\n", t - 30), 30);
-    ASSERT_EQ_INT(qp_fetch_parse_retry_after("Wednesday, 21-Oct-15 07:28:00 GMT", t - 7), 7);
-    ASSERT_EQ_INT(qp_fetch_parse_retry_after("Wed Oct 21 07:28:00 2015", t - 60), 60);
-    ASSERT_EQ_INT(qp_fetch_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", t + 100), 0);
-    ASSERT_EQ_INT(qp_fetch_parse_retry_after("soon", t), -1);
-    ASSERT_EQ_INT(qp_fetch_parse_retry_after("12abc", t), -1);
-    ASSERT_EQ_INT(qp_fetch_parse_retry_after("", t), -1);
-}
-
-TEST(retryable_statuses)
-{
-    ASSERT_TRUE(qp_fetch_status_retryable(408));
-    ASSERT_TRUE(qp_fetch_status_retryable(429));
-    ASSERT_TRUE(qp_fetch_status_retryable(500));
-    ASSERT_TRUE(qp_fetch_status_retryable(503));
-    ASSERT_FALSE(qp_fetch_status_retryable(404));
-    ASSERT_FALSE(qp_fetch_status_retryable(403));
-    ASSERT_FALSE(qp_fetch_status_retryable(200));
-}
 
 struct run_ctx {
     const char *syms[4];
