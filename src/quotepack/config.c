@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* quotepack's immutable configuration: command-line parsing, symbol lists, URL templates. */
+/* quotepack's immutable configuration: command-line parsing and symbol lists. */
 #include "quotepack/config.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,75 +16,7 @@
 #include "quotepack/shard.h"
 #include "quotepack/strset.h"
 
-void qp_config_usage(void *f)
-{
-    fprintf(f,
-            "usage: quotepack [--source TEMPLATE] [--out DIR] [--batch N] [--jobs N] [--isolate]\n"
-            "                 [--connections N] [--rate PER_SEC] [--retries N] [--timeout SEC]\n"
-            "                 [--format tgz|tzst] [--level fast|default|best] [--compact]\n"
-            "                 [--shard K/N] [--symbols FILE] [--delimiter D] [--encoding E]\n"
-            "                 [--strict] [more options] [SYMBOL...]\n"
-            "       quotepack verify DIR | verify --no-catalog ARCHIVE...   check archives\n"
-            "       quotepack ls DIR [SYMBOL...]     where each symbol is, its state and error\n"
-            "       quotepack ls ARCHIVE...          what an archive's manifest says\n"
-            "       quotepack cat DIR SYMBOL [--from D] [--to D]   its XML (a range of it)\n"
-            "       quotepack retry DIR [options]    fetch the failed symbols again\n"
-            "       quotepack update DIR [options]   refresh every symbol of DIR (--refresh)\n"
-            "       quotepack compact DIR [--max-generations N]   drop replaced members\n"
-            "       quotepack convert ...   (see quotepack convert --help)\n"
-            "\n"
-            "Downloads each symbol's CSV from TEMPLATE ({symbol} is replaced; http, https or\n"
-            "file URLs, or a local directory), converts it to XML on every core and packs every\n"
-            "N symbols into one archive in DIR (default ./quotes), tracked in DIR/catalog.sqlite.\n"
-            "A rerun resumes where the previous run stopped (permanent failures such as a 404\n"
-            "are not fetched again unless --retry-failed or quotepack retry asks for it).\n"
-            "\n"
-            "  --source TEMPLATE   URL template (default " QP_DEFAULT_SOURCE ")\n"
-            "  --out DIR           output directory (default ./quotes)\n"
-            "  --batch N           symbols per archive (default 100)\n"
-            "  --jobs N            converter threads (default: number of cores)\n"
-            "  --isolate           convert in worker processes: a crash fails one symbol only\n"
-            "  --connections N     concurrent downloads (default 16)\n"
-            "  --rate PER_SEC      at most this many requests per second (default unlimited)\n"
-            "  --retries N         retries of a transient failure (default 3)\n"
-            "  --timeout SEC       cut a download that receives less than --speed-limit bytes/s\n"
-            "                      for SEC seconds (default 30); it is retried\n"
-            "  --format tgz|tzst   archive format (default tgz)\n"
-            "  --level L           fast, default or best compression (default fast)\n"
-            "  --compact           XML without indentation\n"
-            "  --shard K/N         only the symbols with hash(symbol) %% N == K (0 <= K < N)\n"
-            "  --symbols FILE      read symbols from FILE, one per line ('#' comments)\n"
-            "  --delimiter D       field separator: comma, semicolon, tab, pipe, space or one\n"
-            "                      character (default auto: from each file's header line)\n"
-            "  --encoding E        the files' encoding: utf-8 (default), latin-1 or cp1252\n"
-            "  --strict            a quote inside an unquoted field is an error, not data\n"
-            "  --max-body SIZE     largest download, e.g. 512M or 4G (default 2G)\n"
-            "  --spool-files N     symbols converted or in flight but not yet packed, at most\n"
-            "                      (default 2 x --batch + --connections)\n"
-            "  --spool-size SIZE   compressed bytes waiting to be packed before the packer packs\n"
-            "                      what it has (default 1G)\n"
-            "  --connect-timeout SEC  per connection attempt (default 10)\n"
-            "  --speed-limit BYTES    see --timeout (default 1)\n"
-            "  --max-time SEC      cut any download after SEC seconds in all (default: never)\n"
-            "  --host-failures N   give up a host after N connection failures in a row\n"
-            "                      (refused, DNS, connect timeout; default 8)\n"
-            "  --cacert FILE       CA certificates for https (default: the system's)\n"
-            "  --insecure          do not check https certificates or host names\n"
-            "  --header 'N: V'     add a request header (repeatable), e.g. an API key\n"
-            "  --user-agent TEXT   the User-Agent header (default quotepack/VERSION)\n"
-            "");
-    fprintf(f, // split: one string literal may hold at most 4095 bytes in ISO C
-            "  --retry-failed      also fetch the symbols that failed permanently before\n"
-            "  --only-failed       the symbols are the catalog's failed ones (as retry)\n"
-            "  --refresh           fetch archived symbols again, conditionally (ETag,\n"
-            "                      Last-Modified, else the body's SHA-256): only a changed\n"
-            "                      body is converted and archived again\n"
-            "  --catalog-symbols   the symbols are all of the catalog's (as update)\n"
-            "  --date-format FMT   how {to} (today, UTC) is written in the URL, strftime's\n"
-            "                      conversions (default %%Y-%%m-%%d)\n"
-            "\n"
-            "Exit status: 0 when every symbol is archived, 1 when any failed, 2 on usage errors.\n");
-}
+// The usage text is in config_usage.c, the URL templates in config_url.c.
 
 bool qp_config_looks_like_command(const char *word)
 {
@@ -116,96 +47,6 @@ bool qp_symbol_valid(const char *s)
         }
     }
     return true;
-}
-
-int qp_config_url(const char *tmpl, const char *symbol, char *out, size_t size)
-{
-    static const char key[] = "{symbol}";
-    size_t o = 0;
-    for (const char *p = tmpl; *p != '\0';) {
-        if (strncmp(p, key, sizeof(key) - 1) == 0) {
-            for (const char *s = symbol; *s != '\0'; s++) {
-                if (*s == '^' || *s == '=') {
-                    if (o + 3 >= size) {
-                        return -ENAMETOOLONG;
-                    }
-                    snprintf(out + o, 4, "%%%02X", (unsigned char)*s);
-                    o += 3;
-                } else {
-                    if (o + 1 >= size) {
-                        return -ENAMETOOLONG;
-                    }
-                    out[o++] = *s;
-                }
-            }
-            p += sizeof(key) - 1;
-        } else {
-            if (o + 1 >= size) {
-                return -ENAMETOOLONG;
-            }
-            out[o++] = *p++;
-        }
-    }
-    if (o >= size) {
-        return -ENAMETOOLONG;
-    }
-    out[o] = '\0';
-    return 0;
-}
-
-/* Appends path to t, percent-encoding every byte but unreserved ones, '/' and "{symbol}". */
-static size_t encode_path(char *t, size_t o, const char *path)
-{
-    static const char key[] = "{symbol}";
-    for (const char *p = path; *p != '\0';) {
-        unsigned char c = (unsigned char)*p;
-        if (strncmp(p, key, sizeof(key) - 1) == 0) {
-            memcpy(t + o, key, sizeof(key) - 1);
-            o += sizeof(key) - 1;
-            p += sizeof(key) - 1;
-            continue;
-        }
-        bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                     c == '-' || c == '.' || c == '_' || c == '~' || c == '/';
-        if (plain) {
-            t[o++] = (char)c;
-        } else {
-            snprintf(t + o, 4, "%%%02X", c);
-            o += 3;
-        }
-        p++;
-    }
-    t[o] = '\0';
-    return o;
-}
-
-char *qp_config_source_template(const char *arg)
-{
-    if (strstr(arg, "://") != NULL) {
-        return core_xstrdup(arg);
-    }
-    char cwd[PATH_MAX];
-    const char *prefix = "";
-    if (arg[0] != '/') {
-        if (getcwd(cwd, sizeof(cwd)) == NULL) {
-            return NULL;
-        }
-        prefix = cwd;
-    }
-    bool has_key = strstr(arg, "{symbol}") != NULL;
-    // Every byte of the path may become three; file:// and the suffix are fixed.
-    size_t n = 3 * (strlen(prefix) + strlen(arg)) + 32;
-    char *t = core_xmalloc(n);
-    size_t o = (size_t)snprintf(t, n, "file://");
-    o = encode_path(t, o, prefix);
-    if (arg[0] != '/') {
-        t[o++] = '/';
-    }
-    o = encode_path(t, o, arg);
-    if (!has_key) {
-        snprintf(t + o, n - o, "/{symbol}.csv");
-    }
-    return t;
 }
 
 static int add_symbol(char ***list, size_t *n, size_t *cap, const char *s)

@@ -91,7 +91,7 @@ void qp_config_release(struct qp_config *cfg);
  */
 bool qp_config_looks_like_command(const char *word);
 
-/** Prints the usage text to f. */
+/** Prints the usage text to f (config_usage.c). */
 void qp_config_usage(void *f);
 
 /**
@@ -99,6 +99,8 @@ void qp_config_usage(void *f);
  * '.' or '-'. Symbols name files (<symbol>.xml), so nothing else is let through. Pure.
  */
 bool qp_symbol_valid(const char *s);
+
+/* ---- URL templates (config_url.c) ---- */
 
 /**
  * Expands every "{symbol}" in tmpl with symbol, percent-encoding what is not unreserved in a
