@@ -198,8 +198,8 @@ int mjd_v4l2_bufs_set_format(struct mjd_v4l2_bufs *q, unsigned w, unsigned h,
         return -EINVAL;
     }
     if (planes != got->planes) {
-        LOG_ERROR("v4l2 source: %s: the driver granted %s in %u planes; this source reads it in "
-                  "%u",
+        LOG_ERROR("v4l2 source: %s: the driver granted %s with num_planes %u; this source "
+                  "reads it in %u",
                   q->path, got->name, planes, got->planes);
         return -EINVAL;
     }

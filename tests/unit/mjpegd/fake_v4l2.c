@@ -167,7 +167,7 @@ static int s_fmt(struct fake_v4l2 *f, struct v4l2_format *fmt)
     mp->width = w;
     mp->height = h;
     mp->field = V4L2_FIELD_NONE;
-    mp->num_planes = (uint8_t)f->nplanes;
+    mp->num_planes = (uint8_t)(f->report_planes != 0 ? f->report_planes : f->nplanes);
     memset(mp->plane_fmt, 0, sizeof(mp->plane_fmt));
     mp->plane_fmt[0].bytesperline = f->bpl;
     mp->plane_fmt[0].sizeimage = f->sizeimage;

@@ -46,11 +46,12 @@ struct fake_v4l2_ctrl {
 /* Owned by one test; ops built by fake_v4l2_ops point at it. */
 struct fake_v4l2 {
     /* What the device is, set by the test after fake_v4l2_init. */
-    uint32_t caps;        /* device_caps: V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_STREAMING by default */
-    bool mplane;          /* the multi-planar API only (fake_v4l2_init_mplane) */
-    bool no_device_caps;  /* QUERYCAP: caps in capabilities, no V4L2_CAP_DEVICE_CAPS (old) */
-    unsigned data_offset; /* mplane: each plane's data starts this far in (planes that longer);
-                             DQBUF's default bytesused counts it, as the kernel's does */
+    uint32_t caps;       /* device_caps: V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_STREAMING by default */
+    bool mplane;         /* the multi-planar API only (fake_v4l2_init_mplane) */
+    bool no_device_caps; /* QUERYCAP: caps in capabilities, no V4L2_CAP_DEVICE_CAPS (old) */
+    unsigned report_planes; /* mplane: S_FMT reports this num_planes (0: the format's) */
+    unsigned data_offset;   /* mplane: each plane's data starts this far in (planes that longer);
+                               DQBUF's default bytesused counts it, as the kernel's does */
     uint32_t formats[8];
     unsigned nformats; /* MJPEG and YUYV by default */
     unsigned max_w;    /* S_FMT grants at most max_w x max_h (1920x1080) */

@@ -265,7 +265,23 @@ TEST(v4l2_mplane_unsupported_formats_refused)
     ASSERT_NULL(r.src);
     rig_done(&r);
 
+    // S_FMT granting another number of planes than the format has.
+    static const uint32_t lies[][2] = { { V4L2_PIX_FMT_NV12M, 1 }, { V4L2_PIX_FMT_YUYV, 2 } };
+    for (size_t i = 0; i < CORE_ARRAY_SIZE(lies); i++) {
+        rig_init_mplane(&r);
+        r.dev.formats[0] = lies[i][0];
+        r.dev.nformats = 1;
+        r.dev.report_planes = lies[i][1];
+        p.format = MJD_CAPTURE_AUTO;
+        ASSERT_EQ_INT(rig_open(&r, &p), -EINVAL);
+        ASSERT_NULL(r.src);
+        ASSERT_EQ_INT(r.dev.nbufs, 0);
+        ASSERT_EQ_INT(r.dev.closes, 1);
+        rig_done(&r);
+    }
+
     // --format nv12 takes NV12M on a multi-planar device.
+    p.format = MJD_CAPTURE_NV12;
     rig_init_mplane(&r);
     r.dev.formats[0] = V4L2_PIX_FMT_NV12M;
     r.dev.nformats = 1;
