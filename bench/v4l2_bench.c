@@ -271,10 +271,10 @@ int main(int argc, char **argv)
     double t0 = thread_cpu_s();
     for (int i = 0; i < frames; i++) {
         unsigned b = (unsigned)i % (dev.nbufs > 0 ? dev.nbufs : 1);
-        size_t n = dev.sizeimage < dev.len[b] ? dev.sizeimage : dev.len[b];
-        memset(dev.mem[b], 0, dev.len[b]);
-        memcpy(dev.mem[b], yuyv, n);
-        __asm__ volatile("" : : "r"(dev.mem[b]) : "memory");
+        size_t n = dev.sizeimage < dev.len[b][0] ? dev.sizeimage : dev.len[b][0];
+        memset(dev.mem[b][0], 0, dev.len[b][0]);
+        memcpy(dev.mem[b][0], yuyv, n);
+        __asm__ volatile("" : : "r"(dev.mem[b][0]) : "memory");
     }
     double fake_s = (thread_cpu_s() - t0) / frames;
     // The conversion alone, from the same picture into the same frame buffer.

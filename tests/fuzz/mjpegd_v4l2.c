@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer target: the v4l2 source over the fake device (tests/unit/mjpegd/fake_v4l2.c), the
- * input choosing every answer the driver gives: the formats it lists, what S_FMT grants (sizes,
- * format, bytesperline, sizeimage), the buffer count and lengths, and each DQBUF (payload,
- * bytesused short, zero or past the buffer, the error flag, a failing errno, an index the source
- * did not map, a timestamp on any clock). Properties: no crash, out-of-bounds access or
- * undefined behaviour (ASan, UBSan), every buffer the source dequeues goes back to the driver,
- * a frame is published only from a buffer that was valid (bytesused in 1..length, no error
- * flag) and is itself valid (a complete JPEG with DHT, or YUV420P of exactly the granted
- * size), and destroy gives back every mapping and the fd.
+ * input choosing every answer the driver gives: the API (single- or multi-planar), the formats
+ * it lists, what S_FMT grants (sizes, format, bytesperline, sizeimage, the number of planes),
+ * the buffer count and lengths, and each DQBUF (payload, split between two planes for
+ * multi-planar, bytesused short, zero or past the buffer, a data_offset, the error flag, a
+ * failing errno, an index the source did not map, a timestamp on any clock). Properties: no
+ * crash, out-of-bounds access or undefined behaviour (ASan, UBSan), every buffer the source
+ * dequeues goes back to the driver, a frame is published only from a buffer that was valid
+ * (bytesused in 1..length and past data_offset in every plane, no error flag) and is itself
+ * valid (a complete JPEG with DHT, or YUV420P of exactly the granted size), and destroy gives
+ * back every mapping and the fd.
  */
 #include <errno.h>
 #include <linux/videodev2.h>
@@ -62,7 +64,7 @@ static uint32_t u32(struct in *in)
 
 static const uint32_t fourccs[] = {
     V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_JPEG, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12,
-    V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_H264, V4L2_PIX_FMT_UYVY, 0,
+    V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_H264, V4L2_PIX_FMT_UYVY, 0, /* 0: NV12M if multi-planar */
 };
 static const int dq_errnos[] = { EAGAIN, EIO, ENODEV, EINVAL };
 
@@ -70,8 +72,11 @@ static const int dq_errnos[] = { EAGAIN, EIO, ENODEV, EINVAL };
 struct lie {
     struct fake_v4l2 dev;
     struct mjd_v4l2_ops fake;
-    /* S_FMT: bit 0 width/height, 1 bytesperline, 2 sizeimage, 3 pixelformat replaced. */
+    /* S_FMT: bit 0 width/height, 1 bytesperline, 2 sizeimage, 3 pixelformat replaced; 4 caps
+     * from the input, 5 poll errors, 6 the multi-planar API, 7 num_planes replaced. */
     unsigned fmt_mask;
+    unsigned fmt_planes; /* multi-planar: the num_planes S_FMT reports (bit 7) */
+    uint32_t fmt_bpl1;   /* multi-planar: the second plane's bytesperline (bit 1) */
     unsigned fmt_w, fmt_h;
     uint32_t fmt_bpl, fmt_sizeimage, fmt_fourcc;
     uint32_t querybuf_extra; /* added to QUERYBUF's length (mmap then refuses) */
@@ -101,7 +106,30 @@ static int lie_ioctl(void *ctx, int fd, unsigned long request, void *arg)
     if (rc != 0) {
         return rc;
     }
-    if (request == VIDIOC_S_FMT) {
+    if (request == VIDIOC_S_FMT && l->dev.mplane) {
+        struct v4l2_pix_format_mplane *mp = &((struct v4l2_format *)arg)->fmt.pix_mp;
+        if (l->fmt_mask & 1) {
+            mp->width = l->fmt_w;
+            mp->height = l->fmt_h;
+        }
+        if (l->fmt_mask & 2) {
+            mp->plane_fmt[0].bytesperline = l->fmt_bpl;
+            mp->plane_fmt[1].bytesperline = l->fmt_bpl1;
+        }
+        if (l->fmt_mask & 4) {
+            mp->plane_fmt[0].sizeimage = l->fmt_sizeimage;
+        }
+        if (l->fmt_mask & 8) {
+            mp->pixelformat = l->fmt_fourcc;
+        }
+        if (l->fmt_mask & 0x80) {
+            mp->num_planes = (uint8_t)l->fmt_planes;
+        }
+        uint32_t si = mp->plane_fmt[0].sizeimage;
+        l->dev.sizeimage = si == 0 ? 1 : si < MAX_BUF_LEN ? si : (unsigned)MAX_BUF_LEN;
+        uint32_t si1 = mp->plane_fmt[1].sizeimage;
+        l->dev.sizeimage1 = si1 == 0 ? 1 : si1 < MAX_BUF_LEN ? si1 : (unsigned)MAX_BUF_LEN;
+    } else if (request == VIDIOC_S_FMT) {
         struct v4l2_pix_format *p = &((struct v4l2_format *)arg)->fmt.pix;
         if (l->fmt_mask & 1) {
             p->width = l->fmt_w;
@@ -122,11 +150,24 @@ static int lie_ioctl(void *ctx, int fd, unsigned long request, void *arg)
             l->dev.sizeimage = 1;
         }
     } else if (request == VIDIOC_QUERYBUF) {
-        ((struct v4l2_buffer *)arg)->length += l->querybuf_extra;
+        struct v4l2_buffer *b = arg;
+        if (l->dev.mplane) {
+            b->m.planes[0].length += l->querybuf_extra;
+        } else {
+            b->length += l->querybuf_extra;
+        }
     } else if (request == VIDIOC_DQBUF) {
         struct v4l2_buffer *b = arg;
-        l->last_valid =
-                b->bytesused > 0 && b->bytesused <= b->length && !(b->flags & V4L2_BUF_FLAG_ERROR);
+        l->last_valid = !(b->flags & V4L2_BUF_FLAG_ERROR);
+        if (l->dev.mplane) {
+            for (unsigned p = 0; p < l->dev.nplanes; p++) {
+                const struct v4l2_plane *pl = &b->m.planes[p];
+                l->last_valid = l->last_valid && pl->bytesused > 0 && pl->bytesused <= pl->length &&
+                                pl->data_offset < pl->bytesused;
+            }
+        } else {
+            l->last_valid = l->last_valid && b->bytesused > 0 && b->bytesused <= b->length;
+        }
         if (l->ndq < 16 && l->stamp[l->ndq]) {
             b->timestamp.tv_sec = (time_t)l->stamp_sec[l->ndq]; // any clock, also nonsense
             b->timestamp.tv_usec = (suseconds_t)l->stamp_usec[l->ndq];
@@ -169,6 +210,21 @@ static int lie_poll(void *ctx, struct pollfd *fds, nfds_t nfds, int timeout_ms)
     return l->fake.poll(l->fake.ctx, fds, nfds, timeout_ms);
 }
 
+/* What DQBUF reports as a plane's bytesused for a payload of len, by mode (2 bits). */
+static long pick_bytesused(unsigned mode, size_t len, uint32_t extra)
+{
+    switch (mode) {
+    case 0:
+        return -1; // the payload's length (and the data_offset before it)
+    case 1:
+        return 0;
+    case 2:
+        return (long)len + (long)(extra & 0xffff); // past the payload
+    default:
+        return (long)extra; // anything, also past the buffer
+    }
+}
+
 /* A published frame must be valid; abort() otherwise. */
 static void check_frame(const struct mjd_source_info *info, const struct mjd_raw_frame *fr)
 {
@@ -196,7 +252,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     fake_v4l2_init(&l->dev);
-    l->fake = fake_v4l2_ops(&l->dev);
     struct mjd_v4l2_ops ops = { .ctx = l,
                                 .open = lie_open,
                                 .close = lie_close,
@@ -222,6 +277,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     l->fmt_sizeimage = u32(&in);
     l->fmt_fourcc = fourccs[u8(&in) % (sizeof(fourccs) / sizeof(fourccs[0]))];
     l->querybuf_extra = (u8(&in) & 0x80) ? u16(&in) : 0;
+    if (l->fmt_mask & 0x40) { // the multi-planar API, its own fields after the others
+        unsigned nformats = l->dev.nformats;
+        uint32_t formats[8];
+        memcpy(formats, l->dev.formats, sizeof(formats));
+        unsigned max_w = l->dev.max_w, max_h = l->dev.max_h, pad = l->dev.pad_stride;
+        unsigned grant = l->dev.grant_bufs;
+        size_t buf_len = l->dev.buf_len;
+        fake_v4l2_init_mplane(&l->dev);
+        l->dev.nformats = nformats;
+        for (unsigned i = 0; i < nformats; i++) { // the table's 0 stands for NV12M here
+            l->dev.formats[i] = formats[i] != 0 ? formats[i] : V4L2_PIX_FMT_NV12M;
+        }
+        l->fmt_fourcc = l->fmt_fourcc != 0 ? l->fmt_fourcc : V4L2_PIX_FMT_NV12M;
+        l->dev.max_w = max_w;
+        l->dev.max_h = max_h;
+        l->dev.pad_stride = pad;
+        l->dev.grant_bufs = grant;
+        l->dev.buf_len = buf_len;
+        l->dev.data_offset = u16(&in) % 8192;
+        l->fmt_planes = u8(&in) % 4;
+        l->fmt_bpl1 = u32(&in);
+    }
+    l->fake = fake_v4l2_ops(&l->dev);
     if (l->fmt_mask & 0x10) {
         l->dev.caps = u32(&in);
     }
@@ -240,10 +318,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct {
         unsigned head;
         uint32_t extra;
+        unsigned mp_head; /* multi-planar: bits 0-1 the second plane's bytesused, as head's 2-3 */
+        unsigned split;   /* multi-planar: the first plane's share of the payload */
     } spec[16];
     for (unsigned i = 0; i < nframes; i++) {
         spec[i].head = u8(&in);
         spec[i].extra = (spec[i].head & 0x0c) == 0x0c ? u32(&in) : u16(&in);
+        spec[i].mp_head = l->dev.mplane ? u8(&in) : 0;
+        spec[i].split = l->dev.mplane ? u16(&in) : 0;
         l->bad_index[i] = (spec[i].head & 0x40) ? 1 + (spec[i].extra >> 8) % 40 : 0;
         if (spec[i].head & 0x80) {
             l->stamp[i] = true;
@@ -254,24 +336,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (unsigned i = 0; i < nframes; i++) {
         size_t len = i + 1 == nframes ? in.n : u16(&in);
         len = len < in.n ? len : in.n;
-        long bytesused;
-        switch ((spec[i].head >> 2) & 3) {
-        case 0:
-            bytesused = -1; // the payload's length
-            break;
-        case 1:
-            bytesused = 0;
-            break;
-        case 2:
-            bytesused = (long)len + (long)(spec[i].extra & 0xffff); // past the payload
-            break;
-        default:
-            bytesused = (long)spec[i].extra; // anything, also past the buffer
-            break;
-        }
+        long bytesused = pick_bytesused((spec[i].head >> 2) & 3, len, spec[i].extra);
         uint32_t flags = (spec[i].head & 1) ? V4L2_BUF_FLAG_ERROR : 0;
         int e = (spec[i].head & 2) ? dq_errnos[(spec[i].head >> 4) & 3] : 0;
-        fake_v4l2_push(&l->dev, in.p, len, bytesused, flags, e);
+        size_t len0 = l->dev.mplane && spec[i].split < len ? spec[i].split : len;
+        fake_v4l2_push(&l->dev, in.p, len0, bytesused, flags, e);
+        if (l->dev.mplane) {
+            struct fake_v4l2_frame *fr = &l->dev.frames[l->dev.nframes - 1];
+            fr->data1 = in.p + len0;
+            fr->len1 = len - len0;
+            fr->bytesused1 = pick_bytesused(spec[i].mp_head & 3, fr->len1, spec[i].extra);
+        }
         in.p += len;
         in.n -= len;
     }

@@ -8,6 +8,10 @@
  * MJPEG (sent as it is, padded like UVC), or else a YUYV pattern. $MJPEGD_FAKE_V4L2_MAX=WxH
  * caps the size the "driver" grants. $MJPEGD_FAKE_V4L2_UNPLUG_AFTER=N: after N frames every
  * DQBUF fails with ENODEV, as an unplugged camera's; the next open streams again, for good.
+ * $MJPEGD_FAKE_V4L2_MPLANE=1: a device with only the multi-planar API (as an SoC camera
+ * pipeline or an HDMI bridge); $MJPEGD_FAKE_V4L2_FORMAT=nv12m (two planes) or yuyv picks the
+ * raw format (yuyv by default), $MJPEGD_FAKE_V4L2_PAD=N pads each line by N bytes and
+ * $MJPEGD_FAKE_V4L2_DATA_OFFSET=N puts each plane's data N bytes in (multi-planar only).
  * One fake device at a time; a mutex guards it.
  */
 #include <dlfcn.h>
@@ -34,10 +38,11 @@ static struct mjd_v4l2_ops dev_ops; /* guarded by lock */
 static int fake_fd = -1;            /* the timerfd standing for the device, -1 when closed */
 static unsigned char *jpeg;         /* the MJPEG frame, read once */
 static size_t jpeg_len;
-static unsigned char *pattern; /* the YUYV frame, made after S_FMT */
-static unsigned delivered;     /* frames DQBUF gave since the device was opened */
-static bool unplugged;         /* this open has been "unplugged": DQBUF fails with ENODEV */
-static bool replugged;         /* the unplug happened once: the next opens stream for good */
+static unsigned char *pattern;  /* the raw frame (YUYV, or NV12M's Y plane), made after S_FMT */
+static unsigned char *pattern1; /* NV12M's U V plane */
+static unsigned delivered;      /* frames DQBUF gave since the device was opened */
+static bool unplugged;          /* this open has been "unplugged": DQBUF fails with ENODEV */
+static bool replugged;          /* the unplug happened once: the next opens stream for good */
 
 static void *real(const char *name)
 {
@@ -86,7 +91,16 @@ static int fake_open(void)
         errno = fake_fd >= 0 ? EBUSY : ENOENT;
         goto out;
     }
-    fake_v4l2_init(&dev);
+    const char *mp = getenv("MJPEGD_FAKE_V4L2_MPLANE");
+    if (mp != NULL && strcmp(mp, "1") == 0) {
+        fake_v4l2_init_mplane(&dev);
+        const char *off = getenv("MJPEGD_FAKE_V4L2_DATA_OFFSET");
+        dev.data_offset = off != NULL ? (unsigned)strtoul(off, NULL, 10) : 0;
+    } else {
+        fake_v4l2_init(&dev);
+    }
+    const char *pad = getenv("MJPEGD_FAKE_V4L2_PAD");
+    dev.pad_stride = pad != NULL ? (unsigned)strtoul(pad, NULL, 10) : 0;
     dev_ops = fake_v4l2_ops(&dev);
     unsigned w = 0, h = 0;
     const char *max = getenv("MJPEGD_FAKE_V4L2_MAX");
@@ -98,7 +112,9 @@ static int fake_open(void)
         dev.formats[0] = V4L2_PIX_FMT_MJPEG;
         fake_v4l2_push(&dev, jpeg, jpeg_len, -1, 0, 0);
     } else {
-        dev.formats[0] = V4L2_PIX_FMT_YUYV;
+        const char *fmt = getenv("MJPEGD_FAKE_V4L2_FORMAT");
+        bool nv12m = fmt != NULL && strcmp(fmt, "nv12m") == 0;
+        dev.formats[0] = nv12m ? V4L2_PIX_FMT_NV12M : V4L2_PIX_FMT_YUYV;
     }
     dev.nformats = 1;
     dev.loop = true;
@@ -181,9 +197,42 @@ int close(int fd)
     return f(fd);
 }
 
-/* After S_FMT to YUYV: the frame the camera sends, sized as granted. */
+/* After S_FMT to NV12M: a Y ramp and a U V plane that varies with the line. */
+static void make_nv12m(void)
+{
+    free(pattern);
+    free(pattern1);
+    pattern = malloc(dev.sizeimage);
+    pattern1 = malloc(dev.sizeimage1 != 0 ? dev.sizeimage1 : 1);
+    if (pattern == NULL || pattern1 == NULL) {
+        return;
+    }
+    for (unsigned y = 0; y < dev.h; y++) {
+        for (unsigned x = 0; x < dev.bpl; x++) {
+            pattern[(size_t)y * dev.bpl + x] =
+                    (unsigned char)(16 + (x * 200) / (dev.w ? dev.w : 1));
+        }
+    }
+    for (unsigned y = 0; y < (dev.h + 1) / 2; y++) {
+        for (unsigned x = 0; x + 1 < dev.bpl1; x += 2) {
+            pattern1[(size_t)y * dev.bpl1 + x] = (unsigned char)(y * 2 * 255 / (dev.h ? dev.h : 1));
+            pattern1[(size_t)y * dev.bpl1 + x + 1] = 128;
+        }
+    }
+    dev.nframes = 0;
+    fake_v4l2_push(&dev, pattern, dev.sizeimage, -1, 0, 0);
+    dev.frames[0].data1 = pattern1;
+    dev.frames[0].len1 = dev.sizeimage1;
+    dev.frames[0].bytesused1 = -1;
+}
+
+/* After S_FMT to a raw format: the frame the camera sends, sized as granted. */
 static void make_pattern(void)
 {
+    if (dev.fmt == V4L2_PIX_FMT_NV12M && dev.sizeimage != 0) {
+        make_nv12m();
+        return;
+    }
     if (dev.fmt != V4L2_PIX_FMT_YUYV || dev.sizeimage == 0) {
         return;
     }
@@ -194,7 +243,7 @@ static void make_pattern(void)
     }
     for (unsigned y = 0; y < dev.h; y++) {
         unsigned char *row = pattern + (size_t)y * dev.bpl;
-        for (unsigned x = 0; x < dev.bpl; x += 4) {
+        for (unsigned x = 0; x + 3 < dev.bpl; x += 4) {
             row[x] = (unsigned char)(16 + (x / 2 * 200) / (dev.w ? dev.w : 1));
             row[x + 1] = (unsigned char)(y * 255 / (dev.h ? dev.h : 1));
             row[x + 2] = row[x];
@@ -279,9 +328,11 @@ int munmap(void *addr, size_t len)
 {
     pthread_mutex_lock(&lock);
     for (unsigned i = 0; i < dev.nbufs; i++) {
-        if (dev.mem[i] == addr) {
-            pthread_mutex_unlock(&lock);
-            return 0; // the fake's memory: freed by REQBUFS 0 or close
+        for (unsigned p = 0; p < FAKE_V4L2_PLANES; p++) {
+            if (addr != NULL && dev.mem[i][p] == addr) {
+                pthread_mutex_unlock(&lock);
+                return 0; // the fake's memory: freed by REQBUFS 0 or close
+            }
         }
     }
     pthread_mutex_unlock(&lock);

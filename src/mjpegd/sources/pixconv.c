@@ -100,24 +100,29 @@ void mjd_pixconv_yuyv(const unsigned char *src, size_t stride, unsigned w, unsig
     }
 }
 
-void mjd_pixconv_nv12(const unsigned char *src, size_t stride, unsigned w, unsigned h,
-                      unsigned char *dst)
+void mjd_pixconv_nv12m(const unsigned char *y, size_t ystride, const unsigned char *uv,
+                       size_t uvstride, unsigned w, unsigned h, unsigned char *dst)
 {
     size_t cw = (w + 1u) / 2u;
     size_t ch = (h + 1u) / 2u;
     unsigned char *u = dst + (size_t)w * h;
     unsigned char *v = u + cw * ch;
     for (unsigned row = 0; row < h; row++) {
-        memcpy(dst + (size_t)row * w, src + (size_t)row * stride, w);
+        memcpy(dst + (size_t)row * w, y + (size_t)row * ystride, w);
     }
-    const unsigned char *uv = src + (size_t)h * stride;
     for (size_t row = 0; row < ch; row++) {
-        const unsigned char *s = uv + row * stride;
+        const unsigned char *s = uv + row * uvstride;
         for (size_t x = 0; x < cw; x++) {
             u[row * cw + x] = s[2 * x];
             v[row * cw + x] = s[2 * x + 1];
         }
     }
+}
+
+void mjd_pixconv_nv12(const unsigned char *src, size_t stride, unsigned w, unsigned h,
+                      unsigned char *dst)
+{
+    mjd_pixconv_nv12m(src, stride, src + (size_t)h * stride, stride, w, h, dst);
 }
 
 /* JFIF matrix in 16.16 fixed point. */

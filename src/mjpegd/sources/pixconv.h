@@ -19,6 +19,11 @@ void mjd_pixconv_yuyv(const unsigned char *src, size_t stride, unsigned w, unsig
  * stride >= 2 * ((w + 1) / 2): an odd width's chroma lines end with a whole U V pair). */
 void mjd_pixconv_nv12(const unsigned char *src, size_t stride, unsigned w, unsigned h,
                       unsigned char *dst);
+/** NV12 with its planes apart (V4L2_PIX_FMT_NV12M): the Y plane at y (ystride bytes a line,
+ * >= w), the interleaved U V plane at uv ((h + 1) / 2 lines of uvstride bytes,
+ * >= 2 * ((w + 1) / 2)). mjd_pixconv_nv12 is this with uv right after h lines of y. */
+void mjd_pixconv_nv12m(const unsigned char *y, size_t ystride, const unsigned char *uv,
+                       size_t uvstride, unsigned w, unsigned h, unsigned char *dst);
 /** Packed R G B. */
 void mjd_pixconv_rgb24(const unsigned char *src, size_t stride, unsigned w, unsigned h,
                        unsigned char *dst);

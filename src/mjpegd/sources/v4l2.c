@@ -1,20 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
- * v4l2:/dev/videoN: a camera through Video4Linux2 mmap streaming. MJPEG is passed through
- * (checked complete, standard Huffman tables inserted when the camera omits them); YUYV, NV12
- * and RGB24 are converted to YUV420P for the encoder pool. Every kernel call goes through a
- * struct mjd_v4l2_ops (v4l2_ops.h) so that the unit tests can drive this code with a fake
- * device. The source, its fd and its mmap'd buffers belong to the thread that owns the source
- * (the capture thread once started).
+ * v4l2:/dev/videoN: a camera through Video4Linux2 mmap streaming, over the single-planar API
+ * or, for a device that only has the multi-planar one, that (formats and buffers of both in
+ * v4l2_buf.c). MJPEG is passed through (checked complete, standard Huffman tables inserted
+ * when the camera omits them); YUYV, NV12, NV12M and RGB24 are converted to YUV420P for the
+ * encoder pool. Every kernel call goes through a struct mjd_v4l2_ops (v4l2_ops.h) so that the
+ * unit tests can drive this code with a fake device. The source, its fd and its mmap'd
+ * buffers belong to the thread that owns the source (the capture thread once started).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/videodev2.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -22,67 +21,19 @@
 #include "mjpegd/sources/jpeg_split.h"
 #include "mjpegd/sources/pixconv.h"
 #include "mjpegd/sources/source_impl.h"
+#include "mjpegd/sources/v4l2_buf.h"
 #include "mjpegd/sources/v4l2_ctrl.h"
 #include "mjpegd/sources/v4l2_ops.h"
-
-#define V4L2_WANT_BUFS 4
-#define V4L2_MAX_BUFS  32
-#define V4L2_MAX_FMTS  64
-#define V4L2_MAX_SIDE  16384u
-
-/* The formats this source reads, in the order --format auto prefers them. */
-static const struct fmt {
-    unsigned want; /* enum mjd_capture_format */
-    uint32_t fourcc;
-    const char *name;
-} fmts[] = {
-    { MJD_CAPTURE_MJPEG, V4L2_PIX_FMT_MJPEG, "MJPEG" },
-    { MJD_CAPTURE_MJPEG, V4L2_PIX_FMT_JPEG, "JPEG" },
-    { MJD_CAPTURE_YUYV, V4L2_PIX_FMT_YUYV, "YUYV" },
-    { MJD_CAPTURE_NV12, V4L2_PIX_FMT_NV12, "NV12" },
-    { MJD_CAPTURE_RGB24, V4L2_PIX_FMT_RGB24, "RGB24" },
-};
-
-struct v4l2_map {
-    void *start; /* MAP_FAILED when not mapped */
-    size_t length;
-};
 
 struct v4l2_source {
     struct mjd_source base; /* first: the generic part */
     const struct mjd_v4l2_ops *ops;
     char path[128];
-    int fd; /* -1 when closed */
-    const struct fmt *fmt;
-    unsigned width, height; /* granted */
-    size_t stride;          /* bytes per line of a raw format */
-    size_t raw_bytes;       /* the bytes a raw frame needs */
-    struct v4l2_map maps[V4L2_MAX_BUFS];
-    unsigned nmaps;
-    bool reqbufs; /* buffers were requested: destroy releases them */
-    bool streaming;
-    int failed; /* the errno read() last failed with, logged once (0: none yet) */
+    int fd;                    /* -1 when closed */
+    struct mjd_v4l2_bufs bufs; /* the format and buffers, once fd is open */
+    int failed;                /* the errno read() last failed with, logged once (0: none yet) */
     struct mjd_v4l2_stats stats;
 };
-
-static const struct fmt *fmt_by_fourcc(uint32_t fourcc)
-{
-    for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
-        if (fmts[i].fourcc == fourcc) {
-            return &fmts[i];
-        }
-    }
-    return NULL;
-}
-
-static void fourcc_str(uint32_t f, char out[5])
-{
-    for (int i = 0; i < 4; i++) {
-        unsigned char c = (unsigned char)(f >> (8 * i));
-        out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    out[4] = '\0';
-}
 
 static void v4l2_destroy(struct mjd_source *src)
 {
@@ -90,29 +41,15 @@ static void v4l2_destroy(struct mjd_source *src)
     if (s == NULL) {
         return;
     }
-    if (s->streaming) {
-        int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-        (void)mjd_v4l2_xioctl(s->ops, s->fd, VIDIOC_STREAMOFF, &type);
-    }
-    for (unsigned i = 0; i < s->nmaps; i++) {
-        if (s->maps[i].start != MAP_FAILED) {
-            (void)s->ops->munmap(s->ops->ctx, s->maps[i].start, s->maps[i].length);
-        }
-    }
     if (s->fd >= 0) {
-        if (s->reqbufs) {
-            struct v4l2_requestbuffers rb = { .count = 0,
-                                              .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-                                              .memory = V4L2_MEMORY_MMAP };
-            (void)mjd_v4l2_xioctl(s->ops, s->fd, VIDIOC_REQBUFS, &rb);
-        }
+        mjd_v4l2_bufs_release(&s->bufs);
         (void)s->ops->close(s->ops->ctx, s->fd);
     }
     free(s);
 }
 
-/* Capture and streaming I/O, or a clear error. */
-static int check_caps(struct v4l2_source *s)
+/* Capture (single-planar, else multi-planar: *mplane) and streaming I/O, or a clear error. */
+static int check_caps(struct v4l2_source *s, bool *mplane)
 {
     struct v4l2_capability cap;
     memset(&cap, 0, sizeof(cap));
@@ -126,7 +63,8 @@ static int check_caps(struct v4l2_source *s)
     char card[sizeof(cap.card) + 1];
     memcpy(card, cap.card, sizeof(cap.card));
     card[sizeof(cap.card)] = '\0';
-    if (!(caps & V4L2_CAP_VIDEO_CAPTURE)) {
+    *mplane = !(caps & V4L2_CAP_VIDEO_CAPTURE) && (caps & V4L2_CAP_VIDEO_CAPTURE_MPLANE);
+    if (!(caps & V4L2_CAP_VIDEO_CAPTURE) && !*mplane) {
         LOG_ERROR("v4l2 source: %s (%s) is not a video capture device (a metadata or output "
                   "node? try the camera's other /dev/video*)",
                   s->path, card);
@@ -138,114 +76,7 @@ static int check_caps(struct v4l2_source *s)
                   s->path, card);
         return -ENOTSUP;
     }
-    LOG_INFO("v4l2 source: %s is '%s'", s->path, card);
-    return 0;
-}
-
-/* The format to ask for: the one --format names, or auto's first choice the device lists. */
-static int choose_format(struct v4l2_source *s, unsigned want, const struct fmt **out)
-{
-    bool have[sizeof(fmts) / sizeof(fmts[0])] = { false };
-    char listed[256] = "";
-    size_t lo = 0;
-    for (uint32_t i = 0; i < V4L2_MAX_FMTS; i++) {
-        struct v4l2_fmtdesc d;
-        memset(&d, 0, sizeof(d));
-        d.index = i;
-        d.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-        if (mjd_v4l2_xioctl(s->ops, s->fd, VIDIOC_ENUM_FMT, &d) != 0) {
-            break;
-        }
-        char fc[5];
-        fourcc_str(d.pixelformat, fc);
-        if (lo < sizeof(listed)) {
-            int w = snprintf(listed + lo, sizeof(listed) - lo, "%s%s", lo > 0 ? " " : "", fc);
-            lo += w > 0 ? (size_t)w : 0;
-        }
-        for (size_t f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
-            if (fmts[f].fourcc == d.pixelformat) {
-                have[f] = true;
-            }
-        }
-    }
-    LOG_INFO("v4l2 source: %s formats: %s", s->path, listed[0] != '\0' ? listed : "none listed");
-    for (size_t f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
-        if (have[f] && (want == MJD_CAPTURE_AUTO || fmts[f].want == want)) {
-            *out = &fmts[f];
-            return 0;
-        }
-    }
-    if (want == MJD_CAPTURE_AUTO) {
-        LOG_ERROR("v4l2 source: %s offers none of MJPEG, YUYV, NV12, RGB24 (it lists: %s)", s->path,
-                  listed[0] != '\0' ? listed : "nothing");
-    } else {
-        LOG_ERROR("v4l2 source: %s does not offer the --format asked (it lists: %s)", s->path,
-                  listed[0] != '\0' ? listed : "nothing");
-    }
-    return -EINVAL;
-}
-
-/* The stride and bytes a raw frame of the granted format needs; false if nonsensical. */
-static bool raw_layout(struct v4l2_source *s, size_t bytesperline)
-{
-    size_t w = s->width;
-    size_t h = s->height;
-    size_t min;
-    switch (s->fmt->fourcc) {
-    case V4L2_PIX_FMT_YUYV:
-        min = 4 * ((w + 1) / 2);
-        break;
-    case V4L2_PIX_FMT_RGB24:
-        min = 3 * w;
-        break;
-    case V4L2_PIX_FMT_NV12:
-        min = 2 * ((w + 1) / 2); // a chroma line of an odd width still ends with a U V pair
-        break;
-    default:
-        return true; // compressed: no layout
-    }
-    s->stride = bytesperline >= min ? bytesperline : min;
-    s->raw_bytes =
-            s->fmt->fourcc == V4L2_PIX_FMT_NV12 ? s->stride * (h + (h + 1) / 2) : s->stride * h;
-    return true;
-}
-
-static int set_format(struct v4l2_source *s, const struct mjd_source_params *p,
-                      const struct fmt *want)
-{
-    struct v4l2_format f;
-    memset(&f, 0, sizeof(f));
-    f.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-    f.fmt.pix.width = p->width;
-    f.fmt.pix.height = p->height;
-    f.fmt.pix.pixelformat = want->fourcc;
-    f.fmt.pix.field = V4L2_FIELD_ANY;
-    if (mjd_v4l2_xioctl(s->ops, s->fd, VIDIOC_S_FMT, &f) != 0) {
-        int e = errno;
-        LOG_ERROR("v4l2 source: %s: VIDIOC_S_FMT %ux%u %s: %s", s->path, p->width, p->height,
-                  want->name, strerror(e));
-        return -e;
-    }
-    const struct fmt *got = fmt_by_fourcc(f.fmt.pix.pixelformat);
-    char fc[5];
-    fourcc_str(f.fmt.pix.pixelformat, fc);
-    if (got == NULL || f.fmt.pix.width == 0 || f.fmt.pix.height == 0 ||
-        f.fmt.pix.width > V4L2_MAX_SIDE || f.fmt.pix.height > V4L2_MAX_SIDE) {
-        LOG_ERROR("v4l2 source: %s: asked %ux%u %s, the driver granted %ux%u %s, which this "
-                  "source cannot read",
-                  s->path, p->width, p->height, want->name, f.fmt.pix.width, f.fmt.pix.height, fc);
-        return -EINVAL;
-    }
-    s->fmt = got;
-    s->width = f.fmt.pix.width;
-    s->height = f.fmt.pix.height;
-    if (s->width != p->width || s->height != p->height || got != want) {
-        LOG_WARN("v4l2 source: %s: asked %ux%u %s, the driver granted %ux%u %s", s->path, p->width,
-                 p->height, want->name, s->width, s->height, got->name);
-    } else {
-        LOG_INFO("v4l2 source: %s: %ux%u %s", s->path, s->width, s->height, got->name);
-    }
-    (void)raw_layout(s, f.fmt.pix.bytesperline);
+    LOG_INFO("v4l2 source: %s is '%s'%s", s->path, card, *mplane ? " (multi-planar capture)" : "");
     return 0;
 }
 
@@ -257,7 +88,7 @@ static void set_rate(struct v4l2_source *s, unsigned fps)
     }
     struct v4l2_streamparm parm;
     memset(&parm, 0, sizeof(parm));
-    parm.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    parm.type = mjd_v4l2_bufs_type(&s->bufs);
     parm.parm.capture.timeperframe.numerator = 1;
     parm.parm.capture.timeperframe.denominator = fps;
     if (mjd_v4l2_xioctl(s->ops, s->fd, VIDIOC_S_PARM, &parm) != 0) {
@@ -270,59 +101,6 @@ static void set_rate(struct v4l2_source *s, unsigned fps)
         LOG_WARN("v4l2 source: %s: asked %u fps, the driver granted %u/%u", s->path, fps,
                  t->denominator, t->numerator);
     }
-}
-
-static int map_buffers(struct v4l2_source *s)
-{
-    struct v4l2_requestbuffers rb = { .count = V4L2_WANT_BUFS,
-                                      .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-                                      .memory = V4L2_MEMORY_MMAP };
-    if (mjd_v4l2_xioctl(s->ops, s->fd, VIDIOC_REQBUFS, &rb) != 0) {
-        int e = errno;
-        LOG_ERROR("v4l2 source: %s: VIDIOC_REQBUFS (mmap): %s", s->path, strerror(e));
-        return -e;
-    }
-    s->reqbufs = true;
-    if (rb.count < 2 || rb.count > V4L2_MAX_BUFS) {
-        LOG_ERROR("v4l2 source: %s: the driver gave %u buffers (2..%d needed)", s->path, rb.count,
-                  V4L2_MAX_BUFS);
-        return -ENOMEM;
-    }
-    for (unsigned i = 0; i < rb.count; i++) {
-        s->maps[i].start = MAP_FAILED;
-    }
-    s->nmaps = rb.count;
-    for (unsigned i = 0; i < rb.count; i++) {
-        struct v4l2_buffer b;
-        memset(&b, 0, sizeof(b));
-        b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-        b.memory = V4L2_MEMORY_MMAP;
-        b.index = i;
-        if (mjd_v4l2_xioctl(s->ops, s->fd, VIDIOC_QUERYBUF, &b) != 0) {
-            int e = errno;
-            LOG_ERROR("v4l2 source: %s: VIDIOC_QUERYBUF %u: %s", s->path, i, strerror(e));
-            return -e;
-        }
-        if (b.length == 0) {
-            LOG_ERROR("v4l2 source: %s: buffer %u has length 0", s->path, i);
-            return -EINVAL;
-        }
-        void *m = s->ops->mmap(s->ops->ctx, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd,
-                               (off_t)b.m.offset);
-        if (m == MAP_FAILED) {
-            int e = errno;
-            LOG_ERROR("v4l2 source: %s: mmap of buffer %u: %s", s->path, i, strerror(e));
-            return -e;
-        }
-        s->maps[i].start = m;
-        s->maps[i].length = b.length;
-        if (mjd_v4l2_xioctl(s->ops, s->fd, VIDIOC_QBUF, &b) != 0) {
-            int e = errno;
-            LOG_ERROR("v4l2 source: %s: VIDIOC_QBUF %u: %s", s->path, i, strerror(e));
-            return -e;
-        }
-    }
-    return 0;
 }
 
 int mjd_v4l2_create(struct mjd_source **out, const char *path, const struct mjd_source_params *p,
@@ -347,47 +125,40 @@ int mjd_v4l2_create(struct mjd_source **out, const char *path, const struct mjd_
         v4l2_destroy(&s->base);
         return -e;
     }
-    const struct fmt *want = NULL;
-    int rc = check_caps(s);
+    const struct mjd_v4l2_fmt *want = NULL;
+    bool mplane = false;
+    int rc = check_caps(s, &mplane);
+    mjd_v4l2_bufs_init(&s->bufs, ops, s->fd, s->path, mplane);
     if (rc == 0) {
-        rc = choose_format(s, p->format, &want);
+        rc = mjd_v4l2_bufs_choose_format(&s->bufs, p->format, &want);
     }
     if (rc == 0) {
-        rc = set_format(s, p, want);
+        rc = mjd_v4l2_bufs_set_format(&s->bufs, p->width, p->height, want);
     }
     if (rc == 0) {
         set_rate(s, p->fps);
         s->stats.controls_set = mjd_v4l2_ctrl_apply(ops, s->fd, path, p->controls, p->flip);
-        rc = map_buffers(s);
-    }
-    size_t biggest = 0;
-    for (unsigned i = 0; rc == 0 && i < s->nmaps; i++) {
-        biggest = s->maps[i].length > biggest ? s->maps[i].length : biggest;
+        rc = mjd_v4l2_bufs_map(&s->bufs);
     }
     if (rc == 0) {
-        int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-        if (mjd_v4l2_xioctl(ops, s->fd, VIDIOC_STREAMON, &type) != 0) {
-            rc = -errno;
-            LOG_ERROR("v4l2 source: %s: VIDIOC_STREAMON: %s", path, strerror(-rc));
-        } else {
-            s->streaming = true;
-        }
+        rc = mjd_v4l2_bufs_start(&s->bufs);
     }
     if (rc != 0) {
         v4l2_destroy(&s->base);
         return rc < 0 ? rc : -EIO;
     }
-    bool jpeg = s->fmt->want == MJD_CAPTURE_MJPEG;
+    const struct mjd_v4l2_bufs *q = &s->bufs;
+    bool jpeg = q->fmt->want == MJD_CAPTURE_MJPEG;
     s->base.ops = &mjd_source_v4l2_ops; // also when called directly (tests), not via source.c
     s->base.info.kind = "v4l2";
-    s->base.info.width = s->width;
-    s->base.info.height = s->height;
+    s->base.info.width = q->width;
+    s->base.info.height = q->height;
     s->base.info.format = jpeg ? MJD_PIX_JPEG : MJD_PIX_YUV420P;
     s->base.info.self_paced = true;
-    s->base.info.max_frame_bytes =
-            jpeg ? biggest + MJD_JPEG_STD_DHT_BYTES : mjd_pixconv_yuv420p_size(s->width, s->height);
-    LOG_INFO("v4l2 source: %s streaming %ux%u %s with %u buffers", path, s->width, s->height,
-             s->fmt->name, s->nmaps);
+    s->base.info.max_frame_bytes = jpeg ? mjd_v4l2_bufs_biggest(q) + MJD_JPEG_STD_DHT_BYTES
+                                        : mjd_pixconv_yuv420p_size(q->width, q->height);
+    LOG_INFO("v4l2 source: %s streaming %ux%u %s with %u buffers%s", path, q->width, q->height,
+             q->fmt->name, q->nbufs, q->mplane ? " (multi-planar)" : "");
     *out = &s->base;
     return 0;
 }
@@ -414,11 +185,11 @@ static int take_jpeg(struct v4l2_source *s, const unsigned char *buf, size_t use
         log_drop(s, ++s->stats.incomplete, "a frame that is not one complete JPEG");
         return -EAGAIN;
     }
-    unsigned w = s->width;
-    unsigned h = s->height;
+    unsigned w = s->bufs.width;
+    unsigned h = s->bufs.height;
     if (mjd_jpeg_size(buf, ji.len, &w, &h) != 0) {
-        w = s->width;
-        h = s->height;
+        w = s->bufs.width;
+        h = s->bufs.height;
     }
     if (ji.has_dht) {
         if (ji.len > frame->cap) {
@@ -442,29 +213,40 @@ static int take_jpeg(struct v4l2_source *s, const unsigned char *buf, size_t use
     return 0;
 }
 
-/* A raw buffer into frame as YUV420P: 0, or -EAGAIN if it is dropped (counted). */
-static int take_raw(struct v4l2_source *s, const unsigned char *buf, size_t used,
+/* A raw buffer's planes into frame as YUV420P: 0, or -EAGAIN if it is dropped (counted). */
+static int take_raw(struct v4l2_source *s, const struct mjd_v4l2_dq *dq,
                     struct mjd_raw_frame *frame)
 {
-    size_t out = mjd_pixconv_yuv420p_size(s->width, s->height);
-    if (used < s->raw_bytes || out > frame->cap) {
+    const struct mjd_v4l2_bufs *q = &s->bufs;
+    unsigned w = q->width;
+    unsigned h = q->height;
+    size_t out = mjd_pixconv_yuv420p_size(w, h);
+    bool short_plane = false;
+    for (unsigned p = 0; p < q->fmt->planes; p++) {
+        short_plane = short_plane || dq->used[p] < q->need[p];
+    }
+    if (short_plane || out > frame->cap) {
         log_drop(s, ++s->stats.short_frames, "a raw frame shorter than its format");
         return -EAGAIN;
     }
-    switch (s->fmt->fourcc) {
+    const unsigned char *buf = dq->data[0];
+    switch (q->fmt->fourcc) {
     case V4L2_PIX_FMT_YUYV:
-        mjd_pixconv_yuyv(buf, s->stride, s->width, s->height, frame->data);
+        mjd_pixconv_yuyv(buf, q->stride[0], w, h, frame->data);
         break;
     case V4L2_PIX_FMT_NV12:
-        mjd_pixconv_nv12(buf, s->stride, s->width, s->height, frame->data);
+        mjd_pixconv_nv12(buf, q->stride[0], w, h, frame->data);
+        break;
+    case V4L2_PIX_FMT_NV12M:
+        mjd_pixconv_nv12m(buf, q->stride[0], dq->data[1], q->stride[1], w, h, frame->data);
         break;
     default:
-        mjd_pixconv_rgb24(buf, s->stride, s->width, s->height, frame->data);
+        mjd_pixconv_rgb24(buf, q->stride[0], w, h, frame->data);
         break;
     }
     frame->len = out;
-    frame->width = s->width;
-    frame->height = s->height;
+    frame->width = w;
+    frame->height = h;
     frame->format = MJD_PIX_YUV420P;
     return 0;
 }
@@ -490,19 +272,17 @@ static void stamp(const struct v4l2_buffer *b, struct mjd_raw_frame *frame)
     }
 }
 
-/* The dequeued buffer b into frame: 0 or -EAGAIN (dropped). */
-static int take(struct v4l2_source *s, const struct v4l2_buffer *b, struct mjd_raw_frame *frame)
+/* The dequeued buffer dq into frame: 0 or -EAGAIN (dropped). */
+static int take(struct v4l2_source *s, struct mjd_v4l2_dq *dq, struct mjd_raw_frame *frame)
 {
-    const struct v4l2_map *m = &s->maps[b->index];
-    size_t used = b->bytesused;
-    if (used == 0 || used > m->length || (b->flags & V4L2_BUF_FLAG_ERROR)) {
+    if (!mjd_v4l2_bufs_payload(&s->bufs, dq)) {
         log_drop(s, ++s->stats.short_frames, "a buffer with no usable bytes");
         return -EAGAIN;
     }
-    if (s->fmt->want == MJD_CAPTURE_MJPEG) {
-        return take_jpeg(s, m->start, used, frame);
+    if (s->bufs.fmt->want == MJD_CAPTURE_MJPEG) {
+        return take_jpeg(s, dq->data[0], dq->used[0], frame);
     }
-    return take_raw(s, m->start, used, frame);
+    return take_raw(s, dq, frame);
 }
 
 /* A read failure: -e, logged the first time in a row (an unplugged camera fails every read). */
@@ -533,11 +313,8 @@ static int v4l2_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_
         if (pfd.revents & POLLNVAL) {
             return fail(s, EBADF, "poll (POLLNVAL)");
         }
-        struct v4l2_buffer b;
-        memset(&b, 0, sizeof(b));
-        b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-        b.memory = V4L2_MEMORY_MMAP;
-        if (mjd_v4l2_xioctl(s->ops, s->fd, VIDIOC_DQBUF, &b) != 0) {
+        struct mjd_v4l2_dq dq;
+        if (mjd_v4l2_bufs_dequeue(&s->bufs, &dq) != 0) {
             int e = errno;
             if (e != EAGAIN) {
                 return fail(s, e, "VIDIOC_DQBUF"); // ENODEV: unplugged; EIO: driver or USB
@@ -550,16 +327,16 @@ static int v4l2_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_
             }
             continue; // woken without a buffer: wait again until the deadline
         }
-        if (b.index >= s->nmaps) {
+        if (dq.b.index >= s->bufs.nbufs) {
             return fail(s, EIO, "VIDIOC_DQBUF returned a buffer index past the mapped ones");
         }
-        int rc = take(s, &b, frame);
-        if (mjd_v4l2_xioctl(s->ops, s->fd, VIDIOC_QBUF, &b) != 0) {
+        int rc = take(s, &dq, frame);
+        if (mjd_v4l2_bufs_requeue(&s->bufs, &dq) != 0) {
             return fail(s, errno, "VIDIOC_QBUF");
         }
         s->failed = 0;
         if (rc == 0) {
-            stamp(&b, frame);
+            stamp(&dq.b, frame);
             s->stats.frames++;
         }
         return rc;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* A fake UVC-like V4L2 device over memory buffers, behind struct mjd_v4l2_ops (unit tests). */
+/* A fake UVC-like V4L2 device over memory buffers, behind struct mjd_v4l2_ops (unit tests);
+ * single- or multi-planar (see fake_v4l2.h). */
 #include "fake_v4l2.h"
 
 #include <errno.h>
@@ -22,11 +23,27 @@ void fake_v4l2_init(struct fake_v4l2 *f)
     f->max_h = 1080;
 }
 
+void fake_v4l2_init_mplane(struct fake_v4l2 *f)
+{
+    fake_v4l2_init(f);
+    f->caps = V4L2_CAP_VIDEO_CAPTURE_MPLANE | V4L2_CAP_STREAMING;
+    f->mplane = true;
+}
+
+/* The buffer type the device's API uses. */
+static uint32_t buf_type(const struct fake_v4l2 *f)
+{
+    return f->mplane ? V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE : V4L2_BUF_TYPE_VIDEO_CAPTURE;
+}
+
 static void free_bufs(struct fake_v4l2 *f)
 {
     for (unsigned i = 0; i < f->nbufs; i++) {
-        free(f->mem[i]);
-        f->mem[i] = NULL;
+        for (unsigned p = 0; p < FAKE_V4L2_PLANES; p++) {
+            free(f->mem[i][p]);
+            f->mem[i][p] = NULL;
+            f->len[i][p] = 0;
+        }
         f->queued[i] = false;
     }
     f->nbufs = 0;
@@ -84,41 +101,78 @@ static bool has_format(const struct fake_v4l2 *f, uint32_t fourcc)
     return false;
 }
 
-static int s_fmt(struct fake_v4l2 *f, struct v4l2_format *fmt)
+/* The layout of the granted format: bytesperline and sizeimage of each plane. */
+static void layout(struct fake_v4l2 *f, uint32_t fourcc, unsigned w, unsigned h)
 {
-    if (fmt->type != V4L2_BUF_TYPE_VIDEO_CAPTURE || f->nformats == 0) {
-        return fail(EINVAL);
-    }
-    struct v4l2_pix_format *p = &fmt->fmt.pix;
-    if (!has_format(f, p->pixelformat)) {
-        p->pixelformat = f->formats[0]; // drivers substitute their own format
-    }
-    p->width = p->width < f->max_w ? p->width : f->max_w;
-    p->height = p->height < f->max_h ? p->height : f->max_h;
-    p->field = V4L2_FIELD_NONE;
-    switch (p->pixelformat) {
+    f->fmt = fourcc;
+    f->w = w;
+    f->h = h;
+    f->nplanes = 1;
+    f->bpl1 = 0;
+    f->sizeimage1 = 0;
+    switch (fourcc) {
     case V4L2_PIX_FMT_YUYV:
-        p->bytesperline = 2 * p->width + f->pad_stride;
-        p->sizeimage = p->bytesperline * p->height;
+        f->bpl = 2 * w + f->pad_stride;
+        f->sizeimage = f->bpl * h;
         break;
     case V4L2_PIX_FMT_RGB24:
-        p->bytesperline = 3 * p->width + f->pad_stride;
-        p->sizeimage = p->bytesperline * p->height;
+        f->bpl = 3 * w + f->pad_stride;
+        f->sizeimage = f->bpl * h;
         break;
     case V4L2_PIX_FMT_NV12:
-        p->bytesperline = p->width + f->pad_stride;
-        p->sizeimage = p->bytesperline * (p->height + (p->height + 1) / 2);
+        f->bpl = w + f->pad_stride;
+        f->sizeimage = f->bpl * (h + (h + 1) / 2);
+        break;
+    case V4L2_PIX_FMT_NV12M: // the U V plane as wide in bytes as the Y plane, half as tall
+        f->nplanes = 2;
+        f->bpl = w + f->pad_stride;
+        f->sizeimage = f->bpl * h;
+        f->bpl1 = f->bpl;
+        f->sizeimage1 = f->bpl1 * ((h + 1) / 2);
         break;
     default:
-        p->bytesperline = 0;
-        p->sizeimage = 2 * p->width * p->height > 65536 ? 2 * p->width * p->height : 65536;
+        f->bpl = 0;
+        f->sizeimage = 2 * w * h > 65536 ? 2 * w * h : 65536;
         break;
     }
-    f->fmt = p->pixelformat;
-    f->w = p->width;
-    f->h = p->height;
-    f->bpl = p->bytesperline;
-    f->sizeimage = p->sizeimage;
+}
+
+static int s_fmt(struct fake_v4l2 *f, struct v4l2_format *fmt)
+{
+    if (fmt->type != buf_type(f) || f->nformats == 0) {
+        return fail(EINVAL);
+    }
+    // v4l2_pix_format_mplane is packed: its fields are copied, never pointed at.
+    uint32_t fourcc = f->mplane ? fmt->fmt.pix_mp.pixelformat : fmt->fmt.pix.pixelformat;
+    uint32_t w = f->mplane ? fmt->fmt.pix_mp.width : fmt->fmt.pix.width;
+    uint32_t h = f->mplane ? fmt->fmt.pix_mp.height : fmt->fmt.pix.height;
+    if (!has_format(f, fourcc)) {
+        fourcc = f->formats[0]; // drivers substitute their own format
+    }
+    w = w < f->max_w ? w : f->max_w;
+    h = h < f->max_h ? h : f->max_h;
+    layout(f, fourcc, w, h);
+    if (!f->mplane) {
+        struct v4l2_pix_format *p = &fmt->fmt.pix;
+        p->pixelformat = fourcc;
+        p->width = w;
+        p->height = h;
+        p->field = V4L2_FIELD_NONE;
+        p->bytesperline = f->bpl;
+        p->sizeimage = f->sizeimage;
+        return 0;
+    }
+    struct v4l2_pix_format_mplane *mp = &fmt->fmt.pix_mp;
+    mp->pixelformat = fourcc;
+    mp->width = w;
+    mp->height = h;
+    mp->field = V4L2_FIELD_NONE;
+    mp->num_planes = (uint8_t)(f->report_planes != 0 ? f->report_planes : f->nplanes);
+    memset(mp->plane_fmt, 0, sizeof(mp->plane_fmt));
+    mp->plane_fmt[0].bytesperline = f->bpl;
+    mp->plane_fmt[0].sizeimage = f->sizeimage;
+    mp->plane_fmt[1].bytesperline = f->bpl1;
+    mp->plane_fmt[1].sizeimage = f->sizeimage1;
     return 0;
 }
 
@@ -161,7 +215,7 @@ static int queryctrl(struct fake_v4l2 *f, struct v4l2_queryctrl *q)
 
 static int reqbufs(struct fake_v4l2 *f, struct v4l2_requestbuffers *rb)
 {
-    if (rb->memory != V4L2_MEMORY_MMAP || f->streaming) {
+    if (rb->type != buf_type(f) || rb->memory != V4L2_MEMORY_MMAP || f->streaming) {
         return fail(EINVAL);
     }
     free_bufs(f);
@@ -170,18 +224,48 @@ static int reqbufs(struct fake_v4l2 *f, struct v4l2_requestbuffers *rb)
     }
     unsigned n = f->grant_bufs != 0 ? f->grant_bufs : rb->count;
     n = n > FAKE_V4L2_MAX_BUFS ? FAKE_V4L2_MAX_BUFS : n;
+    unsigned np = f->mplane ? f->nplanes : 1;
+    size_t off = f->mplane ? f->data_offset : 0;
     for (unsigned i = 0; i < n; i++) {
-        f->len[i] = f->buf_len != 0 ? f->buf_len : f->sizeimage;
-        f->mem[i] = calloc(1, f->len[i]);
-        if (f->mem[i] == NULL) {
-            f->nbufs = i;
-            free_bufs(f);
-            return fail(ENOMEM);
+        f->len[i][0] = f->buf_len != 0 ? f->buf_len : f->sizeimage + off;
+        f->len[i][1] = np > 1 ? f->sizeimage1 + off : 0;
+        for (unsigned p = 0; p < np; p++) {
+            f->mem[i][p] = calloc(1, f->len[i][p] != 0 ? f->len[i][p] : 1);
+            if (f->mem[i][p] == NULL) {
+                f->nbufs = i + 1;
+                free_bufs(f);
+                return fail(ENOMEM);
+            }
         }
     }
     f->nbufs = n;
     rb->count = n;
     return 0;
+}
+
+/* A struct v4l2_buffer of the device's type with room for its planes, or EINVAL. */
+static int check_buf(const struct fake_v4l2 *f, const struct v4l2_buffer *b)
+{
+    if (b->type != buf_type(f) || b->memory != V4L2_MEMORY_MMAP || b->index >= f->nbufs) {
+        return fail(EINVAL);
+    }
+    if (f->mplane && (b->m.planes == NULL || b->length < f->nplanes)) {
+        return fail(EINVAL); // as vb2's __verify_planes_array
+    }
+    return 0;
+}
+
+/* Copies data into plane p of buffer i at off; returns what DQBUF reports as bytesused. */
+static uint32_t fill(struct fake_v4l2 *f, unsigned i, unsigned p, size_t off,
+                     const unsigned char *data, size_t len, long bytesused)
+{
+    size_t room = f->len[i][p] > off ? f->len[i][p] - off : 0;
+    size_t n = len < room ? len : room;
+    memset(f->mem[i][p], 0, f->len[i][p]);
+    if (n > 0) {
+        memcpy(f->mem[i][p] + off, data, n);
+    }
+    return bytesused >= 0 ? (uint32_t)bytesused : (uint32_t)(off + len);
 }
 
 static int dqbuf(struct fake_v4l2 *f, struct v4l2_buffer *b)
@@ -191,6 +275,9 @@ static int dqbuf(struct fake_v4l2 *f, struct v4l2_buffer *b)
     }
     if (f->loop && f->next >= f->nframes) {
         f->next = 0;
+    }
+    if (b->type != buf_type(f) || (f->mplane && (b->m.planes == NULL || b->length < f->nplanes))) {
+        return fail(EINVAL);
     }
     if (!f->streaming || f->next >= f->nframes) {
         return fail(EAGAIN);
@@ -206,14 +293,26 @@ static int dqbuf(struct fake_v4l2 *f, struct v4l2_buffer *b)
     if (fr->dq_errno != 0) {
         return fail(fr->dq_errno);
     }
-    size_t n = fr->len < f->len[i] ? fr->len : f->len[i];
-    memset(f->mem[i], 0, f->len[i]);
-    memcpy(f->mem[i], fr->data, n);
     f->queued[i] = false;
     b->index = i;
-    b->bytesused = fr->bytesused >= 0 ? (uint32_t)fr->bytesused : (uint32_t)fr->len;
+    if (f->mplane) {
+        struct v4l2_plane *pl = b->m.planes;
+        memset(pl, 0, sizeof(*pl) * f->nplanes);
+        for (unsigned p = 0; p < f->nplanes; p++) {
+            pl[p].bytesused =
+                    p == 0 ? fill(f, i, 0, f->data_offset, fr->data, fr->len, fr->bytesused)
+                           : fill(f, i, 1, f->data_offset, fr->data1, fr->len1, fr->bytesused1);
+            pl[p].data_offset = f->data_offset;
+            pl[p].length = (uint32_t)f->len[i][p];
+            pl[p].m.mem_offset = (i * FAKE_V4L2_PLANES + p) * FAKE_PAGE;
+        }
+        b->bytesused = 0; // unused in the multi-planar API
+        b->length = f->nplanes;
+    } else {
+        b->bytesused = fill(f, i, 0, 0, fr->data, fr->len, fr->bytesused);
+        b->length = (uint32_t)f->len[i][0];
+    }
     b->flags = V4L2_BUF_FLAG_MAPPED | V4L2_BUF_FLAG_DONE | fr->flags;
-    b->length = (uint32_t)f->len[i];
     b->sequence = f->next - 1;
     if (fr->age_ns > 0) {
         struct timespec now;
@@ -231,6 +330,25 @@ static int dqbuf(struct fake_v4l2 *f, struct v4l2_buffer *b)
     return 0;
 }
 
+static int querybuf(struct fake_v4l2 *f, struct v4l2_buffer *b)
+{
+    if (check_buf(f, b) != 0) {
+        return -1;
+    }
+    if (!f->mplane) {
+        b->length = (uint32_t)f->len[b->index][0];
+        b->m.offset = b->index * FAKE_V4L2_PLANES * FAKE_PAGE;
+        return 0;
+    }
+    memset(b->m.planes, 0, sizeof(*b->m.planes) * f->nplanes);
+    for (unsigned p = 0; p < f->nplanes; p++) {
+        b->m.planes[p].length = (uint32_t)f->len[b->index][p];
+        b->m.planes[p].m.mem_offset = (b->index * FAKE_V4L2_PLANES + p) * FAKE_PAGE;
+    }
+    b->length = f->nplanes;
+    return 0;
+}
+
 static int f_ioctl(void *ctx, int fd, unsigned long request, void *arg)
 {
     struct fake_v4l2 *f = ctx;
@@ -243,13 +361,13 @@ static int f_ioctl(void *ctx, int fd, unsigned long request, void *arg)
         memset(c, 0, sizeof(*c));
         strcpy((char *)c->driver, "fake");
         strcpy((char *)c->card, "Fake UVC Camera");
-        c->capabilities = f->caps | V4L2_CAP_DEVICE_CAPS;
-        c->device_caps = f->caps;
+        c->capabilities = f->no_device_caps ? f->caps : f->caps | V4L2_CAP_DEVICE_CAPS;
+        c->device_caps = f->no_device_caps ? 0 : f->caps;
         return 0;
     }
     case VIDIOC_ENUM_FMT: {
         struct v4l2_fmtdesc *d = arg;
-        if (d->type != V4L2_BUF_TYPE_VIDEO_CAPTURE || d->index >= f->nformats) {
+        if (d->type != buf_type(f) || d->index >= f->nformats) {
             return fail(EINVAL);
         }
         d->pixelformat = f->formats[d->index];
@@ -259,6 +377,9 @@ static int f_ioctl(void *ctx, int fd, unsigned long request, void *arg)
         return s_fmt(f, arg);
     case VIDIOC_S_PARM: {
         struct v4l2_streamparm *p = arg;
+        if (p->type != buf_type(f)) {
+            return fail(EINVAL);
+        }
         if (f->refuse_parm) {
             return fail(ENOTTY);
         }
@@ -287,18 +408,11 @@ static int f_ioctl(void *ctx, int fd, unsigned long request, void *arg)
     }
     case VIDIOC_REQBUFS:
         return reqbufs(f, arg);
-    case VIDIOC_QUERYBUF: {
-        struct v4l2_buffer *b = arg;
-        if (b->index >= f->nbufs) {
-            return fail(EINVAL);
-        }
-        b->length = (uint32_t)f->len[b->index];
-        b->m.offset = b->index * FAKE_PAGE;
-        return 0;
-    }
+    case VIDIOC_QUERYBUF:
+        return querybuf(f, arg);
     case VIDIOC_QBUF: {
         struct v4l2_buffer *b = arg;
-        if (b->index >= f->nbufs || f->queued[b->index]) {
+        if (check_buf(f, b) != 0 || f->queued[b->index]) {
             return fail(EINVAL);
         }
         f->queued[b->index] = true;
@@ -307,10 +421,16 @@ static int f_ioctl(void *ctx, int fd, unsigned long request, void *arg)
     case VIDIOC_DQBUF:
         return dqbuf(f, arg);
     case VIDIOC_STREAMON:
+        if (*(const int *)arg != (int)buf_type(f)) {
+            return fail(EINVAL);
+        }
         f->streaming = true;
         f->streamons++;
         return 0;
     case VIDIOC_STREAMOFF:
+        if (*(const int *)arg != (int)buf_type(f)) {
+            return fail(EINVAL);
+        }
         f->streaming = false;
         f->streamoffs++;
         for (unsigned i = 0; i < f->nbufs; i++) {
@@ -327,14 +447,15 @@ static void *f_mmap(void *ctx, size_t len, int prot, int flags, int fd, off_t of
     struct fake_v4l2 *f = ctx;
     (void)prot;
     (void)flags;
-    size_t i = (size_t)offset / FAKE_PAGE;
+    size_t i = (size_t)offset / FAKE_PAGE / FAKE_V4L2_PLANES;
+    size_t p = (size_t)offset / FAKE_PAGE % FAKE_V4L2_PLANES;
     if (fd != FAKE_V4L2_FD || offset < 0 || (size_t)offset % FAKE_PAGE != 0 || i >= f->nbufs ||
-        len > f->len[i]) {
+        f->mem[i][p] == NULL || len > f->len[i][p]) {
         errno = EINVAL;
         return MAP_FAILED;
     }
     f->maps++;
-    return f->mem[i];
+    return f->mem[i][p];
 }
 
 static int f_munmap(void *ctx, void *addr, size_t len)

@@ -162,3 +162,47 @@ TEST(pixconv_rgb24_matches_jfif_matrix)
         free(src);
     }
 }
+
+TEST(pixconv_nv12m_planes_apart_with_their_own_strides)
+{
+    static const unsigned sizes[][4] = {
+        /* w, h, Y stride, U V stride */
+        { 16, 8, 16, 16 },
+        { 7, 5, 9, 8 },    /* odd: the U V lines hold 4 whole pairs */
+        { 34, 3, 40, 64 }, /* each plane padded its own way */
+        { 1, 1, 1, 2 },
+    };
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        size_t w = sizes[k][0];
+        size_t h = sizes[k][1];
+        size_t ys = sizes[k][2];
+        size_t uvs = sizes[k][3];
+        size_t cw = (w + 1) / 2;
+        size_t ch = (h + 1) / 2;
+        size_t n = mjd_pixconv_yuv420p_size((unsigned)w, (unsigned)h);
+        unsigned char *y = malloc(ys * h);
+        unsigned char *uv = malloc(uvs * ch);
+        unsigned char *dst = malloc(n);
+        double *ref = malloc(sizeof(double) * n);
+        ASSERT_TRUE(y != NULL && uv != NULL && dst != NULL && ref != NULL);
+        fill(y, ys * h);
+        fill(uv, uvs * ch);
+        mjd_pixconv_nv12m(y, ys, uv, uvs, (unsigned)w, (unsigned)h, dst);
+        for (size_t r = 0; r < h; r++) {
+            for (size_t x = 0; x < w; x++) {
+                ref[r * w + x] = y[r * ys + x];
+            }
+        }
+        for (size_t cy = 0; cy < ch; cy++) {
+            for (size_t cx = 0; cx < cw; cx++) {
+                ref[w * h + cy * cw + cx] = uv[cy * uvs + 2 * cx];
+                ref[w * h + cw * ch + cy * cw + cx] = uv[cy * uvs + 2 * cx + 1];
+            }
+        }
+        expect_close(dst, ref, n, 0.0, "nv12m");
+        free(ref);
+        free(dst);
+        free(uv);
+        free(y);
+    }
+}

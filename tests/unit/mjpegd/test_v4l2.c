@@ -17,84 +17,7 @@
 #include "mjpegd/sources/v4l2_ops.h"
 
 #include "fake_v4l2.h"
-
-/* A camera and the source reading it; released by done(). */
-struct rig {
-    struct fake_v4l2 dev;
-    struct mjd_v4l2_ops ops;
-    struct mjd_source *src;
-    struct mjd_raw_frame frame;
-};
-
-static void rig_init(struct rig *r)
-{
-    memset(r, 0, sizeof(*r));
-    fake_v4l2_init(&r->dev);
-    r->ops = fake_v4l2_ops(&r->dev);
-}
-
-static int rig_open(struct rig *r, const struct mjd_source_params *p)
-{
-    int rc = mjd_v4l2_create(&r->src, "/dev/video7", p, &r->ops);
-    if (rc == 0) {
-        const struct mjd_source_info *info = mjd_source_get_info(r->src);
-        r->frame.cap = info->max_frame_bytes;
-        r->frame.data = malloc(r->frame.cap);
-        ASSERT_NOT_NULL(r->frame.data);
-    }
-    return rc;
-}
-
-static int rig_read(struct rig *r)
-{
-    r->frame.len = 0;
-    return mjd_source_read(r->src, &r->frame, core_now_ns() + 100 * CORE_NS_PER_MS);
-}
-
-static struct mjd_v4l2_stats rig_stats(const struct rig *r)
-{
-    struct mjd_v4l2_stats st;
-    mjd_v4l2_get_stats(r->src, &st);
-    return st;
-}
-
-static void rig_done(struct rig *r)
-{
-    mjd_source_destroy(r->src);
-    r->src = NULL;
-    free(r->frame.data);
-    fake_v4l2_release(&r->dev);
-}
-
-static struct mjd_source_params params(unsigned w, unsigned h, unsigned format)
-{
-    return (struct mjd_source_params){ .width = w, .height = h, .fps = 30, .format = format };
-}
-
-/* A libjpeg-turbo JPEG of w x h with gradients and noise (with DHT); free with tjFree. */
-static unsigned char *make_jpeg(unsigned w, unsigned h, unsigned long *len)
-{
-    unsigned char *rgb = malloc((size_t)w * h * 3);
-    ASSERT_NOT_NULL(rgb);
-    unsigned s = 7;
-    for (unsigned y = 0; y < h; y++) {
-        for (unsigned x = 0; x < w; x++) {
-            unsigned char *p = rgb + ((size_t)y * w + x) * 3;
-            s = s * 1103515245u + 12345u;
-            p[0] = (unsigned char)(x * 255 / w);
-            p[1] = (unsigned char)(y * 255 / h);
-            p[2] = (unsigned char)(s >> 16);
-        }
-    }
-    tjhandle tj = tjInitCompress();
-    ASSERT_NOT_NULL(tj);
-    unsigned char *out = NULL;
-    ASSERT_EQ_INT(tjCompress2(tj, rgb, (int)w, 0, (int)h, TJPF_RGB, &out, len, TJSAMP_420, 80, 0),
-                  0);
-    tjDestroy(tj);
-    free(rgb);
-    return out;
-}
+#include "v4l2_rig.h"
 
 /* Copies in to out without its DHT segments (all before the first SOS in libjpeg output). */
 static size_t strip_dht(const unsigned char *in, size_t len, unsigned char *out)
@@ -124,19 +47,6 @@ static void decode(const unsigned char *jpeg, size_t len, unsigned w, unsigned h
     tjDestroy(tj);
 }
 
-/* A raw frame of the fake's granted layout with a deterministic pattern in every byte. */
-static unsigned char *make_raw(size_t bytes)
-{
-    unsigned char *p = malloc(bytes);
-    ASSERT_NOT_NULL(p);
-    unsigned s = 99;
-    for (size_t i = 0; i < bytes; i++) {
-        s = s * 1103515245u + 12345u;
-        p[i] = (unsigned char)(s >> 16);
-    }
-    return p;
-}
-
 TEST(v4l2_mjpeg_passthrough_byte_identical)
 {
     struct rig r;
@@ -145,11 +55,11 @@ TEST(v4l2_mjpeg_passthrough_byte_identical)
     r.dev.formats[0] = V4L2_PIX_FMT_YUYV;
     r.dev.formats[1] = V4L2_PIX_FMT_MJPEG;
     unsigned long len = 0;
-    unsigned char *j = make_jpeg(320, 240, &len);
+    unsigned char *j = rig_make_jpeg(320, 240, &len);
     fake_v4l2_push(&r.dev, j, len, -1, 0, 0);
     // UVC drivers report the whole padded buffer: the zeros after EOI are trimmed.
     fake_v4l2_push(&r.dev, j, len, (long)len + 300, 0, 0);
-    struct mjd_source_params p = params(320, 240, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(320, 240, MJD_CAPTURE_AUTO);
     ASSERT_OK(rig_open(&r, &p));
     const struct mjd_source_info *info = mjd_source_get_info(r.src);
     ASSERT_EQ_STR(info->kind, "v4l2");
@@ -186,13 +96,13 @@ TEST(v4l2_mjpeg_without_dht_gets_standard_tables)
     struct rig r;
     rig_init(&r);
     unsigned long len = 0;
-    unsigned char *j = make_jpeg(160, 120, &len);
+    unsigned char *j = rig_make_jpeg(160, 120, &len);
     unsigned char *bare = malloc(len);
     ASSERT_NOT_NULL(bare);
     size_t blen = strip_dht(j, len, bare);
     ASSERT_TRUE(blen < len);
     fake_v4l2_push(&r.dev, bare, blen, -1, 0, 0);
-    struct mjd_source_params p = params(160, 120, MJD_CAPTURE_MJPEG);
+    struct mjd_source_params p = rig_params(160, 120, MJD_CAPTURE_MJPEG);
     ASSERT_OK(rig_open(&r, &p));
     ASSERT_OK(rig_read(&r));
     ASSERT_EQ_U64(r.frame.len, blen + MJD_JPEG_STD_DHT_BYTES);
@@ -220,11 +130,11 @@ TEST(v4l2_incomplete_mjpeg_dropped_and_counted)
     struct rig r;
     rig_init(&r);
     unsigned long len = 0;
-    unsigned char *j = make_jpeg(160, 120, &len);
+    unsigned char *j = rig_make_jpeg(160, 120, &len);
     fake_v4l2_push(&r.dev, j, len / 2, -1, 0, 0);       // truncated: no EOI
     fake_v4l2_push(&r.dev, j + 10, len - 10, -1, 0, 0); // no SOI
     fake_v4l2_push(&r.dev, j, len, -1, 0, 0);
-    struct mjd_source_params p = params(160, 120, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(160, 120, MJD_CAPTURE_AUTO);
     ASSERT_OK(rig_open(&r, &p));
     ASSERT_EQ_INT(rig_read(&r), -EAGAIN);
     ASSERT_EQ_INT(rig_read(&r), -EAGAIN);
@@ -244,12 +154,12 @@ static void check_raw(uint32_t fourcc, unsigned format, unsigned w, unsigned h, 
     r.dev.formats[0] = fourcc;
     r.dev.nformats = 1;
     r.dev.pad_stride = pad;
-    struct mjd_source_params p = params(w, h, format);
+    struct mjd_source_params p = rig_params(w, h, format);
     ASSERT_OK(rig_open(&r, &p));
     const struct mjd_source_info *info = mjd_source_get_info(r.src);
     ASSERT_EQ_INT(info->format, MJD_PIX_YUV420P);
     ASSERT_EQ_U64(info->max_frame_bytes, mjd_pixconv_yuv420p_size(w, h));
-    unsigned char *raw = make_raw(r.dev.sizeimage);
+    unsigned char *raw = rig_make_raw(r.dev.sizeimage, 99);
     fake_v4l2_push(&r.dev, raw, r.dev.sizeimage, -1, 0, 0);
     ASSERT_OK(rig_read(&r));
     ASSERT_EQ_INT(r.frame.format, MJD_PIX_YUV420P);
@@ -289,10 +199,10 @@ TEST(v4l2_nv12_odd_width_needs_whole_chroma_pairs)
     rig_init(&r);
     r.dev.formats[0] = V4L2_PIX_FMT_NV12;
     r.dev.nformats = 1;
-    struct mjd_source_params p = params(15, 7, MJD_CAPTURE_NV12);
+    struct mjd_source_params p = rig_params(15, 7, MJD_CAPTURE_NV12);
     ASSERT_OK(rig_open(&r, &p));
     ASSERT_EQ_INT(r.dev.bpl, 15); // the fake reports the width: 15 x (7 + 4) bytes in all
-    unsigned char *raw = make_raw(r.dev.sizeimage);
+    unsigned char *raw = rig_make_raw(r.dev.sizeimage, 99);
     fake_v4l2_push(&r.dev, raw, r.dev.sizeimage, -1, 0, 0);
     ASSERT_EQ_INT(rig_read(&r), -EAGAIN); // 16 bytes a line needed: dropped, not over-read
     ASSERT_EQ_U64(rig_stats(&r).short_frames, 1);
@@ -310,13 +220,13 @@ TEST(v4l2_granted_smaller_size_is_reported)
     r.dev.nformats = 1;
     r.dev.max_w = 640;
     r.dev.max_h = 480;
-    struct mjd_source_params p = params(1280, 720, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(1280, 720, MJD_CAPTURE_AUTO);
     ASSERT_OK(rig_open(&r, &p));
     const struct mjd_source_info *info = mjd_source_get_info(r.src);
     ASSERT_EQ_INT(info->width, 640);
     ASSERT_EQ_INT(info->height, 480);
     ASSERT_EQ_U64(info->max_frame_bytes, mjd_pixconv_yuv420p_size(640, 480));
-    unsigned char *raw = make_raw(r.dev.sizeimage);
+    unsigned char *raw = rig_make_raw(r.dev.sizeimage, 99);
     fake_v4l2_push(&r.dev, raw, r.dev.sizeimage, -1, 0, 0);
     ASSERT_OK(rig_read(&r));
     ASSERT_EQ_INT(r.frame.width, 640);
@@ -332,9 +242,9 @@ TEST(v4l2_s_parm_refusal_tolerated)
     rig_init(&r);
     r.dev.refuse_parm = true;
     unsigned long len = 0;
-    unsigned char *j = make_jpeg(64, 48, &len);
+    unsigned char *j = rig_make_jpeg(64, 48, &len);
     fake_v4l2_push(&r.dev, j, len, -1, 0, 0);
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_AUTO);
     ASSERT_OK(rig_open(&r, &p));
     ASSERT_EQ_INT(r.dev.fps_den, 0);
     ASSERT_OK(rig_read(&r));
@@ -347,7 +257,7 @@ TEST(v4l2_poll_timeout_is_eagain)
 {
     struct rig r;
     rig_init(&r);
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_AUTO);
     ASSERT_OK(rig_open(&r, &p));
     ASSERT_EQ_INT(rig_read(&r), -EAGAIN);
     // A deadline already past: no wait at all, still -EAGAIN.
@@ -362,11 +272,11 @@ TEST(v4l2_dqbuf_errors_are_failures)
     struct rig r;
     rig_init(&r);
     unsigned long len = 0;
-    unsigned char *j = make_jpeg(64, 48, &len);
+    unsigned char *j = rig_make_jpeg(64, 48, &len);
     fake_v4l2_push(&r.dev, j, len, -1, 0, 0);
     fake_v4l2_push(&r.dev, NULL, 0, -1, 0, ENODEV); // unplugged
     fake_v4l2_push(&r.dev, NULL, 0, -1, 0, EIO);
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_AUTO);
     ASSERT_OK(rig_open(&r, &p));
     ASSERT_OK(rig_read(&r));
     ASSERT_EQ_INT(rig_read(&r), -ENODEV);
@@ -379,7 +289,7 @@ TEST(v4l2_poll_error_is_a_failure)
 {
     struct rig r;
     rig_init(&r);
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_AUTO);
     ASSERT_OK(rig_open(&r, &p));
     r.dev.poll_err = true;
     ASSERT_EQ_INT(rig_read(&r), -EIO);
@@ -393,10 +303,10 @@ TEST(v4l2_unplugged_camera_reopens_after_destroy)
     struct rig r;
     rig_init(&r);
     unsigned long len = 0;
-    unsigned char *j = make_jpeg(64, 48, &len);
+    unsigned char *j = rig_make_jpeg(64, 48, &len);
     fake_v4l2_push(&r.dev, NULL, 0, -1, 0, ENODEV);
     fake_v4l2_push(&r.dev, j, len, -1, 0, 0);
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_AUTO);
     ASSERT_OK(rig_open(&r, &p));
     size_t cap = mjd_source_get_info(r.src)->max_frame_bytes;
     ASSERT_EQ_INT(rig_read(&r), -ENODEV);
@@ -420,9 +330,9 @@ TEST(v4l2_camera_slower_than_asked_still_streams)
     rig_init(&r);
     r.dev.grant_fps = 5;
     unsigned long len = 0;
-    unsigned char *j = make_jpeg(64, 48, &len);
+    unsigned char *j = rig_make_jpeg(64, 48, &len);
     fake_v4l2_push(&r.dev, j, len, -1, 0, 0);
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_AUTO);
     ASSERT_OK(rig_open(&r, &p));
     ASSERT_EQ_INT(r.dev.fps_den, 30);
     ASSERT_TRUE(mjd_source_get_info(r.src)->self_paced); // the camera's own rate rules
@@ -438,11 +348,11 @@ TEST(v4l2_driver_timestamp_sets_capture_time)
     struct rig r;
     rig_init(&r);
     unsigned long len = 0;
-    unsigned char *j = make_jpeg(64, 48, &len);
+    unsigned char *j = rig_make_jpeg(64, 48, &len);
     fake_v4l2_push(&r.dev, j, len, -1, 0, 0);
     r.dev.frames[0].age_ns = 2 * CORE_NS_PER_SEC; // captured 2 s before the DQBUF
     fake_v4l2_push(&r.dev, j, len, -1, 0, 0);     // no timestamp: the capture thread's time kept
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_AUTO);
     ASSERT_OK(rig_open(&r, &p));
     r.frame.wall_ns = core_wall_ns();
     int64_t before = r.frame.wall_ns;
@@ -465,7 +375,7 @@ TEST(v4l2_driver_timestamp_out_of_range_ignored)
     struct rig r;
     rig_init(&r);
     unsigned long len = 0;
-    unsigned char *j = make_jpeg(64, 48, &len);
+    unsigned char *j = rig_make_jpeg(64, 48, &len);
     uint64_t inv = 1; // 1953125^-1 mod 2^64 (1e9 = 2^9 * 1953125), by Newton's iteration
     for (int i = 0; i < 6; i++) {
         inv *= 2 - 1953125u * inv;
@@ -486,7 +396,7 @@ TEST(v4l2_driver_timestamp_out_of_range_ignored)
         r.dev.frames[i].stamp_sec = bad[i][0];
         r.dev.frames[i].stamp_usec = bad[i][1];
     }
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_AUTO);
     ASSERT_OK(rig_open(&r, &p));
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         r.frame.wall_ns = 12345;
@@ -502,7 +412,7 @@ TEST(v4l2_device_without_streaming_or_capture_refused)
     struct rig r;
     rig_init(&r);
     r.dev.caps = V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_READWRITE; // read() only, no mmap
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_AUTO);
     ASSERT_EQ_INT(rig_open(&r, &p), -ENOTSUP);
     ASSERT_NULL(r.src);
     ASSERT_EQ_INT(r.dev.opens, 1);
@@ -522,7 +432,7 @@ TEST(v4l2_format_not_offered_refused)
 {
     struct rig r;
     rig_init(&r);
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_NV12);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_NV12);
     ASSERT_EQ_INT(rig_open(&r, &p), -EINVAL);
     ASSERT_NULL(r.src);
     ASSERT_EQ_INT(r.dev.closes, 1);
@@ -543,13 +453,13 @@ TEST(v4l2_short_buffers_dropped_safely)
     rig_init(&r);
     r.dev.buf_len = 70000;
     unsigned long len = 0;
-    unsigned char *j = make_jpeg(64, 48, &len);
+    unsigned char *j = rig_make_jpeg(64, 48, &len);
     fake_v4l2_push(&r.dev, j, len, 70001, 0, 0);                // bytesused > length
     fake_v4l2_push(&r.dev, j, len, 0, 0, 0);                    // nothing
     fake_v4l2_push(&r.dev, j, len, -1, V4L2_BUF_FLAG_ERROR, 0); // flagged corrupt
     fake_v4l2_push(&r.dev, j, len, (long)len - 1, 0, 0);        // one byte short: no EOI
     fake_v4l2_push(&r.dev, j, len, -1, 0, 0);
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_AUTO);
     ASSERT_OK(rig_open(&r, &p));
     ASSERT_EQ_U64(mjd_source_get_info(r.src)->max_frame_bytes, 70000 + MJD_JPEG_STD_DHT_BYTES);
     for (int i = 0; i < 4; i++) {
@@ -568,7 +478,7 @@ TEST(v4l2_short_buffers_dropped_safely)
     r.dev.formats[0] = V4L2_PIX_FMT_YUYV;
     r.dev.nformats = 1;
     ASSERT_OK(rig_open(&r, &p));
-    unsigned char *raw = make_raw(r.dev.sizeimage);
+    unsigned char *raw = rig_make_raw(r.dev.sizeimage, 99);
     fake_v4l2_push(&r.dev, raw, r.dev.sizeimage, (long)r.dev.sizeimage - 1, 0, 0);
     fake_v4l2_push(&r.dev, raw, r.dev.sizeimage, -1, 0, 0);
     ASSERT_EQ_INT(rig_read(&r), -EAGAIN);
@@ -583,7 +493,7 @@ TEST(v4l2_too_few_buffers_refused)
     struct rig r;
     rig_init(&r);
     r.dev.grant_bufs = 1;
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_AUTO);
     ASSERT_EQ_INT(rig_open(&r, &p), -ENOMEM);
     ASSERT_NULL(r.src);
     ASSERT_EQ_INT(r.dev.nbufs, 0); // released with REQBUFS 0
@@ -595,7 +505,7 @@ TEST(v4l2_destroy_stops_unmaps_and_closes)
 {
     struct rig r;
     rig_init(&r);
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_AUTO);
     ASSERT_OK(rig_open(&r, &p));
     mjd_source_destroy(r.src);
     r.src = NULL;
@@ -620,7 +530,7 @@ TEST(v4l2_controls_and_flip_by_name)
     };
     memcpy(r.dev.ctrls, ctrls, sizeof(ctrls));
     r.dev.nctrls = CORE_ARRAY_SIZE(ctrls);
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_AUTO);
     p.controls = "brightness=120,exposure_absolute=300,white_balance_temperature=9000,"
                  "no_such_control=1,Power_Line_Frequency=1";
     p.flip = MJD_FLIP_H;
@@ -658,7 +568,7 @@ TEST(v4l2_ctrl_key_normalises_names)
 TEST(v4l2_through_source_create)
 {
     ASSERT_TRUE(mjd_source_known("v4l2:/dev/video0"));
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_AUTO);
     struct mjd_source *src = NULL;
     char path[512];
     snprintf(path, sizeof(path), "v4l2:%s/no-such-video0", test_tmpdir());
