@@ -33,3 +33,18 @@ bench-quotepack-daily:
 	/usr/bin/python3 bench/quotepack_daily.py --quotepack $(B)/quotepack --symbols 5000
 
 BENCH_TARGETS += bench-quotepack-daily
+
+# Wide CSV headers fed a byte at a time and in 16 KiB pieces (bench/wide_header_bench.c).
+$(B)/bench/wide_header_bench: bench/wide_header_bench.c $(B)/libquotepack.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(QP_BENCH_CFLAGS) -o $@ $< $(B)/libquotepack.a $(B)/libcore.a -lm
+
+.PHONY: bench-quotepack-wide
+bench-quotepack-wide: $(B)/bench/wide_header_bench
+	$(B)/bench/wide_header_bench
+	$(B)/bench/wide_header_bench --detect
+	$(B)/bench/wide_header_bench --no-newline --pieces 1
+	$(B)/bench/wide_header_bench --convert --columns 3000,6000,12000,16000
+	$(B)/bench/wide_header_bench --convert --same-names --columns 3000,6000,12000,16000 --pieces 16384
+
+BENCH_TARGETS += bench-quotepack-wide

@@ -231,8 +231,8 @@ size_t qp_xml_name_from_header(const char *hdr, size_t len, char *out)
 struct slot {
     const char *s; /* NULL: empty */
     size_t len;
-    bool taken;  /* assigned to a column (else only reserved as some column's own name) */
-    size_t next; /* as a base name: the lowest _N that may still be free (0 means 2) */
+    bool taken;    /* assigned to a column (else only reserved as some column's own name) */
+    uint32_t next; /* as a base name: the lowest _N that may still be free (0: from 2) */
 };
 
 struct set {
@@ -345,7 +345,8 @@ int qp_xml_names_create(const struct qp_xml_text *headers, size_t n, struct qp_x
                 c->len = clen;
                 c->taken = true;
                 lens[i] = clen;
-                sl->next = k + 1;
+                /* uint32_t keeps the slot at 24 bytes; past it, the search starts at 2 again. */
+                sl->next = k < UINT32_MAX ? (uint32_t)(k + 1) : 0;
                 break;
             }
         }

@@ -3,7 +3,8 @@
  * inputs only chunked three ways). data[0] picks the dialect (delimiter or detection, strict
  * quotes, encoding), data[1] the options (same_width, xml_chars, small caps) and the chunk size;
  * the rest is the CSV. Properties: the same records and the same error, at the same position,
- * whatever the chunking; record invariants (index, line, bytes, widths, XML characters). */
+ * whatever the chunking; record invariants (index, line, bytes, widths, XML characters); work
+ * at chunk ends bounded by the input's size (qp_csv_boundary_steps). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,9 @@ static void parse(const uint8_t *data, size_t size, size_t step, const struct qp
         }
     }
     free(chunk);
+    /* Linear work however the input is cut: each field is moved at most once at piece ends,
+     * and every such field was ended by a delimiter or line end of the input. */
+    CHECK(qp_csv_boundary_steps(p) <= size);
     qp_csv_destroy(p);
 }
 
