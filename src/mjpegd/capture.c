@@ -38,6 +38,8 @@ struct mjd_capture {
     unsigned same_run;            /* capture thread only: identical frames skipped in a row */
     size_t last_len;              /* capture thread only: the last published JPEG's length */
     uint64_t last_hash;           /* capture thread only: and its hash */
+    uint64_t rejected_seen;       /* capture thread only: mjd_source_rejected of the open
+                                     source already counted (0 at each open) */
     /* Supervision (capture thread only): a source that fails is closed and reopened with
      * backoff while viewers get the no-signal frame; health (borrowed, the feed's demand record,
      * NULL in unit tests) tells /state and /metrics. */
@@ -232,6 +234,17 @@ static bool stalled(const struct mjd_capture *cap, const struct mjd_source_info 
            core_now_ns() - cap->last_frame_ns >= cap->stall_ns;
 }
 
+/* Frames the source refused itself since the last read (mjd_source_rejected): counted as
+ * captured and dropped (invalid), so captured = published + dropped + in flight still holds. */
+static void count_rejected(struct mjd_capture *cap)
+{
+    uint64_t r = mjd_source_rejected(cap->source);
+    for (; cap->rejected_seen < r; cap->rejected_seen++) {
+        mjd_hub_count_captured(cap->hub);
+        mjd_hub_count_dropped(cap->hub, MJD_DROP_INVALID);
+    }
+}
+
 static void *capture_main(void *arg)
 {
     struct mjd_capture *cap = arg;
@@ -260,6 +273,7 @@ static void *capture_main(void *arg)
         }
         if (cap->ondemand.reopened) {
             next = core_now_ns();
+            cap->rejected_seen = 0; // a new source object counts from 0
             cap->last_frame_ns = 0; // the stall timer starts again at the first frame
             if (!was_down && cap->ondemand.demand != NULL) {
                 // Woken from sleep: the hub's frame is from before it; a snapshot waits for a
@@ -303,6 +317,7 @@ static void *capture_main(void *arg)
         f->seq = cap->seq + 1;
         f->wall_ns = core_wall_ns();
         int rc = mjd_source_read(cap->source, f, core_now_ns() + interval);
+        count_rejected(cap);
         if (rc != 0) {
             frame_done(cap, f);
             if (rc == MJD_SOURCE_EOF) {

@@ -184,6 +184,26 @@ def test_v4l2_unplugged_camera_comes_back_without_a_restart():
             check(srv.alive(), "the server died")
 
 
+@test(timeout=120)
+def test_v4l2_truncated_frames_are_dropped_and_counted_in_state_and_metrics():
+    """A camera whose every MJPEG frame is cut short: nothing is published, and each drop is
+    counted as captured and dropped (invalid), so a user sees why the picture is missing."""
+    with tempfile.TemporaryDirectory() as d:
+        jpeg = make_jpeg(os.path.join(d, "f.jpg"))
+        cut = os.path.join(d, "cut.jpg")
+        with open(cut, "wb") as f:
+            f.write(jpeg[:len(jpeg) // 2])
+        with started(FakeCamera(jpeg=cut)) as srv:
+            check(wait_for(lambda: srv.state()["frames_dropped_by"]["invalid"] >= 5, 30 * MULT),
+                  f"cut frames not counted: {srv.state()}")
+            st = srv.state()
+            check_eq((st["frames_published"], st["status"]), (0, "starting"), "nothing shown")
+            check(st["frames_captured"] >= st["frames_dropped_by"]["invalid"], f"captured: {st}")
+            m = srv.get("/metrics").body.decode()
+            check('mjpegd_frames_dropped_total{reason="invalid"}' in m, "no invalid reason")
+            check("not one complete JPEG" in srv.stderr_text(), "the drop is not logged")
+
+
 @test(timeout=60)
 def test_v4l2_missing_device_is_a_startup_error():
     r = subprocess.run([binary("mjpegd"), "--source", "v4l2:/dev/no-such-video-device",

@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "mjpegd/sources/jpeg.h"
 #include "mjpegd/sources/jpeg_split.h"
 #include "mjpegd/sources/multipart.h"
 #include "mjpegd/sources/source_impl.h"
@@ -33,9 +34,33 @@ struct http_source {
     unsigned char *frame; /* the newest complete part not yet read, HTTP_MAX_FRAME bytes */
     size_t frame_len;
     bool have_frame;
-    uint64_t not_jpeg; /* parts dropped: not starting with SOI */
+    uint64_t not_jpeg; /* parts dropped: not one complete JPEG (no SOI, cut short, no EOI) */
     int end_error;     /* the transfer ended (negative errno why): every read fails */
 };
+
+/* A part the parser returned: kept if it is one complete JPEG (the newest part wins), else
+ * dropped and counted. A part without Content-Length that the upstream cut short is only seen
+ * here: the parser cannot tell it from a whole one. */
+static void take_part(struct http_source *s)
+{
+    size_t n = s->mp.frame_len;
+    // Line ends after EOI are not data (a Content-Length that counts the part's CRLF).
+    while (n > 0 && (s->mp.frame[n - 1] == '\n' || s->mp.frame[n - 1] == '\r')) {
+        n--;
+    }
+    struct mjd_jpeg_info ji;
+    if (mjd_jpeg_check(s->mp.frame, n, &ji) != 0) {
+        s->not_jpeg++;
+        if ((s->not_jpeg & (s->not_jpeg - 1)) == 0) { // the 1st, 2nd, 4th, 8th...
+            LOG_WARN("http source %s: a part that is not one complete JPEG dropped (%llu so far)",
+                     s->url, (unsigned long long)s->not_jpeg);
+        }
+        return;
+    }
+    memcpy(s->frame, s->mp.frame, ji.len); // up to EOI: zero padding after it is dropped
+    s->frame_len = ji.len;
+    s->have_frame = true;
+}
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
@@ -58,13 +83,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
     do {
         used += mjd_multipart_feed(&s->mp, (const unsigned char *)data + used, n - used, &done);
         if (done) {
-            if (s->mp.frame_len >= 4 && s->mp.frame[0] == 0xff && s->mp.frame[1] == 0xd8) {
-                memcpy(s->frame, s->mp.frame, s->mp.frame_len); // the newest part wins
-                s->frame_len = s->mp.frame_len;
-                s->have_frame = true;
-            } else {
-                s->not_jpeg++;
-            }
+            take_part(s);
         }
     } while (done || used < n);
     return n;
@@ -233,9 +252,20 @@ static int http_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_
     return 0;
 }
 
+static uint64_t http_rejected(const struct mjd_source *src)
+{
+    const struct http_source *s = (const struct http_source *)src;
+    uint64_t n = s->not_jpeg;
+    if (s->mp_ready) {
+        n += s->mp.oversized + s->mp.truncated;
+    }
+    return n;
+}
+
 const struct mjd_source_ops mjd_source_http_ops = {
     .kind = "http",
     .create = http_create,
     .destroy = http_destroy,
     .read = http_read,
+    .rejected = http_rejected,
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mjpegd/sources/source_impl.h"
+#include "mjpegd/sources/v4l2_ops.h"
 
 static const struct mjd_source_ops *const kinds[] = {
     &mjd_source_test_ops, &mjd_source_file_ops, &mjd_source_pipe_ops,
@@ -64,4 +65,18 @@ const struct mjd_source_info *mjd_source_get_info(const struct mjd_source *src)
 int mjd_source_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns)
 {
     return src->ops->read(src, frame, deadline_ns);
+}
+
+uint64_t mjd_source_rejected(const struct mjd_source *src)
+{
+    if (src->ops->rejected != NULL) {
+        return src->ops->rejected(src);
+    }
+    if (src->ops == &mjd_source_v4l2_ops) {
+        // v4l2.c counts its drops in its stats (read here so that v4l2.c needs no hook).
+        struct mjd_v4l2_stats st;
+        mjd_v4l2_get_stats(src, &st);
+        return st.incomplete + st.short_frames;
+    }
+    return 0;
 }

@@ -96,4 +96,12 @@ bool mjd_source_known(const char *spec);
  */
 int mjd_source_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns);
 
+/**
+ * Frames the source received and refused itself since create, never handed to read()'s caller:
+ * not one complete JPEG (a truncated relay part, a camera's cut frame), over the size cap, a
+ * short camera buffer. The capture thread counts them as captured and dropped (`invalid`), so
+ * they show in /state and /metrics. 0 for a source that refuses nothing. Capture thread only.
+ */
+uint64_t mjd_source_rejected(const struct mjd_source *src);
+
 #endif
