@@ -3,8 +3,8 @@
 """mjpegd http:// relay against hostile upstreams on 127.0.0.1 (see also test_mjpegd_relay.py):
 a boundary without "--", garbage between parts, a part cut short without Content-Length, a
 part that is not a JPEG, a boundary that changes mid-stream, a stall in the middle of a part,
-an endless part header line, an endless HTTP header line, and an upstream that closes and
-comes back. The relay passes only whole JPEGs,
+an endless part header line, an endless HTTP header line, an upstream that closes and comes
+back, and an upstream behind --auth with a wrong password. The relay passes only whole JPEGs,
 counts what it drops (frames_dropped_by.invalid), keeps its viewers with the no-signal frame
 while the upstream is unusable, recovers alone, and its memory stays bounded."""
 import os
@@ -251,6 +251,25 @@ def test_endless_header_lines_keep_memory_bounded_and_the_relay_recovers():
             c.close()
     finally:
         cam.close()
+
+
+@test(timeout=180)
+def test_relay_of_an_mjpegd_with_auth_and_a_wrong_password_says_so():
+    with Mjpegd("--auth", "user:secret") as up:
+        u = f"127.0.0.1:{up.port}/stream"
+        with Mjpegd("--source", f"http://user:secret@{u}",
+                    "--source", f"http://user:wrong@{u}") as relay:
+            check(wait_for(lambda: source(relay, 0)["status"] == "ok", 30 * MULT),
+                  f"the right password: {relay.state()}")
+            check(wait_for(lambda: source(relay, 1)["last_error"] is not None, 30 * MULT),
+                  f"no error for the wrong one: {relay.state()}")
+            st = source(relay, 1)
+            check_eq((st["status"], st["last_error"]), ("retrying", "Permission denied"),
+                     "the wrong password")
+            check("HTTP 401" in relay.stderr_text(), "the log does not say 401")
+            c, h = relay.open_stream("/stream")
+            check_eq(ffprobe(c.read_part()[1])["codec_name"], "mjpeg", "relayed through auth")
+            c.close()
 
 
 if __name__ == "__main__":

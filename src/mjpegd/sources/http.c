@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "mjpegd/sources/http.h"
 #include "mjpegd/sources/jpeg.h"
 #include "mjpegd/sources/jpeg_split.h"
 #include "mjpegd/sources/multipart.h"
@@ -111,6 +112,20 @@ static void http_destroy(struct mjd_source *src)
     free(s);
 }
 
+int mjd_http_end_errno(int curl_code, long http_status, bool not_multipart)
+{
+    if (curl_code == CURLE_HTTP_RETURNED_ERROR) {
+        return http_status == 401 || http_status == 403 ? -EACCES
+               : http_status == 404                     ? -ENOENT
+                                                        : -EPROTO;
+    }
+    return curl_code == CURLE_COULDNT_CONNECT        ? -ECONNREFUSED
+           : curl_code == CURLE_COULDNT_RESOLVE_HOST ? -EHOSTUNREACH
+           : curl_code == CURLE_OPERATION_TIMEDOUT   ? -ETIMEDOUT
+           : not_multipart                           ? -EPROTO
+                                                     : -ECONNRESET;
+}
+
 /* Runs the transfer until a part arrived (0), the deadline (-EAGAIN), or it ended (-ECONNRESET...).
  */
 static int pump(struct http_source *s, int64_t deadline_ns)
@@ -129,12 +144,17 @@ static int pump(struct http_source *s, int64_t deadline_ns)
         while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
             if (msg->msg == CURLMSG_DONE) {
                 CURLcode cc = msg->data.result;
-                LOG_WARN("http source %s: transfer ended: %s", s->url,
-                         cc == CURLE_OK ? "upstream closed the stream" : curl_easy_strerror(cc));
-                s->end_error = cc == CURLE_COULDNT_CONNECT      ? -ECONNREFUSED
-                               : cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
-                               : s->failed                      ? -EPROTO
-                                                                : -ECONNRESET;
+                long status = 0;
+                if (cc == CURLE_HTTP_RETURNED_ERROR) {
+                    (void)curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+                    LOG_WARN("http source %s: the upstream answered HTTP %ld%s", s->url, status,
+                             status == 401 ? " (wrong or missing USER:PASS in the URL)" : "");
+                } else {
+                    LOG_WARN("http source %s: transfer ended: %s", s->url,
+                             cc == CURLE_OK ? "upstream closed the stream"
+                                            : curl_easy_strerror(cc));
+                }
+                s->end_error = mjd_http_end_errno(cc, status, s->failed);
                 return s->end_error;
             }
         }
