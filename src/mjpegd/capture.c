@@ -156,7 +156,7 @@ static void source_failed(struct mjd_capture *cap, int rc)
     cap->backoff_ns = mjd_capture_backoff(cap->failing ? cap->backoff_ns : 0);
     int64_t now = core_now_ns();
     cap->retry_ns = now + cap->backoff_ns;
-    const char *spec = cap->ondemand.spec != NULL ? cap->ondemand.spec : "?";
+    const char *spec = cap->ondemand.name;
     if (!cap->down) {
         LOG_WARN("source '%s' failed: %s; reopening it in %.1f s (viewers see no signal)", spec,
                  strerror(-rc), (double)cap->backoff_ns / 1e9);
@@ -187,8 +187,7 @@ static void source_recovered(struct mjd_capture *cap)
     core_buf_unref(cap->nosignal);
     cap->nosignal = NULL;
     set_health(cap, MJD_DEMAND_ACTIVE, 0, false);
-    LOG_INFO("source '%s' delivers frames again",
-             cap->ondemand.spec != NULL ? cap->ondemand.spec : "?");
+    LOG_INFO("source '%s' delivers frames again", cap->ondemand.name);
 }
 
 /*
@@ -202,7 +201,7 @@ static bool outage_tick(struct mjd_capture *cap)
     int64_t now = core_now_ns();
     if (mjd_ondemand_may_sleep(&cap->ondemand, now)) {
         LOG_INFO("source '%s' is down and nobody watches: not retried until someone does",
-                 cap->ondemand.spec);
+                 cap->ondemand.name);
         cap->down = false;
         set_health(cap, MJD_DEMAND_IDLE, 0, false);
         return true;
@@ -327,8 +326,7 @@ static void *capture_main(void *arg)
             if (rc != -EAGAIN) {
                 source_failed(cap, rc);
             } else if (stalled(cap, info)) {
-                LOG_WARN("source '%s': no frame for %.1f s (--source-timeout)",
-                         cap->ondemand.spec != NULL ? cap->ondemand.spec : "?",
+                LOG_WARN("source '%s': no frame for %.1f s (--source-timeout)", cap->ondemand.name,
                          (double)cap->stall_ns / 1e9);
                 source_failed(cap, -ETIMEDOUT);
             }

@@ -254,7 +254,7 @@ def test_endless_header_lines_keep_memory_bounded_and_the_relay_recovers():
 
 
 @test(timeout=180)
-def test_relay_of_an_mjpegd_with_auth_and_a_wrong_password_says_so():
+def test_relay_of_an_mjpegd_with_auth_and_a_wrong_password_says_so_and_hides_both():
     with Mjpegd("--auth", "user:secret") as up:
         u = f"127.0.0.1:{up.port}/stream"
         with Mjpegd("--source", f"http://user:secret@{u}",
@@ -267,6 +267,15 @@ def test_relay_of_an_mjpegd_with_auth_and_a_wrong_password_says_so():
             check_eq((st["status"], st["last_error"]), ("retrying", "Permission denied"),
                      "the wrong password")
             check("HTTP 401" in relay.stderr_text(), "the log does not say 401")
+            # The upstream's password is nowhere a viewer or another user could read it.
+            specs = [x["source"] for x in relay.state()["sources"]]
+            check_eq(specs, [f"http://user:***@{u}"] * 2, "/state shows the specs without it")
+            for where, text in (("/state", relay.get("/state").body.decode()),
+                                ("/metrics", relay.get("/metrics").body.decode()),
+                                ("the log", relay.stderr_text())):
+                check(":secret@" not in text and ":wrong@" not in text, f"a password in {where}")
+            with open(f"/proc/{relay.pid}/cmdline", "rb") as f:
+                check(b"secret" not in f.read(), "the password in the process's argv (ps)")
             c, h = relay.open_stream("/stream")
             check_eq(ffprobe(c.read_part()[1])["codec_name"], "mjpeg", "relayed through auth")
             c.close()

@@ -29,6 +29,7 @@ struct http_source {
     CURL *easy;
     CURLM *multi;
     char url[1024];
+    char shown[1024]; /* url as the log shows it: its password as "***" */
     struct mjd_multipart mp;
     bool mp_ready;
     bool failed;          /* the write callback refused the body (not multipart) */
@@ -54,7 +55,7 @@ static void take_part(struct http_source *s)
         s->not_jpeg++;
         if ((s->not_jpeg & (s->not_jpeg - 1)) == 0) { // the 1st, 2nd, 4th, 8th...
             LOG_WARN("http source %s: a part that is not one complete JPEG dropped (%llu so far)",
-                     s->url, (unsigned long long)s->not_jpeg);
+                     s->shown, (unsigned long long)s->not_jpeg);
         }
         return;
     }
@@ -72,7 +73,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
         if (curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK || ct == NULL ||
             strncasecmp(ct, "multipart/", 10) != 0 ||
             mjd_multipart_init(&s->mp, ct, HTTP_MAX_FRAME) != 0) {
-            LOG_WARN("http source %s: not a multipart stream (Content-Type %s)", s->url,
+            LOG_WARN("http source %s: not a multipart stream (Content-Type %s)", s->shown,
                      ct != NULL ? ct : "none");
             s->failed = true;
             return 0; // aborts the transfer
@@ -147,10 +148,10 @@ static int pump(struct http_source *s, int64_t deadline_ns)
                 long status = 0;
                 if (cc == CURLE_HTTP_RETURNED_ERROR) {
                     (void)curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
-                    LOG_WARN("http source %s: the upstream answered HTTP %ld%s", s->url, status,
+                    LOG_WARN("http source %s: the upstream answered HTTP %ld%s", s->shown, status,
                              status == 401 ? " (wrong or missing USER:PASS in the URL)" : "");
                 } else {
-                    LOG_WARN("http source %s: transfer ended: %s", s->url,
+                    LOG_WARN("http source %s: transfer ended: %s", s->shown,
                              cc == CURLE_OK ? "upstream closed the stream"
                                             : curl_easy_strerror(cc));
                 }
@@ -198,6 +199,7 @@ static int http_create(struct mjd_source **out, const char *arg, const struct mj
         rc = -EINVAL;
         goto fail;
     }
+    mjd_source_spec_shown(s->url, s->shown, sizeof(s->shown));
     s->frame = malloc(HTTP_MAX_FRAME);
     s->easy = curl_easy_init();
     s->multi = curl_multi_init();
@@ -227,7 +229,7 @@ static int http_create(struct mjd_source **out, const char *arg, const struct mj
         h = p->height;
     }
     if (rc != 0) {
-        LOG_ERROR("http source %s: no frame: %s", s->url, strerror(-rc));
+        LOG_ERROR("http source %s: no frame: %s", s->shown, strerror(-rc));
         goto fail;
     }
     s->base.info.kind = "http";

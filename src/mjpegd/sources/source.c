@@ -3,6 +3,7 @@
 #include "mjpegd/sources/source.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mjpegd/sources/source_impl.h"
@@ -24,6 +25,35 @@ static const struct mjd_source_ops *find(const char *spec, const char **arg)
         }
     }
     return NULL;
+}
+
+size_t mjd_source_spec_password(const char *spec, size_t *off)
+{
+    *off = 0;
+    const char *auth = strstr(spec, "://");
+    if (auth == NULL) {
+        return 0;
+    }
+    auth += 3;
+    size_t hostpart = strcspn(auth, "/?#");
+    const char *at = memrchr(auth, '@', hostpart); // the last '@': a password may hold one
+    const char *colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon == NULL) {
+        return 0;
+    }
+    *off = (size_t)(colon + 1 - spec);
+    return (size_t)(at - colon - 1);
+}
+
+void mjd_source_spec_shown(const char *spec, char *out, size_t cap)
+{
+    size_t off;
+    size_t n = mjd_source_spec_password(spec, &off);
+    if (n == 0) {
+        snprintf(out, cap, "%s", spec);
+    } else {
+        snprintf(out, cap, "%.*s***%s", (int)off, spec, spec + off + n);
+    }
 }
 
 bool mjd_source_known(const char *spec)

@@ -85,6 +85,15 @@ int mjd_source_create(struct mjd_source **out, const char *spec,
 void mjd_source_destroy(struct mjd_source *src);
 /** What the source delivers. */
 const struct mjd_source_info *mjd_source_get_info(const struct mjd_source *src);
+/**
+ * Writes to out (cap bytes, truncated) spec as the log and /state show it: the password of a
+ * URL's USER:PASS@ ("http://admin:secret@cam/video") replaced by "***", everything else as it
+ * is. Pure, any thread.
+ */
+void mjd_source_spec_shown(const char *spec, char *out, size_t cap);
+/** Where the password of a URL's USER:PASS@ is in spec: *off and the returned length (0: none).
+ * Pure, any thread. */
+size_t mjd_source_spec_password(const char *spec, size_t *off);
 /** True if spec names a known kind (for option checking). */
 bool mjd_source_known(const char *spec);
 

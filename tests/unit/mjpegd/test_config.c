@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "mjpegd/config.h"
+#include "mjpegd/sources/source.h"
 
 /* Parses args with what goes to stdout and stderr collected into out and err (may be NULL). */
 static enum mjd_config_result parse_capture(struct mjd_config *cfg, const char *const *args,
@@ -240,6 +241,34 @@ TEST(config_scrub_hides_secrets_in_argv)
     ASSERT_EQ_STR(a2, "****");
     ASSERT_EQ_STR(a3, "--auth=*****");
     ASSERT_EQ_STR(a5, "9");
+}
+
+TEST(config_scrub_hides_relay_passwords_in_argv_and_shown_specs)
+{
+    char a0[] = "mjpegd";
+    char a1[] = "--source";
+    char a2[] = "http://admin:s3cr@t@192.0.2.1:8080/video";
+    char a3[] = "--source=http://cam/stream";
+    char a4[] = "--source";
+    char a5[] = "http://user@cam/a:b@c";
+    char *argv[] = { a0, a1, a2, a3, a4, a5, NULL };
+    struct mjd_config cfg;
+    mjd_config_defaults(&cfg);
+    ASSERT_EQ_INT(mjd_config_parse(&cfg, 6, argv, NULL, NULL), MJD_CONFIG_RUN);
+    ASSERT_EQ_INT(cfg.nsources, 3);
+    ASSERT_EQ_STR(cfg.sources[0].spec, "http://admin:s3cr@t@192.0.2.1:8080/video");
+    ASSERT_EQ_STR(cfg.sources[0].shown, "http://admin:***@192.0.2.1:8080/video");
+    ASSERT_EQ_STR(cfg.sources[1].shown, "http://cam/stream");
+    ASSERT_EQ_STR(cfg.sources[2].shown, "http://user@cam/a:b@c"); // no password, '@' in the path
+    mjd_config_scrub_argv(6, argv);
+    ASSERT_EQ_STR(a2, "http://admin:******@192.0.2.1:8080/video");
+    ASSERT_EQ_STR(a3, "--source=http://cam/stream");
+    ASSERT_EQ_STR(a5, "http://user@cam/a:b@c");
+    char shown[64];
+    mjd_source_spec_shown("test", shown, sizeof(shown));
+    ASSERT_EQ_STR(shown, "test");
+    mjd_source_spec_shown("http://:pw@h/", shown, sizeof(shown));
+    ASSERT_EQ_STR(shown, "http://:***@h/");
 }
 
 /* The lines of --help that start an option ("  --name ..."). */
