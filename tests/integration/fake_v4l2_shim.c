@@ -8,6 +8,8 @@
  * MJPEG (sent as it is, padded like UVC), or else a YUYV pattern. $MJPEGD_FAKE_V4L2_MAX=WxH
  * caps the size the "driver" grants. $MJPEGD_FAKE_V4L2_UNPLUG_AFTER=N: after N frames every
  * DQBUF fails with ENODEV, as an unplugged camera's; the next open streams again, for good.
+ * $MJPEGD_FAKE_V4L2_CONTROLS set: the camera has a UVC webcam's Brightness (0..255) and
+ * Horizontal/Vertical Flip controls (mjpegd logs each value it sets).
  * One fake device at a time; a mutex guards it.
  */
 #include <dlfcn.h>
@@ -102,6 +104,15 @@ static int fake_open(void)
     }
     dev.nformats = 1;
     dev.loop = true;
+    if (getenv("MJPEGD_FAKE_V4L2_CONTROLS") != NULL) {
+        static const struct fake_v4l2_ctrl ctrls[] = {
+            { V4L2_CID_BRIGHTNESS, "Brightness", 0, 255, 128, 0 },
+            { V4L2_CID_HFLIP, "Horizontal Flip", 0, 1, 0, 0 },
+            { V4L2_CID_VFLIP, "Vertical Flip", 0, 1, 1, 0 },
+        };
+        memcpy(dev.ctrls, ctrls, sizeof(ctrls));
+        dev.nctrls = sizeof(ctrls) / sizeof(ctrls[0]);
+    }
     delivered = 0;
     if (unplugged) {
         unplugged = false;
