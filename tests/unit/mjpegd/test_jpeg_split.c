@@ -300,6 +300,7 @@ TEST(file_source_loops_a_folder_in_name_order_and_skips_non_jpeg)
         ASSERT_EQ_INT(f->len, bl);
         ASSERT_EQ_MEM(f->data, b, bl);
     }
+    ASSERT_EQ_U64(mjd_source_rejected(src), 1); // c.jpg, skipped once between the rounds
     free_frame(f);
     mjd_source_destroy(src);
 }
