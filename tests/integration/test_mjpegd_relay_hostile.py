@@ -53,6 +53,7 @@ class HostileCamera:
     def __init__(self, script):
         self.script = script
         self.stop = threading.Event()
+        self.go = threading.Event()  # for scripts that wait for the test
         self.conns = 0
         self.sent = {}  # connection number -> bytes sent
         self.sock = socket.socket()
@@ -222,6 +223,7 @@ def test_endless_header_lines_keep_memory_bounded_and_the_relay_recovers():
         cam.send(n, conn, head(b"frame"))
         cam.good_frames(n, conn, count=10)
         if n == 0:  # a part header line that never ends, then frames again, then close
+            cam.go.wait()  # once the test has the relay's peak RSS before the junk
             cam.send(n, conn, b"--frame\r\nX-Junk: ")
             chunk = b"b" * 65536
             while not cam.stop.is_set() and cam.sent.get(n, 0) < flood:
@@ -233,8 +235,11 @@ def test_endless_header_lines_keep_memory_bounded_and_the_relay_recovers():
 
     cam = HostileCamera(script)
     try:
-        with Mjpegd("--source", f"http://127.0.0.1:{cam.port}/video") as relay:
+        # No --source-timeout: the wait for go and a slow flood (sanitizers) must not trip it.
+        with Mjpegd("--source", f"http://127.0.0.1:{cam.port}/video",
+                    "--source-timeout", "0") as relay:
             base = hwm_kb(relay.pid)
+            cam.go.set()
             check(wait_for(lambda: cam.conns >= 3 and relay.state()["status"] == "ok",
                            120 * MULT),
                   f"the relay did not reach a third connection: {cam.conns} {relay.state()}")

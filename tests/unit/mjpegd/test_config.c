@@ -228,6 +228,27 @@ TEST(config_auth_file_reads_the_first_line)
     free(err);
 }
 
+TEST(config_zero_turns_on_demand_and_source_timeout_off_per_source)
+{
+    // --help says "0 keeps it open" and "0: off": a source after a default must be able to
+    // say so (the parser refused 0 for every option in seconds).
+    struct mjd_config cfg;
+    const char *const args[] = { "--on-demand", "30",   "--source-timeout", "2",
+                                 "--source",    "test", "--source",         "test",
+                                 "--on-demand", "0",    "--source-timeout", "0",
+                                 NULL };
+    ASSERT_EQ_INT(mjd_test_parse_args(&cfg, args), MJD_CONFIG_RUN);
+    ASSERT_EQ_INT(cfg.nsources, 2);
+    ASSERT_EQ_U64((uint64_t)cfg.sources[0].on_demand_ns, 30 * CORE_NS_PER_SEC);
+    ASSERT_EQ_U64((uint64_t)cfg.sources[0].source_timeout_ns, 2 * CORE_NS_PER_SEC);
+    ASSERT_EQ_U64((uint64_t)cfg.sources[1].on_demand_ns, 0);
+    ASSERT_EQ_U64((uint64_t)cfg.sources[1].source_timeout_ns, 0);
+    const char *const seg0[] = { "--segment", "0", NULL };
+    ASSERT_EQ_INT(mjd_test_parse_args(&cfg, seg0), MJD_CONFIG_USAGE); // no "off" for these
+    const char *const neg[] = { "--on-demand", "-1", NULL };
+    ASSERT_EQ_INT(mjd_test_parse_args(&cfg, neg), MJD_CONFIG_USAGE);
+}
+
 TEST(config_scrub_hides_secrets_in_argv)
 {
     char a0[] = "mjpegd";
