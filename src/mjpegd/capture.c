@@ -38,6 +38,8 @@ struct mjd_capture {
     unsigned same_run;            /* capture thread only: identical frames skipped in a row */
     size_t last_len;              /* capture thread only: the last published JPEG's length */
     uint64_t last_hash;           /* capture thread only: and its hash */
+    uint64_t rejected_seen;       /* capture thread only: mjd_source_rejected of the open
+                                     source already counted (0 at each open) */
     /* Supervision (capture thread only): a source that fails is closed and reopened with
      * backoff while viewers get the no-signal frame; health (borrowed, the feed's demand record,
      * NULL in unit tests) tells /state and /metrics. */
@@ -154,7 +156,7 @@ static void source_failed(struct mjd_capture *cap, int rc)
     cap->backoff_ns = mjd_capture_backoff(cap->failing ? cap->backoff_ns : 0);
     int64_t now = core_now_ns();
     cap->retry_ns = now + cap->backoff_ns;
-    const char *spec = cap->ondemand.spec != NULL ? cap->ondemand.spec : "?";
+    const char *spec = cap->ondemand.name;
     if (!cap->down) {
         LOG_WARN("source '%s' failed: %s; reopening it in %.1f s (viewers see no signal)", spec,
                  strerror(-rc), (double)cap->backoff_ns / 1e9);
@@ -185,8 +187,7 @@ static void source_recovered(struct mjd_capture *cap)
     core_buf_unref(cap->nosignal);
     cap->nosignal = NULL;
     set_health(cap, MJD_DEMAND_ACTIVE, 0, false);
-    LOG_INFO("source '%s' delivers frames again",
-             cap->ondemand.spec != NULL ? cap->ondemand.spec : "?");
+    LOG_INFO("source '%s' delivers frames again", cap->ondemand.name);
 }
 
 /*
@@ -200,7 +201,7 @@ static bool outage_tick(struct mjd_capture *cap)
     int64_t now = core_now_ns();
     if (mjd_ondemand_may_sleep(&cap->ondemand, now)) {
         LOG_INFO("source '%s' is down and nobody watches: not retried until someone does",
-                 cap->ondemand.spec);
+                 cap->ondemand.name);
         cap->down = false;
         set_health(cap, MJD_DEMAND_IDLE, 0, false);
         return true;
@@ -232,6 +233,17 @@ static bool stalled(const struct mjd_capture *cap, const struct mjd_source_info 
            core_now_ns() - cap->last_frame_ns >= cap->stall_ns;
 }
 
+/* Frames the source refused itself since the last read (mjd_source_rejected): counted as
+ * captured and dropped (invalid), so captured = published + dropped + in flight still holds. */
+static void count_rejected(struct mjd_capture *cap)
+{
+    uint64_t r = mjd_source_rejected(cap->source);
+    for (; cap->rejected_seen < r; cap->rejected_seen++) {
+        mjd_hub_count_captured(cap->hub);
+        mjd_hub_count_dropped(cap->hub, MJD_DROP_INVALID);
+    }
+}
+
 static void *capture_main(void *arg)
 {
     struct mjd_capture *cap = arg;
@@ -260,6 +272,7 @@ static void *capture_main(void *arg)
         }
         if (cap->ondemand.reopened) {
             next = core_now_ns();
+            cap->rejected_seen = 0; // a new source object counts from 0
             cap->last_frame_ns = 0; // the stall timer starts again at the first frame
             if (!was_down && cap->ondemand.demand != NULL) {
                 // Woken from sleep: the hub's frame is from before it; a snapshot waits for a
@@ -303,6 +316,7 @@ static void *capture_main(void *arg)
         f->seq = cap->seq + 1;
         f->wall_ns = core_wall_ns();
         int rc = mjd_source_read(cap->source, f, core_now_ns() + interval);
+        count_rejected(cap);
         if (rc != 0) {
             frame_done(cap, f);
             if (rc == MJD_SOURCE_EOF) {
@@ -312,8 +326,7 @@ static void *capture_main(void *arg)
             if (rc != -EAGAIN) {
                 source_failed(cap, rc);
             } else if (stalled(cap, info)) {
-                LOG_WARN("source '%s': no frame for %.1f s (--source-timeout)",
-                         cap->ondemand.spec != NULL ? cap->ondemand.spec : "?",
+                LOG_WARN("source '%s': no frame for %.1f s (--source-timeout)", cap->ondemand.name,
                          (double)cap->stall_ns / 1e9);
                 source_failed(cap, -ETIMEDOUT);
             }

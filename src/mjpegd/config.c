@@ -11,6 +11,7 @@
 #include "core/compiler.h"
 #include "core/version.h"
 #include "mjpegd/options.h"
+#include "mjpegd/sources/source.h"
 
 static unsigned cores(void)
 {
@@ -147,6 +148,10 @@ enum mjd_config_result mjd_config_parse(struct mjd_config *cfg, int argc, char *
     if (cfg->nsources == 0) {
         cfg->sources[cfg->nsources++] = defaults;
     }
+    for (size_t i = 0; i < cfg->nsources; i++) {
+        mjd_source_spec_shown(cfg->sources[i].spec, cfg->sources[i].shown,
+                              sizeof(cfg->sources[i].shown));
+    }
     if (cfg->nlisten == 0) {
         strcpy(cfg->listen[0].host, "127.0.0.1");
         strcpy(cfg->listen[0].port, "8080");
@@ -169,6 +174,11 @@ void mjd_config_scrub_argv(int argc, char **argv)
         char *v = value != NULL ? argv[i] + (value - argv[i]) : i + 1 < argc ? argv[++i] : NULL;
         if (v != NULL && (o->flags & MJD_OPT_SECRET)) {
             memset(v, '*', strlen(v));
+        } else if (v != NULL && (o->flags & MJD_OPT_NEW_SOURCE)) {
+            // A relay URL's password (the config holds its own copy of the spec).
+            size_t off;
+            size_t n = mjd_source_spec_password(v, &off);
+            memset(v + off, '*', n);
         }
     }
 }

@@ -21,8 +21,9 @@
 
 /* What one --source captures, with the options that follow it (or the defaults). */
 struct mjd_source_config {
-    char spec[256]; /* --source spec */
-    unsigned width; /* --size */
+    char spec[256];  /* --source spec */
+    char shown[256]; /* spec as the log and /state show it: a URL's password as "***" */
+    unsigned width;  /* --size */
     unsigned height;
     unsigned fps;              /* --fps, target rate */
     unsigned quality;          /* --quality */

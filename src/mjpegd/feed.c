@@ -32,7 +32,7 @@ int mjd_feed_open(struct mjd_feed *f, const struct mjd_source_config *conf, bool
     if (rc != 0 && may_start_down && rc != -EINVAL) {
         // One camera unplugged must not keep the others from serving: this source starts
         // down (no-signal frames at --size) and is retried like one that failed later.
-        LOG_WARN("cannot open source '%s': %s; serving the other sources, retrying it", conf->spec,
+        LOG_WARN("cannot open source '%s': %s; serving the other sources, retrying it", conf->shown,
                  strerror(-rc));
         f->start_error = rc;
         size_t n = strcspn(conf->spec, ":");
@@ -45,7 +45,7 @@ int mjd_feed_open(struct mjd_feed *f, const struct mjd_source_config *conf, bool
         return 0;
     }
     if (rc != 0) {
-        LOG_ERROR("cannot open source '%s': %s", conf->spec, strerror(-rc));
+        LOG_ERROR("cannot open source '%s': %s", conf->shown, strerror(-rc));
         return rc;
     }
     f->info = *mjd_source_get_info(f->source);
@@ -71,7 +71,7 @@ int mjd_feed_start(struct mjd_feed *f, size_t encoders, bool exit_on_end)
     int rc = mjd_capture_start(&f->capture, &cc);
     f->source = cc.source; // NULL once the capture owns it
     if (rc != 0) {
-        LOG_ERROR("cannot start capture of '%s': %s", f->conf->spec, strerror(-rc));
+        LOG_ERROR("cannot start capture of '%s': %s", f->conf->shown, strerror(-rc));
     }
     return rc;
 }

@@ -247,7 +247,8 @@ void mjd_hub_count_skipped(struct mjd_hub *hub)
 
 const char *mjd_hub_drop_reason_name(enum mjd_drop_reason why)
 {
-    static const char *const names[MJD_DROP_REASONS] = { "busy", "stale", "error", "same" };
+    static const char *const names[MJD_DROP_REASONS] = { "busy", "stale", "error", "same",
+                                                         "invalid" };
     return (unsigned)why < MJD_DROP_REASONS ? names[why] : "error";
 }
 

@@ -33,10 +33,12 @@ struct mjd_frame {
 
 /* Why a captured frame was not published. */
 enum mjd_drop_reason {
-    MJD_DROP_BUSY,  /* every encoder was busy and the backlog full */
-    MJD_DROP_STALE, /* a newer frame was published first (encoders finish out of order) */
-    MJD_DROP_ERROR, /* the frame could not be encoded or copied */
-    MJD_DROP_SAME,  /* byte-identical to the previous frame (--drop-same-frames) */
+    MJD_DROP_BUSY,    /* every encoder was busy and the backlog full */
+    MJD_DROP_STALE,   /* a newer frame was published first (encoders finish out of order) */
+    MJD_DROP_ERROR,   /* the frame could not be encoded or copied */
+    MJD_DROP_SAME,    /* byte-identical to the previous frame (--drop-same-frames) */
+    MJD_DROP_INVALID, /* refused by the source itself: not one complete JPEG, over the size cap,
+                         a short camera buffer (mjd_source_rejected) */
     MJD_DROP_REASONS
 };
 

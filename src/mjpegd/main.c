@@ -157,7 +157,7 @@ int main(int argc, char **argv)
     int64_t first_deadline = core_now_ns() + 5 * CORE_NS_PER_SEC;
     for (unsigned i = 0; i < nfeeds; i++) {
         if (mjd_hub_wait_first(feeds[i].hub, first_deadline) != 0) {
-            LOG_WARN("no frame from source %u ('%s') yet", i, cfg.sources[i].spec);
+            LOG_WARN("no frame from source %u ('%s') yet", i, cfg.sources[i].shown);
         }
     }
     char addrs[1024] = "";

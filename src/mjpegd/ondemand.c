@@ -15,6 +15,7 @@ void mjd_ondemand_init(struct mjd_ondemand *od, struct mjd_demand *demand, const
     od->demand = demand != NULL && demand->linger_ns > 0 ? demand : NULL;
     od->demand_any = demand;
     od->spec = spec;
+    mjd_source_spec_shown(spec != NULL ? spec : "?", od->name, sizeof(od->name));
     if (params != NULL) {
         od->params = *params;
     }
@@ -36,7 +37,7 @@ static bool reopen(struct mjd_ondemand *od, struct mjd_source **src)
         if (od->info.max_frame_bytes == 0) {
             od->info = *ni;
         } else if (ni->max_frame_bytes > od->info.max_frame_bytes) {
-            LOG_ERROR("source '%s' came back with larger frames than its buffers", od->spec);
+            LOG_ERROR("source '%s' came back with larger frames than its buffers", od->name);
             mjd_source_destroy(*src);
             *src = NULL;
             rc = -EMSGSIZE;
@@ -46,7 +47,7 @@ static bool reopen(struct mjd_ondemand *od, struct mjd_source **src)
         od->open_error = rc;
         return false;
     }
-    LOG_INFO("source '%s' opened", od->spec);
+    LOG_INFO("source '%s' opened", od->name);
     od->last_wanted_ns = core_now_ns();
     od->reopened = true;
     return true;
@@ -69,7 +70,7 @@ bool mjd_ondemand_gate(struct mjd_ondemand *od, struct mjd_source **src, struct 
         mjd_source_destroy(*src);
         *src = NULL;
         atomic_store(&d->state, MJD_DEMAND_IDLE);
-        LOG_INFO("source '%s' closed: nobody watched for %.1f s", od->spec,
+        LOG_INFO("source '%s' closed: nobody watched for %.1f s", od->name,
                  (double)d->linger_ns / 1e9);
     }
     if (*src != NULL) {

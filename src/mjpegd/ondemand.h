@@ -15,6 +15,7 @@ struct mjd_ondemand {
     struct mjd_demand *demand;       /* borrowed; NULL when --on-demand is off */
     struct mjd_demand *demand_any;   /* borrowed; the source's demand even without it (or NULL) */
     const char *spec;                /* borrowed */
+    char name[256];                  /* spec as logs show it (mjd_source_spec_shown) */
     struct mjd_source_params params; /* to reopen with */
     struct mjd_source_info info;     /* the first open's: the reopened source must fit it;
                                         max_frame_bytes 0 until the source first opened */

@@ -92,6 +92,7 @@ static const struct mjd_option table[] = {
       .metavar = "SEC",
       .kind = MJD_OPT_SECONDS,
       .scope = MJD_OPT_SOURCE,
+      .flags = MJD_OPT_ZERO_OFF,
       .max = 86400,
       .offset = S(on_demand_ns),
       .def = "0",
@@ -102,6 +103,7 @@ static const struct mjd_option table[] = {
       .metavar = "SEC",
       .kind = MJD_OPT_SECONDS,
       .scope = MJD_OPT_SOURCE,
+      .flags = MJD_OPT_ZERO_OFF,
       .max = 86400,
       .offset = S(source_timeout_ns),
       .def = "5",
@@ -386,7 +388,8 @@ void mjd_option_describe(const struct mjd_option *o, char *buf, size_t cap)
         snprintf(buf, cap, "an integer %llu..%llu", o->min, o->max);
         break;
     case MJD_OPT_SECONDS:
-        snprintf(buf, cap, "seconds above 0, at most %llu, decimals allowed", o->max);
+        snprintf(buf, cap, "seconds %s, at most %llu, decimals allowed",
+                 (o->flags & MJD_OPT_ZERO_OFF) ? "(0 for off)" : "above 0", o->max);
         break;
     case MJD_OPT_STRING:
     case MJD_OPT_CUSTOM:
@@ -416,7 +419,11 @@ int mjd_option_read(const struct mjd_option *opt, struct mjd_config *cfg, void *
     }
     case MJD_OPT_SECONDS: {
         double v = 0.0;
-        if (mjd_opt_parse_decimal(value, &v) && v > 0.0 && v <= (double)opt->max) {
+        bool low_ok = false;
+        if (mjd_opt_parse_decimal(value, &v)) {
+            low_ok = (opt->flags & MJD_OPT_ZERO_OFF) ? v >= 0.0 : v > 0.0;
+        }
+        if (low_ok && v <= (double)opt->max) {
             *(int64_t *)field = (int64_t)(v * 1e9);
             rc = 0;
         }

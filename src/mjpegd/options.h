@@ -29,6 +29,7 @@ enum mjd_opt_flags {
     MJD_OPT_REPEAT = 1 << 1,     /* may be given more than once, each adds a value */
     MJD_OPT_HIDDEN = 1 << 2,     /* not listed by --help, --dump-options or the man page */
     MJD_OPT_NEW_SOURCE = 1 << 3, /* starts a source: the source options after it apply to it */
+    MJD_OPT_ZERO_OFF = 1 << 4,   /* MJD_OPT_SECONDS: 0 is allowed too, and means off */
 };
 
 enum mjd_opt_action {

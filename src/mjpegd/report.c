@@ -437,7 +437,8 @@ int mjd_report_metrics(const struct mjd_report *r, char *buf, size_t cap)
     per_source_family(&o, r, PS_PUBLISHED);
     family(&o, "mjpegd_frames_dropped_total", "counter",
            "Frames captured and not published, by reason (busy: encoders full; stale: a newer "
-           "frame was published first; error).");
+           "frame was published first; error; same: --drop-same-frames; invalid: refused by the "
+           "source, not one complete JPEG).");
     for (size_t i = 0; i < r->nsources; i++) {
         for (size_t k = 0; k < MJD_DROP_REASONS; k++) {
             char labels[64];

@@ -47,7 +47,7 @@ static void gather_report(void *ctx, struct mjd_report *r)
         struct mjd_hub_stats hs;
         mjd_hub_get_stats(src->hub, &hs);
         rs->kind = src->info->kind;
-        rs->spec = src->conf->spec;
+        rs->spec = src->conf->shown; // never a relay URL's password
         rs->clients = src->demand != NULL ? mjd_demand_clients(src->demand) : 0;
         rs->last_error = NULL;
         rs->up = true;

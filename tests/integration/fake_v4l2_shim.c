@@ -12,6 +12,8 @@
  * pipeline or an HDMI bridge); $MJPEGD_FAKE_V4L2_FORMAT=nv12m (two planes) or yuyv picks the
  * raw format (yuyv by default), $MJPEGD_FAKE_V4L2_PAD=N pads each line by N bytes and
  * $MJPEGD_FAKE_V4L2_DATA_OFFSET=N puts each plane's data N bytes in (multi-planar only).
+ * $MJPEGD_FAKE_V4L2_CONTROLS set: the camera has a UVC webcam's Brightness (0..255) and
+ * Horizontal/Vertical Flip controls (mjpegd logs each value it sets).
  * One fake device at a time; a mutex guards it.
  */
 #include <dlfcn.h>
@@ -118,6 +120,15 @@ static int fake_open(void)
     }
     dev.nformats = 1;
     dev.loop = true;
+    if (getenv("MJPEGD_FAKE_V4L2_CONTROLS") != NULL) {
+        static const struct fake_v4l2_ctrl ctrls[] = {
+            { V4L2_CID_BRIGHTNESS, "Brightness", 0, 255, 128, 0 },
+            { V4L2_CID_HFLIP, "Horizontal Flip", 0, 1, 0, 0 },
+            { V4L2_CID_VFLIP, "Vertical Flip", 0, 1, 1, 0 },
+        };
+        memcpy(dev.ctrls, ctrls, sizeof(ctrls));
+        dev.nctrls = sizeof(ctrls) / sizeof(ctrls[0]);
+    }
     delivered = 0;
     if (unplugged) {
         unplugged = false;

@@ -191,6 +191,7 @@ def test_frame_counters_add_up_and_families_do_not_clash():
             drops = {k: v for k, v in m.items() if k.startswith("mjpegd_frames_dropped_total{")}
             check_eq(sorted(drops), ['mjpegd_frames_dropped_total{reason="busy"}',
                                      'mjpegd_frames_dropped_total{reason="error"}',
+                                     'mjpegd_frames_dropped_total{reason="invalid"}',
                                      'mjpegd_frames_dropped_total{reason="same"}',
                                      'mjpegd_frames_dropped_total{reason="stale"}'], "drop reasons")
             check_eq(m["mjpegd_frames_captured_total"],

@@ -226,6 +226,43 @@ def test_v4l2_unplugged_camera_comes_back_without_a_restart():
             check(srv.alive(), "the server died")
 
 
+@test(timeout=120)
+def test_v4l2_truncated_frames_are_dropped_and_counted_in_state_and_metrics():
+    """A camera whose every MJPEG frame is cut short: nothing is published, and each drop is
+    counted as captured and dropped (invalid), so a user sees why the picture is missing."""
+    with tempfile.TemporaryDirectory() as d:
+        jpeg = make_jpeg(os.path.join(d, "f.jpg"))
+        cut = os.path.join(d, "cut.jpg")
+        with open(cut, "wb") as f:
+            f.write(jpeg[:len(jpeg) // 2])
+        with started(FakeCamera(jpeg=cut)) as srv:
+            check(wait_for(lambda: srv.state()["frames_dropped_by"]["invalid"] >= 5, 30 * MULT),
+                  f"cut frames not counted: {srv.state()}")
+            st = srv.state()
+            check_eq((st["frames_published"], st["status"]), (0, "starting"), "nothing shown")
+            check(st["frames_captured"] >= st["frames_dropped_by"]["invalid"], f"captured: {st}")
+            m = srv.get("/metrics").body.decode()
+            check('mjpegd_frames_dropped_total{reason="invalid"}' in m, "no invalid reason")
+            check("not one complete JPEG" in srv.stderr_text(), "the drop is not logged")
+
+
+@test(timeout=120)
+def test_v4l2_controls_and_flip_reach_the_camera_by_name():
+    """--control and --flip through the binary: set by the names v4l2-ctl uses, clamped to the
+    camera's range, an unknown name listed with the camera's names, and the camera streams."""
+    with tempfile.TemporaryDirectory() as d:
+        make_jpeg(os.path.join(d, "f.jpg"))
+        with started(FakeCamera(jpeg=os.path.join(d, "f.jpg"), controls=1), "--control",
+                     "brightness=300", "--control", "no_such=1", "--flip", "h") as srv:
+            log = srv.stderr_text()
+            for want in ("brightness=300 is outside 0..255; using 255", "brightness=255",
+                         "horizontal_flip=1", "vertical_flip=0",
+                         "has no control 'no_such'; its controls: brightness, horizontal_flip, "
+                         "vertical_flip"):
+                check(want in log, f"{want!r} not in the log: {log}")
+            check_eq(srv.get("/snapshot").status, 200, "the camera streams")
+
+
 @test(timeout=60)
 def test_v4l2_missing_device_is_a_startup_error():
     r = subprocess.run([binary("mjpegd"), "--source", "v4l2:/dev/no-such-video-device",

@@ -218,9 +218,16 @@ static int file_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_
     return -EIO;
 }
 
+/* Each read of a file that was not a complete JPEG (or could not be read) is a refused frame. */
+static uint64_t file_rejected(const struct mjd_source *src)
+{
+    return ((const struct file_source *)src)->skipped;
+}
+
 const struct mjd_source_ops mjd_source_file_ops = {
     .kind = "file",
     .create = file_create,
     .destroy = file_destroy,
     .read = file_read,
+    .rejected = file_rejected,
 };

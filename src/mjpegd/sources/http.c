@@ -12,6 +12,8 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "mjpegd/sources/http.h"
+#include "mjpegd/sources/jpeg.h"
 #include "mjpegd/sources/jpeg_split.h"
 #include "mjpegd/sources/multipart.h"
 #include "mjpegd/sources/source_impl.h"
@@ -27,15 +29,40 @@ struct http_source {
     CURL *easy;
     CURLM *multi;
     char url[1024];
+    char shown[1024]; /* url as the log shows it: its password as "***" */
     struct mjd_multipart mp;
     bool mp_ready;
     bool failed;          /* the write callback refused the body (not multipart) */
     unsigned char *frame; /* the newest complete part not yet read, HTTP_MAX_FRAME bytes */
     size_t frame_len;
     bool have_frame;
-    uint64_t not_jpeg; /* parts dropped: not starting with SOI */
+    uint64_t not_jpeg; /* parts dropped: not one complete JPEG (no SOI, cut short, no EOI) */
     int end_error;     /* the transfer ended (negative errno why): every read fails */
 };
+
+/* A part the parser returned: kept if it is one complete JPEG (the newest part wins), else
+ * dropped and counted. A part without Content-Length that the upstream cut short is only seen
+ * here: the parser cannot tell it from a whole one. */
+static void take_part(struct http_source *s)
+{
+    size_t n = s->mp.frame_len;
+    // Line ends after EOI are not data (a Content-Length that counts the part's CRLF).
+    while (n > 0 && (s->mp.frame[n - 1] == '\n' || s->mp.frame[n - 1] == '\r')) {
+        n--;
+    }
+    struct mjd_jpeg_info ji;
+    if (mjd_jpeg_check(s->mp.frame, n, &ji) != 0) {
+        s->not_jpeg++;
+        if ((s->not_jpeg & (s->not_jpeg - 1)) == 0) { // the 1st, 2nd, 4th, 8th...
+            LOG_WARN("http source %s: a part that is not one complete JPEG dropped (%llu so far)",
+                     s->shown, (unsigned long long)s->not_jpeg);
+        }
+        return;
+    }
+    memcpy(s->frame, s->mp.frame, ji.len); // up to EOI: zero padding after it is dropped
+    s->frame_len = ji.len;
+    s->have_frame = true;
+}
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
@@ -46,7 +73,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
         if (curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK || ct == NULL ||
             strncasecmp(ct, "multipart/", 10) != 0 ||
             mjd_multipart_init(&s->mp, ct, HTTP_MAX_FRAME) != 0) {
-            LOG_WARN("http source %s: not a multipart stream (Content-Type %s)", s->url,
+            LOG_WARN("http source %s: not a multipart stream (Content-Type %s)", s->shown,
                      ct != NULL ? ct : "none");
             s->failed = true;
             return 0; // aborts the transfer
@@ -58,13 +85,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
     do {
         used += mjd_multipart_feed(&s->mp, (const unsigned char *)data + used, n - used, &done);
         if (done) {
-            if (s->mp.frame_len >= 4 && s->mp.frame[0] == 0xff && s->mp.frame[1] == 0xd8) {
-                memcpy(s->frame, s->mp.frame, s->mp.frame_len); // the newest part wins
-                s->frame_len = s->mp.frame_len;
-                s->have_frame = true;
-            } else {
-                s->not_jpeg++;
-            }
+            take_part(s);
         }
     } while (done || used < n);
     return n;
@@ -92,6 +113,20 @@ static void http_destroy(struct mjd_source *src)
     free(s);
 }
 
+int mjd_http_end_errno(int curl_code, long http_status, bool not_multipart)
+{
+    if (curl_code == CURLE_HTTP_RETURNED_ERROR) {
+        return http_status == 401 || http_status == 403 ? -EACCES
+               : http_status == 404                     ? -ENOENT
+                                                        : -EPROTO;
+    }
+    return curl_code == CURLE_COULDNT_CONNECT        ? -ECONNREFUSED
+           : curl_code == CURLE_COULDNT_RESOLVE_HOST ? -EHOSTUNREACH
+           : curl_code == CURLE_OPERATION_TIMEDOUT   ? -ETIMEDOUT
+           : not_multipart                           ? -EPROTO
+                                                     : -ECONNRESET;
+}
+
 /* Runs the transfer until a part arrived (0), the deadline (-EAGAIN), or it ended (-ECONNRESET...).
  */
 static int pump(struct http_source *s, int64_t deadline_ns)
@@ -110,12 +145,17 @@ static int pump(struct http_source *s, int64_t deadline_ns)
         while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
             if (msg->msg == CURLMSG_DONE) {
                 CURLcode cc = msg->data.result;
-                LOG_WARN("http source %s: transfer ended: %s", s->url,
-                         cc == CURLE_OK ? "upstream closed the stream" : curl_easy_strerror(cc));
-                s->end_error = cc == CURLE_COULDNT_CONNECT      ? -ECONNREFUSED
-                               : cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
-                               : s->failed                      ? -EPROTO
-                                                                : -ECONNRESET;
+                long status = 0;
+                if (cc == CURLE_HTTP_RETURNED_ERROR) {
+                    (void)curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+                    LOG_WARN("http source %s: the upstream answered HTTP %ld%s", s->shown, status,
+                             status == 401 ? " (wrong or missing USER:PASS in the URL)" : "");
+                } else {
+                    LOG_WARN("http source %s: transfer ended: %s", s->shown,
+                             cc == CURLE_OK ? "upstream closed the stream"
+                                            : curl_easy_strerror(cc));
+                }
+                s->end_error = mjd_http_end_errno(cc, status, s->failed);
                 return s->end_error;
             }
         }
@@ -159,6 +199,7 @@ static int http_create(struct mjd_source **out, const char *arg, const struct mj
         rc = -EINVAL;
         goto fail;
     }
+    mjd_source_spec_shown(s->url, s->shown, sizeof(s->shown));
     s->frame = malloc(HTTP_MAX_FRAME);
     s->easy = curl_easy_init();
     s->multi = curl_multi_init();
@@ -188,7 +229,7 @@ static int http_create(struct mjd_source **out, const char *arg, const struct mj
         h = p->height;
     }
     if (rc != 0) {
-        LOG_ERROR("http source %s: no frame: %s", s->url, strerror(-rc));
+        LOG_ERROR("http source %s: no frame: %s", s->shown, strerror(-rc));
         goto fail;
     }
     s->base.info.kind = "http";
@@ -233,9 +274,20 @@ static int http_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_
     return 0;
 }
 
+static uint64_t http_rejected(const struct mjd_source *src)
+{
+    const struct http_source *s = (const struct http_source *)src;
+    uint64_t n = s->not_jpeg;
+    if (s->mp_ready) {
+        n += s->mp.oversized + s->mp.truncated;
+    }
+    return n;
+}
+
 const struct mjd_source_ops mjd_source_http_ops = {
     .kind = "http",
     .create = http_create,
     .destroy = http_destroy,
     .read = http_read,
+    .rejected = http_rejected,
 };

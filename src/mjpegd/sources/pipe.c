@@ -23,6 +23,7 @@ struct pipe_source {
     size_t in_pos, in_len;
     uint64_t logged_oversized; /* what was last logged, to log each kind once per change */
     bool held;                 /* the splitter holds the first frame, read at create for its size */
+    uint64_t no_size; /* complete frames dropped: no usable SOF, or over the frame buffer */
 };
 
 /* How long create() waits for the first frame (to learn the size) before using the asked size. */
@@ -68,6 +69,7 @@ static bool take_frame(struct pipe_source *s, struct mjd_raw_frame *frame)
         }
         unsigned w = 0, h = 0;
         if (s->split.len > frame->cap || mjd_jpeg_size(jpeg, s->split.len, &w, &h) != 0) {
+            s->no_size++;
             continue; // no usable SOF: not an image a viewer can show
         }
         memcpy(frame->data, jpeg, s->split.len);
@@ -193,9 +195,17 @@ static int pipe_create(struct mjd_source **out, const char *arg, const struct mj
     return 0;
 }
 
+/* Frames the splitter dropped (over the cap, cut short by a new SOI) or that had no size. */
+static uint64_t pipe_rejected(const struct mjd_source *src)
+{
+    const struct pipe_source *s = (const struct pipe_source *)src;
+    return s->split.oversized + s->split.truncated + s->no_size;
+}
+
 const struct mjd_source_ops mjd_source_pipe_ops = {
     .kind = "pipe",
     .create = pipe_create,
     .destroy = pipe_destroy,
     .read = pipe_read,
+    .rejected = pipe_rejected,
 };

@@ -3,9 +3,11 @@
 #include "mjpegd/sources/source.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mjpegd/sources/source_impl.h"
+#include "mjpegd/sources/v4l2_ops.h"
 
 static const struct mjd_source_ops *const kinds[] = {
     &mjd_source_test_ops, &mjd_source_file_ops, &mjd_source_pipe_ops,
@@ -23,6 +25,35 @@ static const struct mjd_source_ops *find(const char *spec, const char **arg)
         }
     }
     return NULL;
+}
+
+size_t mjd_source_spec_password(const char *spec, size_t *off)
+{
+    *off = 0;
+    const char *auth = strstr(spec, "://");
+    if (auth == NULL) {
+        return 0;
+    }
+    auth += 3;
+    size_t hostpart = strcspn(auth, "/?#");
+    const char *at = memrchr(auth, '@', hostpart); // the last '@': a password may hold one
+    const char *colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon == NULL) {
+        return 0;
+    }
+    *off = (size_t)(colon + 1 - spec);
+    return (size_t)(at - colon - 1);
+}
+
+void mjd_source_spec_shown(const char *spec, char *out, size_t cap)
+{
+    size_t off;
+    size_t n = mjd_source_spec_password(spec, &off);
+    if (n == 0) {
+        snprintf(out, cap, "%s", spec);
+    } else {
+        snprintf(out, cap, "%.*s***%s", (int)off, spec, spec + off + n);
+    }
 }
 
 bool mjd_source_known(const char *spec)
@@ -64,4 +95,18 @@ const struct mjd_source_info *mjd_source_get_info(const struct mjd_source *src)
 int mjd_source_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns)
 {
     return src->ops->read(src, frame, deadline_ns);
+}
+
+uint64_t mjd_source_rejected(const struct mjd_source *src)
+{
+    if (src->ops->rejected != NULL) {
+        return src->ops->rejected(src);
+    }
+    if (src->ops == &mjd_source_v4l2_ops) {
+        // v4l2.c counts its drops in its stats (read here so that v4l2.c needs no hook).
+        struct mjd_v4l2_stats st;
+        mjd_v4l2_get_stats(src, &st);
+        return st.incomplete + st.short_frames;
+    }
+    return 0;
 }

@@ -85,6 +85,15 @@ int mjd_source_create(struct mjd_source **out, const char *spec,
 void mjd_source_destroy(struct mjd_source *src);
 /** What the source delivers. */
 const struct mjd_source_info *mjd_source_get_info(const struct mjd_source *src);
+/**
+ * Writes to out (cap bytes, truncated) spec as the log and /state show it: the password of a
+ * URL's USER:PASS@ ("http://admin:secret@cam/video") replaced by "***", everything else as it
+ * is. Pure, any thread.
+ */
+void mjd_source_spec_shown(const char *spec, char *out, size_t cap);
+/** Where the password of a URL's USER:PASS@ is in spec: *off and the returned length (0: none).
+ * Pure, any thread. */
+size_t mjd_source_spec_password(const char *spec, size_t *off);
 /** True if spec names a known kind (for option checking). */
 bool mjd_source_known(const char *spec);
 
@@ -95,5 +104,13 @@ bool mjd_source_known(const char *spec);
  * Capture thread only.
  */
 int mjd_source_read(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns);
+
+/**
+ * Frames the source received and refused itself since create, never handed to read()'s caller:
+ * not one complete JPEG (a truncated relay part, a camera's cut frame), over the size cap, a
+ * short camera buffer. The capture thread counts them as captured and dropped (`invalid`), so
+ * they show in /state and /metrics. 0 for a source that refuses nothing. Capture thread only.
+ */
+uint64_t mjd_source_rejected(const struct mjd_source *src);
 
 #endif

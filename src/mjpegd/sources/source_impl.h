@@ -12,6 +12,7 @@ struct mjd_source_ops {
     int (*create)(struct mjd_source **out, const char *arg, const struct mjd_source_params *p);
     void (*destroy)(struct mjd_source *src);
     int (*read)(struct mjd_source *src, struct mjd_raw_frame *frame, int64_t deadline_ns);
+    uint64_t (*rejected)(const struct mjd_source *src); /* optional: mjd_source_rejected */
 };
 
 struct mjd_source {

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "mjpegd/config.h"
+#include "mjpegd/sources/source.h"
 
 /* Parses args with what goes to stdout and stderr collected into out and err (may be NULL). */
 static enum mjd_config_result parse_capture(struct mjd_config *cfg, const char *const *args,
@@ -227,6 +228,27 @@ TEST(config_auth_file_reads_the_first_line)
     free(err);
 }
 
+TEST(config_zero_turns_on_demand_and_source_timeout_off_per_source)
+{
+    // --help says "0 keeps it open" and "0: off": a source after a default must be able to
+    // say so (the parser refused 0 for every option in seconds).
+    struct mjd_config cfg;
+    const char *const args[] = { "--on-demand", "30",   "--source-timeout", "2",
+                                 "--source",    "test", "--source",         "test",
+                                 "--on-demand", "0",    "--source-timeout", "0",
+                                 NULL };
+    ASSERT_EQ_INT(mjd_test_parse_args(&cfg, args), MJD_CONFIG_RUN);
+    ASSERT_EQ_INT(cfg.nsources, 2);
+    ASSERT_EQ_U64((uint64_t)cfg.sources[0].on_demand_ns, 30 * CORE_NS_PER_SEC);
+    ASSERT_EQ_U64((uint64_t)cfg.sources[0].source_timeout_ns, 2 * CORE_NS_PER_SEC);
+    ASSERT_EQ_U64((uint64_t)cfg.sources[1].on_demand_ns, 0);
+    ASSERT_EQ_U64((uint64_t)cfg.sources[1].source_timeout_ns, 0);
+    const char *const seg0[] = { "--segment", "0", NULL };
+    ASSERT_EQ_INT(mjd_test_parse_args(&cfg, seg0), MJD_CONFIG_USAGE); // no "off" for these
+    const char *const neg[] = { "--on-demand", "-1", NULL };
+    ASSERT_EQ_INT(mjd_test_parse_args(&cfg, neg), MJD_CONFIG_USAGE);
+}
+
 TEST(config_scrub_hides_secrets_in_argv)
 {
     char a0[] = "mjpegd";
@@ -240,6 +262,34 @@ TEST(config_scrub_hides_secrets_in_argv)
     ASSERT_EQ_STR(a2, "****");
     ASSERT_EQ_STR(a3, "--auth=*****");
     ASSERT_EQ_STR(a5, "9");
+}
+
+TEST(config_scrub_hides_relay_passwords_in_argv_and_shown_specs)
+{
+    char a0[] = "mjpegd";
+    char a1[] = "--source";
+    char a2[] = "http://admin:s3cr@t@192.0.2.1:8080/video";
+    char a3[] = "--source=http://cam/stream";
+    char a4[] = "--source";
+    char a5[] = "http://user@cam/a:b@c";
+    char *argv[] = { a0, a1, a2, a3, a4, a5, NULL };
+    struct mjd_config cfg;
+    mjd_config_defaults(&cfg);
+    ASSERT_EQ_INT(mjd_config_parse(&cfg, 6, argv, NULL, NULL), MJD_CONFIG_RUN);
+    ASSERT_EQ_INT(cfg.nsources, 3);
+    ASSERT_EQ_STR(cfg.sources[0].spec, "http://admin:s3cr@t@192.0.2.1:8080/video");
+    ASSERT_EQ_STR(cfg.sources[0].shown, "http://admin:***@192.0.2.1:8080/video");
+    ASSERT_EQ_STR(cfg.sources[1].shown, "http://cam/stream");
+    ASSERT_EQ_STR(cfg.sources[2].shown, "http://user@cam/a:b@c"); // no password, '@' in the path
+    mjd_config_scrub_argv(6, argv);
+    ASSERT_EQ_STR(a2, "http://admin:******@192.0.2.1:8080/video");
+    ASSERT_EQ_STR(a3, "--source=http://cam/stream");
+    ASSERT_EQ_STR(a5, "http://user@cam/a:b@c");
+    char shown[64];
+    mjd_source_spec_shown("test", shown, sizeof(shown));
+    ASSERT_EQ_STR(shown, "test");
+    mjd_source_spec_shown("http://:pw@h/", shown, sizeof(shown));
+    ASSERT_EQ_STR(shown, "http://:***@h/");
 }
 
 /* The lines of --help that start an option ("  --name ..."). */

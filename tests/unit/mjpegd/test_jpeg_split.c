@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for the JPEG stream splitter and the file and pipe sources. */
+/* Unit tests for the JPEG stream splitter and the file and pipe sources (with the capture
+ * thread's count of the frames a source refuses). */
 #include "../testlib.h"
 
 #include <errno.h>
@@ -7,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/clock.h"
+#include "mjpegd/capture.h"
+#include "mjpegd/hub.h"
 #include "mjpegd/sources/jpeg_split.h"
 #include "mjpegd/sources/source.h"
 
@@ -296,6 +300,7 @@ TEST(file_source_loops_a_folder_in_name_order_and_skips_non_jpeg)
         ASSERT_EQ_INT(f->len, bl);
         ASSERT_EQ_MEM(f->data, b, bl);
     }
+    ASSERT_EQ_U64(mjd_source_rejected(src), 1); // c.jpg, skipped once between the rounds
     free_frame(f);
     mjd_source_destroy(src);
 }
@@ -328,5 +333,81 @@ TEST(pipe_source_splits_and_reports_eof)
     ASSERT_EQ_INT(mjd_source_read(src, f, INT64_MAX), MJD_SOURCE_EOF);
     free_frame(f);
     mjd_source_destroy(src);
+    close(fds[0]);
+}
+
+/* J1, J2 cut inside its entropy data (no EOI: the SOI of J3 follows), J3: the pipe hands J1
+ * and J3 and counts the cut frame as refused. */
+static size_t make_cut_stream(unsigned char *buf, unsigned char js[3][128], size_t jl[3])
+{
+    size_t n = 0;
+    for (int i = 0; i < 3; i++) {
+        jl[i] = make_jpeg(js[i], 64, 48, (unsigned char)i);
+        size_t take = i == 1 ? jl[i] - 4 : jl[i];
+        memcpy(buf + n, js[i], take);
+        n += take;
+    }
+    return n;
+}
+
+TEST(pipe_source_counts_the_frames_it_refuses)
+{
+    int fds[2];
+    ASSERT_OK(pipe(fds));
+    unsigned char buf[512], js[3][128];
+    size_t jl[3];
+    size_t n = make_cut_stream(buf, js, jl);
+    ASSERT_EQ_INT(write(fds[1], buf, n), n);
+    close(fds[1]);
+    char spec[64];
+    snprintf(spec, sizeof(spec), "pipe:/dev/fd/%d", fds[0]);
+    struct mjd_source_params p = { .width = 16, .height = 16, .fps = 10 };
+    struct mjd_source *src = NULL;
+    ASSERT_OK(mjd_source_create(&src, spec, &p));
+    struct mjd_raw_frame *f = new_frame();
+    ASSERT_OK(mjd_source_read(src, f, INT64_MAX));
+    ASSERT_EQ_MEM(f->data, js[0], jl[0]);
+    ASSERT_OK(mjd_source_read(src, f, INT64_MAX));
+    ASSERT_EQ_INT(f->len, jl[2]);
+    ASSERT_EQ_MEM(f->data, js[2], jl[2]);
+    ASSERT_EQ_U64(mjd_source_rejected(src), 1);
+    ASSERT_EQ_INT(mjd_source_read(src, f, INT64_MAX), MJD_SOURCE_EOF);
+    free_frame(f);
+    mjd_source_destroy(src);
+    close(fds[0]);
+}
+
+TEST(capture_counts_refused_frames_as_captured_and_dropped_invalid)
+{
+    int fds[2];
+    ASSERT_OK(pipe(fds));
+    unsigned char buf[512], js[3][128];
+    size_t jl[3];
+    size_t n = make_cut_stream(buf, js, jl);
+    ASSERT_EQ_INT(write(fds[1], buf, n), n); // the writer stays open: no end of input
+    char spec[64];
+    snprintf(spec, sizeof(spec), "pipe:/dev/fd/%d", fds[0]);
+    struct mjd_source_params p = { .width = 16, .height = 16, .fps = 10 };
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    struct mjd_capture_config cc = { .hub = hub, .fps = 100, .quality = 50, .encoder_threads = 1 };
+    ASSERT_OK(mjd_source_create(&cc.source, spec, &p));
+    struct mjd_capture *cap = NULL;
+    ASSERT_OK(mjd_capture_start(&cap, &cc));
+    struct mjd_hub_stats st;
+    int64_t deadline = core_now_ns() + 30 * CORE_NS_PER_SEC;
+    do {
+        struct timespec ts = { 0, 2000000 };
+        nanosleep(&ts, NULL);
+        mjd_hub_get_stats(hub, &st);
+    } while ((st.published < 2 || st.dropped_by[MJD_DROP_INVALID] < 1) && core_now_ns() < deadline);
+    mjd_capture_stop(cap);
+    mjd_hub_get_stats(hub, &st);
+    ASSERT_EQ_U64(st.published, 2);
+    ASSERT_EQ_U64(st.dropped_by[MJD_DROP_INVALID], 1);
+    ASSERT_EQ_U64(st.captured, st.published + st.dropped);
+    ASSERT_EQ_STR(mjd_hub_drop_reason_name(MJD_DROP_INVALID), "invalid");
+    mjd_hub_destroy(hub);
+    close(fds[1]);
     close(fds[0]);
 }

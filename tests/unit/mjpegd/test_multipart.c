@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for the multipart/x-mixed-replace parser of the http relay source. */
+/* Unit tests for the multipart/x-mixed-replace parser of the http relay source, and for how the
+ * relay words the end of a transfer. */
 #include "../testlib.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
+#include "mjpegd/sources/http.h"
 #include "mjpegd/sources/multipart.h"
 
 #define MAXP 16
@@ -183,4 +187,19 @@ TEST(multipart_body_cap_counts_trailing_crlfs_the_same_way)
         ASSERT_EQ_INT((int)g.n, crlfs <= 1 ? 2 : 1);
         ASSERT_EQ_INT(g.first[g.n - 1], 'B');
     }
+}
+
+TEST(http_end_errno_says_why_the_upstream_is_unusable)
+{
+    // A wrong USER:PASS is "Permission denied" in /state, not "Connection reset by peer".
+    ASSERT_EQ_INT(mjd_http_end_errno(CURLE_HTTP_RETURNED_ERROR, 401, false), -EACCES);
+    ASSERT_EQ_INT(mjd_http_end_errno(CURLE_HTTP_RETURNED_ERROR, 403, false), -EACCES);
+    ASSERT_EQ_INT(mjd_http_end_errno(CURLE_HTTP_RETURNED_ERROR, 404, false), -ENOENT);
+    ASSERT_EQ_INT(mjd_http_end_errno(CURLE_HTTP_RETURNED_ERROR, 500, false), -EPROTO);
+    ASSERT_EQ_INT(mjd_http_end_errno(CURLE_COULDNT_CONNECT, 0, false), -ECONNREFUSED);
+    ASSERT_EQ_INT(mjd_http_end_errno(CURLE_COULDNT_RESOLVE_HOST, 0, false), -EHOSTUNREACH);
+    ASSERT_EQ_INT(mjd_http_end_errno(CURLE_OPERATION_TIMEDOUT, 0, false), -ETIMEDOUT);
+    ASSERT_EQ_INT(mjd_http_end_errno(CURLE_WRITE_ERROR, 0, true), -EPROTO);
+    ASSERT_EQ_INT(mjd_http_end_errno(CURLE_OK, 0, false), -ECONNRESET);
+    ASSERT_EQ_INT(mjd_http_end_errno(CURLE_RECV_ERROR, 0, false), -ECONNRESET);
 }

@@ -42,14 +42,16 @@ TEST(report_json_has_exactly_the_keys)
     int n = mjd_report_json(&r, buf, sizeof(buf));
     ASSERT_CMP_INT(n, >, 0);
     ASSERT_EQ_INT(strlen(buf), n);
-    ASSERT_EQ_STR(buf, "{\"version\":\"1.2.3\",\"source\":\"test\",\"width\":1280,\"height\":720,"
-                       "\"fps\":29.50,\"target_fps\":30,\"quality\":75,\"frames_captured\":100,"
-                       "\"frames_published\":95,\"frames_dropped\":3,"
-                       "\"frames_dropped_by\":{\"busy\":2,\"stale\":1,\"error\":0,\"same\":0},"
-                       "\"frames_in_flight\":2,\"frames_skipped\":4,\"status\":\"ok\","
-                       "\"last_error\":null,\"restarts\":0,\"last_frame_age\":0.033,"
-                       "\"clients\":3,\"clients_total\":7,\"pending\":2,"
-                       "\"bytes_sent\":123456789012,\"send_path\":\"copy\",\"uptime\":12.500}\n");
+    ASSERT_EQ_STR(
+            buf,
+            "{\"version\":\"1.2.3\",\"source\":\"test\",\"width\":1280,\"height\":720,"
+            "\"fps\":29.50,\"target_fps\":30,\"quality\":75,\"frames_captured\":100,"
+            "\"frames_published\":95,\"frames_dropped\":3,"
+            "\"frames_dropped_by\":{\"busy\":2,\"stale\":1,\"error\":0,\"same\":0,\"invalid\":0},"
+            "\"frames_in_flight\":2,\"frames_skipped\":4,\"status\":\"ok\","
+            "\"last_error\":null,\"restarts\":0,\"last_frame_age\":0.033,"
+            "\"clients\":3,\"clients_total\":7,\"pending\":2,"
+            "\"bytes_sent\":123456789012,\"send_path\":\"copy\",\"uptime\":12.500}\n");
     // Before the first frame there is no age.
     r.sources[0].last_frame_age = -1;
     ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
