@@ -8,6 +8,8 @@
  * MJPEG (sent as it is, padded like UVC), or else a YUYV pattern. $MJPEGD_FAKE_V4L2_MAX=WxH
  * caps the size the "driver" grants. $MJPEGD_FAKE_V4L2_UNPLUG_AFTER=N: after N frames every
  * DQBUF fails with ENODEV, as an unplugged camera's; the next open streams again, for good.
+ * $MJPEGD_FAKE_V4L2_PRESENT_IF=FILE: the device is absent (open fails with ENOENT, as for a
+ * /dev/videoN not there yet) until FILE exists: a camera plugged in after the server started.
  * One fake device at a time; a mutex guards it.
  */
 #include <dlfcn.h>
@@ -124,9 +126,20 @@ out:
     return fd;
 }
 
+/* $MJPEGD_FAKE_V4L2_PRESENT_IF: is the camera plugged in yet? (Always, without it.) */
+static bool plugged_in(void)
+{
+    const char *flag = getenv("MJPEGD_FAKE_V4L2_PRESENT_IF");
+    return flag == NULL || access(flag, F_OK) == 0;
+}
+
 static int open_common(const char *name, const char *path, int flags, mode_t mode)
 {
     if (is_fake(path)) {
+        if (!plugged_in()) {
+            errno = ENOENT;
+            return -1;
+        }
         return fake_open();
     }
     int (*f)(const char *, int, ...);
