@@ -121,7 +121,10 @@ enum mjd_config_result mjd_config_parse(struct mjd_config *cfg, int argc, char *
             }
             return act(o->action, out);
         }
-        if (value == NULL) {
+        if (o->kind == MJD_OPT_FLAG && value != NULL) {
+            return usage(err, "option '--%s' takes no value", o->name);
+        }
+        if (value == NULL && o->kind != MJD_OPT_FLAG) {
             if (i + 1 >= argc) {
                 return usage(err, "option '--%s' needs a value (%s)", o->name, o->metavar);
             }
@@ -168,7 +171,7 @@ void mjd_config_scrub_argv(int argc, char **argv)
         }
         const char *value = NULL;
         const struct mjd_option *o = lookup(argv[i], &value);
-        if (o == NULL || o->kind == MJD_OPT_ACTION) {
+        if (o == NULL || o->kind == MJD_OPT_ACTION || o->kind == MJD_OPT_FLAG) {
             continue;
         }
         char *v = value != NULL ? argv[i] + (value - argv[i]) : i + 1 < argc ? argv[++i] : NULL;

@@ -3,6 +3,7 @@
 #ifndef MJD_CONFIG_H
 #define MJD_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -84,6 +85,7 @@ struct mjd_config {
     char recordings[MJD_MAX_RECORDINGS][1024]; /* --recordings DIR, [0..nrecordings) */
     unsigned nrecordings;
     unsigned max_playbacks; /* --max-playbacks: playbacks and listings at once */
+    bool wait_for_source;   /* --wait-for-source: the only source may start down (retried) */
     enum core_log_level log_level;
     enum core_log_format log_format; /* --log-format */
 };

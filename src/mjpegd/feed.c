@@ -30,9 +30,10 @@ int mjd_feed_open(struct mjd_feed *f, const struct mjd_source_config *conf, bool
     }
     rc = mjd_source_create(&f->source, conf->spec, &f->params);
     if (rc != 0 && may_start_down && rc != -EINVAL) {
-        // One camera unplugged must not keep the others from serving: this source starts
-        // down (no-signal frames at --size) and is retried like one that failed later.
-        LOG_WARN("cannot open source '%s': %s; serving the other sources, retrying it", conf->shown,
+        // One camera unplugged must not keep the others from serving, nor (--wait-for-source)
+        // the server from listening: this source starts down (no-signal frames at --size) and
+        // is retried like one that failed later.
+        LOG_WARN("cannot open source '%s': %s; serving no signal and retrying it", conf->shown,
                  strerror(-rc));
         f->start_error = rc;
         size_t n = strcspn(conf->spec, ":");

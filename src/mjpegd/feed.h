@@ -31,8 +31,9 @@ struct mjd_feed {
 
 /**
  * Creates the hub and opens the source (learning its real size). 0 or a negative errno. With
- * may_start_down (several sources), a source that cannot be opened (but for -EINVAL: a bad
- * spec) is no error: the feed starts without it, shows no signal and retries it.
+ * may_start_down (several sources, or --wait-for-source), a source that cannot be opened (but
+ * for -EINVAL: a bad spec) is no error: the feed starts without it, shows no signal and
+ * retries it.
  */
 int mjd_feed_open(struct mjd_feed *f, const struct mjd_source_config *conf,
                   bool may_start_down) CORE_MUST_CHECK;

@@ -110,8 +110,9 @@ int main(int argc, char **argv)
                      i);
             cfg.sources[i].on_demand_ns = 0;
         }
-        // Several sources: one that cannot be opened is retried while the others serve.
-        rc = mjd_feed_open(&feeds[i], &cfg.sources[i], cfg.nsources > 1);
+        // Several sources: one that cannot be opened is retried while the others serve; with
+        // --wait-for-source, the only one is retried too (the server listens meanwhile).
+        rc = mjd_feed_open(&feeds[i], &cfg.sources[i], cfg.nsources > 1 || cfg.wait_for_source);
         nfeeds = i + 1;
         if (rc != 0) {
             goto out;

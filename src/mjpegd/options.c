@@ -201,6 +201,15 @@ static const struct mjd_option table[] = {
       .def = "2",
       .help = "With --record-on motion: how long recording goes on after motion stopped (per "
               "source)." },
+    { .name = "wait-for-source",
+      .kind = MJD_OPT_FLAG,
+      .offset = G(wait_for_source),
+      .def = "off, the only source must open at start-up",
+      .help = "With one --source: if it cannot be opened at start-up (a camera not plugged in "
+              "yet, an IP camera or relay not up yet), serve it as retrying with the no-signal "
+              "frame and retry it with backoff, as a source that failed later, instead of "
+              "exiting. A bad spec (EINVAL: a malformed URL, a format the camera lacks) still "
+              "exits. Several sources always start this way." },
     { .name = "listen",
       .metavar = "HOST:PORT",
       .kind = MJD_OPT_CUSTOM,
@@ -395,6 +404,7 @@ void mjd_option_describe(const struct mjd_option *o, char *buf, size_t cap)
     case MJD_OPT_CUSTOM:
         snprintf(buf, cap, "%s", o->expect != NULL ? o->expect : "a value");
         break;
+    case MJD_OPT_FLAG:
     case MJD_OPT_ACTION:
     default:
         snprintf(buf, cap, "no value");
@@ -441,6 +451,13 @@ int mjd_option_read(const struct mjd_option *opt, struct mjd_config *cfg, void *
     }
     case MJD_OPT_CUSTOM:
         rc = opt->parse(opt, cfg, base, value, why, why_cap);
+        break;
+    case MJD_OPT_FLAG:
+        // Given without a value (config.c refuses one): present means on.
+        if (value == NULL) {
+            *(bool *)field = true;
+            rc = 0;
+        }
         break;
     case MJD_OPT_ACTION:
     default:

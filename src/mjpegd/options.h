@@ -12,6 +12,7 @@
 /* How an option's value is read. */
 enum mjd_opt_kind {
     MJD_OPT_ACTION,  /* no value: does what action says (--help, --version) */
+    MJD_OPT_FLAG,    /* no value: sets the bool at offset to true (--wait-for-source) */
     MJD_OPT_UINT,    /* an unsigned integer in [min, max] */
     MJD_OPT_SECONDS, /* decimal seconds, > 0 and <= max */
     MJD_OPT_STRING,  /* copied into a char array of size bytes */
@@ -58,7 +59,7 @@ struct mjd_option {
     unsigned flags;              /* enum mjd_opt_flags */
     enum mjd_opt_action action;  /* for MJD_OPT_ACTION */
     unsigned long long min, max; /* UINT: inclusive range; SECONDS: max only */
-    size_t offset;               /* UINT, SECONDS, STRING: the field in the scope's struct */
+    size_t offset;               /* UINT, SECONDS, STRING, FLAG: the field in the scope's struct */
     size_t size;                 /* STRING: the field's size */
     mjd_opt_parse_fn parse;      /* CUSTOM: reads the value */
     const char *expect;          /* CUSTOM and STRING: what a valid value looks like */

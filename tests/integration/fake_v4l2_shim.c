@@ -14,6 +14,8 @@
  * $MJPEGD_FAKE_V4L2_DATA_OFFSET=N puts each plane's data N bytes in (multi-planar only).
  * $MJPEGD_FAKE_V4L2_CONTROLS set: the camera has a UVC webcam's Brightness (0..255) and
  * Horizontal/Vertical Flip controls (mjpegd logs each value it sets).
+ * $MJPEGD_FAKE_V4L2_PRESENT_IF=FILE: the device is absent (open fails with ENOENT, as for a
+ * /dev/videoN not there yet) until FILE exists: a camera plugged in after the server started.
  * One fake device at a time; a mutex guards it.
  */
 #include <dlfcn.h>
@@ -151,9 +153,20 @@ out:
     return fd;
 }
 
+/* $MJPEGD_FAKE_V4L2_PRESENT_IF: is the camera plugged in yet? (Always, without it.) */
+static bool plugged_in(void)
+{
+    const char *flag = getenv("MJPEGD_FAKE_V4L2_PRESENT_IF");
+    return flag == NULL || access(flag, F_OK) == 0;
+}
+
 static int open_common(const char *name, const char *path, int flags, mode_t mode)
 {
     if (is_fake(path)) {
+        if (!plugged_in()) {
+            errno = ENOENT;
+            return -1;
+        }
         return fake_open();
     }
     int (*f)(const char *, int, ...);

@@ -80,7 +80,12 @@ def test_make_install_with_destdir_puts_binary_man_page_unit_and_docs_under_pref
         check_eq(r.returncode, 0, "installed binary --version")
         with open(os.path.join(dest, "usr/lib/systemd/system/mjpegd.service")) as f:
             unit = f.read()
-        check("ExecStart=/usr/bin/mjpegd $MJPEGD_ARGS" in unit, f"ExecStart in {unit!r}")
+        check("ExecStart=/usr/bin/mjpegd $MJPEGD_WAIT $MJPEGD_ARGS" in unit, f"ExecStart in {unit!r}")
+        check('Environment="MJPEGD_WAIT=--wait-for-source"' in unit, "the unit does not wait for its camera")
+        # The binary installed with the unit knows the flag the unit passes.
+        r = subprocess.run([os.path.join(dest, "usr/bin/mjpegd"), "--wait-for-source", "--version"],
+                           capture_output=True, timeout=10 * MULT)
+        check_eq(r.returncode, 0, f"installed binary --wait-for-source: {r.stderr!r}")
         check("@BINDIR@" not in unit, "unit template not filled in")
         for line in UNIT_MUST_SAY:
             check(re.search(r"^" + re.escape(line), unit, re.M), f"the unit lacks {line!r}")

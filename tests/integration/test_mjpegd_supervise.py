@@ -146,5 +146,50 @@ def test_one_source_that_cannot_open_is_still_a_startup_error():
     check(b"cannot open source" in r.stderr, f"no clear error: {r.stderr[-300:]!r}")
 
 
+@test(timeout=300)
+def test_relay_of_an_upstream_started_later_is_waited_for_with_wait_for_source():
+    """--wait-for-source, one http source whose upstream is not up yet (an IP camera booting
+    after the server): the server listens at once, /state says retrying with the error and
+    /snapshot gives the no-signal frame; once the upstream mjpegd starts, a viewer connected
+    before gets its frames without reconnecting."""
+    port = free_port()
+    with Mjpegd("--wait-for-source", "--source", f"http://127.0.0.1:{port}/stream") as relay:
+        st = status(relay)
+        check_eq(st["status"], "retrying", f"status before the upstream is up: {st}")
+        check(isinstance(st["last_error"], str) and st["last_error"],
+              f"no last_error while waiting: {st}")
+        check_eq(metric(relay, "mjpegd_source_up"), 0.0, "source_up while waiting")
+        snap = relay.get("/snapshot")
+        check_eq(snap.status, 200, "snapshot while waiting")
+        nosignal = snap.body
+        check_eq(ffprobe(nosignal)["width"], 320, "the no-signal frame at --size")
+        c, head = relay.open_stream()
+        check_eq(head.status, 200, "stream status while waiting")
+        check_eq(c.read_part()[1], nosignal, "the first part while waiting")
+        with Mjpegd("--fps", "15", listen=f"127.0.0.1:{port}"):
+            got_live = False
+            for _ in range(int(120 * MULT)):  # a part a second at least: 2 min at most
+                if c.read_part()[1] != nosignal:
+                    got_live = True
+                    break
+            check(got_live, "the viewer connected before never got an upstream frame")
+            check(wait_for(lambda: status(relay)["status"] == "ok", 60),
+                  f"not ok once the upstream is up: {status(relay)}")
+            check_eq(metric(relay, "mjpegd_source_up"), 1.0, "source_up once it is up")
+            c.close()
+        relay.stop()
+    check_eq(relay.returncode, 0, "exit status")
+
+
+@test(timeout=60)
+def test_malformed_url_with_wait_for_source_is_still_a_startup_error():
+    """A bad spec (EINVAL) is a configuration error: waiting would never mend it."""
+    r = subprocess.run([binary("mjpegd"), "--wait-for-source", "--source", "http:/no-slashes",
+                        "--listen", "127.0.0.1:0"], capture_output=True, timeout=30 * MULT)
+    check_eq(r.returncode, 1, f"exit status; stderr {r.stderr[-300:]!r}")
+    check(b"Invalid argument" in r.stderr and b"listening on" not in r.stderr,
+          f"no clear error: {r.stderr[-300:]!r}")
+
+
 if __name__ == "__main__":
     main()

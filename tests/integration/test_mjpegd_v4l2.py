@@ -271,5 +271,70 @@ def test_v4l2_missing_device_is_a_startup_error():
     check("/dev/no-such-video-device" in r.stderr, f"the error does not name the device: {r.stderr!r}")
 
 
+def read_until_part(conn, want, deadline_s):
+    """Reads stream parts from conn until one is want (bytes) or deadline_s (scaled) passed;
+    returns whether it came. A part every second at least (live, or the no-signal one)."""
+    deadline = time.monotonic() + deadline_s * MULT
+    while time.monotonic() < deadline:
+        if conn.read_part()[1] == want:
+            return True
+    return False
+
+
+@test(timeout=180)
+def test_v4l2_camera_plugged_in_after_start_is_waited_for_with_wait_for_source():
+    """--wait-for-source with one camera that is absent at start (open fails with ENOENT, the
+    shim's PRESENT_IF): the server listens at once, /state says retrying with the error,
+    /snapshot and a viewer get the no-signal JPEG; once the camera is plugged in, that same
+    viewer gets the camera's frames without reconnecting and /state says ok."""
+    with tempfile.TemporaryDirectory() as d:
+        jpeg = make_jpeg(os.path.join(d, "f.jpg"))
+        plug = os.path.join(d, "plugged")
+        cam = FakeCamera(jpeg=os.path.join(d, "f.jpg"), present_if=plug)
+        with started(cam, "--wait-for-source") as srv:
+            st = srv.state()
+            check_eq(st["status"], "retrying", f"status while the camera is absent: {st}")
+            check(isinstance(st["last_error"], str) and "no such file" in st["last_error"].lower(),
+                  f"last_error does not say the device is missing: {st}")
+            check_eq(st["source"], "v4l2", "source kind while absent")
+            snap = srv.get("/snapshot")
+            check_eq(snap.status, 200, "snapshot while the camera is absent")
+            nosignal = snap.body
+            check(nosignal[:2] == b"\xff\xd8" and nosignal != jpeg, "the no-signal snapshot")
+            info = ffprobe(nosignal)
+            check_eq((info["width"], info["height"]), (320, 240), "no-signal frame at --size")
+            c, r = srv.open_stream()
+            check_eq(r.status, 200, "stream status while absent")
+            check(read_until_part(c, nosignal, 30), "the viewer got no no-signal part")
+            # Retried more than once while absent: the same backoff as a later failure.
+            check(wait_for(lambda: "cannot reopen" in srv.stderr_text(), 30),
+                  f"no retry logged: {srv.stderr_text()[-2000:]!r}")
+            check(srv.alive(), "the server died waiting for its camera")
+            with open(plug, "w"):
+                pass
+            check(read_until_part(c, jpeg, 60), "the viewer connected before never got a camera frame")
+            c.close()
+            check(wait_for(lambda: srv.state()["status"] == "ok", 30),
+                  f"not ok once plugged in: {srv.state()}")
+            r = srv.get("/snapshot")
+            check(r.status == 200 and r.body == jpeg, "the snapshot is not the camera's frame")
+            srv.stop()
+            check("serving no signal and retrying it" in srv.stderr_text(),
+                  "the start-up failure is not logged as waited for")
+
+
+@test(timeout=60)
+def test_v4l2_camera_absent_at_start_without_the_flag_still_exits():
+    """The default stays: the only source that cannot be opened ends the process at once."""
+    with tempfile.TemporaryDirectory() as d:
+        with FakeCamera(present_if=os.path.join(d, "never")):
+            r = subprocess.run([binary("mjpegd"), "--source", f"v4l2:{DEVICE}",
+                                "--listen", "127.0.0.1:0"],
+                               capture_output=True, text=True, timeout=30 * MULT)
+    check_eq(r.returncode, 1, f"exit status; stderr {r.stderr!r}")
+    check(DEVICE in r.stderr and "listening on" not in r.stderr,
+          f"not a start-up error naming the device: {r.stderr!r}")
+
+
 if __name__ == "__main__":
     main()

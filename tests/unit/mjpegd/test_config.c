@@ -387,3 +387,25 @@ TEST(config_decimal_values_keep_their_ranges)
         }
     }
 }
+
+/* --wait-for-source is a flag: off by default, on when given (before or after a --source, it
+ * is global), and never eats the next argument as its value. */
+TEST(config_wait_for_source_is_a_flag)
+{
+    struct mjd_config cfg;
+    const char *none[] = { "--source", "v4l2:/dev/video0", NULL };
+    ASSERT_EQ_INT(parse(&cfg, none), MJD_CONFIG_RUN);
+    ASSERT_FALSE(cfg.wait_for_source);
+    const char *after[] = {
+        "--source", "v4l2:/dev/video0", "--wait-for-source", "--fps", "5", NULL
+    };
+    ASSERT_EQ_INT(parse(&cfg, after), MJD_CONFIG_RUN);
+    ASSERT_TRUE(cfg.wait_for_source);
+    ASSERT_EQ_INT(cfg.sources[0].fps, 5);
+    const char *before[] = { "--wait-for-source", "--source", "http://127.0.0.1:1/stream", NULL };
+    ASSERT_EQ_INT(parse(&cfg, before), MJD_CONFIG_RUN);
+    ASSERT_TRUE(cfg.wait_for_source);
+    ASSERT_EQ_INT(cfg.nsources, 1);
+    const char *valued[] = { "--wait-for-source=yes", NULL };
+    ASSERT_EQ_INT(parse(&cfg, valued), MJD_CONFIG_USAGE);
+}
