@@ -326,7 +326,6 @@ int mjd_loop_init(struct mjd_loop *l, const struct mjd_loop_shared *shared, unsi
     if (src != 0) {
         return src;
     }
-    l->splice_ok = mjd_part_sender_can_splice(l->sender);
     if (naddrs > MJD_LISTEN_MAX_ADDRS) {
         return -EINVAL;
     }
@@ -453,5 +452,5 @@ void mjd_loop_send_stats(struct mjd_loop *l, struct mjd_part_send_stats *out)
 
 bool mjd_loop_can_splice(const struct mjd_loop *l)
 {
-    return l->splice_ok;
+    return l->sender != NULL && mjd_part_sender_splicing(l->sender);
 }
