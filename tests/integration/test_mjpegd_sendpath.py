@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: MIT
 """mjpegd --send auto|splice|sendfile|copy: the same bytes on the wire, the path in /state and
 /metrics, and stuck viewers that still skip to the newest frame on every path."""
+import os
 import re
+import tempfile
+import threading
 import time
 
 from harness import check, check_eq, main, test, wait_for
@@ -318,6 +321,57 @@ def test_viewers_at_the_fd_limit_get_whole_parts():
         m = metrics_by_path(srv, "mjpegd_send_parts_total")
         print(f"# parts by path at the fd limit: {m}")
         srv.check_fds()
+
+
+def part_memfds(srv):
+    """How many frame part memfds the server holds open."""
+    n = 0
+    for f in os.listdir(f"/proc/{srv.pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{srv.pid}/fd/{f}").startswith("/memfd:mjpegd-part")
+        except OSError:
+            pass
+    return n
+
+
+@test(timeout=120)
+def test_no_part_is_made_until_someone_streams_and_a_late_viewer_gets_the_frame():
+    """A source nobody streams costs no memfd per frame; a viewer who comes after the one frame
+    a source published gets that frame (its part made when asked for)."""
+    with Mjpegd() as pattern:
+        jpeg = pattern.get("/snapshot").body
+    check(jpeg[:2] == b"\xff\xd8", "no JPEG to feed")
+    stop = threading.Event()
+    with tempfile.TemporaryDirectory() as d:
+        fifo = os.path.join(d, "in.fifo")
+        os.mkfifo(fifo)
+
+        def writer():
+            # One frame, then the input stays open and silent (no newer frame ever comes).
+            with open(fifo, "wb") as f:
+                f.write(jpeg)
+                f.flush()
+                stop.wait(60)
+
+        t = threading.Thread(target=writer, daemon=True)
+        t.start()
+        try:
+            with Mjpegd("--source", f"pipe:{fifo}") as srv:
+                check(wait_for(lambda: srv.state()["frames_published"] >= 1, 20), "no frame published")
+                check_eq(srv.get("/snapshot").body, jpeg, "the snapshot")
+                check_eq(part_memfds(srv), 0, "part memfds with no viewer")
+                c, r = srv.open_stream()
+                try:
+                    check_eq(r.status, 200, "stream status")
+                    _, data = c.read_part()
+                    check_eq(data, jpeg, "the one frame, to a viewer who came after it")
+                    check(part_memfds(srv) >= 1, "no memfd for the part that was sent")
+                finally:
+                    c.close()
+                check_eq(srv.state()["frames_published"], 1, "frames published")
+        finally:
+            stop.set()
+            t.join(30)
 
 
 @test(timeout=30)
