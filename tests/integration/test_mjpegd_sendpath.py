@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """mjpegd --send auto|splice|sendfile|copy: the same bytes on the wire, the path in /state and
-/metrics, and stuck viewers that still skip to the newest frame on every path."""
+/metrics, and stuck viewers that still skip to the newest frame on every path. Hostile viewers
+(issue 11 review): stalled then byte by byte with a tiny buffer, resets mid-part, requests
+pipelined ahead of /stream, viewers at the fd limit (memfds refused: parts go by copy); and no
+part (no memfd) made for a source nobody streams."""
 import os
 import re
 import tempfile

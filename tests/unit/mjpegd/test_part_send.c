@@ -376,6 +376,45 @@ TEST(sender_leaves_nothing_in_its_scratch_pipe_when_a_full_socket_takes_nothing)
     mjd_part_sender_destroy(s);
 }
 
+TEST(bytes_queued_in_a_socket_outlive_their_part_memfd_and_sender)
+{
+    signal(SIGPIPE, SIG_IGN);
+    struct mjd_part_sender *s = make_sender(0);
+    struct core_buf *jpeg = jpeg_buf(40000, 14);
+    struct mjd_part *p = make_part(jpeg, 0);
+    size_t len = mjd_part_len(p);
+    unsigned char *want = part_bytes(p);
+    int snd;
+    int rcv;
+    tcp_pair(&snd, &rcv, 0);
+    size_t off = 0;
+    enum mjd_send_path path = MJD_SEND_SPLICE;
+    ASSERT_EQ_INT(mjd_part_send(s, p, snd, &off, &path), 1);
+    // Unread: the socket holds references to the memfd's pages. Drop every other holder (the
+    // part and its memfd, the sender and its pipes), then make and send more parts, so that
+    // freed pages would be reused: what the socket holds must not change.
+    mjd_part_unref(p);
+    core_buf_unref(jpeg);
+    mjd_part_sender_destroy(s);
+    s = make_sender(0);
+    for (unsigned k = 0; k < 8; k++) {
+        struct core_buf *j2 = jpeg_buf(40000, 100 + k);
+        struct mjd_part *p2 = make_part(j2, 0);
+        (void)send_and_check(s, p2, 0, 0);
+        mjd_part_unref(p2);
+        core_buf_unref(j2);
+    }
+    unsigned char *got = malloc(len);
+    ASSERT_NOT_NULL(got);
+    recv_all(rcv, got, len);
+    ASSERT_EQ_MEM(got, want, len);
+    free(got);
+    free(want);
+    close(snd);
+    close(rcv);
+    mjd_part_sender_destroy(s);
+}
+
 TEST(sender_switches_to_copy_mid_part_and_keeps_the_bytes_in_order)
 {
     signal(SIGPIPE, SIG_IGN);
