@@ -22,6 +22,9 @@ struct mjd_hub {
     struct core_buf *latest;      /* guarded by mu: the hub's reference */
     struct mjd_part *latest_part; /* guarded by mu: the hub's reference, NULL if none made */
     unsigned part_flags;          /* immutable once publishing starts: MJD_PART_* */
+    /* Set (under mu) when a reader asks for the newest frame's part, cleared by each publish;
+       read by the publisher before it takes mu, so atomic: whether to make the next part. */
+    atomic_bool part_asked;
     int64_t latest_wall_ns;       /* guarded by mu */
     uint64_t latest_seq;          /* guarded by mu */
     int64_t pub_times[RATE_RING]; /* guarded by mu: monotonic publish times */
@@ -59,6 +62,7 @@ int mjd_hub_create(struct mjd_hub **out)
         atomic_init(&hub->dropped_by[i], 0);
     }
     atomic_init(&hub->skipped, 0);
+    atomic_init(&hub->part_asked, false);
     *out = hub;
     return 0;
 }
@@ -101,10 +105,13 @@ bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, i
 {
     struct core_buf *old = NULL;
     struct mjd_part *old_part = NULL;
-    // The part (and its sealed memfd) is made here, by the publishing thread, outside the lock:
-    // once published it is never written again. Without memory it is NULL: streams skip it.
+    // The part (and its sealed memfd) is made here, by the publishing thread, outside the lock,
+    // if a reader asked for the previous frame's (someone streams this source): once published
+    // it is never written again. Otherwise it is made on the first ask (mjd_hub_part), so a
+    // source nobody streams pays for no memfd. Without memory it stays NULL.
     struct mjd_part *part = NULL;
-    if (jpeg->len > 0 && mjd_part_create(&part, jpeg, wall_ns, hub->part_flags) != 0) {
+    if (jpeg->len > 0 && atomic_load_explicit(&hub->part_asked, memory_order_relaxed) &&
+        mjd_part_create(&part, jpeg, wall_ns, hub->part_flags) != 0) {
         part = NULL;
     }
     // The history's reference, taken before the lock (an atomic increment).
@@ -124,6 +131,7 @@ bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, i
     bool first = old == NULL;
     hub->latest = jpeg;
     hub->latest_part = part;
+    atomic_store_explicit(&hub->part_asked, false, memory_order_relaxed);
     hub->latest_wall_ns = wall_ns;
     hub->latest_seq = seq;
     hub->pub_times[hub->pub_count % RATE_RING] = core_now_ns();
@@ -204,12 +212,44 @@ size_t mjd_hub_since(struct mjd_hub *hub, uint64_t after, struct mjd_frame *out,
     return n;
 }
 
+struct mjd_part *mjd_hub_part(struct mjd_hub *hub, const struct mjd_frame *f)
+{
+    struct mjd_part *part = NULL;
+    pthread_mutex_lock(&hub->mu);
+    bool newest = hub->latest != NULL && hub->latest_seq == f->seq;
+    if (newest) {
+        atomic_store_explicit(&hub->part_asked, true, memory_order_relaxed);
+        part = hub->latest_part != NULL ? mjd_part_ref(hub->latest_part) : NULL;
+    }
+    pthread_mutex_unlock(&hub->mu);
+    if (part != NULL) {
+        return part;
+    }
+    // Made outside the lock; kept as the hub's if f is still the newest frame and no other
+    // reader has made its part meanwhile (then that one is used, ours dropped).
+    if (f->jpeg == NULL || f->jpeg->len == 0 ||
+        mjd_part_create(&part, f->jpeg, f->wall_ns, hub->part_flags) != 0) {
+        return NULL;
+    }
+    struct mjd_part *extra = NULL;
+    pthread_mutex_lock(&hub->mu);
+    if (hub->latest != NULL && hub->latest_seq == f->seq) {
+        if (hub->latest_part == NULL) {
+            hub->latest_part = mjd_part_ref(part);
+        } else {
+            extra = part;
+            part = mjd_part_ref(hub->latest_part);
+        }
+    }
+    pthread_mutex_unlock(&hub->mu);
+    mjd_part_unref(extra);
+    return part;
+}
+
 bool mjd_hub_latest_part(struct mjd_hub *hub, struct mjd_frame *out, struct mjd_part **part)
 {
-    pthread_mutex_lock(&hub->mu);
-    bool have = latest_locked(hub, out);
-    *part = hub->latest_part != NULL ? mjd_part_ref(hub->latest_part) : NULL;
-    pthread_mutex_unlock(&hub->mu);
+    bool have = mjd_hub_latest(hub, out);
+    *part = have ? mjd_hub_part(hub, out) : NULL;
     return have;
 }
 

@@ -79,16 +79,27 @@ int mjd_hub_add_waker(struct mjd_hub *hub, int efd);
 bool mjd_hub_publish(struct mjd_hub *hub, struct core_buf *jpeg, uint64_t seq, int64_t wall_ns);
 
 /**
- * Sets the MJD_PART_* flags (part.h) of the part each publish makes from its frame (the
- * stream's bytes: head + JPEG + boundary, in a sealed memfd unless MJD_PART_NO_MEMFD). Setup
- * only: before any thread publishes.
+ * Sets the MJD_PART_* flags (part.h) of the part made from each frame (the stream's bytes:
+ * head + JPEG + boundary, in a sealed memfd unless MJD_PART_NO_MEMFD). Setup only: before any
+ * thread publishes.
+ *
+ * A frame's part is made once and shared: by the publisher when a reader asked for the
+ * previous frame's part (someone streams the source), else by the first reader that asks for
+ * it (mjd_hub_part), so a source that nobody streams pays for no part (no memfd per frame).
  */
 void mjd_hub_set_part_flags(struct mjd_hub *hub, unsigned flags);
 
 struct mjd_part;
 /**
- * As mjd_hub_latest, and *part gets a new reference to that frame's part (NULL if it could not
- * be made, or no frame yet). Any thread.
+ * A new reference to the part of frame f (read from this hub): the hub's one while f is its
+ * newest frame (made now if it has none yet: the next publish then makes its own part at
+ * once), else one made for f alone. NULL if it cannot be made (out of memory). Any thread.
+ */
+struct mjd_part *mjd_hub_part(struct mjd_hub *hub, const struct mjd_frame *f);
+
+/**
+ * As mjd_hub_latest, and *part gets a new reference to that frame's part (mjd_hub_part: NULL
+ * if it could not be made, or no frame yet). Any thread.
  */
 bool mjd_hub_latest_part(struct mjd_hub *hub, struct mjd_frame *out, struct mjd_part **part);
 

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #define SWEEP_NS     (100 * CORE_NS_PER_MS)
 #define ACCEPT_BATCH 64
 #define MAX_EVENTS   256
+_Static_assert(MJD_MAX_SOURCES <= 32, "frame_ready's source mask");
+
 /* Out of fds with nothing to shed: accepting pauses this long (nginx: accept_mutex_delay). */
 #define ACCEPT_BACKOFF_NS (100 * CORE_NS_PER_MS)
 /* At most one warning about running out of fds per interval, with a count. */
@@ -168,9 +171,15 @@ static void frame_ready(struct mjd_loop *l)
     uint64_t v;
     ssize_t r = read(l->efd, &v, sizeof(v));
     (void)r;
+    // The sources this loop streams: only their frames' parts are fetched (made) now.
+    uint32_t streamed = 0;
+    for (struct mjd_link *n = l->streams.next; n != &l->streams; n = n->next) {
+        streamed |= UINT32_C(1) << MJD_CONTAINER_OF(n, struct mjd_conn, link)->stream.source;
+    }
     bool any = false;
     for (size_t i = 0; i < l->shared->nsources; i++) {
-        any |= mjd_stream_frame_update(&l->frames[i], l->shared->sources[i].hub);
+        any |= mjd_stream_frame_update(&l->frames[i], l->shared->sources[i].hub,
+                                       (streamed >> i & 1) != 0);
     }
     if (any) {
         run_streams(l);
@@ -326,7 +335,6 @@ int mjd_loop_init(struct mjd_loop *l, const struct mjd_loop_shared *shared, unsi
     if (src != 0) {
         return src;
     }
-    l->splice_ok = mjd_part_sender_can_splice(l->sender);
     if (naddrs > MJD_LISTEN_MAX_ADDRS) {
         return -EINVAL;
     }
@@ -453,5 +461,5 @@ void mjd_loop_send_stats(struct mjd_loop *l, struct mjd_part_send_stats *out)
 
 bool mjd_loop_can_splice(const struct mjd_loop *l)
 {
-    return l->splice_ok;
+    return l->sender != NULL && mjd_part_sender_splicing(l->sender);
 }

@@ -78,7 +78,6 @@ struct mjd_loop {
     struct mjd_stream_frame *frames; /* [shared->nsources]: newest frame of each source */
     atomic_uint_fast64_t bytes_sent; /* atomic: bytes written to clients */
     struct mjd_part_sender *sender;  /* loop thread (stats: any thread): sends stream parts */
-    bool splice_ok;                  /* immutable after init: the sender got its pipes */
 };
 
 /**
@@ -118,7 +117,7 @@ void mjd_loop_test_close_all(struct mjd_loop *l);
 /** Adds this loop's per-path send counters to *out. Any thread. */
 void mjd_loop_send_stats(struct mjd_loop *l, struct mjd_part_send_stats *out);
 
-/** Whether this loop's sender got its pipes at init (the splice path). Any thread. */
+/** Whether this loop's sender has its pipes (the splice path; it may give them up). Any thread. */
 bool mjd_loop_can_splice(const struct mjd_loop *l);
 
 /** Bytes sent to clients by this loop. Any thread. */

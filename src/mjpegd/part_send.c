@@ -6,10 +6,13 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "core/log.h"
 
 #define PAGE       4096
 #define PIPE_BYTES (1 << 20) /* the default fs.pipe-max-size; smaller if refused */
@@ -21,6 +24,7 @@ struct mjd_part_sender {
     size_t cap;     /* owner thread: bytes each pipe holds */
     struct mjd_part *loaded; /* owner thread: one reference, or NULL */
     bool loaded_ok;          /* owner thread: the load pipe holds exactly loaded's bytes */
+    atomic_bool splicing;    /* written by the owner thread, read by any: it still has its pipes */
     atomic_uint_fast64_t bytes[MJD_SEND_PATHS]; /* atomic */
     atomic_uint_fast64_t calls[MJD_SEND_PATHS]; /* atomic */
     atomic_uint_fast64_t parts[MJD_SEND_PATHS]; /* atomic */
@@ -46,6 +50,16 @@ static void drop_pipes(struct mjd_part_sender *s)
     }
     s->null_fd = -1;
     s->loaded_ok = false;
+    atomic_store_explicit(&s->splicing, false, memory_order_relaxed);
+}
+
+/* Drops the pipes of a sender that had them, for good, saying why (errno err). */
+static void give_up_splice(struct mjd_part_sender *s, const char *what, int err)
+{
+    if (mjd_part_sender_can_splice(s)) {
+        LOG_WARN("send: %s: %s; stream parts go by sendfile from now on", what, strerror(err));
+    }
+    drop_pipes(s);
 }
 
 static int make_pipe(int p[2], size_t *cap)
@@ -74,6 +88,7 @@ int mjd_part_sender_create(struct mjd_part_sender **out, unsigned flags)
     }
     s->load[0] = s->load[1] = s->scratch[0] = s->scratch[1] = -1;
     s->null_fd = -1;
+    atomic_init(&s->splicing, false);
     for (int i = 0; i < MJD_SEND_PATHS; i++) {
         atomic_init(&s->bytes[i], 0);
         atomic_init(&s->calls[i], 0);
@@ -84,6 +99,8 @@ int mjd_part_sender_create(struct mjd_part_sender **out, unsigned flags)
         if (s->null_fd < 0 || make_pipe(s->load, &s->cap) != 0 ||
             make_pipe(s->scratch, &s->cap) != 0) {
             drop_pipes(s);
+        } else {
+            atomic_store_explicit(&s->splicing, true, memory_order_relaxed);
         }
     }
     *out = s;
@@ -105,6 +122,17 @@ bool mjd_part_sender_can_splice(const struct mjd_part_sender *s)
     return s->load[0] >= 0;
 }
 
+bool mjd_part_sender_splicing(const struct mjd_part_sender *s)
+{
+    return atomic_load_explicit(&s->splicing, memory_order_relaxed);
+}
+
+/* Whether err says the kernel does not do this call with these fds (not a passing failure). */
+static bool refused(int err)
+{
+    return err == EINVAL || err == ENOSYS || err == EOPNOTSUPP;
+}
+
 /* Empties the read end of pipe p by splicing it to /dev/null; false if that fails. */
 static bool drain(struct mjd_part_sender *s, int p[2])
 {
@@ -117,7 +145,11 @@ static bool drain(struct mjd_part_sender *s, int p[2])
             return true;
         }
         ssize_t n = splice(p[0], NULL, s->null_fd, NULL, (size_t)queued, SPLICE_F_NONBLOCK);
-        if (n <= 0 && !(n < 0 && errno == EINTR)) {
+        if (n == 0) {
+            errno = EIO; // a pipe that says it holds bytes gives none
+            return false;
+        }
+        if (n < 0 && errno != EINTR) {
             return false;
         }
     }
@@ -133,7 +165,7 @@ static bool load(struct mjd_part_sender *s, struct mjd_part *p)
     s->loaded = mjd_part_ref(p);
     s->loaded_ok = false;
     if (!drain(s, s->load)) {
-        drop_pipes(s);
+        give_up_splice(s, "cannot empty a pipe", errno);
         return false;
     }
     size_t len = mjd_part_len(p);
@@ -149,9 +181,13 @@ static bool load(struct mjd_part_sender *s, struct mjd_part *p)
             continue;
         }
         if (n <= 0) {
-            // Not spliceable here: this part goes by sendfile; the pipe is emptied for the next.
-            if (!drain(s, s->load)) {
-                drop_pipes(s);
+            int err = n < 0 ? errno : EIO;
+            // A kernel that refuses to splice a memfd into a pipe always will: sendfile from
+            // now on. Anything else: this part goes by sendfile, the pipe is emptied for the next.
+            if (refused(err)) {
+                give_up_splice(s, "splice from a memfd refused", err);
+            } else if (!drain(s, s->load)) {
+                give_up_splice(s, "cannot empty a pipe", errno);
             }
             return false;
         }
@@ -171,7 +207,7 @@ static ssize_t splice_whole(struct mjd_part_sender *s, size_t len, int fd, bool 
     ssize_t t = tee(s->load[0], s->scratch[1], len, SPLICE_F_NONBLOCK);
     if (t != (ssize_t)len) {
         if (t > 0 && !drain(s, s->scratch)) {
-            drop_pipes(s);
+            give_up_splice(s, "cannot empty a pipe", errno);
         }
         return 0;
     }
@@ -179,15 +215,10 @@ static ssize_t splice_whole(struct mjd_part_sender *s, size_t len, int fd, bool 
     ssize_t w = splice(s->scratch[0], NULL, fd, NULL, len, SPLICE_F_NONBLOCK);
     int err = errno;
     if (w != (ssize_t)len && !drain(s, s->scratch)) {
-        drop_pipes(s);
+        give_up_splice(s, "cannot empty a pipe", errno);
     }
     errno = err;
     return w;
-}
-
-static bool refused(int err)
-{
-    return err == EINVAL || err == ENOSYS || err == EOPNOTSUPP;
 }
 
 int mjd_part_send(struct mjd_part_sender *s, struct mjd_part *p, int fd, size_t *off,

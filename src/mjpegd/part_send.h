@@ -20,8 +20,10 @@
  *    less than a copy: sendfile() from the memfd looks every page up again for every client,
  *    which costs about what the copy saves.
  *  - sendfile: from the memfd at an offset. Resumes a part the socket took only in part (what
- *    the socket did not take of a splice is dropped from the scratch pipe), and stands in for
- *    the splice path when the sender has no pipes.
+ *    the socket did not take of a splice is dropped from the scratch pipe, which is empty
+ *    between sends: a full socket that took nothing of a tee'd part leaves nothing behind),
+ *    and stands in for the splice path when the sender has no pipes, when a part is too big
+ *    for them (over the pipe size, 1 MiB by default, less a page) or has no memfd.
  *  - copy: sendmsg of the part's bytes (mjd_part_iov), when the part has no memfd or a socket
  *    refuses spliced pages (EINVAL, ENOSYS, EOPNOTSUPP from splice or sendfile).
  * Every path sends the same bytes, so an offset means the same thing on all of them and a send
@@ -76,6 +78,11 @@ int mjd_part_send(struct mjd_part_sender *s, struct mjd_part *p, int fd, size_t 
 
 /** Whether the sender has its pipes (the splice path). The owner thread. */
 bool mjd_part_sender_can_splice(const struct mjd_part_sender *s);
+/**
+ * The same, for other threads (/state): false once the sender has given its pipes up (a kernel
+ * that refuses to splice a memfd, a pipe that could not be emptied: logged once). Any thread.
+ */
+bool mjd_part_sender_splicing(const struct mjd_part_sender *s);
 /** Adds the sender's counters to *out. Any thread. */
 void mjd_part_sender_stats(const struct mjd_part_sender *s, struct mjd_part_send_stats *out);
 /** "splice", "sendfile" or "copy". */

@@ -162,6 +162,13 @@ int mjd_report_json(const struct mjd_report *r, char *buf, size_t cap)
         (unsigned long long)r->pending, (unsigned long long)r->bytes_sent);
     put(&o, ",\"send_path\":");
     put_json_string(&o, r->send_path != NULL ? r->send_path : "copy");
+    // What ran: whole stream parts by the path of their last send (as /metrics counts them).
+    put(&o, ",\"send_parts\":{");
+    for (int p = 0; p < MJD_SEND_PATHS; p++) {
+        put(&o, "%s\"%s\":%llu", p > 0 ? "," : "", mjd_send_path_name((enum mjd_send_path)p),
+            (unsigned long long)r->send_stats.parts[p]);
+    }
+    put(&o, "}");
     put(&o, ",\"uptime\":%.3f", r->uptime);
     if (r->nsources > 1) {
         put(&o, ",\"sources\":[");

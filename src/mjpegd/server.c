@@ -99,11 +99,16 @@ static void gather_report(void *ctx, struct mjd_report *r)
         r->bytes_sent += mjd_loop_bytes_sent(&srv->loops[i]);
         mjd_loop_send_stats(&srv->loops[i], &r->send_stats);
     }
+    // The path streams start on: splice only while every loop still has its pipes.
+    bool splicing = srv->nloops > 0;
+    for (unsigned i = 0; i < srv->nloops; i++) {
+        splicing = splicing && mjd_loop_can_splice(&srv->loops[i]);
+    }
     enum mjd_send_mode mode = srv->shared.cfg->send_mode;
-    r->send_path = mode == MJD_SEND_MODE_COPY                               ? "copy"
-                   : mode == MJD_SEND_MODE_SENDFILE                         ? "sendfile"
-                   : srv->nloops > 0 && mjd_loop_can_splice(&srv->loops[0]) ? "splice"
-                                                                            : "sendfile";
+    r->send_path = mode == MJD_SEND_MODE_COPY       ? "copy"
+                   : mode == MJD_SEND_MODE_SENDFILE ? "sendfile"
+                   : splicing                       ? "splice"
+                                                    : "sendfile";
     r->pending = mjd_pending_set_count(srv->shared.pending);
     r->uptime = (double)(core_now_ns() - srv->start_ns) / 1e9;
 }

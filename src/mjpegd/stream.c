@@ -27,17 +27,19 @@ static void stream_head(struct mjd_conn *c)
                      "Cache-Control: no-store\r\nPragma: no-cache\r\n");
 }
 
-bool mjd_stream_frame_update(struct mjd_stream_frame *sf, struct mjd_hub *hub)
+bool mjd_stream_frame_update(struct mjd_stream_frame *sf, struct mjd_hub *hub, bool want_part)
 {
     struct mjd_frame f;
-    struct mjd_part *part = NULL;
-    if (!mjd_hub_latest_part(hub, &f, &part)) {
+    if (!mjd_hub_latest(hub, &f)) {
         return false;
     }
-    if (f.seq <= sf->frame.seq || part == NULL) {
+    struct mjd_part *part = NULL;
+    if (f.seq > sf->frame.seq && want_part) {
+        part = mjd_hub_part(hub, &f);
+    }
+    if (f.seq <= sf->frame.seq || (want_part && part == NULL)) {
         // Not newer, or no part could be made for it (out of memory): keep the one we have.
         core_buf_unref(f.jpeg);
-        mjd_part_unref(part);
         return false;
     }
     mjd_stream_frame_release(sf);
@@ -116,10 +118,17 @@ bool mjd_stream_next_part(struct mjd_conn *c)
 {
     struct mjd_loop *l = c->loop;
     struct mjd_stream_state *st = &c->stream;
-    const struct mjd_stream_frame *sf = &l->frames[st->source];
+    struct mjd_stream_frame *sf = &l->frames[st->source];
     const struct mjd_frame *f = &sf->frame;
-    if (f->jpeg == NULL || sf->part == NULL || f->seq <= st->seq) {
+    if (f->jpeg == NULL || f->seq <= st->seq) {
         return false;
+    }
+    if (sf->part == NULL) {
+        // The loop had no viewer of this source when the frame came (stream_frame_update).
+        sf->part = mjd_hub_part(l->shared->sources[st->source].hub, f);
+        if (sf->part == NULL) {
+            return false;
+        }
     }
     if (st->interval_ns > 0) {
         // A little slack, so that frame-time jitter does not skip a whole source frame.

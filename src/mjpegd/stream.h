@@ -23,7 +23,8 @@ struct mjd_conn;
  */
 struct mjd_stream_frame {
     struct mjd_frame frame; /* holds one reference to frame.jpeg (NULL before the first) */
-    struct mjd_part *part;  /* one reference, NULL before the first */
+    struct mjd_part *part;  /* one reference, or NULL: before the first frame, or while the
+                               loop streamed nothing of this source when the frame came */
 };
 
 /*
@@ -42,10 +43,11 @@ struct mjd_stream_state {
 };
 
 /**
- * Takes the newest frame of hub and its part into sf if it is newer than the one sf holds. Returns
- * true if sf changed. Loop thread.
+ * Takes the newest frame of hub into sf if it is newer than the one sf holds, with its part if
+ * want_part (the loop streams this source; else sf->part is NULL until mjd_stream_next_part
+ * asks the hub for it). Returns true if sf changed. Loop thread.
  */
-bool mjd_stream_frame_update(struct mjd_stream_frame *sf, struct mjd_hub *hub);
+bool mjd_stream_frame_update(struct mjd_stream_frame *sf, struct mjd_hub *hub, bool want_part);
 
 /** Drops c's part reference, if any. Loop thread. */
 void mjd_stream_drop_part(struct mjd_conn *c);

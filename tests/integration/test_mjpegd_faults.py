@@ -4,6 +4,7 @@
 EMFILE on accept4 (backs off, no spin), EIO/ENOMEM on a client's sendmsg or sendfile (that client is shed,
 the others keep streaming), EIO on the log file's write (the server carries on)."""
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -216,6 +217,66 @@ def test_enomem_on_client_sendmsg_sheds_that_client():
 @skip
 def test_eio_on_client_sendfile_sheds_that_client():
     shed_one("EIO", path="sendfile", call="sendfile")
+
+
+def parts_by_path(srv):
+    text = srv.get("/metrics").body.decode()
+    out = {}
+    for path in ("splice", "sendfile", "copy"):
+        m = re.search(rf'^mjpegd_send_parts_total{{path="{path}"}} (\d+)$', text, re.M)
+        check(m is not None, f"no mjpegd_send_parts_total for {path}")
+        out[path] = int(m.group(1))
+    return out
+
+
+def stream_through_fault(call, err, *args):
+    """One viewer streams while every `call` of the server fails with err; returns the parts
+    by send path counted before and after, and the server's /state after the fault window."""
+    with Mjpegd("--workers", "1", *args) as srv:
+        viewer, head = srv.open_stream()
+        check_eq(head.status, 200, "stream before the fault")
+        parser = PartParser(status=200, keep=True)
+        read_streams([viewer], 0.5, [parser])
+        check(parser.frames > 0, "no frame before the fault")
+        before = parts_by_path(srv)
+        st = Strace(srv.pid, "-e", f"trace={call}", "-e", f"inject={call}:error={err}")
+        try:
+            wait_attached(st)
+            f0 = parser.frames
+            read_streams([viewer], 2.0, [parser])
+            st.stop()
+            check(any(f"-1 {err}" in ln and "INJECTED" in ln for ln in st.calls(call)),
+                  f"no injected {err} seen: {st.lines()[-5:]}")
+        finally:
+            st.cleanup()
+        check(not parser.eof, f"the viewer was dropped when {call} failed with {err}")
+        check(parser.frames >= f0 + 5, f"only {parser.frames - f0} frames while {call} failed")
+        for i, jpeg in enumerate(parser.datas):
+            check(jpeg[:2] == b"\xff\xd8" and jpeg[-2:] == b"\xff\xd9", f"part {i} is no JPEG")
+        after = parts_by_path(srv)
+        state = srv.state()
+        viewer.close()
+        srv.check_fds()
+        return before, after, state
+
+
+@test(timeout=90)
+@skip
+def test_emfile_on_a_frames_memfd_streams_that_frame_by_copy():
+    """A frame whose memfd cannot be made (fd exhaustion) has no memfd: it is sent by copy."""
+    before, after, _ = stream_through_fault("memfd_create", "EMFILE")
+    check(after["copy"] > before["copy"], f"no part went by copy without memfds: {after}")
+
+
+@test(timeout=90)
+@skip
+def test_splice_refused_by_the_kernel_falls_back_to_sendfile_and_state_says_so():
+    """Every splice refused (EINVAL: as a kernel without splice from memfds would): the loop
+    gives up its pipes, sends by sendfile, and /state's send_path says sendfile."""
+    before, after, state = stream_through_fault("splice", "EINVAL")
+    check(after["sendfile"] > before["sendfile"], f"no part went by sendfile: {after}")
+    check_eq(after["copy"], before["copy"], "parts by copy (sendfile was not refused)")
+    check_eq(state["send_path"], "sendfile", "/state send_path once splice was refused")
 
 
 class LogMjpegd(Mjpegd):

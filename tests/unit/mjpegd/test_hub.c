@@ -41,21 +41,21 @@ TEST(hub_latest_shares_one_buffer)
     ASSERT_OK(mjd_hub_create(&hub));
     struct core_buf *b = frame_buf(1, 100);
     ASSERT_TRUE(mjd_hub_publish(hub, b, 1, 123456789));
-    // The hub's reference, and its part's (the stream bytes made from the frame).
-    ASSERT_EQ_INT(core_buf_refcount(b), 2);
+    // The hub's reference only: no reader has asked for a part (the stream bytes) yet.
+    ASSERT_EQ_INT(core_buf_refcount(b), 1);
     struct mjd_frame f1;
     struct mjd_frame f2;
     ASSERT_TRUE(mjd_hub_latest(hub, &f1));
     ASSERT_TRUE(mjd_hub_latest(hub, &f2));
     // No copy: every reader gets the same buffer, with its own reference.
     ASSERT_TRUE(f1.jpeg == b && f2.jpeg == b);
-    ASSERT_EQ_INT(core_buf_refcount(b), 4);
+    ASSERT_EQ_INT(core_buf_refcount(b), 3);
     ASSERT_EQ_U64(f1.seq, 1);
     ASSERT_EQ_INT(f1.wall_ns, 123456789);
     ASSERT_OK(mjd_hub_wait_first(hub, core_now_ns()));
     core_buf_unref(f1.jpeg);
     core_buf_unref(f2.jpeg);
-    ASSERT_EQ_INT(core_buf_refcount(b), 2);
+    ASSERT_EQ_INT(core_buf_refcount(b), 1);
     mjd_hub_destroy(hub);
 }
 
@@ -231,6 +231,48 @@ TEST(hub_publish_makes_one_sealed_part_shared_by_readers)
     core_buf_unref(f1.jpeg);
     core_buf_unref(f2.jpeg);
     mjd_hub_destroy(hub);
+}
+
+TEST(hub_makes_a_part_only_for_a_source_someone_streams)
+{
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    struct core_buf *a = frame_buf(1, 100);
+    struct core_buf *b = frame_buf(2, 100);
+    struct core_buf *c = frame_buf(3, 100);
+    core_buf_ref(a);
+    core_buf_ref(b);
+    core_buf_ref(c);
+    // Nobody asked: the publish makes no part (the hub's reference and ours only).
+    ASSERT_TRUE(mjd_hub_publish(hub, a, 1, 0));
+    ASSERT_EQ_INT(core_buf_refcount(a), 2);
+    // The first ask makes it, once: every later ask shares it.
+    struct mjd_frame f;
+    ASSERT_TRUE(mjd_hub_latest(hub, &f));
+    struct mjd_part *p1 = mjd_hub_part(hub, &f);
+    struct mjd_part *p2 = mjd_hub_part(hub, &f);
+    ASSERT_TRUE(p1 != NULL && p1 == p2 && mjd_part_jpeg(p1) == a);
+    ASSERT_TRUE(mjd_part_fd(p1) >= 0);
+    mjd_part_unref(p2);
+    // Someone streams: the next publish makes its part at once.
+    ASSERT_TRUE(mjd_hub_publish(hub, b, 2, 0));
+    ASSERT_EQ_INT(core_buf_refcount(b), 3);
+    // The older frame's part, asked after that publish, is its own, not the hub's.
+    struct mjd_part *old = mjd_hub_part(hub, &f);
+    ASSERT_TRUE(old != NULL && old != p1 && mjd_part_jpeg(old) == a);
+    mjd_part_unref(old);
+    // Nobody asked for frame 2's part: frame 3 gets none until someone does.
+    ASSERT_TRUE(mjd_hub_publish(hub, c, 3, 0));
+    ASSERT_EQ_INT(core_buf_refcount(b), 1);
+    ASSERT_EQ_INT(core_buf_refcount(c), 2);
+    mjd_part_unref(p1);
+    core_buf_unref(f.jpeg);
+    ASSERT_EQ_INT(core_buf_refcount(a), 1);
+    mjd_hub_destroy(hub);
+    ASSERT_EQ_INT(core_buf_refcount(c), 1);
+    core_buf_unref(a);
+    core_buf_unref(b);
+    core_buf_unref(c);
 }
 
 TEST(hub_part_flags_copy_only_makes_no_memfd)

@@ -297,6 +297,124 @@ TEST(sender_falls_back_to_copy_when_the_socket_refuses_spliced_pages)
     mjd_part_sender_destroy(s);
 }
 
+/* Reads exactly len bytes from the blocking socket fd into buf. */
+static void recv_all(int fd, unsigned char *buf, size_t len)
+{
+    size_t have = 0;
+    while (have < len) {
+        ssize_t n = recv(fd, buf + have, len - have, 0);
+        ASSERT_CMP_INT(n, >, 0);
+        have += (size_t)n;
+    }
+}
+
+TEST(sender_leaves_nothing_in_its_scratch_pipe_when_a_full_socket_takes_nothing)
+{
+    signal(SIGPIPE, SIG_IGN);
+    struct mjd_part_sender *s = make_sender(0);
+    ASSERT_TRUE(mjd_part_sender_can_splice(s));
+    struct core_buf *ja = jpeg_buf(30000, 12);
+    struct core_buf *jb = jpeg_buf(20000, 13);
+    struct mjd_part *a = make_part(ja, 0);
+    struct mjd_part *b = make_part(jb, 0);
+    // A socket already full of other bytes: the tee into the scratch pipe succeeds, the splice
+    // to the socket takes nothing (EAGAIN) or only a little. What it did not take must not stay
+    // in the scratch pipe, or the next socket would get those bytes ahead of its own part.
+    int snd;
+    int rcv;
+    tcp_pair(&snd, &rcv, 4096);
+    static unsigned char junk[4096];
+    memset(junk, 'j', sizeof(junk));
+    size_t junk_len = 0;
+    for (;;) {
+        ssize_t n = send(snd, junk, sizeof(junk), MSG_DONTWAIT);
+        if (n < 0) {
+            ASSERT_EQ_INT(errno, EAGAIN);
+            break;
+        }
+        junk_len += (size_t)n;
+    }
+    struct mjd_part_send_stats before = stats_of(s);
+    size_t off = 0;
+    enum mjd_send_path path = MJD_SEND_SPLICE;
+    int rc = mjd_part_send(s, a, snd, &off, &path);
+    ASSERT_EQ_INT(rc, 0);
+    ASSERT_TRUE(path == MJD_SEND_SPLICE);
+    struct mjd_part_send_stats mid = stats_of(s);
+    // The one call was a tee + splice (nothing falls back on EAGAIN).
+    ASSERT_EQ_U64(mid.bytes[MJD_SEND_COPY] - before.bytes[MJD_SEND_COPY], 0);
+    // Another socket, another part, then the same part again: exactly their bytes.
+    ASSERT_EQ_INT(send_and_check(s, b, 0, 0).blocked, 0);
+    ASSERT_EQ_INT(send_and_check(s, a, 0, 0).blocked, 0);
+    // The full socket, once read, gets its junk and then the whole of a, resumed at off.
+    size_t len = mjd_part_len(a);
+    unsigned char *got = malloc(junk_len + len);
+    ASSERT_NOT_NULL(got);
+    size_t have = 0;
+    while (rc == 0) {
+        ssize_t n = recv(rcv, got + have, junk_len + len - have, 0);
+        ASSERT_CMP_INT(n, >, 0);
+        have += (size_t)n;
+        rc = mjd_part_send(s, a, snd, &off, &path);
+        ASSERT_CMP_INT(rc, >=, 0);
+    }
+    ASSERT_EQ_U64(off, len);
+    recv_all(rcv, got + have, junk_len + len - have);
+    for (size_t i = 0; i < junk_len; i++) {
+        ASSERT_EQ_INT(got[i], 'j');
+    }
+    unsigned char *want = part_bytes(a);
+    ASSERT_EQ_MEM(got + junk_len, want, len);
+    free(want);
+    free(got);
+    close(snd);
+    close(rcv);
+    mjd_part_unref(a);
+    mjd_part_unref(b);
+    core_buf_unref(ja);
+    core_buf_unref(jb);
+    mjd_part_sender_destroy(s);
+}
+
+TEST(bytes_queued_in_a_socket_outlive_their_part_memfd_and_sender)
+{
+    signal(SIGPIPE, SIG_IGN);
+    struct mjd_part_sender *s = make_sender(0);
+    struct core_buf *jpeg = jpeg_buf(40000, 14);
+    struct mjd_part *p = make_part(jpeg, 0);
+    size_t len = mjd_part_len(p);
+    unsigned char *want = part_bytes(p);
+    int snd;
+    int rcv;
+    tcp_pair(&snd, &rcv, 0);
+    size_t off = 0;
+    enum mjd_send_path path = MJD_SEND_SPLICE;
+    ASSERT_EQ_INT(mjd_part_send(s, p, snd, &off, &path), 1);
+    // Unread: the socket holds references to the memfd's pages. Drop every other holder (the
+    // part and its memfd, the sender and its pipes), then make and send more parts, so that
+    // freed pages would be reused: what the socket holds must not change.
+    mjd_part_unref(p);
+    core_buf_unref(jpeg);
+    mjd_part_sender_destroy(s);
+    s = make_sender(0);
+    for (unsigned k = 0; k < 8; k++) {
+        struct core_buf *j2 = jpeg_buf(40000, 100 + k);
+        struct mjd_part *p2 = make_part(j2, 0);
+        (void)send_and_check(s, p2, 0, 0);
+        mjd_part_unref(p2);
+        core_buf_unref(j2);
+    }
+    unsigned char *got = malloc(len);
+    ASSERT_NOT_NULL(got);
+    recv_all(rcv, got, len);
+    ASSERT_EQ_MEM(got, want, len);
+    free(got);
+    free(want);
+    close(snd);
+    close(rcv);
+    mjd_part_sender_destroy(s);
+}
+
 TEST(sender_switches_to_copy_mid_part_and_keeps_the_bytes_in_order)
 {
     signal(SIGPIPE, SIG_IGN);

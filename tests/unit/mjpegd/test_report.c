@@ -17,6 +17,8 @@ static struct mjd_report sample(void)
         .version = "1.2.3",
         .nsources = 1,
     };
+    r.send_path = "copy";
+    r.send_stats.parts[MJD_SEND_COPY] = 40;
     r.sources[0] = (struct mjd_report_source){
         .kind = "test",
         .width = 1280,
@@ -51,7 +53,9 @@ TEST(report_json_has_exactly_the_keys)
             "\"frames_in_flight\":2,\"frames_skipped\":4,\"status\":\"ok\","
             "\"last_error\":null,\"restarts\":0,\"last_frame_age\":0.033,"
             "\"clients\":3,\"clients_total\":7,\"pending\":2,"
-            "\"bytes_sent\":123456789012,\"send_path\":\"copy\",\"uptime\":12.500}\n");
+            "\"bytes_sent\":123456789012,\"send_path\":\"copy\","
+            "\"send_parts\":{\"splice\":0,\"sendfile\":0,\"copy\":40},"
+            "\"uptime\":12.500}\n");
     // Before the first frame there is no age.
     r.sources[0].last_frame_age = -1;
     ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
