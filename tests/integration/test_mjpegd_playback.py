@@ -552,9 +552,9 @@ def test_playbacks_are_counted_in_state_and_metrics():
                  "idle metrics")
         jpegs = snapshots(srv, 4)
         t0 = 1764754567_000000
-        # 40 frames 0.5 s apart: the playback lasts 20 s, longer than the checks below.
+        # 240 frames 0.5 s apart: the playback lasts 2 min, far longer than the checks below.
         name = rec_writer.write_segment(d, "0", [(t0 + i * 500000, jpegs[i % 4])
-                                                 for i in range(40)])
+                                                 for i in range(240)])
         held = open_playback(srv, f"/recordings/{name}")
         check_eq(held.read_head().status, 200, "the playback within the cap")
         check_eq(srv.state()["playbacks"], {"active": 1, "max": 1, "refused": 0}, "one playing")
