@@ -44,6 +44,8 @@ void mjd_conn_close(struct mjd_conn *c)
     c->closed = true;
     if (c->state == MJD_CONN_HEAD) {
         mjd_pending_set_remove(l->shared->pending, &c->pnode);
+    } else if (c->state == MJD_CONN_SNAPWAIT) {
+        atomic_fetch_sub_explicit(&l->snapwaits_now, 1, memory_order_relaxed);
     }
     mjd_list_del(&c->link);
     mjd_list_del(&c->runq);
@@ -72,10 +74,15 @@ void mjd_conn_free(struct mjd_conn *c)
     free(c);
 }
 
-/* Moves c to the list of its new state. */
+/* Moves c to the list of its new state (and keeps the loop's count of parked snapshots). */
 static void set_state(struct mjd_conn *c, enum mjd_conn_state st)
 {
     struct mjd_loop *l = c->loop;
+    if (c->state == MJD_CONN_SNAPWAIT && st != MJD_CONN_SNAPWAIT) {
+        atomic_fetch_sub_explicit(&l->snapwaits_now, 1, memory_order_relaxed);
+    } else if (c->state != MJD_CONN_SNAPWAIT && st == MJD_CONN_SNAPWAIT) {
+        atomic_fetch_add_explicit(&l->snapwaits_now, 1, memory_order_relaxed);
+    }
     mjd_list_del(&c->link);
     c->state = st;
     struct mjd_link *list = st == MJD_CONN_HEAD       ? &l->heads
@@ -387,43 +394,11 @@ static enum step stream_step(struct mjd_conn *c)
     }
 }
 
-/* Playback (playback.h): sends what the job has ready and due, then lingers at its end. */
-static enum step play_step(struct mjd_conn *c)
-{
-    if (stream_input(c) == STEP_CLOSED) {
-        return STEP_CLOSED;
-    }
-    for (;;) {
-        if (c->sending) {
-            enum step s = finish_send(c);
-            if (s != STEP_AGAIN) {
-                return s;
-            }
-        }
-        if (!c->writable) {
-            return STEP_WAIT;
-        }
-        enum mjd_play_next n = mjd_play_next(c);
-        if (n == MJD_PLAY_WAIT) {
-            return STEP_WAIT;
-        }
-        if (n == MJD_PLAY_DONE) {
-            mjd_play_end(c);
-            set_state(c, MJD_CONN_RESPOND);
-            begin_linger(c);
-            return STEP_AGAIN;
-        }
-        c->sending = true;
-        c->progress_ns = c->loop->now;
-        c->outq_seen = -1;
-    }
-}
-
 /*
- * A parked snapshot reads nothing (a pipelined request waits in the socket for the answer);
- * it only looks for the peer going away, so a disconnect frees it at once.
+ * Looks for the peer going away without reading what it sent (a pipelined request waits in
+ * the socket, or in c->in, for the answer before it): STEP_CLOSED or STEP_WAIT.
  */
-static enum step snapwait_step(struct mjd_conn *c)
+static enum step peek_input(struct mjd_conn *c)
 {
     while (c->readable) {
         char b;
@@ -442,6 +417,51 @@ static enum step snapwait_step(struct mjd_conn *c)
         return STEP_CLOSED;
     }
     return STEP_WAIT;
+}
+
+/*
+ * Playback (playback.h): sends what the job has ready and due. A segment's playback (always
+ * close_after) discards input as a stream does and lingers at its end; a kept-alive listing
+ * leaves input alone and, once sent, goes on as any response (respond_step: the next head).
+ */
+static enum step play_step(struct mjd_conn *c)
+{
+    if ((c->close_after ? stream_input(c) : peek_input(c)) == STEP_CLOSED) {
+        return STEP_CLOSED;
+    }
+    for (;;) {
+        if (c->sending) {
+            enum step s = finish_send(c);
+            if (s != STEP_AGAIN) {
+                return s;
+            }
+        }
+        if (!c->writable) {
+            return STEP_WAIT;
+        }
+        enum mjd_play_next n = mjd_play_next(c);
+        if (n == MJD_PLAY_WAIT) {
+            return STEP_WAIT;
+        }
+        if (n == MJD_PLAY_DONE) {
+            // All sent: respond_step lingers (close_after) or reads the next head.
+            mjd_play_end(c);
+            set_state(c, MJD_CONN_RESPOND);
+            return STEP_AGAIN;
+        }
+        c->sending = true;
+        c->progress_ns = c->loop->now;
+        c->outq_seen = -1;
+    }
+}
+
+/*
+ * A parked snapshot reads nothing (a pipelined request waits in the socket for the answer);
+ * it only looks for the peer going away, so a disconnect frees it at once.
+ */
+static enum step snapwait_step(struct mjd_conn *c)
+{
+    return peek_input(c);
 }
 
 static void run(struct mjd_conn *c)
@@ -604,6 +624,7 @@ void mjd_conn_sweep(struct mjd_conn *c)
     if (c->state == MJD_CONN_SNAPWAIT) {
         if (now >= c->snap_deadline) {
             LOG_DEBUG("snapshot wait timed out: 503");
+            atomic_fetch_add_explicit(&c->loop->snap_timeouts, 1, memory_order_relaxed);
             release_slot(c);
             mjd_respond_error(c, 503, "Retry-After: 1\r\n");
             unpark(c);

@@ -325,6 +325,8 @@ int mjd_loop_init(struct mjd_loop *l, const struct mjd_loop_shared *shared, unsi
     mjd_list_init(&l->runq);
     mjd_loop_tick(l);
     atomic_init(&l->bytes_sent, 0);
+    atomic_init(&l->snapwaits_now, 0);
+    atomic_init(&l->snap_timeouts, 0);
     l->frames = core_xcalloc(shared->nsources, sizeof(*l->frames));
     // Pipes for the splice path only where it may be used; without them it stands down to
     // sendfile (part_send.h).
@@ -462,4 +464,10 @@ void mjd_loop_send_stats(struct mjd_loop *l, struct mjd_part_send_stats *out)
 bool mjd_loop_can_splice(const struct mjd_loop *l)
 {
     return l->sender != NULL && mjd_part_sender_splicing(l->sender);
+}
+
+void mjd_loop_snapshot_stats(struct mjd_loop *l, uint64_t *waiting, uint64_t *timeouts)
+{
+    *waiting += atomic_load_explicit(&l->snapwaits_now, memory_order_relaxed);
+    *timeouts += atomic_load_explicit(&l->snap_timeouts, memory_order_relaxed);
 }

@@ -77,7 +77,11 @@ struct mjd_loop {
     struct mjd_conn *dead;     /* closed, freed after the event batch */
     struct mjd_stream_frame *frames; /* [shared->nsources]: newest frame of each source */
     atomic_uint_fast64_t bytes_sent; /* atomic: bytes written to clients */
-    struct mjd_part_sender *sender;  /* loop thread (stats: any thread): sends stream parts */
+    /* atomic, written by this loop's thread only (conn.c), read by the report: the snapshots
+       parked now (in snapwaits) and those answered 503 at --snapshot-timeout since start */
+    atomic_uint_fast64_t snapwaits_now;
+    atomic_uint_fast64_t snap_timeouts;
+    struct mjd_part_sender *sender; /* loop thread (stats: any thread): sends stream parts */
 };
 
 /**
@@ -122,5 +126,8 @@ bool mjd_loop_can_splice(const struct mjd_loop *l);
 
 /** Bytes sent to clients by this loop. Any thread. */
 uint64_t mjd_loop_bytes_sent(struct mjd_loop *l);
+
+/** Adds this loop's parked snapshots now and its snapshot timeouts since start. Any thread. */
+void mjd_loop_snapshot_stats(struct mjd_loop *l, uint64_t *waiting, uint64_t *timeouts);
 
 #endif

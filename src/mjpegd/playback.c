@@ -39,6 +39,7 @@ struct mjd_playback {
     unsigned part_flags;                     /* immutable: MJD_PART_NO_MEMFD with --send copy */
     struct core_pool *pool;                  /* "play/N"; submit from any loop */
     atomic_uint active;                      /* atomic: jobs holding a slot */
+    atomic_uint_fast64_t refused;            /* atomic: 503s past --max-playbacks */
     bool stopped;                            /* owner thread only */
 };
 
@@ -308,6 +309,7 @@ int mjd_playback_create(struct mjd_playback **out, const struct mjd_config *cfg)
     pb->max = cfg->max_playbacks;
     pb->part_flags = cfg->send_mode == MJD_SEND_MODE_COPY ? MJD_PART_NO_MEMFD : 0;
     atomic_init(&pb->active, 0);
+    atomic_init(&pb->refused, 0);
     // The folders the recorder writes (--record DIR of each source), then --recordings ones.
     for (unsigned i = 0; i < cfg->nsources; i++) {
         add_dir(pb, cfg->sources[i].record_dir);
@@ -351,10 +353,25 @@ unsigned mjd_playback_active(const struct mjd_playback *pb)
     return atomic_load(&pb->active);
 }
 
+unsigned mjd_playback_max(const struct mjd_playback *pb)
+{
+    return pb->max;
+}
+
+uint64_t mjd_playback_refused(const struct mjd_playback *pb)
+{
+    return atomic_load_explicit(&pb->refused, memory_order_relaxed);
+}
+
 bool mjd_play_begin(struct mjd_conn *c, const struct mjd_route *route)
 {
     struct mjd_playback *pb = c->loop->shared->playback;
-    c->close_after = true;
+    // A listing is an ordinary response (Content-Length, keep-alive as the request says); a
+    // segment's stream has no length, so it ends with the connection.
+    bool listing = route->kind == MJD_ROUTE_RECORDINGS;
+    if (!listing) {
+        c->close_after = true;
+    }
     if (pb == NULL) {
         // A loop run without a server (tests/fuzz/mjpegd_conn.c) has no recordings.
         mjd_respond_error(c, 404, NULL);
@@ -363,6 +380,7 @@ bool mjd_play_begin(struct mjd_conn *c, const struct mjd_route *route)
     unsigned n = atomic_fetch_add(&pb->active, 1);
     if (n >= pb->max) {
         atomic_fetch_sub(&pb->active, 1);
+        atomic_fetch_add_explicit(&pb->refused, 1, memory_order_relaxed);
         LOG_DEBUG("playback refused: %u jobs run (--max-playbacks)", n);
         mjd_respond_error(c, 503, "Retry-After: 1\r\n");
         return false;
@@ -381,11 +399,15 @@ bool mjd_play_begin(struct mjd_conn *c, const struct mjd_route *route)
     p->fd = -1;
     p->phase = PHASE_OPENING;
     c->play = p;
-    // A playback reads nothing more: give back the request buffer (as a stream does).
-    free(c->in);
-    c->in = NULL;
-    c->in_len = 0;
-    c->in_cap = 0;
+    if (!listing) {
+        // A playback reads nothing more: give back the request buffer (as a stream does). A
+        // listing keeps it: requests pipelined behind it are parsed from it once it is sent.
+        free(c->in);
+        c->in = NULL;
+        c->in_len = 0;
+        c->in_cap = 0;
+        c->req_len = 0;
+    }
     c->stream.part = NULL;
     c->stream.part_off = 0;
     // Each part is this client's own: the sender's shared pipe (the live frame) is no use.

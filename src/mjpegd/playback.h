@@ -55,9 +55,16 @@ void mjd_playback_destroy(struct mjd_playback *pb);
 /** Jobs holding a slot now (streams being played, listings being read). Any thread. */
 unsigned mjd_playback_active(const struct mjd_playback *pb);
 
+/** The cap on jobs at once (--max-playbacks). Any thread. */
+unsigned mjd_playback_max(const struct mjd_playback *pb);
+
+/** Requests refused with 503 because --max-playbacks jobs ran, since start. Any thread. */
+uint64_t mjd_playback_refused(const struct mjd_playback *pb);
+
 /**
  * Answers a /recordings or /recordings/SEGMENT route on c (output just reset): true when a job
- * was started (c->play set: c is to be run as MJD_CONN_PLAY, nothing to send yet); false with a
+ * was started (c->play set: c is to be run as MJD_CONN_PLAY, nothing to send yet; a segment's
+ * playback sets close_after and frees c's request buffer, a listing keeps both); false with a
  * 503 in c's output when --max-playbacks jobs run already (a 404 on a loop without a
  * playback, shared->playback NULL, as the fuzz target's). Loop thread.
  */
@@ -66,7 +73,8 @@ bool mjd_play_begin(struct mjd_conn *c, const struct mjd_route *route);
 enum mjd_play_next {
     MJD_PLAY_WAIT, /* nothing to send now: the reader or the pacing timer wakes the loop */
     MJD_PLAY_SEND, /* c's output and/or c->stream.part hold the next bytes */
-    MJD_PLAY_DONE, /* the response is complete: close it (linger) */
+    MJD_PLAY_DONE, /* the response is complete: a playback closes (linger); a listing is
+                      done as any response (keep-alive unless close_after) */
 };
 
 /** What c sends next, once all its previous output is sent. Loop thread. */

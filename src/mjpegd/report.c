@@ -170,6 +170,11 @@ int mjd_report_json(const struct mjd_report *r, char *buf, size_t cap)
     }
     put(&o, "}");
     put(&o, ",\"uptime\":%.3f", r->uptime);
+    put(&o, ",\"playbacks\":{\"active\":%llu,\"max\":%llu,\"refused\":%llu}",
+        (unsigned long long)r->playbacks, (unsigned long long)r->playbacks_max,
+        (unsigned long long)r->playbacks_refused);
+    put(&o, ",\"snapshots\":{\"waiting\":%llu,\"timeouts\":%llu}",
+        (unsigned long long)r->snapshots_waiting, (unsigned long long)r->snapshot_timeouts);
     if (r->nsources > 1) {
         put(&o, ",\"sources\":[");
         for (size_t i = 0; i < r->nsources; i++) {
@@ -440,6 +445,18 @@ int mjd_report_metrics(const struct mjd_report *r, char *buf, size_t cap)
                r->clients_total);
     metric_u64(&o, "mjpegd_pending_connections", "gauge",
                "Connections that have not sent a full request head.", r->pending);
+    metric_u64(&o, "mjpegd_playbacks_active", "gauge",
+               "Playbacks of recordings and /recordings listings running now (at most "
+               "--max-playbacks).",
+               r->playbacks);
+    metric_u64(&o, "mjpegd_playbacks_refused_total", "counter",
+               "Playbacks and /recordings listings refused with 503 past --max-playbacks.",
+               r->playbacks_refused);
+    metric_u64(&o, "mjpegd_snapshots_waiting", "gauge",
+               "Snapshots parked for a fresh frame (a sleeping or not yet producing source).",
+               r->snapshots_waiting);
+    metric_u64(&o, "mjpegd_snapshot_timeouts_total", "counter",
+               "Parked snapshots answered 503 at --snapshot-timeout.", r->snapshot_timeouts);
     per_source_family(&o, r, PS_CAPTURED);
     per_source_family(&o, r, PS_PUBLISHED);
     family(&o, "mjpegd_frames_dropped_total", "counter",

@@ -46,7 +46,12 @@ struct mjd_report {
     uint64_t clients_total; /* streams ever */
     uint64_t pending;       /* connections without a full request head */
     uint64_t bytes_sent;
-    const char *send_path;                 /* borrowed: the path streams start on (--send) */
+    uint64_t playbacks;         /* playback jobs (segments and /recordings listings) now */
+    uint64_t playbacks_max;     /* --max-playbacks */
+    uint64_t playbacks_refused; /* 503s past --max-playbacks since start */
+    uint64_t snapshots_waiting; /* snapshots parked for a fresh frame now */
+    uint64_t snapshot_timeouts; /* parked snapshots answered 503 at --snapshot-timeout */
+    const char *send_path;      /* borrowed: the path streams start on (--send) */
     struct mjd_part_send_stats send_stats; /* bytes, calls and parts per path */
     double uptime;                         /* seconds */
     struct mjd_report_source sources[MJD_REPORT_MAX_SOURCES];

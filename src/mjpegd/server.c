@@ -110,6 +110,14 @@ static void gather_report(void *ctx, struct mjd_report *r)
                    : splicing                       ? "splice"
                                                     : "sendfile";
     r->pending = mjd_pending_set_count(srv->shared.pending);
+    for (unsigned i = 0; i < srv->nloops; i++) {
+        mjd_loop_snapshot_stats(&srv->loops[i], &r->snapshots_waiting, &r->snapshot_timeouts);
+    }
+    if (srv->shared.playback != NULL) {
+        r->playbacks = mjd_playback_active(srv->shared.playback);
+        r->playbacks_max = mjd_playback_max(srv->shared.playback);
+        r->playbacks_refused = mjd_playback_refused(srv->shared.playback);
+    }
     r->uptime = (double)(core_now_ns() - srv->start_ns) / 1e9;
 }
 

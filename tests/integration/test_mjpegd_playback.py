@@ -6,8 +6,10 @@ Segments are written by tests/integration/rec_writer.py per the recording contra
 snapshots of the server's own test source; hostile names, the playback cap, a client that stalls
 mid-playback. No wall-clock asserts: pacing is checked against the recorded gaps with slack in
 one direction only (a playback never runs faster than recorded)."""
+import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -470,6 +472,103 @@ def test_no_recordings_configured():
         check_eq(srv.get("/recordings/20251203T093607Z-1.tar").status, 404, "nothing to play")
         r = srv.get("/recordings", method="HEAD")
         check_eq(r.status, 200, "HEAD /recordings")
+
+
+def metrics(srv):
+    """The unlabelled samples of /metrics, by name."""
+    r = srv.get("/metrics")
+    check_eq(r.status, 200, "/metrics")
+    out = {}
+    for ln in r.body.decode().splitlines():
+        m = re.match(r"^([a-z_]+) (\S+)$", ln)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
+@test(timeout=120)
+def test_a_listing_keeps_the_connection_alive():
+    """/recordings is an ordinary response: pipelined requests behind it are answered in
+    order on the same connection, a keep-alive client reuses it, Connection: close and
+    HTTP/1.0 close it as for /state."""
+    with tempfile.TemporaryDirectory() as d, Mjpegd("--recordings", d) as srv:
+        jpegs = snapshots(srv, 3)
+        name = rec_writer.write_segment(d, "0", frames_at(1764754567_000000, jpegs))
+        want = listing(srv)
+        check_eq(want["sources"][0]["segments"][0]["name"], name, "the segment is listed")
+        c = srv.connect()
+        req = "GET {} HTTP/1.1\r\nHost: t\r\n\r\n"
+        c.send(req.format("/recordings") + req.format("/state") + req.format("/recordings"))
+        got = [c.read_response() for _ in range(3)]
+        check_eq([r.status for r in got], [200, 200, 200], "three pipelined answers")
+        check_eq([r.header("connection") for r in got], ["keep-alive"] * 3, "kept alive")
+        check_eq(json.loads(got[0].body), want, "first answer: the listing")
+        check("playbacks" in json.loads(got[1].body), "second answer: /state")
+        check_eq(json.loads(got[2].body), want, "third answer: the listing again")
+        check(c.is_open_now(), "the connection is still open after the listing")
+        # HEAD, then a listing that asks to close: answered, then EOF.
+        c.send("HEAD /recordings HTTP/1.1\r\nHost: t\r\n\r\n"
+               "GET /recordings HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        h = c.read_response(method="HEAD")
+        check_eq((h.status, h.header("connection")), (200, "keep-alive"), "HEAD /recordings")
+        check_eq(int(h.header("content-length")), len(got[0].body), "HEAD's Content-Length")
+        r = c.read_response()
+        check_eq((r.status, r.header("connection")), (200, "close"), "Connection: close")
+        check_eq(json.loads(r.body), want, "the listing before the close")
+        check(c.closed_within(10), "not closed after Connection: close")
+        c.close()
+        # HTTP/1.0 without keep-alive closes, as for /state.
+        c = srv.connect()
+        r = c.request("GET /recordings HTTP/1.0\r\n\r\n")
+        check_eq((r.status, r.header("connection")), (200, "close"), "HTTP/1.0")
+        check(c.closed_within(10), "HTTP/1.0 not closed")
+        c.close()
+        # A keep-alive client (http.client) reuses one connection for two listings.
+        h = http.client.HTTPConnection(srv.host, srv.port, timeout=10 * MULT)
+        try:
+            socks = []
+            for _ in range(2):
+                h.request("GET", "/recordings")
+                resp = h.getresponse()
+                check_eq(resp.status, 200, "http.client /recordings")
+                check_eq(json.loads(resp.read()), want, "http.client body")
+                check(h.sock is not None, "http.client saw the connection close")
+                socks.append(h.sock)
+            check(socks[0] is socks[1], "http.client reconnected for the second listing")
+        finally:
+            h.close()
+        check(wait_for(lambda: srv.state()["playbacks"]["active"] == 0, timeout=20),
+              "listings still hold slots")
+        srv.check_fds()
+
+
+@test(timeout=120)
+def test_playbacks_are_counted_in_state_and_metrics():
+    with tempfile.TemporaryDirectory() as d, \
+            Mjpegd("--recordings", d, "--max-playbacks", "1") as srv:
+        check_eq(srv.state()["playbacks"], {"active": 0, "max": 1, "refused": 0}, "idle")
+        m = metrics(srv)
+        check_eq((m["mjpegd_playbacks_active"], m["mjpegd_playbacks_refused_total"]), (0, 0),
+                 "idle metrics")
+        jpegs = snapshots(srv, 4)
+        t0 = 1764754567_000000
+        # 240 frames 0.5 s apart: the playback lasts 2 min, far longer than the checks below.
+        name = rec_writer.write_segment(d, "0", [(t0 + i * 500000, jpegs[i % 4])
+                                                 for i in range(240)])
+        held = open_playback(srv, f"/recordings/{name}")
+        check_eq(held.read_head().status, 200, "the playback within the cap")
+        check_eq(srv.state()["playbacks"], {"active": 1, "max": 1, "refused": 0}, "one playing")
+        check_eq(srv.get(f"/recordings/{name}").status, 503, "a playback past the cap")
+        check_eq(srv.get("/recordings").status, 503, "a listing past the cap")
+        check_eq(srv.state()["playbacks"], {"active": 1, "max": 1, "refused": 2}, "two refused")
+        m = metrics(srv)
+        check_eq((m["mjpegd_playbacks_active"], m["mjpegd_playbacks_refused_total"]), (1, 2),
+                 "metrics with one playing, two refused")
+        held.close()
+        check(wait_for(lambda: srv.state()["playbacks"]["active"] == 0, timeout=20),
+              "the slot came back")
+        check_eq(metrics(srv)["mjpegd_playbacks_active"], 0, "the gauge came back to 0")
+        srv.check_fds()
 
 
 if __name__ == "__main__":

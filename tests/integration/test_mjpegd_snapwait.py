@@ -15,6 +15,15 @@ def source(srv, i):
     return srv.state()["sources"][i]
 
 
+def snapshot_metrics(srv):
+    """(mjpegd_snapshots_waiting, mjpegd_snapshot_timeouts_total) from /metrics."""
+    r = srv.get("/metrics")
+    check_eq(r.status, 200, "/metrics")
+    vals = dict(ln.split(" ", 1) for ln in r.body.decode().splitlines()
+                if ln.startswith("mjpegd_snapshot"))
+    return int(vals["mjpegd_snapshots_waiting"]), int(vals["mjpegd_snapshot_timeouts_total"])
+
+
 @test(timeout=120)
 def test_snapshot_of_a_sleeping_source_waits_for_a_fresh_frame():
     with Mjpegd("--source", "test", "--source", "test", "--on-demand", "1", "--size", "160x96",
@@ -42,6 +51,8 @@ def test_snapshot_of_a_sleeping_source_waits_for_a_fresh_frame():
         check(st["status"] in ("ok", "idle"), f"status after the wake: {st}")
         # Nobody holds a slot once answered, and the source sleeps again.
         check(wait_for(lambda: srv.state()["clients"] == 0, timeout=20), "a slot was kept")
+        check_eq(srv.state()["snapshots"], {"waiting": 0, "timeouts": 0},
+                 "answered by a frame: not waiting, no timeout")
         check(wait_for(lambda: source(srv, 1)["status"] == "idle", timeout=30),
               f"source 1 did not sleep again: {srv.state()}")
         # A source that is up answers at once, as before.
@@ -65,10 +76,15 @@ def test_snapshot_of_a_source_that_never_produces_gets_503_at_the_deadline():
         try:
             with Mjpegd("--source", "test", "--source", f"pipe:{fifo}", "--snapshot-timeout",
                         "0.5", start_timeout=60) as srv:
+                check_eq(srv.state()["snapshots"], {"waiting": 0, "timeouts": 0}, "none yet")
                 for path in ("/1/snapshot", "/?action=snapshot_1"):
                     r = srv.get(path)
                     check_eq(r.status, 503, f"{path} of a silent source")
                     check_eq(r.header("retry-after"), "1", "Retry-After")
+                # Each 503 at the deadline is a timeout; neither waits any more.
+                check_eq(srv.state()["snapshots"], {"waiting": 0, "timeouts": 2},
+                         "/state after two timeouts")
+                check_eq(snapshot_metrics(srv), (0, 2), "/metrics after two timeouts")
                 check_eq(srv.get("/snapshot").status, 200, "source 0 still answers at once")
                 check(wait_for(lambda: srv.state()["clients"] == 0, timeout=20), "a slot kept")
                 srv.check_fds()
@@ -88,6 +104,10 @@ def test_parked_snapshot_that_leaves_or_is_there_at_shutdown_is_freed():
                 check(wait_for(lambda: srv.state()["clients"] == 1, timeout=20),
                       f"the snapshot was not parked: {srv.state()}")
                 check(c.is_open_now(), "a parked snapshot was answered")
+                # (The slot is taken just before the loop counts it as waiting: poll.)
+                check(wait_for(lambda: srv.state()["snapshots"] == {"waiting": 1, "timeouts": 0},
+                               timeout=20), f"/state with one parked: {srv.state()}")
+                check_eq(snapshot_metrics(srv), (1, 0), "/metrics with one parked")
                 # It holds the only client slot: a stream is refused meanwhile.
                 s, head = srv.open_stream()
                 check_eq(head.status, 503, "a stream past --max-clients")
@@ -95,6 +115,9 @@ def test_parked_snapshot_that_leaves_or_is_there_at_shutdown_is_freed():
                 c.close()
                 check(wait_for(lambda: srv.state()["clients"] == 0, timeout=20),
                       "the slot of a parked snapshot that left was not given back")
+                check_eq(srv.state()["snapshots"], {"waiting": 0, "timeouts": 0},
+                         "one that left neither waits nor timed out")
+                check_eq(snapshot_metrics(srv), (0, 0), "/metrics once it left")
                 srv.check_fds()
                 # One parked at shutdown: closed and freed, the server exits 0.
                 c = srv.connect()

@@ -13,6 +13,11 @@ static struct mjd_report sample(void)
         .clients_total = 7,
         .pending = 2,
         .bytes_sent = 123456789012ULL,
+        .playbacks = 1,
+        .playbacks_max = 8,
+        .playbacks_refused = 4,
+        .snapshots_waiting = 2,
+        .snapshot_timeouts = 5,
         .uptime = 12.5,
         .version = "1.2.3",
         .nsources = 1,
@@ -55,7 +60,9 @@ TEST(report_json_has_exactly_the_keys)
             "\"clients\":3,\"clients_total\":7,\"pending\":2,"
             "\"bytes_sent\":123456789012,\"send_path\":\"copy\","
             "\"send_parts\":{\"splice\":0,\"sendfile\":0,\"copy\":40},"
-            "\"uptime\":12.500}\n");
+            "\"uptime\":12.500,"
+            "\"playbacks\":{\"active\":1,\"max\":8,\"refused\":4},"
+            "\"snapshots\":{\"waiting\":2,\"timeouts\":5}}\n");
     // Before the first frame there is no age.
     r.sources[0].last_frame_age = -1;
     ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
@@ -135,6 +142,10 @@ TEST(report_metrics_have_help_and_type)
                             "mjpegd_frames_published_total",
                             "mjpegd_frames_dropped_total",
                             "mjpegd_bytes_sent_total",
+                            "mjpegd_playbacks_active",
+                            "mjpegd_playbacks_refused_total",
+                            "mjpegd_snapshots_waiting",
+                            "mjpegd_snapshot_timeouts_total",
                             "mjpegd_uptime_seconds" };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char want[128];
@@ -150,6 +161,14 @@ TEST(report_metrics_have_help_and_type)
     ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_frames_dropped_total{reason=\"stale\"} 1\n"));
     ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_uptime_seconds 12.500\n"));
     ASSERT_NOT_NULL(strstr(buf, "\nmjpegd_last_frame_age_seconds 0.033\n"));
+    ASSERT_NOT_NULL(
+            strstr(buf, "# TYPE mjpegd_playbacks_active gauge\nmjpegd_playbacks_active 1\n"));
+    ASSERT_NOT_NULL(strstr(buf, "# TYPE mjpegd_playbacks_refused_total counter\n"
+                                "mjpegd_playbacks_refused_total 4\n"));
+    ASSERT_NOT_NULL(
+            strstr(buf, "# TYPE mjpegd_snapshots_waiting gauge\nmjpegd_snapshots_waiting 2\n"));
+    ASSERT_NOT_NULL(strstr(buf, "# TYPE mjpegd_snapshot_timeouts_total counter\n"
+                                "mjpegd_snapshot_timeouts_total 5\n"));
     // No family is another's name plus _total (one family under OpenMetrics).
     ASSERT_NULL(strstr(buf, "mjpegd_clients_total"));
     ASSERT_EQ_INT(buf[n - 1], '\n');
