@@ -7,7 +7,7 @@ import subprocess
 import time
 
 from harness import MULT, binary, check, check_eq, main, test
-from mjpegd_fixture import BOUNDARY, Mjpegd, PartParser, ffprobe, ffprobe_count_frames, read_streams
+from mjpegd_fixture import BOUNDARY, Mjpegd, PartParser, ffprobe, ffprobe_count_frames, read_frames, read_streams
 
 JPEG_SOI = b"\xff\xd8"
 JPEG_EOI = b"\xff\xd9"
@@ -344,7 +344,7 @@ def test_workers_option():
                     c, r = srv.open_stream()
                     conns.append(c)
                     check_eq(r.status, 200, f"--workers {n}: stream status")
-                ps = read_streams(conns, 1.5 * MULT)
+                ps = read_frames(conns, 3, 1.5 * MULT)
                 check(all(p.frames >= 3 for p in ps), f"--workers {n}: frames {[p.frames for p in ps]}")
                 check_eq(srv.get("/snapshot").status, 200, f"--workers {n}: snapshot")
             finally:
