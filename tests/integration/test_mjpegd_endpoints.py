@@ -362,7 +362,9 @@ def test_fps_query_caps_one_client():
                 c, r = srv.open_stream(path)
                 conns.append(c)
                 check_eq(r.status, 200, f"{path} status")
-            seconds = 4.0 * MULT
+            # Not scaled: the cap and the uncapped rate are the server's; under TSan at load 19
+            # the three clients still got 121, 13 and 13 parts in 4 s, as in the plain build.
+            seconds = 4.0
             ps = read_streams(conns, seconds)
             free, capped, capped2 = (p.frames for p in ps)
             for p in ps:
