@@ -32,7 +32,9 @@ def test_100_concurrent_viewers_all_receive_frames():
         base_clients = clients_now(srv)
         conns = open_streams(srv, 100)
         try:
-            seconds = 3.0 * MULT
+            # 3 s in every build: under TSan on loaded cores the slowest of the 100 still got
+            # 72 to 85 parts in 3 s (the check asks for 18), as in the plain build.
+            seconds = 3.0
             ps = read_streams(conns, seconds)
             statuses = sorted({p.status for p in ps}, key=str)
             check_eq(statuses, [200], "statuses of the 100 viewers")
