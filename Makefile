@@ -118,26 +118,31 @@ $(B)/fuzz/%: $(call obj,tests/fuzz/replay.c) $(B)/obj/tests/fuzz/%.o $(B)/libcor
 	$(CC) $(ALL_LDFLAGS) -o $@ $(call obj,tests/fuzz/replay.c) $(B)/obj/tests/fuzz/$*.o $(call fuzzextra,$*) $(call fuzzlibs,$*) -lm
 
 FUZZ_SECONDS ?= 60
-# Everything is built first (-j$(NPROC)), then every target links and fuzzes for FUZZ_SECONDS,
-# $(NPROC) targets at a time (libFuzzer runs one process on one core), each on its own corpus
-# copy. -Otarget prints each target's whole output once it is done, so no two interleave.
+# Every binary is built first (-j$(NPROC)), then each target fuzzes for FUZZ_SECONDS, FUZZ_JOBS
+# targets at a time, each on its own corpus copy (-Otarget prints each target's whole output
+# once it is done, so no two interleave). One at a time by default: libFuzzer uses one core, and
+# on a shared machine two side by side got about half the executions each (docs/BENCHMARKS.md);
+# FUZZ_JOBS=2 halves the wall time where two cores are free.
+FUZZ_JOBS ?= 1
 FUZZ_RUN := $(or $(FUZZ_TARGETS),$(FUZZ_NAMES))
+FUZZ_VARS = FUZZER=1 CC=clang B=build/libfuzzer \
+	SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 .PHONY: fuzz
 fuzz: scripts-deps-test
 	@if [ "$(FUZZER)" != 1 ]; then \
-		$(MAKE) --no-print-directory -j$(NPROC) -Otarget FUZZER=1 CC=clang B=build/libfuzzer \
-			SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" fuzz-run; \
+		$(MAKE) --no-print-directory $(FUZZ_VARS) -j$(NPROC) fuzz-bins && \
+		$(MAKE) --no-print-directory $(FUZZ_VARS) -j$(FUZZ_JOBS) -Otarget fuzz-run; \
 	fi
-.PHONY: fuzz-run
+.PHONY: fuzz-bins fuzz-run
+fuzz-bins: $(addprefix $(B)/bin/,$(FUZZ_RUN))
 fuzz-run: $(addprefix fuzz-target/,$(FUZZ_RUN))
 # Kept: make would delete them as intermediate files of the pattern rules below.
 .SECONDARY: $(addprefix $(B)/bin/,$(FUZZ_NAMES)) $(addprefix $(B)/obj/tests/fuzz/,$(addsuffix .o,$(FUZZ_NAMES)))
 $(B)/bin/%: $(B)/obj/tests/fuzz/%.o $(B)/libcore.a $(B)/libarchive_w.a $(B)/libmjpegd.a $(B)/libquotepack.a $(FUZZ_FAKE_V4L2_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -fsanitize=fuzzer,address,undefined -pthread -o $@ $< $(call fuzzextra,$*) $(call fuzzlibs,$*) -lm
-# Not a file: each run fuzzes again. It waits for every binary, so no fuzzer shares its core
-# with the compiler.
-fuzz-target/%: $(addprefix $(B)/bin/,$(FUZZ_RUN))
+# Not a file: each run fuzzes again (after fuzz-bins, so no fuzzer shares a core with the compiler).
+fuzz-target/%: $(B)/bin/%
 	@mkdir -p $(B)/corpus/$*
 	@echo "fuzzing $* for $(FUZZ_SECONDS)s"
 	@dict=; [ -f tests/fuzz/dict/$*.dict ] && dict=-dict=tests/fuzz/dict/$*.dict; \
