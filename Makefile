@@ -118,26 +118,36 @@ $(B)/fuzz/%: $(call obj,tests/fuzz/replay.c) $(B)/obj/tests/fuzz/%.o $(B)/libcor
 	$(CC) $(ALL_LDFLAGS) -o $@ $(call obj,tests/fuzz/replay.c) $(B)/obj/tests/fuzz/$*.o $(call fuzzextra,$*) $(call fuzzlibs,$*) -lm
 
 FUZZ_SECONDS ?= 60
+# Every binary is built first (-j$(NPROC)), then each target fuzzes for FUZZ_SECONDS, FUZZ_JOBS
+# targets at a time, each on its own corpus copy (-Otarget prints each target's whole output
+# once it is done, so no two interleave). One at a time by default: libFuzzer uses one core, and
+# on a shared machine two side by side got about half the executions each (docs/BENCHMARKS.md);
+# FUZZ_JOBS=2 halves the wall time where two cores are free.
+FUZZ_JOBS ?= 1
+FUZZ_RUN := $(or $(FUZZ_TARGETS),$(FUZZ_NAMES))
+FUZZ_VARS = FUZZER=1 CC=clang B=build/libfuzzer \
+	SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 .PHONY: fuzz
 fuzz: scripts-deps-test
 	@if [ "$(FUZZER)" != 1 ]; then \
-		$(MAKE) --no-print-directory FUZZER=1 CC=clang B=build/libfuzzer \
-			SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" fuzz-run; \
+		$(MAKE) --no-print-directory $(FUZZ_VARS) -j$(NPROC) fuzz-bins && \
+		$(MAKE) --no-print-directory $(FUZZ_VARS) -j$(FUZZ_JOBS) -Otarget fuzz-run; \
 	fi
-.PHONY: fuzz-run
-fuzz-run: $(B)/libcore.a $(B)/libarchive_w.a $(B)/libmjpegd.a $(B)/libquotepack.a $(addprefix $(B)/obj/tests/fuzz/,$(addsuffix .o,$(FUZZ_NAMES))) $(FUZZ_FAKE_V4L2_OBJ)
-	@mkdir -p $(B)/bin
-	@set -e; for t in $(or $(FUZZ_TARGETS),$(FUZZ_NAMES)); do \
-		case $$t in mjpegd_*) libs="$(B)/libmjpegd.a $(B)/libarchive_w.a $(B)/libcore.a $(MJD_LIBS)";; \
-			*) libs="$(B)/libquotepack.a $(B)/libarchive_w.a $(B)/libcore.a $(QP_LIBS)";; esac; \
-		extra=; [ $$t = mjpegd_v4l2 ] && extra="$(FUZZ_FAKE_V4L2_OBJ)"; \
-		$(CC) -fsanitize=fuzzer,address,undefined -pthread -o $(B)/bin/$$t $(B)/obj/tests/fuzz/$$t.o $$extra $$libs -lm; \
-		mkdir -p $(B)/corpus/$$t; \
-		echo "fuzzing $$t for $(FUZZ_SECONDS)s"; \
-		dict=; [ -f tests/fuzz/dict/$$t.dict ] && dict=-dict=tests/fuzz/dict/$$t.dict; \
-		$(B)/bin/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict \
-			$(B)/corpus/$$t tests/fuzz/corpus/$$t; \
-	done
+.PHONY: fuzz-bins fuzz-run
+fuzz-bins: $(addprefix $(B)/bin/,$(FUZZ_RUN))
+fuzz-run: $(addprefix fuzz-target/,$(FUZZ_RUN))
+# Kept: make would delete them as intermediate files of the pattern rules below.
+.SECONDARY: $(addprefix $(B)/bin/,$(FUZZ_NAMES)) $(addprefix $(B)/obj/tests/fuzz/,$(addsuffix .o,$(FUZZ_NAMES)))
+$(B)/bin/%: $(B)/obj/tests/fuzz/%.o $(B)/libcore.a $(B)/libarchive_w.a $(B)/libmjpegd.a $(B)/libquotepack.a $(FUZZ_FAKE_V4L2_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -fsanitize=fuzzer,address,undefined -pthread -o $@ $< $(call fuzzextra,$*) $(call fuzzlibs,$*) -lm
+# Not a file: each run fuzzes again (after fuzz-bins, so no fuzzer shares a core with the compiler).
+fuzz-target/%: $(B)/bin/%
+	@mkdir -p $(B)/corpus/$*
+	@echo "fuzzing $* for $(FUZZ_SECONDS)s"
+	@dict=; [ -f tests/fuzz/dict/$*.dict ] && dict=-dict=tests/fuzz/dict/$*.dict; \
+		$(B)/bin/$* -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict \
+			$(B)/corpus/$* tests/fuzz/corpus/$*
 
 # ---- main targets ---------------------------------------------------------------------------
 .PHONY: all
@@ -185,17 +195,21 @@ format:
 format-check:
 	@clang-format --dry-run --Werror $(ALL_C_FILES) && echo "format-check: $(words $(ALL_C_FILES)) files clean"
 
-# clang-tidy (analyzer, bugprone, braces) and gcc -fanalyzer over every source file.
+# clang-tidy (analyzer, bugprone, braces) and gcc -fanalyzer over every source file. One make
+# target per file, run -j$(NPROC): the two analysers of a file run one after the other, files
+# side by side (each analyser is single-threaded). The targets are never files, so every run
+# analyses everything again; a finding fails its file's target and make stops the others.
 TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-narrowing-conversions,-bugprone-assignment-in-if-condition,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,readability-braces-around-statements
 ANALYZE_SRC ?= $(CORE_SRC) $(ARC_SRC) $(MJD_SRC) $(QP_SRC) src/mjpegd/main.c src/quotepack/main.c
-.PHONY: analyze
+ANALYZE_TARGETS := $(addprefix analyze-file/,$(wildcard $(ANALYZE_SRC)))
+.PHONY: analyze analyze-files
 analyze:
-	@set -e; for f in $(ANALYZE_SRC); do \
-		[ -f $$f ] || continue; \
-		clang-tidy --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' $$f -- \
-			-std=c11 -D_GNU_SOURCE -Isrc -I$(B)/gen $(MJD_CFLAGS) $(QP_CFLAGS) 2>/dev/null; \
-		gcc -std=c11 -D_GNU_SOURCE -Isrc -I$(B)/gen $(MJD_CFLAGS) $(QP_CFLAGS) -fanalyzer -Werror -fsyntax-only -O1 $$f; \
-	done; echo "analyze: no findings"
+	@$(MAKE) --no-print-directory -j$(NPROC) analyze-files && echo "analyze: no findings"
+analyze-files: $(ANALYZE_TARGETS)
+analyze-file/%:
+	@clang-tidy --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' $* -- \
+		-std=c11 -D_GNU_SOURCE -Isrc -I$(B)/gen $(MJD_CFLAGS) $(QP_CFLAGS) 2>/dev/null
+	@gcc -std=c11 -D_GNU_SOURCE -Isrc -I$(B)/gen $(MJD_CFLAGS) $(QP_CFLAGS) -fanalyzer -Werror -fsyntax-only -O1 $*
 
 # Programs depend on archive and core, archive on core, core on libc and pthreads only, and
 # the programs never on each other.

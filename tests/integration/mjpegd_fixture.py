@@ -543,6 +543,16 @@ def read_streams(conns, seconds, parsers=None, stop=None):
     return parsers
 
 
+def read_frames(conns, n, seconds):
+    """Reads every connection until each has n parts, or for at most `seconds` (not scaled).
+
+    For checks that only ask for at least n parts: the same check as after a fixed window of
+    `seconds`, without waiting out the window once it holds. Returns the parsers.
+    """
+    ps = [PartParser(status=c.head_status) for c in conns]
+    return read_streams(conns, seconds, parsers=ps, stop=lambda: all(p.frames >= n for p in ps))
+
+
 def basic(user, password):
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 

@@ -7,7 +7,7 @@ import subprocess
 import time
 
 from harness import MULT, binary, check, check_eq, main, test
-from mjpegd_fixture import BOUNDARY, Mjpegd, PartParser, ffprobe, ffprobe_count_frames, read_streams
+from mjpegd_fixture import BOUNDARY, Mjpegd, PartParser, ffprobe, ffprobe_count_frames, read_frames, read_streams
 
 JPEG_SOI = b"\xff\xd8"
 JPEG_EOI = b"\xff\xd9"
@@ -344,7 +344,7 @@ def test_workers_option():
                     c, r = srv.open_stream()
                     conns.append(c)
                     check_eq(r.status, 200, f"--workers {n}: stream status")
-                ps = read_streams(conns, 1.5 * MULT)
+                ps = read_frames(conns, 3, 1.5 * MULT)
                 check(all(p.frames >= 3 for p in ps), f"--workers {n}: frames {[p.frames for p in ps]}")
                 check_eq(srv.get("/snapshot").status, 200, f"--workers {n}: snapshot")
             finally:
@@ -362,7 +362,9 @@ def test_fps_query_caps_one_client():
                 c, r = srv.open_stream(path)
                 conns.append(c)
                 check_eq(r.status, 200, f"{path} status")
-            seconds = 4.0 * MULT
+            # Not scaled: the cap and the uncapped rate are the server's; under TSan at load 19
+            # the three clients still got 121, 13 and 13 parts in 4 s, as in the plain build.
+            seconds = 4.0
             ps = read_streams(conns, seconds)
             free, capped, capped2 = (p.frames for p in ps)
             for p in ps:

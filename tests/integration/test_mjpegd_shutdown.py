@@ -10,7 +10,7 @@ import tempfile
 import time
 
 from harness import MULT, binary, check, check_eq, main, test, wait_for
-from mjpegd_fixture import SANITIZER_RE, Mjpegd, close_all, open_idle, read_streams
+from mjpegd_fixture import SANITIZER_RE, Mjpegd, close_all, open_idle, read_frames
 
 
 def shutdown_with_clients(sig):
@@ -23,7 +23,7 @@ def shutdown_with_clients(sig):
             viewers.append(c)
             conns.append(c)
             check_eq(r.status, 200, "viewer status")
-        ps = read_streams(viewers, 0.5 * MULT)
+        ps = read_frames(viewers, 1, 0.5 * MULT)
         check(all(p.frames >= 1 for p in ps), f"frames before shutdown: {[p.frames for p in ps]}")
         stuck = srv.connect(rcvbuf=2048)
         stuck.send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")

@@ -5,7 +5,7 @@ import socket
 import time
 
 from harness import MULT, check, check_eq, main, test, wait_for
-from mjpegd_fixture import Mjpegd, close_all, raise_nofile, read_streams
+from mjpegd_fixture import Mjpegd, close_all, raise_nofile, read_frames, read_streams
 
 
 def open_streams(srv, n, path="/stream", source=None):
@@ -32,7 +32,9 @@ def test_100_concurrent_viewers_all_receive_frames():
         base_clients = clients_now(srv)
         conns = open_streams(srv, 100)
         try:
-            seconds = 3.0 * MULT
+            # 3 s in every build: under TSan on loaded cores the slowest of the 100 still got
+            # 72 to 85 parts in 3 s (the check asks for 18), as in the plain build.
+            seconds = 3.0
             ps = read_streams(conns, seconds)
             statuses = sorted({p.status for p in ps}, key=str)
             check_eq(statuses, [200], "statuses of the 100 viewers")
@@ -70,7 +72,11 @@ def test_stuck_viewers_do_not_slow_the_others():
         readers = open_streams(srv, 3)
         stuck = []
         try:
-            seconds = 3.0 * MULT
+            # Two equal windows, not scaled: the rate they compare is a property of the server,
+            # and under TSan on two loaded cores the readers still get 30 fps (90 and 86 parts
+            # per 3 s window measured at load 18), as in the plain build. The warm-ups stay
+            # scaled: the stuck sockets must be full before the second window.
+            seconds = 3.0
             ps = read_streams(readers, 1.0 * MULT)  # warm up
             mark = [p.frames for p in ps]
             read_streams(readers, seconds, parsers=ps)
@@ -90,7 +96,7 @@ def test_stuck_viewers_do_not_slow_the_others():
             check(clients_now(srv) == base_clients + 6,
                   f"clients = {clients_now(srv)}, want {base_clients + 6}: stuck viewers dropped early?")
             # A stuck viewer that starts reading gets a well-formed stream (whole parts only).
-            ps2 = read_streams([stuck[0]], 2.0 * MULT)
+            ps2 = read_frames([stuck[0]], 3, 2.0 * MULT)
             check_eq(ps2[0].status, 200, "stuck viewer status")
             check(ps2[0].frames >= 3, f"the unstuck viewer got {ps2[0].frames} parts")
         finally:
@@ -224,7 +230,7 @@ def test_max_clients_503_with_retry_after():
     with Mjpegd("--max-clients", "3") as srv:
         conns = open_streams(srv, 3)
         try:
-            ps = read_streams(conns, 1.0 * MULT)
+            ps = read_frames(conns, 1, 1.0 * MULT)
             check_eq([p.status for p in ps], [200] * 3, "the first three viewers")
             check(all(p.frames >= 1 for p in ps), f"frames: {[p.frames for p in ps]}")
             for path in ("/stream", "/?action=stream"):
