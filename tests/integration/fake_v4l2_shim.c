@@ -8,6 +8,8 @@
  * MJPEG (sent as it is, padded like UVC), or else a YUYV pattern. $MJPEGD_FAKE_V4L2_MAX=WxH
  * caps the size the "driver" grants. $MJPEGD_FAKE_V4L2_UNPLUG_AFTER=N: after N frames every
  * DQBUF fails with ENODEV, as an unplugged camera's; the next open streams again, for good.
+ * The camera has no controls (so --flip is done in software) unless $MJPEGD_FAKE_V4L2_FLIP=1
+ * gives it HFLIP and VFLIP (which it takes but does not apply: frames stay as they are).
  * One fake device at a time; a mutex guards it.
  */
 #include <dlfcn.h>
@@ -101,6 +103,12 @@ static int fake_open(void)
         dev.formats[0] = V4L2_PIX_FMT_YUYV;
     }
     dev.nformats = 1;
+    const char *flip = getenv("MJPEGD_FAKE_V4L2_FLIP");
+    if (flip != NULL && strcmp(flip, "1") == 0) {
+        dev.ctrls[0] = (struct fake_v4l2_ctrl){ V4L2_CID_HFLIP, "Horizontal Flip", 0, 1, 0, 0 };
+        dev.ctrls[1] = (struct fake_v4l2_ctrl){ V4L2_CID_VFLIP, "Vertical Flip", 0, 1, 0, 0 };
+        dev.nctrls = 2;
+    }
     dev.loop = true;
     delivered = 0;
     if (unplugged) {
