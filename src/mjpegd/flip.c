@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
@@ -25,22 +26,53 @@ static void swap_bytes(unsigned char *a, unsigned char *b, size_t n)
     }
 }
 
+/* 8 bytes at p, reversed. */
+static uint64_t load_reversed(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return __builtin_bswap64(v);
+}
+
+static void store(unsigned char *p, uint64_t v)
+{
+    memcpy(p, &v, sizeof(v));
+}
+
+/* Reverses w bytes in place, 8 from each end at a time (byte swaps of 64-bit words), then
+ * byte by byte in the middle. */
 static void reverse_line(unsigned char *p, unsigned w)
 {
-    if (w < 2) {
-        return;
+    size_t i = 0;
+    size_t j = w; // one past the right end
+    while (j - i >= 16) {
+        uint64_t a = load_reversed(p + i);
+        uint64_t b = load_reversed(p + j - 8);
+        store(p + i, b);
+        store(p + j - 8, a);
+        i += 8;
+        j -= 8;
     }
-    for (unsigned i = 0, j = w - 1; i < j; i++, j--) {
+    while (j - i >= 2) {
         unsigned char t = p[i];
-        p[i] = p[j];
-        p[j] = t;
+        p[i] = p[j - 1];
+        p[j - 1] = t;
+        i++;
+        j--;
     }
 }
 
 /* Lines a and b (distinct) swapped, each reversed on the way: one pass of a 180-degree turn. */
 static void swap_reversed(unsigned char *a, unsigned char *b, unsigned w)
 {
-    for (unsigned x = 0; x < w; x++) {
+    size_t x = 0;
+    for (; x + 8 <= w; x += 8) {
+        uint64_t va = load_reversed(a + x);
+        uint64_t vb = load_reversed(b + w - x - 8);
+        store(a + x, vb);
+        store(b + w - x - 8, va);
+    }
+    for (; x < w; x++) {
         unsigned char t = a[x];
         a[x] = b[w - 1 - x];
         b[w - 1 - x] = t;

@@ -33,9 +33,11 @@ static size_t from(unsigned x, unsigned y, unsigned w, unsigned h, unsigned flip
 
 TEST(flip_plane_exact_on_odd_sizes)
 {
-    // Odd sizes, a single row or column, and a line longer than swap_bytes' 256-byte chunk.
-    static const unsigned sizes[][2] = { { 1, 1 }, { 1, 4 }, { 3, 5 },   { 7, 2 },
-                                         { 5, 1 }, { 2, 3 }, { 301, 3 }, { 9, 9 } };
+    // Odd sizes, a single row or column, lines around the 8-byte words the reversal moves
+    // (8, 15, 16, 17, 24) and a line longer than swap_bytes' 256-byte chunk.
+    static const unsigned sizes[][2] = { { 1, 1 },  { 1, 4 },  { 3, 5 },  { 7, 2 },  { 5, 1 },
+                                         { 2, 3 },  { 8, 1 },  { 15, 3 }, { 16, 3 }, { 17, 2 },
+                                         { 24, 5 }, { 33, 4 }, { 9, 9 },  { 301, 3 } };
     static const unsigned flips[] = { MJD_FLIP_H, MJD_FLIP_V, MJD_FLIP_H | MJD_FLIP_V };
     for (size_t k = 0; k < CORE_ARRAY_SIZE(sizes); k++) {
         unsigned w = sizes[k][0];
