@@ -5,11 +5,14 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <turbojpeg.h>
+#include <unistd.h>
 
 #include "config_args.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/compiler.h"
+#include "mjpegd/capture.h"
+#include "mjpegd/demand.h"
 #include "mjpegd/encoder.h"
 #include "mjpegd/flip.h"
 #include "mjpegd/hub.h"
@@ -392,4 +395,75 @@ TEST(flip_option_is_taken_for_every_source_kind)
     ASSERT_EQ_INT(cfg.sources[3].flip, 0);
     const char *const bad[] = { "--source", "test", "--flip", "x", NULL };
     ASSERT_EQ_INT(mjd_test_parse_args(&cfg, bad), MJD_CONFIG_USAGE);
+}
+
+TEST(demand_names_how_the_flip_is_done)
+{
+    struct mjd_demand d;
+    ASSERT_OK(mjd_demand_init(&d, 0));
+    ASSERT_EQ_STR(mjd_demand_flip_name(&d), "none");
+    mjd_demand_set_flip(&d, 0, MJD_FLIP_V);
+    ASSERT_EQ_STR(mjd_demand_flip_name(&d), "software");
+    mjd_demand_set_flip(&d, MJD_FLIP_H | MJD_FLIP_V, 0);
+    ASSERT_EQ_STR(mjd_demand_flip_name(&d), "hardware");
+    mjd_demand_set_flip(&d, MJD_FLIP_V, MJD_FLIP_H);
+    ASSERT_EQ_STR(mjd_demand_flip_name(&d), "hardware+software");
+    mjd_demand_release(&d);
+}
+
+/* The capture thread sends a JPEG source's frames through the encoder pool to be flipped (a
+ * file: source has no hardware flip), and says so in the demand record /state reads. */
+TEST_WITH_TIMEOUT(capture_flips_a_jpeg_source_in_software, 30)
+{
+    unsigned long len = 0;
+    unsigned char *jpeg = make_jpeg(64, 48, TJSAMP_420, 90, &len);
+    ASSERT_NOT_NULL(jpeg);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/f.jpg", test_tmpdir());
+    FILE *fp = fopen(path, "wb");
+    ASSERT_NOT_NULL(fp);
+    ASSERT_EQ_INT(fwrite(jpeg, 1, len, fp), len);
+    ASSERT_OK(fclose(fp));
+    char spec[600];
+    snprintf(spec, sizeof(spec), "file:%s", path);
+    struct mjd_source_params params = { .width = 64, .height = 48, .fps = 20, .flip = MJD_FLIP_V };
+    struct mjd_source *src = NULL;
+    ASSERT_OK(mjd_source_create(&src, spec, &params));
+    ASSERT_EQ_INT(mjd_source_get_info(src)->flip_done, 0);
+    struct mjd_hub *hub = NULL;
+    ASSERT_OK(mjd_hub_create(&hub));
+    struct mjd_demand d;
+    ASSERT_OK(mjd_demand_init(&d, 0));
+    struct mjd_capture_config cc = {
+        .source = src,
+        .hub = hub,
+        .fps = 20,
+        .quality = 75,
+        .encoder_threads = 2,
+        .demand = &d,
+        .spec = spec,
+        .params = params,
+    };
+    struct mjd_capture *cap = NULL;
+    ASSERT_OK(mjd_capture_start(&cap, &cc));
+    ASSERT_OK(mjd_hub_wait_first(hub,
+                                 core_now_ns() + 20 * CORE_NS_PER_SEC * test_timeout_multiplier()));
+    ASSERT_EQ_STR(mjd_demand_flip_name(&d), "software"); // stored before the frame was sent
+    struct mjd_frame f;
+    ASSERT_TRUE(mjd_hub_latest(hub, &f));
+    mjd_capture_stop(cap);
+    unsigned char *a = luma(jpeg, len, 64, 48);
+    unsigned char *b = luma(f.jpeg->data, f.jpeg->len, 64, 48);
+    ASSERT_TRUE(a != NULL && b != NULL);
+    double mean = 0;
+    int max = 0;
+    mirror_diff(b, a, 64, 48, MJD_FLIP_V, &mean, &max);
+    ASSERT_EQ_INT(max, 0); // 64x48 4:2:0: whole MCUs, lossless
+    free(a);
+    free(b);
+    core_buf_unref(f.jpeg);
+    mjd_demand_release(&d);
+    mjd_hub_destroy(hub);
+    tjFree(jpeg);
+    (void)unlink(path);
 }
