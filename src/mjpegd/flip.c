@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
@@ -128,13 +129,20 @@ bool mjd_flip_jpeg_perfect(unsigned w, unsigned h, int subsamp, unsigned flip)
 }
 
 struct mjd_jpeg_flipper {
-    tjhandle tj;        /* tjInitTransform: transforms, and decodes and encodes too */
+    tjhandle tj;        /* tjInitTransform: transforms, and decodes and encodes too; NULL
+                           after a failed renewal (out of memory), made again on next use */
     unsigned char *out; /* tjAlloc'ed, cap bytes: the flipped JPEG */
     unsigned long cap;  /* always >= tjBufSize of the last picture when used */
     unsigned char *yuv; /* the re-encode's decoded planes, yuv_cap bytes */
     size_t yuv_cap;
-    const char *error; /* a static string, or TurboJPEG's message of the last failure */
+    char error[200]; /* the last failure's message (TurboJPEG's copied: the handle that
+                        held it may be gone) */
 };
+
+static void set_error(struct mjd_jpeg_flipper *fl, const char *msg)
+{
+    snprintf(fl->error, sizeof(fl->error), "%s", msg);
+}
 
 int mjd_jpeg_flipper_create(struct mjd_jpeg_flipper **out)
 {
@@ -148,7 +156,6 @@ int mjd_jpeg_flipper_create(struct mjd_jpeg_flipper **out)
         free(fl);
         return -ENOMEM;
     }
-    fl->error = "";
     *out = fl;
     return 0;
 }
@@ -169,13 +176,21 @@ const char *mjd_jpeg_flipper_error(struct mjd_jpeg_flipper *fl)
     return fl->error;
 }
 
-/* A TurboJPEG call's result: a warning (corrupt data the decoder got past) is no failure. */
+/*
+ * A TurboJPEG call's result: a warning (corrupt data the decoder got past) is no failure. After
+ * a failure the handle is replaced: libturbojpeg 2.1 leaves a handle whose header read failed
+ * in a state where every later call fails with the same error (motion.c meets the same), and
+ * one garbage frame from a relay must not stop the flip of every later one (found by
+ * tests/fuzz/mjpegd_flip.c).
+ */
 static bool tj_ok(struct mjd_jpeg_flipper *fl, int rc)
 {
     if (rc == 0 || tjGetErrorCode(fl->tj) == TJERR_WARNING) {
         return true;
     }
-    fl->error = tjGetErrorStr2(fl->tj);
+    set_error(fl, tjGetErrorStr2(fl->tj));
+    tjDestroy(fl->tj);
+    fl->tj = tjInitTransform(); // NULL: made again by the next call
     return false;
 }
 
@@ -239,7 +254,7 @@ static int reencode(struct mjd_jpeg_flipper *fl, const unsigned char *jpeg, unsi
         pw[i] = tjPlaneWidth(i, w, subsamp);
         ph[i] = tjPlaneHeight(i, h, subsamp);
         if (pw[i] <= 0 || ph[i] <= 0) {
-            fl->error = "no plane size for this subsampling";
+            set_error(fl, "no plane size for this subsampling");
             return -EINVAL;
         }
         total += (size_t)pw[i] * (size_t)ph[i];
@@ -288,8 +303,12 @@ static int read_header(struct mjd_jpeg_flipper *fl, const unsigned char *jpeg, s
                        unsigned flip, int *w, int *h, int *subsamp)
 {
     if ((flip & (MJD_FLIP_H | MJD_FLIP_V)) == 0 || len == 0 || len > ULONG_MAX) {
-        fl->error = "nothing to flip";
+        set_error(fl, "nothing to flip");
         return -EINVAL;
+    }
+    if (fl->tj == NULL && (fl->tj = tjInitTransform()) == NULL) {
+        set_error(fl, "out of memory");
+        return -ENOMEM;
     }
     int cs = 0;
     *w = 0;
@@ -299,11 +318,11 @@ static int read_header(struct mjd_jpeg_flipper *fl, const unsigned char *jpeg, s
         return -EINVAL;
     }
     if (*w <= 0 || *h <= 0 || *subsamp < 0 || *subsamp >= TJ_NUMSAMP) {
-        fl->error = "unknown size or subsampling";
+        set_error(fl, "unknown size or subsampling");
         return -EINVAL;
     }
     if ((size_t)*w * (size_t)*h > MJD_FLIP_MAX_PIXELS) {
-        fl->error = "picture too large to flip";
+        set_error(fl, "picture too large to flip");
         return -E2BIG;
     }
     return 0;

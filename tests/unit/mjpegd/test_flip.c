@@ -277,6 +277,24 @@ TEST(flip_jpeg_refuses_what_is_not_a_jpeg)
     unsigned long len = 0;
     unsigned char *jpeg = make_jpeg(32, 32, TJSAMP_420, 75, &len);
     ASSERT_NOT_NULL(jpeg);
+    // The flipper still works after the refusal: libturbojpeg 2.1 left the handle failing
+    // every later call with the same error until flip.c replaced it (tests/fuzz/mjpegd_flip.c).
+    ASSERT_OK(mjd_flip_jpeg(fl, jpeg, len, MJD_FLIP_H, 75, &out, &n, &how));
+    ASSERT_EQ_INT(how, MJD_FLIP_LOSSLESS);
+    // The same JPEG with its DQT segment's length made 1: "Bogus marker length" in the header.
+    unsigned char *bad = malloc(len);
+    ASSERT_NOT_NULL(bad);
+    memcpy(bad, jpeg, len);
+    size_t dqt = 2;
+    while (dqt + 3 < len && !(bad[dqt] == 0xff && bad[dqt + 1] == 0xdb)) {
+        dqt++;
+    }
+    ASSERT_TRUE(dqt + 3 < len);
+    bad[dqt + 2] = 0;
+    bad[dqt + 3] = 1;
+    ASSERT_EQ_INT(mjd_flip_jpeg(fl, bad, len, MJD_FLIP_V, 75, &out, &n, &how), -EINVAL);
+    ASSERT_OK(mjd_flip_jpeg(fl, jpeg, len, MJD_FLIP_V, 75, &out, &n, &how)); // failed before
+    free(bad);
     ASSERT_EQ_INT(mjd_flip_jpeg(fl, jpeg, len, 0, 75, &out, &n, &how), -EINVAL); // nothing asked
     // A cut JPEG: flipped past the decoder's warning, or refused; never a crash.
     int rc = mjd_flip_jpeg(fl, jpeg, len / 2, MJD_FLIP_V, 75, &out, &n, &how);
