@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 """--flip in software (src/mjpegd/flip.c) through the real binary: a file: source flipped
 losslessly (and re-encoded when its size is not whole MCUs) and the test source flipped in its
-planes, each against the same source unflipped in the same server, through /snapshot and /state.
-The v4l2 cases (a camera with and without HFLIP/VFLIP) are in test_mjpegd_v4l2.py."""
+planes, each against the same source unflipped in the same server; an http:// relay and a
+pipe flipped against the JPEG they carry; through /snapshot and /state. The v4l2 cases (a
+camera with and without HFLIP/VFLIP) are in test_mjpegd_v4l2.py."""
 import os
 import subprocess
 import tempfile
@@ -90,6 +91,58 @@ def test_test_source_flip_h_in_its_planes():
         left = sum(b[y * w + x] for y in rows for x in range(24, 36))
         right = sum(b[y * w + x] for y in rows for x in range(w - 36, w - 24))
         check(left < right, "the flipped picture's left edge is not the darker one")
+
+
+def check_mirrored(plain, flipped, flip, what):
+    w, h, a = gray_pixels(plain)
+    fw, fh, b = gray_pixels(flipped)
+    check_eq((fw, fh), (w, h), f"{what}: flipped size")
+    mirrored = mirror_diff(b, a, w, h, flip)
+    check(mirrored < 0.6, f"{what}: mean diff {mirrored:.2f} to the mirrored original")
+    check(mirror_diff(b, a, w, h, "") > 4 * mirrored + 5, f"{what}: not flipped")
+
+
+def wait_software(srv):
+    check(wait_for(lambda: srv.state()["frames_published"] > 0 and srv.state()["flip"] == "software",
+                   10.0), f"/state: {srv.state()}")
+
+
+@test(timeout=120)
+def test_http_relay_flip_v():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "f001.jpg")
+        make_jpeg(path, "320x240")
+        with open(path, "rb") as f:
+            jpeg = f.read()
+        with Mjpegd("--source", f"file:{d}", "--fps", "10") as up:
+            with Mjpegd("--source", f"http://127.0.0.1:{up.port}/stream", "--flip", "v") as relay:
+                wait_software(relay)
+                r = relay.get("/snapshot")
+                check_eq(r.status, 200, "relay snapshot")
+                check_mirrored(jpeg, r.body, "v", "http relay")
+
+
+@test(timeout=120)
+def test_pipe_flip_hv():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "f.jpg")
+        make_jpeg(path, "320x240")
+        with open(path, "rb") as f:
+            jpeg = f.read()
+        # Written before the start: the pipe source reads its first frame to learn the size.
+        rfd, wfd = os.pipe()
+        try:
+            check(len(jpeg) < 60000, f"{len(jpeg)} bytes would not fit the pipe's buffer")
+            os.write(wfd, jpeg)
+            with Mjpegd("--source", "pipe:-", "--flip", "hv", stdin=rfd) as srv:
+                wait_software(srv)
+                r = srv.get("/snapshot")
+                check_eq(r.status, 200, "pipe snapshot")
+                check_mirrored(jpeg, r.body, "hv", "pipe")
+                srv.stop()  # before the pipe's end, which would end the server by itself
+        finally:
+            os.close(rfd)
+            os.close(wfd)
 
 
 @test(timeout=60)
