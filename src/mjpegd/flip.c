@@ -167,7 +167,9 @@ void mjd_jpeg_flipper_destroy(struct mjd_jpeg_flipper *fl)
     }
     tjFree(fl->out);
     free(fl->yuv);
-    tjDestroy(fl->tj);
+    if (fl->tj != NULL) {
+        tjDestroy(fl->tj);
+    }
     free(fl);
 }
 
