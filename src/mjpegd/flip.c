@@ -179,21 +179,33 @@ const char *mjd_jpeg_flipper_error(struct mjd_jpeg_flipper *fl)
 }
 
 /*
- * A TurboJPEG call's result: a warning (corrupt data the decoder got past) is no failure. After
- * a failure the handle is replaced: libturbojpeg 2.1 leaves a handle whose header read failed
- * in a state where every later call fails with the same error (motion.c meets the same), and
- * one garbage frame from a relay must not stop the flip of every later one (found by
- * tests/fuzz/mjpegd_flip.c).
+ * A fresh handle. libturbojpeg 2.1 can leave a handle that met a bad JPEG in a state where every
+ * later call fails (a header read that failed, and one that only gave an unknown subsampling:
+ * both found by tests/fuzz/mjpegd_flip.c; motion.c meets the same), and one garbage frame from a
+ * relay must not stop the flip of every later one: so the handle is replaced after any call
+ * that did not simply succeed. NULL (out of memory) is made again by the next call.
  */
+static void renew(struct mjd_jpeg_flipper *fl)
+{
+    if (fl->tj != NULL) {
+        tjDestroy(fl->tj);
+    }
+    fl->tj = tjInitTransform();
+}
+
+/* A TurboJPEG call's result: a warning (corrupt data the decoder got past) is no failure, but
+ * the handle is replaced all the same. */
 static bool tj_ok(struct mjd_jpeg_flipper *fl, int rc)
 {
-    if (rc == 0 || tjGetErrorCode(fl->tj) == TJERR_WARNING) {
+    if (rc == 0) {
         return true;
     }
-    set_error(fl, tjGetErrorStr2(fl->tj));
-    tjDestroy(fl->tj);
-    fl->tj = tjInitTransform(); // NULL: made again by the next call
-    return false;
+    bool warning = fl->tj != NULL && tjGetErrorCode(fl->tj) == TJERR_WARNING;
+    if (!warning) {
+        set_error(fl, tjGetErrorStr2(fl->tj));
+    }
+    renew(fl);
+    return warning;
 }
 
 /* The output buffer at least tjBufSize(w, h, subsamp): what TJFLAG_NOREALLOC assumes. */
@@ -321,6 +333,7 @@ static int read_header(struct mjd_jpeg_flipper *fl, const unsigned char *jpeg, s
     }
     if (*w <= 0 || *h <= 0 || *subsamp < 0 || *subsamp >= TJ_NUMSAMP) {
         set_error(fl, "unknown size or subsampling");
+        renew(fl);
         return -EINVAL;
     }
     if ((size_t)*w * (size_t)*h > MJD_FLIP_MAX_PIXELS) {
