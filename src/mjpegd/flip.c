@@ -193,19 +193,31 @@ static void renew(struct mjd_jpeg_flipper *fl)
     fl->tj = tjInitTransform();
 }
 
-/* A TurboJPEG call's result: a warning (corrupt data the decoder got past) is no failure, but
- * the handle is replaced all the same. */
-static bool tj_ok(struct mjd_jpeg_flipper *fl, int rc)
+/*
+ * A TurboJPEG call's result. With warning_ok, a warning (corrupt data the decoder got past) is
+ * no failure: only for reads whose output is checked or harmless (a header's numbers, decoded
+ * pixels). Never for a transform: libturbojpeg 2.1 reports a call that failed after an earlier
+ * warning of the same call as TJERR_WARNING too (a frame with stray bytes whose transform
+ * was then refused left its untouched buffer to be published; found by
+ * tests/fuzz/mjpegd_flip.c). The handle is replaced after anything but a plain success.
+ */
+static bool tj_ok(struct mjd_jpeg_flipper *fl, int rc, bool warning_ok)
 {
     if (rc == 0) {
         return true;
     }
     bool warning = fl->tj != NULL && tjGetErrorCode(fl->tj) == TJERR_WARNING;
-    if (!warning) {
-        set_error(fl, tjGetErrorStr2(fl->tj));
-    }
+    set_error(fl, tjGetErrorStr2(fl->tj));
     renew(fl);
-    return warning;
+    return warning && warning_ok;
+}
+
+/* True if out looks like one whole JPEG (SOI first, EOI last): the last guard before a buffer
+ * is published. */
+static bool whole_jpeg(const unsigned char *out, size_t len)
+{
+    return len >= 4 && out[0] == 0xff && out[1] == 0xd8 && out[len - 2] == 0xff &&
+           out[len - 1] == 0xd9;
 }
 
 /* The output buffer at least tjBufSize(w, h, subsamp): what TJFLAG_NOREALLOC assumes. */
@@ -249,7 +261,8 @@ static int transform(struct mjd_jpeg_flipper *fl, const unsigned char *jpeg, uns
     unsigned long size = fl->cap;
     // NOREALLOC: the buffer is tjBufSize; markers copied from a huge EXIF could outgrow it,
     // which fails here and goes the re-encoding way instead.
-    if (!tj_ok(fl, tjTransform(fl->tj, jpeg, len, 1, &dst, &size, &xf, TJFLAG_NOREALLOC))) {
+    if (!tj_ok(fl, tjTransform(fl->tj, jpeg, len, 1, &dst, &size, &xf, TJFLAG_NOREALLOC), false) ||
+        !whole_jpeg(dst, size)) {
         return -EINVAL;
     }
     *out_len = size;
@@ -287,7 +300,7 @@ static int reencode(struct mjd_jpeg_flipper *fl, const unsigned char *jpeg, unsi
         planes[i] = fl->yuv + off;
         off += (size_t)pw[i] * (size_t)ph[i];
     }
-    if (!tj_ok(fl, tjDecompressToYUVPlanes(fl->tj, jpeg, len, planes, w, pw, h, 0))) {
+    if (!tj_ok(fl, tjDecompressToYUVPlanes(fl->tj, jpeg, len, planes, w, pw, h, 0), true)) {
         return -EINVAL;
     }
     // TurboJPEG pads the luma plane to whole chroma samples (a 61x45 4:2:0 picture has a
@@ -304,8 +317,15 @@ static int reencode(struct mjd_jpeg_flipper *fl, const unsigned char *jpeg, unsi
     const unsigned char *src[3] = { planes[0], planes[1], planes[2] };
     unsigned char *dst = fl->out;
     unsigned long size = fl->cap;
-    if (!tj_ok(fl, tjCompressFromYUVPlanes(fl->tj, src, w, pw, h, subsamp, &dst, &size, quality,
-                                           TJFLAG_NOREALLOC | TJFLAG_FASTDCT))) {
+    if (fl->tj == NULL) {
+        set_error(fl, "out of memory");
+        return -ENOMEM; // the handle replaced after a warning of the decode could not be made
+    }
+    if (!tj_ok(fl,
+               tjCompressFromYUVPlanes(fl->tj, src, w, pw, h, subsamp, &dst, &size, quality,
+                                       TJFLAG_NOREALLOC | TJFLAG_FASTDCT),
+               false) ||
+        !whole_jpeg(dst, size)) {
         return -EINVAL;
     }
     *out_len = size;
@@ -328,7 +348,8 @@ static int read_header(struct mjd_jpeg_flipper *fl, const unsigned char *jpeg, s
     *w = 0;
     *h = 0;
     *subsamp = -1;
-    if (!tj_ok(fl, tjDecompressHeader3(fl->tj, jpeg, (unsigned long)len, w, h, subsamp, &cs))) {
+    if (!tj_ok(fl, tjDecompressHeader3(fl->tj, jpeg, (unsigned long)len, w, h, subsamp, &cs),
+               true)) {
         return -EINVAL;
     }
     if (*w <= 0 || *h <= 0 || *subsamp < 0 || *subsamp >= TJ_NUMSAMP) {

@@ -303,6 +303,48 @@ TEST(flip_jpeg_refuses_what_is_not_a_jpeg)
     mjd_jpeg_flipper_destroy(fl);
 }
 
+/* A frame with stray bytes before a marker (libjpeg's "extraneous bytes" warning) is flipped
+ * all the same, into a whole JPEG of its size: never the untouched buffer of a refused
+ * transform (libturbojpeg 2.1 reports that refusal as a warning too; tests/fuzz/mjpegd_flip.c
+ * found it, its input is in the corpus). */
+TEST(flip_jpeg_with_stray_bytes_gives_a_whole_mirrored_jpeg)
+{
+    unsigned long len = 0;
+    unsigned char *jpeg = make_jpeg(64, 48, TJSAMP_420, 90, &len);
+    ASSERT_NOT_NULL(jpeg);
+    size_t sof = 2;
+    while (sof + 1 < len && !(jpeg[sof] == 0xff && jpeg[sof + 1] == 0xc0)) {
+        sof++;
+    }
+    ASSERT_TRUE(sof + 1 < len);
+    size_t n = len + 60;
+    unsigned char *odd = malloc(n);
+    ASSERT_NOT_NULL(odd);
+    memcpy(odd, jpeg, sof);
+    memset(odd + sof, 0, 60);
+    memcpy(odd + sof + 60, jpeg + sof, len - sof);
+    struct mjd_jpeg_flipper *fl = NULL;
+    ASSERT_OK(mjd_jpeg_flipper_create(&fl));
+    const unsigned char *out = NULL;
+    size_t out_len = 0;
+    enum mjd_flip_how how;
+    ASSERT_OK(mjd_flip_jpeg(fl, odd, n, MJD_FLIP_V, 90, &out, &out_len, &how));
+    ASSERT_TRUE(out_len >= 4 && out[0] == 0xff && out[1] == 0xd8 && out[out_len - 2] == 0xff &&
+                out[out_len - 1] == 0xd9);
+    unsigned char *a = luma(jpeg, len, 64, 48);
+    unsigned char *b = luma(out, out_len, 64, 48);
+    ASSERT_TRUE(a != NULL && b != NULL);
+    double mean = 0;
+    int max = 0;
+    mirror_diff(b, a, 64, 48, MJD_FLIP_V, &mean, &max);
+    ASSERT_TRUE(mean < 1.5);
+    free(a);
+    free(b);
+    mjd_jpeg_flipper_destroy(fl);
+    free(odd);
+    tjFree(jpeg);
+}
+
 static void frame_back(void *ctx, struct mjd_raw_frame *frame)
 {
     (void)frame;
