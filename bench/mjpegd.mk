@@ -123,3 +123,18 @@ bench-playback: $(B)/mjpegd
 	$(PYTHON) bench/playback_cost.py --mjpegd $(B)/mjpegd $(PLAYBACK_COST_ARGS)
 
 BENCH_TARGETS += bench-playback
+
+# The software --flip's CPU per frame (src/mjpegd/flip.c) at 1280x720 and 1920x1080: lossless
+# tjTransform, the decode + mirror + encode fallback, and the YUV420P plane flip
+# (docs/BENCHMARKS.md, "Software flip").
+FLIP_BENCH_PASSES ?= 3
+$(B)/bench/flip_bench: bench/flip_bench.c $(B)/libmjpegd.a $(B)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -pthread -Isrc $(WARNINGS) -o $@ $< $(B)/libmjpegd.a $(B)/libcore.a -lturbojpeg -lm
+
+.PHONY: bench-flip
+bench-flip: $(B)/bench/flip_bench $(B)/bench/split_input.mjpeg $(B)/bench/motion_1080.mjpeg
+	$(B)/bench/flip_bench $(B)/bench/split_input.mjpeg $(FLIP_BENCH_PASSES)
+	$(B)/bench/flip_bench $(B)/bench/motion_1080.mjpeg $(FLIP_BENCH_PASSES)
+
+BENCH_TARGETS += bench-flip

@@ -32,6 +32,9 @@ struct mjd_capture {
     struct mjd_ondemand ondemand; /* capture thread only (see ondemand.h) */
     bool exit_on_end;             /* immutable: the only source: its end ends the process */
     unsigned drop_same;           /* immutable: --drop-same-frames */
+    unsigned flip_want;           /* immutable: --flip (MJD_FLIP_* bits) */
+    unsigned flip_state;          /* capture thread only: the hardware | software << 2 bits
+                                     last logged and published, ~0u before the first frame */
     int64_t stall_ns;             /* immutable: --source-timeout, 0 = off */
     int64_t last_frame_ns;        /* capture thread only: the last good read since the source
                                      was opened (monotonic), 0 before the first one */
@@ -98,6 +101,41 @@ static bool same_as_last(struct mjd_capture *cap, const struct mjd_raw_frame *f)
     cap->last_len = f->len;
     cap->last_hash = h;
     return false;
+}
+
+static const char *flip_bits(unsigned bits)
+{
+    return bits == (MJD_FLIP_H | MJD_FLIP_V) ? "hv" : bits == MJD_FLIP_H ? "h" : "v";
+}
+
+/*
+ * --flip for the frame just read: whatever the open source does not do itself (a v4l2
+ * camera's HFLIP/VFLIP controls) is done in software, by the encoder pool. Which way it goes
+ * is logged when it changes (the first frame, a camera reopened) and published for /state.
+ */
+static unsigned soft_flip(struct mjd_capture *cap)
+{
+    if (cap->flip_want == 0) {
+        return 0;
+    }
+    unsigned hw = mjd_source_get_info(cap->source)->flip_done & cap->flip_want;
+    unsigned sw = cap->flip_want & ~hw;
+    unsigned state = hw | sw << 2;
+    if (state != cap->flip_state) {
+        cap->flip_state = state;
+        const char *spec = cap->ondemand.spec != NULL ? cap->ondemand.spec : "?";
+        if (hw != 0 && sw != 0) {
+            LOG_INFO("source '%s': --flip %s: %s in hardware, %s in software", spec,
+                     flip_bits(cap->flip_want), flip_bits(hw), flip_bits(sw));
+        } else {
+            LOG_INFO("source '%s': --flip %s in %s", spec, flip_bits(cap->flip_want),
+                     hw != 0 ? "hardware" : "software");
+        }
+        if (cap->health != NULL) {
+            mjd_demand_set_flip(cap->health, hw, sw);
+        }
+    }
+    return sw;
 }
 
 int64_t mjd_capture_backoff(int64_t prev_ns)
@@ -338,10 +376,20 @@ static void *capture_main(void *arg)
             source_recovered(cap);
         }
         mjd_hub_count_captured(cap->hub);
+        f->flip = soft_flip(cap);
         if (f->format == MJD_PIX_JPEG) {
             if (cap->drop_same > 0 && same_as_last(cap, f)) {
                 mjd_hub_count_dropped(cap->hub, MJD_DROP_SAME);
                 frame_done(cap, f);
+                continue;
+            }
+            if (f->flip != 0) {
+                // Flipping a JPEG costs a transform (or a re-encode): the encoder pool's job,
+                // like a raw frame's encoding, so that this thread keeps pace with the source.
+                if (mjd_encoder_submit(cap->encoder, f) != 0) {
+                    mjd_hub_count_dropped(cap->hub, MJD_DROP_BUSY);
+                    frame_done(cap, f);
+                }
                 continue;
             }
             struct core_buf *jpeg = NULL;
@@ -398,6 +446,8 @@ int mjd_capture_start(struct mjd_capture **out, struct mjd_capture_config *cfg)
     cap->hub = cfg->hub;
     cap->fps = cfg->fps;
     cap->drop_same = cfg->drop_same;
+    cap->flip_want = cfg->params.flip & (MJD_FLIP_H | MJD_FLIP_V);
+    cap->flip_state = ~0u;
     cap->stall_ns = cfg->stall_ns;
     // One buffer per encoder thread, one per backlog slot, one being filled.
     cap->nframes = 2 * cfg->encoder_threads + 1;

@@ -16,7 +16,9 @@
  * One thread, named "capture", owns the source and nothing else. It never blocks on a client
  * or on an encoder: when every frame buffer is lent out or the encoders are busy, the frame
  * is dropped and counted. Raw frames go to the encoder pool; JPEG frames from a passthrough
- * source are published directly.
+ * source are published directly, unless --flip asks the software flip of them (what the
+ * source did not flip itself, params.flip against its info's flip_done): those go to the
+ * encoder pool too, which flips them (flip.h).
  */
 struct mjd_capture;
 

@@ -12,6 +12,7 @@ int mjd_demand_init(struct mjd_demand *d, int64_t linger_ns)
     atomic_init(&d->last_error, 0);
     atomic_init(&d->restarts, 0);
     atomic_init(&d->wake_seq, 0);
+    atomic_init(&d->flip, 0);
     d->linger_ns = linger_ns;
     return core_event_create(&d->wake);
 }
@@ -83,4 +84,17 @@ int mjd_demand_last_error(struct mjd_demand *d)
 uint64_t mjd_demand_restarts(struct mjd_demand *d)
 {
     return atomic_load(&d->restarts);
+}
+
+void mjd_demand_set_flip(struct mjd_demand *d, unsigned hardware, unsigned software)
+{
+    atomic_store(&d->flip, (hardware & 3u) | (software & 3u) << 2);
+}
+
+const char *mjd_demand_flip_name(struct mjd_demand *d)
+{
+    unsigned f = atomic_load(&d->flip);
+    bool hw = (f & 3u) != 0;
+    bool sw = (f >> 2 & 3u) != 0;
+    return hw && sw ? "hardware+software" : hw ? "hardware" : sw ? "software" : "none";
 }

@@ -35,6 +35,9 @@ struct mjd_demand {
     atomic_uint_fast64_t wake_seq; /* the last frame seq given before the source last woke from
                                       sleep (a frame up to it is stale), written by the capture
                                       thread before it sets state ACTIVE; 0 before any wake */
+    atomic_uint flip;              /* --flip as done for the open source: the MJD_FLIP_* bits
+                                      the source does itself | the software ones << 2; written
+                                      by the capture thread when it learns them, 0 before */
     int64_t linger_ns;             /* --on-demand SEC in ns; 0: always open. Immutable */
     struct core_event *wake;       /* set on every arrival, and by stop */
 };
@@ -73,5 +76,13 @@ int mjd_demand_last_error(struct mjd_demand *d);
 
 /** Reopens after a failure so far. Any thread. */
 uint64_t mjd_demand_restarts(struct mjd_demand *d);
+
+/** How --flip is done for the source now: MJD_FLIP_* bits by its hardware and in software.
+ * Capture thread. */
+void mjd_demand_set_flip(struct mjd_demand *d, unsigned hardware, unsigned software);
+
+/** "none", "hardware", "software" or "hardware+software" (some of each: a camera with only
+ * one of HFLIP and VFLIP), as the capture thread last set it; "none" before. Any thread. */
+const char *mjd_demand_flip_name(struct mjd_demand *d);
 
 #endif

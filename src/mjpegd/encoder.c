@@ -3,22 +3,27 @@
 #include "mjpegd/encoder.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <turbojpeg.h>
 
 #include "core/log.h"
 #include "core/pool.h"
+#include "mjpegd/flip.h"
 
 struct mjd_encoder {
     struct mjd_encoder_config cfg; /* immutable */
     struct core_pool *pool;        /* owner thread only (submit is thread-safe) */
+    atomic_uint flip_logged;       /* atomic: 1 << enum mjd_flip_how once that way was logged */
+    atomic_uint flip_failed;       /* atomic: JPEG flips that failed (logged at 1, 2, 4...) */
 };
 
-/* A pool thread's private state, made by thread_init. */
+/* A pool thread's private state, made by thread_init, freed by thread_fini: that thread's. */
 struct tls {
     tjhandle tj;
     unsigned char *out; /* tjAlloc'ed, cap bytes */
     unsigned long cap;
+    struct mjd_jpeg_flipper *flipper; /* --flip of JPEG frames: made on the first one */
 };
 
 static int tls_init(void *ctx, void **state)
@@ -44,6 +49,7 @@ static void tls_fini(void *ctx, void *state)
     if (t == NULL) {
         return;
     }
+    mjd_jpeg_flipper_destroy(t->flipper);
     tjFree(t->out);
     tjDestroy(t->tj);
     free(t);
@@ -83,12 +89,55 @@ static int encode(struct tls *t, const struct mjd_raw_frame *f, int quality, str
     return core_buf_from(out, dst, size);
 }
 
+/* A JPEG frame's software flip (capture.c sends only those with flip bits), into a new core_buf. */
+static int flip_jpeg(struct mjd_encoder *enc, struct tls *t, const struct mjd_raw_frame *f,
+                     struct core_buf **out)
+{
+    *out = NULL;
+    if (t->flipper == NULL && mjd_jpeg_flipper_create(&t->flipper) != 0) {
+        return -ENOMEM;
+    }
+    const unsigned char *jpeg = NULL;
+    size_t len = 0;
+    enum mjd_flip_how how = MJD_FLIP_LOSSLESS;
+    int rc = mjd_flip_jpeg(t->flipper, f->data, f->len, f->flip, enc->cfg.quality, &jpeg, &len,
+                           &how);
+    if (rc != 0) {
+        unsigned n = atomic_fetch_add(&enc->flip_failed, 1) + 1;
+        if ((n & (n - 1)) == 0) {
+            LOG_WARN("cannot flip a %ux%u JPEG (dropped, %u so far): %s", f->width, f->height, n,
+                     mjd_jpeg_flipper_error(t->flipper));
+        }
+        return rc;
+    }
+    unsigned bit = 1u << how;
+    if ((atomic_fetch_or(&enc->flip_logged, bit) & bit) == 0) {
+        if (how == MJD_FLIP_LOSSLESS) {
+            LOG_INFO("flipping %ux%u JPEG frames losslessly (tjTransform)", f->width, f->height);
+        } else {
+            LOG_INFO("flipping %ux%u JPEG frames by decoding and encoding again at quality %d "
+                     "(not a whole number of MCUs on the edge the flip moves)",
+                     f->width, f->height, enc->cfg.quality);
+        }
+    }
+    return core_buf_from(out, jpeg, len);
+}
+
 static void encode_task(void *arg, void *state, int status)
 {
     struct mjd_raw_frame *f = arg;
     struct mjd_encoder *enc = f->encoder_;
     struct core_buf *jpeg = NULL;
-    if (status != 0 || encode(state, f, enc->cfg.quality, &jpeg) != 0) {
+    int rc = status;
+    if (rc == 0 && f->format == MJD_PIX_JPEG) {
+        rc = flip_jpeg(enc, state, f, &jpeg);
+    } else if (rc == 0) {
+        if (f->flip != 0 && f->format == MJD_PIX_YUV420P) {
+            mjd_flip_yuv420p(f->data, f->width, f->height, f->flip); // lent to this task
+        }
+        rc = encode(state, f, enc->cfg.quality, &jpeg);
+    }
+    if (rc != 0) {
         mjd_hub_count_dropped(enc->cfg.hub, MJD_DROP_ERROR);
     } else {
         mjd_hub_publish(enc->cfg.hub, jpeg, f->seq, f->wall_ns);
@@ -104,6 +153,8 @@ int mjd_encoder_create(struct mjd_encoder **out, const struct mjd_encoder_config
         return -ENOMEM;
     }
     enc->cfg = *cfg;
+    atomic_init(&enc->flip_logged, 0);
+    atomic_init(&enc->flip_failed, 0);
     struct core_pool_config pc = {
         .name = "encode",
         .threads = cfg->threads,

@@ -11,8 +11,11 @@
 
 /*
  * Built on core_pool: thread_init creates each worker's TurboJPEG handle and output buffer
- * (thread-local state), thread_fini frees them. An encoded frame is copied once into a
- * core_buf and published to the hub, which drops it if a newer frame got there first, so
+ * (thread-local state), thread_fini frees them. A frame with flip bits is flipped on the
+ * worker first (flip.h): a YUV420P frame in its planes, in place (the frame is lent to the
+ * task); a JPEG frame (the capture sends one only to flip it) through the worker's own JPEG
+ * flipper, made on its first such frame and freed by thread_fini. An encoded frame is copied once
+ * into a core_buf and published to the hub, which drops it if a newer frame got there first, so
  * frames reach clients strictly in order.
  */
 struct mjd_encoder;

@@ -85,8 +85,10 @@ static const struct mjd_option table[] = {
       .parse = mjd_opt_read_flip,
       .expect = "h, v, hv or none",
       .def = "none",
-      .help = "Mirror a v4l2 camera's picture in its hardware (V4L2_CID_HFLIP, V4L2_CID_VFLIP): h "
-              "horizontally, v vertically, hv both; a camera that cannot is logged (per "
+      .help = "Mirror the picture: h horizontally, v vertically, hv both (a half turn). A v4l2 "
+              "camera is asked first (V4L2_CID_HFLIP, V4L2_CID_VFLIP); what it cannot do, and "
+              "every other source, is flipped in software: raw frames in their planes, JPEG "
+              "losslessly, or re-encoded at --quality when its size is not whole MCUs (per "
               "source)." },
     { .name = "on-demand",
       .metavar = "SEC",

@@ -122,6 +122,8 @@ static void json_source(struct out *o, const struct mjd_report_source *s, bool s
     }
     put(o, ",\"width\":%u,\"height\":%u,\"fps\":%.2f,\"target_fps\":%u,\"quality\":%d", s->width,
         s->height, s->fps, s->target_fps, s->quality);
+    put(o, ",\"flip\":");
+    put_json_string(o, s->flip != NULL ? s->flip : "none");
     put(o, ",\"frames_captured\":%llu,\"frames_published\":%llu,\"frames_dropped\":%llu",
         (unsigned long long)s->frames_captured, (unsigned long long)s->frames_published,
         (unsigned long long)dropped_sum(s));

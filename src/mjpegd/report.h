@@ -29,6 +29,7 @@ struct mjd_report_source {
     double fps; /* measured */
     unsigned target_fps;
     int quality;
+    const char *flip; /* --flip: "none", "hardware", "software", "hardware+software" (static) */
     uint64_t frames_captured;
     uint64_t frames_published;
     uint64_t frames_dropped[MJD_DROP_REASONS]; /* by reason */

@@ -81,6 +81,8 @@ static void gather_report(void *ctx, struct mjd_report *r)
         rs->fps = hs.fps;
         rs->target_fps = src->conf->fps;
         rs->quality = (int)src->conf->quality;
+        rs->flip = src->conf->flip != 0 && src->demand != NULL ? mjd_demand_flip_name(src->demand)
+                                                               : "none";
         rs->frames_captured = hs.captured;
         rs->frames_published = hs.published;
         memcpy(rs->frames_dropped, hs.dropped_by, sizeof(rs->frames_dropped));

@@ -16,7 +16,9 @@
  * Horizontal/Vertical Flip controls (mjpegd logs each value it sets).
  * $MJPEGD_FAKE_V4L2_PRESENT_IF=FILE: the device is absent (open fails with ENOENT, as for a
  * /dev/videoN not there yet) until FILE exists: a camera plugged in after the server started.
- * One fake device at a time; a mutex guards it.
+ * Without _CONTROLS the camera has no controls (so --flip is done in software) unless
+ * $MJPEGD_FAKE_V4L2_FLIP=1 gives it HFLIP and VFLIP (which it takes but does not apply: frames stay
+ * as they are). One fake device at a time; a mutex guards it.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -121,6 +123,12 @@ static int fake_open(void)
         dev.formats[0] = nv12m ? V4L2_PIX_FMT_NV12M : V4L2_PIX_FMT_YUYV;
     }
     dev.nformats = 1;
+    const char *flip = getenv("MJPEGD_FAKE_V4L2_FLIP");
+    if (flip != NULL && strcmp(flip, "1") == 0) {
+        dev.ctrls[0] = (struct fake_v4l2_ctrl){ V4L2_CID_HFLIP, "Horizontal Flip", 0, 1, 0, 0 };
+        dev.ctrls[1] = (struct fake_v4l2_ctrl){ V4L2_CID_VFLIP, "Vertical Flip", 0, 1, 0, 0 };
+        dev.nctrls = 2;
+    }
     dev.loop = true;
     if (getenv("MJPEGD_FAKE_V4L2_CONTROLS") != NULL) {
         static const struct fake_v4l2_ctrl ctrls[] = {

@@ -588,6 +588,33 @@ def ffprobe_count_frames(data, fmt):
         return streams[0]
 
 
+def gray_pixels(jpeg):
+    """Decodes one JPEG with ffmpeg; returns (width, height, its luma as bytes, row by row)."""
+    info = ffprobe(jpeg)
+    w, h = int(info["width"]), int(info["height"])
+    r = subprocess.run(["ffmpeg", "-v", "error", "-f", "image2pipe", "-c:v", "mjpeg", "-i", "-",
+                        "-f", "rawvideo", "-pix_fmt", "gray", "-"], input=jpeg, capture_output=True,
+                       timeout=30 * MULT)
+    check(r.returncode == 0, f"ffmpeg failed ({r.returncode}): {r.stderr.decode(errors='replace')}")
+    check(len(r.stdout) == w * h, f"ffmpeg decoded {len(r.stdout)} bytes, not {w}x{h}")
+    return w, h, r.stdout
+
+
+def mirror_diff(got, want, w, h, flip, rows=None):
+    """Mean absolute difference between luma got and want mirrored by flip ("h", "v", "hv",
+    "" for none), over rows (a range; all of them by default)."""
+    total, n = 0, 0
+    for y in rows if rows is not None else range(h):
+        sy = h - 1 - y if "v" in flip else y
+        a = got[y * w:(y + 1) * w]
+        b = want[sy * w:(sy + 1) * w]
+        if "h" in flip:
+            b = b[::-1]
+        total += sum(abs(p - q) for p, q in zip(a, b))
+        n += w
+    return total / n
+
+
 def raise_nofile(n):
     import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -9,7 +9,7 @@ import tempfile
 import time
 
 from harness import MULT, VARIANT, binary, check, check_eq, main, test, wait_for
-from mjpegd_fixture import Mjpegd, ffprobe
+from mjpegd_fixture import Mjpegd, ffprobe, gray_pixels, mirror_diff
 
 DEVICE = "/dev/video-mjpegd-fake0"
 
@@ -122,6 +122,44 @@ def test_v4l2_mjpeg_without_huffman_tables_gets_them():
             check(b"\xff\xc4" in body[:body.index(b"\xff\xda")], "no DHT before the first SOS")
             info = ffprobe(body)
             check_eq((info["codec_name"], info["width"], info["height"]), ("mjpeg", 320, 240), "ffprobe")
+
+
+@test(timeout=120)
+def test_v4l2_flip_without_hflip_vflip_is_done_in_software():
+    with tempfile.TemporaryDirectory() as d:
+        jpeg = make_jpeg(os.path.join(d, "f.jpg"))
+        with started(FakeCamera(jpeg=os.path.join(d, "f.jpg")), "--flip", "v") as srv:
+            # Set by the capture thread at the first frame, so polled.
+            check(wait_for(lambda: srv.state()["flip"] == "software", 10.0),
+                  f"/state flip is {srv.state()['flip']!r}, not 'software'")
+            r = srv.get("/snapshot")
+            check_eq(r.status, 200, "snapshot status")
+            w, h, a = gray_pixels(jpeg)
+            fw, fh, b = gray_pixels(r.body)
+            check_eq((fw, fh), (w, h), "flipped size")
+            mirrored = mirror_diff(b, a, w, h, "v")
+            check(mirrored < 0.6, f"mean diff {mirrored:.2f} to the camera's picture mirrored")
+            check(mirror_diff(b, a, w, h, "") > 4 * mirrored + 5, "the picture is not flipped")
+            srv.stop()
+            log = srv.stderr_text()
+            check("cannot flip vertically in hardware; flipping in software" in log,
+                  "no warning that the camera cannot flip")
+            check("--flip v in software" in log, "the log does not say software")
+
+
+@test(timeout=120)
+def test_v4l2_flip_with_hflip_vflip_is_left_to_the_camera():
+    with tempfile.TemporaryDirectory() as d:
+        jpeg = make_jpeg(os.path.join(d, "f.jpg"))
+        with started(FakeCamera(jpeg=os.path.join(d, "f.jpg"), flip=1), "--flip", "hv") as srv:
+            check(wait_for(lambda: srv.state()["flip"] == "hardware", 10.0),
+                  f"/state flip is {srv.state()['flip']!r}, not 'hardware'")
+            r = srv.get("/snapshot")
+            # The fake takes the controls without flipping: a second flip in software would
+            # show here as a changed picture.
+            check(r.body == jpeg, "the camera's JPEG was not passed through as it is")
+            srv.stop()
+            check("--flip hv in hardware" in srv.stderr_text(), "the log does not say hardware")
 
 
 @test(timeout=120)

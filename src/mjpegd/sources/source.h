@@ -26,7 +26,8 @@ enum mjd_capture_format {
     MJD_CAPTURE_RGB24,
 };
 
-/* --flip bits: mirror in the camera's hardware (V4L2_CID_HFLIP / V4L2_CID_VFLIP). */
+/* --flip bits: h, v, both (a 180-degree turn). A v4l2 camera is asked first (V4L2_CID_HFLIP /
+ * V4L2_CID_VFLIP); whatever no source did itself is done in software (mjpegd/flip.h). */
 #define MJD_FLIP_H 1u
 #define MJD_FLIP_V 2u
 
@@ -36,7 +37,7 @@ struct mjd_source_params {
     unsigned height;
     unsigned fps;
     unsigned format;      /* enum mjd_capture_format; 0 (auto) when not set */
-    unsigned flip;        /* MJD_FLIP_* bits; 0: leave the camera as it is */
+    unsigned flip;        /* MJD_FLIP_* bits; 0: no flip */
     const char *controls; /* --control: "name=value" items joined by ','; NULL or "" for none.
                              Borrowed: points into the immutable config */
 };
@@ -50,6 +51,9 @@ struct mjd_source_info {
     bool self_paced;        /* read() waits for the next frame itself (a camera); otherwise the
                                capture thread paces the calls at the asked rate */
     size_t max_frame_bytes; /* the capacity a frame buffer needs */
+    unsigned flip_done;     /* MJD_FLIP_* bits of params->flip the source applies itself (a
+                               v4l2 camera's HFLIP/VFLIP controls took them); the capture
+                               thread has the rest done in software. 0 for other sources */
 };
 
 /** One frame buffer, owned by the capture thread and lent to an encoder. */
@@ -62,6 +66,8 @@ struct mjd_raw_frame {
     enum mjd_pixfmt format; /* set by read() */
     uint64_t seq;           /* set by the capture thread before read(), starting at 1 */
     int64_t wall_ns;        /* capture time: set by the capture thread, a source may refine it */
+    unsigned flip;          /* MJD_FLIP_* bits the encoder applies in software: set by the
+                               capture thread after read() */
     void *encoder_;         /* private: the encoder holding the frame */
 };
 

@@ -137,7 +137,8 @@ int mjd_v4l2_create(struct mjd_source **out, const char *path, const struct mjd_
     }
     if (rc == 0) {
         set_rate(s, p->fps);
-        s->stats.controls_set = mjd_v4l2_ctrl_apply(ops, s->fd, path, p->controls, p->flip);
+        s->stats.controls_set = mjd_v4l2_ctrl_apply(ops, s->fd, path, p->controls, p->flip,
+                                                    &s->base.info.flip_done);
         rc = mjd_v4l2_bufs_map(&s->bufs);
     }
     if (rc == 0) {

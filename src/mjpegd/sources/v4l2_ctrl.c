@@ -218,23 +218,32 @@ static bool apply_item(const struct mjd_v4l2_ops *ops, int fd, const char *path,
     return set(ops, fd, path, c, value);
 }
 
+/* Sets the flip control id on (asked) or off. True when the driver accepted the value; *done
+ * says whether the camera now flips (on asked, and the control can be 1 and took it). */
 static bool flip(const struct mjd_v4l2_ops *ops, int fd, const char *path, const struct ctrl *list,
-                 size_t n, uint32_t id, bool on, const char *what)
+                 size_t n, uint32_t id, bool on, const char *what, bool *done)
 {
+    *done = false;
     const struct ctrl *c = find_id(list, n, id);
-    if (c == NULL) {
+    if (c == NULL || (on && c->min <= c->max && (c->min > 1 || c->max < 1))) {
         if (on) {
-            LOG_WARN("v4l2 source: %s cannot flip %s in hardware; the picture is not flipped", path,
+            LOG_WARN("v4l2 source: %s cannot flip %s in hardware; flipping in software", path,
                      what);
         }
         return false;
     }
-    return set(ops, fd, path, c, on ? 1 : 0);
+    bool ok = set(ops, fd, path, c, on ? 1 : 0);
+    if (on && !ok) {
+        LOG_WARN("v4l2 source: %s refused to flip %s; flipping in software", path, what);
+    }
+    *done = on && ok;
+    return ok;
 }
 
 unsigned mjd_v4l2_ctrl_apply(const struct mjd_v4l2_ops *ops, int fd, const char *path,
-                             const char *list, unsigned flips)
+                             const char *list, unsigned flips, unsigned *flipped)
 {
+    *flipped = 0;
     bool any = list != NULL && list[0] != '\0';
     if (!any && flips == 0) {
         return 0;
@@ -257,10 +266,14 @@ unsigned mjd_v4l2_ctrl_apply(const struct mjd_v4l2_ops *ops, int fd, const char 
         }
     }
     if (flips != 0) {
-        ok += flip(ops, fd, path, ctrls, n, V4L2_CID_HFLIP, flips & MJD_FLIP_H, "horizontally") ? 1
-                                                                                                : 0;
-        ok += flip(ops, fd, path, ctrls, n, V4L2_CID_VFLIP, flips & MJD_FLIP_V, "vertically") ? 1
-                                                                                              : 0;
+        bool h = false, v = false;
+        ok += flip(ops, fd, path, ctrls, n, V4L2_CID_HFLIP, flips & MJD_FLIP_H, "horizontally", &h)
+                      ? 1
+                      : 0;
+        ok += flip(ops, fd, path, ctrls, n, V4L2_CID_VFLIP, flips & MJD_FLIP_V, "vertically", &v)
+                      ? 1
+                      : 0;
+        *flipped = (h ? MJD_FLIP_H : 0) | (v ? MJD_FLIP_V : 0);
     }
     free(copy);
     free(ctrls);

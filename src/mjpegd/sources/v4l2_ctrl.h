@@ -20,9 +20,11 @@ void mjd_v4l2_ctrl_key(const char *name, char *out, size_t cap);
  * device's controls (VIDIOC_QUERYCTRL enumeration, by mjd_v4l2_ctrl_key of their names);
  * an unknown name, a value the driver refuses or a camera that cannot flip is logged as a
  * warning (with the names the camera has) and skipped: the camera still streams. Returns the
- * number of values the driver accepted. The caller's thread (the source's owner).
+ * number of values the driver accepted; *flipped gets the MJD_FLIP_* bits the camera now
+ * flips itself (the rest of flip is left to the software flip). The caller's thread (the
+ * source's owner).
  */
 unsigned mjd_v4l2_ctrl_apply(const struct mjd_v4l2_ops *ops, int fd, const char *path,
-                             const char *list, unsigned flip);
+                             const char *list, unsigned flip, unsigned *flipped);
 
 #endif

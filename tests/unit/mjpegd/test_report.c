@@ -52,7 +52,8 @@ TEST(report_json_has_exactly_the_keys)
     ASSERT_EQ_STR(
             buf,
             "{\"version\":\"1.2.3\",\"source\":\"test\",\"width\":1280,\"height\":720,"
-            "\"fps\":29.50,\"target_fps\":30,\"quality\":75,\"frames_captured\":100,"
+            "\"fps\":29.50,\"target_fps\":30,\"quality\":75,\"flip\":\"none\","
+            "\"frames_captured\":100,"
             "\"frames_published\":95,\"frames_dropped\":3,"
             "\"frames_dropped_by\":{\"busy\":2,\"stale\":1,\"error\":0,\"same\":0,\"invalid\":0},"
             "\"frames_in_flight\":2,\"frames_skipped\":4,\"status\":\"ok\","
@@ -67,6 +68,10 @@ TEST(report_json_has_exactly_the_keys)
     r.sources[0].last_frame_age = -1;
     ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
     ASSERT_NOT_NULL(strstr(buf, ",\"last_frame_age\":null,"));
+    // --flip done in software (a camera without HFLIP/VFLIP, or any other source).
+    r.sources[0].flip = "software";
+    ASSERT_CMP_INT(mjd_report_json(&r, buf, sizeof(buf)), >, 0);
+    ASSERT_NOT_NULL(strstr(buf, ",\"quality\":75,\"flip\":\"software\",\"frames_captured\":"));
 }
 
 TEST(report_json_lists_every_source_when_there_are_several)

@@ -542,13 +542,47 @@ TEST(v4l2_controls_and_flip_by_name)
     ASSERT_EQ_INT(r.dev.ctrls[4].value, 300);
     ASSERT_EQ_INT(r.dev.ctrls[5].value, 1);
     ASSERT_EQ_U64(rig_stats(&r).controls_set, 6);
+    // The camera flips h itself: the capture thread does not flip it again in software.
+    ASSERT_EQ_INT(mjd_source_get_info(r.src)->flip_done, MJD_FLIP_H);
     rig_done(&r);
 
-    // A camera without flip controls or any control still streams.
+    // A camera without flip controls or any control still streams; the flip is left to the
+    // software path (flip_done 0).
     rig_init(&r);
     p.flip = MJD_FLIP_H | MJD_FLIP_V;
     ASSERT_OK(rig_open(&r, &p));
     ASSERT_EQ_U64(rig_stats(&r).controls_set, 0);
+    ASSERT_EQ_INT(mjd_source_get_info(r.src)->flip_done, 0);
+    rig_done(&r);
+}
+
+TEST(v4l2_flip_reports_what_the_camera_took)
+{
+    struct rig r;
+    rig_init(&r);
+    // VFLIP only, and an HFLIP that cannot be 1 (a driver's 0..0): h goes to software.
+    static const struct fake_v4l2_ctrl ctrls[] = {
+        { V4L2_CID_HFLIP, "Horizontal Flip", 0, 0, 0, 0 },
+        { V4L2_CID_VFLIP, "Vertical Flip", 0, 1, 0, 0 },
+    };
+    memcpy(r.dev.ctrls, ctrls, sizeof(ctrls));
+    r.dev.nctrls = CORE_ARRAY_SIZE(ctrls);
+    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    p.flip = MJD_FLIP_H | MJD_FLIP_V;
+    ASSERT_OK(rig_open(&r, &p));
+    ASSERT_EQ_INT(mjd_source_get_info(r.src)->flip_done, MJD_FLIP_V);
+    ASSERT_EQ_INT(r.dev.ctrls[0].sets, 0); // not set to a value it cannot take
+    ASSERT_EQ_INT(r.dev.ctrls[1].value, 1);
+    rig_done(&r);
+
+    // No flip asked: nothing is done, by the camera or in software.
+    rig_init(&r);
+    memcpy(r.dev.ctrls, ctrls, sizeof(ctrls));
+    r.dev.nctrls = CORE_ARRAY_SIZE(ctrls);
+    p.flip = 0;
+    ASSERT_OK(rig_open(&r, &p));
+    ASSERT_EQ_INT(mjd_source_get_info(r.src)->flip_done, 0);
+    ASSERT_EQ_INT(r.dev.ctrls[1].sets, 0);
     rig_done(&r);
 }
 
