@@ -567,7 +567,7 @@ TEST(v4l2_flip_reports_what_the_camera_took)
     };
     memcpy(r.dev.ctrls, ctrls, sizeof(ctrls));
     r.dev.nctrls = CORE_ARRAY_SIZE(ctrls);
-    struct mjd_source_params p = params(64, 48, MJD_CAPTURE_AUTO);
+    struct mjd_source_params p = rig_params(64, 48, MJD_CAPTURE_AUTO);
     p.flip = MJD_FLIP_H | MJD_FLIP_V;
     ASSERT_OK(rig_open(&r, &p));
     ASSERT_EQ_INT(mjd_source_get_info(r.src)->flip_done, MJD_FLIP_V);
