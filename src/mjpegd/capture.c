@@ -322,6 +322,10 @@ static void *capture_main(void *arg)
                 continue;
             }
             cap->down = false;
+            if (cap->health != NULL) {
+                // A source that could not open at start-up learnt its size only now.
+                mjd_demand_set_size(cap->health, info->width, info->height);
+            }
             // Retrying until the first good frame; a restart counts once it opened again.
             set_health(cap, cap->failing ? MJD_DEMAND_RETRYING : MJD_DEMAND_ACTIVE, 0, was_down);
         }

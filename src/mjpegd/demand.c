@@ -13,6 +13,7 @@ int mjd_demand_init(struct mjd_demand *d, int64_t linger_ns)
     atomic_init(&d->restarts, 0);
     atomic_init(&d->wake_seq, 0);
     atomic_init(&d->flip, 0);
+    atomic_init(&d->size, 0);
     d->linger_ns = linger_ns;
     return core_event_create(&d->wake);
 }
@@ -74,6 +75,22 @@ void mjd_demand_set_health(struct mjd_demand *d, enum mjd_demand_state state, in
         atomic_fetch_add(&d->restarts, 1);
     }
     atomic_store(&d->state, state);
+}
+
+void mjd_demand_set_size(struct mjd_demand *d, unsigned width, unsigned height)
+{
+    atomic_store(&d->size, (uint_fast64_t)width << 32 | (uint32_t)height);
+}
+
+bool mjd_demand_size(struct mjd_demand *d, unsigned *width, unsigned *height)
+{
+    uint_fast64_t v = atomic_load(&d->size);
+    if (v == 0) {
+        return false;
+    }
+    *width = (unsigned)(v >> 32);
+    *height = (unsigned)(v & 0xffffffffu);
+    return true;
 }
 
 int mjd_demand_last_error(struct mjd_demand *d)

@@ -38,6 +38,10 @@ struct mjd_demand {
     atomic_uint flip;              /* --flip as done for the open source: the MJD_FLIP_* bits
                                       the source does itself | the software ones << 2; written
                                       by the capture thread when it learns them, 0 before */
+    atomic_uint_fast64_t size;     /* width << 32 | height of the source as it opened (the
+                                      first open's, which sizes the frame buffers); 0 until it
+                                      opened: /state then shows --size. Written by the capture
+                                      thread */
     int64_t linger_ns;             /* --on-demand SEC in ns; 0: always open. Immutable */
     struct core_event *wake;       /* set on every arrival, and by stop */
 };
@@ -67,6 +71,13 @@ bool mjd_demand_wanted(struct mjd_demand *d, int64_t now_ns);
  * failure (0: none) and how often it was reopened after one. Capture thread. */
 void mjd_demand_set_health(struct mjd_demand *d, enum mjd_demand_state state, int last_error,
                            bool restarted);
+
+/** The size the source opened at (it may differ from --size: a camera granting another one, a
+ * relay's upstream). Capture thread. */
+void mjd_demand_set_size(struct mjd_demand *d, unsigned width, unsigned height);
+
+/** The size set by mjd_demand_set_size; false (outputs untouched) if none was yet. Any thread. */
+bool mjd_demand_size(struct mjd_demand *d, unsigned *width, unsigned *height);
 
 /** The capture thread's state. Any thread. */
 enum mjd_demand_state mjd_demand_state(struct mjd_demand *d);

@@ -78,6 +78,10 @@ static void gather_report(void *ctx, struct mjd_report *r)
         }
         rs->width = src->info->width;
         rs->height = src->info->height;
+        if (src->demand != NULL) {
+            // Opened after start-up (--wait-for-source, several sources): the size it opened at.
+            (void)mjd_demand_size(src->demand, &rs->width, &rs->height);
+        }
         rs->fps = hs.fps;
         rs->target_fps = src->conf->fps;
         rs->quality = (int)src->conf->quality;

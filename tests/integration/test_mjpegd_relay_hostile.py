@@ -286,5 +286,33 @@ def test_relay_of_an_mjpegd_with_auth_and_a_wrong_password_says_so_and_hides_bot
             c.close()
 
 
+@test(timeout=180)
+def test_a_redirecting_upstream_is_named_as_such_and_its_location_not_logged():
+    """An upstream that answers 302 (with an HTML body or none): redirects are not followed, the
+    log says so (not curl's "Failed writing received data" nor "upstream closed the stream"),
+    /state says Protocol error (not Connection reset by peer), and the Location, which may be
+    relative to a URL with a password, is not logged."""
+    def script(cam, n, conn):
+        body = b"<html>moved</html>" if n % 2 else b""
+        cam.send(n, conn, b"HTTP/1.1 302 Found\r\nLocation: /elsewhere-xyz\r\n"
+                 b"Content-Type: text/html\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+
+    cam = HostileCamera(script)
+    try:
+        with Mjpegd("--source", f"http://user:pw@127.0.0.1:{cam.port}/video",
+                    "--source", "test") as relay:
+            check(wait_for(lambda: cam.conns >= 2 and source(relay, 0)["last_error"] is not None,
+                           30 * MULT), f"no error: {relay.state()}")
+            st = source(relay, 0)
+            check_eq((st["status"], st["last_error"]), ("retrying", "Protocol error"), "a 302")
+            log = relay.stderr_text()
+            check("HTTP 302, a redirect" in log, f"the log does not name the redirect: {log}")
+            check("Failed writing" not in log and "not a multipart" not in log,
+                  f"curl's or the multipart check's words about a redirect: {log}")
+            check("elsewhere-xyz" not in log and ":pw@" not in log, f"a Location in: {log}")
+    finally:
+        cam.close()
+
+
 if __name__ == "__main__":
     main()

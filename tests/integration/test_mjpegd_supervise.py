@@ -181,6 +181,27 @@ def test_relay_of_an_upstream_started_later_is_waited_for_with_wait_for_source()
     check_eq(relay.returncode, 0, "exit status")
 
 
+@test(timeout=300)
+def test_state_shows_the_size_a_source_opened_at_after_start_up():
+    """--wait-for-source, an upstream at another size than --size that comes up later: /state
+    said --size while waiting, and says the upstream's size once the relay opened it (it kept
+    saying --size over frames of another size)."""
+    port = free_port()
+    with Mjpegd("--wait-for-source", "--source", f"http://127.0.0.1:{port}/stream") as relay:
+        st = status(relay)
+        check_eq((st["width"], st["height"]), (320, 240), f"size while waiting: {st}")
+        with Mjpegd("--size", "160x120", "--fps", "15", listen=f"127.0.0.1:{port}"):
+            check(wait_for(lambda: status(relay)["status"] == "ok", 60),
+                  f"not ok once the upstream is up: {status(relay)}")
+            check_eq(ffprobe(relay.get("/snapshot").body)["width"], 160, "the relayed frame")
+            st = status(relay)
+            check_eq((st["width"], st["height"]), (160, 120), f"top-level size: {st}")
+            s0 = st["sources"][0] if "sources" in st else st
+            check_eq((s0["width"], s0["height"]), (160, 120), f"source size: {s0}")
+        relay.stop()
+    check_eq(relay.returncode, 0, "exit status")
+
+
 @test(timeout=60)
 def test_malformed_url_with_wait_for_source_is_still_a_startup_error():
     """A bad spec (EINVAL) is a configuration error: waiting would never mend it."""

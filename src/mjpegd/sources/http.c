@@ -73,8 +73,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
         if (curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK || ct == NULL ||
             strncasecmp(ct, "multipart/", 10) != 0 ||
             mjd_multipart_init(&s->mp, ct, HTTP_MAX_FRAME) != 0) {
-            LOG_WARN("http source %s: not a multipart stream (Content-Type %s)", s->shown,
-                     ct != NULL ? ct : "none");
+            long status = 0;
+            (void)curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+            if (status < 300 || status >= 400) { // a redirect's body: pump() says why
+                LOG_WARN("http source %s: not a multipart stream (Content-Type %s)", s->shown,
+                         ct != NULL ? ct : "none");
+            }
             s->failed = true;
             return 0; // aborts the transfer
         }
@@ -120,6 +124,9 @@ int mjd_http_end_errno(int curl_code, long http_status, bool not_multipart)
                : http_status == 404                     ? -ENOENT
                                                         : -EPROTO;
     }
+    if (http_status >= 300 && http_status < 400) {
+        return -EPROTO; // a redirect, not followed: the body is not the stream
+    }
     return curl_code == CURLE_COULDNT_CONNECT        ? -ECONNREFUSED
            : curl_code == CURLE_COULDNT_RESOLVE_HOST ? -EHOSTUNREACH
            : curl_code == CURLE_OPERATION_TIMEDOUT   ? -ETIMEDOUT
@@ -146,10 +153,18 @@ static int pump(struct http_source *s, int64_t deadline_ns)
             if (msg->msg == CURLMSG_DONE) {
                 CURLcode cc = msg->data.result;
                 long status = 0;
+                (void)curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
                 if (cc == CURLE_HTTP_RETURNED_ERROR) {
-                    (void)curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
                     LOG_WARN("http source %s: the upstream answered HTTP %ld%s", s->shown, status,
                              status == 401 ? " (wrong or missing USER:PASS in the URL)" : "");
+                } else if (status >= 300 && status < 400) {
+                    // Its Location is not logged: a relative one would carry the URL's password.
+                    LOG_WARN("http source %s: the upstream answered HTTP %ld, a redirect; "
+                             "redirects are not followed: give the URL it points to",
+                             s->shown, status);
+                } else if (s->failed && cc == CURLE_WRITE_ERROR) {
+                    // Said already (not a multipart stream): curl's "Failed writing received
+                    // data to disk/application" would only confuse.
                 } else {
                     LOG_WARN("http source %s: transfer ended: %s", s->shown,
                              cc == CURLE_OK ? "upstream closed the stream"

@@ -8,8 +8,8 @@
 /**
  * Why a relayed transfer ended, as the negative errno its reads then fail with (what /state
  * shows as last_error): curl_code is the transfer's CURLcode, http_status the response code
- * when curl_code is CURLE_HTTP_RETURNED_ERROR. 401/403 are -EACCES ("Permission denied": the
- * URL's USER:PASS), 404 -ENOENT, another HTTP error -EPROTO; a refused connection
+ * (0 if none). 401/403 are -EACCES ("Permission denied": the URL's USER:PASS), 404 -ENOENT,
+ * another HTTP error -EPROTO, a 3xx redirect (not followed) -EPROTO; a refused connection
  * -ECONNREFUSED, a name that does not resolve -EHOSTUNREACH, a timeout -ETIMEDOUT, a body that
  * is not multipart (not_multipart) -EPROTO, anything else (the upstream closed) -ECONNRESET.
  * Pure, any thread.

@@ -201,5 +201,10 @@ TEST(http_end_errno_says_why_the_upstream_is_unusable)
     ASSERT_EQ_INT(mjd_http_end_errno(CURLE_OPERATION_TIMEDOUT, 0, false), -ETIMEDOUT);
     ASSERT_EQ_INT(mjd_http_end_errno(CURLE_WRITE_ERROR, 0, true), -EPROTO);
     ASSERT_EQ_INT(mjd_http_end_errno(CURLE_OK, 0, false), -ECONNRESET);
+    ASSERT_EQ_INT(mjd_http_end_errno(CURLE_OK, 200, false), -ECONNRESET);
+    // A redirect (not followed) is "Protocol error", not "Connection reset by peer".
+    ASSERT_EQ_INT(mjd_http_end_errno(CURLE_OK, 302, false), -EPROTO);
+    ASSERT_EQ_INT(mjd_http_end_errno(CURLE_OK, 301, false), -EPROTO);
+    ASSERT_EQ_INT(mjd_http_end_errno(CURLE_WRITE_ERROR, 307, true), -EPROTO); // with a body
     ASSERT_EQ_INT(mjd_http_end_errno(CURLE_RECV_ERROR, 0, false), -ECONNRESET);
 }
