@@ -47,7 +47,8 @@ static const struct mjd_option table[] = {
       .max = 240,
       .offset = S(fps),
       .def = "30",
-      .help = "Frames per second captured (per source)." },
+      .help = "Frames per second captured (per source); a pipe: or http:// source goes at its "
+              "input's pace instead." },
     { .name = "quality",
       .metavar = "Q",
       .kind = MJD_OPT_UINT,
