@@ -9,33 +9,13 @@
 #include <time.h>
 #include <turbojpeg.h>
 
+#include "bench_frames.h"
 #include "mjpegd/flip.h"
-#include "mjpegd/sources/jpeg_split.h"
 #include "mjpegd/sources/source.h"
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a;
-    double y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-struct frame {
-    unsigned char *data;
-    size_t len;
-};
-
-/* This thread's CPU time, so that the figures hold on a shared machine. */
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void report(const char *what, double *us, size_t n)
 {
-    qsort(us, n, sizeof(*us), cmp_double);
+    qsort(us, n, sizeof(*us), bench_cmp_double);
     double mean = 0.0;
     for (size_t i = 0; i < n; i++) {
         mean += us[i];
@@ -43,64 +23,6 @@ static void report(const char *what, double *us, size_t n)
     mean /= (double)n;
     printf("  %-34s median %6.0f us, mean %6.0f us, p99 %6.0f us (%4.1f %% of a core at 30 fps)\n",
            what, us[n / 2], mean, us[n * 99 / 100], mean * 30 / 1e4);
-}
-
-/* Reads path and splits it into frames; returns their number (0 on failure). */
-static size_t load(const char *path, struct frame **out)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        perror(path);
-        return 0;
-    }
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *data = size > 0 ? malloc((size_t)size) : NULL;
-    if (data == NULL || fread(data, 1, (size_t)size, f) != (size_t)size) {
-        fprintf(stderr, "cannot read %s\n", path);
-        fclose(f);
-        free(data);
-        return 0;
-    }
-    fclose(f);
-    struct mjd_jpeg_split s;
-    if (mjd_jpeg_split_init(&s, (size_t)8 << 20) != 0) {
-        free(data);
-        return 0;
-    }
-    size_t n = 0, cap = 0;
-    struct frame *fr = NULL;
-    const unsigned char *p = data;
-    size_t left = (size_t)size;
-    while (left > 0) {
-        const unsigned char *jpeg = NULL;
-        size_t k = mjd_jpeg_split_feed(&s, p, left, &jpeg);
-        p += k;
-        left -= k;
-        if (jpeg != NULL) {
-            size_t len = s.len;
-            if (n == cap) {
-                cap = cap ? 2 * cap : 64;
-                struct frame *g = realloc(fr, cap * sizeof(*fr));
-                if (g == NULL) {
-                    break;
-                }
-                fr = g;
-            }
-            fr[n].data = malloc(len);
-            if (fr[n].data == NULL) {
-                break;
-            }
-            memcpy(fr[n].data, jpeg, len);
-            fr[n].len = len;
-            n++;
-        }
-    }
-    mjd_jpeg_split_release(&s);
-    free(data);
-    *out = fr;
-    return n;
 }
 
 enum way {
@@ -118,12 +40,12 @@ static int bench_jpeg(struct mjd_jpeg_flipper *fl, const struct frame *fr, size_
         for (size_t i = 0; i < n; i++) {
             const unsigned char *out = NULL;
             size_t len = 0;
-            double t0 = cpu_s();
+            double t0 = bench_cpu_s();
             int rc = way == REENCODE ? mjd_flip_jpeg_reencode(fl, fr[i].data, fr[i].len, flip,
                                                               quality, &out, &len)
                                      : mjd_flip_jpeg(fl, fr[i].data, fr[i].len, flip, quality, &out,
                                                      &len, &how);
-            us[k++] = (cpu_s() - t0) * 1e6;
+            us[k++] = (bench_cpu_s() - t0) * 1e6;
             if (rc != 0) {
                 fprintf(stderr, "flip failed: %s\n", mjd_jpeg_flipper_error(fl));
                 return -1;
@@ -150,7 +72,7 @@ int main(int argc, char **argv)
     int quality = argc > 3 ? atoi(argv[3]) : 75;
     passes = passes < 1 ? 1 : passes;
     struct frame *fr = NULL;
-    size_t n = load(argv[1], &fr);
+    size_t n = bench_frames_load(argv[1], &fr);
     if (n == 0) {
         fprintf(stderr, "no JPEG in %s\n", argv[1]);
         return 1;
@@ -193,9 +115,9 @@ int main(int argc, char **argv)
     for (size_t f = 0; f < 3; f++) {
         size_t k = 0;
         for (unsigned i = 0; i < passes * 100; i++) {
-            double t0 = cpu_s();
+            double t0 = bench_cpu_s();
             mjd_flip_yuv420p(yuv, (unsigned)w, (unsigned)h, flips[f]);
-            us[k++ % (n * passes)] = (cpu_s() - t0) * 1e6;
+            us[k++ % (n * passes)] = (bench_cpu_s() - t0) * 1e6;
         }
         const char *name = f == 0 ? "h" : f == 1 ? "v" : "hv";
         char what[64];
@@ -208,13 +130,13 @@ int main(int argc, char **argv)
         for (size_t j = 0; j < n; j++) {
             unsigned long size = tjBufSize(w, h, TJSAMP_420);
             const unsigned char *src[3] = { planes[0], planes[1], planes[2] };
-            double t0 = cpu_s();
+            double t0 = bench_cpu_s();
             if (tjCompressFromYUVPlanes(tj, src, w, strides, h, TJSAMP_420, &out, &size, quality,
                                         TJFLAG_NOREALLOC | TJFLAG_FASTDCT) != 0) {
                 fprintf(stderr, "encode failed: %s\n", tjGetErrorStr2(tj));
                 return 1;
             }
-            us[k++] = (cpu_s() - t0) * 1e6;
+            us[k++] = (bench_cpu_s() - t0) * 1e6;
         }
     }
     report("(scale) yuv420p encode, no flip", us, k);
@@ -223,9 +145,6 @@ int main(int argc, char **argv)
     mjd_jpeg_flipper_destroy(fl);
     tjDestroy(tj);
     free(us);
-    for (size_t i = 0; i < n; i++) {
-        free(fr[i].data);
-    }
-    free(fr);
+    bench_frames_free(fr, n);
     return 0;
 }

@@ -83,7 +83,7 @@ BENCH_TARGETS += bench-relay
 # Issue 14: motion detection's cost per frame (1/8-scale luma decode + compare against the
 # background) at 1280x720 and 1920x1080, against a full-size grey decode (docs/BENCHMARKS.md).
 MOTION_BENCH_PASSES ?= 5
-$(B)/bench/motion_bench: bench/motion_bench.c $(B)/libmjpegd.a $(B)/libcore.a
+$(B)/bench/motion_bench: bench/motion_bench.c bench/bench_frames.h $(B)/libmjpegd.a $(B)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -pthread -Isrc $(WARNINGS) -o $@ $< $(B)/libmjpegd.a $(B)/libcore.a -lturbojpeg -lm
 
@@ -128,7 +128,7 @@ BENCH_TARGETS += bench-playback
 # tjTransform, the decode + mirror + encode fallback, and the YUV420P plane flip
 # (docs/BENCHMARKS.md, "Software flip").
 FLIP_BENCH_PASSES ?= 3
-$(B)/bench/flip_bench: bench/flip_bench.c $(B)/libmjpegd.a $(B)/libcore.a
+$(B)/bench/flip_bench: bench/flip_bench.c bench/bench_frames.h $(B)/libmjpegd.a $(B)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -pthread -Isrc $(WARNINGS) -o $@ $< $(B)/libmjpegd.a $(B)/libcore.a -lturbojpeg -lm
 

@@ -8,34 +8,13 @@
 #include <time.h>
 #include <turbojpeg.h>
 
+#include "bench_frames.h"
 #include "mjpegd/motion.h"
-#include "mjpegd/sources/jpeg_split.h"
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a;
-    double y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-struct frame {
-    unsigned char *data;
-    size_t len;
-};
-
-/* This thread's CPU time: per-frame costs stay meaningful on a loaded machine, where the
- * wall time also counts the time other processes ran. */
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Sorts the samples and prints median, mean and p99. */
 static void report(const char *what, double *us, size_t n)
 {
-    qsort(us, n, sizeof(*us), cmp_double);
+    qsort(us, n, sizeof(*us), bench_cmp_double);
     double mean = 0.0;
     for (size_t i = 0; i < n; i++) {
         mean += us[i];
@@ -46,64 +25,6 @@ static void report(const char *what, double *us, size_t n)
            what, us[n / 2], mean, us[n * 99 / 100], mean * 30 / 1e4);
 }
 
-/* Reads path and splits it into frames; returns their number (0 on failure). */
-static size_t load(const char *path, struct frame **out)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        perror(path);
-        return 0;
-    }
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *data = malloc((size_t)size);
-    if (data == NULL || fread(data, 1, (size_t)size, f) != (size_t)size) {
-        fprintf(stderr, "cannot read %s\n", path);
-        fclose(f);
-        free(data);
-        return 0;
-    }
-    fclose(f);
-    struct mjd_jpeg_split s;
-    if (mjd_jpeg_split_init(&s, (size_t)8 << 20) != 0) {
-        free(data);
-        return 0;
-    }
-    size_t n = 0;
-    size_t cap = 0;
-    struct frame *fr = NULL;
-    const unsigned char *p = data;
-    size_t left = (size_t)size;
-    while (left > 0) {
-        const unsigned char *jpeg = NULL;
-        size_t k = mjd_jpeg_split_feed(&s, p, left, &jpeg);
-        p += k;
-        left -= k;
-        if (jpeg != NULL) {
-            if (n == cap) {
-                cap = cap ? 2 * cap : 64;
-                struct frame *grown = realloc(fr, cap * sizeof(*fr));
-                if (grown == NULL) {
-                    break;
-                }
-                fr = grown;
-            }
-            fr[n].len = s.len;
-            fr[n].data = malloc(s.len);
-            if (fr[n].data == NULL) {
-                break;
-            }
-            memcpy(fr[n].data, jpeg, s.len);
-            n++;
-        }
-    }
-    mjd_jpeg_split_release(&s);
-    free(data);
-    *out = fr;
-    return n;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -112,7 +33,7 @@ int main(int argc, char **argv)
     }
     int passes = argc > 2 ? atoi(argv[2]) : 5;
     struct frame *fr = NULL;
-    size_t n = load(argv[1], &fr);
+    size_t n = bench_frames_load(argv[1], &fr);
     if (n == 0 || passes < 1) {
         fprintf(stderr, "no frames in %s\n", argv[1]);
         return 1;
@@ -148,9 +69,9 @@ int main(int argc, char **argv)
     size_t k = 0;
     for (int p = 0; p < passes; p++) {
         for (size_t i = 0; i < n; i++) {
-            double t0 = cpu_s();
+            double t0 = bench_cpu_s();
             double s = mjd_motion_feed(m, fr[i].data, fr[i].len, t);
-            us[k++] = (cpu_s() - t0) * 1e6;
+            us[k++] = (bench_cpu_s() - t0) * 1e6;
             if (s < 0) {
                 fprintf(stderr, "frame %zu: error %.0f\n", i, s);
                 return 1;
@@ -167,13 +88,13 @@ int main(int argc, char **argv)
     k = 0;
     for (int p = 0; p < passes; p++) {
         for (size_t i = 0; i < n; i++) {
-            double t0 = cpu_s();
+            double t0 = bench_cpu_s();
             if (tjDecompress2(tj, fr[i].data, (unsigned long)fr[i].len, grey, w, w, h, TJPF_GRAY,
                               0) != 0) {
                 fprintf(stderr, "full decode of frame %zu failed\n", i);
                 return 1;
             }
-            us[k++] = (cpu_s() - t0) * 1e6;
+            us[k++] = (bench_cpu_s() - t0) * 1e6;
         }
     }
     report("full-size grey decode (reference)", us, samples);
@@ -183,13 +104,13 @@ int main(int argc, char **argv)
     int sh = (h + 7) / 8;
     for (int p = 0; p < passes; p++) {
         for (size_t i = 0; i < n; i++) {
-            double t0 = cpu_s();
+            double t0 = bench_cpu_s();
             if (tjDecompress2(tj, fr[i].data, (unsigned long)fr[i].len, grey, sw, sw, sh, TJPF_GRAY,
                               TJFLAG_LIMITSCANS) != 0) {
                 fprintf(stderr, "1/8 decode of frame %zu failed\n", i);
                 return 1;
             }
-            us[k++] = (cpu_s() - t0) * 1e6;
+            us[k++] = (bench_cpu_s() - t0) * 1e6;
         }
     }
     report("1/8 grey decode alone", us, samples);
@@ -197,9 +118,6 @@ int main(int argc, char **argv)
     tjDestroy(tj);
     free(grey);
     free(us);
-    for (size_t i = 0; i < n; i++) {
-        free(fr[i].data);
-    }
-    free(fr);
+    bench_frames_free(fr, n);
     return 0;
 }
