@@ -124,6 +124,20 @@ struct text {
     bool failed;
 };
 
+/* Makes room for at least n more bytes and the NUL; false (and failed set) when out of memory. */
+static bool grow(struct text *t, size_t n)
+{
+    size_t ncap = t->cap * 2 + n + 1;
+    char *ns = realloc(t->s, ncap);
+    if (ns == NULL) {
+        t->failed = true;
+        return false;
+    }
+    t->s = ns;
+    t->cap = ncap;
+    return true;
+}
+
 static void put(struct text *t, const char *fmt, ...) CORE_PRINTF(2, 3);
 static void put(struct text *t, const char *fmt, ...)
 {
@@ -143,14 +157,9 @@ static void put(struct text *t, const char *fmt, ...)
             t->len += (size_t)n;
             return;
         }
-        size_t ncap = t->cap * 2 + (size_t)n + 1;
-        char *ns = realloc(t->s, ncap);
-        if (ns == NULL) {
-            t->failed = true;
+        if (!grow(t, (size_t)n)) {
             return;
         }
-        t->s = ns;
-        t->cap = ncap;
     }
 }
 
@@ -160,15 +169,8 @@ static void put_bytes(struct text *t, const char *s, size_t n)
     if (t->failed) {
         return;
     }
-    if (t->cap - t->len <= n) {
-        size_t ncap = t->cap * 2 + n + 1;
-        char *ns = realloc(t->s, ncap);
-        if (ns == NULL) {
-            t->failed = true;
-            return;
-        }
-        t->s = ns;
-        t->cap = ncap;
+    if (t->cap - t->len <= n && !grow(t, n)) {
+        return;
     }
     memcpy(t->s + t->len, s, n);
     t->len += n;
