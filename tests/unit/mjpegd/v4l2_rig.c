@@ -4,9 +4,11 @@
 
 #include "../testlib.h"
 
+#include <linux/videodev2.h>
 #include <turbojpeg.h>
 
 #include "core/clock.h"
+#include "mjpegd/sources/pixconv.h"
 
 void rig_init(struct rig *r)
 {
@@ -95,4 +97,21 @@ unsigned char *rig_make_raw(size_t bytes, unsigned seed)
         p[i] = (unsigned char)(s >> 16);
     }
     return p;
+}
+
+unsigned char *rig_expected_yuv420p(const struct rig *r, uint32_t fourcc, const unsigned char *raw,
+                                    unsigned w, unsigned h)
+{
+    unsigned char *want = malloc(mjd_pixconv_yuv420p_size(w, h));
+    if (want == NULL) {
+        return NULL;
+    }
+    if (fourcc == V4L2_PIX_FMT_YUYV) {
+        mjd_pixconv_yuyv(raw, r->dev.bpl, w, h, want);
+    } else if (fourcc == V4L2_PIX_FMT_NV12) {
+        mjd_pixconv_nv12(raw, r->dev.bpl, w, h, want);
+    } else {
+        mjd_pixconv_rgb24(raw, r->dev.bpl, w, h, want);
+    }
+    return want;
 }

@@ -5,6 +5,7 @@
 #define MJD_TEST_V4L2_RIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mjpegd/sources/source.h"
 #include "mjpegd/sources/v4l2_ops.h"
@@ -36,5 +37,9 @@ struct mjd_source_params rig_params(unsigned w, unsigned h, unsigned format);
 unsigned char *rig_make_jpeg(unsigned w, unsigned h, unsigned long *len);
 /** bytes of a deterministic pattern (seed picks which); free with free(). */
 unsigned char *rig_make_raw(size_t bytes, unsigned seed);
+/** What pixconv makes of the single-plane raw frame (YUYV, NV12, else RGB24) at the camera's
+ *  line stride: the YUV420P a read must give; free with free(), NULL if out of memory. */
+unsigned char *rig_expected_yuv420p(const struct rig *r, uint32_t fourcc, const unsigned char *raw,
+                                    unsigned w, unsigned h);
 
 #endif
