@@ -553,6 +553,21 @@ def read_frames(conns, n, seconds):
     return read_streams(conns, seconds, parsers=ps, stop=lambda: all(p.frames >= n for p in ps))
 
 
+def read_relayed_frames(relay, frames, count=40):
+    """Reads count parts of relay's /stream; each must be one of frames (the upstream's JPEGs)
+    byte for byte, and at least two different ones must come. Returns the indexes seen."""
+    c, head = relay.open_stream()
+    check(head.status == 200, f"stream status {head.status}")
+    seen = set()
+    for i in range(count):
+        data = c.read_part()[1]
+        check(data in frames, f"part {i} ({len(data)} bytes) is not a whole camera frame")
+        seen.add(frames.index(data))
+    check(len(seen) >= 2, f"only frames {seen} came through")
+    c.close()
+    return seen
+
+
 def basic(user, password):
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
